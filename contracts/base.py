@@ -1,0 +1,62 @@
+"""Base class of event payloads and the personal-data marker."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
+
+PERSONAL_DATA_KEY = "x-personal-data"
+
+
+def PersonalData(description: str, **kwargs: Any) -> Any:
+    """Mark a payload field as personal data (name, phone, email, free text, address, id number).
+
+    Marked fields are listed in the JSON Schema (``x-personal-data: true``) and in EVENTS.md, and
+    are what the privacy layer encrypts with the data subject's key before an event leaves its
+    service.
+    """
+    return Field(description=description, json_schema_extra={PERSONAL_DATA_KEY: True}, **kwargs)
+
+
+class EventPayload(BaseModel):
+    """A versioned event payload. Subclasses are registered with ``@REGISTRY.event``.
+
+    Consumers tolerate fields they do not know (``extra="ignore"``), so adding an optional field
+    is a compatible change; removing, retyping or adding a required field needs a new version.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int]
+    stream_type: ClassVar[str]
+
+
+def _is_personal(info: FieldInfo) -> bool:
+    extra = info.json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get(PERSONAL_DATA_KEY))
+
+
+def personal_fields(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Dotted paths of the personal-data fields of a model, nested models included."""
+    paths: list[str] = []
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        if _is_personal(info):
+            paths.append(path)
+            continue
+        annotation = info.annotation
+        for candidate in _model_types(annotation):
+            paths.extend(personal_fields(candidate, prefix=f"{path}."))
+    return paths
+
+
+def _model_types(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found.extend(_model_types(arg))
+    return found

@@ -1,0 +1,58 @@
+"""Shared words of the domain used by more than one service's events."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ServiceQueue(StrEnum):
+    """Problem areas a site serves, each its own queue (ticket prefix in brackets)."""
+
+    ACCOUNT_SECURITY = "account_security"  # A
+    WALLET_PAYMENTS = "wallet_payments"  # W
+    MINORS_FAMILY = "minors_family"  # M
+    COMMERCE_DISPUTES = "commerce_disputes"  # D
+    GENERAL = "general"  # G
+
+
+class Channel(StrEnum):
+    WALK_IN = "walk_in"
+    PHONE = "phone"
+    CHAT_QQ = "chat_qq"
+    CHAT_WECHAT = "chat_wechat"
+    CHAT_WEB = "chat_web"
+    EMAIL = "email"
+    VIRTUAL_QUEUE = "virtual_queue"
+
+
+class ProblemCategory(StrEnum):
+    ACCOUNT_SUSPENDED = "account_suspended"
+    ACCOUNT_RECOVERY_LOST_PHONE = "account_recovery_lost_phone"
+    WALLET_REACTIVATION = "wallet_reactivation"
+    THIRD_PARTY_REPORT_DISPUTE = "third_party_report_dispute"
+    MINOR_SPENDING_REFUND = "minor_spending_refund"
+    OTHER = "other"
+
+
+class AccessibilityNeed(StrEnum):
+    ELDERLY = "elderly"
+    HEARING = "hearing"
+    MOBILITY = "mobility"
+    VISION = "vision"
+
+
+class ProxyRelationship(StrEnum):
+    GUARDIAN = "guardian"
+    SPOUSE = "spouse"
+    OTHER_PROXY = "other_proxy"
+
+
+class LanguagePreference(BaseModel):
+    """A BCP 47 language tag and, where it matters for routing, a dialect (``yue`` Cantonese)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    tag: str = Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", examples=["zh-CN", "en"])
+    dialect: str | None = Field(default=None, max_length=40, examples=["yue", "wuu"])

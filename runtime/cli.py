@@ -1,0 +1,185 @@
+"""``frontdesk``: the operator's and developer's command line.
+
+  frontdesk token --role agent [--sub alice] [--ttl 3600]   print a development token
+  frontdesk topics                                           create/fix every topic
+  frontdesk contracts export | check                         JSON Schemas and EVENTS.md
+  frontdesk migrate SERVICE                                  apply a service's migrations
+  frontdesk rebuild SERVICE [--group NAME]                   drop read models, replay Kafka
+  frontdesk digest SERVICE                                   digest of the read models
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import importlib
+import json
+import sys
+from typing import Any
+
+from contracts import TOPICS, dead_letter_topic
+from contracts.catalog import (
+    EVENTS_DOC,
+    SCHEMA_DIR,
+    all_schemas,
+    compatibility_problems,
+    dump,
+    render_events_doc,
+)
+from runtime.auth import ROLES, TokenVerifier
+from runtime.settings import ServiceSettings
+
+SERVICES = ("checkin", "cases", "verification", "notifications")
+
+
+def definition_of(service: str) -> Any:
+    if service not in SERVICES:
+        raise SystemExit(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    return importlib.import_module(f"services.{service}.bootstrap").DEFINITION
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    settings = ServiceSettings()
+    if settings.env == "production":
+        print("refusing to mint tokens in production", file=sys.stderr)
+        return 2
+    verifier = TokenVerifier(
+        settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
+    )
+    roles = args.role or ["agent"]
+    print(verifier.issue(args.sub or f"dev-{roles[0]}", roles, args.ttl))
+    return 0
+
+
+async def _topics() -> int:
+    from runtime.kafka import ensure_topics
+
+    settings = ServiceSettings()
+    specs = list(TOPICS.values())
+    for service in SERVICES:
+        definition = definition_of(service)
+        specs += [dead_letter_topic(g.name) for g in definition.consumer_groups(None)]
+    created = await ensure_topics(settings.kafka.bootstrap_servers, specs)
+    print(json.dumps({"created": created, "topics": [s.name for s in specs]}, indent=2))
+    return 0
+
+
+def contract_drift() -> list[str]:
+    """Differences between the models and the committed schemas/EVENTS.md."""
+    problems = []
+    current = all_schemas()
+    for name, schema in current.items():
+        path = SCHEMA_DIR / name
+        if not path.exists():
+            problems.append(f"{name}: not exported (run `frontdesk contracts export`)")
+            continue
+        committed = json.loads(path.read_text())
+        incompatible = compatibility_problems(committed, schema)
+        if incompatible:
+            problems.append(
+                f"{name}: incompatible change without a new version: {'; '.join(incompatible)}"
+            )
+        elif dump(committed) != dump(schema):
+            problems.append(f"{name}: compatible change not exported (run contracts export)")
+    for path in SCHEMA_DIR.glob("*.json"):
+        if path.name not in current:
+            problems.append(f"{path.name}: committed schema has no model any more")
+    if not EVENTS_DOC.exists() or EVENTS_DOC.read_text() != render_events_doc():
+        problems.append("contracts/EVENTS.md is out of date (run `frontdesk contracts export`)")
+    return problems
+
+
+def cmd_contracts(args: argparse.Namespace) -> int:
+    if args.action == "export":
+        SCHEMA_DIR.mkdir(exist_ok=True)
+        for name, schema in all_schemas().items():
+            path = SCHEMA_DIR / name
+            if path.exists():
+                incompatible = compatibility_problems(json.loads(path.read_text()), schema)
+                if incompatible:
+                    print(f"{name}: incompatible: {'; '.join(incompatible)}", file=sys.stderr)
+                    print("add a new version with an upcaster instead", file=sys.stderr)
+                    return 1
+            path.write_text(dump(schema))
+        EVENTS_DOC.write_text(render_events_doc())
+        print(f"exported {len(all_schemas())} schemas and {EVENTS_DOC.name}")
+        return 0
+    problems = contract_drift()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+async def _with_service(service: str, action: str, group: str | None) -> int:
+    from runtime.consumer import ConsumerRunner, broker_dead_letter_publisher
+    from runtime.service import ServiceRuntime
+
+    settings = ServiceSettings()
+    runtime = ServiceRuntime(definition_of(service), settings)
+    await runtime.connect_database()
+    try:
+        if action == "migrate":
+            print(f"{service}: migrations applied")
+            return 0
+        if action == "digest":
+            print(json.dumps(await read_model_digest(runtime.pool, runtime.groups), indent=2))
+            return 0
+        await runtime.broker.connect()
+        dead_letters = broker_dead_letter_publisher(runtime.broker)
+        reports = []
+        for consumer_group in runtime.groups:
+            if not consumer_group.rebuildable or (group and consumer_group.name != group):
+                continue
+            runner = ConsumerRunner(
+                runtime.pool, consumer_group, dead_letters,
+                max_attempts=settings.kafka.consumer_max_attempts,
+            )
+            reports.append(await runner.rebuild(settings.kafka.bootstrap_servers))
+        print(json.dumps(reports, indent=2))
+        return 0
+    finally:
+        await runtime.stop()
+
+
+async def read_model_digest(pool: Any, groups: Any) -> dict[str, str]:
+    """sha256 of every read-model table's rows, in primary-key order."""
+    digests = {}
+    async with pool.acquire() as conn:
+        for group in groups:
+            for table in group.read_models:
+                rows = await conn.fetch(f"SELECT to_jsonb(t) AS row FROM {table} t ORDER BY 1")
+                lines = sorted(json.dumps(row["row"], sort_keys=True) for row in rows)
+                digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+                digests[table] = f"{len(lines)}:{digest}"
+    return digests
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="frontdesk", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    token = commands.add_parser("token", help="print a development token")
+    token.add_argument("--role", action="append", choices=ROLES)
+    token.add_argument("--sub", help="the caller's id (default dev-<role>)")
+    token.add_argument("--ttl", type=int, default=8 * 3600)
+    commands.add_parser("topics", help="create every topic with its retention")
+    contracts_parser = commands.add_parser("contracts", help="export or check the contracts")
+    contracts_parser.add_argument("action", choices=["export", "check"])
+    for name in ("migrate", "rebuild", "digest"):
+        sub = commands.add_parser(name)
+        sub.add_argument("service", choices=SERVICES)
+        if name == "rebuild":
+            sub.add_argument("--group", help="only this consumer group")
+    args = parser.parse_args(argv)
+    if args.command == "token":
+        return cmd_token(args)
+    if args.command == "contracts":
+        return cmd_contracts(args)
+    if args.command == "topics":
+        return asyncio.run(_topics())
+    return asyncio.run(_with_service(args.service, args.command, getattr(args, "group", None)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""PostgreSQL: the connection pool and the migrations every service applies on start."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import asyncpg
+
+from runtime.telemetry import log_fields
+
+log = logging.getLogger(__name__)
+
+RUNTIME_MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 7_200_001
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+    )
+    assert pool is not None
+    return pool
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    conn = await asyncpg.connect(dsn, command_timeout=30)
+    await _init_connection(conn)
+    return conn
+
+
+def migration_files(folders: Sequence[Path]) -> list[tuple[str, Path]]:
+    """(name, path) of every .sql file, the runtime's first, each folder in name order."""
+    found = []
+    for folder in folders:
+        prefix = "runtime" if folder == RUNTIME_MIGRATIONS else folder.parent.name
+        found += [(f"{prefix}/{path.name}", path) for path in sorted(folder.glob("*.sql"))]
+    return found
+
+
+async def migrate(pool: asyncpg.Pool, folders: Sequence[Path]) -> list[str]:
+    """Apply the migrations not applied yet, each in its own transaction, one migrator at a
+    time (replicas starting together wait on an advisory lock). Returns what was applied."""
+    applied: list[str] = []
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        try:
+            await conn.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
+                       name text PRIMARY KEY, checksum text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
+            done = {
+                row["name"]: row["checksum"]
+                for row in await conn.fetch("SELECT name, checksum FROM schema_migrations")
+            }
+            for name, path in migration_files([RUNTIME_MIGRATIONS, *folders]):
+                sql = path.read_text()
+                checksum = hashlib.sha256(sql.encode()).hexdigest()
+                if name in done:
+                    if done[name] != checksum:
+                        raise RuntimeError(f"migration {name} changed after it was applied")
+                    continue
+                async with conn.transaction():
+                    await conn.execute(sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
+                        name, checksum,
+                    )
+                applied.append(name)
+                log.info("migration applied", extra=log_fields(migration=name))
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+    return applied

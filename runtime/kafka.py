@@ -1,0 +1,117 @@
+"""Kafka set-up shared by every service: a durable broker, topics, and the relay's publisher."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.middlewares import AckPolicy
+from opentelemetry.sdk.trace import TracerProvider
+
+from contracts import TopicSpec
+from runtime.relay import OutboundRecord, Publish
+from runtime.settings import KafkaSettings, UnsafeSettings
+from runtime.telemetry import log_fields
+
+log = logging.getLogger(__name__)
+_TOPIC_ALREADY_EXISTS = 36
+
+
+def build_broker(
+    settings: KafkaSettings, client_id: str, tracer_provider: TracerProvider | None
+) -> KafkaBroker:
+    """A FastStream Kafka broker whose producer is idempotent with acks=all.
+
+    Refuses to build with unsafe settings (see KafkaSettings.durability_problems).
+    """
+    problems = settings.durability_problems()
+    if problems:
+        raise UnsafeSettings("; ".join(problems))
+    return KafkaBroker(
+        settings.bootstrap_servers,
+        client_id=client_id,
+        enable_idempotence=settings.enable_idempotence,
+        acks="all",
+        request_timeout_ms=15_000,
+        middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
+        graceful_timeout=15.0,
+        logger=logging.getLogger(f"faststream.{client_id}"),
+    )
+
+
+def consumer_ack_policy(settings: KafkaSettings) -> AckPolicy:
+    policy = AckPolicy(settings.consumer_ack_policy)
+    if policy is AckPolicy.ACK_FIRST:
+        raise UnsafeSettings("consumers must not commit offsets before processing")
+    return policy
+
+
+def assert_durable(broker: KafkaBroker) -> None:
+    """Check what the broker really built: every subscriber commits only after processing."""
+    for subscriber in broker.subscribers:
+        policy = getattr(subscriber, "ack_policy", None)
+        if policy is None:
+            config = getattr(subscriber, "_outer_config", None) or getattr(
+                subscriber, "config", None
+            )
+            policy = getattr(config, "ack_policy", None)
+        if policy is AckPolicy.ACK_FIRST:
+            raise UnsafeSettings(f"subscriber {subscriber} commits before processing")
+
+
+def kafka_publisher(broker: KafkaBroker) -> Publish:
+    """The relay's publisher: sends through FastStream (so the telemetry middleware injects
+    the re-attached trace context into the Kafka headers) without waiting per record."""
+
+    async def publish(record: OutboundRecord) -> Awaitable[object]:
+        return await broker.publish(
+            record.value,
+            record.topic,
+            key=record.key,
+            headers=record.headers,
+            correlation_id=record.headers.get("event_id"),
+            no_confirm=True,
+        )
+
+    return publish
+
+
+async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec]) -> list[str]:
+    """Create missing topics with their partitions and retention; fix retention of existing
+    ones. Returns the names created."""
+    specs = list(specs)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
+    await admin.start()
+    created: list[str] = []
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in specs if spec.name not in existing]
+        if missing:
+            response = await admin.create_topics(
+                [
+                    NewTopic(spec.name, spec.partitions, 1, topic_configs=spec.kafka_config())
+                    for spec in missing
+                ]
+            )
+            for topic, code, *_ in response.topic_errors:
+                if code not in (0, _TOPIC_ALREADY_EXISTS):
+                    raise RuntimeError(f"creating topic {topic} failed with Kafka error {code}")
+                if code == 0:
+                    created.append(topic)
+        present = [spec for spec in specs if spec.name in existing]
+        if present:
+            await admin.alter_configs(
+                [
+                    ConfigResource(ConfigResourceType.TOPIC, spec.name, spec.kafka_config())
+                    for spec in present
+                ]
+            )
+    finally:
+        await admin.close()
+    if created:
+        log.info("topics created", extra=log_fields(topics=created))
+    return created

@@ -1,0 +1,99 @@
+"""Typed settings from environment variables, with safe local defaults.
+
+Every variable is prefixed ``FRONTDESK_``; OpenTelemetry reads the standard ``OTEL_*`` ones.
+Outside development and test, default secrets and unsafe Kafka settings refuse to start.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "frontdesk-development-secret-change-me"  # noqa: S105 - refused outside dev
+DEV_DATABASE_PASSWORD = "frontdesk"  # noqa: S105 - local development default only
+
+
+class UnsafeSettings(ValueError):
+    """Settings that would lose events or leak access; the service refuses to start."""
+
+
+class KafkaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRONTDESK_KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:19092"
+    producer_acks: Literal["all", "1", "0"] = "all"
+    enable_idempotence: bool = True
+    consumer_ack_policy: Literal["ack", "ack_first", "nack_on_error", "manual"] = "ack"
+    consumer_max_attempts: int = Field(default=5, ge=1, le=100)
+    consumer_retry_backoff_ms: int = Field(default=200, ge=0)
+    topic_partitions: int = Field(default=6, ge=1)
+
+    def durability_problems(self) -> list[str]:
+        problems = []
+        if self.producer_acks != "all":
+            problems.append(
+                f"FRONTDESK_KAFKA_PRODUCER_ACKS={self.producer_acks}: "
+                "a broker failure would lose acknowledged events; use all"
+            )
+        if not self.enable_idempotence:
+            problems.append(
+                "FRONTDESK_KAFKA_ENABLE_IDEMPOTENCE=false: producer retries could duplicate "
+                "or reorder events"
+            )
+        if self.consumer_ack_policy == "ack_first":
+            problems.append(
+                "FRONTDESK_KAFKA_CONSUMER_ACK_POLICY=ack_first: offsets commit before "
+                "processing, so a crash loses events; use ack"
+            )
+        return problems
+
+
+class ServiceSettings(BaseSettings):
+    """Settings of one service process (the service name comes from the service itself)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FRONTDESK_", extra="ignore", populate_by_name=True
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    http_host: str = "127.0.0.1"
+    http_port: int | None = None
+    database_url: SecretStr | None = None
+    # libpq's own variable names, shared with deploy/infra.sh and docker-compose.yml
+    pg_host: str = Field(default="127.0.0.1", validation_alias="PGHOST")
+    pg_port: int = Field(default=55432, validation_alias="PGPORT")
+    pg_user: str = Field(default="frontdesk", validation_alias="PGUSER")
+    pg_password: SecretStr = Field(
+        default=SecretStr(DEV_DATABASE_PASSWORD), validation_alias="PGPASSWORD"
+    )
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_issuer: str = "frontdesk"
+    jwt_audience: str = "frontdesk"
+    relay_poll_interval_ms: int = Field(default=500, ge=10)
+    relay_batch_size: int = Field(default=200, ge=1)
+    log_level: str = "INFO"
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> ServiceSettings:
+        if self.env == "production":
+            if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+                raise UnsafeSettings("FRONTDESK_JWT_SECRET must be set outside development")
+            if len(self.jwt_secret.get_secret_value()) < 32:
+                raise UnsafeSettings("FRONTDESK_JWT_SECRET must be at least 32 characters")
+        problems = self.kafka.durability_problems()
+        if problems:
+            raise UnsafeSettings("; ".join(problems))
+        return self
+
+    def dsn(self, database: str) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        password = self.pg_password.get_secret_value()
+        return (
+            f"postgresql://{self.pg_user}:{password}@{self.pg_host}:{self.pg_port}/{database}"
+        )

@@ -1,0 +1,1 @@
+"""The four Frontdesk services. None imports another: they talk through events and HTTP."""

@@ -1,0 +1,1 @@
+"""Cases: one case per problem, a timeline per account, decisions that name their rule."""

@@ -1,0 +1,1 @@
+"""Check-in: arrivals, queues, desks, agents and routing."""

@@ -1,0 +1,4 @@
+from runtime.service import serve
+from services.checkin.bootstrap import DEFINITION
+
+serve(DEFINITION)

@@ -1,0 +1,1 @@
+"""Notifications: callbacks and messages on every channel."""

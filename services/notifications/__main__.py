@@ -1,0 +1,4 @@
+from runtime.service import serve
+from services.notifications.bootstrap import DEFINITION
+
+serve(DEFINITION)

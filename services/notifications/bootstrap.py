@@ -1,0 +1,27 @@
+"""Composition root of the notifications service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from contracts.topics import NOTIFICATIONS_MESSAGES
+from runtime.service import ServiceDefinition, create_app
+from services.notifications.api import router
+from services.notifications.consumers import consumer_groups
+
+DEFINITION = ServiceDefinition(
+    name="notifications",
+    title="Frontdesk notifications",
+    description="Callbacks that are kept, and messages on every channel, exactly once.",
+    default_port=8004,
+    migrations=Path(__file__).parent / "migrations",
+    routers=[router],
+    consumer_groups=consumer_groups,
+    publishes=[NOTIFICATIONS_MESSAGES],
+)
+
+
+def create() -> FastAPI:
+    return create_app(DEFINITION)

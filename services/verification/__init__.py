@@ -1,0 +1,1 @@
+"""Verification: identity and ownership checks, guardians, organizations."""

@@ -1,0 +1,27 @@
+"""Composition root of the verification service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from contracts.topics import VERIFICATION_SESSIONS
+from runtime.service import ServiceDefinition, create_app
+from services.verification.api import router
+from services.verification.consumers import consumer_groups
+
+DEFINITION = ServiceDefinition(
+    name="verification",
+    title="Frontdesk verification",
+    description="Identity and ownership checks, guardians, organization verification.",
+    default_port=8003,
+    migrations=Path(__file__).parent / "migrations",
+    routers=[router],
+    consumer_groups=consumer_groups,
+    publishes=[VERIFICATION_SESSIONS],
+)
+
+
+def create() -> FastAPI:
+    return create_app(DEFINITION)
