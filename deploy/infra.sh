@@ -3,11 +3,12 @@
 #   - Apache Kafka 4.x, single KRaft node (broker+controller) from Maven Central jars
 #   - PostgreSQL from Debian packages, private cluster under the project folder
 #
-# Usage: deploy/infra.sh up|down|status|reset
+# Usage: deploy/infra.sh up|down|status|reset|kafka-stop|kafka-start
 #   up      start both (idempotent: succeeds at once when already running)
 #   down    stop both gracefully (idempotent)
 #   status  one line per component; exit 0 when both are up, 1 otherwise
 #   reset   down, then delete all data and logs (the downloaded jars are kept)
+#   kafka-stop / kafka-start   stop or start the broker alone (outage drills, tests)
 #
 # Everything lives under ${FRONTDESK_HOME:-<repo>/.local}. Settings (env, defaults):
 #   KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 KAFKA_HEAP_OPTS="-Xms256m -Xmx512m"
@@ -387,6 +388,15 @@ cmd_status() {
   return "$rc"
 }
 
+# Kafka alone: for outage drills and the test that proves commands survive a broker outage.
+cmd_kafka-stop() { kafka_stop; }
+cmd_kafka-start() {
+  KAFKA_STARTED_PID=""
+  kafka_start
+  if [[ -n $KAFKA_STARTED_PID ]]; then kafka_wait "$KAFKA_STARTED_PID"; fi
+  log "kafka up on 127.0.0.1:$KAFKA_PORT"
+}
+
 cmd_reset() {
   cmd_down
   log "reset: deleting data and logs under $FRONTDESK_HOME (keeping downloaded jars)"
@@ -396,8 +406,8 @@ cmd_reset() {
 main() {
   local cmd=${1:-}
   case $cmd in
-    up | down | status | reset) ;;
-    *) printf 'usage: %s up|down|status|reset\n' "$0" >&2; exit 2 ;;
+    up | down | status | reset | kafka-stop | kafka-start) ;;
+    *) printf 'usage: %s up|down|status|reset|kafka-stop|kafka-start\n' "$0" >&2; exit 2 ;;
   esac
   init_paths
   [[ $cmd == status ]] || take_lock

@@ -60,7 +60,7 @@ async def _topics() -> int:
     for service in SERVICES:
         definition = definition_of(service)
         specs += [dead_letter_topic(g.name) for g in definition.consumer_groups(None)]
-    created = await ensure_topics(settings.kafka.bootstrap_servers, specs)
+    created = await ensure_topics(settings.kafka, specs)
     print(json.dumps({"created": created, "topics": [s.name for s in specs]}, indent=2))
     return 0
 
@@ -126,7 +126,7 @@ async def _with_service(service: str, action: str, group: str | None) -> int:
             print(json.dumps(await read_model_digest(runtime.pool, runtime.groups), indent=2))
             return 0
         await runtime.broker.connect()
-        dead_letters = broker_dead_letter_publisher(runtime.broker)
+        dead_letters = broker_dead_letter_publisher(runtime.broker, settings.kafka.topic)
         reports = []
         for consumer_group in runtime.groups:
             if not consumer_group.rebuildable or (group and consumer_group.name != group):
@@ -134,6 +134,7 @@ async def _with_service(service: str, action: str, group: str | None) -> int:
             runner = ConsumerRunner(
                 runtime.pool, consumer_group, dead_letters,
                 max_attempts=settings.kafka.consumer_max_attempts,
+                topic_name=settings.kafka.topic,
             )
             reports.append(await runner.rebuild(settings.kafka.bootstrap_servers))
         print(json.dumps(reports, indent=2))

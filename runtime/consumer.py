@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from contracts import Envelope, EventPayload, TopicSpec, UnknownEventType, dead_letter_topic
 from contracts.registry import REGISTRY
+from runtime.kafka import topic_partitions
 from runtime.telemetry import correlation_id_var, log_fields
 
 log = logging.getLogger(__name__)
@@ -110,11 +111,13 @@ class DeadLetter:
 DeadLetterPublisher = Callable[[DeadLetter], Awaitable[None]]
 
 
-def broker_dead_letter_publisher(broker: KafkaBroker) -> DeadLetterPublisher:
+def broker_dead_letter_publisher(
+    broker: KafkaBroker, topic_name: Callable[[str], str] = lambda name: name
+) -> DeadLetterPublisher:
     async def publish(letter: DeadLetter) -> None:
         await broker.publish(
             letter.value or b"",
-            dead_letter_topic(letter.consumer_group).name,
+            topic_name(dead_letter_topic(letter.consumer_group).name),
             key=letter.key,
             headers={
                 "x-consumer-group": letter.consumer_group,
@@ -139,9 +142,13 @@ def decode_record(value: bytes | None) -> tuple[Envelope, str]:
     try:
         envelope = Envelope.from_bytes(value)
     except ValidationError as error:
-        raise PoisonMessage(f"not a Frontdesk envelope: {error.error_count()} errors") from None
-    except ValueError as error:
-        raise PoisonMessage(f"not JSON: {error}") from None
+        first = error.errors()[0]
+        if first["type"] == "json_invalid":
+            raise PoisonMessage(f"not JSON: {first['msg']}") from None
+        where = ".".join(str(part) for part in first["loc"]) or "record"
+        raise PoisonMessage(
+            f"not a Frontdesk envelope: {where}: {first['msg']} ({error.error_count()} errors)"
+        ) from None
     return envelope, envelope.event_type
 
 
@@ -155,7 +162,9 @@ class ConsumerRunner:
         max_attempts: int = 5,
         retry_backoff: float = 0.2,
         max_backoff: float = 5.0,
+        topic_name: Callable[[str], str] = lambda name: name,
     ) -> None:
+        self.topic_name = topic_name
         self.pool = pool
         self.group = group
         self.dead_letters = dead_letters
@@ -180,8 +189,8 @@ class ConsumerRunner:
 
         consume.__name__ = self.group.name.replace(".", "_")
         broker.subscriber(
-            *[topic.name for topic in self.group.topics],
-            group_id=self.group.name,
+            *[self.topic_name(topic.name) for topic in self.group.topics],
+            group_id=self.topic_name(self.group.name),  # namespaced like the topics
             auto_offset_reset="earliest",
             ack_policy=ack_policy,
             title=self.group.name,
@@ -372,14 +381,11 @@ class ConsumerRunner:
                     enable_auto_commit=False,
                     auto_offset_reset="earliest",
                 )
+                partitions = await topic_partitions(
+                    bootstrap_servers, [self.topic_name(topic.name) for topic in self.group.topics]
+                )
                 await consumer.start()
                 try:
-                    await consumer.topics()
-                    partitions = [
-                        TopicPartition(topic.name, number)
-                        for topic in self.group.topics
-                        for number in sorted(consumer.partitions_for_topic(topic.name) or ())
-                    ]
                     consumer.assign(partitions)
                     await consumer.seek_to_beginning(*partitions)
                     end = await consumer.end_offsets(partitions)

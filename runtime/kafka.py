@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from collections.abc import Awaitable, Iterable
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from faststream.kafka import KafkaBroker
@@ -80,10 +82,28 @@ def kafka_publisher(broker: KafkaBroker) -> Publish:
     return publish
 
 
-async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec]) -> list[str]:
+async def topic_partitions(bootstrap_servers: str, topics: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of ``topics``, asked of the cluster (not of a client's cached metadata,
+    which does not know a topic created a moment ago)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    partitions = []
+    for topic in described:
+        if topic["error_code"] != 0:
+            raise RuntimeError(f"topic {topic['topic']}: Kafka error {topic['error_code']}")
+        partitions += [TopicPartition(topic["topic"], p["partition"]) for p in topic["partitions"]]
+    return sorted(partitions)
+
+
+async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> list[str]:
     """Create missing topics with their partitions and retention; fix retention of existing
     ones. Returns the names created."""
-    specs = list(specs)
+    specs = [replace(spec, name=settings.topic(spec.name)) for spec in specs]
+    bootstrap_servers = settings.bootstrap_servers
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
     await admin.start()
     created: list[str] = []

@@ -61,7 +61,9 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval: float = 0.5,
         max_backoff: float = 5.0,
+        topic_name: Callable[[str], str] = lambda name: name,
     ) -> None:
+        self.topic_name = topic_name
         self.pool = pool
         self.publish = publish
         self.service = service
@@ -84,7 +86,7 @@ class OutboxRelay:
             )
             if not rows:
                 return total
-            records = [_record(row) for row in rows]
+            records = [_record(row, self.topic_name) for row in rows]
             sent = await self._send_in_order(records)
             if sent:
                 await self.pool.execute(
@@ -168,13 +170,13 @@ class RelayError(RuntimeError):
     pass
 
 
-def _record(row: asyncpg.Record) -> OutboundRecord:
+def _record(row: asyncpg.Record, topic_name: Callable[[str], str]) -> OutboundRecord:
     envelope = row["envelope"]
     trace = envelope.get("trace") or {}
     carrier = {k: v for k, v in trace.items() if k in ("traceparent", "tracestate") and v}
     return OutboundRecord(
         position=row["position"],
-        topic=row["topic"],
+        topic=topic_name(row["topic"]),
         key=row["stream_id"].encode(),
         value=json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode(),
         headers={

@@ -72,7 +72,7 @@ class ServiceRuntime:
         self.kafka_connected = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
-        dead_letters = broker_dead_letter_publisher(self.broker)
+        dead_letters = broker_dead_letter_publisher(self.broker, settings.kafka.topic)
         for group in self.groups:
             runner = ConsumerRunner(
                 None,  # type: ignore[arg-type] - set when the pool exists
@@ -80,12 +80,13 @@ class ServiceRuntime:
                 dead_letters,
                 max_attempts=settings.kafka.consumer_max_attempts,
                 retry_backoff=settings.kafka.consumer_retry_backoff_ms / 1000,
+                topic_name=settings.kafka.topic,
             )
             runner.subscribe(self.broker, consumer_ack_policy(settings.kafka))
             self.runners.append(runner)
         for topic in definition.publishes:
             self.broker.publisher(
-                topic.name,
+                settings.kafka.topic(topic.name),
                 title=topic.name,
                 description=f"{topic.description} Event types: "
                 + ", ".join(
@@ -128,7 +129,7 @@ class ServiceRuntime:
         delay = 1.0
         while not self._stop.is_set():
             try:
-                await ensure_topics(self.settings.kafka.bootstrap_servers, self.topics())
+                await ensure_topics(self.settings.kafka, self.topics())
                 await self.broker.start()
                 assert_durable(self.broker)
                 self.kafka_connected.set()
@@ -149,6 +150,7 @@ class ServiceRuntime:
             service=self.name,
             batch_size=self.settings.relay_batch_size,
             poll_interval=self.settings.relay_poll_interval_ms / 1000,
+            topic_name=self.settings.kafka.topic,
         )
         await self.relay.run(self._stop)
 

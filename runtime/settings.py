@@ -28,7 +28,15 @@ class KafkaSettings(BaseSettings):
     consumer_ack_policy: Literal["ack", "ack_first", "nack_on_error", "manual"] = "ack"
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
-    topic_partitions: int = Field(default=6, ge=1)
+    topic_prefix: str = Field(
+        default="",
+        pattern=r"^[a-z0-9_.-]*$",
+        description="Namespace for every topic name (e.g. staging.); tests use one per run.",
+    )
+
+    def topic(self, name: str) -> str:
+        """The physical topic name of a registry topic in this environment."""
+        return f"{self.topic_prefix}{name}"
 
     def durability_problems(self) -> list[str]:
         problems = []
@@ -61,6 +69,9 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int | None = None
     database_url: SecretStr | None = None
+    database_prefix: str = Field(
+        default="", pattern=r"^[a-z0-9_]*$", description="Prefix of each service's database name."
+    )
     # libpq's own variable names, shared with deploy/infra.sh and docker-compose.yml
     pg_host: str = Field(default="127.0.0.1", validation_alias="PGHOST")
     pg_port: int = Field(default=55432, validation_alias="PGPORT")
@@ -94,6 +105,5 @@ class ServiceSettings(BaseSettings):
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         password = self.pg_password.get_secret_value()
-        return (
-            f"postgresql://{self.pg_user}:{password}@{self.pg_host}:{self.pg_port}/{database}"
-        )
+        name = f"{self.database_prefix}{database}"
+        return f"postgresql://{self.pg_user}:{password}@{self.pg_host}:{self.pg_port}/{name}"

@@ -1,0 +1,35 @@
+# The two commands a newcomer needs: `make up` (set up and run everything), `make test`.
+.PHONY: up down status test unit lint format contracts bench
+
+up:            ## set up (venv, Kafka jars, PostgreSQL), start infrastructure and the 4 services
+	bash deploy/setup.sh
+	.venv/bin/frontdesk topics >/dev/null
+	bash deploy/services.sh start
+
+down:          ## stop the services and the infrastructure (data is kept)
+	-bash deploy/services.sh stop
+	bash deploy/infra.sh down
+
+status:
+	-bash deploy/services.sh status
+	bash deploy/infra.sh status
+
+test:          ## the whole suite against real Kafka and PostgreSQL
+	bash deploy/test.sh
+
+unit:          ## the fast layer only (no infrastructure)
+	.venv/bin/pytest -m unit -q
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format:
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+contracts:     ## re-export JSON Schemas and EVENTS.md after changing an event model
+	.venv/bin/frontdesk contracts export
+
+bench:
+	.venv/bin/python -m bench.outbox

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Prepare a machine: Python virtualenv with the project, then Kafka and PostgreSQL.
+# Safe to run again: reuses the virtualenv (reinstalls only when pyproject.toml changed),
+# the downloaded Kafka jars and the data folders.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+VENV=${FRONTDESK_VENV:-$ROOT/.venv}
+
+pick_python() {
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+      "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'; then
+      echo "$candidate"; return 0
+    fi
+  done
+  return 1
+}
+
+if [[ ! -x $VENV/bin/python ]]; then
+  PYTHON=$(pick_python) || {
+    echo "[setup] Python 3.11+ is needed; installing it from Debian packages" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv
+    PYTHON=$(pick_python)
+  }
+  echo "[setup] creating virtualenv with $PYTHON"
+  "$PYTHON" -m venv "$VENV" || {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv && "$PYTHON" -m venv "$VENV"
+  }
+fi
+
+stamp="$VENV/.frontdesk-installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [[ ! -f $stamp ]]; then
+  echo "[setup] installing the project and its dependencies"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -e ".[dev]"
+  rm -f "$VENV"/.frontdesk-installed-* && touch "$stamp"
+fi
+
+bash deploy/infra.sh up

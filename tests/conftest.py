@@ -1,0 +1,151 @@
+"""Fixtures shared by every test layer.
+
+Integration and end-to-end tests run against the real Kafka and PostgreSQL started by
+``deploy/infra.sh up`` (reused when already running). Each test session gets its own
+namespace: databases ``<ns>_<service>`` and topics ``<ns>.frontdesk....``, dropped at the end,
+so tests never see a developer's data nor a previous run's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from aiokafka.admin import AIOKafkaAdminClient
+
+from runtime.settings import KafkaSettings, ServiceSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("checkin", "cases", "verification", "notifications")
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+def infrastructure() -> None:
+    """Start (or reuse) the real Kafka broker and PostgreSQL server."""
+    subprocess.run(["bash", str(ROOT / "deploy" / "infra.sh"), "up"], check=True)
+
+
+@pytest.fixture(scope="session")
+def namespace() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+def make_settings(namespace: str, **overrides: Any) -> ServiceSettings:
+    kafka = KafkaSettings(
+        topic_prefix=f"{namespace}.", consumer_retry_backoff_ms=20, **overrides.pop("kafka", {})
+    )
+    return ServiceSettings(
+        env="test",
+        database_prefix=f"{namespace}_",
+        relay_poll_interval_ms=100,
+        kafka=kafka,
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(namespace: str) -> ServiceSettings:
+    return make_settings(namespace)
+
+
+def admin_dsn(settings: ServiceSettings) -> str:
+    password = settings.pg_password.get_secret_value()
+    return (
+        f"postgresql://{settings.pg_user}:{password}@{settings.pg_host}:{settings.pg_port}/postgres"
+    )
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def databases(infrastructure: None, settings: ServiceSettings) -> AsyncIterator[list[str]]:
+    """The session's databases, one per service (plus a scratch one), dropped afterwards;
+    the session's topics are deleted too."""
+    names = [f"{settings.database_prefix}{service}" for service in (*SERVICES, "scratch")]
+    conn = await asyncpg.connect(admin_dsn(settings))
+    try:
+        for name in names:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    yield names
+    conn = await asyncpg.connect(admin_dsn(settings))
+    try:
+        for name in names:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+    await delete_topics(settings.kafka)
+
+
+async def delete_topics(kafka: KafkaSettings) -> None:
+    if not kafka.topic_prefix:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(kafka.topic_prefix)]
+        if topics:
+            await admin.delete_topics(topics)
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """Random ids per test."""
+    return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0, interval: float = 0.1
+) -> T:
+    """Poll ``probe`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: T | None = None
+    while True:
+        last = await probe()
+        if last:
+            return last
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+        await asyncio.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def token(settings: ServiceSettings) -> Callable[..., str]:
+    """``token("agent", sub="a1")`` — a bearer token signed with the session's secret."""
+    from runtime.auth import TokenVerifier
+
+    verifier = TokenVerifier(
+        settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
+    )
+
+    def make(*roles: str, sub: str | None = None, ttl: int = 3600) -> str:
+        return verifier.issue(sub or f"test-{roles[0]}-{uuid.uuid4().hex[:6]}", list(roles), ttl)
+
+    return make
+
+
+def auth(bearer: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {bearer}"}
+
+
+@pytest.fixture(scope="session")
+def env_for_processes(settings: ServiceSettings) -> Iterator[dict[str, str]]:
+    """Environment for service processes started by end-to-end tests."""
+    env = dict(os.environ)
+    env.update(
+        FRONTDESK_ENV="test",
+        FRONTDESK_DATABASE_PREFIX=settings.database_prefix,
+        FRONTDESK_KAFKA_TOPIC_PREFIX=settings.kafka.topic_prefix,
+        FRONTDESK_RELAY_POLL_INTERVAL_MS="100",
+    )
+    yield env

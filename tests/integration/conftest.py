@@ -1,0 +1,52 @@
+"""The four services in this process, over the real Kafka and PostgreSQL, with HTTP clients."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+
+from runtime.cli import definition_of
+from runtime.service import ServiceRuntime, create_app
+from runtime.settings import ServiceSettings
+from tests.conftest import SERVICES
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class RunningService:
+    name: str
+    app: FastAPI
+    runtime: ServiceRuntime
+    client: httpx.AsyncClient
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def stack(
+    databases: list[str], settings: ServiceSettings
+) -> AsyncIterator[dict[str, RunningService]]:
+    running: dict[str, RunningService] = {}
+    lifespans = []
+    for name in SERVICES:
+        app = create_app(definition_of(name), settings)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        lifespans.append(lifespan)
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=f"http://{name}"
+        )
+        running[name] = RunningService(name, app, app.state.runtime, client)
+    await asyncio.wait_for(
+        asyncio.gather(*(s.runtime.kafka_connected.wait() for s in running.values())), 60
+    )
+    yield running
+    for service in running.values():
+        await service.client.aclose()
+    for lifespan in reversed(lifespans):
+        await lifespan.__aexit__(None, None, None)
