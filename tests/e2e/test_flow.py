@@ -1,0 +1,139 @@
+"""The walking skeleton end to end, across four service processes, real Kafka and PostgreSQL:
+a check-in opens a case readable from the cases API; verification and notifications react;
+one trace spans the services; a Kafka outage loses nothing."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, auth, eventually
+from tests.e2e.conftest import ServiceProcess, TraceCollector, new_id
+
+pytestmark = pytest.mark.e2e
+
+
+def check_in(account_ref: str) -> dict[str, Any]:
+    return {
+        "site_id": "shenzhen-01",
+        "channel": "walk_in",
+        "intake": {
+            "problem_category": "account_recovery_lost_phone",
+            "account_ref": account_ref,
+            "contact_phone": "+8613800000002",
+            "language": {"tag": "zh-CN"},
+            "accessibility_needs": ["elderly"],
+        },
+    }
+
+
+async def follow_flow(
+    client: httpx.AsyncClient,
+    processes: dict[str, ServiceProcess],
+    customer: dict[str, str],
+    staff: dict[str, str],
+    ticket_id: str,
+) -> dict[str, Any]:
+    async def case_of_ticket() -> Any:
+        response = await client.get(
+            f"{processes['cases'].url}/cases", params={"ticket_id": ticket_id}, headers=customer
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    [case] = await eventually(case_of_ticket, timeout=60)
+    read = await client.get(f"{processes['cases'].url}/cases/{case['case_id']}", headers=customer)
+    assert read.status_code == 200
+    assert read.json()["case_type"] == "account_recovery_lost_phone"
+
+    async def check_plan() -> Any:
+        response = await client.get(
+            f"{processes['verification'].url}/verification/case-plans/{case['case_id']}",
+            headers=staff,
+        )
+        return response.json() if response.status_code == 200 else None
+
+    plan = await eventually(check_plan, timeout=60)
+    assert plan["required_checks"] == ["knowledge_challenge", "document_and_liveness"]
+
+    async def notification() -> Any:
+        response = await client.get(
+            f"{processes['notifications'].url}/notifications",
+            params={"recipient_ref": f"ticket:{ticket_id}"}, headers=staff,
+        )
+        return response.json()
+
+    [message] = await eventually(notification, timeout=60)
+    assert message["kind"] == "ticket_issued"
+    return case
+
+
+async def test_check_in_opens_a_case_and_one_trace_spans_the_services(
+    processes: dict[str, ServiceProcess],
+    collector: tuple[TraceCollector, str],
+    token: Callable[..., str],
+) -> None:
+    traces, _ = collector
+    customer = auth(token("customer", sub=f"cust-{new_id()}"))
+    staff = auth(token("agent"))
+    async with httpx.AsyncClient(timeout=10) as client:
+        issued = await client.post(
+            f"{processes['checkin'].url}/tickets", json=check_in(f"acct-{new_id()}"),
+            headers=customer,
+        )
+        assert issued.status_code == 201, issued.text
+        ticket = issued.json()
+        assert ticket["number"].startswith("A")
+        await follow_flow(client, processes, customer, staff, ticket["ticket_id"])
+
+    def http_trace_id() -> str | None:
+        for span in list(traces.spans):
+            if span.service == "checkin" and span.name == "POST /tickets":
+                return span.trace_id
+        return None
+
+    async def trace_across_services() -> set[str] | None:
+        trace_id = http_trace_id()
+        if trace_id is None:
+            return None
+        services = {span.service for span in traces.trace(trace_id)}
+        wanted = {"checkin", "cases", "verification", "notifications"}
+        return services if wanted <= services else None
+
+    services = await eventually(trace_across_services, timeout=30)
+    assert services >= {"checkin", "cases", "verification", "notifications"}
+    spans = traces.trace(http_trace_id() or "")
+    names = {(span.service, span.name) for span in spans}
+    assert any(service == "cases" and "process" in name for service, name in names), names
+    assert any(service == "checkin" and "INSERT" in name for service, name in names), names
+    by_id = {span.span_id: span for span in spans}
+    orphans = [s for s in spans if s.parent_span_id and s.parent_span_id not in by_id]
+    assert not orphans, f"spans whose parent is missing from the trace: {orphans}"
+
+
+async def test_a_kafka_outage_loses_nothing(
+    processes: dict[str, ServiceProcess], token: Callable[..., str]
+) -> None:
+    customer = auth(token("customer", sub=f"cust-{new_id()}"))
+    staff = auth(token("agent"))
+    infra = ["bash", str(ROOT / "deploy" / "infra.sh")]
+    subprocess.run([*infra, "kafka-stop"], check=True)
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            issued = await client.post(
+                f"{processes['checkin'].url}/tickets", json=check_in(f"acct-{new_id()}"),
+                headers=customer,
+            )
+            assert issued.status_code == 201, issued.text  # accepted while Kafka is down
+            ready = await client.get(f"{processes['checkin'].url}/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["outbox_pending"] >= 1
+            subprocess.run([*infra, "kafka-start"], check=True)
+            await follow_flow(client, processes, customer, staff, issued.json()["ticket_id"])
+            assert (await client.get(f"{processes['checkin'].url}/readyz")).status_code == 200
+    finally:
+        subprocess.run([*infra, "kafka-start"], check=True)
