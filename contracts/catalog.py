@@ -45,7 +45,9 @@ def dump(schema: dict[str, Any]) -> str:
 # -- compatibility --------------------------------------------------------------------------
 
 
-def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+def _resolve(schema: dict[str, Any], node: Any) -> dict[str, Any]:
+    if not isinstance(node, dict):  # `true` / `false` schemas (e.g. dict[str, Any] values)
+        return {"x-any": node}
     ref = node.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/$defs/"):
         return schema.get("$defs", {}).get(ref.removeprefix("#/$defs/"), {})
@@ -60,20 +62,38 @@ def _shape(schema: dict[str, Any], node: dict[str, Any], depth: int = 0) -> Any:
     if "anyOf" in node:
         return ("anyOf", sorted(repr(_shape(schema, n, depth + 1)) for n in node["anyOf"]))
     if "enum" in node:
-        return ("enum", sorted(map(str, node["enum"])))
+        return ("enum",)  # its values are compared on their own (see _enum_values)
     kind = node.get("type")
     if kind == "object" and "properties" in node:
         return ("object",)
+    if kind == "object":
+        return ("map", _shape(schema, node.get("additionalProperties", {}), depth + 1))
     if kind == "array":
         return ("array", _shape(schema, node.get("items", {}), depth + 1))
     return (kind, node.get("format"))
 
 
+def _enum_values(schema: dict[str, Any], node: dict[str, Any], depth: int = 0) -> set[str]:
+    """Every enum value a node admits, through $ref, anyOf, array items and map values."""
+    node = _resolve(schema, node)
+    if depth > 20:
+        return set()
+    values = set(map(str, node.get("enum", ())))
+    for option in node.get("anyOf", ()):
+        values |= _enum_values(schema, option, depth + 1)
+    for child in ("items", "additionalProperties"):
+        if isinstance(node.get(child), dict):
+            values |= _enum_values(schema, node[child], depth + 1)
+    return values
+
+
 def compatibility_problems(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Why ``new`` cannot replace ``old`` under the same version (empty: compatible).
 
-    Incompatible: a removed field, a retyped field, a new required field, an enum value removed,
-    a field that stopped being personal data. Compatible: new optional fields, new docs.
+    Incompatible: a removed field, a retyped field, a new required field, an enum value removed
+    or added (readers of this version validate enums strictly and would dead-letter a value
+    they do not know), a field that stopped being personal data. Compatible: new optional
+    fields, new docs, a field newly marked personal.
     """
     problems: list[str] = []
 
@@ -90,14 +110,14 @@ def compatibility_problems(old: dict[str, Any], new: dict[str, Any]) -> list[str
             if name not in new_props:
                 continue
             new_prop = new_props[name]
-            old_resolved, new_resolved = _resolve(old, old_prop), _resolve(new, new_prop)
             if old_prop.get(PERSONAL_DATA_KEY) and not new_prop.get(PERSONAL_DATA_KEY):
                 problems.append(f"{path}{name}: no longer marked as personal data")
-            if "enum" in old_resolved and "enum" in new_resolved:
-                removed = set(map(str, old_resolved["enum"])) - set(map(str, new_resolved["enum"]))
-                if removed:
+            old_values, new_values = _enum_values(old, old_prop), _enum_values(new, new_prop)
+            if old_values and new_values:
+                if removed := old_values - new_values:
                     problems.append(f"{path}{name}: enum values removed {sorted(removed)}")
-                continue
+                if added := new_values - old_values:
+                    problems.append(f"{path}{name}: enum values added {sorted(added)}")
             if _shape(old, old_prop) != _shape(new, new_prop):
                 problems.append(f"{path}{name}: type changed")
                 continue

@@ -37,7 +37,16 @@ class Principal:
         return self.has_any(*STAFF_ROLES, "service")
 
     def actor(self) -> Actor:
-        order = ("admin", "supervisor", "reviewer", "specialist", "agent", "service", "customer")
+        order = (
+            "admin",
+            "supervisor",
+            "reviewer",
+            "specialist",
+            "agent",
+            "service",
+            "system",
+            "customer",
+        )
         role = next(role for role in order if role in self.roles)
         return Actor(id=self.id, role=role)  # type: ignore[arg-type]
 

@@ -1,11 +1,11 @@
 """``frontdesk``: the operator's and developer's command line.
 
-  frontdesk token --role agent [--sub alice] [--ttl 3600]   print a development token
-  frontdesk topics                                           create/fix every topic
-  frontdesk contracts export | check                         JSON Schemas and EVENTS.md
-  frontdesk migrate SERVICE                                  apply a service's migrations
-  frontdesk rebuild SERVICE [--group NAME]                   drop read models, replay Kafka
-  frontdesk digest SERVICE                                   digest of the read models
+frontdesk token --role agent [--sub alice] [--ttl 3600]   print a development token
+frontdesk topics                                           create/fix every topic
+frontdesk contracts export | check                         JSON Schemas and EVENTS.md
+frontdesk migrate SERVICE                                  apply a service's migrations
+frontdesk rebuild SERVICE [--group NAME]                   drop read models, replay Kafka
+frontdesk digest SERVICE                                   digest of the read models
 """
 
 from __future__ import annotations
@@ -132,7 +132,9 @@ async def _with_service(service: str, action: str, group: str | None) -> int:
             if not consumer_group.rebuildable or (group and consumer_group.name != group):
                 continue
             runner = ConsumerRunner(
-                runtime.pool, consumer_group, dead_letters,
+                runtime.pool,
+                consumer_group,
+                dead_letters,
                 max_attempts=settings.kafka.consumer_max_attempts,
                 topic_name=settings.kafka.topic,
             )
@@ -157,8 +159,9 @@ async def read_model_digest(pool: Any, groups: Any) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="frontdesk", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="frontdesk", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     token = commands.add_parser("token", help="print a development token")
     token.add_argument("--role", action="append", choices=ROLES)

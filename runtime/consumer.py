@@ -245,15 +245,26 @@ class ConsumerRunner:
             except Exception as error:
                 if attempts >= self.max_attempts:
                     return await self._dead_letter(
-                        topic, partition, offset, key, value, repr(error), attempts, event_id,
+                        topic,
+                        partition,
+                        offset,
+                        key,
+                        value,
+                        repr(error),
+                        attempts,
+                        event_id,
                         conn,
                     )
                 delay = min(self.retry_backoff * 2 ** (attempts - 1), self.max_backoff)
                 log.warning(
                     "consumer retrying",
                     extra=log_fields(
-                        group=self.group.name, topic=topic, partition=partition, offset=offset,
-                        attempt=attempts, error=repr(error),
+                        group=self.group.name,
+                        topic=topic,
+                        partition=partition,
+                        offset=offset,
+                        attempt=attempts,
+                        error=repr(error),
                     ),
                 )
                 await asyncio.sleep(delay)
@@ -281,8 +292,11 @@ class ConsumerRunner:
                        (consumer_group, event_id, topic, kafka_partition, kafka_offset)
                    VALUES ($1, $2, $3, $4, $5)
                    ON CONFLICT DO NOTHING RETURNING true""",
-                self.group.name, received.envelope.event_id, received.topic,
-                received.partition, received.offset,
+                self.group.name,
+                received.envelope.event_id,
+                received.topic,
+                received.partition,
+                received.offset,
             )
             if not fresh:
                 return Outcome.DUPLICATE
@@ -309,7 +323,7 @@ class ConsumerRunner:
                 await self.dead_letters(letter)
                 await self._record_dead_letter(letter, conn)
                 break
-            except INFRASTRUCTURE_ERRORS + (Exception,) as failure:
+            except Exception as failure:  # Kafka or PostgreSQL away: keep trying
                 log.warning(
                     "dead-letter publication failed, retrying",
                     extra=log_fields(group=self.group.name, error=repr(failure)),
@@ -320,8 +334,13 @@ class ConsumerRunner:
         log.error(
             "record dead-lettered",
             extra=log_fields(
-                group=self.group.name, topic=topic, partition=partition, offset=offset,
-                event_id=event_id, attempts=attempts, error=error[:500],
+                group=self.group.name,
+                topic=topic,
+                partition=partition,
+                offset=offset,
+                event_id=event_id,
+                attempts=attempts,
+                error=error[:500],
                 dead_letter_topic=dead_letter_topic(self.group.name).name,
             ),
         )
@@ -336,8 +355,13 @@ class ConsumerRunner:
                     """INSERT INTO dead_letters (consumer_group, topic, kafka_partition,
                            kafka_offset, event_id, error, attempts)
                        VALUES ($1, $2, $3, $4, $5::uuid, $6, $7) ON CONFLICT DO NOTHING""",
-                    letter.consumer_group, letter.topic, letter.partition, letter.offset,
-                    letter.event_id, letter.error, letter.attempts,
+                    letter.consumer_group,
+                    letter.topic,
+                    letter.partition,
+                    letter.offset,
+                    letter.event_id,
+                    letter.error,
+                    letter.attempts,
                 )
                 if letter.event_id is not None:
                     await db.execute(
@@ -345,8 +369,11 @@ class ConsumerRunner:
                                kafka_partition, kafka_offset, outcome)
                            VALUES ($1, $2::uuid, $3, $4, $5, 'dead_lettered')
                            ON CONFLICT DO NOTHING""",
-                        letter.consumer_group, letter.event_id, letter.topic,
-                        letter.partition, letter.offset,
+                        letter.consumer_group,
+                        letter.event_id,
+                        letter.topic,
+                        letter.partition,
+                        letter.offset,
                     )
 
         if conn is not None:
@@ -397,8 +424,12 @@ class ConsumerRunner:
                                 if record.offset >= end[tp]:
                                     break
                                 outcome = await self.handle_record(
-                                    record.value, record.key, record.topic, record.partition,
-                                    record.offset, conn=conn,
+                                    record.value,
+                                    record.key,
+                                    record.topic,
+                                    record.partition,
+                                    record.offset,
+                                    conn=conn,
                                 )
                                 counts[outcome] += 1
                         for tp in list(remaining):

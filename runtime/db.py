@@ -73,7 +73,8 @@ async def migrate(pool: asyncpg.Pool, folders: Sequence[Path]) -> list[str]:
                     await conn.execute(sql)
                     await conn.execute(
                         "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
-                        name, checksum,
+                        name,
+                        checksum,
                     )
                 applied.append(name)
                 log.info("migration applied", extra=log_fields(migration=name))

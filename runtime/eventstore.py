@@ -120,13 +120,19 @@ class EventStore:
                         """INSERT INTO events (event_id, stream_type, stream_id, stream_version,
                                event_type, schema_version, occurred_at, envelope)
                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING position""",
-                        envelope.event_id, envelope.stream_type, envelope.stream_id,
-                        envelope.stream_version, envelope.event_type, envelope.schema_version,
-                        envelope.occurred_at, envelope.model_dump(mode="json"),
+                        envelope.event_id,
+                        envelope.stream_type,
+                        envelope.stream_id,
+                        envelope.stream_version,
+                        envelope.event_type,
+                        envelope.schema_version,
+                        envelope.occurred_at,
+                        envelope.model_dump(mode="json"),
                     )
                     await conn.execute(
                         "INSERT INTO outbox (position, topic) VALUES ($1, $2)",
-                        position, REGISTRY.topic_of(envelope.event_type).name,
+                        position,
+                        REGISTRY.topic_of(envelope.event_type).name,
                     )
         except asyncpg.UniqueViolationError as error:
             if error.constraint_name == "events_stream_version_unique":

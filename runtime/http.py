@@ -109,7 +109,11 @@ async def idempotent(
                         """INSERT INTO idempotency_keys
                                (scope, key, fingerprint, status_code, response)
                            VALUES ($1, $2, $3, $4, $5)""",
-                        scope, key, request_fingerprint, status, body,
+                        scope,
+                        key,
+                        request_fingerprint,
+                        status,
+                        body,
                     )
         except asyncpg.UniqueViolationError as error:
             if key is None or error.table_name != "idempotency_keys":
@@ -126,7 +130,8 @@ async def _stored_answer(
     row = await conn.fetchrow(
         "SELECT fingerprint, status_code, response FROM idempotency_keys "
         "WHERE scope = $1 AND key = $2",
-        scope, key,
+        scope,
+        key,
     )
     if row is None:
         return None

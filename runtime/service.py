@@ -89,9 +89,7 @@ class ServiceRuntime:
                 settings.kafka.topic(topic.name),
                 title=topic.name,
                 description=f"{topic.description} Event types: "
-                + ", ".join(
-                    d.event_type for d in REGISTRY.definitions() if d.topic == topic
-                ),
+                + ", ".join(d.event_type for d in REGISTRY.definitions() if d.topic == topic),
                 schema=Envelope,
             )
 
@@ -233,8 +231,11 @@ def _operations_router() -> APIRouter:
             status_code=200 if ready else 503,
         )
 
-    @router.get("/asyncapi.json", summary="AsyncAPI 3 document of what this service "
-                "publishes and consumes", include_in_schema=True)
+    @router.get(
+        "/asyncapi.json",
+        summary="AsyncAPI 3 document of what this service publishes and consumes",
+        include_in_schema=True,
+    )
     async def asyncapi_json(runtime: Runtime) -> JSONResponse:
         return JSONResponse(runtime.asyncapi())
 

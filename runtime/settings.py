@@ -1,12 +1,15 @@
 """Typed settings from environment variables, with safe local defaults.
 
-Every variable is prefixed ``FRONTDESK_``; OpenTelemetry reads the standard ``OTEL_*`` ones.
-Outside development and test, default secrets and unsafe Kafka settings refuse to start.
+Service settings are prefixed ``FRONTDESK_`` (Kafka ones ``FRONTDESK_KAFKA_``); PostgreSQL is
+reached with libpq's own ``PGHOST``/``PGPORT``/``PGUSER``/``PGPASSWORD``; OpenTelemetry reads the
+standard ``OTEL_*`` variables. Unsafe Kafka settings are refused in every environment; default
+secrets are refused in production.
 """
 
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,8 +18,11 @@ DEV_JWT_SECRET = "frontdesk-development-secret-change-me"  # noqa: S105 - refuse
 DEV_DATABASE_PASSWORD = "frontdesk"  # noqa: S105 - local development default only
 
 
-class UnsafeSettings(ValueError):
-    """Settings that would lose events or leak access; the service refuses to start."""
+class UnsafeSettings(Exception):
+    """Settings that would lose events or leak access; the service refuses to start.
+
+    Deliberately not a ValueError: pydantic would wrap a ValueError raised in a validator into a
+    ValidationError, and callers could no longer tell "unsafe" from "malformed"."""
 
 
 class KafkaSettings(BaseSettings):
@@ -61,14 +67,11 @@ class KafkaSettings(BaseSettings):
 class ServiceSettings(BaseSettings):
     """Settings of one service process (the service name comes from the service itself)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="FRONTDESK_", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="FRONTDESK_", extra="ignore")
 
     env: Literal["development", "test", "production"] = "development"
     http_host: str = "127.0.0.1"
     http_port: int | None = None
-    database_url: SecretStr | None = None
     database_prefix: str = Field(
         default="", pattern=r"^[a-z0-9_]*$", description="Prefix of each service's database name."
     )
@@ -96,14 +99,15 @@ class ServiceSettings(BaseSettings):
                 raise UnsafeSettings("FRONTDESK_JWT_SECRET must be set outside development")
             if len(self.jwt_secret.get_secret_value()) < 32:
                 raise UnsafeSettings("FRONTDESK_JWT_SECRET must be at least 32 characters")
+            if self.pg_password.get_secret_value() == DEV_DATABASE_PASSWORD:
+                raise UnsafeSettings("PGPASSWORD must be set outside development")
         problems = self.kafka.durability_problems()
         if problems:
             raise UnsafeSettings("; ".join(problems))
         return self
 
     def dsn(self, database: str) -> str:
-        if self.database_url is not None:
-            return self.database_url.get_secret_value()
         password = self.pg_password.get_secret_value()
         name = f"{self.database_prefix}{database}"
-        return f"postgresql://{self.pg_user}:{password}@{self.pg_host}:{self.pg_port}/{name}"
+        user, password = quote(self.pg_user, safe=""), quote(password, safe="")
+        return f"postgresql://{user}:{password}@{self.pg_host}:{self.pg_port}/{name}"

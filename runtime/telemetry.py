@@ -44,8 +44,10 @@ def setup_telemetry(service_name: str, log_level: str = "INFO") -> TracerProvide
     if _configured is not None and isinstance(provider, TracerProvider):
         return provider
     resource = Resource.create(
-        {"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name),
-         "service.namespace": "frontdesk"}
+        {
+            "service.name": os.environ.get("OTEL_SERVICE_NAME", service_name),
+            "service.namespace": "frontdesk",
+        }
     )
     provider = TracerProvider(resource=resource)
     meter_readers = []

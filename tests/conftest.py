@@ -12,7 +12,7 @@ import asyncio
 import os
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -105,17 +105,17 @@ def unique() -> Callable[[str], str]:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0, interval: float = 0.1
+    probe: Callable[[], Awaitable[T | None]], *, within: float = 30.0, interval: float = 0.1
 ) -> T:
-    """Poll ``probe`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    """Poll ``probe`` until it returns something truthy, or fail after ``within`` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
     last: T | None = None
     while True:
         last = await probe()
         if last:
             return last
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+            raise AssertionError(f"condition not met within {within}s (last: {last!r})")
         await asyncio.sleep(interval)
 
 
@@ -139,7 +139,7 @@ def auth(bearer: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def env_for_processes(settings: ServiceSettings) -> Iterator[dict[str, str]]:
+def env_for_processes(settings: ServiceSettings) -> dict[str, str]:
     """Environment for service processes started by end-to-end tests."""
     env = dict(os.environ)
     env.update(
@@ -148,4 +148,4 @@ def env_for_processes(settings: ServiceSettings) -> Iterator[dict[str, str]]:
         FRONTDESK_KAFKA_TOPIC_PREFIX=settings.kafka.topic_prefix,
         FRONTDESK_RELAY_POLL_INTERVAL_MS="100",
     )
-    yield env
+    return env

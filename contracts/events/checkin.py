@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from uuid import UUID
 
@@ -87,10 +88,20 @@ class TicketIssued(EventPayload):
     issued_at: AwareDatetime
 
 
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def language_tag_from_v1(value: str) -> str:
+    """v1 accepted any string as the language; v2 needs a BCP 47 tag. ``zh_CN`` becomes
+    ``zh-CN``; anything that still is no tag becomes ``und`` (BCP 47: undetermined)."""
+    candidate = value.strip().replace("_", "-")
+    return candidate if _LANGUAGE_TAG.match(candidate) else "und"
+
+
 @REGISTRY.upcaster("checkin.ticket_issued", from_version=1)
 def _ticket_issued_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     intake = dict(payload["intake"])
-    intake["language"] = {"tag": intake["language"], "dialect": None}
+    intake["language"] = {"tag": language_tag_from_v1(str(intake["language"])), "dialect": None}
     return {**payload, "intake": intake}
 
 

@@ -48,8 +48,9 @@ async def get_case(
     runtime: Runtime,
     principal: Annotated[Principal, Readers],
 ) -> CaseView:
-    row = await runtime.pool.fetchrow(f"SELECT {_COLUMNS} FROM case_views WHERE case_id = $1",
-                                      case_id)
+    row = await runtime.pool.fetchrow(
+        f"SELECT {_COLUMNS} FROM case_views WHERE case_id = $1", case_id
+    )
     if row is None or not _visible(dict(row), principal):
         raise NotFound(f"case {case_id} not found")
     return CaseView.model_validate(dict(row))
@@ -69,6 +70,9 @@ async def list_cases(
               AND ($2::text IS NULL OR account_ref = $2)
               AND ($3::text IS NULL OR customer_id = $3)
             ORDER BY opened_at DESC LIMIT $4""",
-        ticket_id, account_ref, None if principal.is_staff else principal.id, limit,
+        ticket_id,
+        account_ref,
+        None if principal.is_staff else principal.id,
+        limit,
     )
     return [CaseView.model_validate(dict(row)) for row in rows]

@@ -26,7 +26,11 @@ async def open_case(
     conn: asyncpg.Connection, store: EventStore, command: OpenCase, context: CommandContext
 ) -> Case:
     case, _ = await execute(
-        conn, store, CASE, case_stream(command.case_id),
-        lambda state: decide_open(state, command), context,
+        conn,
+        store,
+        CASE,
+        case_stream(command.case_id),
+        lambda state: decide_open(state, command),
+        context,
     )
     return case

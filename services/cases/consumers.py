@@ -55,9 +55,15 @@ async def project_case_opened(conn: asyncpg.Connection, event: ReceivedEvent) ->
                correlation_id, version)
            VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $10, $11)
            ON CONFLICT (case_id) DO NOTHING""",
-        opened.case_id, opened.account_ref, opened.case_type.value,
-        opened.problem_category.value, opened.customer_id, opened.language.tag,
+        opened.case_id,
+        opened.account_ref,
+        opened.case_type.value,
+        opened.problem_category.value,
+        opened.customer_id,
+        opened.language.tag,
         opened.source.channel.value if opened.source.channel else None,
-        opened.source.ticket_id, opened.opened_at, event.envelope.correlation_id,
+        opened.source.ticket_id,
+        opened.opened_at,
+        event.envelope.correlation_id,
         event.envelope.stream_version,
     )

@@ -89,20 +89,16 @@ class QueueCount(BaseModel):
 
 
 def _view(ticket: Ticket) -> TicketView:
-    assert ticket.ticket_id and ticket.number and ticket.site_id and ticket.queue
-    assert ticket.channel and ticket.issued_at
-    return TicketView(
-        ticket_id=ticket.ticket_id,
-        number=ticket.number,
-        site_id=ticket.site_id,
-        queue=ticket.queue,
-        channel=ticket.channel,
-        status=ticket.status,
-        customer_id=ticket.customer_id,
-        issued_at=ticket.issued_at,
-        desk_id=ticket.desk_id,
-        called_at=ticket.called_at,
-    )
+    if None in (
+        ticket.ticket_id,
+        ticket.number,
+        ticket.site_id,
+        ticket.queue,
+        ticket.channel,
+        ticket.issued_at,
+    ):
+        raise NotFound("no such ticket")
+    return TicketView.model_validate(ticket, from_attributes=True)
 
 
 IssuerRoles = require_roles("customer", "agent", "supervisor", "admin", "service")
@@ -127,8 +123,14 @@ async def issue_ticket(
         now = datetime.now(UTC)
         sequence = await application.next_sequence(conn, body.site_id, queue.value, now)
         command = IssueTicket(
-            ticket_id=uuid.uuid4(), site_id=body.site_id, queue=queue, sequence=sequence,
-            channel=body.channel, customer_id=customer_id, intake=intake, at=now,
+            ticket_id=uuid.uuid4(),
+            site_id=body.site_id,
+            queue=queue,
+            sequence=sequence,
+            channel=body.channel,
+            customer_id=customer_id,
+            intake=intake,
+            at=now,
         )
         ticket = await application.issue_ticket(conn, runtime.store, command, context)
         return 201, _view(ticket)
@@ -191,9 +193,7 @@ async def leave_queue(
     return _view(ticket)
 
 
-@router.get(
-    "/sites/{site_id}/queues", response_model=list[QueueCount], summary="Waiting per queue"
-)
+@router.get("/sites/{site_id}/queues", response_model=list[QueueCount], summary="Waiting per queue")
 async def queue_counts(
     site_id: Annotated[str, Path(max_length=64)],
     runtime: Runtime,

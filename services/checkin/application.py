@@ -22,7 +22,9 @@ async def next_sequence(conn: asyncpg.Connection, site_id: str, queue: str, at: 
            ON CONFLICT (site_id, queue, day)
            DO UPDATE SET last_number = ticket_counters.last_number + 1
            RETURNING last_number""",
-        site_id, queue, at.date(),
+        site_id,
+        queue,
+        at.date(),
     )
 
 
@@ -30,8 +32,12 @@ async def issue_ticket(
     conn: asyncpg.Connection, store: EventStore, command: IssueTicket, context: CommandContext
 ) -> Ticket:
     ticket, _ = await execute(
-        conn, store, TICKET, ticket_stream(command.ticket_id),
-        lambda state: decide(state, command), context,
+        conn,
+        store,
+        TICKET,
+        ticket_stream(command.ticket_id),
+        lambda state: decide(state, command),
+        context,
     )
     return ticket
 

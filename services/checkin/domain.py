@@ -121,7 +121,9 @@ def decide(ticket: Ticket, command: Command) -> list[EventPayload]:
         case LeaveQueue():
             _require(ticket, {TicketStatus.WAITING, TicketStatus.CALLED}, "leave the queue with")
             assert ticket.ticket_id is not None
-            return [TicketLeft(ticket_id=ticket.ticket_id, reason=command.reason, left_at=command.at)]
+            return [
+                TicketLeft(ticket_id=ticket.ticket_id, reason=command.reason, left_at=command.at)
+            ]
     raise TypeError(f"unknown command {command!r}")
 
 

@@ -18,8 +18,14 @@ async def on_ticket_issued(conn: asyncpg.Connection, event: ReceivedEvent) -> No
                problem_category, language, issued_at)
            VALUES ($1, $2, $3, $4, $5, 'waiting', $6, $7, $8)
            ON CONFLICT (ticket_id) DO NOTHING""",
-        issued.ticket_id, issued.site_id, issued.queue.value, issued.number, issued.channel.value,
-        issued.intake.problem_category.value, issued.intake.language.tag, issued.issued_at,
+        issued.ticket_id,
+        issued.site_id,
+        issued.queue.value,
+        issued.number,
+        issued.channel.value,
+        issued.intake.problem_category.value,
+        issued.intake.language.tag,
+        issued.issued_at,
     )
 
 
@@ -29,7 +35,9 @@ async def on_ticket_called(conn: asyncpg.Connection, event: ReceivedEvent) -> No
     await conn.execute(
         "UPDATE queue_tickets SET status = 'called', desk_id = $2, called_at = $3 "
         "WHERE ticket_id = $1",
-        called.ticket_id, called.desk_id, called.called_at,
+        called.ticket_id,
+        called.desk_id,
+        called.called_at,
     )
 
 
@@ -38,7 +46,8 @@ async def on_ticket_left(conn: asyncpg.Connection, event: ReceivedEvent) -> None
     assert isinstance(left, TicketLeft)
     await conn.execute(
         "UPDATE queue_tickets SET status = 'left', ended_at = $2 WHERE ticket_id = $1",
-        left.ticket_id, left.left_at,
+        left.ticket_id,
+        left.left_at,
     )
 
 

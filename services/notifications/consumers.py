@@ -37,7 +37,11 @@ def consumer_groups(store: EventStore) -> list[ConsumerGroup]:
             notification_id(command.triggered_by, command.recipient_ref, command.kind)
         )
         await execute(
-            conn, store, NOTIFICATION, stream, lambda state: decide_request(state, command),
+            conn,
+            store,
+            NOTIFICATION,
+            stream,
+            lambda state: decide_request(state, command),
             CommandContext.caused_by(event.envelope, "notifications"),
         )
 
@@ -66,7 +70,12 @@ async def project_requested(conn: asyncpg.Connection, event: ReceivedEvent) -> N
                language, status, triggered_by, requested_at, correlation_id)
            VALUES ($1, $2, $3, $4, $5, 'requested', $6, $7, $8)
            ON CONFLICT (notification_id) DO NOTHING""",
-        requested.notification_id, requested.kind.value, requested.channel.value,
-        requested.recipient_ref, requested.language, requested.triggered_by,
-        requested.requested_at, event.envelope.correlation_id,
+        requested.notification_id,
+        requested.kind.value,
+        requested.channel.value,
+        requested.recipient_ref,
+        requested.language,
+        requested.triggered_by,
+        requested.requested_at,
+        event.envelope.correlation_id,
     )

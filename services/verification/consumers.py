@@ -18,8 +18,11 @@ async def on_case_opened(conn: asyncpg.Connection, event: ReceivedEvent) -> None
         """INSERT INTO case_check_plans (case_id, account_ref, case_type, required_checks,
                opened_at, correlation_id)
            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (case_id) DO NOTHING""",
-        opened.case_id, opened.account_ref, opened.case_type.value,
-        [check.value for check in required_checks(opened.case_type)], opened.opened_at,
+        opened.case_id,
+        opened.account_ref,
+        opened.case_type.value,
+        [check.value for check in required_checks(opened.case_type)],
+        opened.opened_at,
         event.envelope.correlation_id,
     )
 

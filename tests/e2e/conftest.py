@@ -47,14 +47,23 @@ class TraceCollector:
         request.ParseFromString(body)
         for resource_spans in request.resource_spans:
             service = next(
-                (a.value.string_value for a in resource_spans.resource.attributes
-                 if a.key == "service.name"), "?",
+                (
+                    a.value.string_value
+                    for a in resource_spans.resource.attributes
+                    if a.key == "service.name"
+                ),
+                "?",
             )
             for scope in resource_spans.scope_spans:
                 with self.lock:
                     self.spans += [
-                        Span(service, s.name, s.trace_id.hex(), s.span_id.hex(),
-                             s.parent_span_id.hex())
+                        Span(
+                            service,
+                            s.name,
+                            s.trace_id.hex(),
+                            s.span_id.hex(),
+                            s.parent_span_id.hex(),
+                        )
                         for s in scope.spans
                     ]
 
@@ -68,7 +77,7 @@ def collector() -> Iterator[tuple[TraceCollector, str]]:
     traces = TraceCollector()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if self.path == "/v1/traces":
                 traces.receive(body)
@@ -130,8 +139,11 @@ async def processes(
         }
         log = logs / f"{service}.log"
         process = subprocess.Popen(  # noqa: ASYNC220 - started once per session
-            [sys.executable, "-m", f"services.{service}"], cwd=ROOT, env=env,
-            stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            [sys.executable, "-m", f"services.{service}"],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         running[service] = ServiceProcess(service, f"http://127.0.0.1:{port}", process, log)
     try:

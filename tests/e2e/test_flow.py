@@ -4,6 +4,7 @@ one trace spans the services; a Kafka outage loses nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from collections.abc import Callable
 from typing import Any
@@ -45,7 +46,7 @@ async def follow_flow(
         assert response.status_code == 200, response.text
         return response.json()
 
-    [case] = await eventually(case_of_ticket, timeout=60)
+    [case] = await eventually(case_of_ticket, within=60)
     read = await client.get(f"{processes['cases'].url}/cases/{case['case_id']}", headers=customer)
     assert read.status_code == 200
     assert read.json()["case_type"] == "account_recovery_lost_phone"
@@ -57,17 +58,18 @@ async def follow_flow(
         )
         return response.json() if response.status_code == 200 else None
 
-    plan = await eventually(check_plan, timeout=60)
+    plan = await eventually(check_plan, within=60)
     assert plan["required_checks"] == ["knowledge_challenge", "document_and_liveness"]
 
     async def notification() -> Any:
         response = await client.get(
             f"{processes['notifications'].url}/notifications",
-            params={"recipient_ref": f"ticket:{ticket_id}"}, headers=staff,
+            params={"recipient_ref": f"ticket:{ticket_id}"},
+            headers=staff,
         )
         return response.json()
 
-    [message] = await eventually(notification, timeout=60)
+    [message] = await eventually(notification, within=60)
     assert message["kind"] == "ticket_issued"
     return case
 
@@ -82,7 +84,8 @@ async def test_check_in_opens_a_case_and_one_trace_spans_the_services(
     staff = auth(token("agent"))
     async with httpx.AsyncClient(timeout=10) as client:
         issued = await client.post(
-            f"{processes['checkin'].url}/tickets", json=check_in(f"acct-{new_id()}"),
+            f"{processes['checkin'].url}/tickets",
+            json=check_in(f"acct-{new_id()}"),
             headers=customer,
         )
         assert issued.status_code == 201, issued.text
@@ -104,7 +107,7 @@ async def test_check_in_opens_a_case_and_one_trace_spans_the_services(
         wanted = {"checkin", "cases", "verification", "notifications"}
         return services if wanted <= services else None
 
-    services = await eventually(trace_across_services, timeout=30)
+    services = await eventually(trace_across_services, within=30)
     assert services >= {"checkin", "cases", "verification", "notifications"}
     spans = traces.trace(http_trace_id() or "")
     names = {(span.service, span.name) for span in spans}
@@ -121,19 +124,20 @@ async def test_a_kafka_outage_loses_nothing(
     customer = auth(token("customer", sub=f"cust-{new_id()}"))
     staff = auth(token("agent"))
     infra = ["bash", str(ROOT / "deploy" / "infra.sh")]
-    subprocess.run([*infra, "kafka-stop"], check=True)
+    await asyncio.to_thread(subprocess.run, [*infra, "kafka-stop"], check=True)
     try:
         async with httpx.AsyncClient(timeout=10) as client:
             issued = await client.post(
-                f"{processes['checkin'].url}/tickets", json=check_in(f"acct-{new_id()}"),
+                f"{processes['checkin'].url}/tickets",
+                json=check_in(f"acct-{new_id()}"),
                 headers=customer,
             )
             assert issued.status_code == 201, issued.text  # accepted while Kafka is down
             ready = await client.get(f"{processes['checkin'].url}/readyz")
             assert ready.status_code == 503
             assert ready.json()["checks"]["outbox_pending"] >= 1
-            subprocess.run([*infra, "kafka-start"], check=True)
+            await asyncio.to_thread(subprocess.run, [*infra, "kafka-start"], check=True)
             await follow_flow(client, processes, customer, staff, issued.json()["ticket_id"])
             assert (await client.get(f"{processes['checkin'].url}/readyz")).status_code == 200
-    finally:
-        subprocess.run([*infra, "kafka-start"], check=True)
+    finally:  # whatever happened, leave the broker running for the rest of the session
+        await asyncio.to_thread(subprocess.run, [*infra, "kafka-start"], check=True)

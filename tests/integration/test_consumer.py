@@ -53,10 +53,16 @@ async def pool(databases: list[str], settings: ServiceSettings) -> AsyncIterator
 def envelope(stream_id: str, version: int = 1) -> Envelope:
     payload = TicketLeft(ticket_id=uuid.uuid4(), reason="x", left_at=datetime.now(UTC))
     return Envelope(
-        event_id=uuid.uuid4(), event_type=payload.event_type,
-        schema_version=payload.schema_version, occurred_at=datetime.now(UTC),
-        stream_type="ticket", stream_id=stream_id, stream_version=version,
-        correlation_id=uuid.uuid4(), producer="checkin", actor=Actor(id="t", role="agent"),
+        event_id=uuid.uuid4(),
+        event_type=payload.event_type,
+        schema_version=payload.schema_version,
+        occurred_at=datetime.now(UTC),
+        stream_type="ticket",
+        stream_id=stream_id,
+        stream_version=version,
+        correlation_id=uuid.uuid4(),
+        producer="checkin",
+        actor=Actor(id="t", role="agent"),
         payload=payload.model_dump(mode="json"),
     )
 
@@ -94,14 +100,19 @@ async def harness(
     failures: dict[str, int] = {}
     harness = Harness(pool, kafka, failures)
     group = ConsumerGroup(
-        name=harness.group_name, topics=[CHECKIN_TICKETS],
+        name=harness.group_name,
+        topics=[CHECKIN_TICKETS],
         handlers={"checkin.ticket_left": harness.effect},
     )
     await ensure_topics(kafka, [CHECKIN_TICKETS, dead_letter_topic(group.name)])
     broker = build_broker(kafka, "consumer-test", None)
     runner = RecordingRunner(
-        pool, group, dead_letter_publisher(broker, kafka.topic), max_attempts=3,
-        retry_backoff=0.01, topic_name=kafka.topic,
+        pool,
+        group,
+        dead_letter_publisher(broker, kafka.topic),
+        max_attempts=3,
+        retry_backoff=0.01,
+        topic_name=kafka.topic,
     )
     runner.outcomes = []
     runner.subscribe(broker, AckPolicy.ACK)
@@ -122,7 +133,8 @@ async def test_an_event_delivered_twice_changes_state_once(
     assert await h.applied(event.stream_id) == 1
     inbox = await h.pool.fetchval(
         "SELECT count(*) FROM consumer_inbox WHERE consumer_group = $1 AND event_id = $2",
-        h.group_name, event.event_id,
+        h.group_name,
+        event.event_id,
     )
     assert inbox == 1
 
@@ -168,7 +180,8 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_tries
     row = await h.pool.fetchrow(
         "SELECT error, attempts, event_id FROM dead_letters "
         "WHERE consumer_group = $1 AND event_id = $2",
-        h.group_name, poison.event_id,
+        h.group_name,
+        poison.event_id,
     )
     assert row is not None
     assert row["attempts"] == 3
@@ -176,8 +189,11 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_tries
     letters = await read_topic(
         h.kafka.bootstrap_servers, h.kafka.topic(dead_letter_topic(h.group_name).name)
     )
-    assert any(Envelope.from_bytes(r.value).event_id == poison.event_id
-               for r in letters if r.key == b"same-partition")
+    assert any(
+        Envelope.from_bytes(r.value).event_id == poison.event_id
+        for r in letters
+        if r.key == b"same-partition"
+    )
     # redelivered later, the dead-lettered event is not retried nor dead-lettered again
     outcome = await runner.handle_record(poison.to_bytes(), None, h.topic, 0, 10**9)
     assert outcome is Outcome.DUPLICATE
@@ -186,15 +202,18 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_tries
 async def test_a_transient_failure_is_retried_in_place_and_applied_once(
     harness: tuple[Harness, RecordingRunner, Any],
 ) -> None:
-    h, runner, broker = harness
+    h, _, broker = harness
     event = envelope(f"ticket-{uuid.uuid4()}")
     h.failures[event.stream_id] = 2
     await broker.publish(event.to_bytes(), h.topic, key=event.stream_id.encode())
     assert await eventually(lambda: h.applied(event.stream_id)) == 1
     assert h.failures[event.stream_id] == 0
-    assert await h.pool.fetchval(
-        "SELECT count(*) FROM dead_letters WHERE event_id = $1", event.event_id
-    ) == 0
+    assert (
+        await h.pool.fetchval(
+            "SELECT count(*) FROM dead_letters WHERE event_id = $1", event.event_id
+        )
+        == 0
+    )
 
 
 async def test_event_types_the_group_does_not_handle_are_skipped_without_writing(
@@ -204,9 +223,12 @@ async def test_event_types_the_group_does_not_handle_are_skipped_without_writing
     other = envelope("ticket-x").model_copy(update={"event_type": "checkin.ticket_called"})
     outcome = await runner.handle_record(other.to_bytes(), None, h.topic, 0, 1)
     assert outcome is Outcome.IGNORED
-    assert await h.pool.fetchval(
-        "SELECT count(*) FROM consumer_inbox WHERE event_id = $1", other.event_id
-    ) == 0
+    assert (
+        await h.pool.fetchval(
+            "SELECT count(*) FROM consumer_inbox WHERE event_id = $1", other.event_id
+        )
+        == 0
+    )
 
 
 async def _count(runner: RecordingRunner, n: int) -> bool:

@@ -136,8 +136,9 @@ async def test_illegal_transition_is_409_with_reason_and_writes_nothing(
     checkin = stack["checkin"]
     agent = auth(token("agent"))
     ticket = (await checkin.client.post("/tickets", json=intake("acct-l"), headers=agent)).json()
-    left = await checkin.client.post(f"/tickets/{ticket['ticket_id']}/leave", json={},
-                                     headers=agent)
+    left = await checkin.client.post(
+        f"/tickets/{ticket['ticket_id']}/leave", json={}, headers=agent
+    )
     assert left.status_code == 200
     assert left.json()["status"] == "left"
     before = await event_count(checkin)
@@ -161,7 +162,8 @@ async def test_two_concurrent_conflicting_commands_one_wins_one_409(
     calls = await asyncio.gather(
         *(
             checkin.client.post(
-                f"/tickets/{ticket_id}/call", json={"desk_id": f"desk-{n}"},
+                f"/tickets/{ticket_id}/call",
+                json={"desk_id": f"desk-{n}"},
                 headers=auth(token("agent", sub=f"agent-{n}")),
             )
             for n in range(2)
@@ -199,7 +201,8 @@ async def test_idempotency_key_returns_the_first_result_and_acts_once(
     concurrent = await asyncio.gather(
         *(
             checkin.client.post(
-                "/tickets", json=intake("acct-j"),
+                "/tickets",
+                json=intake("acct-j"),
                 headers={**customer, "Idempotency-Key": key + "-c"},
             )
             for _ in range(3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -109,12 +109,14 @@ async def test_crash_between_commit_and_publish_loses_nothing(
         return await real(record)
 
     with pytest.raises(RelayError):
-        await OutboxRelay(pool, dies_after_two, service="t", topic_name=topics.topic
-                          ).publish_pending()
+        await OutboxRelay(
+            pool, dies_after_two, service="t", topic_name=topics.topic
+        ).publish_pending()
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 3
     # a fresh relay (the restarted process) publishes the rest
-    assert await OutboxRelay(pool, real, service="t", topic_name=topics.topic
-                             ).publish_pending() == 3
+    assert (
+        await OutboxRelay(pool, real, service="t", topic_name=topics.topic).publish_pending() == 3
+    )
     on_kafka = [e for e in await published(topics) if e.stream_id == stream]
     assert [e.event_id for e in on_kafka] == [e.event_id for e in committed]
 
@@ -168,19 +170,26 @@ async def test_concurrent_appends_to_one_stream_one_wins(pool: asyncpg.Pool) -> 
         "SELECT stream_version FROM events WHERE stream_id = $1 ORDER BY 1", stream
     )
     assert [row["stream_version"] for row in versions] == [1, 2]
-    assert await pool.fetchval(
-        "SELECT count(*) FROM outbox o JOIN events e USING (position) WHERE e.stream_id = $1",
-        stream,
-    ) == 2
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM outbox o JOIN events e USING (position) WHERE e.stream_id = $1",
+            stream,
+        )
+        == 2
+    )
 
 
 async def test_rolled_back_command_leaves_no_event_and_no_outbox_row(pool: asyncpg.Pool) -> None:
     stream = f"ticket-{uuid.uuid4()}"
     store = EventStore("checkin")
-    with pytest.raises(RuntimeError, match="rule check failed after append"):
+
+    async def command_that_fails_after_appending() -> None:
         async with pool.acquire() as conn, conn.transaction():
             await store.append(conn, stream, 0, [left(1)], CONTEXT)
             raise RuntimeError("rule check failed after append")
+
+    with pytest.raises(RuntimeError, match="rule check failed after append"):
+        await command_that_fails_after_appending()
     assert await pool.fetchval("SELECT count(*) FROM events WHERE stream_id = $1", stream) == 0
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
 
@@ -190,8 +199,9 @@ async def test_only_one_relay_leads_and_nothing_is_published_twice(
 ) -> None:
     topics, broker = kafka
     relays = [
-        OutboxRelay(pool, kafka_publisher(broker), service="t", topic_name=topics.topic,
-                    poll_interval=0.05)
+        OutboxRelay(
+            pool, kafka_publisher(broker), service="t", topic_name=topics.topic, poll_interval=0.05
+        )
         for _ in range(2)
     ]
     stop = asyncio.Event()

@@ -25,15 +25,27 @@ from tests.integration.test_http import intake
 pytestmark = pytest.mark.integration
 
 CATEGORIES = [
-    "account_suspended", "account_recovery_lost_phone", "wallet_reactivation",
-    "third_party_report_dispute", "minor_spending_refund", "other",
+    "account_suspended",
+    "account_recovery_lost_phone",
+    "wallet_reactivation",
+    "third_party_report_dispute",
+    "minor_spending_refund",
+    "other",
 ]
 
 
-def cli(env: dict[str, str], *args: str) -> Any:
-    result = subprocess.run(
-        [sys.executable, "-m", "runtime.cli", *args], env=env, cwd=ROOT,
-        capture_output=True, text=True, timeout=120, check=False,
+async def cli(env: dict[str, str], *args: str) -> Any:
+    """Run the operator CLI in a thread: the in-process consumers must keep running (a rebuild
+    waits for them to release the group's lock)."""
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "runtime.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout)
@@ -72,12 +84,20 @@ async def insert_v1_ticket(checkin: RunningService, ticket_id: uuid.UUID) -> Non
     sample.update(ticket_id=str(ticket_id), customer_id="cust-v1", number="G900")
     now = datetime.now(UTC)
     envelope = {
-        "envelope_version": 1, "event_id": str(uuid.uuid4()),
-        "event_type": "checkin.ticket_issued", "schema_version": 1,
-        "occurred_at": now.isoformat(), "stream_type": "ticket",
-        "stream_id": f"ticket-{ticket_id}", "stream_version": 1,
-        "correlation_id": str(uuid.uuid4()), "causation_id": None, "producer": "checkin",
-        "actor": None, "trace": None, "payload": sample,
+        "envelope_version": 1,
+        "event_id": str(uuid.uuid4()),
+        "event_type": "checkin.ticket_issued",
+        "schema_version": 1,
+        "occurred_at": now.isoformat(),
+        "stream_type": "ticket",
+        "stream_id": f"ticket-{ticket_id}",
+        "stream_version": 1,
+        "correlation_id": str(uuid.uuid4()),
+        "causation_id": None,
+        "producer": "checkin",
+        "actor": None,
+        "trace": None,
+        "payload": sample,
     }
     async with checkin.runtime.pool.acquire() as conn, conn.transaction():
         position = await conn.fetchval(
@@ -85,10 +105,14 @@ async def insert_v1_ticket(checkin: RunningService, ticket_id: uuid.UUID) -> Non
                    schema_version, occurred_at, envelope)
                VALUES ($1, 'ticket', $2, 1, 'checkin.ticket_issued', 1, $3, $4)
                RETURNING position""",
-            uuid.UUID(envelope["event_id"]), envelope["stream_id"], now, envelope,
+            uuid.UUID(envelope["event_id"]),
+            envelope["stream_id"],
+            now,
+            envelope,
         )
-        await conn.execute("INSERT INTO outbox (position, topic) VALUES ($1, $2)",
-                           position, CHECKIN_TICKETS.name)
+        await conn.execute(
+            "INSERT INTO outbox (position, topic) VALUES ($1, $2)", position, CHECKIN_TICKETS.name
+        )
         await conn.execute("NOTIFY frontdesk_outbox")
 
 
@@ -127,20 +151,23 @@ async def test_rebuild_from_kafka_gives_the_same_read_models(
         created = await checkin.post("/tickets", json=body, headers=agent)
         assert created.status_code == 201
         tickets.append(created.json()["ticket_id"])
-    await asyncio.gather(*(
-        checkin.post(f"/tickets/{t}/call", json={"desk_id": "d1"}, headers=agent)
-        for t in tickets[::4]
-    ))
-    await asyncio.gather(*(
-        checkin.post(f"/tickets/{t}/leave", json={}, headers=agent) for t in tickets[1::5]
-    ))
-    await eventually(lambda: caught_up(stack), timeout=60)
+    await asyncio.gather(
+        *(
+            checkin.post(f"/tickets/{t}/call", json={"desk_id": "d1"}, headers=agent)
+            for t in tickets[::4]
+        )
+    )
+    await asyncio.gather(
+        *(checkin.post(f"/tickets/{t}/leave", json={}, headers=agent) for t in tickets[1::5])
+    )
+    await eventually(lambda: caught_up(stack), within=60)
 
     for service in ("checkin", "cases", "verification", "notifications"):
-        before = cli(env_for_processes, "digest", service)
-        assert before and all(not value.startswith("0:") for value in before.values()), before
-        reports = cli(env_for_processes, "rebuild", service)
+        before = await cli(env_for_processes, "digest", service)
+        assert before
+        assert all(not value.startswith("0:") for value in before.values()), before
+        reports = await cli(env_for_processes, "rebuild", service)
         assert reports, f"{service} has no rebuildable read model"
         assert all(report["applied"] > 0 for report in reports), reports
-        after = cli(env_for_processes, "digest", service)
+        after = await cli(env_for_processes, "digest", service)
         assert after == before, f"{service}: rebuilt read models differ"
