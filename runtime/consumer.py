@@ -285,18 +285,20 @@ class ConsumerRunner:
         self, conn: asyncpg.Connection, received: ReceivedEvent, handler: EventHandler
     ) -> Outcome:
         async with conn.transaction():
-            # shared with other records of the group; a rebuild holds it exclusively
-            await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", self.lock_key)
+            # the group's lock is shared between records and held exclusively by a rebuild;
+            # taken in the same statement as the inbox insert (one round trip)
             fresh = await conn.fetchval(
-                """INSERT INTO consumer_inbox
+                """WITH locked AS (SELECT pg_advisory_xact_lock_shared($6))
+                   INSERT INTO consumer_inbox
                        (consumer_group, event_id, topic, kafka_partition, kafka_offset)
-                   VALUES ($1, $2, $3, $4, $5)
+                   SELECT $1, $2, $3, $4, $5 FROM locked
                    ON CONFLICT DO NOTHING RETURNING true""",
                 self.group.name,
                 received.envelope.event_id,
                 received.topic,
                 received.partition,
                 received.offset,
+                self.lock_key,
             )
             if not fresh:
                 return Outcome.DUPLICATE

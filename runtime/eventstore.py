@@ -23,6 +23,19 @@ S = TypeVar("S")
 
 OUTBOX_CHANNEL = "frontdesk_outbox"
 
+_APPEND = f"""
+WITH appended AS (
+    INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type,
+                        schema_version, occurred_at, envelope)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[],
+                         $6::int[], $7::timestamptz[], $8::jsonb[])
+    RETURNING position
+), queued AS (
+    INSERT INTO outbox (position, topic) SELECT position, $9 FROM appended RETURNING position
+)
+SELECT pg_notify('{OUTBOX_CHANNEL}', ''), (SELECT count(*) FROM queued)
+"""
+
 
 @dataclass(frozen=True)
 class CommandContext:
@@ -113,34 +126,30 @@ class EventStore:
                 payload=payload.model_dump(mode="json"),
             )
             envelopes.append(envelope)
+        topics = {REGISTRY.topic_of(envelope.event_type).name for envelope in envelopes}
+        if len(topics) != 1:
+            raise ValueError(f"one stream, one topic: {stream_id} would go to {sorted(topics)}")
         try:
-            async with conn.transaction():  # a savepoint: a conflict leaves the caller's tx usable
-                for envelope in envelopes:
-                    position = await conn.fetchval(
-                        """INSERT INTO events (event_id, stream_type, stream_id, stream_version,
-                               event_type, schema_version, occurred_at, envelope)
-                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING position""",
-                        envelope.event_id,
-                        envelope.stream_type,
-                        envelope.stream_id,
-                        envelope.stream_version,
-                        envelope.event_type,
-                        envelope.schema_version,
-                        envelope.occurred_at,
-                        envelope.model_dump(mode="json"),
-                    )
-                    await conn.execute(
-                        "INSERT INTO outbox (position, topic) VALUES ($1, $2)",
-                        position,
-                        REGISTRY.topic_of(envelope.event_type).name,
-                    )
+            # one round trip: the events, their outbox rows, and a wake-up for the relay
+            # (NOTIFY is delivered at commit, and not at all on rollback)
+            await conn.execute(
+                _APPEND,
+                [e.event_id for e in envelopes],
+                [e.stream_type for e in envelopes],
+                [e.stream_id for e in envelopes],
+                [e.stream_version for e in envelopes],
+                [e.event_type for e in envelopes],
+                [e.schema_version for e in envelopes],
+                [e.occurred_at for e in envelopes],
+                [e.model_dump(mode="json") for e in envelopes],
+                topics.pop(),
+            )
         except asyncpg.UniqueViolationError as error:
             if error.constraint_name == "events_stream_version_unique":
                 raise ConcurrencyConflict(
                     f"{stream_id} was changed by another request; reload and try again"
                 ) from None
             raise
-        await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
         return envelopes
 
 

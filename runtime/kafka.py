@@ -99,6 +99,22 @@ async def topic_partitions(bootstrap_servers: str, topics: Iterable[str]) -> lis
     return sorted(partitions)
 
 
+async def delete_namespace_topics(settings: KafkaSettings) -> list[str]:
+    """Delete every topic of a namespace (``FRONTDESK_KAFKA_TOPIC_PREFIX``): test runs and
+    benchmarks clean up after themselves. Refuses the empty namespace."""
+    if not settings.topic_prefix:
+        raise ValueError("refusing to delete topics without a namespace prefix")
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(settings.topic_prefix)]
+        if topics:
+            await admin.delete_topics(topics)
+    finally:
+        await admin.close()
+    return topics
+
+
 async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> list[str]:
     """Create missing topics with their partitions and retention; fix retention of existing
     ones. Returns the names created."""

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 import pytest_asyncio
-from aiokafka.admin import AIOKafkaAdminClient
 
+from runtime.kafka import delete_namespace_topics
 from runtime.settings import KafkaSettings, ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,16 +86,7 @@ async def databases(infrastructure: None, settings: ServiceSettings) -> AsyncIte
 
 
 async def delete_topics(kafka: KafkaSettings) -> None:
-    if not kafka.topic_prefix:
-        return
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-    await admin.start()
-    try:
-        topics = [t for t in await admin.list_topics() if t.startswith(kafka.topic_prefix)]
-        if topics:
-            await admin.delete_topics(topics)
-    finally:
-        await admin.close()
+    await delete_namespace_topics(kafka)
 
 
 @pytest.fixture
