@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -64,6 +65,35 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error", extra=log_fields(path=request.url.path))
         return problem(500, "Internal error", "an unexpected error occurred; it was logged")
+
+
+def install_request_log(app: FastAPI) -> None:
+    """One log line per request: method, route template, status, duration. Never the query
+    string or the body (they can carry personal data). Runs inside the request's span, so the
+    line carries its trace id."""
+    access = logging.getLogger("frontdesk.http")
+
+    @app.middleware("http")
+    async def log_request(request: Request, call_next: Any) -> Any:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            if path not in ("/healthz", "/readyz"):
+                access.info(
+                    "request",
+                    extra=log_fields(
+                        method=request.method,
+                        route=path,
+                        status=status,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                    ),
+                )
 
 
 IdempotencyKey = Annotated[

@@ -30,7 +30,7 @@ from runtime.auth import TokenVerifier
 from runtime.consumer import ConsumerGroup, ConsumerRunner, broker_dead_letter_publisher
 from runtime.db import create_pool, migrate
 from runtime.eventstore import EventStore
-from runtime.http import install_problem_handlers
+from runtime.http import install_problem_handlers, install_request_log
 from runtime.kafka import (
     assert_durable,
     build_broker,
@@ -270,13 +270,17 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
         settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
     )
     install_problem_handlers(app)
+    install_request_log(app)
     app.include_router(_operations_router())
     for router in definition.routers:
         app.include_router(router)
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=runtime.tracer_provider, excluded_urls="healthz,readyz"
     )
-    AsyncPGInstrumentor().instrument(tracer_provider=runtime.tracer_provider)
+    # statements only: query parameters carry personal data and never go into spans
+    AsyncPGInstrumentor(capture_parameters=False).instrument(
+        tracer_provider=runtime.tracer_provider
+    )
     return app
 
 

@@ -99,13 +99,10 @@ class JsonLogFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        span_context = trace.get_current_span().get_span_context()
-        if span_context.is_valid:
-            entry["trace_id"] = format(span_context.trace_id, "032x")
-            entry["span_id"] = format(span_context.span_id, "016x")
-        correlation_id = correlation_id_var.get()
-        if correlation_id:
-            entry["correlation_id"] = correlation_id
+        for key in ("trace_id", "span_id", "correlation_id"):
+            value = getattr(record, key, None)
+            if value:
+                entry[key] = value
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             entry.update(fields)
@@ -114,7 +111,23 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+_base_record_factory = logging.getLogRecordFactory()
+
+
+def _record_with_context(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    """Stamp each log record, when it is created, with the ids of the moment: handlers that
+    format later (queues, test capture) still see the right trace."""
+    record = _base_record_factory(*args, **kwargs)
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        record.trace_id = format(span_context.trace_id, "032x")
+        record.span_id = format(span_context.span_id, "016x")
+    record.correlation_id = correlation_id_var.get()
+    return record
+
+
 def configure_logging(service_name: str, level: str = "INFO") -> None:
+    logging.setLogRecordFactory(_record_with_context)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLogFormatter(service_name))
     root = logging.getLogger()
