@@ -5,7 +5,7 @@ does I/O: it describes what travels on Kafka and how to read every version of it
 """
 
 from contracts.base import EventPayload, personal_fields
-from contracts.envelope import Actor, Envelope, TraceContext
+from contracts.envelope import Actor, Envelope, PersonalDataRef, TraceContext
 from contracts.registry import (
     REGISTRY,
     EventRegistry,
@@ -21,6 +21,7 @@ __all__ = [
     "Envelope",
     "EventPayload",
     "EventRegistry",
+    "PersonalDataRef",
     "TopicSpec",
     "TraceContext",
     "UnknownEventType",

@@ -32,6 +32,21 @@ class EventPayload(BaseModel):
     event_type: ClassVar[str]
     schema_version: ClassVar[int]
     stream_type: ClassVar[str]
+    # Whose personal data the payload carries: (kind, dotted path of the id field), e.g.
+    # ("account", "intake.account_ref") -> subject id "account:<value>". Required when the
+    # payload has personal-data fields.
+    data_subject: ClassVar[tuple[str, str] | None] = None
+
+    @classmethod
+    def subject_id(cls, payload: dict[str, Any]) -> str | None:
+        """The data subject of a payload (as a dict), or None when it names nobody."""
+        if cls.data_subject is None:
+            return None
+        kind, path = cls.data_subject
+        value: Any = payload
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return f"{kind}:{value}" if value else None
 
 
 def _is_personal(info: FieldInfo) -> bool:

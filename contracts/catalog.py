@@ -192,7 +192,8 @@ def render_events_doc(registry: EventRegistry = REGISTRY) -> str:
             "",
             doc,
             "",
-            f"- topic: `{topic.name}` (key: {topic.stream_type} id), producer: `{topic.producer}`",
+            f"- topic: `{topic.name}` (key: the stream id, `{topic.stream_type}-<uuid>`), "
+            f"producer: `{topic.producer}`",
             f"- versions: {', '.join(f'v{v}' for v in sorted(definition.versions))}"
             + (" (older versions are upcast when read)" if len(definition.versions) > 1 else ""),
             f"- personal data: {', '.join(personal_fields(model)) or 'none'}",

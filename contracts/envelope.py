@@ -33,6 +33,22 @@ class Actor(BaseModel):
     role: Role
 
 
+class PersonalDataRef(BaseModel):
+    """Which fields of the payload are encrypted, with whose key (crypto-shredding).
+
+    Each listed field holds ``pd1:<base64url(nonce | ciphertext | tag)>``: AES-256-GCM under the
+    data subject's key of ``key_version``, with the event id and the field path as associated
+    data. Once the subject's key is erased the values can never be read again; every other
+    field stays readable."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    subject_id: str = Field(min_length=3, max_length=300, examples=["account:acct-42"])
+    key_version: int = Field(ge=1)
+    algorithm: Literal["AES-256-GCM"] = "AES-256-GCM"
+    fields: list[str] = Field(min_length=1, description="Dotted paths of encrypted fields.")
+
+
 class Envelope(BaseModel):
     """Metadata around every event payload.
 
@@ -59,6 +75,9 @@ class Envelope(BaseModel):
     producer: str = Field(description="The service that produced the event.")
     actor: Actor | None = Field(default=None, description="Who did it.")
     trace: TraceContext | None = Field(default=None, description="W3C trace context.")
+    personal_data: PersonalDataRef | None = Field(
+        default=None, description="Set when personal fields of the payload are encrypted."
+    )
     payload: dict[str, Any]
 
     @field_validator("occurred_at")

@@ -6,7 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from contracts.base import EventPayload
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from contracts.base import EventPayload, personal_fields
 from contracts.envelope import Envelope
 from contracts.topics import TOPICS, TopicSpec
 
@@ -109,7 +112,40 @@ class EventRegistry:
             for version in expected[:-1]:
                 if version not in definition.upcasters:
                     problems.append(f"{definition.event_type}: no upcaster from v{version}")
+            for version, model in definition.versions.items():
+                problems += _personal_data_problems(f"{definition.event_type} v{version}", model)
         return problems
+
+
+def _personal_data_problems(name: str, model: type[EventPayload]) -> list[str]:
+    """A payload with personal fields must say whose they are, and erasing them (None) must
+    leave a valid payload."""
+    paths = personal_fields(model)
+    if not paths:
+        return []
+    problems = []
+    if model.data_subject is None:
+        problems.append(f"{name}: personal fields {paths} but no data_subject")
+    for path in paths:
+        info = _field_info(model, path)
+        if info is None or not (info.annotation is None or _nullable(info.annotation)):
+            problems.append(f"{name}: personal field {path} must be optional (erasable)")
+    return problems
+
+
+def _field_info(model: type[BaseModel], path: str) -> FieldInfo | None:
+    head, _, rest = path.partition(".")
+    info = model.model_fields.get(head)
+    if info is None or not rest:
+        return info
+    for candidate in getattr(info.annotation, "__args__", None) or (info.annotation,):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return _field_info(candidate, rest)
+    return None
+
+
+def _nullable(annotation: Any) -> bool:
+    return type(None) in (getattr(annotation, "__args__", None) or ())
 
 
 REGISTRY = EventRegistry()

@@ -22,14 +22,18 @@ start() {
   done
   for entry in "${SERVICES[@]}"; do
     name=${entry%%:*}; port=${entry##*:}
+    ready=no
     for _ in $(seq 1 60); do
-      if "$VENV/bin/python" - "$port" <<'PY' 2>/dev/null; then break; fi
+      if "$VENV/bin/python" - "$port" <<'PY' 2>/dev/null; then ready=yes; break; fi
 import sys, urllib.request
 urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/readyz", timeout=2)
 PY
       alive "$RUN/$name.pid" || { echo "[services] $name died; see $LOGS/$name.log" >&2; tail -n 20 "$LOGS/$name.log" >&2; exit 1; }
       sleep 1
     done
+    if [[ $ready != yes ]]; then
+      echo "[services] $name not ready after 60 s; see $LOGS/$name.log" >&2; exit 1
+    fi
     echo "[services] $name ready: http://127.0.0.1:$port/docs (API), http://127.0.0.1:$port/asyncapi (events)"
   done
 }

@@ -125,6 +125,10 @@ async def _with_service(service: str, action: str, group: str | None) -> int:
         if action == "digest":
             print(json.dumps(await read_model_digest(runtime.pool, runtime.groups), indent=2))
             return 0
+        names = {g.name for g in runtime.groups if g.rebuildable}
+        if group is not None and group not in names:
+            print(f"{service} has no projection {group!r}; one of {sorted(names)}", file=sys.stderr)
+            return 2
         await runtime.broker.connect()
         dead_letters = broker_dead_letter_publisher(runtime.broker, settings.kafka.topic)
         reports = []

@@ -45,10 +45,9 @@ dead_letter_counter = meter.create_counter(
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
+    asyncpg.PostgresConnectionError,  # includes ConnectionDoesNotExistError
+    asyncpg.exceptions.OperatorInterventionError,  # admin/crash shutdown, cannot connect now
     asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
 )
 
 
@@ -89,6 +88,19 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
     DEAD_LETTERED = "dead_lettered"
+
+
+def describe_error(error: BaseException) -> str:
+    """What went wrong, without the values involved: validation errors quote their input, and
+    an input can be personal data. Goes to logs, dead-letter headers and the dead_letters table.
+    """
+    if isinstance(error, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc']) or 'value'}: {item['msg']}"
+            for item in error.errors(include_input=False, include_url=False)[:5]
+        )
+        return f"{error.title} invalid: {problems}"
+    return f"{type(error).__name__}: {error}"[:500]
 
 
 class PoisonMessage(Exception):
@@ -226,7 +238,9 @@ class ConsumerRunner:
                             event_type, envelope.schema_version, envelope.payload
                         )
                     except (UnknownEventType, ValidationError) as error:
-                        raise PoisonMessage(f"cannot read {event_type}: {error}") from None
+                        raise PoisonMessage(
+                            f"cannot read {event_type}: {describe_error(error)}"
+                        ) from None
                     received = ReceivedEvent(envelope, payload, topic, partition, offset)
                     outcome = await self._apply(received, handler, conn)
                 processed_counter.add(1, {"group": self.group.name, "outcome": outcome})
@@ -239,7 +253,7 @@ class ConsumerRunner:
                 attempts -= 1  # the message is not at fault: retry without counting
                 log.warning(
                     "consumer waiting for infrastructure",
-                    extra=log_fields(group=self.group.name, error=repr(error)),
+                    extra=log_fields(group=self.group.name, error=describe_error(error)),
                 )
                 await asyncio.sleep(self.max_backoff)
             except Exception as error:
@@ -250,7 +264,7 @@ class ConsumerRunner:
                         offset,
                         key,
                         value,
-                        repr(error),
+                        describe_error(error),
                         attempts,
                         event_id,
                         conn,
@@ -264,7 +278,7 @@ class ConsumerRunner:
                         partition=partition,
                         offset=offset,
                         attempt=attempts,
-                        error=repr(error),
+                        error=describe_error(error),
                     ),
                 )
                 await asyncio.sleep(delay)
@@ -275,11 +289,14 @@ class ConsumerRunner:
         handler: EventHandler,
         conn: asyncpg.Connection | None,
     ) -> Outcome:
-        correlation_id_var.set(str(received.envelope.correlation_id))
-        if conn is not None:
-            return await self._apply_on(conn, received, handler)
-        async with self.pool.acquire() as own:
-            return await self._apply_on(own, received, handler)
+        token = correlation_id_var.set(str(received.envelope.correlation_id))
+        try:
+            if conn is not None:
+                return await self._apply_on(conn, received, handler)
+            async with self.pool.acquire() as own:
+                return await self._apply_on(own, received, handler)
+        finally:
+            correlation_id_var.reset(token)
 
     async def _apply_on(
         self, conn: asyncpg.Connection, received: ReceivedEvent, handler: EventHandler

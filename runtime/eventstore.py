@@ -27,8 +27,13 @@ _APPEND = f"""
 WITH appended AS (
     INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type,
                         schema_version, occurred_at, envelope)
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[],
-                         $6::int[], $7::timestamptz[], $8::jsonb[])
+    SELECT event_id, stream_type, stream_id, stream_version, event_type, schema_version,
+           occurred_at, envelope
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[],
+                $7::timestamptz[], $8::jsonb[])
+         WITH ORDINALITY AS e(event_id, stream_type, stream_id, stream_version, event_type,
+                              schema_version, occurred_at, envelope, n)
+    ORDER BY n  -- positions follow the order of the events
     RETURNING position
 ), queued AS (
     INSERT INTO outbox (position, topic) SELECT position, $9 FROM appended RETURNING position
@@ -47,7 +52,11 @@ class CommandContext:
 
     @classmethod
     def new(cls, actor: Actor | None, correlation_id: UUID | None = None) -> CommandContext:
-        return cls(actor=actor, correlation_id=correlation_id or uuid.uuid4())
+        """A command from outside: it joins the current request's correlation id, if any."""
+        if correlation_id is None:
+            current = correlation_id_var.get()
+            correlation_id = UUID(current) if current else uuid.uuid4()
+        return cls(actor=actor, correlation_id=correlation_id)
 
     @classmethod
     def caused_by(cls, envelope: Envelope, service: str) -> CommandContext:
@@ -187,5 +196,4 @@ async def execute(
     envelopes = await store.append(conn, stream_id, len(history), new_events, context)
     for event in new_events:
         state = aggregate.evolve(state, event)
-    correlation_id_var.set(str(context.correlation_id))
     return state, envelopes

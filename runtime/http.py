@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -19,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from runtime.auth import Forbidden, Unauthenticated
 from runtime.errors import FrontdeskError, IdempotencyKeyReused
-from runtime.telemetry import log_fields
+from runtime.telemetry import correlation_id_var, log_fields
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -67,19 +68,35 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(500, "Internal error", "an unexpected error occurred; it was logged")
 
 
-def install_request_log(app: FastAPI) -> None:
-    """One log line per request: method, route template, status, duration. Never the query
-    string or the body (they can carry personal data). Runs inside the request's span, so the
-    line carries its trace id."""
+CORRELATION_HEADER = "X-Correlation-Id"
+
+
+def _correlation_id(request: Request) -> str:
+    offered = request.headers.get(CORRELATION_HEADER, "")
+    try:
+        return str(uuid.UUID(offered))
+    except ValueError:
+        return str(uuid.uuid4())
+
+
+def install_request_context(app: FastAPI) -> None:
+    """Every request gets a correlation id (the caller's ``X-Correlation-Id`` when it is a
+    UUID, else a new one): stamped on its log lines and on every event it causes, and returned
+    in the response header. And one log line per request: method, route template, status,
+    duration — never the query string or the body (they can carry personal data). Runs inside
+    the request's span, so the line carries its trace id."""
     access = logging.getLogger("frontdesk.http")
 
     @app.middleware("http")
-    async def log_request(request: Request, call_next: Any) -> Any:
+    async def request_context(request: Request, call_next: Any) -> Any:
         started = time.perf_counter()
         status = 500
+        correlation_id = _correlation_id(request)
+        token = correlation_id_var.set(correlation_id)
         try:
             response = await call_next(request)
             status = response.status_code
+            response.headers[CORRELATION_HEADER] = correlation_id
             return response
         finally:
             route = request.scope.get("route")
@@ -94,6 +111,7 @@ def install_request_log(app: FastAPI) -> None:
                         duration_ms=round((time.perf_counter() - started) * 1000, 1),
                     ),
                 )
+            correlation_id_var.reset(token)
 
 
 IdempotencyKey = Annotated[

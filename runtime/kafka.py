@@ -41,7 +41,7 @@ def build_broker(
         request_timeout_ms=15_000,
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
         graceful_timeout=15.0,
-        logger=logging.getLogger(f"faststream.{client_id}"),
+        logger=logging.getLogger(f"frontdesk.kafka.{client_id}"),  # our JSON handler
     )
 
 

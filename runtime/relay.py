@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import asyncpg
 from opentelemetry import context as otel_context
 from opentelemetry import metrics
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from runtime.eventstore import OUTBOX_CHANNEL
 from runtime.telemetry import context_from_carrier, log_fields
@@ -77,37 +78,50 @@ class OutboxRelay:
         """One pass: publish what is in the outbox, oldest first; returns how many went out."""
         total = 0
         while True:
-            rows = await self.pool.fetch(
-                """SELECT o.position, o.topic, e.stream_id, e.event_id, e.event_type,
-                          e.envelope
-                   FROM outbox o JOIN events e USING (position)
-                   ORDER BY o.position LIMIT $1""",
-                self.batch_size,
-            )
+            with suppress_instrumentation():  # polling is not a flow worth a trace
+                rows = await self.pool.fetch(
+                    """SELECT o.position, o.topic, e.stream_id, e.event_id, e.event_type,
+                              e.envelope
+                       FROM outbox o JOIN events e USING (position)
+                       ORDER BY o.position LIMIT $1""",
+                    self.batch_size,
+                )
             if not rows:
                 return total
             records = [_record(row, self.topic_name) for row in rows]
-            sent = await self._send_in_order(records)
+            sent, failure = await self._send_in_order(records)
+            with suppress_instrumentation():
+                if sent:
+                    await self.pool.execute(
+                        "DELETE FROM outbox WHERE position = ANY($1::bigint[])",
+                        [record.position for record in sent],
+                    )
+                if failure is not None:
+                    # operators see which event is stuck, how often it failed, and why
+                    await self.pool.execute(
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = $2 "
+                        "WHERE position = $1",
+                        records[len(sent)].position,
+                        failure[:1000],
+                    )
             if sent:
-                await self.pool.execute(
-                    "DELETE FROM outbox WHERE position = ANY($1::bigint[])",
-                    [record.position for record in sent],
-                )
                 published_counter.add(len(sent), {"service": self.service})
                 total += len(sent)
-            if len(sent) < len(records):
-                failed = records[len(sent)]
-                raise RelayError(f"publishing position {failed.position} failed")
+            if failure is not None:
+                raise RelayError(f"publishing position {records[len(sent)].position}: {failure}")
 
-    async def _send_in_order(self, records: list[OutboundRecord]) -> list[OutboundRecord]:
-        """Send a batch; return the longest prefix Kafka acknowledged."""
+    async def _send_in_order(
+        self, records: list[OutboundRecord]
+    ) -> tuple[list[OutboundRecord], str | None]:
+        """Send a batch; return the longest prefix Kafka acknowledged, and why it stopped."""
         acknowledgements = []
+        failure: str | None = None
         for record in records:
             token = otel_context.attach(context_from_carrier(record.trace_carrier))
             try:
                 acknowledgements.append(await self.publish(record))
             except Exception as error:
-                log.warning("relay send failed", extra=log_fields(error=repr(error)))
+                failure = f"send: {type(error).__name__}: {error}"
                 break
             finally:
                 otel_context.detach(token)
@@ -116,10 +130,12 @@ class OutboxRelay:
             try:
                 await acknowledgement
             except Exception as error:
-                log.warning("relay publish not acknowledged", extra=log_fields(error=repr(error)))
+                failure = f"acknowledgement: {type(error).__name__}: {error}"
                 break
             sent.append(record)
-        return sent
+        if failure is not None:
+            log.warning("relay publication failed", extra=log_fields(error=failure))
+        return sent, failure
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

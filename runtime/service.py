@@ -30,7 +30,7 @@ from runtime.auth import TokenVerifier
 from runtime.consumer import ConsumerGroup, ConsumerRunner, broker_dead_letter_publisher
 from runtime.db import create_pool, migrate
 from runtime.eventstore import EventStore
-from runtime.http import install_problem_handlers, install_request_log
+from runtime.http import install_problem_handlers, install_request_context
 from runtime.kafka import (
     assert_durable,
     build_broker,
@@ -270,7 +270,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
         settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
     )
     install_problem_handlers(app)
-    install_request_log(app)
+    install_request_context(app)
     app.include_router(_operations_router())
     for router in definition.routers:
         app.include_router(router)

@@ -31,7 +31,9 @@ class KafkaSettings(BaseSettings):
     bootstrap_servers: str = "127.0.0.1:19092"
     producer_acks: Literal["all", "1", "0"] = "all"
     enable_idempotence: bool = True
-    consumer_ack_policy: Literal["ack", "ack_first", "nack_on_error", "manual"] = "ack"
+    # The runner never lets an exception escape (it retries, then dead-letters), so "ack" —
+    # commit after processing — is the one policy that makes sense; ack_first is refused.
+    consumer_ack_policy: Literal["ack", "ack_first"] = "ack"
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
     topic_prefix: str = Field(

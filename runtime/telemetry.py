@@ -135,6 +135,11 @@ def configure_logging(service_name: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("aiokafka", "kafka", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # FastStream sets up a plain-text stdout handler of its own; route it through ours
+    for name in ("faststream", "faststream.access"):
+        own = logging.getLogger(name)
+        own.handlers.clear()
+        own.propagate = True
 
 
 def log_fields(**fields: Any) -> dict[str, Any]:

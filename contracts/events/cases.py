@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from contracts.base import EventPayload
+from contracts.base import EventPayload, PersonalData
 from contracts.registry import REGISTRY
 from contracts.topics import CASES_CASES
 from contracts.vocabulary import Channel, LanguagePreference, ProblemCategory
@@ -35,6 +35,8 @@ class CaseSource(BaseModel):
 class CaseOpened(EventPayload):
     """A case was opened about one problem of one platform account."""
 
+    data_subject = ("account", "account_ref")
+
     case_id: UUID
     account_ref: str = Field(description="Opaque platform account id the case is about.")
     case_type: CaseType
@@ -44,4 +46,7 @@ class CaseOpened(EventPayload):
         default=None, description="Signed-in customer who may follow the case online."
     )
     language: LanguagePreference
+    summary: str | None = PersonalData(
+        "The customer's own words about the problem (from the intake).", default=None
+    )
     opened_at: AwareDatetime

@@ -60,6 +60,8 @@ class Intake(BaseModel):
 class TicketIssuedV1(EventPayload):
     """Superseded by v2 (the language became a tag plus a dialect). Still readable."""
 
+    data_subject = ("account", "intake.account_ref")
+
     ticket_id: UUID
     site_id: str
     queue: ServiceQueue
@@ -75,6 +77,8 @@ class TicketIssued(EventPayload):
     """A person entered a queue: a walk-in passed screening and got a number, or a remote
     contact (phone, chat, email, virtual queue) arrived. Carries the intake so that cases can
     open or attach a case and verification can start while the person waits."""
+
+    data_subject = ("account", "intake.account_ref")
 
     ticket_id: UUID
     site_id: str = Field(description="Service center (or remote contact center) id.")

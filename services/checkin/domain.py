@@ -10,7 +10,7 @@ from uuid import UUID
 from contracts.base import EventPayload
 from contracts.events.checkin import Intake, TicketCalled, TicketIssued, TicketLeft
 from contracts.vocabulary import Channel, ProblemCategory, ServiceQueue
-from runtime.errors import RuleViolation
+from runtime.errors import NotFound, RuleViolation
 from runtime.eventstore import AggregateType
 
 TICKET_PREFIX: dict[ServiceQueue, str] = {
@@ -129,7 +129,7 @@ def decide(ticket: Ticket, command: Command) -> list[EventPayload]:
 
 def _require(ticket: Ticket, allowed: set[TicketStatus], action: str) -> None:
     if ticket.status is TicketStatus.NOT_ISSUED:
-        raise RuleViolation("no such ticket")
+        raise NotFound("no such ticket")
     if ticket.status not in allowed:
         raise RuleViolation(f"cannot {action} a ticket that is {ticket.status.value}")
 

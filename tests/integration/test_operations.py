@@ -91,3 +91,27 @@ async def test_logs_are_json_with_trace_and_correlation_ids_and_no_personal_data
         assert words not in line
     assert any("trace_id" in json.loads(line) for line in lines)
     assert any("correlation_id" in json.loads(line) for line in lines)
+
+
+async def test_a_request_correlation_id_reaches_the_events_of_every_service(
+    stack: dict[str, RunningService], token: Callable[..., str]
+) -> None:
+    correlation_id = "5b0f6a0e-3c1d-4e8f-9a7b-2c4d6e8f0a1b"
+    created = await stack["checkin"].client.post(
+        "/tickets",
+        json=intake("acct-corr"),
+        headers={**auth(token("agent")), "X-Correlation-Id": correlation_id},
+    )
+    assert created.headers["x-correlation-id"] == correlation_id
+    ticket_id = created.json()["ticket_id"]
+
+    async def case() -> object:
+        response = await stack["cases"].client.get(
+            "/cases", params={"ticket_id": ticket_id}, headers=auth(token("agent"))
+        )
+        return response.json()
+
+    [opened] = await eventually(case)
+    assert opened["correlation_id"] == correlation_id
+    minted = await stack["checkin"].client.get("/tickets/not-a-uuid", headers=auth(token("agent")))
+    assert minted.headers["x-correlation-id"] != correlation_id

@@ -10,7 +10,7 @@ import pytest
 from contracts.base import EventPayload
 from contracts.events.checkin import Intake, TicketCalled, TicketIssued, TicketLeft
 from contracts.vocabulary import Channel, LanguagePreference, ProblemCategory, ServiceQueue
-from runtime.errors import RuleViolation
+from runtime.errors import NotFound, RuleViolation
 from services.checkin.domain import (
     DEFAULT_QUEUE,
     TICKET,
@@ -124,7 +124,6 @@ def test_call_a_waiting_ticket() -> None:
 @pytest.mark.parametrize(
     ("history", "message"),
     [
-        pytest.param((), "no such ticket", id="never-issued"),
         pytest.param((ISSUED, CALLED), "cannot call a ticket that is called", id="called-twice"),
         pytest.param((ISSUED, LEFT), "cannot call a ticket that is left", id="left"),
         pytest.param((ISSUED, CALLED, LEFT), "cannot call a ticket that is left", id="called-left"),
@@ -137,6 +136,13 @@ def test_a_ticket_can_only_be_called_while_waiting(
         decide(given(*history), CALL)
     assert refused.value.detail == message
     assert refused.value.status == 409
+
+
+@pytest.mark.parametrize("command", [CALL, LEAVE], ids=["call", "leave"])
+def test_a_ticket_never_issued_is_not_found(command: object) -> None:
+    with pytest.raises(NotFound, match="no such ticket") as missing:
+        decide(given(), command)  # type: ignore[arg-type]
+    assert missing.value.status == 404
 
 
 # -- leave ------------------------------------------------------------------------------------
@@ -158,7 +164,6 @@ def test_leaving_without_a_reason() -> None:
 @pytest.mark.parametrize(
     ("history", "message"),
     [
-        pytest.param((), "no such ticket", id="never-issued"),
         pytest.param(
             (ISSUED, LEFT), "cannot leave the queue with a ticket that is left", id="left-twice"
         ),
