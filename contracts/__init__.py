@@ -31,4 +31,4 @@ __all__ = [
 ]
 
 # Importing the event modules registers every event type with REGISTRY.
-from contracts.events import cases, checkin, notifications, verification  # noqa: F401
+from contracts.events import cases, checkin, notifications, privacy, verification  # noqa: F401

@@ -37,8 +37,13 @@ class EventPayload(BaseModel):
     # payload has personal-data fields.
     data_subject: ClassVar[tuple[str, str] | None] = None
 
+    @property
+    def data_subject_id(self) -> str | None:
+        """Whose personal data this payload carries (``account:acct-42``), if anyone's."""
+        return type(self).data_subject_of(self.model_dump(mode="json"))
+
     @classmethod
-    def subject_id(cls, payload: dict[str, Any]) -> str | None:
+    def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
         """The data subject of a payload (as a dict), or None when it names nobody."""
         if cls.data_subject is None:
             return None

@@ -41,6 +41,12 @@ CASES_CASES = TopicSpec(
     stream_type="case",
     description="Every change of a case.",
 )
+CASES_DATA_SUBJECTS = TopicSpec(
+    name="frontdesk.cases.data_subjects",
+    producer="cases",
+    stream_type="data_subject",
+    description="Legal holds and erasures of a person's data (crypto-shredding).",
+)
 VERIFICATION_SESSIONS = TopicSpec(
     name="frontdesk.verification.sessions",
     producer="verification",
@@ -56,7 +62,13 @@ NOTIFICATIONS_MESSAGES = TopicSpec(
 
 TOPICS: dict[str, TopicSpec] = {
     spec.name: spec
-    for spec in (CHECKIN_TICKETS, CASES_CASES, VERIFICATION_SESSIONS, NOTIFICATIONS_MESSAGES)
+    for spec in (
+        CHECKIN_TICKETS,
+        CASES_CASES,
+        CASES_DATA_SUBJECTS,
+        VERIFICATION_SESSIONS,
+        NOTIFICATIONS_MESSAGES,
+    )
 }
 
 

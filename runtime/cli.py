@@ -141,6 +141,7 @@ async def _with_service(service: str, action: str, group: str | None) -> int:
                 dead_letters,
                 max_attempts=settings.kafka.consumer_max_attempts,
                 topic_name=settings.kafka.topic,
+                privacy=runtime.privacy,
             )
             reports.append(await runner.rebuild(settings.kafka.bootstrap_servers))
         print(json.dumps(reports, indent=2))

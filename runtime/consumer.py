@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from contracts import Envelope, EventPayload, TopicSpec, UnknownEventType, dead_letter_topic
 from contracts.registry import REGISTRY
 from runtime.kafka import topic_partitions
+from runtime.privacy import Privacy
 from runtime.telemetry import correlation_id_var, log_fields
 
 log = logging.getLogger(__name__)
@@ -175,8 +176,10 @@ class ConsumerRunner:
         retry_backoff: float = 0.2,
         max_backoff: float = 5.0,
         topic_name: Callable[[str], str] = lambda name: name,
+        privacy: Privacy | None = None,
     ) -> None:
         self.topic_name = topic_name
+        self.privacy = privacy or Privacy(None)
         self.pool = pool
         self.group = group
         self.dead_letters = dead_letters
@@ -233,10 +236,9 @@ class ConsumerRunner:
                 if handler is None:
                     outcome = Outcome.IGNORED
                 else:
+                    revealed = await self.privacy.reveal(envelope)
                     try:
-                        payload = REGISTRY.decode(
-                            event_type, envelope.schema_version, envelope.payload
-                        )
+                        payload = REGISTRY.decode(event_type, envelope.schema_version, revealed)
                     except (UnknownEventType, ValidationError) as error:
                         raise PoisonMessage(
                             f"cannot read {event_type}: {describe_error(error)}"

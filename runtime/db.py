@@ -41,12 +41,14 @@ def migration_files(folders: Sequence[Path]) -> list[tuple[str, Path]]:
     """(name, path) of every .sql file, the runtime's first, each folder in name order."""
     found = []
     for folder in folders:
-        prefix = "runtime" if folder == RUNTIME_MIGRATIONS else folder.parent.name
+        prefix = folder.parent.name if folder.name == "migrations" else folder.name
         found += [(f"{prefix}/{path.name}", path) for path in sorted(folder.glob("*.sql"))]
     return found
 
 
-async def migrate(pool: asyncpg.Pool, folders: Sequence[Path]) -> list[str]:
+async def migrate(
+    pool: asyncpg.Pool, folders: Sequence[Path], *, with_event_store: bool = True
+) -> list[str]:
     """Apply the migrations not applied yet, each in its own transaction, one migrator at a
     time (replicas starting together wait on an advisory lock). Returns what was applied."""
     applied: list[str] = []
@@ -62,7 +64,8 @@ async def migrate(pool: asyncpg.Pool, folders: Sequence[Path]) -> list[str]:
                 row["name"]: row["checksum"]
                 for row in await conn.fetch("SELECT name, checksum FROM schema_migrations")
             }
-            for name, path in migration_files([RUNTIME_MIGRATIONS, *folders]):
+            chosen = [RUNTIME_MIGRATIONS, *folders] if with_event_store else list(folders)
+            for name, path in migration_files(chosen):
                 sql = path.read_text()
                 checksum = hashlib.sha256(sql.encode()).hexdigest()
                 if name in done:

@@ -15,8 +15,9 @@ from uuid import UUID
 
 import asyncpg
 
-from contracts import REGISTRY, Actor, Envelope, EventPayload, TraceContext, decode_payload
+from contracts import REGISTRY, Actor, Envelope, EventPayload, TraceContext
 from runtime.errors import ConcurrencyConflict
+from runtime.privacy import Privacy
 from runtime.telemetry import correlation_id_var, current_trace_carrier
 
 S = TypeVar("S")
@@ -83,8 +84,9 @@ def _trace_context() -> TraceContext | None:
 
 
 class EventStore:
-    def __init__(self, producer: str) -> None:
+    def __init__(self, producer: str, privacy: Privacy | None = None) -> None:
         self.producer = producer
+        self.privacy = privacy or Privacy(None)
 
     async def load(self, conn: asyncpg.Connection, stream_id: str) -> list[RecordedEvent]:
         rows = await conn.fetch(
@@ -94,7 +96,10 @@ class EventStore:
         recorded = []
         for row in rows:
             envelope = Envelope.model_validate(row["envelope"])
-            recorded.append(RecordedEvent(row["position"], envelope, decode_payload(envelope)))
+            payload = REGISTRY.decode(
+                envelope.event_type, envelope.schema_version, await self.privacy.reveal(envelope)
+            )
+            recorded.append(RecordedEvent(row["position"], envelope, payload))
         return recorded
 
     async def append(
@@ -119,8 +124,10 @@ class EventStore:
         envelopes = []
         causation_id = context.causation_id
         for offset, payload in enumerate(payloads, start=1):
+            event_id = uuid.uuid4()
+            sealed, personal_data = await self.privacy.seal(event_id, payload)
             envelope = Envelope(
-                event_id=uuid.uuid4(),
+                event_id=event_id,
                 event_type=payload.event_type,
                 schema_version=payload.schema_version,
                 occurred_at=occurred_at,
@@ -132,7 +139,8 @@ class EventStore:
                 producer=self.producer,
                 actor=context.actor,
                 trace=trace_context,
-                payload=payload.model_dump(mode="json"),
+                personal_data=personal_data,
+                payload=sealed,
             )
             envelopes.append(envelope)
         topics = {REGISTRY.topic_of(envelope.event_type).name for envelope in envelopes}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +26,15 @@ from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from contracts import REGISTRY, TOPICS, Envelope, TopicSpec, dead_letter_topic
+from contracts.events.privacy import DataSubjectErased
+from contracts.topics import CASES_DATA_SUBJECTS
 from runtime.auth import TokenVerifier
-from runtime.consumer import ConsumerGroup, ConsumerRunner, broker_dead_letter_publisher
+from runtime.consumer import (
+    ConsumerGroup,
+    ConsumerRunner,
+    ReceivedEvent,
+    broker_dead_letter_publisher,
+)
 from runtime.db import create_pool, migrate
 from runtime.eventstore import EventStore
 from runtime.http import install_problem_handlers, install_request_context
@@ -38,11 +45,20 @@ from runtime.kafka import (
     ensure_topics,
     kafka_publisher,
 )
+from runtime.keystore import KEYSTORE_MIGRATIONS, MasterKey, PostgresKeyStore
+from runtime.privacy import Privacy
 from runtime.relay import OutboxRelay
 from runtime.settings import ServiceSettings
 from runtime.telemetry import log_fields, setup_telemetry, shutdown_telemetry
 
 log = logging.getLogger(__name__)
+
+
+RedactSubject = Callable[[asyncpg.Connection, str], Awaitable[None]]
+
+
+async def holds_no_personal_data(conn: asyncpg.Connection, subject_id: str) -> None:
+    """For a service whose read models keep no personal data: nothing to redact."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,8 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()
     consumer_groups: Callable[[EventStore], list[ConsumerGroup]] = lambda store: []
     publishes: Sequence[TopicSpec] = field(default_factory=tuple)
+    # removes or redacts a data subject's personal data from this service's read models
+    redact_subject: RedactSubject = holds_no_personal_data
 
 
 class ServiceRuntime:
@@ -63,10 +81,12 @@ class ServiceRuntime:
         self.settings = settings
         self.name = definition.name
         self.tracer_provider = setup_telemetry(definition.name, settings.log_level)
-        self.store = EventStore(definition.name)
+        self.privacy = Privacy(None)  # the key store is attached when the service starts
+        self.store = EventStore(definition.name, self.privacy)
         self.broker = build_broker(settings.kafka, definition.name, self.tracer_provider)
-        self.groups = definition.consumer_groups(self.store)
+        self.groups = [*definition.consumer_groups(self.store), self._privacy_group()]
         self._pool: asyncpg.Pool | None = None
+        self._keystore_pool: asyncpg.Pool | None = None
         self.runners: list[ConsumerRunner] = []
         self.relay: OutboxRelay | None = None
         self.kafka_connected = asyncio.Event()
@@ -81,6 +101,7 @@ class ServiceRuntime:
                 max_attempts=settings.kafka.consumer_max_attempts,
                 retry_backoff=settings.kafka.consumer_retry_backoff_ms / 1000,
                 topic_name=settings.kafka.topic,
+                privacy=self.privacy,
             )
             runner.subscribe(self.broker, consumer_ack_policy(settings.kafka))
             self.runners.append(runner)
@@ -92,6 +113,25 @@ class ServiceRuntime:
                 + ", ".join(d.event_type for d in REGISTRY.definitions() if d.topic == topic),
                 schema=Envelope,
             )
+
+    def _privacy_group(self) -> ConsumerGroup:
+        """Every service forgets a person when told: destroys the key (the first service to hear
+        it does; the others find it gone), drops it from the cache, redacts its read models."""
+
+        async def on_subject_erased(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+            erased = event.payload
+            assert isinstance(erased, DataSubjectErased)
+            if self.privacy.keystore is not None:
+                await self.privacy.keystore.erase(erased.subject_id)
+            self.privacy.forget(erased.subject_id)
+            await self.definition.redact_subject(conn, erased.subject_id)
+
+        return ConsumerGroup(
+            name=f"{self.name}.privacy",
+            topics=[CASES_DATA_SUBJECTS],
+            handlers={"cases.data_subject_erased": on_subject_erased},
+            description="Erases a person's data: key, caches, read models.",
+        )
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -118,6 +158,16 @@ class ServiceRuntime:
                 log.warning("waiting for PostgreSQL", extra=log_fields(error=repr(error)))
                 await asyncio.sleep(1.0)
         await migrate(pool, [self.definition.migrations])
+        keystore_pool = await create_pool(
+            self.settings.dsn("keystore"), min_size=1, max_size=self.settings.db_pool_max
+        )
+        await migrate(keystore_pool, [KEYSTORE_MIGRATIONS], with_event_store=False)
+        self._keystore_pool = keystore_pool
+        self.privacy.keystore = PostgresKeyStore(
+            keystore_pool,
+            MasterKey(self.settings.master_key_bytes()),
+            cache_seconds=self.settings.keystore_cache_seconds,
+        )
         self._pool = pool
         for runner in self.runners:
             runner.pool = pool
@@ -168,8 +218,9 @@ class ServiceRuntime:
                 await task
         with contextlib.suppress(Exception):
             await self.broker.stop()
-        if self._pool is not None:
-            await self._pool.close()
+        for pool in (self._pool, self._keystore_pool):
+            if pool is not None:
+                await pool.close()
         shutdown_telemetry()
 
     @asynccontextmanager

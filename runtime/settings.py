@@ -8,6 +8,7 @@ secrets are refused in production.
 
 from __future__ import annotations
 
+import base64
 from typing import Literal
 from urllib.parse import quote
 
@@ -16,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "frontdesk-development-secret-change-me"  # noqa: S105 - refused outside dev
 DEV_DATABASE_PASSWORD = "frontdesk"  # noqa: S105 - local development default only
+# base64 of 32 bytes; refused outside development and test
+DEV_KEYSTORE_MASTER_KEY = "ZnJvbnRkZXNrLWRldmVsb3BtZW50LW1hc3Rlci1rZXk="
 
 
 class UnsafeSettings(Exception):
@@ -89,6 +92,11 @@ class ServiceSettings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "frontdesk"
     jwt_audience: str = "frontdesk"
+    keystore_master_key: SecretStr = Field(
+        default=SecretStr(DEV_KEYSTORE_MASTER_KEY),
+        description="Base64 of the 32-byte key that wraps subject keys (a KMS in production).",
+    )
+    keystore_cache_seconds: float = Field(default=30.0, ge=0)
     relay_poll_interval_ms: int = Field(default=500, ge=10)
     relay_batch_size: int = Field(default=200, ge=1)
     log_level: str = "INFO"
@@ -103,10 +111,22 @@ class ServiceSettings(BaseSettings):
                 raise UnsafeSettings("FRONTDESK_JWT_SECRET must be at least 32 characters")
             if self.pg_password.get_secret_value() == DEV_DATABASE_PASSWORD:
                 raise UnsafeSettings("PGPASSWORD must be set outside development")
+            if self.keystore_master_key.get_secret_value() == DEV_KEYSTORE_MASTER_KEY:
+                raise UnsafeSettings("FRONTDESK_KEYSTORE_MASTER_KEY must be set in production")
+        try:
+            if len(self.master_key_bytes()) != 32:
+                raise ValueError
+        except ValueError:
+            raise UnsafeSettings(
+                "FRONTDESK_KEYSTORE_MASTER_KEY must be the base64 of 32 random bytes"
+            ) from None
         problems = self.kafka.durability_problems()
         if problems:
             raise UnsafeSettings("; ".join(problems))
         return self
+
+    def master_key_bytes(self) -> bytes:
+        return base64.b64decode(self.keystore_master_key.get_secret_value(), validate=True)
 
     def dsn(self, database: str) -> str:
         password = self.pg_password.get_secret_value()

@@ -68,7 +68,9 @@ def admin_dsn(settings: ServiceSettings) -> str:
 async def databases(infrastructure: None, settings: ServiceSettings) -> AsyncIterator[list[str]]:
     """The session's databases, one per service (plus a scratch one), dropped afterwards;
     the session's topics are deleted too."""
-    names = [f"{settings.database_prefix}{service}" for service in (*SERVICES, "scratch")]
+    names = [
+        f"{settings.database_prefix}{database}" for database in (*SERVICES, "keystore", "scratch")
+    ]
     conn = await asyncpg.connect(admin_dsn(settings))
     try:
         for name in names:

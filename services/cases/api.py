@@ -6,7 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from contracts.events.cases import CaseType
 from contracts.vocabulary import ProblemCategory
@@ -30,10 +30,13 @@ class CaseView(BaseModel):
     source_ticket_id: UUID | None
     opened_at: AwareDatetime
     correlation_id: UUID
+    summary: str | None = Field(
+        default=None, description="The customer's own words (None once their data is erased)."
+    )
 
 
 _COLUMNS = """case_id, account_ref, case_type, problem_category, status, customer_id, language,
-              source_channel, source_ticket_id, opened_at, correlation_id"""
+              source_channel, source_ticket_id, opened_at, correlation_id, summary"""
 
 
 def _visible(row: dict[str, object] | None, principal: Principal) -> bool:

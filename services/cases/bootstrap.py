@@ -6,10 +6,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts.topics import CASES_CASES
+from contracts.topics import CASES_CASES, CASES_DATA_SUBJECTS
 from runtime.service import ServiceDefinition, create_app
 from services.cases.api import router
-from services.cases.consumers import consumer_groups
+from services.cases.consumers import consumer_groups, redact_subject
+from services.cases.privacy_api import router as privacy_router
 
 DEFINITION = ServiceDefinition(
     name="cases",
@@ -17,9 +18,10 @@ DEFINITION = ServiceDefinition(
     description="Cases, decisions, service levels and the account timeline.",
     default_port=8002,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, privacy_router],
     consumer_groups=consumer_groups,
-    publishes=[CASES_CASES],
+    publishes=[CASES_CASES, CASES_DATA_SUBJECTS],
+    redact_subject=redact_subject,
 )
 
 

@@ -25,6 +25,7 @@ def consumer_groups(store: EventStore) -> list[ConsumerGroup]:
             source=CaseSource(channel=ticket.channel, ticket_id=ticket.ticket_id),
             customer_id=ticket.customer_id,
             language=ticket.intake.language,
+            summary=ticket.intake.description,
             at=ticket.issued_at,
         )
         await open_case(conn, store, command, CommandContext.caused_by(event.envelope, "cases"))
@@ -52,8 +53,8 @@ async def project_case_opened(conn: asyncpg.Connection, event: ReceivedEvent) ->
     await conn.execute(
         """INSERT INTO case_views (case_id, account_ref, case_type, problem_category, status,
                customer_id, language, source_channel, source_ticket_id, opened_at,
-               correlation_id, version)
-           VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $10, $11)
+               correlation_id, version, subject_id, summary)
+           VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $10, $11, $12, $13)
            ON CONFLICT (case_id) DO NOTHING""",
         opened.case_id,
         opened.account_ref,
@@ -66,4 +67,11 @@ async def project_case_opened(conn: asyncpg.Connection, event: ReceivedEvent) ->
         opened.opened_at,
         event.envelope.correlation_id,
         event.envelope.stream_version,
+        opened.data_subject_id,
+        opened.summary,
     )
+
+
+async def redact_subject(conn: asyncpg.Connection, subject_id: str) -> None:
+    """An erased person's own words leave the case views; the case itself stays."""
+    await conn.execute("UPDATE case_views SET summary = NULL WHERE subject_id = $1", subject_id)

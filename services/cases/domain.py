@@ -46,6 +46,7 @@ class OpenCase:
     customer_id: str | None
     language: LanguagePreference
     at: datetime
+    summary: str | None = None
 
 
 def decide_open(case: Case, command: OpenCase) -> list[EventPayload]:
@@ -60,6 +61,7 @@ def decide_open(case: Case, command: OpenCase) -> list[EventPayload]:
             source=command.source,
             customer_id=command.customer_id,
             language=command.language,
+            summary=command.summary,
             opened_at=command.at,
         )
     ]

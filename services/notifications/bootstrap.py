@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from contracts.topics import NOTIFICATIONS_MESSAGES
 from runtime.service import ServiceDefinition, create_app
 from services.notifications.api import router
-from services.notifications.consumers import consumer_groups
+from services.notifications.consumers import consumer_groups, redact_subject
 
 DEFINITION = ServiceDefinition(
     name="notifications",
@@ -20,6 +20,7 @@ DEFINITION = ServiceDefinition(
     routers=[router],
     consumer_groups=consumer_groups,
     publishes=[NOTIFICATIONS_MESSAGES],
+    redact_subject=redact_subject,
 )
 
 

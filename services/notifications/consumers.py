@@ -54,12 +54,35 @@ def consumer_groups(store: EventStore) -> list[ConsumerGroup]:
         ),
         ConsumerGroup(
             name="notifications.projections",
-            topics=[NOTIFICATIONS_MESSAGES],
-            handlers={"notifications.notification_requested": project_requested},
-            read_models=("notification_log",),
-            description="Keeps the log of messages per recipient.",
+            topics=[NOTIFICATIONS_MESSAGES, CHECKIN_TICKETS],
+            handlers={
+                "notifications.notification_requested": project_requested,
+                "checkin.ticket_issued": project_contact,
+            },
+            read_models=("notification_log", "notification_contacts"),
+            description="Keeps the log of messages and the contact details to send them to.",
         ),
     ]
+
+
+async def project_contact(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+    """Where to reach a ticket's holder: personal data, decrypted here, erased on request."""
+    ticket = event.payload
+    assert isinstance(ticket, TicketIssued)
+    if ticket.intake.contact_phone is None:
+        return
+    await conn.execute(
+        """INSERT INTO notification_contacts (recipient_ref, subject_id, phone, language)
+           VALUES ($1, $2, $3, $4) ON CONFLICT (recipient_ref) DO NOTHING""",
+        f"ticket:{ticket.ticket_id}",
+        ticket.data_subject_id,
+        ticket.intake.contact_phone,
+        ticket.intake.language.tag,
+    )
+
+
+async def redact_subject(conn: asyncpg.Connection, subject_id: str) -> None:
+    await conn.execute("DELETE FROM notification_contacts WHERE subject_id = $1", subject_id)
 
 
 async def project_requested(conn: asyncpg.Connection, event: ReceivedEvent) -> None:

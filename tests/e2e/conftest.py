@@ -115,7 +115,7 @@ async def processes(
 ) -> AsyncIterator[dict[str, ServiceProcess]]:
     own = f"{namespace}e"
     settings = make_settings(own)
-    names = [f"{settings.database_prefix}{service}" for service in SERVICES]
+    names = [f"{settings.database_prefix}{database}" for database in (*SERVICES, "keystore")]
     conn = await asyncpg.connect(admin_dsn(settings))
     for name in names:
         await conn.execute(f'CREATE DATABASE "{name}"')

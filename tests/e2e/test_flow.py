@@ -99,23 +99,31 @@ async def test_check_in_opens_a_case_and_one_trace_spans_the_services(
                 return span.trace_id
         return None
 
-    async def trace_across_services() -> set[str] | None:
+    def orphans(spans: list[Any]) -> list[Any]:
+        by_id = {span.span_id for span in spans}
+        return [s for s in spans if s.parent_span_id and s.parent_span_id not in by_id]
+
+    async def complete_trace_across_services() -> list[Any] | None:
+        """All four services in the trace of the HTTP request, and every span's parent in it
+        (a parent span is exported when it ends, after its children: wait for it)."""
         trace_id = http_trace_id()
         if trace_id is None:
             return None
-        services = {span.service for span in traces.trace(trace_id)}
+        spans = traces.trace(trace_id)
+        services = {span.service for span in spans}
         wanted = {"checkin", "cases", "verification", "notifications"}
-        return services if wanted <= services else None
+        return spans if wanted <= services and not orphans(spans) else None
 
-    services = await eventually(trace_across_services, within=30)
-    assert services >= {"checkin", "cases", "verification", "notifications"}
-    spans = traces.trace(http_trace_id() or "")
+    try:
+        spans = await eventually(complete_trace_across_services, within=30)
+    except AssertionError:
+        spans = traces.trace(http_trace_id() or "")
+        raise AssertionError(
+            f"services {sorted({s.service for s in spans})}; orphans {orphans(spans)}"
+        ) from None
     names = {(span.service, span.name) for span in spans}
     assert any(service == "cases" and "process" in name for service, name in names), names
     assert any(service == "checkin" and "INSERT" in name for service, name in names), names
-    by_id = {span.span_id: span for span in spans}
-    orphans = [s for s in spans if s.parent_span_id and s.parent_span_id not in by_id]
-    assert not orphans, f"spans whose parent is missing from the trace: {orphans}"
 
 
 async def test_a_kafka_outage_loses_nothing(

@@ -16,6 +16,7 @@ from runtime.settings import (
 
 pytestmark = pytest.mark.unit
 
+PRODUCTION_MASTER_KEY = "cHJvZHVjdGlvbi1tYXN0ZXIta2V5LTMyLWJ5dGVzISE="  # 32 bytes, base64
 STRONG_SECRET = "0123456789abcdefghijklmnopqrstuvwxyzABCD"  # 40 characters
 
 
@@ -56,6 +57,7 @@ def test_unsafe_kafka_settings_are_refused_in_every_environment(
     monkeypatch.setenv("FRONTDESK_ENV", env)
     monkeypatch.setenv("FRONTDESK_JWT_SECRET", STRONG_SECRET)
     monkeypatch.setenv("PGPASSWORD", "a-production-database-password")
+    monkeypatch.setenv("FRONTDESK_KEYSTORE_MASTER_KEY", PRODUCTION_MASTER_KEY)
     monkeypatch.setenv(variable, value)
     with pytest.raises(UnsafeSettings, match=message):
         ServiceSettings()
@@ -99,6 +101,7 @@ def test_production_accepts_strong_secrets(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("FRONTDESK_ENV", "production")
     monkeypatch.setenv("FRONTDESK_JWT_SECRET", STRONG_SECRET)
     monkeypatch.setenv("PGPASSWORD", "a-production-database-password")
+    monkeypatch.setenv("FRONTDESK_KEYSTORE_MASTER_KEY", PRODUCTION_MASTER_KEY)
     settings = ServiceSettings()
     assert settings.env == "production"
     assert settings.jwt_secret.get_secret_value() == STRONG_SECRET
@@ -160,3 +163,20 @@ def test_secrets_never_appear_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     for text in (repr(settings), str(settings), settings.model_dump_json()):
         assert STRONG_SECRET not in text
         assert "pg-password-do-not-log" not in text
+
+
+def test_production_refuses_the_development_master_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTDESK_ENV", "production")
+    monkeypatch.setenv("FRONTDESK_JWT_SECRET", STRONG_SECRET)
+    monkeypatch.setenv("PGPASSWORD", "a-production-database-password")
+    with pytest.raises(UnsafeSettings, match="FRONTDESK_KEYSTORE_MASTER_KEY"):
+        ServiceSettings()
+
+
+@pytest.mark.parametrize("value", ["not base64!", "c2hvcnQ="])
+def test_a_master_key_that_is_not_32_bytes_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("FRONTDESK_KEYSTORE_MASTER_KEY", value)
+    with pytest.raises(UnsafeSettings, match="32 random bytes"):
+        ServiceSettings()
