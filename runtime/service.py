@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +48,7 @@ from runtime.kafka import (
 from runtime.keystore import KEYSTORE_MIGRATIONS, MasterKey, PostgresKeyStore
 from runtime.privacy import Privacy
 from runtime.relay import OutboxRelay
+from runtime.scheduler import Clock, SystemClock, TimerHandler, TimerRunner
 from runtime.settings import ServiceSettings
 from runtime.telemetry import log_fields, setup_telemetry, shutdown_telemetry
 
@@ -73,18 +74,28 @@ class ServiceDefinition:
     publishes: Sequence[TopicSpec] = field(default_factory=tuple)
     # removes or redacts a data subject's personal data from this service's read models
     redact_subject: RedactSubject = holds_no_personal_data
+    # handlers of the durable timers this service schedules, by kind (runtime/scheduler.py)
+    timers: Callable[[EventStore], Mapping[str, TimerHandler]] = lambda store: {}
 
 
 class ServiceRuntime:
-    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings) -> None:
+    def __init__(
+        self,
+        definition: ServiceDefinition,
+        settings: ServiceSettings,
+        clock: Clock | None = None,
+    ) -> None:
         self.definition = definition
         self.settings = settings
+        self.clock: Clock = clock or SystemClock()
         self.name = definition.name
         self.tracer_provider = setup_telemetry(definition.name, settings.log_level)
         self.privacy = Privacy(None)  # the key store is attached when the service starts
         self.store = EventStore(definition.name, self.privacy)
         self.broker = build_broker(settings.kafka, definition.name, self.tracer_provider)
         self.groups = [*definition.consumer_groups(self.store), self._privacy_group()]
+        self.timer_handlers = definition.timers(self.store)
+        self.timers: TimerRunner | None = None
         self._pool: asyncpg.Pool | None = None
         self._keystore_pool: asyncpg.Pool | None = None
         self.runners: list[ConsumerRunner] = []
@@ -204,10 +215,15 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         await self.connect_database()
+        self.timers = TimerRunner(self.pool, self.timer_handlers, self.clock)
         self._tasks = [
             asyncio.create_task(self._connect_kafka(), name=f"{self.name}-kafka"),
             asyncio.create_task(self._run_relay(), name=f"{self.name}-relay"),
         ]
+        if self.timer_handlers:
+            self._tasks.append(
+                asyncio.create_task(self.timers.run(self._stop), name=f"{self.name}-timers")
+            )
 
     async def stop(self) -> None:
         self._stop.set()
@@ -307,9 +323,13 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def create_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
+def create_app(
+    definition: ServiceDefinition,
+    settings: ServiceSettings | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
     settings = settings or ServiceSettings()
-    runtime = ServiceRuntime(definition, settings)
+    runtime = ServiceRuntime(definition, settings, clock)
     app = FastAPI(
         title=definition.title,
         description=definition.description,

@@ -1,0 +1,183 @@
+"""Time: a clock that tests control, and durable timers that fire exactly once.
+
+Use ``schedule(conn, timer_id, kind, due_at, payload)`` inside a command's transaction (the
+timer exists if and only if the command committed), ``cancel(conn, timer_id)`` to drop it.
+A service declares a handler per timer kind; the ``TimerRunner`` fires due timers, each in one
+transaction with its effect (typically: load an aggregate, decide with ``now``, append), and
+deletes it in that same transaction. Several replicas share the work through
+``FOR UPDATE SKIP LOCKED``; a crash before commit leaves the timer to fire again. A handler may
+schedule the same id again (a repeating timer). A failing handler is retried with backoff.
+
+Tests drive time with ``ManualClock`` and call ``TimerRunner.fire_due()`` — no sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import asyncpg
+from opentelemetry import metrics
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+from runtime.telemetry import log_fields
+
+log = logging.getLogger(__name__)
+fired_counter = metrics.get_meter("frontdesk.timers").create_counter(
+    "frontdesk.timers.fired", description="Timers fired, by kind and outcome"
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that only moves when told to (tests, simulations)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._now += delta
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment
+
+
+@dataclass(frozen=True)
+class Timer:
+    timer_id: str
+    kind: str
+    due_at: datetime
+    payload: dict[str, Any]
+    attempts: int
+
+
+TimerHandler = Callable[[asyncpg.Connection, Timer, datetime], Awaitable[None]]
+
+
+async def schedule(
+    conn: asyncpg.Connection,
+    timer_id: str,
+    kind: str,
+    due_at: datetime,
+    payload: Mapping[str, Any] | None = None,
+) -> None:
+    """Create the timer, or move it to the new due time (same id)."""
+    await conn.execute(
+        """INSERT INTO timers (timer_id, kind, due_at, payload) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (timer_id) DO UPDATE
+           SET kind = EXCLUDED.kind, due_at = EXCLUDED.due_at, payload = EXCLUDED.payload,
+               attempts = 0, last_error = NULL""",
+        timer_id,
+        kind,
+        due_at,
+        dict(payload or {}),
+    )
+
+
+async def cancel(conn: asyncpg.Connection, timer_id: str) -> bool:
+    return await conn.execute("DELETE FROM timers WHERE timer_id = $1", timer_id) != "DELETE 0"
+
+
+class TimerRunner:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        handlers: Mapping[str, TimerHandler],
+        clock: Clock,
+        *,
+        poll_interval: float = 1.0,
+        max_backoff: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.pool = pool
+        self.handlers = handlers
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.max_backoff = max_backoff
+
+    async def fire_due(self, limit: int = 1000) -> int:
+        """Fire every timer due by the clock's now (up to ``limit``); returns how many fired."""
+        fired = 0
+        while fired < limit:
+            now = self.clock.now()
+            async with self.pool.acquire() as conn:
+                outcome = await self._fire_one(conn, now)
+            if outcome is None:
+                return fired
+            fired += 1
+        return fired
+
+    async def _fire_one(self, conn: asyncpg.Connection, now: datetime) -> str | None:
+        failed: tuple[Timer, BaseException] | None = None
+        async with conn.transaction():
+            with suppress_instrumentation():
+                row = await conn.fetchrow(
+                    """SELECT timer_id, kind, due_at, payload, attempts FROM timers
+                       WHERE due_at <= $1 AND kind = ANY($2::text[])
+                       ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
+                    now,
+                    list(self.handlers),
+                )
+            if row is None:
+                return None
+            timer = Timer(**dict(row))
+            await conn.execute("DELETE FROM timers WHERE timer_id = $1", timer.timer_id)
+            try:
+                async with conn.transaction():  # the handler's effect, or nothing
+                    await self.handlers[timer.kind](conn, timer, now)
+            except Exception as error:
+                failed = (timer, error)
+                await self._retry_later(conn, timer, error, now)
+        outcome = "failed" if failed else "fired"
+        fired_counter.add(1, {"kind": timer.kind, "outcome": outcome})
+        return outcome
+
+    async def _retry_later(
+        self, conn: asyncpg.Connection, timer: Timer, error: BaseException, now: datetime
+    ) -> None:
+        delay = min(timedelta(seconds=2 ** min(timer.attempts, 16)), self.max_backoff)
+        await conn.execute(
+            """INSERT INTO timers (timer_id, kind, due_at, payload, attempts, last_error)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (timer_id) DO NOTHING""",
+            timer.timer_id,
+            timer.kind,
+            now + delay,
+            timer.payload,
+            timer.attempts + 1,
+            f"{type(error).__name__}: {error}"[:1000],
+        )
+        log.warning(
+            "timer failed, retrying",
+            extra=log_fields(
+                timer_id=timer.timer_id,
+                kind=timer.kind,
+                attempt=timer.attempts + 1,
+                error=type(error).__name__,
+            ),
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.fire_due()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("timers waiting for the database", extra=log_fields(error=repr(error)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)

@@ -1,0 +1,125 @@
+"""Durable timers over real PostgreSQL, driven by a manual clock (no sleeps)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from runtime.db import create_pool, migrate
+from runtime.scheduler import ManualClock, Timer, TimerRunner, cancel, schedule
+from runtime.settings import ServiceSettings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def pool(databases: list[str], settings: ServiceSettings) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(settings.dsn("scratch"))
+    await migrate(pool, [])
+    await pool.execute("DELETE FROM timers")
+    await pool.execute(
+        "CREATE TABLE IF NOT EXISTS timer_effects (timer_id text, fired_at timestamptz)"
+    )
+    await pool.execute("DELETE FROM timer_effects")
+    yield pool
+    await pool.close()
+
+
+async def record(conn: asyncpg.Connection, timer: Timer, now: object) -> None:
+    await conn.execute("INSERT INTO timer_effects VALUES ($1, $2)", timer.timer_id, now)
+
+
+async def effects(pool: asyncpg.Pool) -> list[str]:
+    return [
+        r["timer_id"] for r in await pool.fetch("SELECT timer_id FROM timer_effects ORDER BY 1")
+    ]
+
+
+async def test_timers_fire_when_due_once_and_in_due_order(pool: asyncpg.Pool) -> None:
+    clock = ManualClock()
+    start = clock.now()
+    async with pool.acquire() as conn:
+        await schedule(conn, "b", "remind", start + timedelta(minutes=10))
+        await schedule(conn, "a", "remind", start + timedelta(minutes=5))
+        await schedule(conn, "later", "remind", start + timedelta(hours=1))
+        await schedule(conn, "moved", "remind", start + timedelta(minutes=1))
+        await schedule(conn, "moved", "remind", start + timedelta(hours=2))  # same id: moved
+        await schedule(conn, "dropped", "remind", start + timedelta(minutes=1))
+        assert await cancel(conn, "dropped")
+    runner = TimerRunner(pool, {"remind": record}, clock)
+    assert await runner.fire_due() == 0
+    clock.advance(timedelta(minutes=30))
+    assert await runner.fire_due() == 2
+    assert await effects(pool) == ["a", "b"]
+    assert await runner.fire_due() == 0  # fired once
+    clock.advance(timedelta(hours=2))
+    assert await runner.fire_due() == 2
+    assert await effects(pool) == ["a", "b", "later", "moved"]
+
+
+async def test_two_replicas_never_fire_the_same_timer_twice(pool: asyncpg.Pool) -> None:
+    clock = ManualClock()
+    async with pool.acquire() as conn:
+        for n in range(40):
+            await schedule(conn, f"t{n:02d}", "remind", clock.now())
+    replicas = [TimerRunner(pool, {"remind": record}, clock) for _ in range(2)]
+    counts = await asyncio.gather(*(replica.fire_due() for replica in replicas))
+    assert sum(counts) == 40
+    assert await effects(pool) == [f"t{n:02d}" for n in range(40)]
+
+
+async def test_a_failing_handler_changes_nothing_and_is_retried_later(pool: asyncpg.Pool) -> None:
+    clock = ManualClock()
+    failures = {"left": 2}
+
+    async def flaky(conn: asyncpg.Connection, timer: Timer, now: object) -> None:
+        await record(conn, timer, now)
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("downstream not ready")
+
+    async with pool.acquire() as conn:
+        await schedule(conn, "flaky", "flaky", clock.now())
+    runner = TimerRunner(pool, {"flaky": flaky}, clock)
+    assert await runner.fire_due() == 1
+    assert await effects(pool) == []  # the effect rolled back with the failure
+    row = await pool.fetchrow(
+        "SELECT attempts, last_error, due_at FROM timers WHERE timer_id = 'flaky'"
+    )
+    assert row["attempts"] == 1
+    assert "downstream not ready" in row["last_error"]
+    assert row["due_at"] > clock.now()  # backed off
+    clock.advance(timedelta(minutes=10))
+    await runner.fire_due()
+    clock.advance(timedelta(minutes=10))
+    await runner.fire_due()
+    assert await effects(pool) == ["flaky"]
+    assert await pool.fetchval("SELECT count(*) FROM timers WHERE timer_id = 'flaky'") == 0
+
+
+async def test_a_handler_can_reschedule_its_own_timer(pool: asyncpg.Pool) -> None:
+    clock = ManualClock()
+
+    async def every_hour(conn: asyncpg.Connection, timer: Timer, now: object) -> None:
+        await record(conn, timer, now)
+        if timer.payload["left"] > 1:
+            await schedule(
+                conn,
+                timer.timer_id,
+                timer.kind,
+                timer.due_at + timedelta(hours=1),
+                {"left": timer.payload["left"] - 1},
+            )
+
+    async with pool.acquire() as conn:
+        await schedule(conn, "hourly", "hourly", clock.now(), {"left": 3})
+    runner = TimerRunner(pool, {"hourly": every_hour}, clock)
+    for _ in range(5):
+        await runner.fire_due()
+        clock.advance(timedelta(hours=1))
+    assert await effects(pool) == ["hourly"] * 3
