@@ -60,6 +60,13 @@ NOTIFICATIONS_MESSAGES = TopicSpec(
     description="Every change of a notification (message to a person).",
 )
 
+NOTIFICATIONS_CALLBACKS = TopicSpec(
+    name="frontdesk.notifications.callbacks",
+    producer="notifications",
+    stream_type="callback",
+    description="Every change of a promised callback.",
+)
+
 TOPICS: dict[str, TopicSpec] = {
     spec.name: spec
     for spec in (
@@ -68,6 +75,7 @@ TOPICS: dict[str, TopicSpec] = {
         CASES_DATA_SUBJECTS,
         VERIFICATION_SESSIONS,
         NOTIFICATIONS_MESSAGES,
+        NOTIFICATIONS_CALLBACKS,
     )
 }
 

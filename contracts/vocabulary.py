@@ -56,3 +56,27 @@ class LanguagePreference(BaseModel):
 
     tag: str = Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", examples=["zh-CN", "en"])
     dialect: str | None = Field(default=None, max_length=40, examples=["yue", "wuu"])
+
+
+class VerificationPurpose(StrEnum):
+    """Why someone must prove who they are; with the risk level it decides the checks."""
+
+    ACCOUNT_RECOVERY = "account_recovery"
+    SUSPENSION_APPEAL = "suspension_appeal"
+    WALLET_REACTIVATION = "wallet_reactivation"
+    GUARDIAN_OF_MINOR = "guardian_of_minor"
+    PROXY_FOR_ABSENT_HOLDER = "proxy_for_absent_holder"
+    THIRD_PARTY_REPORT_DISPUTE = "third_party_report_dispute"
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class PersonRole(StrEnum):
+    """Whose identity a check is about: the account holder, or a proxy acting for them."""
+
+    HOLDER = "holder"
+    PROXY = "proxy"

@@ -59,6 +59,23 @@ class ManualClock:
         self._now = moment
 
 
+class OffsetClock:
+    """Real time plus an offset that only grows: for a running system under test, where time
+    must flow (Kafka, timeouts) and also jump ahead (an SLA due in four hours)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta():
+            raise ValueError("time does not go back")
+        self.offset += delta
+        return self.now()
+
+
 @dataclass(frozen=True)
 class Timer:
     timer_id: str

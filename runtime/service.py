@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,7 +71,6 @@ class ServiceDefinition:
     migrations: Path
     routers: Sequence[APIRouter] = ()
     consumer_groups: Callable[[EventStore], list[ConsumerGroup]] = lambda store: []
-    publishes: Sequence[TopicSpec] = field(default_factory=tuple)
     # removes or redacts a data subject's personal data from this service's read models
     redact_subject: RedactSubject = holds_no_personal_data
     # handlers of the durable timers this service schedules, by kind (runtime/scheduler.py)
@@ -116,7 +115,7 @@ class ServiceRuntime:
             )
             runner.subscribe(self.broker, consumer_ack_policy(settings.kafka))
             self.runners.append(runner)
-        for topic in definition.publishes:
+        for topic in self.publishes():
             self.broker.publisher(
                 settings.kafka.topic(topic.name),
                 title=topic.name,
@@ -143,6 +142,10 @@ class ServiceRuntime:
             handlers={"cases.data_subject_erased": on_subject_erased},
             description="Erases a person's data: key, caches, read models.",
         )
+
+    def publishes(self) -> list[TopicSpec]:
+        """The topics this service produces, from the topic registry."""
+        return [topic for topic in TOPICS.values() if topic.producer == self.name]
 
     @property
     def pool(self) -> asyncpg.Pool:

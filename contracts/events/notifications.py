@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, Field
 
 from contracts.base import EventPayload
 from contracts.registry import REGISTRY
-from contracts.topics import NOTIFICATIONS_MESSAGES
+from contracts.topics import NOTIFICATIONS_CALLBACKS, NOTIFICATIONS_MESSAGES
 
 
 class MessageKind(StrEnum):
@@ -36,3 +36,23 @@ class NotificationRequested(EventPayload):
     triggered_by: UUID = Field(description="Event id of the triggering event.")
     variables: dict[str, str] = Field(default_factory=dict, description="Template variables.")
     requested_at: AwareDatetime
+
+
+@REGISTRY.event("notifications.callback_completed", version=1, topic=NOTIFICATIONS_CALLBACKS)
+class CallbackCompleted(EventPayload):
+    """The promised callback reached the person."""
+
+    callback_id: UUID
+    case_id: UUID | None = None
+    attempts: int = Field(ge=1)
+    completed_at: AwareDatetime
+
+
+@REGISTRY.event("notifications.callback_missed", version=1, topic=NOTIFICATIONS_CALLBACKS)
+class CallbackMissed(EventPayload):
+    """The callback window ended without reaching the person: cases escalates the case."""
+
+    callback_id: UUID
+    case_id: UUID | None = None
+    attempts: int = Field(ge=0)
+    missed_at: AwareDatetime

@@ -1,4 +1,41 @@
 """Events published by the verification service on ``frontdesk.verification.sessions``.
 
-The verification service's events arrive with its own issue; the topic exists from the start.
+Only the outcome other services rely on is defined here so far; the verification service adds
+its own session events (started, check passed/failed, locked out, organization steps...).
 """
+
+from __future__ import annotations
+
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from contracts.base import EventPayload
+from contracts.registry import REGISTRY
+from contracts.topics import VERIFICATION_SESSIONS
+from contracts.vocabulary import PersonRole, VerificationPurpose
+
+
+class VerificationOutcome(StrEnum):
+    VERIFIED = "verified"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    LOCKED = "locked"
+
+
+@REGISTRY.event("verification.verification_completed", version=1, topic=VERIFICATION_SESSIONS)
+class VerificationCompleted(EventPayload):
+    """A verification session ended. Carries references and outcomes only: no biometric
+    data, no document images, no codes."""
+
+    verification_id: UUID
+    case_id: UUID | None = Field(default=None, description="The case that asked, if any.")
+    account_ref: str
+    purpose: VerificationPurpose
+    person_role: PersonRole = Field(description="Whose identity was proved (or not).")
+    outcome: VerificationOutcome
+    reasons: list[str] = Field(
+        default_factory=list, description="Why, in words a person can read (no secrets)."
+    )
+    completed_at: AwareDatetime

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts.topics import CASES_CASES, CASES_DATA_SUBJECTS
 from runtime.service import ServiceDefinition, create_app
 from services.cases.api import router
 from services.cases.consumers import consumer_groups, redact_subject
@@ -20,7 +19,6 @@ DEFINITION = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     routers=[router, privacy_router],
     consumer_groups=consumer_groups,
-    publishes=[CASES_CASES, CASES_DATA_SUBJECTS],
     redact_subject=redact_subject,
 )
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts.topics import CHECKIN_TICKETS
 from runtime.service import ServiceDefinition, create_app
 from services.checkin.api import router
 from services.checkin.projections import consumer_groups
@@ -19,7 +18,6 @@ DEFINITION = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     routers=[router],
     consumer_groups=consumer_groups,
-    publishes=[CHECKIN_TICKETS],
 )
 
 

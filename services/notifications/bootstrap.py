@@ -6,7 +6,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts.topics import NOTIFICATIONS_MESSAGES
 from runtime.service import ServiceDefinition, create_app
 from services.notifications.api import router
 from services.notifications.consumers import consumer_groups, redact_subject
@@ -19,7 +18,6 @@ DEFINITION = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     routers=[router],
     consumer_groups=consumer_groups,
-    publishes=[NOTIFICATIONS_MESSAGES],
     redact_subject=redact_subject,
 )
 

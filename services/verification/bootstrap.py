@@ -6,7 +6,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts.topics import VERIFICATION_SESSIONS
 from runtime.service import ServiceDefinition, create_app
 from services.verification.api import router
 from services.verification.consumers import consumer_groups
@@ -19,7 +18,6 @@ DEFINITION = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     routers=[router],
     consumer_groups=consumer_groups,
-    publishes=[VERIFICATION_SESSIONS],
 )
 
 

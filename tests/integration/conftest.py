@@ -12,6 +12,7 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from runtime.cli import definition_of
+from runtime.scheduler import OffsetClock
 from runtime.service import ServiceRuntime, create_app
 from runtime.settings import ServiceSettings
 from tests.conftest import SERVICES
@@ -27,14 +28,21 @@ class RunningService:
     client: httpx.AsyncClient
 
 
+@pytest.fixture(scope="session")
+def clock() -> OffsetClock:
+    """The clock of every in-process service: real time, and tests may jump it forward
+    (``clock.advance(timedelta(hours=4))``); then ``service.runtime.timers.fire_due()``."""
+    return OffsetClock()
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def stack(
-    databases: list[str], settings: ServiceSettings
+    databases: list[str], settings: ServiceSettings, clock: OffsetClock
 ) -> AsyncIterator[dict[str, RunningService]]:
     running: dict[str, RunningService] = {}
     lifespans = []
     for name in SERVICES:
-        app = create_app(definition_of(name), settings)
+        app = create_app(definition_of(name), settings, clock)
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         lifespans.append(lifespan)
