@@ -67,17 +67,27 @@ NOTIFICATIONS_CALLBACKS = TopicSpec(
     description="Every change of a promised callback.",
 )
 
-TOPICS: dict[str, TopicSpec] = {
-    spec.name: spec
-    for spec in (
-        CHECKIN_TICKETS,
-        CASES_CASES,
-        CASES_DATA_SUBJECTS,
-        VERIFICATION_SESSIONS,
-        NOTIFICATIONS_MESSAGES,
-        NOTIFICATIONS_CALLBACKS,
-    )
-}
+TOPICS: dict[str, TopicSpec] = {}
+
+
+def register_topic(spec: TopicSpec) -> TopicSpec:
+    """Add a topic to the registry (each service's contracts module registers its own)."""
+    existing = TOPICS.get(spec.name)
+    if existing is not None and existing != spec:
+        raise ValueError(f"topic {spec.name} registered twice, differently")
+    TOPICS[spec.name] = spec
+    return spec
+
+
+for _spec in (
+    CHECKIN_TICKETS,
+    CASES_CASES,
+    CASES_DATA_SUBJECTS,
+    VERIFICATION_SESSIONS,
+    NOTIFICATIONS_MESSAGES,
+    NOTIFICATIONS_CALLBACKS,
+):
+    register_topic(_spec)
 
 
 def topic_for(producer: str, stream_type: str) -> TopicSpec:
