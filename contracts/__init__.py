@@ -30,5 +30,16 @@ __all__ = [
     "personal_fields",
 ]
 
-# Importing the event modules registers every event type with REGISTRY.
-from contracts.events import cases, checkin, notifications, privacy, verification  # noqa: F401
+
+# Importing every module of contracts/events registers its topics and event types.
+def _register_all_events() -> None:
+    import importlib
+    import pkgutil
+
+    from contracts import events
+
+    for module in sorted(pkgutil.iter_modules(events.__path__), key=lambda m: m.name):
+        importlib.import_module(f"contracts.events.{module.name}")
+
+
+_register_all_events()

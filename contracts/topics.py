@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 RETAIN_FOREVER = -1
+SHARED = "*"  # a topic every service publishes to (audit, retention)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,18 @@ class TopicSpec:
         }
 
 
+AUDIT_ACCESSES = TopicSpec(
+    name="frontdesk.audit.accesses",
+    producer=SHARED,
+    stream_type="access",
+    description="Every read of a person's personal data by staff, from every service.",
+)
+RETENTION_PURGES = TopicSpec(
+    name="frontdesk.retention.purges",
+    producer=SHARED,
+    stream_type="purge",
+    description="What each service's retention jobs deleted, and why.",
+)
 CHECKIN_TICKETS = TopicSpec(
     name="frontdesk.checkin.tickets",
     producer="checkin",
@@ -80,6 +93,8 @@ def register_topic(spec: TopicSpec) -> TopicSpec:
 
 
 for _spec in (
+    AUDIT_ACCESSES,
+    RETENTION_PURGES,
     CHECKIN_TICKETS,
     CASES_CASES,
     CASES_DATA_SUBJECTS,

@@ -27,7 +27,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from contracts import REGISTRY, TOPICS, Envelope, TopicSpec, dead_letter_topic
 from contracts.events.privacy import DataSubjectErased
-from contracts.topics import CASES_DATA_SUBJECTS
+from contracts.topics import CASES_DATA_SUBJECTS, SHARED
 from runtime.auth import TokenVerifier
 from runtime.consumer import (
     ConsumerGroup,
@@ -48,6 +48,13 @@ from runtime.kafka import (
 from runtime.keystore import KEYSTORE_MIGRATIONS, MasterKey, PostgresKeyStore
 from runtime.privacy import Privacy
 from runtime.relay import OutboxRelay
+from runtime.retention import (
+    RETENTION_TIMER_KIND,
+    RUNTIME_POLICIES,
+    RetentionPolicy,
+    ensure_scheduled,
+    retention_timer,
+)
 from runtime.scheduler import Clock, SystemClock, TimerHandler, TimerRunner
 from runtime.settings import ServiceSettings
 from runtime.telemetry import log_fields, setup_telemetry, shutdown_telemetry
@@ -75,6 +82,9 @@ class ServiceDefinition:
     redact_subject: RedactSubject = holds_no_personal_data
     # handlers of the durable timers this service schedules, by kind (runtime/scheduler.py)
     timers: Callable[[EventStore], Mapping[str, TimerHandler]] = lambda store: {}
+    # how long the service's own kinds of data are kept (docs/privacy.md); the runtime adds
+    # the policies of its own tables
+    retention: Sequence[RetentionPolicy] = ()
 
 
 class ServiceRuntime:
@@ -93,7 +103,11 @@ class ServiceRuntime:
         self.store = EventStore(definition.name, self.privacy)
         self.broker = build_broker(settings.kafka, definition.name, self.tracer_provider)
         self.groups = [*definition.consumer_groups(self.store), self._privacy_group()]
-        self.timer_handlers = definition.timers(self.store)
+        self.retention_policies = [*RUNTIME_POLICIES, *definition.retention]
+        self.timer_handlers = {
+            **definition.timers(self.store),
+            RETENTION_TIMER_KIND: retention_timer(self, self.retention_policies),
+        }
         self.timers: TimerRunner | None = None
         self._pool: asyncpg.Pool | None = None
         self._keystore_pool: asyncpg.Pool | None = None
@@ -145,7 +159,7 @@ class ServiceRuntime:
 
     def publishes(self) -> list[TopicSpec]:
         """The topics this service produces, from the topic registry."""
-        return [topic for topic in TOPICS.values() if topic.producer == self.name]
+        return [topic for topic in TOPICS.values() if topic.producer in (self.name, SHARED)]
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -219,14 +233,15 @@ class ServiceRuntime:
     async def start(self) -> None:
         await self.connect_database()
         self.timers = TimerRunner(self.pool, self.timer_handlers, self.clock)
+        async with self.pool.acquire() as conn:
+            await ensure_scheduled(conn, self.name, self.clock.now())
         self._tasks = [
             asyncio.create_task(self._connect_kafka(), name=f"{self.name}-kafka"),
             asyncio.create_task(self._run_relay(), name=f"{self.name}-relay"),
         ]
-        if self.timer_handlers:
-            self._tasks.append(
-                asyncio.create_task(self.timers.run(self._stop), name=f"{self.name}-timers")
-            )
+        self._tasks.append(
+            asyncio.create_task(self.timers.run(self._stop), name=f"{self.name}-timers")
+        )
 
     async def stop(self) -> None:
         self._stop.set()

@@ -1,0 +1,141 @@
+"""Audit of staff reads and retention purges, through a running service over real Kafka."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from contracts import Envelope
+from contracts.topics import AUDIT_ACCESSES, RETENTION_PURGES
+from runtime.audit import record_access
+from runtime.auth import Principal
+from runtime.retention import RetentionPolicy, purge
+from runtime.scheduler import OffsetClock
+from runtime.settings import ServiceSettings
+from tests.conftest import eventually
+from tests.integration.conftest import RunningService
+from tests.integration.kafka_tools import read_topic
+
+pytestmark = pytest.mark.integration
+
+
+async def topic_envelopes(settings: ServiceSettings, name: str) -> list[Envelope]:
+    records = await read_topic(settings.kafka.bootstrap_servers, settings.kafka.topic(name))
+    return [Envelope.from_bytes(record.value) for record in records]
+
+
+async def test_a_staff_read_of_personal_data_is_an_audit_event_customers_are_not_audited(
+    stack: dict[str, RunningService], settings: ServiceSettings
+) -> None:
+    cases = stack["cases"].runtime
+    subject, case_id = f"account:acct-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    agent = Principal(id="agent-42", roles=frozenset({"agent"}))
+    customer = Principal(id="cust-1", roles=frozenset({"customer"}))
+    async with cases.pool.acquire() as conn:
+        assert await record_access(
+            conn,
+            cases,
+            agent,
+            subject_id=subject,
+            resource="case",
+            resource_id=case_id,
+            fields=["summary"],
+            purpose=f"case:{case_id}",
+        )
+        assert not await record_access(
+            conn,
+            cases,
+            customer,
+            subject_id=subject,
+            resource="case",
+            resource_id=case_id,
+            fields=["summary"],
+            purpose=f"case:{case_id}",
+        )
+
+    async def audited() -> list[Envelope]:
+        return [
+            e
+            for e in await topic_envelopes(settings, AUDIT_ACCESSES.name)
+            if e.payload["subject_id"] == subject
+        ]
+
+    [access] = await eventually(audited)
+    assert access.actor is not None
+    assert (access.actor.id, access.actor.role) == ("agent-42", "agent")
+    assert access.payload["fields"] == ["summary"]
+    assert access.payload["purpose"] == f"case:{case_id}"
+    assert access.payload["service"] == "cases"
+    assert access.producer == "cases"
+
+
+async def test_retention_deletes_what_is_past_its_period_and_publishes_counts(
+    stack: dict[str, RunningService], settings: ServiceSettings, clock: OffsetClock
+) -> None:
+    checkin = stack["checkin"].runtime
+    key = f"retention-{uuid.uuid4().hex}"
+    async with checkin.pool.acquire() as conn:
+        await conn.execute(
+            """INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, response,
+                   created_at) VALUES ('test', $1, 'f', 201, '{}'::jsonb, $2)""",
+            key,
+            clock.now() - timedelta(days=2),
+        )
+        await conn.execute(
+            """INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, response,
+                   created_at) VALUES ('test', $1, 'f', 201, '{}'::jsonb, $2)""",
+            key + "-fresh",
+            clock.now(),
+        )
+        async with conn.transaction():
+            purged = await purge(conn, checkin, checkin.retention_policies, clock.now())
+    assert purged["idempotency_keys"] >= 1
+    remaining = await checkin.pool.fetch(
+        "SELECT key FROM idempotency_keys WHERE scope = 'test' AND key LIKE $1", key + "%"
+    )
+    assert [row["key"] for row in remaining] == [key + "-fresh"]
+
+    async def published() -> list[Envelope]:
+        return [
+            e
+            for e in await topic_envelopes(settings, RETENTION_PURGES.name)
+            if e.payload["service"] == "checkin" and e.payload["policy"] == "idempotency_keys"
+        ]
+
+    [purge_event, *_] = await eventually(published)
+    assert purge_event.payload["purged"] >= 1
+    assert purge_event.payload["retention_days"] == 1.0
+
+
+async def test_the_daily_retention_timer_exists_for_every_service_and_reschedules_itself(
+    stack: dict[str, RunningService], clock: OffsetClock
+) -> None:
+    for name, service in stack.items():
+        due = await service.runtime.pool.fetchval(
+            "SELECT due_at FROM timers WHERE timer_id = $1", f"retention:{name}"
+        )
+        assert due is not None, name
+    notifications = stack["notifications"].runtime
+    clock.advance(timedelta(minutes=10))
+    assert notifications.timers is not None
+    await notifications.timers.fire_due()
+    due = await notifications.pool.fetchval(
+        "SELECT due_at FROM timers WHERE timer_id = 'retention:notifications'"
+    )
+    assert due > clock.now() + timedelta(hours=23)
+
+
+def test_a_policy_only_deletes_rows_meeting_its_condition() -> None:
+    policy = RetentionPolicy(
+        "closed_cases",
+        "closed cases",
+        "case_views",
+        "closed_at",
+        timedelta(days=3 * 365),
+        condition="status = 'closed'",
+    )
+    assert policy.delete_sql() == (
+        "DELETE FROM case_views WHERE closed_at < $1 AND (status = 'closed')"
+    )
