@@ -27,13 +27,13 @@ OUTBOX_CHANNEL = "frontdesk_outbox"
 _APPEND = f"""
 WITH appended AS (
     INSERT INTO events (event_id, stream_type, stream_id, stream_version, event_type,
-                        schema_version, occurred_at, envelope)
+                        schema_version, occurred_at, envelope, subject_id)
     SELECT event_id, stream_type, stream_id, stream_version, event_type, schema_version,
-           occurred_at, envelope
+           occurred_at, envelope, subject_id
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[],
-                $7::timestamptz[], $8::jsonb[])
+                $7::timestamptz[], $8::jsonb[], $10::text[])
          WITH ORDINALITY AS e(event_id, stream_type, stream_id, stream_version, event_type,
-                              schema_version, occurred_at, envelope, n)
+                              schema_version, occurred_at, envelope, subject_id, n)
     ORDER BY n  -- positions follow the order of the events
     RETURNING position
 ), queued AS (
@@ -160,6 +160,7 @@ class EventStore:
                 [e.occurred_at for e in envelopes],
                 [e.model_dump(mode="json") for e in envelopes],
                 topics.pop(),
+                [payload.data_subject_id for payload in payloads],
             )
         except asyncpg.UniqueViolationError as error:
             if error.constraint_name == "events_stream_version_unique":

@@ -108,9 +108,7 @@ async def purge(
     return purged
 
 
-def retention_timer(
-    runtime: ServiceRuntime, policies: Sequence[RetentionPolicy]
-) -> TimerHandler:
+def retention_timer(runtime: ServiceRuntime, policies: Sequence[RetentionPolicy]) -> TimerHandler:
     async def run(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
         await purge(conn, runtime, policies, now)
         await schedule(conn, timer.timer_id, RETENTION_TIMER_KIND, now + RUN_EVERY)

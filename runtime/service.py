@@ -37,6 +37,7 @@ from runtime.consumer import (
 )
 from runtime.db import create_pool, migrate
 from runtime.eventstore import EventStore
+from runtime.export import ExportSubject, export_router, exports_nothing
 from runtime.http import install_problem_handlers, install_request_context
 from runtime.kafka import (
     assert_durable,
@@ -85,6 +86,8 @@ class ServiceDefinition:
     # how long the service's own kinds of data are kept (docs/privacy.md); the runtime adds
     # the policies of its own tables
     retention: Sequence[RetentionPolicy] = ()
+    # what the service holds about a person, for their copy of their data (runtime/export.py)
+    export_subject: ExportSubject = exports_nothing
 
 
 class ServiceRuntime:
@@ -361,6 +364,7 @@ def create_app(
     install_problem_handlers(app)
     install_request_context(app)
     app.include_router(_operations_router())
+    app.include_router(export_router())
     for router in definition.routers:
         app.include_router(router)
     FastAPIInstrumentor.instrument_app(

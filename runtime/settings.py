@@ -97,6 +97,11 @@ class ServiceSettings(BaseSettings):
         description="Base64 of the 32-byte key that wraps subject keys (a KMS in production).",
     )
     keystore_cache_seconds: float = Field(default=30.0, ge=0)
+    peers: str = Field(
+        default="checkin=http://127.0.0.1:8001,cases=http://127.0.0.1:8002,"
+        "verification=http://127.0.0.1:8003,notifications=http://127.0.0.1:8004",
+        description="name=url of every service, for calls between services (data export).",
+    )
     relay_poll_interval_ms: int = Field(default=500, ge=10)
     relay_batch_size: int = Field(default=200, ge=1)
     log_level: str = "INFO"
@@ -124,6 +129,10 @@ class ServiceSettings(BaseSettings):
         if problems:
             raise UnsafeSettings("; ".join(problems))
         return self
+
+    def peer_urls(self) -> dict[str, str]:
+        pairs = (item.split("=", 1) for item in self.peers.split(",") if "=" in item)
+        return {name.strip(): url.strip() for name, url in pairs}
 
     def master_key_bytes(self) -> bytes:
         return base64.b64decode(self.keystore_master_key.get_secret_value(), validate=True)

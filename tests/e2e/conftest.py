@@ -123,8 +123,10 @@ async def processes(
     logs = ROOT / ".local" / "logs" / "e2e"
     logs.mkdir(parents=True, exist_ok=True)
     running: dict[str, ServiceProcess] = {}
+    ports = {service: free_port() for service in SERVICES}
+    peers = ",".join(f"{name}=http://127.0.0.1:{port}" for name, port in ports.items())
     for service in SERVICES:
-        port = free_port()
+        port = ports[service]
         env = {
             **os.environ,
             "FRONTDESK_ENV": "test",
@@ -132,6 +134,7 @@ async def processes(
             "FRONTDESK_DATABASE_PREFIX": settings.database_prefix,
             "FRONTDESK_KAFKA_TOPIC_PREFIX": settings.kafka.topic_prefix,
             "FRONTDESK_RELAY_POLL_INTERVAL_MS": "100",
+            "FRONTDESK_PEERS": peers,
             "OTEL_SERVICE_NAME": service,
             "OTEL_EXPORTER_OTLP_ENDPOINT": collector[1],
             "OTEL_BSP_SCHEDULE_DELAY": "100",
