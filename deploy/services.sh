@@ -8,11 +8,52 @@ VENV=${FRONTDESK_VENV:-$ROOT/.venv}
 RUN=${FRONTDESK_HOME:-$ROOT/.local}/run
 LOGS=${FRONTDESK_HOME:-$ROOT/.local}/logs
 SERVICES=(checkin:8001 cases:8002 verification:8003 notifications:8004)
+# Local sandboxes of the external parties (same protocols as the real providers), started first.
+SANDBOXES=(
+  "sandbox-idp:8093:services.verification.sandbox_idp --port 8093"
+  "sandbox-sms:9101:services.notifications.sandbox_provider --channel sms --port 9101"
+  "sandbox-wechat:9102:services.notifications.sandbox_provider --channel wechat --port 9102"
+  "sandbox-qq:9103:services.notifications.sandbox_provider --channel qq --port 9103"
+  "sandbox-smtp:9125:services.notifications.sandbox_smtp --port 2525 --http-port 9125"
+)
+# ...and the services pointed at them (unless the environment says otherwise)
+export FRONTDESK_VERIFICATION_IDP_BASE_URL=${FRONTDESK_VERIFICATION_IDP_BASE_URL:-http://127.0.0.1:8093}
+export FRONTDESK_NOTIFICATIONS_SMS_PROVIDER_URL=${FRONTDESK_NOTIFICATIONS_SMS_PROVIDER_URL:-http://127.0.0.1:9101}
+export FRONTDESK_NOTIFICATIONS_WECHAT_PROVIDER_URL=${FRONTDESK_NOTIFICATIONS_WECHAT_PROVIDER_URL:-http://127.0.0.1:9102}
+export FRONTDESK_NOTIFICATIONS_QQ_PROVIDER_URL=${FRONTDESK_NOTIFICATIONS_QQ_PROVIDER_URL:-http://127.0.0.1:9103}
+export FRONTDESK_NOTIFICATIONS_SMTP_HOST=${FRONTDESK_NOTIFICATIONS_SMTP_HOST:-127.0.0.1}
+export FRONTDESK_NOTIFICATIONS_SMTP_PORT=${FRONTDESK_NOTIFICATIONS_SMTP_PORT:-2525}
+export FRONTDESK_NOTIFICATIONS_RECEIPT_URL=${FRONTDESK_NOTIFICATIONS_RECEIPT_URL:-http://127.0.0.1:8004/notifications/receipts}
 mkdir -p "$RUN" "$LOGS"
+
+wait_http() {  # name port pidfile
+  for _ in $(seq 1 60); do
+    if "$VENV/bin/python" - "$2" <<'PY' 2>/dev/null; then return 0; fi
+import sys, urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=2)
+PY
+    alive "$3" || { echo "[services] $1 died; see $LOGS/$1.log" >&2; tail -n 20 "$LOGS/$1.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  echo "[services] $1 not healthy after 30 s; see $LOGS/$1.log" >&2; exit 1
+}
+
+start_sandboxes() {
+  for entry in "${SANDBOXES[@]}"; do
+    name=${entry%%:*}; rest=${entry#*:}; port=${rest%%:*}; module=${rest#*:}
+    if alive "$RUN/$name.pid"; then continue; fi
+    # shellcheck disable=SC2086 # the module and its arguments split on purpose
+    nohup "$VENV/bin/python" -m $module >>"$LOGS/$name.log" 2>&1 &
+    echo $! >"$RUN/$name.pid"
+    wait_http "$name" "$port" "$RUN/$name.pid"
+    echo "[services] $name (local sandbox) on 127.0.0.1:$port"
+  done
+}
 
 alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 start() {
+  start_sandboxes
   for entry in "${SERVICES[@]}"; do
     name=${entry%%:*}; port=${entry##*:}
     if alive "$RUN/$name.pid"; then echo "[services] $name already running"; continue; fi
@@ -39,7 +80,7 @@ PY
 }
 
 stop() {
-  for entry in "${SERVICES[@]}"; do
+  for entry in "${SERVICES[@]}" "${SANDBOXES[@]}"; do
     name=${entry%%:*}
     if alive "$RUN/$name.pid"; then
       kill "$(cat "$RUN/$name.pid")"

@@ -117,6 +117,8 @@ class EventStore:
         Raises ConcurrencyConflict when another transaction appended to the stream first. Must
         run inside a transaction (the caller's), which also holds the outbox rows.
         """
+        if not payloads:
+            return []  # a decision that changes nothing
         if not conn.is_in_transaction():
             raise RuntimeError("append must run inside a transaction")
         occurred_at = occurred_at or datetime.now(UTC)

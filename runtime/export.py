@@ -53,9 +53,12 @@ async def events_of_subject(
     return exported
 
 
-def export_router() -> APIRouter:
-    from runtime.service import Runtime  # the composition root imports this module
+def _runtime(request: Request) -> ServiceRuntime:
+    # resolved from the app (not the Runtime alias: runtime.service imports this module)
+    return request.app.state.runtime  # type: ignore[no-any-return]
 
+
+def export_router() -> APIRouter:
     router = APIRouter(prefix="/privacy", tags=["privacy"])
 
     @router.get(
@@ -64,9 +67,10 @@ def export_router() -> APIRouter:
     )
     async def subject_data(
         subject_id: Annotated[str, Path(pattern=SUBJECT_ID_PATTERN)],
-        runtime: Runtime,
+        request: Request,
         principal: Annotated[Principal, require_roles("service")],
     ) -> dict[str, Any]:
+        runtime = _runtime(request)
         async with runtime.pool.acquire() as conn:
             events = await events_of_subject(conn, runtime, subject_id)
             extras = await runtime.definition.export_subject(conn, subject_id)
@@ -104,7 +108,6 @@ def gather_router() -> APIRouter:
     services hold about them, gathered from every service's API; for supervisors and admins
     acting for a person whose identity was verified; audited."""
     from runtime.audit import record_access
-    from runtime.service import Runtime
 
     router = APIRouter(prefix="/privacy", tags=["privacy"])
 
@@ -115,9 +118,9 @@ def gather_router() -> APIRouter:
     async def export(
         subject_id: Annotated[str, Path(pattern=SUBJECT_ID_PATTERN)],
         request: Request,
-        runtime: Runtime,
         principal: Annotated[Principal, require_roles("supervisor", "admin")],
     ) -> dict[str, Any]:
+        runtime = _runtime(request)
         document = await gather_subject_data(
             runtime.settings.peer_urls(),
             request.app.state.token_verifier,

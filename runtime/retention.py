@@ -38,7 +38,14 @@ class RetentionPolicy:
     condition: str = "true"  # an extra SQL condition on rows that may go (e.g. a final state)
 
     def delete_sql(self) -> str:
-        return f"DELETE FROM {self.table} WHERE {self.timestamp_column} < $1 AND ({self.condition})"
+        """Rows older than the period, by the database's clock: the timestamps are the
+        database's, and an application clock that runs ahead (a test, a skewed host) must not
+        purge early."""
+        return (
+            f"WITH gone AS (DELETE FROM {self.table} WHERE {self.timestamp_column} "
+            f"< now() - $1::interval AND ({self.condition}) RETURNING 1) "
+            "SELECT count(*), now() - $1::interval FROM gone"
+        )
 
 
 RUNTIME_POLICIES: tuple[RetentionPolicy, ...] = (
@@ -78,9 +85,7 @@ async def purge(
     purged: dict[str, int] = {}
     context = CommandContext.new(Actor(id=runtime.name, role="system"))
     for policy in policies:
-        older_than = now - policy.keep
-        result = await conn.execute(policy.delete_sql(), older_than)
-        count = int(result.split()[-1])
+        count, older_than = await conn.fetchrow(policy.delete_sql(), policy.keep)
         purged[policy.name] = count
         if count == 0:
             continue

@@ -1,19 +1,78 @@
-"""Events published by the notifications service on ``frontdesk.notifications.messages``."""
+"""Events published by the notifications service.
+
+Topics (one per aggregate type):
+
+- ``frontdesk.notifications.messages`` (``notification-<id>``): one message to one person, from
+  its request to its delivery or failure;
+- ``frontdesk.notifications.callbacks`` (``callback-<id>``): a promised phone call back, from
+  its request to completed, missed or cancelled;
+- ``frontdesk.notifications.recipients`` (``recipient-<account_ref>``): a person's channels,
+  language, timezone, quiet hours and marketing consent.
+
+One-time codes never appear in any of these events: a message of kind ``one_time_code``
+carries a reference to a code held outside the log (see docs/services/notifications.md).
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from contracts.base import EventPayload
+from contracts.base import EventPayload, PersonalData
 from contracts.registry import REGISTRY
-from contracts.topics import NOTIFICATIONS_CALLBACKS, NOTIFICATIONS_MESSAGES
+from contracts.topics import (
+    NOTIFICATIONS_CALLBACKS,
+    NOTIFICATIONS_MESSAGES,
+    TopicSpec,
+    register_topic,
+)
+from contracts.vocabulary import LanguagePreference, PersonRole, ServiceQueue
+
+NOTIFICATIONS_RECIPIENTS = register_topic(
+    TopicSpec(
+        name="frontdesk.notifications.recipients",
+        producer="notifications",
+        stream_type="recipient",
+        description="A person's message preferences and marketing consent.",
+    )
+)
+
+_HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 class MessageKind(StrEnum):
+    """The kinds of notification_requested v1 (frozen: v2 uses NotificationKind)."""
+
     TICKET_ISSUED = "ticket_issued"
+
+
+class NotificationKind(StrEnum):
+    """What a message is about; each kind has its own localized template."""
+
+    TICKET_ISSUED = "ticket_issued"
+    QUEUE_POSITION = "queue_position"
+    QUEUE_NEXT = "queue_next"
+    ONE_TIME_CODE = "one_time_code"
+    CASE_DECISION = "case_decision"
+    CALLBACK_SCHEDULED = "callback_scheduled"
+    CALLBACK_RESCHEDULED = "callback_rescheduled"
+    CALLBACK_REMINDER = "callback_reminder"
+    CALLBACK_UNREACHABLE = "callback_unreachable"
+    CALLBACK_CANCELLED = "callback_cancelled"
+    ORGANIZATION_VERIFICATION_STEP = "organization_verification_step"
+    CAMPAIGN = "campaign"
+
+
+class MessagePurpose(StrEnum):
+    """Why the person gets it: a marketing opt-out never blocks ``service`` (their own ticket,
+    case or callback) or ``one_time_code`` messages."""
+
+    SERVICE = "service"
+    ONE_TIME_CODE = "one_time_code"
+    MARKETING = "marketing"
 
 
 class MessageChannel(StrEnum):
@@ -23,10 +82,23 @@ class MessageChannel(StrEnum):
     QQ = "qq"
 
 
+class HoursWindow(BaseModel):
+    """Local wall-clock hours, ``HH:MM``; ``end`` before ``start`` wraps past midnight."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    start: str = Field(pattern=_HHMM, examples=["09:00"])
+    end: str = Field(pattern=_HHMM, examples=["20:00"])
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+
 @REGISTRY.event("notifications.notification_requested", version=1, topic=NOTIFICATIONS_MESSAGES)
-class NotificationRequested(EventPayload):
-    """A message to a person was decided on. Its id is derived from (triggering event,
-    recipient, kind), so a redelivered trigger never requests a second message."""
+class NotificationRequestedV1(EventPayload):
+    """Superseded by v2 (more kinds, a channel order, a purpose, the addresses). Still
+    readable: the upcaster makes it a v2 service message on its one channel, without address
+    (v1 messages were never sent)."""
 
     notification_id: UUID
     kind: MessageKind
@@ -36,6 +108,224 @@ class NotificationRequested(EventPayload):
     triggered_by: UUID = Field(description="Event id of the triggering event.")
     variables: dict[str, str] = Field(default_factory=dict, description="Template variables.")
     requested_at: AwareDatetime
+
+
+@REGISTRY.event("notifications.notification_requested", version=2, topic=NOTIFICATIONS_MESSAGES)
+class NotificationRequested(EventPayload):
+    """A message to a person was decided on. Its id is derived from (triggering event,
+    recipient, kind), so a redelivered trigger never requests a second message. It is sent
+    on the first channel of ``channels`` and falls back to the next ones after repeated
+    failures. The addresses are personal data (encrypted, unreadable once the person is
+    erased). Template variables never hold a one-time code."""
+
+    data_subject = ("account", "account_ref")
+
+    notification_id: UUID
+    kind: NotificationKind
+    purpose: MessagePurpose = MessagePurpose.SERVICE
+    channels: list[MessageChannel] = Field(
+        min_length=1, description="Channels in the order to try them."
+    )
+    recipient_ref: str = Field(
+        description="Who receives it: account:<ref>, ticket:<id> or callback:<id>."
+    )
+    account_ref: str | None = Field(
+        default=None, description="Platform account whose person (or proxy) is addressed."
+    )
+    language: str = Field(description="BCP 47 tag the message is rendered in.")
+    timezone: str | None = Field(default=None, description="IANA timezone for times shown.")
+    triggered_by: UUID = Field(description="Event id of the triggering event.")
+    variables: dict[str, str] = Field(default_factory=dict, description="Template variables.")
+    campaign_id: UUID | None = None
+    not_before: AwareDatetime | None = Field(
+        default=None, description="Hold until then (quiet hours, rate limit)."
+    )
+    to_phone: str | None = PersonalData("Phone for SMS, E.164.", default=None)
+    to_email: str | None = PersonalData("Email address.", default=None)
+    to_wechat: str | None = PersonalData("WeChat open id.", default=None)
+    to_qq: str | None = PersonalData("QQ open id.", default=None)
+    requested_at: AwareDatetime
+
+
+@REGISTRY.upcaster("notifications.notification_requested", from_version=1)
+def _notification_requested_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    upcast = {key: value for key, value in payload.items() if key != "channel"}
+    upcast["channels"] = [payload["channel"]]
+    upcast["purpose"] = MessagePurpose.SERVICE.value
+    return upcast
+
+
+@REGISTRY.event("notifications.notification_sent", version=1, topic=NOTIFICATIONS_MESSAGES)
+class NotificationSent(EventPayload):
+    """A provider accepted the message. ``idempotency_key`` is what the provider was given:
+    asking again with it never sends a second message."""
+
+    notification_id: UUID
+    channel: MessageChannel
+    provider: str
+    provider_message_id: str
+    idempotency_key: str
+    attempt: int = Field(ge=1, description="Attempt on this channel that succeeded.")
+    sent_at: AwareDatetime
+
+
+@REGISTRY.event(
+    "notifications.notification_attempt_failed", version=1, topic=NOTIFICATIONS_MESSAGES
+)
+class NotificationAttemptFailed(EventPayload):
+    """A send attempt failed transiently; the next is due at ``retry_at`` (exponential
+    backoff with jitter)."""
+
+    notification_id: UUID
+    channel: MessageChannel
+    attempt: int = Field(ge=1)
+    reason: str = Field(description="Error class and status, never the message or address.")
+    retry_at: AwareDatetime
+    failed_at: AwareDatetime
+
+
+@REGISTRY.event("notifications.notification_failed", version=1, topic=NOTIFICATIONS_MESSAGES)
+class NotificationFailed(EventPayload):
+    """Sending on ``channel`` gave up (permanent error, or too many transient ones, or a
+    failure receipt). With ``fallback_channel`` the message goes on there; without, it is
+    finally failed."""
+
+    notification_id: UUID
+    channel: MessageChannel
+    attempts: int = Field(ge=0)
+    reason: str
+    fallback_channel: MessageChannel | None = None
+    failed_at: AwareDatetime
+
+
+@REGISTRY.event("notifications.notification_delivered", version=1, topic=NOTIFICATIONS_MESSAGES)
+class NotificationDelivered(EventPayload):
+    """The provider's receipt says the message reached the person's device or mailbox."""
+
+    notification_id: UUID
+    channel: MessageChannel
+    provider_message_id: str
+    delivered_at: AwareDatetime
+
+
+# -- callbacks --------------------------------------------------------------------------------
+
+
+class CallbackOutcome(StrEnum):
+    REACHED = "reached"
+    NO_ANSWER = "no_answer"
+    WRONG_NUMBER = "wrong_number"
+    ASKED_TO_CALL_LATER = "asked_to_call_later"
+
+
+class CallbackActor(StrEnum):
+    """Who changed a callback."""
+
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    RECIPIENT_ASKED = "recipient_asked"
+    CASES = "cases"
+
+
+@REGISTRY.event("notifications.callback_requested", version=1, topic=NOTIFICATIONS_CALLBACKS)
+class CallbackAccepted(EventPayload):
+    """Notifications took on a promised callback (from cases.callback_requested or from an
+    agent), with the hours it may be made in."""
+
+    data_subject = ("account", "account_ref")
+
+    callback_id: UUID
+    case_id: UUID | None = None
+    account_ref: str
+    customer_id: str | None = Field(
+        default=None, description="Signed-in customer who may see, reschedule or cancel it."
+    )
+    queue: ServiceQueue
+    recipient_role: PersonRole
+    recipient_ref: str = Field(description="account:<ref> for the holder, callback:<id> else.")
+    phone: str | None = PersonalData("Number to call, E.164 (may be abroad).", default=None)
+    timezone: str = Field(description="IANA timezone of the person called.")
+    language: LanguagePreference
+    window_start: AwareDatetime
+    window_end: AwareDatetime = Field(description="Deadline: missed if not reached by then.")
+    preferred_hours: HoursWindow
+    quiet_hours: HoursWindow | None = None
+    max_attempts: int = Field(ge=1, le=10)
+    attempt_spacing_minutes: int = Field(ge=5, le=24 * 60)
+    requested_by: CallbackActor
+    requested_at: AwareDatetime
+
+
+@REGISTRY.event("notifications.callback_scheduled", version=1, topic=NOTIFICATIONS_CALLBACKS)
+class CallbackScheduled(EventPayload):
+    """The call is due at ``due_at``; the person was promised ``promised_start`` to
+    ``promised_end`` (inside their preferred hours, never in their quiet hours)."""
+
+    callback_id: UUID
+    case_id: UUID | None = None
+    queue: ServiceQueue
+    due_at: AwareDatetime
+    promised_start: AwareDatetime
+    promised_end: AwareDatetime
+    timezone: str
+    within_window: bool = Field(
+        description="False when no allowed moment was left inside the requested window."
+    )
+    scheduled_at: AwareDatetime
+
+
+@REGISTRY.event("notifications.callback_rescheduled", version=1, topic=NOTIFICATIONS_CALLBACKS)
+class CallbackRescheduled(EventPayload):
+    """The call moved (the customer chose another time, or the person asked to be called
+    later). ``window_end`` is the new deadline."""
+
+    callback_id: UUID
+    case_id: UUID | None = None
+    queue: ServiceQueue
+    due_at: AwareDatetime
+    promised_start: AwareDatetime
+    promised_end: AwareDatetime
+    window_end: AwareDatetime
+    by: CallbackActor
+    rescheduled_at: AwareDatetime
+
+
+@REGISTRY.event("notifications.callback_attempt_recorded", version=1, topic=NOTIFICATIONS_CALLBACKS)
+class CallbackAttemptRecorded(EventPayload):
+    """A specialist tried to call. ``next_attempt_at`` is when to try again, if at all."""
+
+    callback_id: UUID
+    case_id: UUID | None = None
+    attempt: int = Field(ge=1)
+    outcome: CallbackOutcome
+    agent_id: str
+    next_attempt_at: AwareDatetime | None = None
+    recorded_at: AwareDatetime
+
+
+@REGISTRY.event("notifications.callback_reminder_sent", version=1, topic=NOTIFICATIONS_CALLBACKS)
+class CallbackReminderSent(EventPayload):
+    """The queue was reminded that a call is due soon."""
+
+    callback_id: UUID
+    case_id: UUID | None = None
+    queue: ServiceQueue
+    due_at: AwareDatetime
+    reminded_at: AwareDatetime
+
+
+@REGISTRY.event(
+    "notifications.callback_attempts_exhausted", version=1, topic=NOTIFICATIONS_CALLBACKS
+)
+class CallbackAttemptsExhausted(EventPayload):
+    """No more automatic attempts (no answer every time, or a wrong number): the person is
+    told on their next channel that we tried and how to reach us."""
+
+    callback_id: UUID
+    case_id: UUID | None = None
+    attempts: int = Field(ge=1)
+    last_outcome: CallbackOutcome
+    exhausted_at: AwareDatetime
 
 
 @REGISTRY.event("notifications.callback_completed", version=1, topic=NOTIFICATIONS_CALLBACKS)
@@ -56,3 +346,44 @@ class CallbackMissed(EventPayload):
     case_id: UUID | None = None
     attempts: int = Field(ge=0)
     missed_at: AwareDatetime
+
+
+@REGISTRY.event("notifications.callback_cancelled", version=1, topic=NOTIFICATIONS_CALLBACKS)
+class CallbackCancelled(EventPayload):
+    """The callback will not be made (the customer or staff cancelled it)."""
+
+    callback_id: UUID
+    case_id: UUID | None = None
+    by: CallbackActor
+    reason: str | None = Field(default=None, max_length=200)
+    cancelled_at: AwareDatetime
+
+
+# -- recipients -------------------------------------------------------------------------------
+
+
+@REGISTRY.event(
+    "notifications.recipient_preferences_set", version=1, topic=NOTIFICATIONS_RECIPIENTS
+)
+class RecipientPreferencesSet(EventPayload):
+    """A person's message preferences, as a whole (each change restates all of them, so the
+    history is an audit trail of consent). A marketing opt-out never blocks messages about
+    their own case or a one-time code."""
+
+    data_subject = ("account", "account_ref")
+
+    account_ref: str
+    channels: list[MessageChannel] = Field(description="Preferred channels, in order.")
+    language: str | None = Field(default=None, description="BCP 47 tag.")
+    timezone: str | None = Field(default=None, description="IANA timezone.")
+    preferred_hours: HoursWindow | None = None
+    quiet_hours: HoursWindow | None = None
+    marketing_consent: list[MessageChannel] = Field(
+        default_factory=list, description="Channels the person agreed to receive marketing on."
+    )
+    phone: str | None = PersonalData("Phone, E.164.", default=None)
+    email: str | None = PersonalData("Email address.", default=None)
+    wechat: str | None = PersonalData("WeChat open id.", default=None)
+    qq: str | None = PersonalData("QQ open id.", default=None)
+    set_by: str = Field(description="Who set them: the customer, or staff on their behalf.")
+    set_at: AwareDatetime

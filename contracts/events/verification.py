@@ -1,7 +1,9 @@
-"""Events published by the verification service on ``frontdesk.verification.sessions``.
+"""The outcome of a verification session, on ``frontdesk.verification.sessions``.
 
-Only the outcome other services rely on is defined here so far; the verification service adds
-its own session events (started, check passed/failed, locked out, organization steps...).
+This is the agreed interface with the cases service: it answers ``cases.verification_requested``
+with the same ``verification_id`` and ``case_id``. The session's own steps are in
+``contracts/events/verification_sessions.py``; organizations in
+``verification_organizations.py``; held media in ``verification_media.py``.
 """
 
 from __future__ import annotations

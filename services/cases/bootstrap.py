@@ -6,8 +6,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from runtime.export import gather_router
 from runtime.service import ServiceDefinition, create_app
+from services.cases.accounts_api import router as accounts_router
 from services.cases.api import router
+from services.cases.application import SERVICE_LEVEL_TIMER, service_level_timer
 from services.cases.consumers import consumer_groups, redact_subject
 from services.cases.privacy_api import router as privacy_router
 
@@ -17,9 +20,11 @@ DEFINITION = ServiceDefinition(
     description="Cases, decisions, service levels and the account timeline.",
     default_port=8002,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router, privacy_router],
+    # cases owns the account timeline, so it answers for a person's copy of their data
+    routers=[router, accounts_router, privacy_router, gather_router()],
     consumer_groups=consumer_groups,
     redact_subject=redact_subject,
+    timers=lambda store: {SERVICE_LEVEL_TIMER: service_level_timer(store)},
 )
 
 

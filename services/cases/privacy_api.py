@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -105,7 +104,9 @@ async def place_hold(
     runtime: Runtime,
     principal: Annotated[Principal, Officers],
 ) -> SubjectView:
-    command = PlaceLegalHold(subject_id, uuid.uuid4(), body.reason, body.case_id, datetime.now(UTC))
+    command = PlaceLegalHold(
+        subject_id, uuid.uuid4(), body.reason, body.case_id, runtime.clock.now()
+    )
     return await _change(runtime, principal, subject_id, command)
 
 
@@ -120,7 +121,7 @@ async def release_hold(
     runtime: Runtime,
     principal: Annotated[Principal, Officers],
 ) -> SubjectView:
-    command = ReleaseLegalHold(subject_id, hold_id, datetime.now(UTC))
+    command = ReleaseLegalHold(subject_id, hold_id, runtime.clock.now())
     return await _change(runtime, principal, subject_id, command)
 
 
@@ -139,5 +140,5 @@ async def erase_subject(
     runtime: Runtime,
     principal: Annotated[Principal, Officers],
 ) -> SubjectView:
-    command = EraseSubject(subject_id, body.reason, datetime.now(UTC))
+    command = EraseSubject(subject_id, body.reason, runtime.clock.now())
     return await _change(runtime, principal, subject_id, command)

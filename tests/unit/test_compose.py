@@ -83,8 +83,30 @@ def env_names(settings: type[BaseSettings]) -> set[str]:
     return names
 
 
+def service_settings_classes() -> list[type[BaseSettings]]:
+    """Each service's own settings (services/<name>/config.py), where it has some."""
+    classes = []
+    for service in SERVICES:
+        try:
+            module = importlib.import_module(f"services.{service}.config")
+        except ModuleNotFoundError:
+            continue
+        classes += [
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, BaseSettings)
+            and value is not BaseSettings
+            and value.__module__ == module.__name__
+        ]
+    return classes
+
+
 def variables_the_code_reads() -> set[str]:
-    return env_names(ServiceSettings) | env_names(KafkaSettings) | {"SERVICE"}
+    names = env_names(ServiceSettings) | env_names(KafkaSettings) | {"SERVICE"}
+    for settings in service_settings_classes():
+        names |= env_names(settings)
+    return names
 
 
 def is_read_by_the_code(name: str) -> bool:

@@ -1,64 +1,302 @@
-"""The notification aggregate: one message to one person, decided once. Pure, no I/O."""
+"""The notification aggregate: one message to one person, decided once, sent once.
+
+Pure, no I/O. States: requested (queued on its first channel) → sent (a provider accepted it
+under an idempotency key) → delivered | failed. Transient failures are retried on the same
+channel with exponential backoff and jitter; after ``max_attempts`` (or a permanent error, or
+a failure receipt) the message falls back to the next channel that has an address, else it is
+finally failed.
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
 from uuid import UUID
 
 from contracts.base import EventPayload
-from contracts.events.notifications import MessageChannel, MessageKind, NotificationRequested
+from contracts.events.notifications import (
+    MessageChannel,
+    MessagePurpose,
+    NotificationAttemptFailed,
+    NotificationDelivered,
+    NotificationFailed,
+    NotificationKind,
+    NotificationRequested,
+    NotificationSent,
+)
 from runtime.errors import RuleViolation
 from runtime.eventstore import AggregateType
 
 _NOTIFICATIONS_NAMESPACE = uuid.UUID("0b7e8f52-93c4-4d7a-8d5b-3a0f6c2e9d41")
 
 
-def notification_id(triggered_by: UUID, recipient_ref: str, kind: MessageKind) -> UUID:
+def notification_id(triggered_by: UUID, recipient_ref: str, kind: StrEnum) -> UUID:
     """One message per (triggering event, recipient, kind): the exactly-once key."""
     return uuid.uuid5(_NOTIFICATIONS_NAMESPACE, f"{triggered_by}|{recipient_ref}|{kind.value}")
+
+
+def idempotency_key(notification: UUID, channel: MessageChannel) -> str:
+    """What the provider is given: the same on every retry of one message on one channel, so a
+    provider asked again (after a crash between its answer and our commit) sends nothing new."""
+    return f"{notification}:{channel.value}"
+
+
+def retry_delay(
+    attempt: int,
+    jitter: float,
+    base: timedelta = timedelta(seconds=30),
+    cap: timedelta = timedelta(hours=1),
+) -> timedelta:
+    """Exponential backoff with "equal jitter": half the step fixed, half random
+    (``jitter`` in [0, 1)). Attempt 1 → 15-30 s, 2 → 30-60 s, 3 → 60-120 s, …, capped."""
+    if not 0.0 <= jitter < 1.0:
+        raise ValueError("jitter must be in [0, 1)")
+    step = min(cap, base * 2 ** (attempt - 1))
+    return step / 2 + step / 2 * jitter
+
+
+class NotificationStatus(StrEnum):
+    NONE = "none"
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
 class Notification:
     requested: bool = False
     notification_id: UUID | None = None
+    status: NotificationStatus = NotificationStatus.NONE
+    kind: NotificationKind | None = None
+    purpose: MessagePurpose = MessagePurpose.SERVICE
+    channels: tuple[MessageChannel, ...] = ()
+    channel_index: int = 0
+    attempts_on_channel: int = 0
+    recipient_ref: str = ""
+    account_ref: str | None = None
+    language: str = "und"
+    timezone: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+    addresses: dict[MessageChannel, str] = field(default_factory=dict)
+    not_before: datetime | None = None
+    provider_message_id: str | None = None
+    idempotency_key: str | None = None
+    campaign_id: UUID | None = None
+
+    @property
+    def channel(self) -> MessageChannel | None:
+        if self.channel_index < len(self.channels):
+            return self.channels[self.channel_index]
+        return None
+
+    @property
+    def address(self) -> str | None:
+        channel = self.channel
+        return self.addresses.get(channel) if channel else None
+
+    def fallback_after(self, index: int) -> MessageChannel | None:
+        """The next channel that has an address; none for marketing (never chase a person
+        across channels with an offer)."""
+        if self.purpose is MessagePurpose.MARKETING:
+            return None
+        for channel in self.channels[index + 1 :]:
+            if channel in self.addresses:
+                return channel
+        return None
 
 
 @dataclass(frozen=True)
 class RequestNotification:
-    kind: MessageKind
-    channel: MessageChannel
+    kind: NotificationKind
+    channels: tuple[MessageChannel, ...]
     recipient_ref: str
     language: str
     triggered_by: UUID
     variables: dict[str, str]
     at: datetime
+    purpose: MessagePurpose = MessagePurpose.SERVICE
+    account_ref: str | None = None
+    timezone: str | None = None
+    addresses: dict[MessageChannel, str] = field(default_factory=dict)
+    campaign_id: UUID | None = None
+    not_before: datetime | None = None
+
+
+_ADDRESS_FIELDS = {
+    MessageChannel.SMS: "to_phone",
+    MessageChannel.EMAIL: "to_email",
+    MessageChannel.WECHAT: "to_wechat",
+    MessageChannel.QQ: "to_qq",
+}
 
 
 def decide_request(state: Notification, command: RequestNotification) -> list[EventPayload]:
     if state.requested:
         raise RuleViolation("this notification was already requested")
+    if not command.channels:
+        raise RuleViolation("a message needs at least one channel")
     return [
         NotificationRequested(
             notification_id=notification_id(
                 command.triggered_by, command.recipient_ref, command.kind
             ),
             kind=command.kind,
-            channel=command.channel,
+            purpose=command.purpose,
+            channels=list(command.channels),
             recipient_ref=command.recipient_ref,
+            account_ref=command.account_ref,
             language=command.language,
+            timezone=command.timezone,
             triggered_by=command.triggered_by,
             variables=command.variables,
+            campaign_id=command.campaign_id,
+            not_before=command.not_before,
             requested_at=command.at,
+            **{
+                _ADDRESS_FIELDS[channel]: address
+                for channel, address in command.addresses.items()
+                if channel in command.channels
+            },
         )
     ]
 
 
+def _require_queued(state: Notification) -> MessageChannel:
+    if state.status is not NotificationStatus.QUEUED or state.channel is None:
+        raise RuleViolation(f"the notification is {state.status.value}, not queued")
+    return state.channel
+
+
+def decide_sent(
+    state: Notification, provider: str, provider_message_id: str, at: datetime
+) -> list[EventPayload]:
+    channel = _require_queued(state)
+    return [
+        NotificationSent(
+            notification_id=state.notification_id,
+            channel=channel,
+            provider=provider,
+            provider_message_id=provider_message_id,
+            idempotency_key=idempotency_key(state.notification_id, channel),  # type: ignore[arg-type]
+            attempt=state.attempts_on_channel + 1,
+            sent_at=at,
+        )
+    ]
+
+
+def _give_up(state: Notification, attempts: int, reason: str, at: datetime) -> NotificationFailed:
+    assert state.channel is not None
+    return NotificationFailed(
+        notification_id=state.notification_id,
+        channel=state.channel,
+        attempts=attempts,
+        reason=reason,
+        fallback_channel=state.fallback_after(state.channel_index),
+        failed_at=at,
+    )
+
+
+def decide_send_failure(
+    state: Notification,
+    reason: str,
+    *,
+    transient: bool,
+    at: datetime,
+    jitter: float,
+    max_attempts: int,
+) -> list[EventPayload]:
+    """A send attempt failed: retry later (transient, attempts left), else give up on this
+    channel (falling back to the next one where that makes sense)."""
+    channel = _require_queued(state)
+    attempt = state.attempts_on_channel + 1
+    if transient and attempt < max_attempts:
+        return [
+            NotificationAttemptFailed(
+                notification_id=state.notification_id,
+                channel=channel,
+                attempt=attempt,
+                reason=reason,
+                retry_at=at + retry_delay(attempt, jitter),
+                failed_at=at,
+            )
+        ]
+    return [_give_up(state, attempt, reason, at)]
+
+
+def decide_receipt(
+    state: Notification,
+    provider_message_id: str,
+    delivered: bool,
+    reason: str | None,
+    at: datetime,
+) -> list[EventPayload]:
+    """A provider's delivery receipt. Receipts for another send, or repeated, change nothing."""
+    if state.status is not NotificationStatus.SENT:
+        return []
+    if state.provider_message_id != provider_message_id or state.channel is None:
+        return []
+    if delivered:
+        return [
+            NotificationDelivered(
+                notification_id=state.notification_id,
+                channel=state.channel,
+                provider_message_id=provider_message_id,
+                delivered_at=at,
+            )
+        ]
+    return [_give_up(state, state.attempts_on_channel, reason or "undeliverable", at)]
+
+
 def evolve(state: Notification, event: EventPayload) -> Notification:
-    if isinstance(event, NotificationRequested):
-        return Notification(requested=True, notification_id=event.notification_id)
+    match event:
+        case NotificationRequested():
+            addresses = {
+                channel: getattr(event, name)
+                for channel, name in _ADDRESS_FIELDS.items()
+                if getattr(event, name)
+            }
+            return Notification(
+                requested=True,
+                notification_id=event.notification_id,
+                status=NotificationStatus.QUEUED,
+                kind=event.kind,
+                purpose=event.purpose,
+                channels=tuple(event.channels),
+                recipient_ref=event.recipient_ref,
+                account_ref=event.account_ref,
+                language=event.language,
+                timezone=event.timezone,
+                variables=dict(event.variables),
+                addresses=addresses,
+                not_before=event.not_before,
+                campaign_id=event.campaign_id,
+            )
+        case NotificationSent():
+            return replace(
+                state,
+                status=NotificationStatus.SENT,
+                provider_message_id=event.provider_message_id,
+                idempotency_key=event.idempotency_key,
+                attempts_on_channel=event.attempt,
+            )
+        case NotificationAttemptFailed():
+            return replace(state, attempts_on_channel=event.attempt)
+        case NotificationFailed():
+            if event.fallback_channel is None:
+                return replace(state, status=NotificationStatus.FAILED)
+            return replace(
+                state,
+                status=NotificationStatus.QUEUED,
+                channel_index=state.channels.index(event.fallback_channel),
+                attempts_on_channel=0,
+                provider_message_id=None,
+                idempotency_key=None,
+            )
+        case NotificationDelivered():
+            return replace(state, status=NotificationStatus.DELIVERED)
     return state
 
 

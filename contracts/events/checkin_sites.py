@@ -1,0 +1,140 @@
+"""Sites (service centers), their desks and remote positions, and their queues' settings.
+
+Published by the check-in service on ``frontdesk.checkin.sites``, keyed ``site-<site_id>``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from contracts.base import EventPayload
+from contracts.registry import REGISTRY
+from contracts.topics import TopicSpec, register_topic
+from contracts.vocabulary import ServiceQueue
+
+CHECKIN_SITES = register_topic(
+    TopicSpec(
+        name="frontdesk.checkin.sites",
+        producer="checkin",
+        stream_type="site",
+        description="Every change of a site: configuration, desks, queues opened and closed.",
+    )
+)
+
+
+class OpeningHours(BaseModel):
+    """One opening period of one weekday, in the site's local time."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday.")
+    opens: time = Field(description="Local opening time.")
+    closes: time = Field(description="Local closing time (after opens).")
+
+
+class AssignmentRule(StrEnum):
+    """Ordered per queue for remote contacts; the first rule that finds an agent assigns."""
+
+    LAST_AGENT = "last_agent"
+    OWNER_AGENT = "owner_agent"
+    FEWEST_ACTIVE = "fewest_active"
+    MOST_FREE_CAPACITY = "most_free_capacity"
+    ROUND_ROBIN = "round_robin"
+
+
+class QueueSettings(BaseModel):
+    """How one queue of a site waits, routes and estimates."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    queue: ServiceQueue
+    default_service_minutes: float = Field(
+        default=12.0, gt=0, description="Used for estimates until enough services are measured."
+    )
+    service_level_minutes: int = Field(
+        default=30, ge=1, description="Target: share of tickets called within this wait."
+    )
+    max_recalls: int = Field(default=2, ge=0, description="Recalls before a no-show.")
+    no_show_after_minutes: int = Field(
+        default=5, ge=1, description="A called ticket not at the desk by then is a no-show."
+    )
+    relax_after_minutes: int = Field(
+        default=20,
+        ge=1,
+        description="After this wait with nobody of the required language or specialist skill "
+        "signed in, the requirement relaxes to the next best match.",
+    )
+    assignment_rules: list[AssignmentRule] = Field(
+        default_factory=lambda: [
+            AssignmentRule.LAST_AGENT,
+            AssignmentRule.OWNER_AGENT,
+            AssignmentRule.FEWEST_ACTIVE,
+            AssignmentRule.ROUND_ROBIN,
+        ],
+        description="Remote contact assignment, in order.",
+    )
+    answer_within_seconds: int = Field(
+        default=60, ge=5, description="An assigned chat not answered by then is reassigned."
+    )
+
+
+@REGISTRY.event("checkin.site_configured", version=1, topic=CHECKIN_SITES)
+class SiteConfigured(EventPayload):
+    """A site was set up or its configuration replaced: time zone (the daily ticket numbers
+    restart at its local midnight), opening hours and the queues it serves."""
+
+    site_id: str
+    name: str = Field(max_length=120, description="Public name of the service center.")
+    timezone: str = Field(description="IANA time zone, e.g. Asia/Shanghai.")
+    opening_hours: list[OpeningHours] = Field(description="Empty: open around the clock.")
+    queues: list[QueueSettings] = Field(min_length=1)
+    estimate_margin_minutes: int = Field(
+        default=5,
+        ge=1,
+        description="A new estimate is announced when it moves by more than this (or 25%).",
+    )
+    configured_at: AwareDatetime
+
+
+class DeskKind(StrEnum):
+    COUNTER = "counter"
+    REMOTE_POSITION = "remote_position"
+
+
+@REGISTRY.event("checkin.desk_added", version=1, topic=CHECKIN_SITES)
+class DeskAdded(EventPayload):
+    """A counter at the site, or a remote position (an agent working from another city or
+    country who serves this site's queues)."""
+
+    site_id: str
+    desk_id: str
+    kind: DeskKind
+    location: str | None = Field(
+        default=None, max_length=120, description="City and country of a remote position."
+    )
+    added_at: AwareDatetime
+
+
+@REGISTRY.event("checkin.queue_closed", version=1, topic=CHECKIN_SITES)
+class QueueClosed(EventPayload):
+    """A supervisor closed a queue for the rest of a local day: no more tickets are issued in
+    it that day (the ones waiting are still served)."""
+
+    site_id: str
+    queue: ServiceQueue
+    service_day: date = Field(description="Local day the closure applies to.")
+    reason: str | None = Field(default=None, max_length=200)
+    closed_at: AwareDatetime
+
+
+@REGISTRY.event("checkin.queue_opened", version=1, topic=CHECKIN_SITES)
+class QueueOpened(EventPayload):
+    """A closed queue was opened again for that local day."""
+
+    site_id: str
+    queue: ServiceQueue
+    service_day: date
+    opened_at: AwareDatetime

@@ -1,0 +1,153 @@
+"""Two small aggregates beside the case: the account (platform suspensions recorded, tags on
+the customer) and the staff member (the specialist queues they work). Pure, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from uuid import UUID
+
+from contracts.base import EventPayload
+from contracts.events.cases import SuspensionRule
+from contracts.events.cases_accounts import (
+    CustomerTagged,
+    CustomerUntagged,
+    StaffSkillsSet,
+    SuspensionRecorded,
+)
+from contracts.events.platform import SuspensionScope
+from contracts.vocabulary import ServiceQueue
+from runtime.errors import NotFound, RuleViolation
+from runtime.eventstore import AggregateType
+
+
+@dataclass(frozen=True)
+class Account:
+    account_ref: str | None = None
+    suspensions: dict[UUID, SuspensionRule] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()
+
+    def standing_suspensions(self) -> tuple[SuspensionRule, ...]:
+        return tuple(sorted(self.suspensions.values(), key=lambda s: s.suspended_at))
+
+
+@dataclass(frozen=True)
+class RecordSuspension:
+    account_ref: str
+    scope: SuspensionScope
+    suspension: SuspensionRule
+    platform_event_id: UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TagCustomer:
+    account_ref: str
+    tag: str
+    at: datetime
+    campaign_id: str | None = None
+    case_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class UntagCustomer:
+    account_ref: str
+    tag: str
+    at: datetime
+
+
+def decide_account(
+    account: Account, command: RecordSuspension | TagCustomer | UntagCustomer
+) -> list[EventPayload]:
+    match command:
+        case RecordSuspension():
+            if command.suspension.suspension_id in account.suspensions:
+                return []  # the platform told us twice
+            return [
+                SuspensionRecorded(
+                    account_ref=command.account_ref,
+                    scope=command.scope,
+                    suspension=command.suspension,
+                    platform_event_id=command.platform_event_id,
+                    recorded_at=command.at,
+                )
+            ]
+        case TagCustomer():
+            if command.tag in account.tags:
+                raise RuleViolation(f"the customer already has the tag {command.tag}")
+            return [
+                CustomerTagged(
+                    account_ref=command.account_ref,
+                    tag=command.tag,
+                    campaign_id=command.campaign_id,
+                    case_id=command.case_id,
+                    tagged_at=command.at,
+                )
+            ]
+        case UntagCustomer():
+            if command.tag not in account.tags:
+                raise NotFound(f"the customer has no tag {command.tag}")
+            return [
+                CustomerUntagged(
+                    account_ref=command.account_ref, tag=command.tag, untagged_at=command.at
+                )
+            ]
+    raise TypeError(f"unknown command {command!r}")
+
+
+def evolve_account(account: Account, event: EventPayload) -> Account:
+    match event:
+        case SuspensionRecorded():
+            suspensions = {**account.suspensions, event.suspension.suspension_id: event.suspension}
+            return replace(account, account_ref=event.account_ref, suspensions=suspensions)
+        case CustomerTagged():
+            return replace(account, account_ref=event.account_ref, tags=account.tags | {event.tag})
+        case CustomerUntagged():
+            return replace(account, tags=account.tags - {event.tag})
+    return account
+
+
+ACCOUNT = AggregateType[Account]("account", Account, evolve_account)
+
+
+def account_stream(account_ref: str) -> str:
+    return f"account-{account_ref}"
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    staff_id: str | None = None
+    queues: tuple[ServiceQueue, ...] = ()
+    active: bool = False
+
+
+@dataclass(frozen=True)
+class SetSkills:
+    staff_id: str
+    queues: tuple[ServiceQueue, ...]
+    active: bool
+    at: datetime
+
+
+def decide_skills(member: StaffMember, command: SetSkills) -> list[EventPayload]:
+    queues = tuple(sorted(set(command.queues)))
+    if member.staff_id is not None and (queues, command.active) == (member.queues, member.active):
+        return []
+    return [
+        StaffSkillsSet(
+            staff_id=command.staff_id, queues=list(queues), active=command.active, set_at=command.at
+        )
+    ]
+
+
+def evolve_staff(member: StaffMember, event: EventPayload) -> StaffMember:
+    if isinstance(event, StaffSkillsSet):
+        return StaffMember(event.staff_id, tuple(event.queues), event.active)
+    return member
+
+
+STAFF_MEMBER = AggregateType[StaffMember]("staff_member", StaffMember, evolve_staff)
+
+
+def staff_stream(staff_id: str) -> str:
+    return f"staff_member-{staff_id}"

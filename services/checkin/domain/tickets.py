@@ -1,0 +1,654 @@
+"""The ticket aggregate: one person's place in one queue, pure decisions and folds, no I/O.
+
+issued -> called -> serving -> completed | no-show | left, with recalled, parked/returned,
+transferred (back to waiting in another queue, arrival time kept) and, for remote contacts,
+assigned/unanswered in between. Every refusal says why (HTTP 409) and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from contracts.base import EventPayload
+from contracts.events.checkin import (
+    AppointmentRef,
+    ContactAssigned,
+    ContactUnanswered,
+    Intake,
+    NoShowReason,
+    RoutingMatch,
+    TicketCallbackRequested,
+    TicketCalled,
+    TicketCompleted,
+    TicketIssued,
+    TicketLeft,
+    TicketNoShow,
+    TicketParked,
+    TicketPositionChanged,
+    TicketPriorityRaised,
+    TicketRecalled,
+    TicketReturned,
+    TicketServingStarted,
+    TicketTransferred,
+    TicketWaitEstimated,
+    WaitEstimate,
+)
+from contracts.events.checkin_sites import AssignmentRule
+from contracts.vocabulary import (
+    AccessibilityNeed,
+    Channel,
+    LanguagePreference,
+    ProblemCategory,
+    ServiceQueue,
+)
+from runtime.errors import NotFound, RuleViolation
+from runtime.eventstore import AggregateType
+
+TICKET_PREFIX: dict[ServiceQueue, str] = {
+    ServiceQueue.ACCOUNT_SECURITY: "A",
+    ServiceQueue.WALLET_PAYMENTS: "W",
+    ServiceQueue.MINORS_FAMILY: "M",
+    ServiceQueue.COMMERCE_DISPUTES: "D",
+    ServiceQueue.GENERAL: "G",
+}
+
+DEFAULT_QUEUE: dict[ProblemCategory, ServiceQueue] = {
+    ProblemCategory.ACCOUNT_SUSPENDED: ServiceQueue.ACCOUNT_SECURITY,
+    ProblemCategory.ACCOUNT_RECOVERY_LOST_PHONE: ServiceQueue.ACCOUNT_SECURITY,
+    ProblemCategory.WALLET_REACTIVATION: ServiceQueue.WALLET_PAYMENTS,
+    ProblemCategory.THIRD_PARTY_REPORT_DISPUTE: ServiceQueue.COMMERCE_DISPUTES,
+    ProblemCategory.MINOR_SPENDING_REFUND: ServiceQueue.MINORS_FAMILY,
+    ProblemCategory.OTHER: ServiceQueue.GENERAL,
+}
+
+REMOTE_CHANNELS = frozenset(
+    {Channel.PHONE, Channel.CHAT_QQ, Channel.CHAT_WECHAT, Channel.CHAT_WEB, Channel.EMAIL}
+)
+
+# "N ahead" is told to virtual-queue holders when the count reaches one of these.
+POSITION_NOTICES = (10, 5, 3, 1, 0)
+
+
+def ticket_number(queue: ServiceQueue, sequence: int) -> str:
+    """A017-style number shown to the person: the queue's prefix and a 3-digit sequence."""
+    return f"{TICKET_PREFIX[queue]}{sequence:03d}"
+
+
+class TicketStatus(StrEnum):
+    NOT_ISSUED = "not_issued"
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    PARKED = "parked"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+    LEFT = "left"
+
+
+FINAL_STATUSES = frozenset({TicketStatus.COMPLETED, TicketStatus.NO_SHOW, TicketStatus.LEFT})
+ACTIVE_STATUSES = frozenset(
+    {TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING, TicketStatus.PARKED}
+)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    status: TicketStatus = TicketStatus.NOT_ISSUED
+    ticket_id: UUID | None = None
+    site_id: str | None = None
+    queue: ServiceQueue | None = None
+    number: str | None = None
+    channel: Channel | None = None
+    customer_id: str | None = None
+    problem_category: ProblemCategory | None = None
+    issued_at: datetime | None = None
+    desk_id: str | None = None
+    called_at: datetime | None = None
+    left_at: datetime | None = None
+    first_called_at: datetime | None = None
+    account_ref: str | None = None
+    language: LanguagePreference | None = None
+    accessibility_needs: tuple[AccessibilityNeed, ...] = ()
+    arrival_at: datetime | None = None
+    service_day: date | None = None
+    person_ref: str | None = None
+    appointment: AppointmentRef | None = None
+    required_skill: str | None = None
+    escalated: bool = False
+    agent_id: str | None = None
+    recalls: int = 0
+    serving_started_at: datetime | None = None
+    ended_at: datetime | None = None
+    parked_at: datetime | None = None
+    transfers: int = 0
+    first_estimate: WaitEstimate | None = None
+    estimate: WaitEstimate | None = None
+    ahead_told: int | None = None
+    callback_requested: bool = False
+    answer_by: datetime | None = None
+    last_agent_id: str | None = None
+    resolution: str | None = None
+    no_show_reason: NoShowReason | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssueTicket:
+    ticket_id: UUID
+    site_id: str
+    queue: ServiceQueue
+    sequence: int
+    channel: Channel
+    customer_id: str | None
+    intake: Intake
+    at: datetime
+    service_day: date | None = None
+    estimate: WaitEstimate | None = None
+    appointment: AppointmentRef | None = None
+    person_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class CallTicket:
+    desk_id: str
+    agent_id: str
+    at: datetime
+    match: RoutingMatch | None = None
+
+
+@dataclass(frozen=True)
+class RecallTicket:
+    agent_id: str
+    at: datetime
+    max_recalls: int
+    override: bool = False  # a supervisor acting for the desk
+
+
+@dataclass(frozen=True)
+class StartServing:
+    agent_id: str
+    at: datetime
+    override: bool = False
+
+
+@dataclass(frozen=True)
+class CompleteTicket:
+    agent_id: str
+    at: datetime
+    resolution: str | None = None
+    override: bool = False
+
+
+@dataclass(frozen=True)
+class TransferTicket:
+    agent_id: str
+    to_queue: ServiceQueue
+    at: datetime
+    required_skill: str | None = None
+    reason: str | None = None
+    override: bool = False
+
+
+@dataclass(frozen=True)
+class MarkNoShow:
+    at: datetime
+    reason: NoShowReason = NoShowReason.MARKED_BY_AGENT
+    agent_id: str | None = None
+    override: bool = False
+
+
+@dataclass(frozen=True)
+class ParkTicket:
+    at: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ReturnTicket:
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LeaveQueue:
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RaisePriority:
+    at: datetime
+    case_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class RecordEstimate:
+    """Re-estimated as the queue moved: an event only when it shifted past the margin."""
+
+    estimate: WaitEstimate
+    margin_minutes: int
+
+
+@dataclass(frozen=True)
+class RecordPosition:
+    """Virtual queue: tell "N ahead" when N reaches a notice point, "you are next" at 0."""
+
+    ahead: int
+    expected_minutes: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AssignContact:
+    agent_id: str
+    desk_id: str
+    rule: AssignmentRule
+    answer_by: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ExpireAssignment:
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RequestCallback:
+    at: datetime
+
+
+Command = (
+    IssueTicket
+    | CallTicket
+    | RecallTicket
+    | StartServing
+    | CompleteTicket
+    | TransferTicket
+    | MarkNoShow
+    | ParkTicket
+    | ReturnTicket
+    | LeaveQueue
+    | RaisePriority
+    | RecordEstimate
+    | RecordPosition
+    | AssignContact
+    | ExpireAssignment
+    | RequestCallback
+)
+
+
+def estimate_shifted(told: WaitEstimate | None, new: WaitEstimate, margin_minutes: int) -> bool:
+    """Worth telling the person again: moved by more than the margin or 25%, whichever is
+    larger (a 3-minute change on a 2-hour wait is noise; on a 6-minute wait it is not)."""
+    if told is None:
+        return True
+    threshold = max(margin_minutes, 0.25 * told.expected_minutes)
+    return abs(new.expected_minutes - told.expected_minutes) > threshold
+
+
+def position_notice_due(told: int | None, ahead: int) -> bool:
+    """True when "N ahead" should be told: first time, or a notice point was reached."""
+    if told is None:
+        return True
+    return ahead < told and any(ahead <= point < told for point in POSITION_NOTICES)
+
+
+def decide(ticket: Ticket, command: Command) -> list[EventPayload]:
+    match command:
+        case IssueTicket():
+            if ticket.status is not TicketStatus.NOT_ISSUED:
+                raise RuleViolation("this ticket was already issued")
+            return [
+                TicketIssued(
+                    ticket_id=command.ticket_id,
+                    site_id=command.site_id,
+                    queue=command.queue,
+                    number=ticket_number(command.queue, command.sequence),
+                    channel=command.channel,
+                    customer_id=command.customer_id,
+                    intake=command.intake,
+                    issued_at=command.at,
+                    service_day=command.service_day,
+                    estimate=command.estimate,
+                    appointment=command.appointment,
+                    person_ref=command.person_ref,
+                )
+            ]
+        case CallTicket():
+            _require(ticket, {TicketStatus.WAITING}, "call")
+            return [
+                TicketCalled(
+                    ticket_id=_id(ticket),
+                    desk_id=command.desk_id,
+                    agent_id=command.agent_id,
+                    called_at=command.at,
+                    match=command.match,
+                )
+            ]
+        case RecallTicket():
+            _require(ticket, {TicketStatus.CALLED}, "recall")
+            _require_own(ticket, command.agent_id, command.override, "recall")
+            if ticket.recalls >= command.max_recalls:
+                raise RuleViolation(
+                    f"ticket {ticket.number} was already recalled {ticket.recalls} times "
+                    f"(the limit is {command.max_recalls}): mark it a no-show"
+                )
+            return [
+                TicketRecalled(
+                    ticket_id=_id(ticket),
+                    desk_id=ticket.desk_id or "",
+                    agent_id=command.agent_id,
+                    recall_number=ticket.recalls + 1,
+                    recalled_at=command.at,
+                )
+            ]
+        case StartServing():
+            _require(ticket, {TicketStatus.CALLED}, "start serving")
+            _require_own(ticket, command.agent_id, command.override, "start serving")
+            return [
+                TicketServingStarted(
+                    ticket_id=_id(ticket),
+                    desk_id=ticket.desk_id or "",
+                    agent_id=ticket.agent_id or command.agent_id,
+                    started_at=command.at,
+                )
+            ]
+        case CompleteTicket():
+            _require(ticket, {TicketStatus.SERVING}, "complete")
+            _require_own(ticket, command.agent_id, command.override, "complete")
+            assert ticket.serving_started_at is not None
+            seconds = max(0, int((command.at - ticket.serving_started_at).total_seconds()))
+            return [
+                TicketCompleted(
+                    ticket_id=_id(ticket),
+                    agent_id=ticket.agent_id or command.agent_id,
+                    resolution=command.resolution,
+                    service_seconds=seconds,
+                    completed_at=command.at,
+                )
+            ]
+        case TransferTicket():
+            _require(ticket, {TicketStatus.CALLED, TicketStatus.SERVING}, "transfer")
+            _require_own(ticket, command.agent_id, command.override, "transfer")
+            if command.to_queue is ticket.queue and command.required_skill in (
+                None,
+                ticket.required_skill,
+            ):
+                raise RuleViolation(
+                    f"ticket {ticket.number} is already in {ticket.queue}: name another queue "
+                    "or a specialist skill"
+                )
+            assert ticket.queue is not None
+            assert ticket.arrival_at is not None
+            return [
+                TicketTransferred(
+                    ticket_id=_id(ticket),
+                    from_queue=ticket.queue,
+                    to_queue=command.to_queue,
+                    required_skill=command.required_skill,
+                    agent_id=command.agent_id,
+                    reason=command.reason,
+                    arrival_at=ticket.arrival_at,
+                    transferred_at=command.at,
+                )
+            ]
+        case MarkNoShow():
+            _require(ticket, {TicketStatus.CALLED}, "mark a no-show")
+            if command.agent_id is not None:
+                _require_own(ticket, command.agent_id, command.override, "mark a no-show")
+            return [
+                TicketNoShow(
+                    ticket_id=_id(ticket),
+                    reason=command.reason,
+                    recalls=ticket.recalls,
+                    agent_id=command.agent_id,
+                    at=command.at,
+                )
+            ]
+        case ParkTicket():
+            _require(ticket, {TicketStatus.WAITING, TicketStatus.CALLED}, "park")
+            return [
+                TicketParked(ticket_id=_id(ticket), reason=command.reason, parked_at=command.at)
+            ]
+        case ReturnTicket():
+            _require(ticket, {TicketStatus.PARKED}, "return")
+            return [TicketReturned(ticket_id=_id(ticket), returned_at=command.at)]
+        case LeaveQueue():
+            _require(
+                ticket,
+                {TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.PARKED},
+                "leave the queue with",
+            )
+            return [TicketLeft(ticket_id=_id(ticket), reason=command.reason, left_at=command.at)]
+        case RaisePriority():
+            _require_issued(ticket)
+            if ticket.escalated or ticket.status not in {
+                TicketStatus.WAITING,
+                TicketStatus.PARKED,
+            }:
+                return []  # already raised, or no longer waiting: nothing to change
+            return [
+                TicketPriorityRaised(
+                    ticket_id=_id(ticket),
+                    reason="escalated_case",
+                    case_id=command.case_id,
+                    raised_at=command.at,
+                )
+            ]
+        case RecordEstimate():
+            _require_issued(ticket)
+            if ticket.status is not TicketStatus.WAITING:
+                return []
+            if not estimate_shifted(ticket.estimate, command.estimate, command.margin_minutes):
+                return []
+            return [
+                TicketWaitEstimated(
+                    ticket_id=_id(ticket),
+                    estimate=command.estimate,
+                    previous_expected_minutes=(
+                        ticket.estimate.expected_minutes if ticket.estimate else None
+                    ),
+                )
+            ]
+        case RecordPosition():
+            _require_issued(ticket)
+            if ticket.status is not TicketStatus.WAITING or ticket.channel is not (
+                Channel.VIRTUAL_QUEUE
+            ):
+                return []
+            if not position_notice_due(ticket.ahead_told, command.ahead):
+                return []
+            return [
+                TicketPositionChanged(
+                    ticket_id=_id(ticket),
+                    ahead=command.ahead,
+                    you_are_next=command.ahead == 0,
+                    expected_minutes=command.expected_minutes,
+                    at=command.at,
+                )
+            ]
+        case AssignContact():
+            _require(ticket, {TicketStatus.WAITING}, "assign")
+            if ticket.channel not in REMOTE_CHANNELS:
+                raise RuleViolation(f"ticket {ticket.number} is a {ticket.channel} ticket: call it")
+            assert ticket.channel is not None
+            return [
+                ContactAssigned(
+                    ticket_id=_id(ticket),
+                    agent_id=command.agent_id,
+                    channel=ticket.channel,
+                    rule=command.rule,
+                    previous_agent_id=ticket.last_agent_id,
+                    answer_by=command.answer_by,
+                    assigned_at=command.at,
+                ),
+                TicketCalled(
+                    ticket_id=_id(ticket),
+                    desk_id=command.desk_id,
+                    agent_id=command.agent_id,
+                    called_at=command.at,
+                ),
+            ]
+        case ExpireAssignment():
+            _require_issued(ticket)
+            if ticket.status is not TicketStatus.CALLED or ticket.answer_by is None:
+                return []  # answered, ended, or not an assigned contact
+            if command.at < ticket.answer_by:
+                return []
+            return [
+                ContactUnanswered(
+                    ticket_id=_id(ticket), agent_id=ticket.agent_id or "", at=command.at
+                )
+            ]
+        case RequestCallback():
+            _require(ticket, {TicketStatus.WAITING}, "request a callback for")
+            if ticket.channel is not Channel.PHONE:
+                raise RuleViolation("only a caller waiting on the phone can ask for a callback")
+            if ticket.callback_requested:
+                raise RuleViolation(f"a callback was already requested for {ticket.number}")
+            return [TicketCallbackRequested(ticket_id=_id(ticket), requested_at=command.at)]
+    raise TypeError(f"unknown command {command!r}")
+
+
+def _id(ticket: Ticket) -> UUID:
+    assert ticket.ticket_id is not None
+    return ticket.ticket_id
+
+
+def _require_issued(ticket: Ticket) -> None:
+    if ticket.status is TicketStatus.NOT_ISSUED:
+        raise NotFound("no such ticket")
+
+
+def _require(ticket: Ticket, allowed: set[TicketStatus], action: str) -> None:
+    _require_issued(ticket)
+    if ticket.status not in allowed:
+        raise RuleViolation(f"cannot {action} a ticket that is {ticket.status.value}")
+
+
+def _require_own(ticket: Ticket, agent_id: str, override: bool, action: str) -> None:
+    if not override and ticket.agent_id is not None and ticket.agent_id != agent_id:
+        raise RuleViolation(
+            f"cannot {action} ticket {ticket.number}: it was called by agent "
+            f"{ticket.agent_id}, not by you"
+        )
+
+
+def evolve(ticket: Ticket, event: EventPayload) -> Ticket:
+    match event:
+        case TicketIssued():
+            return Ticket(
+                status=TicketStatus.WAITING,
+                ticket_id=event.ticket_id,
+                site_id=event.site_id,
+                queue=event.queue,
+                number=event.number,
+                channel=event.channel,
+                customer_id=event.customer_id,
+                problem_category=event.intake.problem_category,
+                issued_at=event.issued_at,
+                account_ref=event.intake.account_ref,
+                language=event.intake.language,
+                accessibility_needs=tuple(event.intake.accessibility_needs),
+                arrival_at=event.issued_at,
+                service_day=event.service_day,
+                person_ref=event.person_ref,
+                appointment=event.appointment,
+                first_estimate=event.estimate,
+                estimate=event.estimate,
+            )
+        case TicketCalled():
+            return replace(
+                ticket,
+                status=TicketStatus.CALLED,
+                desk_id=event.desk_id,
+                agent_id=event.agent_id,
+                called_at=event.called_at,
+                first_called_at=ticket.first_called_at or event.called_at,
+            )
+        case ContactAssigned():
+            return replace(ticket, answer_by=event.answer_by)
+        case ContactUnanswered():
+            return replace(
+                ticket,
+                status=TicketStatus.WAITING,
+                last_agent_id=ticket.agent_id,
+                agent_id=None,
+                desk_id=None,
+                answer_by=None,
+            )
+        case TicketRecalled():
+            return replace(ticket, recalls=event.recall_number)
+        case TicketServingStarted():
+            return replace(
+                ticket,
+                status=TicketStatus.SERVING,
+                serving_started_at=event.started_at,
+                answer_by=None,
+            )
+        case TicketCompleted():
+            return replace(
+                ticket,
+                status=TicketStatus.COMPLETED,
+                ended_at=event.completed_at,
+                resolution=event.resolution,
+            )
+        case TicketTransferred():
+            return replace(
+                ticket,
+                status=TicketStatus.WAITING,
+                queue=event.to_queue,
+                required_skill=event.required_skill,
+                last_agent_id=ticket.agent_id,
+                agent_id=None,
+                desk_id=None,
+                recalls=0,
+                serving_started_at=None,
+                answer_by=None,
+                transfers=ticket.transfers + 1,
+                ahead_told=None,
+            )
+        case TicketNoShow():
+            return replace(
+                ticket, status=TicketStatus.NO_SHOW, ended_at=event.at, no_show_reason=event.reason
+            )
+        case TicketParked():
+            return replace(
+                ticket,
+                status=TicketStatus.PARKED,
+                parked_at=event.parked_at,
+                agent_id=None,
+                desk_id=None,
+                recalls=0,
+            )
+        case TicketReturned():
+            return replace(ticket, status=TicketStatus.WAITING, parked_at=None)
+        case TicketLeft():
+            return replace(
+                ticket, status=TicketStatus.LEFT, left_at=event.left_at, ended_at=event.left_at
+            )
+        case TicketPriorityRaised():
+            return replace(ticket, escalated=True)
+        case TicketWaitEstimated():
+            return replace(ticket, estimate=event.estimate)
+        case TicketPositionChanged():
+            return replace(ticket, ahead_told=event.ahead)
+        case TicketCallbackRequested():
+            return replace(ticket, callback_requested=True)
+    return ticket
+
+
+def fold(events: Sequence[EventPayload]) -> Ticket:
+    return TICKET.fold(events)
+
+
+TICKET = AggregateType[Ticket]("ticket", Ticket, evolve)

@@ -1,0 +1,575 @@
+"""Use cases of notifications: request a message, send it (once), take a receipt; request,
+schedule, attempt, reschedule, cancel and close callbacks. Each runs inside the caller's
+transaction (HTTP request, consumer record or timer), so events, outbox rows and timers commit
+together."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TypeVar
+from uuid import UUID
+
+import asyncpg
+
+from contracts import Actor, Envelope, EventPayload
+from contracts.events.notifications import (
+    CallbackAttemptRecorded,
+    CallbackAttemptsExhausted,
+    CallbackCancelled,
+    CallbackCompleted,
+    CallbackMissed,
+    CallbackOutcome,
+    CallbackReminderSent,
+    CallbackRescheduled,
+    CallbackScheduled,
+    MessageChannel,
+    MessagePurpose,
+    NotificationAttemptFailed,
+    NotificationFailed,
+    NotificationKind,
+    RecipientPreferencesSet,
+)
+from runtime.errors import NotFound
+from runtime.eventstore import AggregateType, CommandContext, EventStore
+from runtime.scheduler import Timer, TimerHandler, cancel, schedule
+from runtime.telemetry import log_fields
+from services.notifications.channels import Channels, OutgoingMessage, SendError
+from services.notifications.config import NotificationSettings
+from services.notifications.domain.callbacks import (
+    CALLBACK,
+    REMINDER_LEAD,
+    Callback,
+    decide_deadline,
+    decide_reminder,
+)
+from services.notifications.domain.messages import (
+    NOTIFICATION,
+    Notification,
+    NotificationStatus,
+    RequestNotification,
+    decide_receipt,
+    decide_request,
+    decide_send_failure,
+    decide_sent,
+    idempotency_key,
+    notification_id,
+)
+from services.notifications.domain.recipients import RECIPIENT, recipient_stream
+from services.notifications.domain.templates import TemplateError, render
+
+log = logging.getLogger(__name__)
+
+SEND_TIMER = "notification.send"
+CALLBACK_DEADLINE_TIMER = "callback.deadline"
+CALLBACK_REMINDER_TIMER = "callback.reminder"
+SERVICE_ACTOR = Actor(id="notifications", role="service")
+
+S = TypeVar("S")
+
+
+async def decide_and_append(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    aggregate: AggregateType[S],
+    stream_id: str,
+    decide: Callable[[S], Sequence[EventPayload]],
+    context: CommandContext,
+) -> tuple[S, list[tuple[EventPayload, Envelope]]]:
+    """``runtime.eventstore.execute``, except that a decision with no events appends nothing
+    (a repeated request, a timer whose moment has passed, a receipt already taken): the
+    runtime's append refuses an empty batch."""
+    history = await store.load(conn, stream_id)
+    state = aggregate.fold([event.payload for event in history])
+    events = list(decide(state))
+    if not events:
+        return state, []
+    envelopes = await store.append(conn, stream_id, len(history), events, context)
+    for event in events:
+        state = aggregate.evolve(state, event)
+    return state, list(zip(events, envelopes, strict=True))
+
+
+def notification_stream(notification: UUID) -> str:
+    return f"notification-{notification}"
+
+
+def callback_stream(callback: UUID) -> str:
+    return f"callback-{callback}"
+
+
+# -- how to reach a person ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where and how a person wants messages: channels in order, with an address each."""
+
+    channels: tuple[MessageChannel, ...]
+    addresses: dict[MessageChannel, str] = field(default_factory=dict)
+    language: str | None = None
+    timezone: str | None = None
+    marketing_consent: frozenset[MessageChannel] = frozenset()
+
+    def without(self, *excluded: MessageChannel) -> Reach:
+        channels = tuple(c for c in self.channels if c not in excluded)
+        return Reach(channels, self.addresses, self.language, self.timezone, self.marketing_consent)
+
+
+async def preferences_of(
+    conn: asyncpg.Connection, store: EventStore, recipient_ref: str | None
+) -> RecipientPreferencesSet | None:
+    """The person's own preferences, read from the event store (consistent with the command
+    that set them; the addresses decrypted, or None once erased)."""
+    if recipient_ref is None or not recipient_ref.startswith("account:"):
+        return None
+    account_ref = recipient_ref.removeprefix("account:")
+    history = await store.load(conn, recipient_stream(account_ref))
+    return RECIPIENT.fold([event.payload for event in history]).preferences
+
+
+async def reach_of(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    recipient_ref: str | None,
+    phone: str | None = None,
+) -> Reach:
+    """The person's own channels when they set some, else SMS to the phone the triggering
+    event gave. A phone from the event is kept as the last resort when they have none."""
+    prefs = await preferences_of(conn, store, recipient_ref)
+    addresses: dict[MessageChannel, str] = {}
+    if phone:
+        addresses[MessageChannel.SMS] = phone
+    if prefs is None:
+        return Reach((MessageChannel.SMS,) if phone else (), addresses)
+    for channel, value in (
+        (MessageChannel.SMS, prefs.phone),
+        (MessageChannel.EMAIL, prefs.email),
+        (MessageChannel.WECHAT, prefs.wechat),
+        (MessageChannel.QQ, prefs.qq),
+    ):
+        if value:
+            addresses[channel] = value
+    channels = tuple(c for c in prefs.channels if c in addresses)
+    if MessageChannel.SMS in addresses and MessageChannel.SMS not in channels:
+        channels = (*channels, MessageChannel.SMS)
+    return Reach(
+        channels,
+        addresses,
+        prefs.language,
+        prefs.timezone,
+        frozenset(c for c in prefs.marketing_consent if c in addresses),
+    )
+
+
+# -- messages --------------------------------------------------------------------------------
+
+
+async def request_message(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    command: RequestNotification,
+    context: CommandContext,
+) -> UUID | None:
+    """Record the message and its send timer, unless it was requested before (same trigger,
+    recipient and kind) or there is no channel to send it on. Returns its id."""
+    if not command.channels:
+        log.info(
+            "no channel to reach the recipient",
+            extra=log_fields(kind=command.kind.value, trigger=str(command.triggered_by)),
+        )
+        return None
+    message = notification_id(command.triggered_by, command.recipient_ref, command.kind)
+    stream = notification_stream(message)
+    if await conn.fetchval("SELECT 1 FROM events WHERE stream_id = $1 LIMIT 1", stream):
+        return message  # a repeated trigger: the message exists, nothing more to do
+    await decide_and_append(
+        conn, store, NOTIFICATION, stream, lambda state: decide_request(state, command), context
+    )
+    await schedule(
+        conn,
+        f"{SEND_TIMER}:{message}",
+        SEND_TIMER,
+        command.not_before or command.at,
+        {"notification_id": str(message), "correlation_id": str(context.correlation_id)},
+    )
+    return message
+
+
+def _context(payload: dict[str, str]) -> CommandContext:
+    return CommandContext(actor=SERVICE_ACTOR, correlation_id=UUID(payload["correlation_id"]))
+
+
+class Dispatcher:
+    """Sends due messages through the channel adapters, exactly once in effect.
+
+    The send runs in the timer's transaction, which holds the timer row locked (no other
+    replica sends the same message meanwhile). The provider gets an idempotency key derived
+    from (notification, channel): if the process dies after the provider accepted but before
+    the commit, the timer fires again, the provider is asked again with the same key and
+    answers with the first message's id — it sends nothing twice, and ``notification_sent`` is
+    recorded once.
+    """
+
+    def __init__(
+        self,
+        settings: NotificationSettings,
+        channels: Channels,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.channels = channels
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+
+    async def send_due(
+        self, conn: asyncpg.Connection, store: EventStore, timer: Timer, now: datetime
+    ) -> None:
+        message = UUID(timer.payload["notification_id"])
+        stream = notification_stream(message)
+        history = await store.load(conn, stream)
+        state = NOTIFICATION.fold([event.payload for event in history])
+        if state.status is not NotificationStatus.QUEUED or state.channel is None:
+            return
+        context = _context(timer.payload)
+        if state.not_before is not None and now < state.not_before:
+            await self._again(conn, message, state.not_before, context)
+            return
+        if state.purpose is not MessagePurpose.ONE_TIME_CODE:
+            free_at = await self._rate_limited_until(conn, state.recipient_ref, now)
+            if free_at is not None:
+                await self._again(conn, message, free_at, context)
+                return
+        channel = state.channel
+        reason = None
+        adapter = self.channels.get(channel)
+        address = state.address
+        if address is None:
+            reason = f"no {channel.value} address (never given, or erased)"
+        elif adapter is None:
+            reason = f"no {channel.value} provider configured"
+        if reason is not None:
+            await self._failed(conn, store, stream, state, reason, False, now, context)
+            return
+        assert adapter is not None
+        assert address is not None
+        try:
+            rendered = render(state.kind, state.language, state.variables, state.timezone)  # type: ignore[arg-type]
+        except TemplateError as error:
+            await self._append(
+                conn,
+                store,
+                stream,
+                [
+                    NotificationFailed(
+                        notification_id=message,
+                        channel=channel,
+                        attempts=state.attempts_on_channel,
+                        reason=f"template: {error}"[:200],
+                        fallback_channel=None,
+                        failed_at=now,
+                    )
+                ],
+                context,
+            )
+            return
+        outgoing = OutgoingMessage(
+            notification_id=message,
+            channel=channel,
+            idempotency_key=idempotency_key(message, channel),
+            language=rendered.language,
+            to=address,
+            subject=rendered.subject,
+            body=rendered.body,
+        )
+        try:
+            result = await adapter.send(outgoing)
+        except SendError as error:
+            await self._failed(
+                conn, store, stream, state, error.reason, error.transient, now, context
+            )
+            return
+        await self._append(
+            conn,
+            store,
+            stream,
+            decide_sent(state, result.provider, result.provider_message_id, now),
+            context,
+        )
+        await conn.execute(
+            """INSERT INTO provider_messages (provider_message_id, notification_id, channel,
+                   provider) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
+            result.provider_message_id,
+            message,
+            channel.value,
+            result.provider,
+        )
+        await conn.execute(
+            """INSERT INTO recipient_sends (notification_id, recipient_ref, sent_at)
+               VALUES ($1, $2, $3) ON CONFLICT (notification_id) DO UPDATE SET sent_at = $3""",
+            message,
+            state.recipient_ref,
+            now,
+        )
+        log.info(
+            "notification sent",
+            extra=log_fields(
+                notification_id=str(message), channel=channel.value, provider=result.provider
+            ),
+        )
+
+    async def _rate_limited_until(
+        self, conn: asyncpg.Connection, recipient_ref: str, now: datetime
+    ) -> datetime | None:
+        hour_ago = now - timedelta(hours=1)
+        rows = await conn.fetch(
+            """SELECT sent_at FROM recipient_sends WHERE recipient_ref = $1 AND sent_at > $2
+               ORDER BY sent_at""",
+            recipient_ref,
+            hour_ago,
+        )
+        limit = self.settings.rate_limit_per_hour
+        if len(rows) < limit:
+            return None
+        return rows[len(rows) - limit]["sent_at"] + timedelta(hours=1)
+
+    async def _again(
+        self, conn: asyncpg.Connection, message: UUID, at: datetime, context: CommandContext
+    ) -> None:
+        await schedule(
+            conn,
+            f"{SEND_TIMER}:{message}",
+            SEND_TIMER,
+            at,
+            {"notification_id": str(message), "correlation_id": str(context.correlation_id)},
+        )
+
+    async def _failed(
+        self,
+        conn: asyncpg.Connection,
+        store: EventStore,
+        stream: str,
+        state: Notification,
+        reason: str,
+        transient: bool,
+        now: datetime,
+        context: CommandContext,
+    ) -> None:
+        events = decide_send_failure(
+            state,
+            reason,
+            transient=transient,
+            at=now,
+            jitter=self.rng.random(),
+            max_attempts=self.settings.max_send_attempts,
+        )
+        await self._append(conn, store, stream, events, context)
+        log.warning(
+            "notification send failed",
+            extra=log_fields(
+                notification_id=str(state.notification_id),
+                channel=state.channel.value if state.channel else None,
+                reason=reason,
+                transient=transient,
+            ),
+        )
+
+    async def _append(
+        self,
+        conn: asyncpg.Connection,
+        store: EventStore,
+        stream: str,
+        events: Sequence[EventPayload],
+        context: CommandContext,
+    ) -> None:
+        await decide_and_append(conn, store, NOTIFICATION, stream, lambda state: events, context)
+        for event in events:
+            message = event.notification_id  # type: ignore[attr-defined]
+            if isinstance(event, NotificationAttemptFailed):
+                await self._again(conn, message, event.retry_at, context)
+            elif isinstance(event, NotificationFailed) and event.fallback_channel is not None:
+                await self._again(conn, message, event.failed_at, context)
+
+    async def take_receipt(
+        self,
+        conn: asyncpg.Connection,
+        store: EventStore,
+        provider_message_id: str,
+        delivered: bool,
+        reason: str | None,
+        now: datetime,
+    ) -> UUID:
+        """A provider's delivery receipt: delivered, or failed (then the next channel)."""
+        message = await conn.fetchval(
+            "SELECT notification_id FROM provider_messages WHERE provider_message_id = $1",
+            provider_message_id,
+        )
+        if message is None:
+            raise NotFound(f"no message with provider id {provider_message_id}")
+        context = CommandContext.new(SERVICE_ACTOR)
+        stream = notification_stream(message)
+        _, appended = await decide_and_append(
+            conn,
+            store,
+            NOTIFICATION,
+            stream,
+            lambda state: decide_receipt(state, provider_message_id, delivered, reason, now),
+            context,
+        )
+        for event, _envelope in appended:
+            if isinstance(event, NotificationFailed) and event.fallback_channel is not None:
+                await self._again(conn, message, now, context)
+        return message  # type: ignore[no-any-return]
+
+
+# -- callbacks -------------------------------------------------------------------------------
+
+
+MESSAGE_FOR = {
+    CallbackScheduled: NotificationKind.CALLBACK_SCHEDULED,
+    CallbackRescheduled: NotificationKind.CALLBACK_RESCHEDULED,
+    CallbackReminderSent: NotificationKind.CALLBACK_REMINDER,
+    CallbackAttemptsExhausted: NotificationKind.CALLBACK_UNREACHABLE,
+    CallbackCancelled: NotificationKind.CALLBACK_CANCELLED,
+}
+
+
+async def change_callback(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    callback: UUID,
+    decide: Callable[[Callback], Sequence[EventPayload]],
+    context: CommandContext,
+    settings: NotificationSettings,
+) -> Callback:
+    """Load, decide, append; then keep the timers in step and tell the person what changed."""
+    state, appended = await decide_and_append(
+        conn, store, CALLBACK, callback_stream(callback), decide, context
+    )
+    await after_callback_events(conn, store, state, appended, context, settings)
+    return state
+
+
+async def after_callback_events(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    state: Callback,
+    appended: Sequence[tuple[EventPayload, Envelope]],
+    context: CommandContext,
+    settings: NotificationSettings,
+) -> None:
+    ident = str(state.callback_id)
+    timer_payload = {"callback_id": ident, "correlation_id": str(context.correlation_id)}
+    for event, envelope in appended:
+        due_at = None
+        if isinstance(event, CallbackScheduled | CallbackRescheduled):
+            due_at = event.due_at
+        elif isinstance(event, CallbackAttemptRecorded) and event.next_attempt_at is not None:
+            due_at = event.next_attempt_at
+        if due_at is not None:
+            await schedule(
+                conn,
+                f"{CALLBACK_REMINDER_TIMER}:{ident}",
+                CALLBACK_REMINDER_TIMER,
+                due_at - REMINDER_LEAD,
+                {**timer_payload, "due_at": due_at.isoformat()},
+            )
+        if isinstance(event, CallbackScheduled | CallbackRescheduled):
+            assert state.window_end is not None
+            await schedule(
+                conn,
+                f"{CALLBACK_DEADLINE_TIMER}:{ident}",
+                CALLBACK_DEADLINE_TIMER,
+                state.window_end,
+                timer_payload,
+            )
+        if isinstance(event, CallbackCompleted | CallbackMissed | CallbackCancelled):
+            await cancel(conn, f"{CALLBACK_REMINDER_TIMER}:{ident}")
+            await cancel(conn, f"{CALLBACK_DEADLINE_TIMER}:{ident}")
+        kind = MESSAGE_FOR.get(type(event))
+        if kind is not None:
+            await _tell_the_person(conn, store, state, event, envelope, kind, context, settings)
+
+
+async def _tell_the_person(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    state: Callback,
+    event: EventPayload,
+    envelope: Envelope,
+    kind: NotificationKind,
+    context: CommandContext,
+    settings: NotificationSettings,
+) -> None:
+    reach = await reach_of(conn, store, state.recipient_ref, state.phone)
+    variables: dict[str, str] = {}
+    if isinstance(event, CallbackScheduled | CallbackRescheduled):
+        variables = {
+            "window_start": event.promised_start.isoformat(),
+            "window_end": event.promised_end.isoformat(),
+        }
+    elif isinstance(event, CallbackReminderSent):
+        variables = {"due_at": event.due_at.isoformat()}
+    elif isinstance(event, CallbackAttemptsExhausted):
+        variables = {
+            "hotline": settings.hotline,
+            "link": f"{settings.public_url}/callbacks/{state.callback_id}",
+        }
+        # we could not reach them by phone: say so on their next channel; an SMS to a wrong
+        # number would not reach them either
+        if event.last_outcome is CallbackOutcome.WRONG_NUMBER:
+            reach = reach.without(MessageChannel.SMS)
+    assert state.availability is not None
+    await request_message(
+        conn,
+        store,
+        RequestNotification(
+            kind=kind,
+            channels=reach.channels,
+            recipient_ref=state.recipient_ref,
+            language=state.language,
+            triggered_by=envelope.event_id,
+            variables=variables,
+            at=envelope.occurred_at,
+            account_ref=state.account_ref,
+            timezone=state.availability.timezone,
+            addresses=reach.addresses,
+        ),
+        context,
+    )
+
+
+def timer_handlers(
+    store: EventStore, settings: NotificationSettings, dispatcher: Dispatcher
+) -> dict[str, TimerHandler]:
+    async def on_send(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
+        await dispatcher.send_due(conn, store, timer, now)
+
+    async def on_deadline(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
+        await change_callback(
+            conn,
+            store,
+            UUID(timer.payload["callback_id"]),
+            lambda state: decide_deadline(state, now),
+            _context(timer.payload),
+            settings,
+        )
+
+    async def on_reminder(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
+        due_at = datetime.fromisoformat(timer.payload["due_at"])
+        await change_callback(
+            conn,
+            store,
+            UUID(timer.payload["callback_id"]),
+            lambda state: decide_reminder(state, due_at, now),
+            _context(timer.payload),
+            settings,
+        )
+
+    return {
+        SEND_TIMER: on_send,
+        CALLBACK_DEADLINE_TIMER: on_deadline,
+        CALLBACK_REMINDER_TIMER: on_reminder,
+    }

@@ -1,0 +1,12 @@
+"""Channel adapters: how a rendered message leaves Frontdesk (SMTP email, HTTP providers for
+SMS, WeChat and QQ)."""
+
+from services.notifications.channels.base import (
+    ChannelAdapter,
+    Channels,
+    OutgoingMessage,
+    SendError,
+    SendResult,
+)
+
+__all__ = ["ChannelAdapter", "Channels", "OutgoingMessage", "SendError", "SendResult"]

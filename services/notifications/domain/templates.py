@@ -1,0 +1,443 @@
+# ruff: noqa: RUF001  (full-width punctuation is correct in Chinese and Japanese text)
+"""Message templates per kind, localized in zh-CN, en, fr, de and ja, rendered in the
+recipient's language with a fallback (exact tag → same language → English). Variables are
+declared per kind and validated when the message is rendered: a missing, unknown or malformed
+variable is refused rather than sent as a broken message. Times are shown in the recipient's
+own timezone, in their language's format."""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from contracts.events.notifications import NotificationKind
+from services.notifications.domain.hours import zone
+
+
+class TemplateError(ValueError):
+    """The variables do not fit the template: nothing is sent."""
+
+
+class Var(StrEnum):
+    TEXT = "text"
+    INT = "int"
+    TIME = "time"  # ISO 8601 with offset; shown in the recipient's timezone
+    URL = "url"
+
+
+@dataclass(frozen=True)
+class Template:
+    variables: dict[str, Var]
+    optional: frozenset[str]
+    texts: dict[str, tuple[str, str]]  # language → (subject, body)
+
+
+LANGUAGES = ("zh-CN", "en", "fr", "de", "ja")
+FALLBACK = "en"
+
+_T = Template
+
+
+def _texts(**by_language: tuple[str, str]) -> dict[str, tuple[str, str]]:
+    return {language.replace("_", "-"): text for language, text in by_language.items()}
+
+
+TEMPLATES: dict[NotificationKind, Template] = {
+    NotificationKind.TICKET_ISSUED: _T(
+        {
+            "number": Var.TEXT,
+            "queue": Var.TEXT,
+            "ahead": Var.INT,
+            "wait_minutes": Var.INT,
+            "link": Var.URL,
+        },
+        frozenset({"ahead", "wait_minutes", "link", "queue"}),
+        _texts(
+            zh_CN=("取号成功", "您的号码是 {number}。{ahead_line}{wait_line}{link_line}"),
+            en=("Your number", "Your number is {number}.{ahead_line}{wait_line}{link_line}"),
+            fr=("Votre numéro", "Votre numéro est {number}.{ahead_line}{wait_line}{link_line}"),
+            de=("Ihre Nummer", "Ihre Nummer ist {number}.{ahead_line}{wait_line}{link_line}"),
+            ja=("受付番号", "受付番号は {number} です。{ahead_line}{wait_line}{link_line}"),
+        ),
+    ),
+    NotificationKind.QUEUE_POSITION: _T(
+        {"number": Var.TEXT, "ahead": Var.INT, "link": Var.URL},
+        frozenset({"link"}),
+        _texts(
+            zh_CN=("排队进度", "{number}：您前面还有 {ahead} 位。{link_line}"),
+            en=("Queue update", "{number}: {ahead} ahead of you.{link_line}"),
+            fr=("File d'attente", "{number} : {ahead} personne(s) avant vous.{link_line}"),
+            de=("Warteschlange", "{number}: noch {ahead} vor Ihnen.{link_line}"),
+            ja=("順番のお知らせ", "{number}：あと {ahead} 人です。{link_line}"),
+        ),
+    ),
+    NotificationKind.QUEUE_NEXT: _T(
+        {"number": Var.TEXT, "desk": Var.TEXT},
+        frozenset({"desk"}),
+        _texts(
+            zh_CN=("轮到您了", "{number}：轮到您了，{desk_line}"),
+            en=("You are next", "{number}: you are next, {desk_line}"),
+            fr=("C'est à vous", "{number} : c'est à vous, {desk_line}"),
+            de=("Sie sind dran", "{number}: Sie sind dran, {desk_line}"),
+            ja=("まもなくです", "{number}：次の番です。{desk_line}"),
+        ),
+    ),
+    NotificationKind.ONE_TIME_CODE: _T(
+        {"code": Var.TEXT, "minutes": Var.INT},
+        frozenset(),
+        _texts(
+            zh_CN=("验证码", "您的验证码是 {code}，{minutes} 分钟内有效。请勿告诉任何人。"),
+            en=(
+                "Your code",
+                "Your code is {code}. It expires in {minutes} minutes. Never share it.",
+            ),
+            fr=(
+                "Votre code",
+                "Votre code est {code}. Il expire dans {minutes} minutes. Ne le partagez jamais.",
+            ),
+            de=(
+                "Ihr Code",
+                "Ihr Code lautet {code}. Er läuft in {minutes} Minuten ab. "
+                "Geben Sie ihn niemals weiter.",
+            ),
+            ja=(
+                "確認コード",
+                "確認コードは {code} です。有効期限は {minutes} 分です。誰にも教えないでください。",
+            ),
+        ),
+    ),
+    NotificationKind.CASE_DECISION: _T(
+        {"case_ref": Var.TEXT, "decision": Var.TEXT, "explanation": Var.TEXT, "link": Var.URL},
+        frozenset({"link"}),
+        _texts(
+            zh_CN=(
+                "处理结果",
+                "您的案件 {case_ref} 已有结果：{decision}。{explanation}{link_line}",
+            ),
+            en=("A decision on your case", "Case {case_ref}: {decision}. {explanation}{link_line}"),
+            fr=(
+                "Décision sur votre dossier",
+                "Dossier {case_ref} : {decision}. {explanation}{link_line}",
+            ),
+            de=(
+                "Entscheidung zu Ihrem Fall",
+                "Fall {case_ref}: {decision}. {explanation}{link_line}",
+            ),
+            ja=("審査結果", "案件 {case_ref} の結果：{decision}。{explanation}{link_line}"),
+        ),
+    ),
+    NotificationKind.CALLBACK_SCHEDULED: _T(
+        {"window_start": Var.TIME, "window_end": Var.TIME},
+        frozenset(),
+        _texts(
+            zh_CN=(
+                "回电预约",
+                "我们的专员将在 {window_start} 至 {window_end}（您当地时间）给您回电。",
+            ),
+            en=(
+                "We will call you",
+                "A specialist will call you between {window_start} and "
+                "{window_end} (your local time).",
+            ),
+            fr=(
+                "Nous vous rappellerons",
+                "Un spécialiste vous appellera entre {window_start} et "
+                "{window_end} (heure locale).",
+            ),
+            de=(
+                "Wir rufen Sie an",
+                "Ein Spezialist ruft Sie zwischen {window_start} und "
+                "{window_end} (Ihre Ortszeit) an.",
+            ),
+            ja=(
+                "折り返しのお電話",
+                "担当者が {window_start} から {window_end}（現地時間）の間にお電話します。",
+            ),
+        ),
+    ),
+    NotificationKind.CALLBACK_RESCHEDULED: _T(
+        {"window_start": Var.TIME, "window_end": Var.TIME},
+        frozenset(),
+        _texts(
+            zh_CN=(
+                "回电时间已更改",
+                "回电时间已改为 {window_start} 至 {window_end}（您当地时间）。",
+            ),
+            en=(
+                "New callback time",
+                "Your callback is now between {window_start} and {window_end} (your local time).",
+            ),
+            fr=(
+                "Nouvel horaire de rappel",
+                "Votre rappel aura lieu entre {window_start} et {window_end} (heure locale).",
+            ),
+            de=(
+                "Neuer Rückrufzeitpunkt",
+                "Ihr Rückruf erfolgt nun zwischen {window_start} und {window_end} (Ihre Ortszeit).",
+            ),
+            ja=(
+                "折り返し時間の変更",
+                "折り返しのお電話は {window_start} から {window_end}（現地時間）に変更されました。",
+            ),
+        ),
+    ),
+    NotificationKind.CALLBACK_REMINDER: _T(
+        {"due_at": Var.TIME},
+        frozenset(),
+        _texts(
+            zh_CN=("回电提醒", "我们将在 {due_at}（您当地时间）左右给您回电，请留意来电。"),
+            en=("Callback reminder", "We will call you around {due_at} (your local time)."),
+            fr=("Rappel", "Nous vous appellerons vers {due_at} (heure locale)."),
+            de=("Erinnerung", "Wir rufen Sie gegen {due_at} (Ihre Ortszeit) an."),
+            ja=("お電話のお知らせ", "{due_at}（現地時間）ごろにお電話します。"),
+        ),
+    ),
+    NotificationKind.CALLBACK_UNREACHABLE: _T(
+        {"hotline": Var.TEXT, "link": Var.URL},
+        frozenset({"link"}),
+        _texts(
+            zh_CN=(
+                "未能联系到您",
+                "我们多次致电未能联系到您。请拨打 {hotline} 联系我们，"
+                "或在线重新预约回电。{link_line}",
+            ),
+            en=(
+                "We tried to call you",
+                "We tried to call you but could not reach you. Call us "
+                "on {hotline} or choose another time online.{link_line}",
+            ),
+            fr=(
+                "Nous avons essayé de vous appeler",
+                "Nous n'avons pas pu vous joindre. "
+                "Appelez-nous au {hotline} ou choisissez un autre horaire en ligne.{link_line}",
+            ),
+            de=(
+                "Wir haben versucht, Sie anzurufen",
+                "Wir konnten Sie nicht erreichen. Rufen "
+                "Sie uns unter {hotline} an oder wählen Sie online eine neue Zeit.{link_line}",
+            ),
+            ja=(
+                "お電話がつながりませんでした",
+                "お電話がつながりませんでした。{hotline} まで"
+                "ご連絡いただくか、オンラインで別の時間をお選びください。{link_line}",
+            ),
+        ),
+    ),
+    NotificationKind.CALLBACK_CANCELLED: _T(
+        {},
+        frozenset(),
+        _texts(
+            zh_CN=("回电已取消", "您的回电预约已取消。"),
+            en=("Callback cancelled", "Your callback has been cancelled."),
+            fr=("Rappel annulé", "Votre rappel a été annulé."),
+            de=("Rückruf storniert", "Ihr Rückruf wurde storniert."),
+            ja=("折り返しのキャンセル", "折り返しのお電話はキャンセルされました。"),
+        ),
+    ),
+    NotificationKind.ORGANIZATION_VERIFICATION_STEP: _T(
+        {"organization": Var.TEXT, "step": Var.TEXT, "link": Var.URL},
+        frozenset({"link"}),
+        _texts(
+            zh_CN=("机构认证进度", "{organization} 的认证进度：{step}。{link_line}"),
+            en=("Organization verification", "{organization} verification: {step}.{link_line}"),
+            fr=(
+                "Vérification de l'organisation",
+                "Vérification de {organization} : {step}.{link_line}",
+            ),
+            de=("Organisationsprüfung", "Prüfung von {organization}: {step}.{link_line}"),
+            ja=("組織認証", "{organization} の認証：{step}。{link_line}"),
+        ),
+    ),
+    NotificationKind.CAMPAIGN: _T(
+        {"title": Var.TEXT, "body": Var.TEXT},
+        frozenset(),
+        _texts(
+            zh_CN=("{title}", "{body}\n回复 TD 退订。"),
+            en=("{title}", "{body}\nReply STOP to opt out."),
+            fr=("{title}", "{body}\nRépondez STOP pour vous désabonner."),
+            de=("{title}", "{body}\nAntworten Sie STOP zum Abbestellen."),
+            ja=("{title}", "{body}\n配信停止は STOP と返信してください。"),
+        ),
+    ),
+}
+
+# optional pieces, per language: rendered only when their variable is given
+_LINES = {
+    "ahead_line": {
+        "zh-CN": "前面还有 {ahead} 位。",
+        "en": " {ahead} ahead of you.",
+        "fr": " {ahead} personne(s) avant vous.",
+        "de": " Noch {ahead} vor Ihnen.",
+        "ja": "あと {ahead} 人です。",
+    },
+    "wait_line": {
+        "zh-CN": "预计等待 {wait_minutes} 分钟。",
+        "en": " Estimated wait: {wait_minutes} min.",
+        "fr": " Attente estimée : {wait_minutes} min.",
+        "de": " Geschätzte Wartezeit: {wait_minutes} Min.",
+        "ja": "待ち時間の目安は {wait_minutes} 分です。",
+    },
+    "desk_line": {
+        "zh-CN": "请到 {desk} 号窗口。",
+        "en": "please come to desk {desk}.",
+        "fr": "présentez-vous au guichet {desk}.",
+        "de": "bitte kommen Sie zu Schalter {desk}.",
+        "ja": "{desk} 番窓口へお越しください。",
+    },
+    "link_line": {
+        "zh-CN": " {link}",
+        "en": " {link}",
+        "fr": " {link}",
+        "de": " {link}",
+        "ja": " {link}",
+    },
+}
+_LINE_NEEDS = {
+    "ahead_line": "ahead",
+    "wait_line": "wait_minutes",
+    "link_line": "link",
+    "desk_line": "desk",
+}
+# what a line says when its variable is absent (else nothing)
+_LINES_WITHOUT = {
+    "desk_line": {
+        "zh-CN": "请准备好。",
+        "en": "please get ready.",
+        "fr": "préparez-vous.",
+        "de": "bitte halten Sie sich bereit.",
+        "ja": "ご準備ください。",
+    },
+}
+
+_MONTHS = {
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+    "fr": [
+        "janv.",
+        "févr.",
+        "mars",
+        "avr.",
+        "mai",
+        "juin",
+        "juil.",
+        "août",
+        "sept.",
+        "oct.",
+        "nov.",
+        "déc.",
+    ],
+    "de": [
+        "Jan.",
+        "Feb.",
+        "März",
+        "Apr.",
+        "Mai",
+        "Juni",
+        "Juli",
+        "Aug.",
+        "Sept.",
+        "Okt.",
+        "Nov.",
+        "Dez.",
+    ],
+}
+
+
+def format_time(moment: datetime, language: str) -> str:
+    month = moment.month
+    match language:
+        case "zh-CN" | "ja":
+            return f"{month}月{moment.day}日 {moment:%H:%M}"
+        case "fr":
+            return f"{moment.day} {_MONTHS['fr'][month - 1]} {moment:%H:%M}"
+        case "de":
+            return f"{moment.day}. {_MONTHS['de'][month - 1]} {moment:%H:%M}"
+        case _:
+            return f"{moment.day} {_MONTHS['en'][month - 1]} {moment:%H:%M}"
+
+
+def resolve_language(tag: str) -> str:
+    """The template language for a BCP 47 tag: exact, then the same language, then English."""
+    lowered = tag.lower()
+    for language in LANGUAGES:
+        if language.lower() == lowered:
+            return language
+    primary = lowered.split("-")[0]
+    for language in LANGUAGES:
+        if language.lower().split("-")[0] == primary:
+            return language
+    return FALLBACK
+
+
+@dataclass(frozen=True)
+class Rendered:
+    language: str
+    subject: str
+    body: str
+
+
+_URL = re.compile(r"^https://[^\s]{1,300}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _check(name: str, kind: Var, value: str, timezone: str | None, language: str) -> str:
+    if _CONTROL.search(value) or len(value) > 2000:
+        raise TemplateError(f"variable {name} holds control characters or is too long")
+    match kind:
+        case Var.INT:
+            if not value.isdigit():
+                raise TemplateError(f"variable {name} must be a whole number")
+            return value
+        case Var.URL:
+            if not _URL.match(value):
+                raise TemplateError(f"variable {name} must be an https link")
+            return value
+        case Var.TIME:
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                raise TemplateError(f"variable {name} must be an ISO 8601 time") from None
+            if moment.tzinfo is None:
+                raise TemplateError(f"variable {name} must carry its UTC offset")
+            if timezone is None:
+                raise TemplateError(f"variable {name} needs the recipient's timezone")
+            return format_time(moment.astimezone(zone(timezone)), language)
+        case _:
+            if not value.strip():
+                raise TemplateError(f"variable {name} is empty")
+            return value
+
+
+def render(
+    kind: NotificationKind,
+    language_tag: str,
+    variables: dict[str, str],
+    timezone: str | None = None,
+) -> Rendered:
+    template = TEMPLATES[kind]
+    unknown = sorted(set(variables) - set(template.variables))
+    if unknown:
+        raise TemplateError(f"unknown variables for {kind.value}: {', '.join(unknown)}")
+    missing = sorted(set(template.variables) - template.optional - set(variables))
+    if missing:
+        raise TemplateError(f"missing variables for {kind.value}: {', '.join(missing)}")
+    language = resolve_language(language_tag)
+    values = {
+        name: _check(name, template.variables[name], value, timezone, language)
+        for name, value in variables.items()
+    }
+    for line, needs in _LINE_NEEDS.items():
+        if needs in values:
+            values[line] = _fill(_LINES[line][language], values)
+        else:
+            values[line] = _LINES_WITHOUT.get(line, {}).get(language, "")
+    subject, body = template.texts[language]
+    return Rendered(language, _fill(subject, values), _fill(body, values))
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    # format_map, not format: a value can never name another field or an attribute
+    names = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    return text.format_map({name: values.get(name, "") for name in names})

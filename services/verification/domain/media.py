@@ -1,0 +1,52 @@
+"""Held media (evidence, documents): stored once, purged once when its retention ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from uuid import UUID
+
+from contracts.base import EventPayload
+from contracts.events.verification_media import MediaOwner, MediaPurged, MediaStored
+from runtime.eventstore import AggregateType
+
+
+@dataclass(frozen=True)
+class Media:
+    media_id: UUID | None = None
+    owner_type: MediaOwner | None = None
+    owner_id: UUID | None = None
+    retain_until: datetime | None = None
+    purged: bool = False
+
+
+def decide_purge(media: Media, at: datetime) -> list[EventPayload]:
+    """Purge when the retention has ended; nothing when not yet, or already done."""
+    if media.media_id is None or media.purged:
+        return []
+    assert media.retain_until is not None
+    assert media.owner_type is not None
+    assert media.owner_id is not None
+    if at < media.retain_until:
+        return []
+    return [
+        MediaPurged(
+            media_id=media.media_id,
+            owner_type=media.owner_type,
+            owner_id=media.owner_id,
+            reason="retention_period_ended",
+            purged_at=at,
+        )
+    ]
+
+
+def evolve_media(media: Media, event: EventPayload) -> Media:
+    match event:
+        case MediaStored():
+            return Media(event.media_id, event.owner_type, event.owner_id, event.retain_until)
+        case MediaPurged():
+            return replace(media, purged=True)
+    return media
+
+
+MEDIA = AggregateType[Media]("media", Media, evolve_media)

@@ -1,0 +1,793 @@
+"""The verification session aggregate: pure decisions and folds, no I/O, no clock.
+
+The application layer does the I/O (draws questions from the account facts, compares a code
+with its keyed hash, verifies a provider's webhook) and hands ``decide`` the verdict; the
+session counts failures, enforces the order of the checks, the attempt limits, the lockout,
+the expiry and the four-eyes rule, and says why in words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from contracts.base import EventPayload
+from contracts.events.verification import VerificationCompleted, VerificationOutcome
+from contracts.events.verification_sessions import (
+    CheckAttemptFailed,
+    CheckFailed,
+    CheckPassed,
+    CheckStarted,
+    CodeChannel,
+    CodeDeliveryRequested,
+    CodeIssued,
+    CooldownEnded,
+    LockedOut,
+    OwnershipAssessed,
+    OwnershipItem,
+    ReviewDecided,
+    ReviewRequested,
+    SessionOrigin,
+    SessionStarted,
+)
+from contracts.vocabulary import (
+    LanguagePreference,
+    PersonRole,
+    ProxyRelationship,
+    RiskLevel,
+    VerificationPurpose,
+)
+from runtime.errors import NotFound, RuleViolation
+from runtime.eventstore import AggregateType
+from services.verification.domain.plans import (
+    ATTEMPT_LIMITS,
+    CHECK_NAMES,
+    HOLDER_OWNERSHIP_CHECKS,
+    MAX_CODE_DELIVERIES,
+    REVIEWED_CHECKS,
+    Check,
+    PlanRefused,
+    plan_checks,
+)
+
+
+class SessionStatus(StrEnum):
+    NONE = "none"
+    OPEN = "open"
+    VERIFIED = "verified"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    LOCKED = "locked"
+
+
+class CheckStatus(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    AWAITING_REVIEW = "awaiting_review"
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class CheckProgress:
+    check: Check
+    status: CheckStatus = CheckStatus.PENDING
+    failures: int = 0
+    reasons: tuple[str, ...] = ()
+    # reviews
+    required_approvals: int = 1
+    approvals: tuple[str, ...] = ()
+    evidence_refs: tuple[UUID, ...] = ()
+    # possession code
+    deliveries: int = 0
+    delivery_id: UUID | None = None
+    claim_before: datetime | None = None
+    code_expires_at: datetime | None = None
+    # identity provider
+    provider_session_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Session:
+    status: SessionStatus = SessionStatus.NONE
+    verification_id: UUID | None = None
+    case_id: UUID | None = None
+    account_ref: str | None = None
+    purpose: VerificationPurpose | None = None
+    risk_level: RiskLevel | None = None
+    person_role: PersonRole | None = None
+    person_ref: str | None = None
+    relationship: ProxyRelationship | None = None
+    four_eyes: bool = False
+    ticket_id: UUID | None = None
+    language: LanguagePreference | None = None
+    origin: SessionOrigin | None = None
+    started_at: datetime | None = None
+    expires_at: datetime | None = None
+    progress: tuple[CheckProgress, ...] = ()
+    outcome_reasons: tuple[str, ...] = ()
+    completed_at: datetime | None = None
+    cooldown: timedelta = timedelta(hours=24)  # how long a lockout pauses the account
+    cooldown_until: datetime | None = None
+    cooldown_ended: bool = False
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return tuple(p.check for p in self.progress)
+
+    def progress_of(self, check: Check) -> CheckProgress:
+        for item in self.progress:
+            if item.check is check:
+                return item
+        raise RuleViolation(f"this session does not require a {CHECK_NAMES[check]}")
+
+    @property
+    def current(self) -> CheckProgress | None:
+        """The check to take now: the first one not passed (step-up order)."""
+        return next((p for p in self.progress if p.status is not CheckStatus.PASSED), None)
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartSession:
+    verification_id: UUID
+    account_ref: str
+    purpose: VerificationPurpose
+    risk_level: RiskLevel
+    person_role: PersonRole
+    origin: SessionOrigin
+    at: datetime
+    ttl: timedelta
+    cooldown: timedelta
+    case_id: UUID | None = None
+    person_ref: str | None = None
+    relationship: ProxyRelationship | None = None
+    phone_unavailable: bool = False
+    ticket_id: UUID | None = None
+    language: LanguagePreference | None = None
+    # the account's verification is cooling down after a lockout until then (looked up)
+    account_cooldown_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BeginCheck:
+    """Questions issued, a provider session opened..."""
+
+    check: Check
+    detail: str
+    at: datetime
+    provider: str | None = None
+    provider_session_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestCode:
+    delivery_id: UUID
+    channel: CodeChannel
+    language: str
+    claim_path: str
+    claim_before: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
+class IssueCode:
+    """The notifications service claims the code of a delivery request."""
+
+    delivery_id: UUID
+    claimed_by: str
+    valid_for: timedelta
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CheckCode:
+    delivery_id: UUID
+    matches: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RecordAttempt:
+    """The verdict of one attempt at ``check`` (an answer, a provider result)."""
+
+    check: Check
+    passed: bool
+    reason: str
+    at: datetime
+    provider_session_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class AssessOwnership:
+    items: tuple[OwnershipItem, ...]
+    threshold: int
+    evidence_refs: tuple[UUID, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RequestReview:
+    check: Check
+    reason: str
+    evidence_refs: tuple[UUID, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DecideReview:
+    check: Check
+    reviewer_id: str
+    approved: bool
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Expire:
+    at: datetime
+
+
+@dataclass(frozen=True)
+class EndCooldown:
+    at: datetime
+
+
+Command = (
+    StartSession
+    | BeginCheck
+    | RequestCode
+    | IssueCode
+    | CheckCode
+    | RecordAttempt
+    | AssessOwnership
+    | RequestReview
+    | DecideReview
+    | Expire
+    | EndCooldown
+)
+
+
+# -- decide -----------------------------------------------------------------------------------
+
+
+def decide(session: Session, command: Command) -> list[EventPayload]:
+    match command:
+        case StartSession():
+            return _start(session, command)
+        case Expire():
+            return _expire(session, command)
+        case EndCooldown():
+            return _end_cooldown(session, command)
+    _require_open(session, command.at)
+    match command:
+        case BeginCheck():
+            progress = _current(session, command.check)
+            if command.check is Check.POSSESSION_CODE:
+                raise RuleViolation("a one-time code is requested, not begun")
+            if command.check in REVIEWED_CHECKS:
+                raise RuleViolation(
+                    f"the {CHECK_NAMES[command.check]} is decided by a reviewer: submit evidence"
+                )
+            if progress.status is CheckStatus.AWAITING_REVIEW:
+                raise RuleViolation(f"the {CHECK_NAMES[command.check]} is with a reviewer")
+            return [
+                CheckStarted(
+                    verification_id=_id(session),
+                    check=command.check,
+                    detail=command.detail,
+                    provider=command.provider,
+                    provider_session_ref=command.provider_session_ref,
+                    started_at=command.at,
+                )
+            ]
+        case RequestCode():
+            return _request_code(session, command)
+        case IssueCode():
+            return _issue_code(session, command)
+        case CheckCode():
+            return _check_code(session, command)
+        case RecordAttempt():
+            progress = _current(session, command.check)
+            if progress.status is not CheckStatus.IN_PROGRESS:
+                raise RuleViolation(f"the {CHECK_NAMES[command.check]} has not been started")
+            if command.check is Check.DOCUMENT_AND_LIVENESS and (
+                command.provider_session_ref != progress.provider_session_ref
+            ):
+                raise RuleViolation("this identity-provider session is not the current one")
+            if command.passed:
+                return _passed(session, command.check, [command.reason], command.at)
+            return _attempt_failed(session, progress, command.reason, command.at)
+        case AssessOwnership():
+            return _assess_ownership(session, command)
+        case RequestReview():
+            progress = _current(session, command.check)
+            if progress.status is CheckStatus.AWAITING_REVIEW:
+                raise RuleViolation(f"the {CHECK_NAMES[command.check]} is already with a reviewer")
+            return [_review_requested(session, command.check, command.reason, command)]
+        case DecideReview():
+            return _decide_review(session, command)
+    raise TypeError(f"unknown command {command!r}")
+
+
+def _id(session: Session) -> UUID:
+    assert session.verification_id is not None
+    return session.verification_id
+
+
+def _require_open(session: Session, at: datetime) -> None:
+    if session.status is SessionStatus.NONE:
+        raise NotFound("no such verification session")
+    if session.status is not SessionStatus.OPEN:
+        raise RuleViolation(f"the verification session is {session.status.value}")
+    assert session.expires_at is not None
+    if at >= session.expires_at:
+        raise RuleViolation(
+            f"the verification session expired at {session.expires_at:%Y-%m-%d %H:%M} UTC"
+        )
+
+
+def _current(session: Session, check: Check) -> CheckProgress:
+    progress = session.progress_of(check)
+    if progress.status is CheckStatus.PASSED:
+        raise RuleViolation(f"the {CHECK_NAMES[check]} is already passed")
+    current = session.current
+    assert current is not None
+    if current.check is not check:
+        raise RuleViolation(
+            f"complete the {CHECK_NAMES[current.check]} before the {CHECK_NAMES[check]}"
+        )
+    if session.person_role is PersonRole.PROXY and check in HOLDER_OWNERSHIP_CHECKS:
+        raise RuleViolation("a proxy cannot pass a check on the holder's behalf")
+    return progress
+
+
+def _start(session: Session, command: StartSession) -> list[EventPayload]:
+    if session.status is not SessionStatus.NONE:
+        if command.origin is SessionOrigin.CASE_REQUEST:
+            return []  # the same request again: the session exists
+        raise RuleViolation("this verification session already exists")
+    refused: str | None = None
+    checks: tuple[Check, ...] = ()
+    four_eyes = command.risk_level is RiskLevel.HIGH
+    try:
+        plan = plan_checks(
+            command.purpose,
+            command.risk_level,
+            command.person_role,
+            phone_unavailable=command.phone_unavailable,
+            relationship=command.relationship,
+        )
+        checks, four_eyes = plan.checks, plan.four_eyes
+    except PlanRefused as error:
+        refused = str(error)
+    cooling = command.account_cooldown_until is not None and command.account_cooldown_until > (
+        command.at
+    )
+    if command.origin is SessionOrigin.AGENT:
+        if refused:
+            raise RuleViolation(refused)
+        if cooling:
+            raise RuleViolation(_cooldown_reason(command.account_cooldown_until))
+    started = SessionStarted(
+        verification_id=command.verification_id,
+        case_id=command.case_id,
+        account_ref=command.account_ref,
+        purpose=command.purpose,
+        risk_level=command.risk_level,
+        person_role=command.person_role,
+        person_ref=command.person_ref,
+        relationship=command.relationship,
+        checks=list(checks),
+        registered_phone_unavailable=command.phone_unavailable,
+        four_eyes=four_eyes,
+        ticket_id=command.ticket_id,
+        language=command.language,
+        origin=command.origin,
+        expires_at=command.at + command.ttl,
+        lockout_cooldown_minutes=int(command.cooldown.total_seconds() // 60),
+        started_at=command.at,
+    )
+    events: list[EventPayload] = [started]
+    state = evolve(session, started)
+    if refused:
+        events.append(_completed(state, VerificationOutcome.FAILED, [refused], command.at))
+    elif cooling:
+        reason = _cooldown_reason(command.account_cooldown_until)
+        events.append(_completed(state, VerificationOutcome.LOCKED, [reason], command.at))
+    return events
+
+
+def _cooldown_reason(until: datetime | None) -> str:
+    assert until is not None
+    return (
+        "verification of this account is paused after too many failed attempts; "
+        f"it can be tried again after {until:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def _completed(
+    session: Session, outcome: VerificationOutcome, reasons: list[str], at: datetime
+) -> VerificationCompleted:
+    assert session.account_ref is not None
+    assert session.purpose is not None
+    assert session.person_role is not None
+    return VerificationCompleted(
+        verification_id=_id(session),
+        case_id=session.case_id,
+        account_ref=session.account_ref,
+        purpose=session.purpose,
+        person_role=session.person_role,
+        outcome=outcome,
+        reasons=reasons,
+        completed_at=at,
+    )
+
+
+def _passed(session: Session, check: Check, reasons: list[str], at: datetime) -> list[EventPayload]:
+    assert session.person_role is not None
+    passed = CheckPassed(
+        verification_id=_id(session),
+        check=check,
+        person_role=session.person_role,
+        reasons=reasons,
+        passed_at=at,
+    )
+    events: list[EventPayload] = [passed]
+    state = evolve(session, passed)
+    if state.current is None:  # every required check passed
+        summary = [
+            f"{CHECK_NAMES[p.check]} passed: {'; '.join(p.reasons)}"
+            if p.reasons
+            else f"{CHECK_NAMES[p.check]} passed"
+            for p in state.progress
+        ]
+        if session.person_role is PersonRole.PROXY:
+            summary.append(
+                "this proves the proxy's own identity and relationship to the holder only; "
+                "it does not verify the account holder"
+            )
+        events.append(_completed(state, VerificationOutcome.VERIFIED, summary, at))
+    return events
+
+
+def _attempt_failed(
+    session: Session, progress: CheckProgress, reason: str, at: datetime
+) -> list[EventPayload]:
+    limit = ATTEMPT_LIMITS.get(progress.check, 1)
+    failures = progress.failures + 1
+    events: list[EventPayload] = [
+        CheckAttemptFailed(
+            verification_id=_id(session),
+            check=progress.check,
+            failures=failures,
+            limit=limit,
+            reason=reason,
+            failed_at=at,
+        )
+    ]
+    if failures >= limit:
+        events += _lock_out(session, progress.check, failures, at)
+    return events
+
+
+def _lock_out(session: Session, check: Check, failures: int, at: datetime) -> list[EventPayload]:
+    assert session.account_ref is not None
+    cooldown_until = at + session.cooldown
+    reason = (
+        f"{failures} failed attempts at the {CHECK_NAMES[check]}: the session is locked and "
+        f"this account cannot be verified again before {cooldown_until:%Y-%m-%d %H:%M} UTC"
+    )
+    locked = LockedOut(
+        verification_id=_id(session),
+        account_ref=session.account_ref,
+        check=check,
+        reason=reason,
+        cooldown_until=cooldown_until,
+        locked_at=at,
+    )
+    return [locked, _completed(session, VerificationOutcome.LOCKED, [reason], at)]
+
+
+def _request_code(session: Session, command: RequestCode) -> list[EventPayload]:
+    progress = _current(session, Check.POSSESSION_CODE)
+    if progress.deliveries >= MAX_CODE_DELIVERIES:
+        raise RuleViolation(
+            f"{MAX_CODE_DELIVERIES} codes were already sent for this session; no more"
+        )
+    assert session.account_ref is not None
+    events: list[EventPayload] = []
+    if progress.status is CheckStatus.PENDING:
+        events.append(
+            CheckStarted(
+                verification_id=_id(session),
+                check=Check.POSSESSION_CODE,
+                detail=f"one-time code requested by {command.channel.value}",
+                started_at=command.at,
+            )
+        )
+    events.append(
+        CodeDeliveryRequested(
+            verification_id=_id(session),
+            delivery_id=command.delivery_id,
+            account_ref=session.account_ref,
+            channel=command.channel,
+            language=command.language,
+            claim_path=command.claim_path,
+            claim_before=command.claim_before,
+            requested_at=command.at,
+        )
+    )
+    return events
+
+
+def _issue_code(session: Session, command: IssueCode) -> list[EventPayload]:
+    progress = session.progress_of(Check.POSSESSION_CODE)
+    if progress.delivery_id != command.delivery_id:
+        raise NotFound("no such code delivery is waiting")
+    if progress.code_expires_at is not None:
+        raise RuleViolation("this code was already claimed")
+    assert progress.claim_before is not None
+    if command.at >= progress.claim_before:
+        raise RuleViolation("this code delivery was not claimed in time; request a new code")
+    return [
+        CodeIssued(
+            verification_id=_id(session),
+            delivery_id=command.delivery_id,
+            claimed_by=command.claimed_by,
+            expires_at=command.at + command.valid_for,
+            issued_at=command.at,
+        )
+    ]
+
+
+def _check_code(session: Session, command: CheckCode) -> list[EventPayload]:
+    progress = _current(session, Check.POSSESSION_CODE)
+    if progress.delivery_id is None or progress.code_expires_at is None:
+        raise RuleViolation("no code has been sent yet")
+    if progress.delivery_id != command.delivery_id:
+        raise RuleViolation("this is not the latest code; enter the last code sent")
+    if command.at >= progress.code_expires_at:
+        raise RuleViolation(
+            f"the code expired at {progress.code_expires_at:%H:%M:%S} UTC; request a new one"
+        )
+    if command.matches:
+        return _passed(
+            session,
+            Check.POSSESSION_CODE,
+            ["the code sent to a verified channel was entered"],
+            command.at,
+        )
+    return _attempt_failed(session, progress, "the code entered was wrong", command.at)
+
+
+def _assess_ownership(session: Session, command: AssessOwnership) -> list[EventPayload]:
+    progress = _current(session, Check.OWNERSHIP_EVIDENCE)
+    if progress.status is CheckStatus.AWAITING_REVIEW:
+        raise RuleViolation("the ownership evidence is already with a reviewer")
+    score = sum(item.points for item in command.items)
+    assessed = OwnershipAssessed(
+        verification_id=_id(session),
+        score=score,
+        threshold=command.threshold,
+        items=list(command.items),
+        assessed_at=command.at,
+    )
+    explained = "; ".join(f"{item.explanation} (+{item.points})" for item in command.items)
+    if score >= command.threshold:
+        reason = f"ownership score {score} of {command.threshold} needed: {explained}"
+        return [assessed, *_passed(session, Check.OWNERSHIP_EVIDENCE, [reason], command.at)]
+    reason = (
+        f"ownership score {score} is below the {command.threshold} needed "
+        f"({explained or 'no proof matched'}): a reviewer decides"
+    )
+    review = RequestReview(Check.OWNERSHIP_EVIDENCE, reason, command.evidence_refs, command.at)
+    return [assessed, _review_requested(session, Check.OWNERSHIP_EVIDENCE, reason, review)]
+
+
+def _review_requested(
+    session: Session, check: Check, reason: str, command: RequestReview
+) -> ReviewRequested:
+    return ReviewRequested(
+        verification_id=_id(session),
+        check=check,
+        reason=reason,
+        required_approvals=2 if session.four_eyes else 1,
+        evidence_refs=list(command.evidence_refs),
+        requested_at=command.at,
+    )
+
+
+def _decide_review(session: Session, command: DecideReview) -> list[EventPayload]:
+    progress = session.progress_of(command.check)
+    if progress.status is not CheckStatus.AWAITING_REVIEW:
+        raise RuleViolation(f"the {CHECK_NAMES[command.check]} is not waiting for a review")
+    if command.reviewer_id == session.person_ref:
+        raise RuleViolation("a reviewer cannot decide their own verification")
+    if command.reviewer_id in progress.approvals:
+        raise RuleViolation(
+            "four-eyes rule: a second, different reviewer must decide this high-risk check"
+        )
+    decided = ReviewDecided(
+        verification_id=_id(session),
+        check=command.check,
+        reviewer_id=command.reviewer_id,
+        approved=command.approved,
+        reason=command.reason,
+        decided_at=command.at,
+    )
+    if not command.approved:
+        reason = f"{CHECK_NAMES[command.check]} rejected by a reviewer: {command.reason}"
+        failed = CheckFailed(
+            verification_id=_id(session), check=command.check, reason=reason, failed_at=command.at
+        )
+        state = evolve(evolve(session, decided), failed)
+        return [
+            decided,
+            failed,
+            _completed(state, VerificationOutcome.FAILED, [reason], command.at),
+        ]
+    approvals = len(progress.approvals) + 1
+    if approvals < progress.required_approvals:
+        return [decided]
+    reviewers = "two reviewers" if approvals > 1 else "a reviewer"
+    reason = f"approved by {reviewers}: {command.reason}"
+    return [decided, *_passed(evolve(session, decided), command.check, [reason], command.at)]
+
+
+def _expire(session: Session, command: Expire) -> list[EventPayload]:
+    if session.status is not SessionStatus.OPEN:
+        return []  # completed before the timer fired: nothing to do
+    assert session.expires_at is not None
+    if command.at < session.expires_at:
+        return []
+    pending = [CHECK_NAMES[p.check] for p in session.progress if p.status is not CheckStatus.PASSED]
+    reason = f"the session expired at {session.expires_at:%Y-%m-%d %H:%M} UTC before the " + (
+        ", ".join(pending) + " " + ("was" if len(pending) == 1 else "were") + " completed"
+    )
+    return [_completed(session, VerificationOutcome.EXPIRED, [reason], command.at)]
+
+
+def _end_cooldown(session: Session, command: EndCooldown) -> list[EventPayload]:
+    if session.status is not SessionStatus.LOCKED or session.cooldown_ended:
+        return []
+    assert session.cooldown_until is not None
+    assert session.account_ref is not None
+    if command.at < session.cooldown_until:
+        return []
+    return [
+        CooldownEnded(
+            verification_id=_id(session), account_ref=session.account_ref, ended_at=command.at
+        )
+    ]
+
+
+# -- evolve -----------------------------------------------------------------------------------
+
+
+def _with(session: Session, check: Check, **changes: object) -> Session:
+    return replace(
+        session,
+        progress=tuple(
+            replace(p, **changes) if p.check is check else p  # type: ignore[arg-type]
+            for p in session.progress
+        ),
+    )
+
+
+def evolve(session: Session, event: EventPayload) -> Session:
+    match event:
+        case SessionStarted():
+            review_approvals = 2 if event.four_eyes else 1
+            return Session(
+                status=SessionStatus.OPEN,
+                verification_id=event.verification_id,
+                case_id=event.case_id,
+                account_ref=event.account_ref,
+                purpose=event.purpose,
+                risk_level=event.risk_level,
+                person_role=event.person_role,
+                person_ref=event.person_ref,
+                relationship=event.relationship,
+                four_eyes=event.four_eyes,
+                ticket_id=event.ticket_id,
+                language=event.language,
+                origin=event.origin,
+                started_at=event.started_at,
+                expires_at=event.expires_at,
+                cooldown=timedelta(minutes=event.lockout_cooldown_minutes),
+                progress=tuple(
+                    CheckProgress(check=check, required_approvals=review_approvals)
+                    for check in event.checks
+                ),
+            )
+        case CheckStarted():
+            return _with(
+                session,
+                event.check,
+                status=CheckStatus.IN_PROGRESS,
+                provider_session_ref=event.provider_session_ref,
+            )
+        case CodeDeliveryRequested():
+            progress = session.progress_of(Check.POSSESSION_CODE)
+            return _with(
+                session,
+                Check.POSSESSION_CODE,
+                status=CheckStatus.IN_PROGRESS,
+                deliveries=progress.deliveries + 1,
+                delivery_id=event.delivery_id,
+                claim_before=event.claim_before,
+                code_expires_at=None,
+            )
+        case CodeIssued():
+            return _with(session, Check.POSSESSION_CODE, code_expires_at=event.expires_at)
+        case CheckAttemptFailed():
+            return _with(session, event.check, failures=event.failures)
+        case CheckPassed():
+            return _with(
+                session, event.check, status=CheckStatus.PASSED, reasons=tuple(event.reasons)
+            )
+        case CheckFailed():
+            return _with(session, event.check, status=CheckStatus.FAILED, reasons=(event.reason,))
+        case ReviewRequested():
+            return _with(
+                session,
+                event.check,
+                status=CheckStatus.AWAITING_REVIEW,
+                required_approvals=event.required_approvals,
+                approvals=(),
+                evidence_refs=tuple(event.evidence_refs),
+            )
+        case ReviewDecided():
+            if not event.approved:
+                return session
+            progress = session.progress_of(event.check)
+            return _with(session, event.check, approvals=(*progress.approvals, event.reviewer_id))
+        case LockedOut():
+            return replace(session, cooldown_until=event.cooldown_until)
+        case CooldownEnded():
+            return replace(session, cooldown_ended=True)
+        case VerificationCompleted():
+            status = {
+                VerificationOutcome.VERIFIED: SessionStatus.VERIFIED,
+                VerificationOutcome.FAILED: SessionStatus.FAILED,
+                VerificationOutcome.EXPIRED: SessionStatus.EXPIRED,
+                VerificationOutcome.LOCKED: SessionStatus.LOCKED,
+            }[event.outcome]
+            return replace(
+                session,
+                status=status,
+                outcome_reasons=tuple(event.reasons),
+                completed_at=event.completed_at,
+            )
+    return session
+
+
+SESSION = AggregateType[Session]("verification", Session, evolve)
+
+
+__all__ = [
+    "SESSION",
+    "AssessOwnership",
+    "BeginCheck",
+    "CheckCode",
+    "CheckProgress",
+    "CheckStatus",
+    "Command",
+    "DecideReview",
+    "EndCooldown",
+    "Expire",
+    "IssueCode",
+    "RecordAttempt",
+    "RequestCode",
+    "RequestReview",
+    "Session",
+    "SessionStatus",
+    "StartSession",
+    "decide",
+    "evolve",
+]

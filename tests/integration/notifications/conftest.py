@@ -1,0 +1,188 @@
+"""Fixtures of the notifications integration tests: the sandbox providers as their own
+processes (SMS, WeChat, QQ over HTTP), a local SMTP server, and publishing other services'
+events exactly as their contracts say."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiosmtpd.controller import Controller
+
+from contracts import TOPICS, Actor, Envelope, EventPayload
+from contracts.events.notifications import MessageChannel
+from contracts.registry import REGISTRY
+from runtime.privacy import Privacy
+from runtime.settings import ServiceSettings
+from services.notifications.channels.base import ChannelAdapter
+from services.notifications.channels.http_provider import HttpProviderAdapter
+from services.notifications.channels.smtp import SmtpEmailAdapter
+from services.notifications.sandbox_smtp import SandboxMailbox
+from services.notifications.wiring import CHANNELS, SETTINGS
+from tests.conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Sandbox:
+    channel: MessageChannel
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def messages(self, reference: str | None = None) -> list[dict[str, Any]]:
+        params = {"reference": reference} if reference else None
+        return httpx.get(f"{self.url}/sandbox/messages", params=params).json()  # type: ignore[no-any-return]
+
+    async def amessages(self, reference: str | None = None) -> list[dict[str, Any]]:
+        params = {"reference": reference} if reference else None
+        async with httpx.AsyncClient() as client:
+            answer = await client.get(f"{self.url}/sandbox/messages", params=params)
+        return answer.json()  # type: ignore[no-any-return]
+
+    async def fail_next(self, count: int, status: int = 503) -> None:
+        async with httpx.AsyncClient() as client:
+            await client.post(
+                f"{self.url}/sandbox/faults", json={"fail_next": count, "status": status}
+            )
+
+    async def receipt(self, message_id: str, status: str = "delivered") -> dict[str, Any]:
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(
+                f"{self.url}/sandbox/messages/{message_id}/receipt", json={"status": status}
+            )
+        return answer.json()  # type: ignore[no-any-return]
+
+
+@dataclass
+class Sandboxes:
+    providers: dict[MessageChannel, Sandbox]
+    mailbox: SandboxMailbox
+    smtp_port: int
+
+    def adapters(self) -> dict[MessageChannel, ChannelAdapter]:
+        adapters: dict[MessageChannel, ChannelAdapter] = {
+            channel: HttpProviderAdapter(
+                channel, sandbox.url, SETTINGS.provider_api_key.get_secret_value()
+            )
+            for channel, sandbox in self.providers.items()
+        }
+        adapters[MessageChannel.EMAIL] = SmtpEmailAdapter(
+            "127.0.0.1", self.smtp_port, SETTINGS.smtp_sender
+        )
+        return adapters
+
+
+def _start_provider(channel: MessageChannel) -> Sandbox:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "services.notifications.sandbox_provider",
+            "--channel",
+            channel.value,
+            "--port",
+            str(port),
+            "--api-key",
+            SETTINGS.provider_api_key.get_secret_value(),
+            "--webhook-secret",
+            SETTINGS.webhook_secret.get_secret_value(),
+        ],
+        cwd=ROOT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return Sandbox(channel, url, process)
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError(f"the {channel} sandbox provider did not start")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def sandboxes() -> Iterator[Sandboxes]:
+    """SMS, WeChat and QQ sandbox providers as processes, an SMTP server in this process;
+    the notifications service sends through them for the whole session."""
+    providers = {
+        channel: _start_provider(channel)
+        for channel in (MessageChannel.SMS, MessageChannel.WECHAT, MessageChannel.QQ)
+    }
+    mailbox = SandboxMailbox()
+    smtp_port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    running = Sandboxes(providers, mailbox, smtp_port)
+    previous = dict(CHANNELS.adapters)
+    CHANNELS.replace(running.adapters())
+    try:
+        yield running
+    finally:
+        CHANNELS.replace(previous)
+        controller.stop()
+        for sandbox in providers.values():
+            sandbox.process.terminate()
+            sandbox.process.wait(timeout=10)
+
+
+async def publish(
+    settings: ServiceSettings,
+    payload: EventPayload,
+    stream_id: str,
+    *,
+    producer: str,
+    privacy: Privacy,
+    stream_version: int = 1,
+    correlation_id: uuid.UUID | None = None,
+    event_id: uuid.UUID | None = None,
+    times: int = 1,
+) -> Envelope:
+    """Publish an event as its producing service would: sealed personal data, keyed by its
+    stream, on its registered topic (namespaced)."""
+    event_id = event_id or uuid.uuid4()
+    sealed, personal_data = await privacy.seal(event_id, payload)
+    envelope = Envelope(
+        event_id=event_id,
+        event_type=payload.event_type,
+        schema_version=payload.schema_version,
+        occurred_at=datetime.now(UTC),
+        stream_type=payload.stream_type,
+        stream_id=stream_id,
+        stream_version=stream_version,
+        correlation_id=correlation_id or uuid.uuid4(),
+        producer=producer,
+        actor=Actor(id=producer, role="service"),
+        personal_data=personal_data,
+        payload=sealed,
+    )
+    topic = settings.kafka.topic(REGISTRY.topic_of(payload.event_type).name)
+    assert REGISTRY.topic_of(payload.event_type).name in TOPICS
+    kafka = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka.bootstrap_servers, enable_idempotence=True, acks="all"
+    )
+    await kafka.start()
+    try:
+        for _ in range(times):
+            await kafka.send_and_wait(topic, envelope.to_bytes(), key=stream_id.encode())
+    finally:
+        await kafka.stop()
+    return envelope

@@ -1,0 +1,120 @@
+"""The notifications read models are a function of the stream: after messages (sent, failed,
+delivered), callbacks (scheduled, attempted, moved, missed) and preferences, dropping the read
+models and replaying Kafka gives exactly the same rows."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from contracts.events.notifications import MessageChannel
+from runtime.scheduler import OffsetClock
+from runtime.settings import ServiceSettings
+from tests.conftest import auth, eventually
+from tests.integration.conftest import RunningService
+from tests.integration.notifications.conftest import Sandboxes
+from tests.integration.notifications.test_callbacks import (
+    callback_view,
+    promise_callback,
+    record,
+)
+from tests.integration.notifications.test_delivery import fake_phone, issue_ticket, message_of
+from tests.integration.test_http import intake
+from tests.integration.test_rebuild import cli
+
+pytestmark = pytest.mark.integration
+
+Stack = dict[str, RunningService]
+
+
+async def caught_up(stack: Stack) -> bool:
+    notifications = stack["notifications"].runtime.pool
+    produced = await notifications.fetchval("SELECT count(*) FROM events")
+    tickets = await stack["checkin"].runtime.pool.fetchval(
+        "SELECT count(*) FROM events WHERE event_type = 'checkin.ticket_issued'"
+    )
+    opened = await stack["cases"].runtime.pool.fetchval(
+        "SELECT count(*) FROM events WHERE event_type = 'cases.case_opened'"
+    )
+    seen = {
+        row["consumer_group"]: row["n"]
+        for row in await notifications.fetch(
+            "SELECT consumer_group, count(*) AS n FROM consumer_inbox GROUP BY consumer_group"
+        )
+    }
+    return (
+        seen.get("notifications.projections") == produced + tickets
+        and seen.get("notifications.case_customers") == opened
+    )
+
+
+async def test_rebuilt_read_models_equal_the_live_ones(
+    stack: Stack,
+    settings: ServiceSettings,
+    clock: OffsetClock,
+    token: Callable[..., str],
+    sandboxes: Sandboxes,
+    env_for_processes: dict[str, str],
+) -> None:
+    client = stack["notifications"].client
+    staff = auth(token("agent"))
+    # preferences, a message on a preferred channel, delivered by receipt
+    account = f"acct-{uuid.uuid4().hex[:8]}"
+    answer = await client.put(
+        f"/recipients/{account}/preferences",
+        json={
+            "channels": ["wechat", "sms"],
+            "wechat": f"wx-{account}",
+            "phone": "+8613900000001",
+            "marketing_consent": ["wechat"],
+            "timezone": "Asia/Shanghai",
+        },
+        headers=staff,
+    )
+    assert answer.status_code == 200, answer.text
+    ticket = await issue_ticket(stack, token, fake_phone(), account=account)
+    sent = await message_of(stack, token, f"ticket:{ticket['ticket_id']}")
+    assert sent["channel"] == "wechat"
+    receipt = await sandboxes.providers[MessageChannel.WECHAT].receipt(sent["provider_message_id"])
+    await client.post(
+        "/notifications/receipts",
+        content=receipt["body"],
+        headers={"X-Frontdesk-Signature": receipt["signature"]},
+    )
+    # a failed message
+    await sandboxes.providers[MessageChannel.SMS].fail_next(1, status=422)
+    failing = await issue_ticket(stack, token, fake_phone())
+    await message_of(stack, token, f"ticket:{failing['ticket_id']}", status="failed")
+    # a customer's own ticket: its case belongs to them
+    body = intake(f"acct-{uuid.uuid4().hex[:8]}")
+    mine = await stack["checkin"].client.post(
+        "/tickets", json=body, headers=auth(token("customer", sub=f"cust-{account}"))
+    )
+    assert mine.status_code == 201, mine.text
+    # callbacks: one kept, one moved and missed
+    kept = await promise_callback(stack, settings, clock)
+    await callback_view(stack, token, kept.callback_id)
+    await record(stack, token, kept.callback_id, "no_answer")
+    await record(stack, token, kept.callback_id, "reached")
+    missed = await promise_callback(stack, settings, clock, hours=6)
+    view = await callback_view(stack, token, missed.callback_id)
+    await record(stack, token, missed.callback_id, "wrong_number")
+    clock.advance(timedelta(hours=7))
+    timers = stack["notifications"].runtime.timers
+    assert timers is not None
+    await timers.fire_due()
+    assert view["status"] == "scheduled"
+
+    await eventually(lambda: caught_up(stack), within=60)
+    before = await cli(env_for_processes, "digest", "notifications")
+    assert all(not value.startswith("0:") for value in before.values()), before
+    reports = await cli(env_for_processes, "rebuild", "notifications")
+    assert {report["group"] for report in reports} >= {
+        "notifications.projections",
+        "notifications.case_customers",
+    }, reports
+    after = await cli(env_for_processes, "digest", "notifications")
+    assert after == before
