@@ -35,6 +35,7 @@ from contracts.vocabulary import (
     ServiceQueue,
     VerificationPurpose,
 )
+from runtime.audit import record_access
 from runtime.auth import STAFF_ROLES, Principal, require_roles
 from runtime.errors import NotFound
 from runtime.eventstore import CommandContext
@@ -169,7 +170,29 @@ _COLUMNS = """case_id, account_ref, case_type, problem_category, status, custome
     source_channel, source_ticket_id, opened_at, correlation_id, summary, priority, waiting_on,
     site_id, requester_role, proxy_relationship, viewer_ids, queue, assignee_id,
     escalation_level, escalations, contacts, service_levels, verifications, callbacks,
-    suspensions, report, decision, merged_into, split_from, updated_at"""
+    suspensions, report, decision, merged_into, split_from, updated_at, subject_id"""
+
+
+async def _audit_staff_reads(
+    runtime: Runtime, principal: Principal, rows: list[dict[str, Any]]
+) -> None:
+    """Staff seeing a customer's own words is a read of personal data: audited, the case being
+    the reason (docs/privacy.md). Customers reading their own cases are not audited."""
+    shown = [row for row in rows if row.get("summary")]
+    if not shown or not principal.is_staff:
+        return
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        for row in shown:
+            await record_access(
+                conn,
+                runtime,
+                principal,
+                subject_id=row["subject_id"],
+                resource="case",
+                resource_id=str(row["case_id"]),
+                fields=["summary"],
+                purpose=f"case:{row['case_id']}",
+            )
 
 
 def full_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -225,6 +248,7 @@ async def get_case(
     case_id: CaseId, runtime: Runtime, principal: Annotated[Principal, Readers]
 ) -> CaseView | CustomerCaseView:
     row, audience = await _visible(runtime, principal, case_id)
+    await _audit_staff_reads(runtime, principal, [row])
     return shaped(row, audience)
 
 
@@ -259,6 +283,7 @@ async def list_cases(
         limit,
     )
     audience = Audience.STAFF if principal.is_staff else Audience.CUSTOMER
+    await _audit_staff_reads(runtime, principal, [dict(row) for row in rows])
     return [shaped(dict(row), audience) for row in rows]
 
 

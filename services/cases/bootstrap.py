@@ -11,6 +11,8 @@ from runtime.service import ServiceDefinition, create_app
 from services.cases.accounts_api import router as accounts_router
 from services.cases.api import router
 from services.cases.application import SERVICE_LEVEL_TIMER, service_level_timer
+from services.cases.audit_log import audit_group
+from services.cases.audit_log import router as audit_router
 from services.cases.consumers import consumer_groups, redact_subject
 from services.cases.privacy_api import router as privacy_router
 
@@ -21,8 +23,8 @@ DEFINITION = ServiceDefinition(
     default_port=8002,
     migrations=Path(__file__).parent / "migrations",
     # cases owns the account timeline, so it answers for a person's copy of their data
-    routers=[router, accounts_router, privacy_router, gather_router()],
-    consumer_groups=consumer_groups,
+    routers=[router, accounts_router, privacy_router, audit_router, gather_router()],
+    consumer_groups=lambda store: [*consumer_groups(store), audit_group()],
     redact_subject=redact_subject,
     timers=lambda store: {SERVICE_LEVEL_TIMER: service_level_timer(store)},
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -14,9 +15,10 @@ from runtime.auth import Principal
 from runtime.retention import RetentionPolicy, purge
 from runtime.scheduler import OffsetClock
 from runtime.settings import ServiceSettings
-from tests.conftest import eventually
+from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.kafka_tools import read_topic
+from tests.integration.test_http import intake
 
 pytestmark = pytest.mark.integration
 
@@ -142,3 +144,47 @@ def test_a_policy_only_deletes_rows_meeting_its_condition() -> None:
     sql = policy.delete_sql()
     assert "DELETE FROM case_views WHERE closed_at < now() - $1::interval" in sql
     assert "AND (status = 'closed')" in sql
+
+
+async def test_an_agent_opening_a_case_is_listed_for_the_supervisor(
+    stack: dict[str, RunningService], token: Callable[..., str]
+) -> None:
+    account = f"acct-{uuid.uuid4().hex[:8]}"
+    subject = f"account:{account}"
+    body = intake(account)
+    body["intake"]["description"] = "FAKE: my account was suspended without a reason"
+    created = await stack["checkin"].client.post(
+        "/tickets", json=body, headers=auth(token("customer", sub=f"cust-{account}"))
+    )
+    assert created.status_code == 201
+    cases = stack["cases"].client
+
+    async def case() -> object:
+        response = await cases.get(
+            "/cases",
+            params={"account_ref": account},
+            headers=auth(token("customer", sub=f"cust-{account}")),
+        )
+        return response.json()
+
+    [opened] = await eventually(case)  # the customer's own read: not audited
+    agent = token("agent", sub="agent-audited")
+    shown = await cases.get(f"/cases/{opened['case_id']}", headers=auth(agent))
+    assert shown.json()["summary"] == "FAKE: my account was suspended without a reason"
+
+    async def accesses() -> object:
+        response = await cases.get(
+            f"/privacy/subjects/{subject}/accesses", headers=auth(token("supervisor"))
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    [access] = await eventually(accesses)
+    assert access["actor_id"] == "agent-audited"
+    assert access["actor_role"] == "agent"
+    assert (access["service"], access["resource"]) == ("cases", "case")
+    assert access["resource_id"] == opened["case_id"]
+    assert access["fields"] == ["summary"]
+    assert access["purpose"] == f"case:{opened['case_id']}"
+    listed_by_agent = await cases.get(f"/privacy/subjects/{subject}/accesses", headers=auth(agent))
+    assert listed_by_agent.status_code == 403

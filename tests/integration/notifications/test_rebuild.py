@@ -15,6 +15,7 @@ from runtime.scheduler import OffsetClock
 from runtime.settings import ServiceSettings
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
+from tests.integration.kafka_tools import consumers_caught_up
 from tests.integration.notifications.conftest import Sandboxes
 from tests.integration.notifications.test_callbacks import (
     callback_view,
@@ -31,24 +32,9 @@ Stack = dict[str, RunningService]
 
 
 async def caught_up(stack: Stack) -> bool:
-    notifications = stack["notifications"].runtime.pool
-    produced = await notifications.fetchval("SELECT count(*) FROM events")
-    tickets = await stack["checkin"].runtime.pool.fetchval(
-        "SELECT count(*) FROM events WHERE event_type = 'checkin.ticket_issued'"
-    )
-    opened = await stack["cases"].runtime.pool.fetchval(
-        "SELECT count(*) FROM events WHERE event_type = 'cases.case_opened'"
-    )
-    seen = {
-        row["consumer_group"]: row["n"]
-        for row in await notifications.fetch(
-            "SELECT consumer_group, count(*) AS n FROM consumer_inbox GROUP BY consumer_group"
-        )
-    }
-    return (
-        seen.get("notifications.projections") == produced + tickets
-        and seen.get("notifications.case_customers") == opened
-    )
+    """Nothing in flight: outboxes drained, every consumer group at the end of its topics."""
+    runtimes = [service.runtime for service in stack.values()]
+    return await consumers_caught_up(runtimes) and await consumers_caught_up(runtimes)
 
 
 async def test_rebuilt_read_models_equal_the_live_ones(
