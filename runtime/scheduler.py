@@ -128,16 +128,29 @@ class TimerRunner:
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
 
-    async def fire_due(self, limit: int = 1000) -> int:
-        """Fire every timer due by the clock's now (up to ``limit``); returns how many fired."""
+    async def fire_due(self, limit: int = 1000, *, settle_seconds: float = 30.0) -> int:
+        """Fire every timer due by the clock's now (up to ``limit``); returns how many this
+        runner fired. Returns only once no timer due at the call is left — also those another
+        runner (a replica, the background loop) was firing at that moment — so a caller that
+        moved the clock sees every effect when this returns."""
+        cutoff = self.clock.now()
         fired = 0
+        deadline = asyncio.get_running_loop().time() + settle_seconds
         while fired < limit:
             now = self.clock.now()
             async with self.pool.acquire() as conn:
                 outcome = await self._fire_one(conn, now)
-            if outcome is None:
+            if outcome is not None:
+                fired += 1
+                continue
+            with suppress_instrumentation():
+                in_flight = await self.pool.fetchval(
+                    "SELECT count(*) FROM timers WHERE due_at <= $1 AND kind = ANY($2::text[])",
+                    cutoff, list(self.handlers),
+                )
+            if not in_flight or asyncio.get_running_loop().time() > deadline:
                 return fired
-            fired += 1
+            await asyncio.sleep(0.05)  # another runner holds them: wait for its commit
         return fired
 
     async def _fire_one(self, conn: asyncpg.Connection, now: datetime) -> str | None:

@@ -123,3 +123,29 @@ async def test_a_handler_can_reschedule_its_own_timer(pool: asyncpg.Pool) -> Non
         await runner.fire_due()
         clock.advance(timedelta(hours=1))
     assert await effects(pool) == ["hourly"] * 3
+
+
+async def test_fire_due_returns_only_once_another_runners_timer_committed(
+    pool: asyncpg.Pool,
+) -> None:
+    clock = ManualClock()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(conn: asyncpg.Connection, timer: Timer, now: object) -> None:
+        started.set()
+        await release.wait()
+        await record(conn, timer, now)
+
+    async with pool.acquire() as conn:
+        await schedule(conn, "slow", "slow", clock.now())
+    background = TimerRunner(pool, {"slow": slow}, clock)
+    explicit = TimerRunner(pool, {"slow": slow}, clock)
+    busy = asyncio.create_task(background.fire_due())
+    await started.wait()  # the background runner holds the timer
+    waiting = asyncio.create_task(explicit.fire_due())
+    await asyncio.sleep(0.3)
+    assert not waiting.done()  # it waits for the other runner instead of returning early
+    release.set()
+    assert await waiting == 0
+    assert await busy == 1
+    assert await effects(pool) == ["slow"]  # visible the moment fire_due returned
