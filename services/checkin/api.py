@@ -762,6 +762,18 @@ async def call_next(
 # -- sites, queues, board, dashboard ----------------------------------------------------------
 
 
+async def _change_site(
+    runtime: ServiceRuntime, principal: Principal, site_id: str, command: Any, now: datetime
+) -> SiteView:
+    """Every site command: decide and append in one transaction, answer with the site."""
+    context = _context(principal)
+    site = await _in_transaction(
+        runtime,
+        lambda conn: application.change_site(conn, runtime.store, site_id, command, context),
+    )
+    return _site_view(site, now)
+
+
 @router.put("/sites/{site_id}", response_model=SiteView, tags=["sites"], summary="Configure a site")
 async def configure_site(
     site_id: SiteId,
@@ -779,12 +791,7 @@ async def configure_site(
         at=now,
         estimate_margin_minutes=body.estimate_margin_minutes,
     )
-    context = _context(principal)
-    site = await _in_transaction(
-        runtime,
-        lambda conn: application.change_site(conn, runtime.store, site_id, command, context),
-    )
-    return _site_view(site, now)
+    return await _change_site(runtime, principal, site_id, command, now)
 
 
 @router.get("/sites/{site_id}", response_model=SiteView, tags=["sites"], summary="A site")
@@ -813,12 +820,7 @@ async def add_desk(
 ) -> SiteView:
     now = runtime.clock.now()
     command = AddDesk(desk_id=body.desk_id, kind=body.kind, at=now, location=body.location)
-    context = _context(principal)
-    site = await _in_transaction(
-        runtime,
-        lambda conn: application.change_site(conn, runtime.store, site_id, command, context),
-    )
-    return _site_view(site, now)
+    return await _change_site(runtime, principal, site_id, command, now)
 
 
 @router.post(
@@ -836,12 +838,7 @@ async def close_queue(
 ) -> SiteView:
     now = runtime.clock.now()
     command = CloseQueue(queue=queue, at=now, reason=body.reason)
-    context = _context(principal)
-    site = await _in_transaction(
-        runtime,
-        lambda conn: application.change_site(conn, runtime.store, site_id, command, context),
-    )
-    return _site_view(site, now)
+    return await _change_site(runtime, principal, site_id, command, now)
 
 
 @router.post(
@@ -857,14 +854,7 @@ async def open_queue(
     principal: Annotated[Principal, SupervisorRoles],
 ) -> SiteView:
     now = runtime.clock.now()
-    context = _context(principal)
-    site = await _in_transaction(
-        runtime,
-        lambda conn: application.change_site(
-            conn, runtime.store, site_id, OpenQueue(queue=queue, at=now), context
-        ),
-    )
-    return _site_view(site, now)
+    return await _change_site(runtime, principal, site_id, OpenQueue(queue=queue, at=now), now)
 
 
 @router.get(

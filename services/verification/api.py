@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -705,16 +706,37 @@ async def upload_session_media(
     adapters: AdaptersDep,
     principal: Annotated[Principal, Participant],
 ) -> MediaView:
+    return await store_upload(
+        runtime,
+        adapters,
+        principal,
+        body,
+        owner=(MediaOwner.SESSION, verification_id),
+        check_visible=lambda conn: visible_session(conn, runtime, principal, verification_id),
+    )
+
+
+async def store_upload(
+    runtime: Runtime,
+    adapters: Any,
+    principal: Principal,
+    body: MediaUpload,
+    *,
+    owner: tuple[MediaOwner, UUID],
+    check_visible: Callable[[asyncpg.Connection], Awaitable[object]],
+) -> MediaView:
+    """Every evidence upload (a session's or an organization's): decode within the size limit,
+    check the caller may see the owner, store encrypted with its event, in one transaction."""
     data = decode_upload(body.content_base64, adapters.settings.media_max_bytes)
     async with runtime.pool.acquire() as conn:
-        await visible_session(conn, runtime, principal, verification_id)
+        await check_visible(conn)
         async with conn.transaction():
             stored = await app_.store_media(
                 conn,
                 runtime.store,
                 adapters,
-                owner_type=MediaOwner.SESSION,
-                owner_id=verification_id,
+                owner_type=owner[0],
+                owner_id=owner[1],
                 kind=body.kind,
                 content_type=body.content_type,
                 data=data,

@@ -13,11 +13,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from contracts.events.verification_media import MediaKind, MediaOwner
 from runtime.auth import STAFF_ROLES, Principal, require_roles
 from runtime.errors import NotFound, RuleViolation
-from runtime.eventstore import CommandContext
 from runtime.http import IdempotencyKey, fingerprint, idempotent
 from runtime.service import Runtime
 from services.verification import application as app_
-from services.verification.api import MediaUpload, MediaView, decode_upload
+from services.verification.api import MediaUpload, MediaView, context_of, store_upload
 from services.verification.domain.organizations import (
     ClearFlag,
     ConfirmPhone,
@@ -172,10 +171,6 @@ async def visible_organization(
     return organization
 
 
-def context_of(principal: Principal) -> CommandContext:
-    return CommandContext.new(principal.actor())
-
-
 @router.post(
     "/verification/organizations",
     status_code=201,
@@ -300,23 +295,14 @@ async def upload_document(
 ) -> MediaView:
     if body.kind not in (MediaKind.BUSINESS_LICENCE, MediaKind.AUTHORIZATION_LETTER):
         raise RuleViolation("an organization uploads its business licence or authorization letter")
-    data = decode_upload(body.content_base64, adapters.settings.media_max_bytes)
-    async with runtime.pool.acquire() as conn:
-        await visible_organization(conn, runtime, principal, organization_id)
-        async with conn.transaction():
-            stored = await app_.store_media(
-                conn,
-                runtime.store,
-                adapters,
-                owner_type=MediaOwner.ORGANIZATION,
-                owner_id=organization_id,
-                kind=body.kind,
-                content_type=body.content_type,
-                data=data,
-                now=runtime.clock.now(),
-                context=context_of(principal),
-            )
-    return MediaView.model_validate(stored.model_dump())
+    return await store_upload(
+        runtime,
+        adapters,
+        principal,
+        body,
+        owner=(MediaOwner.ORGANIZATION, organization_id),
+        check_visible=lambda conn: visible_organization(conn, runtime, principal, organization_id),
+    )
 
 
 async def _review(
