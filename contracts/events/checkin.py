@@ -49,6 +49,13 @@ class WaitEstimate(BaseModel):
         description="recent_service_times (measured in this queue) or default_service_time "
         "(too few recent services measured yet)."
     )
+    range_basis: str | None = Field(
+        default=None,
+        description="How the range was made: measured_errors (calibrated on this queue's recent "
+        "estimate errors to hold the actual wait about 80% of the time) or service_time_spread "
+        "(the spread of service times only, before enough outcomes are known). Absent in "
+        "estimates made before ranges were calibrated.",
+    )
     estimated_at: AwareDatetime
 
 
@@ -146,6 +153,22 @@ class TicketIssued(EventPayload):
         default=None,
         description="Who holds the ticket for the one-active-ticket rule: the verified phone's "
         "keyed hash (hmac:...) or the customer id; never the phone itself.",
+    )
+    screening_confirmed_by: str | None = Field(
+        default=None,
+        description="Walk-in: id of the reception or security staff member who confirmed the "
+        "security screening before the ticket was issued. Absent for remote channels and in "
+        "tickets issued before screening was recorded.",
+    )
+    screened_at: AwareDatetime | None = Field(
+        default=None, description="Walk-in: when the security screening was confirmed."
+    )
+    owner_agent_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Remote contact: the customer's owning agent (e.g. the account manager the "
+        "organization's CRM names), for the owner_agent assignment rule. Absent when the "
+        "customer has none, and in tickets issued before contacts were assigned.",
     )
 
 
@@ -376,4 +399,4 @@ class TicketCallbackRequested(EventPayload):
 
 
 # registers the topics and events of the check-in service's other aggregates
-from contracts.events import checkin_agents  # noqa: E402, F401
+from contracts.events import checkin_agents, checkin_appointments  # noqa: E402, F401

@@ -79,6 +79,29 @@ class QueueSettings(BaseModel):
     answer_within_seconds: int = Field(
         default=60, ge=5, description="An assigned chat not answered by then is reassigned."
     )
+    appointment_slot_minutes: int | None = Field(
+        default=None,
+        ge=5,
+        le=240,
+        description="Length of a bookable appointment slot; slots follow each other from the "
+        "start of each opening period (local time). Absent: the queue takes no appointments.",
+    )
+    appointment_capacity: int = Field(
+        default=1, ge=1, le=100, description="Visitors that can book one slot."
+    )
+    appointment_early_minutes: int = Field(
+        default=30, ge=0, le=240, description="A booked visitor may check in this early."
+    )
+    appointment_grace_minutes: int = Field(
+        default=10,
+        ge=0,
+        le=120,
+        description="A booked visitor may still check in this long after the slot ends; "
+        "then the appointment is missed and its place released.",
+    )
+    appointment_horizon_days: int = Field(
+        default=14, ge=0, le=90, description="Slots can be booked up to this many local days ahead."
+    )
 
 
 @REGISTRY.event("checkin.site_configured", version=1, topic=CHECKIN_SITES)
@@ -95,6 +118,11 @@ class SiteConfigured(EventPayload):
         default=5,
         ge=1,
         description="A new estimate is announced when it moves by more than this (or 25%).",
+    )
+    screening_required: bool = Field(
+        default=False,
+        description="Walk-in tickets are issued only by staff who confirm the visitor passed "
+        "the security screening (recorded on checkin.ticket_issued).",
     )
     configured_at: AwareDatetime
 

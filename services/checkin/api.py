@@ -7,7 +7,9 @@ writes nothing.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, time
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -26,7 +28,7 @@ from runtime.errors import ConcurrencyConflict, NotFound, RuleViolation
 from runtime.eventstore import CommandContext
 from runtime.http import IdempotencyKey, fingerprint, idempotent
 from runtime.service import Runtime, ServiceRuntime
-from services.checkin import application, queries
+from services.checkin import application, appointments, queries
 from services.checkin.domain.agents import (
     Agent,
     EndBreak,
@@ -52,6 +54,8 @@ from services.checkin.domain.tickets import (
     TicketStatus,
     TransferTicket,
 )
+from services.checkin.phones import load_settings as load_phone_settings
+from services.checkin.phones import phone_ref
 
 router = APIRouter()
 
@@ -98,6 +102,16 @@ class IssueTicketRequest(BaseModel):
         default=None, max_length=200, description="Staff only: the customer the ticket is for."
     )
     intake: IntakeRequest
+    appointment_id: UUID | None = Field(
+        default=None,
+        description="Check in for this booked appointment (same person, site and queue, within "
+        "its window): served ahead of walk-ins while in its window.",
+    )
+    screening_confirmed: bool = Field(
+        default=False,
+        description="Walk-in, staff only: I confirm the visitor passed the security screening "
+        "(recorded with my id on the ticket; required where the site requires screening).",
+    )
 
 
 class TicketView(BaseModel):
@@ -165,6 +179,9 @@ class SiteRequest(BaseModel):
     opening_hours: list[OpeningHours] = Field(default_factory=list, max_length=50)
     queues: list[QueueSettings] = Field(min_length=1, max_length=len(Queue))
     estimate_margin_minutes: int = Field(default=5, ge=1, le=120)
+    screening_required: bool = Field(
+        default=False, description="Walk-ins only through reception confirming the screening."
+    )
 
 
 class OpeningHoursView(BaseModel):
@@ -183,6 +200,7 @@ class SiteView(BaseModel):
     open_now: bool
     next_opening: AwareDatetime | None
     closed_today: list[Queue]
+    screening_required: bool = False
 
 
 class DeskRequest(BaseModel):
@@ -287,6 +305,7 @@ def _site_view(site: Site, now: datetime) -> SiteView:
         open_now=site.is_open(now),
         next_opening=site.next_opening(now),
         closed_today=sorted(q for q in site.queues if site.queue_closed_today(q, now)),
+        screening_required=site.screening_required,
     )
 
 
@@ -354,6 +373,17 @@ async def issue_ticket(
     customer_id = body.customer_id if principal.is_staff else principal.id
     if body.channel is Channel.VIRTUAL_QUEUE and customer_id is None:
         raise RuleViolation("the virtual queue is for signed-in customers (verified phone)")
+    if body.screening_confirmed and not principal.is_staff:
+        raise Forbidden("only reception staff confirm a visitor's security screening")
+    if body.screening_confirmed and body.channel is not Channel.WALK_IN:
+        raise RuleViolation("the security screening is confirmed for walk-ins only")
+    person_ref = f"customer:{customer_id}" if customer_id else None
+    if body.channel is Channel.VIRTUAL_QUEUE:
+        if body.intake.contact_phone is None:
+            raise RuleViolation("the virtual queue needs the phone number you will be told on")
+        person_ref = phone_ref(
+            load_phone_settings().phone_key.get_secret_value(), body.intake.contact_phone
+        )
     queue = body.queue or DEFAULT_QUEUE[body.intake.problem_category]
     request = application.IssueRequest(
         site_id=body.site_id,
@@ -361,14 +391,34 @@ async def issue_ticket(
         channel=body.channel,
         customer_id=customer_id,
         intake=Intake.model_validate(body.intake.model_dump()),
-        person_ref=f"customer:{customer_id}" if customer_id else None,
+        person_ref=person_ref,
+        screening_confirmed_by=principal.id if body.screening_confirmed else None,
     )
     context = _context(principal)
 
     async def act(conn: asyncpg.Connection) -> tuple[int, Any]:
-        ticket = await application.issue_ticket(
-            conn, runtime.store, request, context, runtime.clock.now()
-        )
+        now = runtime.clock.now()
+        issue = request
+        if body.appointment_id is not None:
+            booked = await appointments.booked_queue(
+                conn, body.appointment_id, customer_id, staff=principal.is_staff
+            )
+            ticket_id = uuid.uuid4()
+            appointment = await appointments.check_in(
+                conn,
+                runtime.store,
+                body.appointment_id,
+                ticket_id=ticket_id,
+                customer_id=customer_id,
+                site_id=body.site_id,
+                queue=body.queue or booked,
+                now=now,
+                context=context,
+            )
+            issue = replace(
+                request, ticket_id=ticket_id, appointment=appointment, queue=body.queue or booked
+            )
+        ticket = await application.issue_ticket(conn, runtime.store, issue, context, now)
         return 201, _view(ticket, ticket.estimate)
 
     return await idempotent(
@@ -790,6 +840,7 @@ async def configure_site(
         queues=tuple(body.queues),
         at=now,
         estimate_margin_minutes=body.estimate_margin_minutes,
+        screening_required=body.screening_required,
     )
     return await _change_site(runtime, principal, site_id, command, now)
 

@@ -39,6 +39,7 @@ from services.checkin.domain.agents import (
 from services.checkin.domain.estimates import (
     Capacity,
     ServiceTimes,
+    calibrate,
     estimate_wait,
     remaining_minutes,
     service_times,
@@ -71,6 +72,7 @@ from services.checkin.domain.tickets import (
 NO_SHOW_TIMER = "ticket_no_show"
 SERVICE_SAMPLE_WINDOW = timedelta(hours=3)
 SERVICE_SAMPLES_PER_CATEGORY = 30
+CALIBRATION_PAIRS = 200  # the most recent estimate outcomes a queue's range is calibrated on
 
 
 def ticket_stream(ticket_id: UUID) -> str:
@@ -289,6 +291,8 @@ class IssueRequest:
     appointment: AppointmentRef | None = None
     person_ref: str | None = None
     ticket_id: UUID | None = None
+    screening_confirmed_by: str | None = None
+    owner_agent_id: str | None = None  # remote contact: the customer's owning agent
 
 
 async def issue_ticket(
@@ -317,8 +321,13 @@ async def issue_ticket(
         appointment_start=request.appointment.slot_start if request.appointment else None,
         appointment_end=request.appointment.slot_end if request.appointment else None,
     )
-    estimates = await estimate_queue(
-        conn, site, request.site_id, request.queue, now, extra=(draft, request.intake)
+    remote = request.channel in REMOTE_CHANNELS  # no estimate: see estimate_queue
+    estimates = (
+        {}
+        if remote
+        else await estimate_queue(
+            conn, site, request.site_id, request.queue, now, extra=(draft, request.intake)
+        )
     )
     estimate = estimates.get(ticket_id)
     _check_served_before_closing(site, request.queue, estimate, now)
@@ -335,6 +344,9 @@ async def issue_ticket(
         estimate=estimate,
         appointment=request.appointment,
         person_ref=request.person_ref,
+        screening_required=site.screening_required,
+        screening_confirmed_by=request.screening_confirmed_by,
+        owner_agent_id=request.owner_agent_id,
     )
     ticket, _ = await execute(
         conn, store, TICKET, ticket_stream(ticket_id), lambda s: decide(s, command), context
@@ -381,10 +393,12 @@ async def _check_one_active_ticket(conn: asyncpg.Connection, request: IssueReque
     row = await conn.fetchrow(
         """SELECT number, status FROM ticket_index
            WHERE status IN ('waiting', 'called', 'serving', 'parked')
-             AND (account_ref = $1 OR ($2::text IS NOT NULL AND person_ref = $2))
+             AND (account_ref = $1 OR ($2::text IS NOT NULL AND person_ref = $2)
+                  OR ($3::text IS NOT NULL AND customer_id = $3))
            LIMIT 1""",
         request.intake.account_ref,
         request.person_ref,
+        request.customer_id,
     )
     if row is not None:
         raise RuleViolation(
@@ -631,12 +645,17 @@ async def estimate_queue(
     extra: tuple[WaitingTicket, Intake] | None = None,
     policy: RoutingPolicy = DEFAULT_POLICY,
 ) -> dict[UUID, WaitEstimate]:
-    """Estimates of every waiting walk-in ticket of a queue (and ``extra``, one being issued)."""
+    """Estimates of every waiting walk-in and virtual-queue ticket of a queue (and ``extra``,
+    one being issued). Remote contacts (phone, chat, email) are not in that line — desks never
+    call them, the assignment engine offers them to agents' free places — and get no estimate:
+    a wait in the pool depends on per-channel concurrency the fluid model does not describe."""
     settings = site.settings(queue)
     rows = await conn.fetch(
-        "SELECT * FROM ticket_index WHERE site_id = $1 AND queue = $2 AND status = 'waiting'",
+        """SELECT * FROM ticket_index WHERE site_id = $1 AND queue = $2 AND status = 'waiting'
+             AND channel = ANY($3::text[])""",
         site_id,
         queue.value,
+        [c.value for c in Channel if c not in REMOTE_CHANNELS],
     )
     waiting = [_waiting_of(row, site) for row in rows]
     category = {row["ticket_id"]: row["problem_category"] for row in rows}
@@ -645,14 +664,42 @@ async def estimate_queue(
         category[extra[0].ticket_id] = extra[1].problem_category.value
     times, overall = await _service_times(conn, site_id, queue, settings, now)
     capacity = await _capacity(conn, site_id, queue, times, overall, now)
+    calibration = calibrate(await _recent_outcomes(conn, site_id, queue, now), overall.mean)
     ordered = queue_order(waiting, now, policy)
     estimates: dict[UUID, WaitEstimate] = {}
     ahead: list[ServiceTimes] = []
     for ticket in ordered:
         own = times.get(category[ticket.ticket_id], overall)
-        estimates[ticket.ticket_id] = estimate_wait(ahead, capacity, own, now)
+        estimates[ticket.ticket_id] = estimate_wait(ahead, capacity, own, now, calibration)
         ahead.append(own)
     return estimates
+
+
+async def _recent_outcomes(
+    conn: asyncpg.Connection, site_id: str, queue: ServiceQueue, now: datetime
+) -> list[tuple[float, float]]:
+    """(expected, actual) minutes of the queue's recent estimates at issue, from the
+    estimate-accuracy read model: tickets first called in the sample window, plus tickets
+    still waiting longer than they were told (their wait so far is a lower bound of the
+    actual; leaving them out would bias the range towards the short waits that end first)."""
+    rows = await conn.fetch(
+        """SELECT (first_estimate ->> 'expected_minutes')::float AS expected,
+                  extract(epoch FROM coalesce(first_called_at, $4) - issued_at) / 60.0 AS actual
+           FROM queue_tickets
+           WHERE site_id = $1 AND queue = $2 AND first_estimate IS NOT NULL
+             AND issued_at <= $4
+             AND (first_called_at > $3 AND first_called_at <= $4
+                  OR status = 'waiting' AND first_called_at IS NULL
+                     AND issued_at + make_interval(
+                           mins => (first_estimate ->> 'expected_minutes')::int) < $4)
+           ORDER BY coalesce(first_called_at, $4) DESC LIMIT $5""",
+        site_id,
+        queue.value,
+        now - SERVICE_SAMPLE_WINDOW,
+        now,
+        CALIBRATION_PAIRS,
+    )
+    return [(float(row["expected"]), float(row["actual"])) for row in rows]
 
 
 async def reestimate(

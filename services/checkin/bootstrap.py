@@ -13,14 +13,23 @@ from runtime.consumer import ConsumerGroup
 from runtime.eventstore import EventStore
 from runtime.scheduler import Timer, TimerHandler
 from runtime.service import ServiceDefinition, create_app
-from services.checkin import application
+from services.checkin import application, appointments, assignment
 from services.checkin.api import router
+from services.checkin.api_appointments import router as appointments_router
+from services.checkin.api_contacts import router as contacts_router
 from services.checkin.consumers import escalation_group, waiting_group
 from services.checkin.projections import projection_group
+from services.checkin.retention import policies as retention_policies
+from services.checkin.subject_data import export_subject
 
 
 def consumer_groups(store: EventStore) -> list[ConsumerGroup]:
-    return [projection_group(), waiting_group(store), escalation_group(store)]
+    return [
+        projection_group(),
+        waiting_group(store),
+        escalation_group(store),
+        assignment.assignment_group(),
+    ]
 
 
 def timers(store: EventStore) -> dict[str, TimerHandler]:
@@ -33,7 +42,14 @@ def timers(store: EventStore) -> dict[str, TimerHandler]:
             now,
         )
 
-    return {application.NO_SHOW_TIMER: no_show_due}
+    async def appointment_missed(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
+        await appointments.expire(conn, store, UUID(timer.payload["appointment_id"]), now)
+
+    return {
+        application.NO_SHOW_TIMER: no_show_due,
+        appointments.MISSED_TIMER: appointment_missed,
+        **assignment.timers(store),
+    }
 
 
 DEFINITION = ServiceDefinition(
@@ -42,9 +58,11 @@ DEFINITION = ServiceDefinition(
     description="Arrivals, queues, desks, agents and routing: who waits where, for how long.",
     default_port=8001,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, appointments_router, contacts_router],
     consumer_groups=consumer_groups,
     timers=timers,
+    retention=retention_policies(),
+    export_subject=export_subject,
 )
 
 

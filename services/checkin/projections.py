@@ -50,6 +50,7 @@ from contracts.events.checkin_sites import (
 from contracts.topics import CHECKIN_TICKETS
 from runtime.consumer import ConsumerGroup, EventHandler, ReceivedEvent
 from runtime.eventstore import EventStore
+from services.checkin import appointments
 
 Apply = Callable[[asyncpg.Connection, EventPayload], Awaitable[None]]
 
@@ -337,9 +338,10 @@ APPLY: dict[str, Apply] = {
     "checkin.desk_added": _desk,
     "checkin.queue_closed": _closed,
     "checkin.queue_opened": _opened,
+    **appointments.APPLY,
 }
 
-READ_MODELS = ("queue_tickets", "agent_states", "sites")
+READ_MODELS = ("queue_tickets", "agent_states", "sites", *appointments.READ_MODELS)
 
 
 def _handler(apply: Apply) -> EventHandler:
@@ -352,7 +354,7 @@ def _handler(apply: Apply) -> EventHandler:
 def projection_group() -> ConsumerGroup:
     return ConsumerGroup(
         name="checkin.projections",
-        topics=[CHECKIN_TICKETS, CHECKIN_AGENTS, CHECKIN_SITES],
+        topics=[CHECKIN_TICKETS, CHECKIN_AGENTS, CHECKIN_SITES, appointments.TOPIC],
         handlers={event_type: _handler(apply) for event_type, apply in APPLY.items()},
         read_models=READ_MODELS,
         description="Queue board, dashboard and estimate-accuracy read models.",

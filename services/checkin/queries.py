@@ -201,10 +201,16 @@ async def estimate_accuracy(
             "mean_error_minutes": result.mean_error,
             "mean_absolute_error_minutes": result.mean_absolute_error,
             "within_range": result.within_range,
+            "mean_range_minutes": result.mean_range_minutes,
         }
 
+    overall = pairs.pop("*", [])
+    by_range: dict[str, list[tuple[WaitEstimate, float]]] = defaultdict(list)
+    for estimate, actual in overall:
+        by_range[estimate.range_basis or "service_time_spread"].append((estimate, actual))
     return {
         "site_id": site_id,
-        "overall": report(pairs.pop("*", [])),
+        "overall": report(overall),
         "queues": {queue: report(items) for queue, items in sorted(pairs.items())},
+        "ranges": {basis: report(items) for basis, items in sorted(by_range.items())},
     }

@@ -7,6 +7,18 @@ agent serving three queues with people waiting counts as a third). The range is 
 uncertainty of that work: z * sqrt(sum of variances) / agents (z = 1.28, an 80% band).
 With fewer than ``MIN_SAMPLES`` measured services, the queue's configured default service time
 is used with a wide spread, and the estimate says so (``basis``).
+
+That band models the variance of service times only; what really moves a wait is what the model
+cannot see (tickets with priority arriving later and jumping ahead, transfers, people leaving).
+So once a queue has ``CALIBRATION_MIN_PAIRS`` estimates whose outcome is known, the range is
+*calibrated* on them instead (split-conformal style): each past estimate's error is scaled by
+``size(expected) = sqrt((expected + s) * s)``, ``s`` one mean service time of the queue — the
+uncertainty of a sum of n services grows like sqrt(n), so the error of a 60-minute estimate is
+about 2.5 times that of a 5-minute one, not 12 times (proportional scaling made long ranges
+twice too wide on the busy day) — and the range is ``expected + q * size(expected)`` for the
+conformal ``(1 - c) / 2`` and ``(1 + c) / 2`` quantiles ``q`` of the scaled errors (c = 80%).
+If the queue's errors are like its recent ones, the range holds the actual wait about 80% of
+the time; the estimate says which range it carries (``range_basis``).
 """
 
 from __future__ import annotations
@@ -21,6 +33,8 @@ from contracts.events.checkin import WaitEstimate
 
 MIN_SAMPLES = 5
 Z_80 = 1.28
+RANGE_COVERAGE = 0.8
+CALIBRATION_MIN_PAIRS = 20
 
 
 @dataclass(frozen=True)
@@ -67,13 +81,63 @@ def remaining_minutes(times: ServiceTimes, elapsed_minutes: float) -> float:
     return max(times.mean - elapsed_minutes, 0.25 * times.mean)
 
 
+@dataclass(frozen=True)
+class RangeCalibration:
+    """The spread of a queue's recent estimate errors, scaled by the estimates' size."""
+
+    # size(expected) = sqrt((expected + scale) * scale): see the module's docstring
+
+    low: float  # <= 0: the low quantile of the scaled errors
+    high: float  # >= 0: the high quantile
+    scale_minutes: float
+    pairs: int
+
+    def range(self, expected: float) -> tuple[int, int]:
+        size = math.sqrt((expected + self.scale_minutes) * self.scale_minutes)
+        return max(0, math.floor(expected + self.low * size)), math.ceil(
+            expected + self.high * size
+        )
+
+
+def _conformal_quantile(ordered: Sequence[float], level: float) -> float:
+    """The ceil((n + 1) * level)-th smallest of n values (clamped): the finite-sample
+    quantile that gives a split-conformal interval its coverage."""
+    n = len(ordered)
+    rank = min(n, max(1, math.ceil((n + 1) * level)))
+    return ordered[rank - 1]
+
+
+def calibrate(
+    outcomes: Sequence[tuple[float, float]],
+    scale_minutes: float,
+    coverage: float = RANGE_COVERAGE,
+) -> RangeCalibration | None:
+    """Calibration from ``(expected, actual)`` minutes of a queue's recent estimates, or None
+    with fewer than ``CALIBRATION_MIN_PAIRS`` (the model's own spread is used then)."""
+    if len(outcomes) < CALIBRATION_MIN_PAIRS or scale_minutes <= 0:
+        return None
+    scaled = sorted(
+        (actual - expected) / math.sqrt((expected + scale_minutes) * scale_minutes)
+        for expected, actual in outcomes
+    )
+    tail = (1 - coverage) / 2
+    return RangeCalibration(
+        low=min(0.0, _conformal_quantile(scaled, tail)),
+        high=max(0.0, _conformal_quantile(scaled, 1 - tail)),
+        scale_minutes=scale_minutes,
+        pairs=len(outcomes),
+    )
+
+
 def estimate_wait(
     ahead: Sequence[ServiceTimes],
     capacity: Capacity,
     own: ServiceTimes,
     at: datetime,
+    calibration: RangeCalibration | None = None,
 ) -> WaitEstimate:
-    """The wait of a ticket with ``ahead`` tickets before it in the queue's order."""
+    """The wait of a ticket with ``ahead`` tickets before it in the queue's order, with the
+    range calibrated on the queue's recent errors when there are enough of them."""
     free_now = len(capacity.free_shares)
     k = capacity.effective_agents
     if capacity.agents == 0 or k <= 0:
@@ -89,13 +153,18 @@ def estimate_wait(
         expected = work / k
         spread = Z_80 * math.sqrt(variance) / k
     measured = own.measured and all(t.measured for t in ahead)
+    if calibration is not None:
+        low, high = calibration.range(expected)
+    else:
+        low, high = max(0, math.floor(expected - spread)), math.ceil(expected + spread)
     return WaitEstimate(
         ahead=len(ahead),
         expected_minutes=round(expected),
-        low_minutes=max(0, math.floor(expected - spread)),
-        high_minutes=math.ceil(expected + spread),
+        low_minutes=min(low, round(expected)),
+        high_minutes=max(high, round(expected)),
         agents_serving=capacity.agents,
         basis="recent_service_times" if measured else "default_service_time",
+        range_basis="measured_errors" if calibration is not None else "service_time_spread",
         estimated_at=at,
     )
 
@@ -108,6 +177,7 @@ class Accuracy:
     mean_error: float  # actual - expected: > 0 means we promised too little
     mean_absolute_error: float
     within_range: float  # share of actual waits inside [low, high]
+    mean_range_minutes: float = 0.0  # how wide the ranges were (a range is only useful narrow)
 
 
 def accuracy(pairs: Sequence[tuple[WaitEstimate, float]]) -> Accuracy:
@@ -123,4 +193,7 @@ def accuracy(pairs: Sequence[tuple[WaitEstimate, float]]) -> Accuracy:
         mean_error=round(statistics.fmean(errors), 2),
         mean_absolute_error=round(statistics.fmean(abs(e) for e in errors), 2),
         within_range=round(sum(inside) / len(inside), 3),
+        mean_range_minutes=round(
+            statistics.fmean(e.high_minutes - e.low_minutes for e, _ in pairs), 2
+        ),
     )

@@ -42,6 +42,7 @@ class Site:
     desks: dict[str, Desk] = field(default_factory=dict)
     closed: frozenset[tuple[ServiceQueue, date]] = frozenset()
     estimate_margin_minutes: int = 5
+    screening_required: bool = False
 
     @property
     def configured(self) -> bool:
@@ -118,6 +119,7 @@ class ConfigureSite:
     queues: tuple[QueueSettings, ...]
     at: datetime
     estimate_margin_minutes: int = 5
+    screening_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ def decide_site(site: Site, command: SiteCommand) -> list[EventPayload]:
                     opening_hours=list(command.opening_hours),
                     queues=list(command.queues),
                     estimate_margin_minutes=command.estimate_margin_minutes,
+                    screening_required=command.screening_required,
                     configured_at=command.at,
                 )
             ]
@@ -238,6 +241,7 @@ def evolve_site(site: Site, event: EventPayload) -> Site:
                 opening_hours=tuple(event.opening_hours),
                 queues={settings.queue: settings for settings in event.queues},
                 estimate_margin_minutes=event.estimate_margin_minutes,
+                screening_required=event.screening_required,
             )
         case DeskAdded():
             desk = Desk(event.desk_id, event.kind, event.location)

@@ -133,6 +133,7 @@ class Ticket:
     last_agent_id: str | None = None
     resolution: str | None = None
     no_show_reason: NoShowReason | None = None
+    owner_agent_id: str | None = None  # remote contact: the customer's owning agent
 
     @property
     def is_final(self) -> bool:
@@ -156,6 +157,9 @@ class IssueTicket:
     estimate: WaitEstimate | None = None
     appointment: AppointmentRef | None = None
     person_ref: str | None = None
+    screening_required: bool = False  # the site issues walk-ins only after screening
+    screening_confirmed_by: str | None = None  # staff who confirmed it (walk-in)
+    owner_agent_id: str | None = None  # remote contact: the customer's owning agent
 
 
 @dataclass(frozen=True)
@@ -254,6 +258,7 @@ class AssignContact:
     rule: AssignmentRule
     answer_by: datetime
     at: datetime
+    match: RoutingMatch | None = None  # why this agent may serve it (language, skill)
 
 
 @dataclass(frozen=True)
@@ -307,6 +312,13 @@ def decide(ticket: Ticket, command: Command) -> list[EventPayload]:
         case IssueTicket():
             if ticket.status is not TicketStatus.NOT_ISSUED:
                 raise RuleViolation("this ticket was already issued")
+            walk_in = command.channel is Channel.WALK_IN
+            if command.screening_required and walk_in and not command.screening_confirmed_by:
+                raise RuleViolation(
+                    "reception must confirm the visitor's security screening before a walk-in "
+                    "ticket is issued at this site"
+                )
+            screened_by = command.screening_confirmed_by if walk_in else None
             return [
                 TicketIssued(
                     ticket_id=command.ticket_id,
@@ -321,6 +333,9 @@ def decide(ticket: Ticket, command: Command) -> list[EventPayload]:
                     estimate=command.estimate,
                     appointment=command.appointment,
                     person_ref=command.person_ref,
+                    screening_confirmed_by=screened_by,
+                    screened_at=command.at if screened_by else None,
+                    owner_agent_id=command.owner_agent_id,
                 )
             ]
         case CallTicket():
@@ -496,6 +511,7 @@ def decide(ticket: Ticket, command: Command) -> list[EventPayload]:
                     desk_id=command.desk_id,
                     agent_id=command.agent_id,
                     called_at=command.at,
+                    match=command.match,
                 ),
             ]
         case ExpireAssignment():
@@ -565,6 +581,7 @@ def evolve(ticket: Ticket, event: EventPayload) -> Ticket:
                 appointment=event.appointment,
                 first_estimate=event.estimate,
                 estimate=event.estimate,
+                owner_agent_id=event.owner_agent_id,
             )
         case TicketCalled():
             return replace(

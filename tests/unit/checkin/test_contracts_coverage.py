@@ -20,6 +20,7 @@ def test_checkin_publishes_tickets_sites_and_agents() -> None:
         "frontdesk.checkin.tickets",
         "frontdesk.checkin.sites",
         "frontdesk.checkin.agents",
+        "frontdesk.checkin.appointments",
     }
     assert {t.name for t in projection_group().topics} == {
         t.name for t in TOPICS.values() if t.producer == "checkin"

@@ -8,10 +8,12 @@ import pytest
 
 from contracts.events.checkin import WaitEstimate
 from services.checkin.domain.estimates import (
+    CALIBRATION_MIN_PAIRS,
     MIN_SAMPLES,
     Capacity,
     ServiceTimes,
     accuracy,
+    calibrate,
     estimate_wait,
     remaining_minutes,
     service_times,
@@ -103,3 +105,55 @@ def test_accuracy_reports_bias_error_and_range_coverage() -> None:
     assert report.mean_absolute_error == pytest.approx(4.0)
     assert report.within_range == pytest.approx(0.667, abs=0.001)
     assert accuracy([]).tickets == 0
+
+
+def test_too_few_outcomes_leave_the_range_to_the_service_time_spread() -> None:
+    outcomes = [(10.0, 12.0)] * (CALIBRATION_MIN_PAIRS - 1)
+    assert calibrate(outcomes, scale_minutes=5.0) is None
+    estimate = estimate_wait([TEN] * 3, Capacity(busy=((1.0, 5.0),)), TEN, AT)
+    assert estimate.range_basis == "service_time_spread"
+
+
+def test_the_calibrated_range_holds_the_share_of_past_errors_it_claims() -> None:
+    # past estimates of 20 min came true anywhere from 10 to 49 min (later arrivals with
+    # priority pushed many of them back): errors the service-time spread knows nothing of
+    outcomes = [(20.0, 10.0 + i) for i in range(40)]
+    calibration = calibrate(outcomes, scale_minutes=5.0)
+    assert calibration is not None
+    assert calibration.pairs == 40
+    low, high = calibration.range(20.0)
+    inside = sum(low <= actual <= high for _, actual in outcomes) / len(outcomes)
+    assert 0.8 <= inside <= 0.9
+    assert low < 20 < high
+
+
+def test_the_calibrated_range_scales_with_the_size_of_the_estimate() -> None:
+    outcomes = [(e, e * 1.3 + 2.0) for e in range(5, 45)] + [(e, e * 0.8) for e in range(5, 45)]
+    calibration = calibrate(outcomes, scale_minutes=6.0)
+    assert calibration is not None
+    short_low, short_high = calibration.range(5.0)
+    long_low, long_high = calibration.range(60.0)
+    # errors grow like the square root of the work ahead: wider, but not 12 times wider
+    assert 2 * (short_high - short_low) < long_high - long_low < 4 * (short_high - short_low)
+
+
+def test_an_estimate_carries_the_calibrated_range_and_says_so() -> None:
+    outcomes = [(30.0, 30.0 + delta) for delta in range(-10, 30)]
+    calibration = calibrate(outcomes, scale_minutes=10.0)
+    assert calibration is not None
+    ahead = [TEN] * 3
+    plain = estimate_wait(ahead, Capacity(busy=((1.0, 5.0),)), TEN, AT)
+    calibrated = estimate_wait(ahead, Capacity(busy=((1.0, 5.0),)), TEN, AT, calibration)
+    assert calibrated.range_basis == "measured_errors"
+    assert calibrated.expected_minutes == plain.expected_minutes  # only the range changes
+    assert calibrated.high_minutes - calibrated.low_minutes > plain.high_minutes - plain.low_minutes
+    assert calibrated.low_minutes <= calibrated.expected_minutes <= calibrated.high_minutes
+
+
+def test_a_queue_that_always_runs_late_never_gets_a_range_below_its_estimate() -> None:
+    calibration = calibrate([(10.0, 20.0 + i % 5) for i in range(30)], scale_minutes=5.0)
+    assert calibration is not None
+    assert calibration.low == 0.0
+    low, high = calibration.range(10.0)
+    assert low == 10
+    assert high > 20

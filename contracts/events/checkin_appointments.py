@@ -1,0 +1,89 @@
+"""Appointments: bookable slots per site and queue, with a capacity.
+
+Published by the check-in service on ``frontdesk.checkin.appointments``, keyed by the slot's
+stream id ``slot-<site_id>-<queue>-<start, UTC, YYYYMMDDTHHMMZ>``. A slot is one aggregate that
+holds all its bookings, so two concurrent bookings of its last place conflict on one stream and
+exactly one wins. An appointment's life: booked -> checked in (a ticket was issued for it) |
+cancelled | missed (not checked in by the end of the slot's grace window; the place is
+released).
+
+Only ids travel here (the customer id, the ticket id): no name, phone or free text.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from contracts.base import EventPayload
+from contracts.registry import REGISTRY
+from contracts.topics import TopicSpec, register_topic
+from contracts.vocabulary import ServiceQueue
+
+CHECKIN_APPOINTMENTS = register_topic(
+    TopicSpec(
+        name="frontdesk.checkin.appointments",
+        producer="checkin",
+        stream_type="slot",
+        description="Every change of an appointment slot: booked, cancelled, checked in, missed.",
+    )
+)
+
+
+@REGISTRY.event("checkin.appointment_booked", version=1, topic=CHECKIN_APPOINTMENTS)
+class AppointmentBooked(EventPayload):
+    """A place in a slot was booked for a customer (by themself, or by staff for them). A
+    visitor checking in within the slot's window is served ahead of walk-ins."""
+
+    appointment_id: UUID
+    site_id: str
+    queue: ServiceQueue
+    slot_start: AwareDatetime
+    slot_end: AwareDatetime = Field(description="End of the slot (without the grace window).")
+    customer_id: str = Field(description="Id of the customer the appointment is for.")
+    capacity: int = Field(ge=1, description="Places in the slot when it was booked.")
+    places_left: int = Field(ge=0, description="Places left in the slot after this booking.")
+    check_in_from: AwareDatetime = Field(description="Earliest check-in (early allowance).")
+    check_in_until: AwareDatetime = Field(
+        description="Latest check-in: the slot's end plus its grace window; then it is missed."
+    )
+    booked_at: AwareDatetime
+
+
+@REGISTRY.event("checkin.appointment_cancelled", version=1, topic=CHECKIN_APPOINTMENTS)
+class AppointmentCancelled(EventPayload):
+    """The appointment was cancelled; its place is free again."""
+
+    appointment_id: UUID
+    site_id: str
+    queue: ServiceQueue
+    slot_start: AwareDatetime
+    reason: str | None = Field(default=None, max_length=200)
+    cancelled_at: AwareDatetime
+
+
+@REGISTRY.event("checkin.appointment_checked_in", version=1, topic=CHECKIN_APPOINTMENTS)
+class AppointmentCheckedIn(EventPayload):
+    """The booked visitor arrived within the slot's window and got a ticket (whose
+    ``ticket_issued.appointment`` names this appointment)."""
+
+    appointment_id: UUID
+    site_id: str
+    queue: ServiceQueue
+    slot_start: AwareDatetime
+    ticket_id: UUID
+    checked_in_at: AwareDatetime
+
+
+@REGISTRY.event("checkin.appointment_missed", version=1, topic=CHECKIN_APPOINTMENTS)
+class AppointmentMissed(EventPayload):
+    """Nobody checked in for the appointment by the end of the slot's grace window: the place
+    is released."""
+
+    appointment_id: UUID
+    site_id: str
+    queue: ServiceQueue
+    slot_start: AwareDatetime
+    check_in_until: AwareDatetime
+    missed_at: AwareDatetime

@@ -1,0 +1,352 @@
+"""Appointments: use cases (book, cancel, check in, missed) and the ``appointments`` read model.
+
+Use cases run in the caller's transaction. Besides the slot's events they keep the command-side
+``appointment_index`` in step (one row per appointment, a pure function of its slot's state):
+it finds an appointment's slot, counts the places taken per slot, and holds the one active
+booking per person, queue and day (a unique index, so two concurrent bookings of one person
+cannot both pass). Capacity itself is decided on the slot's stream: of two concurrent bookings
+of the last place, the second append conflicts, decides again on the fresh slot and is refused.
+
+The ``appointments`` read model (the day's bookings of a site for the reception) is projected
+from ``frontdesk.checkin.appointments`` by ``checkin.projections``; it is rebuildable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from contracts.base import EventPayload
+from contracts.events.checkin import AppointmentRef
+from contracts.events.checkin_appointments import (
+    CHECKIN_APPOINTMENTS,
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentCheckedIn,
+    AppointmentMissed,
+)
+from contracts.vocabulary import ServiceQueue
+from runtime.errors import ConcurrencyConflict, NotFound, RuleViolation
+from runtime.eventstore import CommandContext, EventStore, execute
+from runtime.scheduler import cancel, schedule
+from services.checkin.application import load_site
+from services.checkin.domain.appointments import (
+    SLOT,
+    AppointmentStatus,
+    BookAppointment,
+    CancelAppointment,
+    CheckInAppointment,
+    MarkMissed,
+    Slot,
+    SlotAvailability,
+    SlotCommand,
+    appointment_ref,
+    bookable_slot,
+    day_slots,
+    decide_slot,
+    slot_stream,
+)
+
+MISSED_TIMER = "appointment_missed"
+ATTEMPTS = 3
+ONE_PER_DAY = "appointment_index_one_per_day"
+
+
+def missed_timer_id(appointment_id: UUID) -> str:
+    return f"appointment-missed:{appointment_id}"
+
+
+async def load_slot(conn: asyncpg.Connection, store: EventStore, stream_id: str) -> Slot:
+    history = await store.load(conn, stream_id)
+    return SLOT.fold([event.payload for event in history])
+
+
+async def _change_slot(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    stream_id: str,
+    command: SlotCommand,
+    context: CommandContext,
+) -> Slot:
+    """Decide on the slot and append; a concurrent append to the slot (another booking) makes
+    it decide again on the fresh slot (a savepoint each time), up to three times."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            async with conn.transaction():
+                slot, _ = await execute(
+                    conn, store, SLOT, stream_id, lambda s: decide_slot(s, command), context
+                )
+                return slot
+        except ConcurrencyConflict:
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _index(conn: asyncpg.Connection, slot: Slot, appointment_id: UUID, day: date) -> None:
+    booking = slot.bookings[appointment_id]
+    assert slot.site_id is not None
+    assert slot.queue is not None
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                """INSERT INTO appointment_index (appointment_id, stream_id, site_id, queue,
+                       slot_start, slot_end, service_day, customer_id, status, check_in_from,
+                       check_in_until, booked_at, ticket_id, ended_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                   ON CONFLICT (appointment_id) DO UPDATE SET status = EXCLUDED.status,
+                       ticket_id = EXCLUDED.ticket_id, ended_at = EXCLUDED.ended_at""",
+                appointment_id,
+                slot_stream(slot.site_id, slot.queue, slot.start),  # type: ignore[arg-type]
+                slot.site_id,
+                slot.queue.value,
+                slot.start,
+                slot.end,
+                day,
+                booking.customer_id,
+                booking.status.value,
+                booking.check_in_from,
+                booking.check_in_until,
+                booking.booked_at,
+                booking.ticket_id,
+                booking.ended_at,
+            )
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name == ONE_PER_DAY:
+            raise RuleViolation(
+                f"this person already has an appointment in {slot.queue} on {day.isoformat()}: "
+                "one at a time per queue and day (cancel it to book another)"
+            ) from None
+        raise
+
+
+async def book(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    *,
+    appointment_id: UUID,
+    site_id: str,
+    queue: ServiceQueue,
+    start: datetime,
+    customer_id: str,
+    now: datetime,
+    context: CommandContext,
+) -> asyncpg.Record:
+    site = await load_site(conn, store, site_id)
+    if not site.configured:
+        raise NotFound(f"no such site {site_id}")
+    start, end = bookable_slot(site, queue, start, now)
+    day = site.local_day(start)
+    held = await conn.fetchrow(
+        """SELECT slot_start FROM appointment_index WHERE customer_id = $1 AND site_id = $2
+             AND queue = $3 AND service_day = $4 AND status = 'booked'""",
+        customer_id,
+        site_id,
+        queue.value,
+        day,
+    )
+    if held is not None:
+        local = held["slot_start"].astimezone(site.zone)
+        raise RuleViolation(
+            f"this person already has an appointment in {queue} at {local.isoformat()}: "
+            "one at a time per queue and day (cancel it to book another)"
+        )
+    settings = site.settings(queue)
+    command = BookAppointment(
+        appointment_id=appointment_id,
+        site_id=site_id,
+        queue=queue,
+        start=start,
+        end=end,
+        customer_id=customer_id,
+        capacity=settings.appointment_capacity,
+        early=timedelta(minutes=settings.appointment_early_minutes),
+        grace=timedelta(minutes=settings.appointment_grace_minutes),
+        at=now,
+    )
+    slot = await _change_slot(conn, store, slot_stream(site_id, queue, start), command, context)
+    await _index(conn, slot, appointment_id, day)
+    booking = slot.bookings[appointment_id]
+    await schedule(
+        conn,
+        missed_timer_id(appointment_id),
+        MISSED_TIMER,
+        booking.check_in_until,
+        {"appointment_id": str(appointment_id)},
+    )
+    return await appointment_row(conn, appointment_id)
+
+
+async def appointment_row(conn: asyncpg.Connection, appointment_id: UUID) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        "SELECT * FROM appointment_index WHERE appointment_id = $1", appointment_id
+    )
+    if row is None:
+        raise NotFound(f"appointment {appointment_id} not found")
+    return row
+
+
+async def _change(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    appointment_id: UUID,
+    command: SlotCommand,
+    context: CommandContext,
+) -> Slot:
+    row = await appointment_row(conn, appointment_id)
+    slot = await _change_slot(conn, store, row["stream_id"], command, context)
+    await _index(conn, slot, appointment_id, row["service_day"])
+    if slot.bookings[appointment_id].status is not AppointmentStatus.BOOKED:
+        await cancel(conn, missed_timer_id(appointment_id))
+    return slot
+
+
+async def cancel_appointment(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    appointment_id: UUID,
+    *,
+    by_staff: bool,
+    reason: str | None,
+    now: datetime,
+    context: CommandContext,
+) -> asyncpg.Record:
+    command = CancelAppointment(appointment_id, now, by_staff=by_staff, reason=reason)
+    await _change(conn, store, appointment_id, command, context)
+    return await appointment_row(conn, appointment_id)
+
+
+async def booked_queue(
+    conn: asyncpg.Connection, appointment_id: UUID, customer_id: str | None, *, staff: bool
+) -> ServiceQueue:
+    """The queue an appointment is booked in; a customer's view: only their own exist."""
+    row = await conn.fetchrow(
+        "SELECT queue, customer_id FROM appointment_index WHERE appointment_id = $1",
+        appointment_id,
+    )
+    if row is None or (not staff and row["customer_id"] != customer_id):
+        raise NotFound(f"appointment {appointment_id} not found")
+    return ServiceQueue(row["queue"])
+
+
+async def check_in(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    appointment_id: UUID,
+    *,
+    ticket_id: UUID,
+    customer_id: str | None,
+    site_id: str,
+    queue: ServiceQueue,
+    now: datetime,
+    context: CommandContext,
+) -> AppointmentRef:
+    """The booked visitor arrived: record it on the slot (in the ticket's transaction) and
+    return what the ticket carries so that routing serves it within its window."""
+    command = CheckInAppointment(appointment_id, ticket_id, customer_id, site_id, queue, now)
+    slot = await _change(conn, store, appointment_id, command, context)
+    return appointment_ref(slot, appointment_id)
+
+
+async def expire(
+    conn: asyncpg.Connection, store: EventStore, appointment_id: UUID, now: datetime
+) -> None:
+    """The missed-appointment timer: a booking not checked in by the end of its grace window
+    is missed; its place is released."""
+    row = await conn.fetchrow(
+        "SELECT status FROM appointment_index WHERE appointment_id = $1", appointment_id
+    )
+    if row is None or row["status"] != AppointmentStatus.BOOKED.value:
+        return  # cancelled or checked in meanwhile
+    command = MarkMissed(appointment_id, now)
+    await _change(conn, store, appointment_id, command, CommandContext.new(None))
+
+
+async def availability(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    site_id: str,
+    queue: ServiceQueue,
+    day: date | None,
+    now: datetime,
+) -> tuple[date, str, list[SlotAvailability]]:
+    site = await load_site(conn, store, site_id)
+    if not site.configured:
+        raise NotFound(f"no such site {site_id}")
+    day = day or site.local_day(now)
+    rows = await conn.fetch(
+        """SELECT slot_start, count(*) AS taken FROM appointment_index
+           WHERE site_id = $1 AND queue = $2 AND service_day = $3
+             AND status IN ('booked', 'checked_in')
+           GROUP BY slot_start""",
+        site_id,
+        queue.value,
+        day,
+    )
+    taken = {row["slot_start"]: row["taken"] for row in rows}
+    return day, site.timezone, day_slots(site, queue, day, now, taken)
+
+
+# -- the read model ---------------------------------------------------------------------------
+
+Apply = Callable[[asyncpg.Connection, EventPayload], Awaitable[None]]
+
+
+async def _booked(conn: asyncpg.Connection, e: EventPayload) -> None:
+    assert isinstance(e, AppointmentBooked)
+    await conn.execute(
+        """INSERT INTO appointments (appointment_id, site_id, queue, slot_start, slot_end,
+               customer_id, status, check_in_until, booked_at)
+           VALUES ($1, $2, $3, $4, $5, $6, 'booked', $7, $8)
+           ON CONFLICT (appointment_id) DO NOTHING""",
+        e.appointment_id,
+        e.site_id,
+        e.queue.value,
+        e.slot_start,
+        e.slot_end,
+        e.customer_id,
+        e.check_in_until,
+        e.booked_at,
+    )
+
+
+async def _cancelled(conn: asyncpg.Connection, e: EventPayload) -> None:
+    assert isinstance(e, AppointmentCancelled)
+    await conn.execute(
+        "UPDATE appointments SET status = 'cancelled', ended_at = $2 WHERE appointment_id = $1",
+        e.appointment_id,
+        e.cancelled_at,
+    )
+
+
+async def _checked_in(conn: asyncpg.Connection, e: EventPayload) -> None:
+    assert isinstance(e, AppointmentCheckedIn)
+    await conn.execute(
+        """UPDATE appointments SET status = 'checked_in', ended_at = $2, ticket_id = $3
+           WHERE appointment_id = $1""",
+        e.appointment_id,
+        e.checked_in_at,
+        e.ticket_id,
+    )
+
+
+async def _missed(conn: asyncpg.Connection, e: EventPayload) -> None:
+    assert isinstance(e, AppointmentMissed)
+    await conn.execute(
+        "UPDATE appointments SET status = 'missed', ended_at = $2 WHERE appointment_id = $1",
+        e.appointment_id,
+        e.missed_at,
+    )
+
+
+APPLY: dict[str, Apply] = {
+    "checkin.appointment_booked": _booked,
+    "checkin.appointment_cancelled": _cancelled,
+    "checkin.appointment_checked_in": _checked_in,
+    "checkin.appointment_missed": _missed,
+}
+READ_MODELS = ("appointments",)
+TOPIC = CHECKIN_APPOINTMENTS

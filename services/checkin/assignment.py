@@ -1,0 +1,464 @@
+"""Remote contacts (phone, chat, email): they enter a queue, are assigned automatically, and
+come back to the pool when the agent does not answer in time.
+
+Who gets what is decided by the pure ``domain.assignment``; this module loads its inputs from
+the command-side indexes, applies its plan to the ticket streams and keeps the timers.
+
+**One dispatcher per site at a time.** Every assignment pass (``dispatch``) takes a
+transaction-scoped advisory lock on the site *before it writes anything*, then reads the pool
+and the agents' loads: two passes can never both give an agent's last free place away, and a
+pass always sees the previous one's commit. The ticket streams keep their optimistic
+concurrency: a contact that changed meanwhile (the caller hung up) is skipped in a savepoint
+and the pass is scheduled again.
+
+**When a pass runs:**
+
+- a contact arrives through ``POST /contacts``: in its own transaction (the answer says who
+  got it, or that it waits in the pool);
+- an answer timer fires (``contact_answer``): the contact goes back to the pool and is
+  reassigned in the same transaction;
+- anything else that can free a place or add to the pool — an agent signs in, resumes,
+  finishes a walk-in, gets a new profile; a remote contact ends, is transferred, parked,
+  returned, unanswered, or was issued through ``POST /tickets``; the site's rules change: the
+  reaction ``checkin.assignment`` schedules the site's dispatch timer (``contact_assignment``,
+  one id per site, so a burst of events makes one pass). Its handler runs the pass with the
+  runtime's clock, in the timer's transaction. The reaction is exactly-once through its inbox;
+  the pass itself is idempotent (it only offers waiting contacts to agents with room).
+
+**Unanswered.** Each assignment schedules ``contact-answer:<ticket>`` at ``answer_by`` (the
+queue's ``answer_within_seconds``). Still only offered then: ``checkin.contact_unanswered``
+(back to the pool, arrival time kept, so it keeps its place), the agent is set on a break
+(reason ``missed contact <number>``; as contact centers do, so that no more contacts go to
+someone who is not there; resuming makes them available again), and the pass reassigns it to
+someone else (``previous_agent_id``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from contracts.envelope import Actor
+from contracts.events.checkin_agents import CHECKIN_AGENTS, AgentStatus, ChannelLimits
+from contracts.events.checkin_sites import CHECKIN_SITES
+from contracts.topics import CHECKIN_TICKETS
+from contracts.vocabulary import Channel, ServiceQueue
+from runtime.consumer import ConsumerGroup, ReceivedEvent
+from runtime.errors import ConcurrencyConflict, RuleViolation
+from runtime.eventstore import CommandContext, EventStore
+from runtime.scheduler import Timer, TimerHandler, schedule
+from services.checkin import application
+from services.checkin.consumers import TIME_FIELDS
+from services.checkin.domain.agents import TakeBreak
+from services.checkin.domain.assignment import (
+    CHANNEL_KIND,
+    AgentLoad,
+    Contact,
+    plan_assignments,
+)
+from services.checkin.domain.sites import Site
+from services.checkin.domain.tickets import (
+    REMOTE_CHANNELS,
+    AssignContact,
+    ExpireAssignment,
+    Ticket,
+    TicketStatus,
+)
+
+ASSIGN_TIMER = "contact_assignment"
+ANSWER_TIMER = "contact_answer"
+ASSIGN_ATTEMPTS = 3
+REMOTE = sorted(channel.value for channel in REMOTE_CHANNELS)
+SERVICE_ACTOR = Actor(id="checkin", role="service")
+
+# The standard IVR menu: the digit a caller pressed -> the queue.
+IVR_MENU: dict[str, ServiceQueue] = {
+    "1": ServiceQueue.ACCOUNT_SECURITY,
+    "2": ServiceQueue.WALLET_PAYMENTS,
+    "3": ServiceQueue.MINORS_FAMILY,
+    "4": ServiceQueue.COMMERCE_DISPUTES,
+    "0": ServiceQueue.GENERAL,
+}
+
+# Ticket events after which a remote contact may free an agent's place or (re)enter the pool.
+CONTACT_MOVES = (
+    "checkin.ticket_issued",
+    "checkin.ticket_completed",
+    "checkin.ticket_left",
+    "checkin.ticket_no_show",
+    "checkin.ticket_transferred",
+    "checkin.ticket_parked",
+    "checkin.ticket_returned",
+    "checkin.contact_unanswered",
+)
+AGENT_MOVES = (
+    "checkin.agent_profile_set",
+    "checkin.agent_signed_in",
+    "checkin.agent_status_changed",
+)
+
+
+def dispatch_timer_id(site_id: str) -> str:
+    return f"assign-contacts:{site_id}"
+
+
+def answer_timer_id(ticket_id: UUID) -> str:
+    return f"contact-answer:{ticket_id}"
+
+
+async def lock_site(conn: asyncpg.Connection, site_id: str) -> None:
+    """Serialize the assignment passes of one site (released at commit or rollback)."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"checkin.assignment:{site_id}"
+    )
+
+
+# -- arrival ----------------------------------------------------------------------------------
+
+
+async def receive_contact(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    request: application.IssueRequest,
+    context: CommandContext,
+    now: datetime,
+) -> Ticket:
+    """A phone call, chat or email enters its queue (the same rules as any ticket: the site
+    open, the queue not closed, the closing rule) and is offered at once if an agent has room;
+    otherwise it waits in the pool."""
+    if request.channel not in REMOTE_CHANNELS:
+        raise RuleViolation(f"{request.channel} is not a remote contact: issue a ticket")
+    await lock_site(conn, request.site_id)  # first: the pass below must not wait on itself
+    ticket = await application.issue_ticket(conn, store, request, context, now)
+    assert ticket.ticket_id is not None
+    if ticket.owner_agent_id is not None:
+        await conn.execute(
+            "UPDATE ticket_index SET owner_agent_id = $2 WHERE ticket_id = $1",
+            ticket.ticket_id,
+            ticket.owner_agent_id,
+        )
+    await dispatch(conn, store, request.site_id, now, context)
+    ticket = await application.load_ticket(conn, store, ticket.ticket_id)
+    if ticket.status is TicketStatus.WAITING and ticket.queue is not None:
+        # nobody may take it yet; once it has waited relax_after_minutes, an agent of the
+        # next best language or without the specialist skill may: offer the pool again then
+        site = await application.load_site(conn, store, request.site_id)
+        relax_at = now + timedelta(minutes=site.settings(ticket.queue).relax_after_minutes)
+        await schedule(
+            conn,
+            f"contact-relax:{ticket.ticket_id}",
+            ASSIGN_TIMER,
+            relax_at,
+            {"site_id": request.site_id, **_context_payload(context)},
+        )
+    return ticket
+
+
+# -- the pass ---------------------------------------------------------------------------------
+
+
+async def dispatch(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    site_id: str,
+    now: datetime,
+    context: CommandContext,
+) -> list[Ticket]:
+    """Offer the site's pool to its agents with room; returns the contacts assigned."""
+    await lock_site(conn, site_id)
+    pool_rows = await conn.fetch(
+        """SELECT * FROM ticket_index
+           WHERE site_id = $1 AND status = 'waiting' AND channel = ANY($2::text[])""",
+        site_id,
+        REMOTE,
+    )
+    if not pool_rows:
+        return []
+    agent_rows = await application.present_agents(conn, site_id)
+    if not agent_rows:
+        return []
+    site = await application.load_site(conn, store, site_id)
+    agents = await _loads(conn, agent_rows)
+    pool = await _contacts(conn, site, site_id, pool_rows)
+    queues = {contact.ticket.queue for contact in pool}
+    rules = {queue: site.settings(queue).assignment_rules for queue in queues}
+    cursors = {
+        ServiceQueue(row["queue"]): row["agent_id"]
+        for row in await conn.fetch(
+            "SELECT queue, agent_id FROM assignment_cursors WHERE site_id = $1", site_id
+        )
+    }
+    present = [agent.skills for agent in agents]
+    plan = plan_assignments(pool, agents, rules, cursors, present, now)
+    assigned: list[Ticket] = []
+    for assignment in plan:
+        contact, choice = assignment.contact, assignment.choice
+        queue = contact.ticket.queue
+        answer_by = now + timedelta(seconds=site.settings(queue).answer_within_seconds)
+        command = AssignContact(
+            agent_id=choice.agent_id,
+            desk_id=choice.desk_id,
+            rule=choice.rule,
+            answer_by=answer_by,
+            at=now,
+            match=choice.match,
+        )
+        ticket_id = contact.ticket.ticket_id
+        ticket = await _assign(conn, store, ticket_id, command, context)
+        if ticket is None:
+            continue  # no longer waiting (the caller hung up): its place stays free
+        await schedule(
+            conn,
+            answer_timer_id(ticket_id),
+            ANSWER_TIMER,
+            answer_by,
+            {"ticket_id": str(ticket_id), **_context_payload(context)},
+        )
+        await conn.execute(
+            """INSERT INTO assignment_cursors (site_id, queue, agent_id, assigned_at)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (site_id, queue) DO UPDATE
+               SET agent_id = EXCLUDED.agent_id, assigned_at = EXCLUDED.assigned_at""",
+            site_id,
+            queue.value,
+            choice.agent_id,
+            now,
+        )
+        assigned.append(ticket)
+    return assigned
+
+
+async def _assign(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    ticket_id: UUID,
+    command: AssignContact,
+    context: CommandContext,
+) -> Ticket | None:
+    """Append the assignment in a savepoint. A conflict means another command on the contact
+    committed first (an estimate announced, the caller hung up): decide again on the fresh
+    stream, which either assigns or finds it no longer waiting (None)."""
+    for attempt in range(1, ASSIGN_ATTEMPTS + 1):
+        try:
+            async with conn.transaction():
+                return await application.change_ticket(conn, store, ticket_id, command, context)
+        except ConcurrencyConflict:
+            if attempt == ASSIGN_ATTEMPTS:
+                raise
+        except RuleViolation:
+            return None
+    return None  # pragma: no cover
+
+
+async def _loads(conn: asyncpg.Connection, agent_rows: list[asyncpg.Record]) -> list[AgentLoad]:
+    """The present agents with their active remote contacts (offered or being served)."""
+    ids = [row["agent_id"] for row in agent_rows]
+    active: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in await conn.fetch(
+        """SELECT agent_id, channel, count(*) AS n FROM ticket_index
+           WHERE agent_id = ANY($1::text[]) AND status IN ('called', 'serving')
+             AND channel = ANY($2::text[])
+           GROUP BY agent_id, channel""",
+        ids,
+        REMOTE,
+    ):
+        kind = CHANNEL_KIND[Channel(row["channel"])]
+        active[row["agent_id"]][kind] = active[row["agent_id"]].get(kind, 0) + row["n"]
+    return [
+        AgentLoad(
+            skills=application._skills_of(row),
+            limits=ChannelLimits.model_validate(row["limits"]),
+            desk_id=row["desk_id"],
+            available=row["status"] == AgentStatus.AVAILABLE.value,
+            active=active.get(row["agent_id"], {}),
+        )
+        for row in agent_rows
+    ]
+
+
+async def _contacts(
+    conn: asyncpg.Connection,
+    site: Site,
+    site_id: str,
+    pool_rows: list[asyncpg.Record],
+) -> list[Contact]:
+    accounts = sorted({row["account_ref"] for row in pool_rows})
+    last_served = {
+        row["account_ref"]: row["agent_id"]
+        for row in await conn.fetch(
+            """SELECT DISTINCT ON (account_ref) account_ref, agent_id FROM ticket_index
+               WHERE account_ref = ANY($1::text[]) AND serving_started_at IS NOT NULL
+                 AND agent_id IS NOT NULL
+               ORDER BY account_ref, serving_started_at DESC""",
+            accounts,
+        )
+    }
+    return [
+        Contact(
+            ticket=application._waiting_of(row, site),
+            channel=Channel(row["channel"]),
+            site_id=site_id,
+            last_served_by=last_served.get(row["account_ref"]),
+            owner_agent_id=row["owner_agent_id"],
+        )
+        for row in pool_rows
+    ]
+
+
+# -- timers -----------------------------------------------------------------------------------
+
+
+def _context_payload(context: CommandContext) -> dict[str, str]:
+    payload = {"correlation_id": str(context.correlation_id)}
+    if context.causation_id is not None:
+        payload["causation_id"] = str(context.causation_id)
+    return payload
+
+
+def _context_of(payload: dict[str, Any]) -> CommandContext:
+    """The timer acts for the service, in the flow that scheduled it."""
+    if "correlation_id" not in payload:
+        return CommandContext.new(SERVICE_ACTOR)
+    causation = payload.get("causation_id")
+    return CommandContext(
+        actor=SERVICE_ACTOR,
+        correlation_id=UUID(payload["correlation_id"]),
+        causation_id=UUID(causation) if causation else None,
+    )
+
+
+async def schedule_dispatch(
+    conn: asyncpg.Connection, site_id: str, due_at: datetime, context: CommandContext
+) -> None:
+    await schedule(
+        conn,
+        dispatch_timer_id(site_id),
+        ASSIGN_TIMER,
+        due_at,
+        {"site_id": site_id, **_context_payload(context)},
+    )
+
+
+async def expire_assignment(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    ticket_id: UUID,
+    now: datetime,
+    context: CommandContext,
+) -> Ticket | None:
+    """The answer timer: a contact still only offered goes back to the pool, the agent who did
+    not answer goes on a break, and the pool is offered again. None when it was answered (or
+    ended, or reassigned with a later deadline) meanwhile."""
+    row = await conn.fetchrow(
+        "SELECT site_id, number FROM ticket_index WHERE ticket_id = $1", ticket_id
+    )
+    if row is None:
+        return None
+    await lock_site(conn, row["site_id"])
+    before = await application.load_ticket(conn, store, ticket_id)
+    ticket = await application.change_ticket(
+        conn, store, ticket_id, ExpireAssignment(at=now), context
+    )
+    if not (before.status is TicketStatus.CALLED and ticket.status is TicketStatus.WAITING):
+        return None
+    missed_by = before.agent_id
+    assert missed_by is not None
+    agent = await application.load_agent(conn, store, missed_by)
+    if agent.status is AgentStatus.AVAILABLE:
+        reason = f"missed contact {row['number']}"
+        await application.change_agent(
+            conn, store, missed_by, TakeBreak(at=now, reason=reason), context
+        )
+    await dispatch(conn, store, row["site_id"], now, context)
+    return await application.load_ticket(conn, store, ticket_id)
+
+
+def timers(store: EventStore) -> dict[str, TimerHandler]:
+    """``contact_answer``: the answer window ended. ``contact_assignment``: offer a site's
+    pool again (``assign-contacts:<site>`` from the reaction, ``contact-relax:<ticket>`` when a
+    pooled contact's requirement may relax)."""
+
+    async def answer_due(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
+        context = _context_of(timer.payload)
+        await expire_assignment(conn, store, UUID(timer.payload["ticket_id"]), now, context)
+
+    async def dispatch_due(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
+        await dispatch(conn, store, timer.payload["site_id"], now, _context_of(timer.payload))
+
+    return {ANSWER_TIMER: answer_due, ASSIGN_TIMER: dispatch_due}
+
+
+# -- the reaction -----------------------------------------------------------------------------
+
+
+async def _site_of_event(conn: asyncpg.Connection, event: ReceivedEvent) -> str | None:
+    payload = event.payload
+    if event.envelope.event_type == "checkin.site_configured":
+        return payload.site_id  # type: ignore[attr-defined, no-any-return]
+    if event.envelope.event_type in AGENT_MOVES:
+        status = getattr(payload, "status", AgentStatus.AVAILABLE)
+        if status is not AgentStatus.AVAILABLE:
+            return None  # a break or a walk-in started: no place was freed
+        row = await conn.fetchrow(
+            "SELECT site_id FROM agent_index WHERE agent_id = $1",
+            payload.agent_id,  # type: ignore[attr-defined]
+        )
+        site_id = getattr(payload, "site_id", None) or (row["site_id"] if row else None)
+        return site_id  # type: ignore[no-any-return]
+    row = await conn.fetchrow(
+        "SELECT site_id, channel FROM ticket_index WHERE ticket_id = $1",
+        payload.ticket_id,  # type: ignore[attr-defined]
+    )
+    if row is None or row["channel"] not in REMOTE:
+        return None
+    return row["site_id"]  # type: ignore[no-any-return]
+
+
+def _moment(event: ReceivedEvent) -> datetime:
+    """When the place freed up: the event's own time (the timer fires at once, or as soon as
+    the runner polls, with the runtime's clock)."""
+    for name in (*TIME_FIELDS, "set_at", "configured_at"):
+        value = getattr(event.payload, name, None)
+        if isinstance(value, datetime):
+            return value
+    return event.envelope.occurred_at
+
+
+def assignment_group() -> ConsumerGroup:
+    async def on_move(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+        site_id = await _site_of_event(conn, event)
+        if site_id is None:
+            return
+        context = CommandContext.caused_by(event.envelope, "checkin")
+        await schedule_dispatch(conn, site_id, _moment(event), context)
+
+    return ConsumerGroup(
+        name="checkin.assignment",
+        topics=[CHECKIN_TICKETS, CHECKIN_AGENTS, CHECKIN_SITES],
+        handlers={
+            event_type: on_move
+            for event_type in (*CONTACT_MOVES, *AGENT_MOVES, "checkin.site_configured")
+        },
+        description="Offers waiting remote contacts again when an agent's place frees up.",
+    )
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+
+async def agent_contacts(conn: asyncpg.Connection, agent_id: str) -> list[asyncpg.Record]:
+    """The remote contacts offered to or being served by the agent, oldest first."""
+    return await conn.fetch(  # type: ignore[no-any-return]
+        """SELECT ticket_id, number, site_id, queue, channel, status, language, dialect,
+                  called_at, answer_by, serving_started_at, arrival_at, desk_id
+           FROM ticket_index
+           WHERE agent_id = $1 AND status IN ('called', 'serving')
+             AND channel = ANY($2::text[])
+           ORDER BY called_at, ticket_id""",
+        agent_id,
+        REMOTE,
+    )

@@ -1,0 +1,361 @@
+"""Appointments: bookable slots per site and queue, with a capacity. Pure; no I/O, no clock.
+
+A **slot** is the aggregate (stream ``slot-<site>-<queue>-<start UTC>``): it holds every booking
+of that slot, so capacity is decided on one stream and two concurrent bookings of the last place
+conflict there (exactly one wins; the other decides again and is refused: full).
+
+Slots follow each other from the start of each opening period of the site's local day
+(around-the-clock sites: from local midnight), ``appointment_slot_minutes`` long, and only
+whole slots that end by closing time. A queue without ``appointment_slot_minutes`` takes no
+appointments. A booked visitor may check in from ``slot_start - early`` to
+``slot_end + grace``; after that the appointment is missed and its place released.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from contracts.base import EventPayload
+from contracts.events.checkin import AppointmentRef
+from contracts.events.checkin_appointments import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentCheckedIn,
+    AppointmentMissed,
+)
+from contracts.vocabulary import ServiceQueue
+from runtime.errors import NotFound, RuleViolation
+from runtime.eventstore import AggregateType
+from services.checkin.domain.sites import Site
+
+
+def slot_stream(site_id: str, queue: ServiceQueue, start: datetime) -> str:
+    return f"slot-{site_id}-{queue.value}-{start.astimezone(UTC):%Y%m%dT%H%MZ}"
+
+
+# -- the grid of a day ----------------------------------------------------------------------
+
+
+def slot_grid(site: Site, queue: ServiceQueue, day: date) -> list[tuple[datetime, datetime]]:
+    """The slots of a queue on a local day of the site, in UTC: whole slots within each
+    opening period (DST-correct: the arithmetic is done in UTC)."""
+    if not site.configured or not site.serves(queue):
+        return []
+    minutes = site.settings(queue).appointment_slot_minutes
+    if not minutes:
+        return []
+    length = timedelta(minutes=minutes)
+    if site.opening_hours:
+        periods = site.periods(day)
+    else:
+        midnight = datetime.combine(day, time(0), tzinfo=site.zone)
+        periods = [(midnight, datetime.combine(day + timedelta(days=1), time(0), tzinfo=site.zone))]
+    slots = []
+    for opens, closes in periods:
+        start, end = opens.astimezone(UTC), closes.astimezone(UTC)
+        while start + length <= end:
+            slots.append((start, start + length))
+            start += length
+    return slots
+
+
+def bookable_slot(
+    site: Site, queue: ServiceQueue, start: datetime, now: datetime
+) -> tuple[datetime, datetime]:
+    """The slot starting at ``start`` if it may be booked now, else why not (409)."""
+    if not site.configured:
+        raise NotFound(f"no such site {site.site_id or ''}".strip())
+    if not site.serves(queue):
+        raise RuleViolation(f"site {site.site_id} does not serve {queue}")
+    settings = site.settings(queue)
+    if not settings.appointment_slot_minutes:
+        raise RuleViolation(f"{queue} at {site.site_id} takes no appointments")
+    day = site.local_day(start)
+    local = start.astimezone(site.zone)
+    slot = next((s for s in slot_grid(site, queue, day) if s[0] == start), None)
+    if slot is None:
+        raise RuleViolation(
+            f"{local.isoformat()} is not the start of a {settings.appointment_slot_minutes}-minute "
+            f"slot within the opening hours of {site.site_id}"
+        )
+    if start <= now:
+        raise RuleViolation(f"the slot at {local.isoformat()} has already started")
+    last_day = site.local_day(now) + timedelta(days=settings.appointment_horizon_days)
+    if day > last_day:
+        raise RuleViolation(
+            f"slots can be booked up to {settings.appointment_horizon_days} days ahead "
+            f"(until {last_day.isoformat()})"
+        )
+    if (queue, day) in site.closed:
+        raise RuleViolation(f"{queue} is closed on {day.isoformat()}")
+    return slot
+
+
+@dataclass(frozen=True)
+class SlotAvailability:
+    start: datetime
+    end: datetime
+    capacity: int
+    taken: int
+    bookable: bool
+
+    @property
+    def free(self) -> int:
+        return max(0, self.capacity - self.taken) if self.bookable else 0
+
+
+def day_slots(
+    site: Site, queue: ServiceQueue, day: date, now: datetime, taken: dict[datetime, int]
+) -> list[SlotAvailability]:
+    """Every slot of the day with its free places; a past, full or out-of-horizon slot is
+    listed with 0 free places."""
+    capacity = site.settings(queue).appointment_capacity
+    slots = []
+    for start, end in slot_grid(site, queue, day):
+        try:
+            bookable_slot(site, queue, start, now)
+            bookable = True
+        except (RuleViolation, NotFound):
+            bookable = False
+        slots.append(SlotAvailability(start, end, capacity, taken.get(start, 0), bookable))
+    return slots
+
+
+# -- the slot aggregate ---------------------------------------------------------------------
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    CANCELLED = "cancelled"
+    MISSED = "missed"
+
+
+HOLDS_A_PLACE = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN})
+
+
+@dataclass(frozen=True)
+class Booking:
+    appointment_id: UUID
+    customer_id: str
+    status: AppointmentStatus
+    check_in_from: datetime
+    check_in_until: datetime
+    booked_at: datetime
+    ticket_id: UUID | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Slot:
+    site_id: str | None = None
+    queue: ServiceQueue | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    bookings: dict[UUID, Booking] = field(default_factory=dict)
+
+    @property
+    def taken(self) -> int:
+        return sum(1 for b in self.bookings.values() if b.status in HOLDS_A_PLACE)
+
+    def booking(self, appointment_id: UUID) -> Booking:
+        found = self.bookings.get(appointment_id)
+        if found is None:
+            raise NotFound(f"appointment {appointment_id} not found")
+        return found
+
+
+@dataclass(frozen=True)
+class BookAppointment:
+    appointment_id: UUID
+    site_id: str
+    queue: ServiceQueue
+    start: datetime
+    end: datetime
+    customer_id: str
+    capacity: int
+    early: timedelta
+    grace: timedelta
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CancelAppointment:
+    appointment_id: UUID
+    at: datetime
+    by_staff: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckInAppointment:
+    appointment_id: UUID
+    ticket_id: UUID
+    customer_id: str | None
+    site_id: str
+    queue: ServiceQueue
+    at: datetime
+
+
+@dataclass(frozen=True)
+class MarkMissed:
+    appointment_id: UUID
+    at: datetime
+
+
+SlotCommand = BookAppointment | CancelAppointment | CheckInAppointment | MarkMissed
+
+
+def decide_slot(slot: Slot, command: SlotCommand) -> list[EventPayload]:
+    match command:
+        case BookAppointment():
+            if command.appointment_id in slot.bookings:
+                raise RuleViolation(f"appointment {command.appointment_id} was already booked")
+            if any(
+                b.customer_id == command.customer_id and b.status in HOLDS_A_PLACE
+                for b in slot.bookings.values()
+            ):
+                raise RuleViolation("this person already holds a place in this slot")
+            if slot.taken >= command.capacity:
+                raise RuleViolation(
+                    f"the slot at {command.start.isoformat()} is full "
+                    f"({command.capacity} of {command.capacity} places booked): pick another"
+                )
+            return [
+                AppointmentBooked(
+                    appointment_id=command.appointment_id,
+                    site_id=command.site_id,
+                    queue=command.queue,
+                    slot_start=command.start,
+                    slot_end=command.end,
+                    customer_id=command.customer_id,
+                    capacity=command.capacity,
+                    places_left=command.capacity - slot.taken - 1,
+                    check_in_from=command.start - command.early,
+                    check_in_until=command.end + command.grace,
+                    booked_at=command.at,
+                )
+            ]
+        case CancelAppointment():
+            booking = slot.booking(command.appointment_id)
+            _require_booked(booking, "cancel")
+            assert slot.start is not None
+            if not command.by_staff and command.at >= slot.start:
+                raise RuleViolation(
+                    "the slot has started: it can no longer be cancelled online; "
+                    "check in, or ask the reception"
+                )
+            return [
+                AppointmentCancelled(
+                    appointment_id=booking.appointment_id,
+                    site_id=slot.site_id or "",
+                    queue=slot.queue,  # type: ignore[arg-type]
+                    slot_start=slot.start,
+                    reason=command.reason,
+                    cancelled_at=command.at,
+                )
+            ]
+        case CheckInAppointment():
+            booking = slot.booking(command.appointment_id)
+            _require_booked(booking, "check in with")
+            if command.customer_id != booking.customer_id:
+                raise RuleViolation("this appointment is booked for another person")
+            if command.site_id != slot.site_id or command.queue is not slot.queue:
+                raise RuleViolation(f"this appointment is for {slot.queue} at {slot.site_id}")
+            if command.at < booking.check_in_from:
+                raise RuleViolation(
+                    f"too early for this appointment: check in from "
+                    f"{booking.check_in_from.isoformat()}"
+                )
+            if command.at > booking.check_in_until:
+                raise RuleViolation(
+                    f"this appointment's window ended at {booking.check_in_until.isoformat()}: "
+                    "take a walk-in ticket or book again"
+                )
+            assert slot.start is not None
+            return [
+                AppointmentCheckedIn(
+                    appointment_id=booking.appointment_id,
+                    site_id=slot.site_id or "",
+                    queue=slot.queue,  # type: ignore[arg-type]
+                    slot_start=slot.start,
+                    ticket_id=command.ticket_id,
+                    checked_in_at=command.at,
+                )
+            ]
+        case MarkMissed():
+            booking = slot.booking(command.appointment_id)
+            if booking.status is not AppointmentStatus.BOOKED:
+                return []  # checked in or cancelled meanwhile: the timer is stale
+            if command.at < booking.check_in_until:
+                return []
+            assert slot.start is not None
+            return [
+                AppointmentMissed(
+                    appointment_id=booking.appointment_id,
+                    site_id=slot.site_id or "",
+                    queue=slot.queue,  # type: ignore[arg-type]
+                    slot_start=slot.start,
+                    check_in_until=booking.check_in_until,
+                    missed_at=command.at,
+                )
+            ]
+    raise TypeError(f"unknown command {command!r}")
+
+
+def _require_booked(booking: Booking, action: str) -> None:
+    if booking.status is not AppointmentStatus.BOOKED:
+        raise RuleViolation(f"cannot {action} an appointment that is {booking.status.value}")
+
+
+def evolve_slot(slot: Slot, event: EventPayload) -> Slot:
+    match event:
+        case AppointmentBooked():
+            booking = Booking(
+                appointment_id=event.appointment_id,
+                customer_id=event.customer_id,
+                status=AppointmentStatus.BOOKED,
+                check_in_from=event.check_in_from,
+                check_in_until=event.check_in_until,
+                booked_at=event.booked_at,
+            )
+            return replace(
+                slot,
+                site_id=event.site_id,
+                queue=event.queue,
+                start=event.slot_start,
+                end=event.slot_end,
+                bookings={**slot.bookings, event.appointment_id: booking},
+            )
+        case AppointmentCancelled():
+            return _set(slot, event.appointment_id, AppointmentStatus.CANCELLED, event.cancelled_at)
+        case AppointmentCheckedIn():
+            slot = _set(
+                slot, event.appointment_id, AppointmentStatus.CHECKED_IN, event.checked_in_at
+            )
+            booking = replace(slot.bookings[event.appointment_id], ticket_id=event.ticket_id)
+            return replace(slot, bookings={**slot.bookings, event.appointment_id: booking})
+        case AppointmentMissed():
+            return _set(slot, event.appointment_id, AppointmentStatus.MISSED, event.missed_at)
+    return slot
+
+
+def _set(slot: Slot, appointment_id: UUID, status: AppointmentStatus, at: datetime) -> Slot:
+    booking = replace(slot.bookings[appointment_id], status=status, ended_at=at)
+    return replace(slot, bookings={**slot.bookings, appointment_id: booking})
+
+
+def appointment_ref(slot: Slot, appointment_id: UUID) -> AppointmentRef:
+    """What the ticket carries: the slot, its end extended by the grace window (routing serves
+    the visitor ahead of walk-ins within it)."""
+    booking = slot.booking(appointment_id)
+    assert slot.start is not None
+    return AppointmentRef(
+        appointment_id=appointment_id, slot_start=slot.start, slot_end=booking.check_in_until
+    )
+
+
+SLOT = AggregateType[Slot]("slot", Slot, evolve_slot)
