@@ -49,6 +49,32 @@ class MessageKind(StrEnum):
     TICKET_ISSUED = "ticket_issued"
 
 
+# The kinds of notification_requested v2, frozen (v3 uses NotificationKind). Named like the
+# enum it was, so that v2's committed schema stays byte for byte what it was.
+NotificationKindV2 = StrEnum(  # type: ignore[misc]
+    "NotificationKind",
+    {
+        name: name.lower()
+        for name in (
+            "TICKET_ISSUED",
+            "QUEUE_POSITION",
+            "QUEUE_NEXT",
+            "ONE_TIME_CODE",
+            "CASE_DECISION",
+            "CALLBACK_SCHEDULED",
+            "CALLBACK_RESCHEDULED",
+            "CALLBACK_REMINDER",
+            "CALLBACK_UNREACHABLE",
+            "CALLBACK_CANCELLED",
+            "ORGANIZATION_VERIFICATION_STEP",
+            "CAMPAIGN",
+        )
+    },
+    module=__name__,
+)
+NotificationKindV2.__doc__ = "What a message is about; each kind has its own localized template."
+
+
 class NotificationKind(StrEnum):
     """What a message is about; each kind has its own localized template."""
 
@@ -64,6 +90,15 @@ class NotificationKind(StrEnum):
     CALLBACK_CANCELLED = "callback_cancelled"
     ORGANIZATION_VERIFICATION_STEP = "organization_verification_step"
     CAMPAIGN = "campaign"
+    # the steps of an organization's verification, told to its contact (v3)
+    ORGANIZATION_SUBMITTED = "organization_submitted"
+    ORGANIZATION_DEPOSITS_SENT = "organization_deposits_sent"
+    ORGANIZATION_DEPOSIT_CONFIRMATION_FAILED = "organization_deposit_confirmation_failed"
+    ORGANIZATION_DEPOSITS_CONFIRMED = "organization_deposits_confirmed"
+    ORGANIZATION_DEPOSITS_EXPIRED = "organization_deposits_expired"
+    ORGANIZATION_DOCUMENTS_APPROVED = "organization_documents_approved"
+    ORGANIZATION_VERIFIED = "organization_verified"
+    ORGANIZATION_REJECTED = "organization_rejected"
 
 
 class MessagePurpose(StrEnum):
@@ -111,17 +146,18 @@ class NotificationRequestedV1(EventPayload):
 
 
 @REGISTRY.event("notifications.notification_requested", version=2, topic=NOTIFICATIONS_MESSAGES)
-class NotificationRequested(EventPayload):
+class NotificationRequestedV2(EventPayload):
     """A message to a person was decided on. Its id is derived from (triggering event,
     recipient, kind), so a redelivered trigger never requests a second message. It is sent
     on the first channel of ``channels`` and falls back to the next ones after repeated
     failures. The addresses are personal data (encrypted, unreadable once the person is
     erased). Template variables never hold a one-time code."""
 
+    model_config = ConfigDict(extra="ignore", frozen=True, title="NotificationRequested")
     data_subject = ("account", "account_ref")
 
     notification_id: UUID
-    kind: NotificationKind
+    kind: NotificationKindV2
     purpose: MessagePurpose = MessagePurpose.SERVICE
     channels: list[MessageChannel] = Field(
         min_length=1, description="Channels in the order to try them."
@@ -153,6 +189,85 @@ def _notification_requested_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     upcast["channels"] = [payload["channel"]]
     upcast["purpose"] = MessagePurpose.SERVICE.value
     return upcast
+
+
+class CodeDelivery(BaseModel):
+    """Where the one-time code of a ``one_time_code`` message is claimed, once, at send time
+    (verification's ``code_delivery_requested``). A reference: the code itself is never here."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    verification_id: UUID
+    delivery_id: UUID
+    claim_path: str = Field(description="Path on the verification service to claim it at.")
+    claim_before: AwareDatetime = Field(description="Not sent (failed) once this has passed.")
+
+
+_SUBJECT_REF = r"^(account|organization):[^\s]{1,200}$"
+
+
+@REGISTRY.event("notifications.notification_requested", version=3, topic=NOTIFICATIONS_MESSAGES)
+class NotificationRequested(EventPayload):
+    """A message to a person was decided on. Its id is derived from (triggering event,
+    recipient, kind), so a redelivered trigger never requests a second message. It is sent
+    on the first channel of ``channels`` and falls back to the next ones after repeated
+    failures. The addresses are personal data of ``subject_ref`` (a person's account, or an
+    organization whose contact is addressed): encrypted with that subject's key, unreadable
+    once it is erased. A ``one_time_code`` message names the ``code_delivery`` to claim its
+    code from at send time; the code is in no event, and no template variable holds it.
+
+    v3 over v2: ``subject_ref`` (whose personal data the addresses are, not only an account)
+    and ``code_delivery``. v2 payloads upcast with ``subject_ref = account:<account_ref>``."""
+
+    data_subject = ("account", "account_ref")  # the default when subject_ref is absent
+
+    notification_id: UUID
+    kind: NotificationKind
+    purpose: MessagePurpose = MessagePurpose.SERVICE
+    channels: list[MessageChannel] = Field(
+        min_length=1, description="Channels in the order to try them."
+    )
+    recipient_ref: str = Field(
+        description="Who receives it: account:<ref>, ticket:<id>, callback:<id> or "
+        "organization:<id>."
+    )
+    subject_ref: str | None = Field(
+        default=None,
+        pattern=_SUBJECT_REF,
+        description="Data subject of the addresses: account:<ref> or organization:<id>.",
+    )
+    account_ref: str | None = Field(
+        default=None, description="Platform account whose person (or proxy) is addressed."
+    )
+    language: str = Field(description="BCP 47 tag the message is rendered in.")
+    timezone: str | None = Field(default=None, description="IANA timezone for times shown.")
+    triggered_by: UUID = Field(description="Event id of the triggering event.")
+    variables: dict[str, str] = Field(default_factory=dict, description="Template variables.")
+    campaign_id: UUID | None = None
+    code_delivery: CodeDelivery | None = Field(
+        default=None, description="one_time_code only: where its code is claimed."
+    )
+    not_before: AwareDatetime | None = Field(
+        default=None, description="Hold until then (quiet hours, rate limit)."
+    )
+    to_phone: str | None = PersonalData("Phone for SMS, E.164.", default=None)
+    to_email: str | None = PersonalData("Email address.", default=None)
+    to_wechat: str | None = PersonalData("WeChat open id.", default=None)
+    to_qq: str | None = PersonalData("QQ open id.", default=None)
+    requested_at: AwareDatetime
+
+    @classmethod
+    def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
+        subject = payload.get("subject_ref")
+        if subject:
+            return str(subject)
+        return super().data_subject_of(payload)
+
+
+@REGISTRY.upcaster("notifications.notification_requested", from_version=2)
+def _notification_requested_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    account = payload.get("account_ref")
+    return {**payload, "subject_ref": f"account:{account}" if account else None}
 
 
 @REGISTRY.event("notifications.notification_sent", version=1, topic=NOTIFICATIONS_MESSAGES)
@@ -387,3 +502,7 @@ class RecipientPreferencesSet(EventPayload):
     qq: str | None = PersonalData("QQ open id.", default=None)
     set_by: str = Field(description="Who set them: the customer, or staff on their behalf.")
     set_at: AwareDatetime
+
+
+# registers the topic and events of the notifications service's campaigns
+from contracts.events import notifications_campaigns  # noqa: E402, F401

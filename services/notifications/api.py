@@ -22,6 +22,7 @@ from contracts.events.notifications import (
     NotificationKind,
 )
 from contracts.vocabulary import LanguagePreference, PersonRole, ServiceQueue
+from runtime.audit import record_access
 from runtime.auth import STAFF_ROLES, Principal, require_roles
 from runtime.errors import FrontdeskError, NotFound, RuleViolation
 from runtime.eventstore import CommandContext, EventStore
@@ -99,7 +100,52 @@ async def list_notifications(
            FROM notification_log WHERE recipient_ref = $1 ORDER BY requested_at""",
         recipient_ref,
     )
+    if rows:
+        await audit_read(
+            runtime,
+            principal,
+            await subject_of_recipient(runtime, recipient_ref),
+            "messages",
+            recipient_ref,
+            ["recipient_ref", "channel", "status"],
+            recipient_ref,
+        )
     return [NotificationView.model_validate(dict(row)) for row in rows]
+
+
+async def subject_of_recipient(runtime: Any, recipient_ref: str) -> str | None:
+    """Whose messages these are: an account's own, or the account of a ticket or callback."""
+    kind, _, ref = recipient_ref.partition(":")
+    if kind == "account":
+        return recipient_ref
+    query = {
+        "ticket": "SELECT subject_id FROM ticket_reach WHERE ticket_id::text = $1",
+        "callback": "SELECT subject_id FROM callback_queue WHERE callback_id::text = $1",
+    }.get(kind)
+    return await runtime.pool.fetchval(query, ref) if query else None
+
+
+async def audit_read(
+    runtime: Any,
+    principal: Principal,
+    subject_id: str | None,
+    resource: str,
+    resource_id: str,
+    fields: list[str],
+    purpose: str,
+) -> None:
+    """A staff read of a person's contact data or messages (docs/privacy.md)."""
+    async with runtime.pool.acquire() as conn:
+        await record_access(
+            conn,
+            runtime,
+            principal,
+            subject_id=subject_id,
+            resource=resource,
+            resource_id=resource_id,
+            fields=fields,
+            purpose=purpose,
+        )
 
 
 class Receipt(BaseModel):
@@ -357,7 +403,17 @@ async def get_callback(
     async with runtime.pool.acquire() as conn:
         state = await _load(conn, runtime.store, callback_id)
         await _visible(conn, principal, state)
-    return view_of(state)
+    shown = view_of(state)
+    await audit_read(
+        runtime,
+        principal,
+        f"account:{state.account_ref}",
+        "callback",
+        str(callback_id),
+        [name for name in ("phone", "timezone", "language") if name in CallbackView.model_fields],
+        f"case:{state.case_id}" if state.case_id else f"callback:{callback_id}",
+    )
+    return shown
 
 
 async def _change(
@@ -469,7 +525,7 @@ async def due_callbacks(
 ) -> list[DueCallback]:
     rows = await runtime.pool.fetch(
         """SELECT callback_id, case_id, queue, due_at, window_end, timezone, language,
-               recipient_role, phone, attempts, last_outcome, exhausted, reminded_at
+               recipient_role, phone, attempts, last_outcome, exhausted, reminded_at, subject_id
            FROM callback_queue
            WHERE queue = $1 AND status = 'scheduled'
              AND ($2::timestamptz IS NULL OR due_at <= $2)
@@ -485,6 +541,16 @@ async def due_callbacks(
             moment = row["due_at"].astimezone(zone(row["timezone"]))
             local = f"{moment:%Y-%m-%d %H:%M} ({moment.tzname()})"
         due.append(DueCallback.model_validate({**dict(row), "due_local": local}))
+    for row in rows:  # the queue's list shows each person's phone: one audited read each
+        await audit_read(
+            runtime,
+            principal,
+            row["subject_id"],
+            "callback",
+            str(row["callback_id"]),
+            ["phone", "timezone", "language"],
+            f"case:{row['case_id']}" if row["case_id"] else f"callback:{row['callback_id']}",
+        )
     return due
 
 
@@ -607,4 +673,13 @@ async def get_preferences(
         prefs = await preferences_of(conn, runtime.store, f"account:{account_ref}")
     if prefs is None:
         raise NotFound(f"no preferences for {account_ref}")
+    await audit_read(
+        runtime,
+        principal,
+        f"account:{account_ref}",
+        "recipient_preferences",
+        account_ref,
+        ["addresses", "marketing_consent", "language", "timezone"],
+        f"account:{account_ref}",
+    )
     return preferences_view(prefs)

@@ -5,6 +5,7 @@ together."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -38,6 +39,12 @@ from runtime.eventstore import AggregateType, CommandContext, EventStore
 from runtime.scheduler import Timer, TimerHandler, cancel, schedule
 from runtime.telemetry import log_fields
 from services.notifications.channels import Channels, OutgoingMessage, SendError
+from services.notifications.channels.base import ChannelAdapter, SendResult
+from services.notifications.channels.code_claims import (
+    ClaimedCode,
+    ClaimRefused,
+    VerificationCodeClaims,
+)
 from services.notifications.config import NotificationSettings
 from services.notifications.domain.callbacks import (
     CALLBACK,
@@ -51,6 +58,8 @@ from services.notifications.domain.messages import (
     Notification,
     NotificationStatus,
     RequestNotification,
+    code_minutes,
+    decide_failed,
     decide_receipt,
     decide_request,
     decide_send_failure,
@@ -219,10 +228,12 @@ class Dispatcher:
         settings: NotificationSettings,
         channels: Channels,
         rng: random.Random | None = None,
+        code_claims: VerificationCodeClaims | None = None,
     ) -> None:
         self.settings = settings
         self.channels = channels
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self.code_claims = code_claims
 
     async def send_due(
         self, conn: asyncpg.Connection, store: EventStore, timer: Timer, now: datetime
@@ -242,6 +253,9 @@ class Dispatcher:
             if free_at is not None:
                 await self._again(conn, message, free_at, context)
                 return
+        if state.code_delivery is not None:
+            await self._send_code(conn, store, stream, state, now, context)
+            return
         channel = state.channel
         reason = None
         adapter = self.channels.get(channel)
@@ -291,6 +305,176 @@ class Dispatcher:
                 conn, store, stream, state, error.reason, error.transient, now, context
             )
             return
+        await self._record_sent(conn, store, stream, state, result, now, context)
+
+    async def _send_code(
+        self,
+        conn: asyncpg.Connection,
+        store: EventStore,
+        stream: str,
+        state: Notification,
+        now: datetime,
+        context: CommandContext,
+    ) -> None:
+        """A one-time code: claim it from verification now, render it, hand it to the adapter,
+        forget it. The claim is once-only, so every refusal after it is final: a crash or a
+        provider failure after the claim fails the message (the person asks verification
+        for a new code) rather than sending a message without its code or a stale one."""
+        delivery = state.code_delivery
+        channel = state.channel
+        assert delivery is not None
+        assert channel is not None
+        if now >= delivery.claim_before:
+            await self._finally_failed(
+                conn,
+                store,
+                stream,
+                state,
+                f"code delivery is stale (claim_before {delivery.claim_before:%H:%M:%S} UTC "
+                "passed before it could be sent); verification must issue a new code",
+                now,
+                context,
+            )
+            return
+        adapter = self.channels.get(channel)
+        if adapter is None or self.code_claims is None:
+            missing = "provider" if adapter is None else "verification client"
+            await self._finally_failed(
+                conn, store, stream, state, f"no {channel.value} {missing} configured", now, context
+            )
+            return
+        try:  # the template first: a broken template must not spend the code
+            render(
+                NotificationKind.ONE_TIME_CODE,
+                state.language,
+                {"code": "000000", "minutes": "5"},
+                state.timezone,
+            )
+        except TemplateError as error:
+            await self._finally_failed(
+                conn, store, stream, state, f"template: {error}", now, context
+            )
+            return
+        try:
+            claimed = await self.code_claims.claim(delivery)
+        except ClaimRefused as error:
+            if error.transient:  # verification handed nothing out: try again (backoff)
+                await self._failed(conn, store, stream, state, error.reason, True, now, context)
+            else:
+                await self._finally_failed(
+                    conn,
+                    store,
+                    stream,
+                    state,
+                    f"one-time code not claimed: {error.reason}; verification must issue a "
+                    "new code",
+                    now,
+                    context,
+                )
+            return
+        if claimed.channel != channel.value:
+            await self._finally_failed(
+                conn,
+                store,
+                stream,
+                state,
+                f"the claimed code is for {claimed.channel[:10]}, not {channel.value}",
+                now,
+                context,
+            )
+            return
+        result = await self._hand_over_code(adapter, state, claimed, now)
+        if isinstance(result, str):
+            await self._finally_failed(
+                conn,
+                store,
+                stream,
+                state,
+                f"{result}; the claimed code is spent: verification must issue a new code",
+                now,
+                context,
+            )
+            return
+        await self._record_sent(conn, store, stream, state, result, now, context)
+
+    async def _hand_over_code(
+        self,
+        adapter: ChannelAdapter,
+        state: Notification,
+        claimed: ClaimedCode,
+        now: datetime,
+    ) -> SendResult | str:
+        """Render the code and send it; transient provider errors are retried here, a few
+        times within seconds (the code cannot be claimed again later). Returns the provider's
+        answer, or why it failed."""
+        assert state.channel is not None
+        assert state.notification_id is not None
+        try:
+            rendered = render(
+                NotificationKind.ONE_TIME_CODE,
+                state.language,
+                {"code": claimed.code, "minutes": str(code_minutes(claimed.expires_at, now))},
+                state.timezone,
+            )
+        except TemplateError as error:  # names the variable, never its value
+            return f"template: {error}"
+        outgoing = OutgoingMessage(
+            notification_id=state.notification_id,
+            channel=state.channel,
+            idempotency_key=idempotency_key(state.notification_id, state.channel),
+            language=rendered.language,
+            to=claimed.destination,
+            subject=rendered.subject,
+            body=rendered.body,
+        )
+        attempts = self.settings.code_send_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                return await adapter.send(outgoing)
+            except SendError as error:
+                if not error.transient or attempt == attempts:
+                    return f"send failed after the claim ({error.reason})"
+                log.warning(
+                    "one-time code send failed, retrying at once",
+                    extra=log_fields(
+                        notification_id=str(state.notification_id),
+                        reason=error.reason,
+                        attempt=attempt,
+                    ),
+                )
+                await asyncio.sleep(self.settings.code_send_retry_seconds * attempt)
+        raise AssertionError("unreachable")
+
+    async def _finally_failed(
+        self,
+        conn: asyncpg.Connection,
+        store: EventStore,
+        stream: str,
+        state: Notification,
+        reason: str,
+        now: datetime,
+        context: CommandContext,
+    ) -> None:
+        await self._append(conn, store, stream, decide_failed(state, reason, now), context)
+        log.warning(
+            "notification failed",
+            extra=log_fields(notification_id=str(state.notification_id), reason=reason[:200]),
+        )
+
+    async def _record_sent(
+        self,
+        conn: asyncpg.Connection,
+        store: EventStore,
+        stream: str,
+        state: Notification,
+        result: SendResult,
+        now: datetime,
+        context: CommandContext,
+    ) -> None:
+        message = state.notification_id
+        channel = state.channel
+        assert message is not None
+        assert channel is not None
         await self._append(
             conn,
             store,

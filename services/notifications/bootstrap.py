@@ -8,9 +8,12 @@ from fastapi import FastAPI
 
 from runtime.service import ServiceDefinition, create_app
 from services.notifications.api import router
+from services.notifications.api_campaigns import router as campaigns_router
 from services.notifications.application import timer_handlers
-from services.notifications.consumers import consumer_groups
-from services.notifications.projections import redact_subject
+from services.notifications.campaigns import campaign_consumer_groups, campaign_timer_handlers
+from services.notifications.consumers import consumer_groups, redact_subject
+from services.notifications.retention import policies as retention_policies
+from services.notifications.subject_data import export_subject
 from services.notifications.wiring import DISPATCHER, SETTINGS
 
 DEFINITION = ServiceDefinition(
@@ -19,10 +22,18 @@ DEFINITION = ServiceDefinition(
     description="Callbacks that are kept, and messages on every channel, exactly once.",
     default_port=8004,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router],
-    consumer_groups=lambda store: consumer_groups(store, SETTINGS),
+    routers=[router, campaigns_router],
+    consumer_groups=lambda store: [
+        *consumer_groups(store, SETTINGS),
+        *campaign_consumer_groups(store),
+    ],
     redact_subject=redact_subject,
-    timers=lambda store: timer_handlers(store, SETTINGS, DISPATCHER),
+    timers=lambda store: {
+        **timer_handlers(store, SETTINGS, DISPATCHER),
+        **campaign_timer_handlers(store),
+    },
+    retention=retention_policies(),
+    export_subject=export_subject,
 )
 
 

@@ -1,18 +1,39 @@
-"""Settings of the notifications service, from the environment (``FRONTDESK_NOTIFICATIONS_*``)."""
+"""Settings of the notifications service, from the environment (``FRONTDESK_NOTIFICATIONS_*``).
+
+Production (``FRONTDESK_ENV=production``) refuses the development defaults: the providers' API
+key and the receipt webhook's secret, the placeholder hotline, public link and sender that
+messages would tell real people, plain-HTTP provider and receipt URLs, and an SMTP password
+sent without STARTTLS. (The code claim goes to verification over the internal network, like
+every call between the services: ``FRONTDESK_PEERS``.)
+"""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from runtime.settings import UnsafeSettings
+
+DEV_PROVIDER_API_KEY = "sandbox-key"  # the local sandboxes' key, refused in production
+DEV_WEBHOOK_SECRET = "dev-webhook-secret"  # noqa: S105 - refused in production
+DEV_HOTLINE = "400-000-0000"
+DEV_PUBLIC_URL = "https://frontdesk.example"
+DEV_SMTP_SENDER = "Frontdesk <no-reply@frontdesk.example>"
+MIN_SECRET_LENGTH = 32
 
 
 class NotificationSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FRONTDESK_NOTIFICATIONS_", extra="ignore")
 
+    env: Literal["development", "test", "production"] = Field(
+        default="development", validation_alias="FRONTDESK_ENV"
+    )
     # email over SMTP (a local aiosmtpd sandbox in development: services.notifications.sandbox_smtp)
     smtp_host: str | None = None
     smtp_port: int = 25
-    smtp_sender: str = "Frontdesk <no-reply@frontdesk.example>"
+    smtp_sender: str = DEV_SMTP_SENDER
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
@@ -20,17 +41,68 @@ class NotificationSettings(BaseSettings):
     sms_provider_url: str | None = None
     wechat_provider_url: str | None = None
     qq_provider_url: str | None = None
-    provider_api_key: SecretStr = SecretStr("sandbox-key")
+    provider_api_key: SecretStr = SecretStr(DEV_PROVIDER_API_KEY)
     provider_timeout_seconds: float = 10.0
     # delivery receipts: where providers post them, and the secret that signs them
     receipt_url: str | None = None
-    webhook_secret: SecretStr = SecretStr("dev-webhook-secret")
+    webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     # delivery
     max_send_attempts: int = Field(default=4, ge=1, le=20)
     rate_limit_per_hour: int = Field(default=10, ge=1)
+    # one-time codes: claimed from verification at send time (its URL: FRONTDESK_PEERS's
+    # "verification" unless set here), under this claimant id (verification's CODE_CLAIMANTS)
+    verification_url: str | None = None
+    code_claimant: str = Field(default="notifications", min_length=1)
+    # a claimed code cannot be claimed again: a transient provider error is retried at once,
+    # in process, this many times in all, waiting code_send_retry_seconds * attempt between
+    code_send_attempts: int = Field(default=3, ge=1, le=5)
+    code_send_retry_seconds: float = Field(default=1.0, ge=0, le=10)
+    # organizations' contacts: verification's submission carries no language or timezone
+    organization_language: str = "zh-CN"
+    organization_timezone: str = "Asia/Shanghai"
     # callbacks
     callback_max_attempts: int = Field(default=3, ge=1, le=10)
     callback_attempt_spacing_minutes: int = Field(default=120, ge=5)
     # what messages tell people
-    hotline: str = "400-000-0000"
-    public_url: str = "https://frontdesk.example"
+    hotline: str = DEV_HOTLINE
+    public_url: str = DEV_PUBLIC_URL
+
+    @model_validator(mode="after")
+    def _refuse_development_defaults(self) -> NotificationSettings:
+        if self.env != "production":
+            return self
+        problems = []
+        if self.provider_api_key.get_secret_value() == DEV_PROVIDER_API_KEY:
+            problems.append("FRONTDESK_NOTIFICATIONS_PROVIDER_API_KEY must be set")
+        secret = self.webhook_secret.get_secret_value()
+        if secret == DEV_WEBHOOK_SECRET or len(secret) < MIN_SECRET_LENGTH:
+            problems.append(
+                "FRONTDESK_NOTIFICATIONS_WEBHOOK_SECRET must be set "
+                f"(at least {MIN_SECRET_LENGTH} characters)"
+            )
+        for name, default in (
+            ("hotline", DEV_HOTLINE),
+            ("public_url", DEV_PUBLIC_URL),
+            ("smtp_sender", DEV_SMTP_SENDER),
+        ):
+            if getattr(self, name) == default:
+                problems.append(
+                    f"FRONTDESK_NOTIFICATIONS_{name.upper()} must be set "
+                    "(messages would tell people a placeholder)"
+                )
+        for name in (
+            "sms_provider_url",
+            "wechat_provider_url",
+            "qq_provider_url",
+            "receipt_url",
+        ):
+            url = getattr(self, name)
+            if url is not None and not url.startswith("https://"):
+                problems.append(f"FRONTDESK_NOTIFICATIONS_{name.upper()} must be https")
+        if self.smtp_password is not None and not self.smtp_starttls:
+            problems.append(
+                "FRONTDESK_NOTIFICATIONS_SMTP_STARTTLS must be on when a password is sent"
+            )
+        if problems:
+            raise UnsafeSettings("; ".join(problems))
+        return self

@@ -11,18 +11,35 @@ from uuid import UUID
 
 import asyncpg
 
+from contracts.base import EventPayload
 from contracts.events.cases import CallbackRequested, CaseOpened, DecisionRecorded
 from contracts.events.checkin import TicketCalled, TicketIssued, TicketPositionChanged
 from contracts.events.notifications import (
     NOTIFICATIONS_RECIPIENTS,
     CallbackActor,
+    CodeDelivery,
+    MessageChannel,
+    MessagePurpose,
     NotificationKind,
 )
+from contracts.events.verification_organizations import (
+    VERIFICATION_ORGANIZATIONS,
+    DepositConfirmationFailed,
+    DepositsConfirmed,
+    DepositsExpired,
+    DepositsSent,
+    OrganizationRejected,
+    OrganizationReviewDecided,
+    OrganizationSubmitted,
+    OrganizationVerified,
+)
+from contracts.events.verification_sessions import CodeDeliveryRequested
 from contracts.topics import (
     CASES_CASES,
     CHECKIN_TICKETS,
     NOTIFICATIONS_CALLBACKS,
     NOTIFICATIONS_MESSAGES,
+    VERIFICATION_SESSIONS,
 )
 from contracts.vocabulary import PersonRole
 from runtime.consumer import ConsumerGroup, ReceivedEvent
@@ -38,6 +55,7 @@ from services.notifications.domain.callbacks import RequestCallback, decide_requ
 from services.notifications.domain.hours import DEFAULT_PREFERRED, DEFAULT_QUIET
 from services.notifications.domain.messages import RequestNotification
 from services.notifications.projections import PROJECTION_HANDLERS, READ_MODELS
+from services.notifications.projections import redact_subject as redact_read_models
 
 
 def recipient_of_callback(requested: CallbackRequested) -> str:
@@ -46,6 +64,52 @@ def recipient_of_callback(requested: CallbackRequested) -> str:
     if requested.recipient_role is PersonRole.HOLDER:
         return f"account:{requested.account_ref}"
     return f"callback:{requested.callback_id}"
+
+
+def organization_message(
+    event: EventPayload, settings: NotificationSettings
+) -> tuple[NotificationKind, dict[str, str]] | None:
+    """Which step of an organization's verification its contact is told about, with what.
+    Pure. Not told: a rejected document review or a last failed deposit confirmation (the
+    ``organization_rejected`` that comes with them says it, with the reasons), the reviewer's
+    phone confirmation (the contact was on that call), and look-alike domain flags (a warning
+    to an impersonator would teach them; reviewers handle those)."""
+    link = f"{settings.public_url}/organizations/"
+    match event:
+        case OrganizationSubmitted():
+            return NotificationKind.ORGANIZATION_SUBMITTED, {
+                "link": f"{link}{event.organization_id}"
+            }
+        case DepositsSent():
+            return NotificationKind.ORGANIZATION_DEPOSITS_SENT, {
+                "account_last4": event.bank_account_last4,
+                "expires_at": event.expires_at.isoformat(),
+            }
+        case DepositConfirmationFailed() if event.attempts_left > 0:
+            return NotificationKind.ORGANIZATION_DEPOSIT_CONFIRMATION_FAILED, {
+                "attempts_left": str(event.attempts_left)
+            }
+        case DepositsConfirmed():
+            return NotificationKind.ORGANIZATION_DEPOSITS_CONFIRMED, {}
+        case DepositsExpired():
+            return NotificationKind.ORGANIZATION_DEPOSITS_EXPIRED, {}
+        case OrganizationReviewDecided() if event.approved:
+            return NotificationKind.ORGANIZATION_DOCUMENTS_APPROVED, {}
+        case OrganizationVerified():
+            variables = {"domains": ", ".join(event.verified_domains)}
+            return NotificationKind.ORGANIZATION_VERIFIED, (
+                variables if event.verified_domains else {}
+            )
+        case OrganizationRejected():
+            return NotificationKind.ORGANIZATION_REJECTED, {"reasons": "; ".join(event.reasons)}
+    return None
+
+
+async def redact_subject(conn: asyncpg.Connection, subject_id: str) -> None:
+    """Erase a data subject here: the read models, and the organization contacts the
+    organization-verification reaction keeps."""
+    await redact_read_models(conn, subject_id)
+    await conn.execute("DELETE FROM organization_contacts WHERE subject_id = $1", subject_id)
 
 
 def consumer_groups(store: EventStore, settings: NotificationSettings) -> list[ConsumerGroup]:
@@ -232,7 +296,114 @@ def consumer_groups(store: EventStore, settings: NotificationSettings) -> list[C
             opened.customer_id,
         )
 
+    async def on_code_delivery_requested(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+        """Verification wants a one-time code delivered: queue the message now, claim the code
+        when it is sent (never here: the code must not exist in any event or row)."""
+        requested = event.payload
+        assert isinstance(requested, CodeDeliveryRequested)
+        await request_message(
+            conn,
+            store,
+            RequestNotification(
+                kind=NotificationKind.ONE_TIME_CODE,
+                channels=(MessageChannel(requested.channel.value),),
+                recipient_ref=f"account:{requested.account_ref}",
+                language=requested.language,
+                triggered_by=event.envelope.event_id,
+                variables={},
+                at=requested.requested_at,
+                purpose=MessagePurpose.ONE_TIME_CODE,
+                account_ref=requested.account_ref,
+                code_delivery=CodeDelivery(
+                    verification_id=requested.verification_id,
+                    delivery_id=requested.delivery_id,
+                    claim_path=requested.claim_path,
+                    claim_before=requested.claim_before,
+                ),
+            ),
+            CommandContext.caused_by(event.envelope, "notifications"),
+        )
+
+    async def on_organization_step(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+        """A step of an organization's verification: tell its contact person (email first,
+        then SMS), under the organization's own data subject."""
+        step = event.payload
+        organization_id: UUID = step.organization_id  # type: ignore[attr-defined]
+        if isinstance(step, OrganizationSubmitted):
+            await conn.execute(
+                """INSERT INTO organization_contacts (organization_id, subject_id, legal_name,
+                       phone, email, submitted_at) VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT (organization_id) DO UPDATE SET legal_name = $3, phone = $4,
+                       email = $5, submitted_at = $6""",
+                organization_id,
+                f"organization:{organization_id}",
+                step.legal_name,
+                step.contact_phone,
+                step.contact_email,
+                step.submitted_at,
+            )
+        message = organization_message(step, settings)
+        if message is None:
+            return
+        contact = await conn.fetchrow(
+            "SELECT legal_name, phone, email FROM organization_contacts WHERE organization_id = $1",
+            organization_id,
+        )
+        if contact is None:
+            return  # submitted before this reaction existed, or erased
+        addresses = {
+            channel: value
+            for channel, value in (
+                (MessageChannel.EMAIL, contact["email"]),
+                (MessageChannel.SMS, contact["phone"]),
+            )
+            if value
+        }
+        kind, variables = message
+        subject = f"organization:{organization_id}"
+        await request_message(
+            conn,
+            store,
+            RequestNotification(
+                kind=kind,
+                channels=tuple(addresses),
+                recipient_ref=subject,
+                subject_ref=subject,
+                language=settings.organization_language,
+                timezone=settings.organization_timezone,
+                triggered_by=event.envelope.event_id,
+                variables={"organization": contact["legal_name"], **variables},
+                at=event.envelope.occurred_at,
+                addresses=addresses,
+            ),
+            CommandContext.caused_by(event.envelope, "notifications"),
+        )
+
     return [
+        ConsumerGroup(
+            name="notifications.code_deliveries",
+            topics=[VERIFICATION_SESSIONS],
+            handlers={"verification.code_delivery_requested": on_code_delivery_requested},
+            description="Delivers verification's one-time codes (claimed at send time).",
+        ),
+        ConsumerGroup(
+            name="notifications.organization_messages",
+            topics=[VERIFICATION_ORGANIZATIONS],
+            handlers={
+                event_type: on_organization_step
+                for event_type in (
+                    "verification.organization_submitted",
+                    "verification.deposits_sent",
+                    "verification.deposit_confirmation_failed",
+                    "verification.deposits_confirmed",
+                    "verification.deposits_expired",
+                    "verification.organization_review_decided",
+                    "verification.organization_verified",
+                    "verification.organization_rejected",
+                )
+            },
+            description="Tells an organization's contact the steps of its verification.",
+        ),
         ConsumerGroup(
             name="notifications.triggers",
             topics=[CHECKIN_TICKETS],

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from contracts.base import EventPayload
 from contracts.events.notifications import (
+    CodeDelivery,
     MessageChannel,
     MessagePurpose,
     NotificationAttemptFailed,
@@ -76,6 +77,7 @@ class Notification:
     channel_index: int = 0
     attempts_on_channel: int = 0
     recipient_ref: str = ""
+    subject_ref: str | None = None
     account_ref: str | None = None
     language: str = "und"
     timezone: str | None = None
@@ -85,6 +87,7 @@ class Notification:
     provider_message_id: str | None = None
     idempotency_key: str | None = None
     campaign_id: UUID | None = None
+    code_delivery: CodeDelivery | None = None
 
     @property
     def channel(self) -> MessageChannel | None:
@@ -99,8 +102,9 @@ class Notification:
 
     def fallback_after(self, index: int) -> MessageChannel | None:
         """The next channel that has an address; none for marketing (never chase a person
-        across channels with an offer)."""
-        if self.purpose is MessagePurpose.MARKETING:
+        across channels with an offer), none for a one-time code (verification chose the
+        verified channel, and a claimed code is spent)."""
+        if self.purpose in (MessagePurpose.MARKETING, MessagePurpose.ONE_TIME_CODE):
             return None
         for channel in self.channels[index + 1 :]:
             if channel in self.addresses:
@@ -123,6 +127,8 @@ class RequestNotification:
     addresses: dict[MessageChannel, str] = field(default_factory=dict)
     campaign_id: UUID | None = None
     not_before: datetime | None = None
+    subject_ref: str | None = None  # whose personal data the addresses are (default: account)
+    code_delivery: CodeDelivery | None = None  # one_time_code: where the code is claimed
 
 
 _ADDRESS_FIELDS = {
@@ -138,6 +144,21 @@ def decide_request(state: Notification, command: RequestNotification) -> list[Ev
         raise RuleViolation("this notification was already requested")
     if not command.channels:
         raise RuleViolation("a message needs at least one channel")
+    is_code = command.kind is NotificationKind.ONE_TIME_CODE
+    if is_code != (command.code_delivery is not None):
+        raise RuleViolation("a one-time code message, and only one, names its code delivery")
+    if is_code and command.purpose is not MessagePurpose.ONE_TIME_CODE:
+        raise RuleViolation("a one-time code message has the one_time_code purpose")
+    if is_code and (command.variables or command.addresses):
+        raise RuleViolation(
+            "a one-time code message carries no variables or address: both come with the "
+            "code, claimed when it is sent"
+        )
+    subject_ref = command.subject_ref or (
+        f"account:{command.account_ref}" if command.account_ref else None
+    )
+    if command.addresses and subject_ref is None:
+        raise RuleViolation("addresses are personal data: the message needs a data subject")
     return [
         NotificationRequested(
             notification_id=notification_id(
@@ -147,12 +168,14 @@ def decide_request(state: Notification, command: RequestNotification) -> list[Ev
             purpose=command.purpose,
             channels=list(command.channels),
             recipient_ref=command.recipient_ref,
+            subject_ref=subject_ref,
             account_ref=command.account_ref,
             language=command.language,
             timezone=command.timezone,
             triggered_by=command.triggered_by,
             variables=command.variables,
             campaign_id=command.campaign_id,
+            code_delivery=command.code_delivery,
             not_before=command.not_before,
             requested_at=command.at,
             **{
@@ -226,6 +249,28 @@ def decide_send_failure(
     return [_give_up(state, attempt, reason, at)]
 
 
+def decide_failed(state: Notification, reason: str, at: datetime) -> list[EventPayload]:
+    """Finally failed, whatever channels are left (a one-time code that cannot be sent: too
+    late to claim, already claimed, or spent on a failed send)."""
+    channel = _require_queued(state)
+    return [
+        NotificationFailed(
+            notification_id=state.notification_id,
+            channel=channel,
+            attempts=state.attempts_on_channel,
+            reason=reason[:200],
+            fallback_channel=None,
+            failed_at=at,
+        )
+    ]
+
+
+def code_minutes(expires_at: datetime, now: datetime) -> int:
+    """How many whole minutes a code claimed now is valid for, as the message says (rounded
+    down, at least 1: "valid for 5 minutes" must not overstate it)."""
+    return max(1, int((expires_at - now).total_seconds() // 60))
+
+
 def decide_receipt(
     state: Notification,
     provider_message_id: str,
@@ -266,6 +311,7 @@ def evolve(state: Notification, event: EventPayload) -> Notification:
                 purpose=event.purpose,
                 channels=tuple(event.channels),
                 recipient_ref=event.recipient_ref,
+                subject_ref=event.subject_ref,
                 account_ref=event.account_ref,
                 language=event.language,
                 timezone=event.timezone,
@@ -273,6 +319,7 @@ def evolve(state: Notification, event: EventPayload) -> Notification:
                 addresses=addresses,
                 not_before=event.not_before,
                 campaign_id=event.campaign_id,
+                code_delivery=event.code_delivery,
             )
         case NotificationSent():
             return replace(

@@ -96,7 +96,10 @@ async def test_rebuilt_read_models_equal_the_live_ones(
 
     await eventually(lambda: caught_up(stack), within=60)
     before = await cli(env_for_processes, "digest", "notifications")
-    assert all(not value.startswith("0:") for value in before.values()), before
+    # every read model has rows, except the campaigns' (test_campaigns.py proves their rebuild)
+    assert all(
+        not value.startswith("0:") for table, value in before.items() if "campaign" not in table
+    ), before
     reports = await cli(env_for_processes, "rebuild", "notifications")
     assert {report["group"] for report in reports} >= {
         "notifications.projections",

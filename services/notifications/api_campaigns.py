@@ -1,0 +1,261 @@
+"""HTTP API of campaigns: start one to a tag's customers, follow its counts, cancel it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from uuid import UUID
+
+import asyncpg
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from contracts.events.notifications import MessageChannel, NotificationKind
+from contracts.events.notifications_campaigns import CampaignContent
+from runtime.auth import Principal, require_roles
+from runtime.errors import NotFound
+from runtime.eventstore import CommandContext
+from runtime.http import IdempotencyKey, fingerprint, idempotent
+from runtime.service import Runtime
+from services.notifications.campaigns import (
+    audience_of,
+    cancel_campaign,
+    load_campaign,
+    start_campaign,
+)
+from services.notifications.domain.campaigns import (
+    MAX_RATE_PER_MINUTE,
+    Campaign,
+    CampaignStatus,
+    CancelCampaign,
+    StartCampaign,
+)
+from services.notifications.domain.templates import TemplateError, render
+
+router = APIRouter(tags=["campaigns"])
+
+Operators = require_roles("supervisor", "admin")
+TAG = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
+LANGUAGE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+
+
+class Forbid(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContentBody(Forbid):
+    language: str = Field(pattern=LANGUAGE, examples=["zh-CN"])
+    title: str = Field(min_length=1, max_length=120)
+    body: str = Field(min_length=1, max_length=1000)
+
+
+class CampaignBody(Forbid):
+    name: str = Field(min_length=1, max_length=120, examples=["Wallet back: November"])
+    tag: str = Field(pattern=TAG, examples=["wallet-reactivated"])
+    channel: MessageChannel
+    contents: list[ContentBody] = Field(min_length=1, max_length=10)
+    default_language: str = Field(pattern=LANGUAGE, examples=["en"])
+    rate_per_minute: int = Field(ge=1, le=MAX_RATE_PER_MINUTE, examples=[60])
+
+    @model_validator(mode="after")
+    def _renders(self) -> CampaignBody:
+        languages = [c.language.lower() for c in self.contents]
+        if len(set(languages)) != len(languages):
+            raise ValueError("give each language's content once")
+        if self.default_language.lower() not in languages:
+            raise ValueError("the default language needs its own content")
+        for content in self.contents:
+            try:
+                render(
+                    NotificationKind.CAMPAIGN,
+                    content.language,
+                    {"title": content.title, "body": content.body},
+                )
+            except TemplateError as error:
+                raise ValueError(f"{content.language}: {error}") from None
+        return self
+
+
+class CancelBody(Forbid):
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class CampaignView(BaseModel):
+    campaign_id: UUID
+    name: str
+    tag: str
+    channel: MessageChannel
+    status: str = Field(description="running | completed | cancelled")
+    rate_per_minute: int
+    members: int = Field(description="Customers with the tag at the start.")
+    targeted: int = Field(description="Consented on the channel, no open complaint or appeal.")
+    skipped_consent: int = Field(description="No marketing consent (at start or since).")
+    skipped_excluded: int = Field(description="Open complaint or appeal (at start or since).")
+    processed: int = Field(description="Targets handled by the batches so far.")
+    remaining: int = Field(description="Targets not handled yet (never, once cancelled).")
+    requested: int = Field(description="Messages requested.")
+    sent: int = Field(description="Accepted by the provider.")
+    delivered: int = Field(description="Receipt: reached the person.")
+    failed: int = Field(description="Finally failed.")
+    started_by: str
+    started_at: AwareDatetime
+    finished_at: AwareDatetime | None
+
+
+_COUNTS = """SELECT count(*) FILTER (WHERE sent_at IS NOT NULL) AS sent,
+                    count(*) FILTER (WHERE status = 'delivered') AS delivered,
+                    count(*) FILTER (WHERE status = 'failed') AS failed
+             FROM notification_log WHERE campaign_id = $1"""
+
+
+async def view_of(conn: asyncpg.Connection, state: Campaign) -> CampaignView:
+    """The campaign's own counts (event store) and its messages' (``notification_log``)."""
+    counts = await conn.fetchrow(_COUNTS, state.campaign_id)
+    assert state.channel is not None
+    assert state.started_at is not None
+    return CampaignView(
+        campaign_id=state.campaign_id,  # type: ignore[arg-type]
+        name=state.name,
+        tag=state.tag,
+        channel=state.channel,
+        status=state.status.value,
+        rate_per_minute=state.rate_per_minute,
+        members=state.members,
+        targeted=state.targeted,
+        skipped_consent=state.skipped_consent,
+        skipped_excluded=state.skipped_excluded,
+        processed=state.processed,
+        remaining=state.remaining,
+        requested=state.requested,
+        sent=counts["sent"],
+        delivered=counts["delivered"],
+        failed=counts["failed"],
+        started_by=state.started_by,
+        started_at=state.started_at,
+        finished_at=state.finished_at,
+    )
+
+
+@router.post(
+    "/campaigns",
+    status_code=201,
+    response_model=CampaignView,
+    summary="Start a campaign to the customers with a tag (consented, no open complaint)",
+)
+async def create_campaign(
+    body: CampaignBody,
+    runtime: Runtime,
+    principal: Annotated[Principal, Operators],
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    async def act(conn: asyncpg.Connection) -> tuple[int, Any]:
+        command = StartCampaign(
+            campaign_id=uuid.uuid4(),
+            name=body.name,
+            tag=body.tag,
+            channel=body.channel,
+            contents=tuple(CampaignContent(**c.model_dump()) for c in body.contents),
+            default_language=body.default_language,
+            rate_per_minute=body.rate_per_minute,
+            audience=await audience_of(conn, body.tag, body.channel),
+            started_by=principal.id,
+            at=runtime.clock.now(),
+        )
+        state = await start_campaign(
+            conn, runtime.store, command, CommandContext.new(principal.actor())
+        )
+        return 201, await view_of(conn, state)
+
+    return await idempotent(
+        runtime.pool, f"start-campaign:{principal.id}", idempotency_key, fingerprint(body), act
+    )
+
+
+async def _existing(conn: asyncpg.Connection, runtime: Any, campaign_id: UUID) -> Campaign:
+    state, _ = await load_campaign(conn, runtime.store, campaign_id)
+    if state.status is CampaignStatus.NONE:
+        raise NotFound(f"campaign {campaign_id} not found")
+    return state
+
+
+@router.get("/campaigns/{campaign_id}", response_model=CampaignView, summary="One campaign")
+async def get_campaign(
+    campaign_id: UUID, runtime: Runtime, principal: Annotated[Principal, Operators]
+) -> CampaignView:
+    async with runtime.pool.acquire() as conn:
+        return await view_of(conn, await _existing(conn, runtime, campaign_id))
+
+
+@router.post(
+    "/campaigns/{campaign_id}/cancel",
+    response_model=CampaignView,
+    summary="Stop the campaign: no further batch; nothing is sent twice",
+)
+async def cancel(
+    campaign_id: UUID,
+    runtime: Runtime,
+    principal: Annotated[Principal, Operators],
+    body: CancelBody | None = None,
+) -> CampaignView:
+    reason = body.reason if body else None
+    command = CancelCampaign(by=principal.id, reason=reason, at=runtime.clock.now())
+    async with runtime.pool.acquire() as conn:
+        async with conn.transaction():
+            state = await cancel_campaign(
+                conn, runtime.store, campaign_id, command, CommandContext.new(principal.actor())
+            )
+        return await view_of(conn, state)
+
+
+class CampaignSummary(BaseModel):
+    campaign_id: UUID
+    name: str
+    tag: str
+    channel: MessageChannel
+    status: str
+    rate_per_minute: int
+    members: int
+    targeted: int
+    skipped_consent: int
+    skipped_excluded: int
+    processed: int
+    requested: int
+    sent: int
+    delivered: int
+    failed: int
+    started_by: str
+    started_at: AwareDatetime
+    finished_at: AwareDatetime | None
+
+
+@router.get(
+    "/campaigns",
+    response_model=list[CampaignSummary],
+    summary="Campaigns, newest first (read model: may lag a moment behind)",
+)
+async def list_campaigns(
+    runtime: Runtime,
+    principal: Annotated[Principal, Operators],
+    status: Annotated[CampaignStatus | None, Query()] = None,
+    tag: Annotated[str | None, Query(pattern=TAG)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[CampaignSummary]:
+    if status is CampaignStatus.NONE:
+        return []
+    rows = await runtime.pool.fetch(
+        """SELECT c.*, coalesce(m.sent, 0) AS sent, coalesce(m.delivered, 0) AS delivered,
+                  coalesce(m.failed, 0) AS failed
+           FROM campaigns c
+           LEFT JOIN LATERAL (
+               SELECT count(*) FILTER (WHERE sent_at IS NOT NULL) AS sent,
+                      count(*) FILTER (WHERE status = 'delivered') AS delivered,
+                      count(*) FILTER (WHERE status = 'failed') AS failed
+               FROM notification_log n WHERE n.campaign_id = c.campaign_id
+           ) m ON true
+           WHERE ($1::text IS NULL OR c.status = $1) AND ($2::text IS NULL OR c.tag = $2)
+           ORDER BY c.started_at DESC, c.campaign_id LIMIT $3""",
+        status.value if status else None,
+        tag,
+        limit,
+    )
+    return [CampaignSummary.model_validate(dict(row)) for row in rows]

@@ -1,0 +1,331 @@
+"""The campaign aggregate: one template sent to the customers with a tag, throttled, once each.
+
+Pure, no I/O. A campaign starts with its audience counted and split (``select_audience``):
+the tag's members who consented to marketing on the campaign's channel and have no open
+complaint or appeal are its targets, in account order. Batches of ``batch_size`` targets are
+handled every ``interval`` (``throttle``), re-checking each target's consent and exclusion at
+that moment; the last batch completes the campaign. A cancel stops the next batch: a target is
+either in a recorded batch (its message requested in the same transaction) or never messaged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from contracts.base import EventPayload
+from contracts.events.cases import CaseType
+from contracts.events.notifications import MessageChannel
+from contracts.events.notifications_campaigns import (
+    CampaignCancelled,
+    CampaignCompleted,
+    CampaignContent,
+    CampaignProgressed,
+    CampaignStarted,
+)
+from runtime.errors import RuleViolation
+from runtime.eventstore import AggregateType
+
+MAX_RATE_PER_MINUTE = 6000
+
+# Case types that are a complaint or an appeal: a customer with one open is never sent
+# marketing. A case of any type that was appealed (reopened on appeal) or escalated
+# (repeated contacts that went nowhere, a missed callback) counts too.
+COMPLAINT_OR_APPEAL_TYPES: frozenset[CaseType] = frozenset(
+    {
+        CaseType.ACCOUNT_SUSPENSION_APPEAL,
+        CaseType.THIRD_PARTY_REPORT_DISPUTE,
+        CaseType.MINOR_SPENDING_REFUND,
+    }
+)
+
+
+def is_complaint_or_appeal(case_type: CaseType, *, appealed: bool, escalated: bool) -> bool:
+    return case_type in COMPLAINT_OR_APPEAL_TYPES or appealed or escalated
+
+
+class CampaignStatus(StrEnum):
+    NONE = "none"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+# -- audience ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Member:
+    """A customer with the tag, as the read models see them now."""
+
+    account_ref: str
+    marketing_consent: frozenset[MessageChannel] = frozenset()
+    open_complaint_or_appeal: bool = False
+
+
+@dataclass(frozen=True)
+class Audience:
+    targets: tuple[str, ...]
+    skipped_consent: tuple[str, ...]
+    skipped_excluded: tuple[str, ...]
+
+    @property
+    def members(self) -> int:
+        return len(self.targets) + len(self.skipped_consent) + len(self.skipped_excluded)
+
+
+def select_audience(members: Iterable[Member], channel: MessageChannel) -> Audience:
+    """Targets in account order (deterministic); an exclusion wins over a missing consent (a
+    person with an open complaint is counted as excluded, whatever their consent)."""
+    targets, no_consent, excluded = [], [], []
+    for member in sorted({m.account_ref: m for m in members}.values(), key=_by_account):
+        if member.open_complaint_or_appeal:
+            excluded.append(member.account_ref)
+        elif channel not in member.marketing_consent:
+            no_consent.append(member.account_ref)
+        else:
+            targets.append(member.account_ref)
+    return Audience(tuple(targets), tuple(no_consent), tuple(excluded))
+
+
+def _by_account(member: Member) -> str:
+    return member.account_ref
+
+
+# -- throttle ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Throttle:
+    batch_size: int
+    interval: timedelta
+
+
+def throttle(rate_per_minute: int) -> Throttle:
+    """Batches of ``ceil(rate / 60)`` targets, spaced so that exactly ``rate`` targets are
+    handled per minute: 1/min → 1 every 60 s; 5/min → 1 every 12 s; 100/min → 2 every 1.2 s."""
+    if not 1 <= rate_per_minute <= MAX_RATE_PER_MINUTE:
+        raise RuleViolation(f"the rate must be between 1 and {MAX_RATE_PER_MINUTE} per minute")
+    batch = math.ceil(rate_per_minute / 60)
+    return Throttle(batch, timedelta(minutes=1) * batch / rate_per_minute)
+
+
+# -- content ----------------------------------------------------------------------------------
+
+
+def content_for(
+    contents: Sequence[CampaignContent], default_language: str, language: str | None
+) -> CampaignContent:
+    """The person's language (exact tag, then the same base language), else the default."""
+    by_tag = {c.language.lower(): c for c in contents}
+    if language:
+        wanted = language.lower()
+        if wanted in by_tag:
+            return by_tag[wanted]
+        base = wanted.split("-")[0]
+        for tag, content in by_tag.items():
+            if tag.split("-")[0] == base:
+                return content
+    return by_tag[default_language.lower()]
+
+
+# -- the aggregate ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Campaign:
+    status: CampaignStatus = CampaignStatus.NONE
+    campaign_id: UUID | None = None
+    tag: str = ""
+    channel: MessageChannel | None = None
+    contents: tuple[CampaignContent, ...] = ()
+    default_language: str = "en"
+    rate_per_minute: int = 1
+    members: int = 0
+    targeted: int = 0
+    processed: int = 0
+    requested: int = 0
+    skipped_consent: int = 0
+    skipped_excluded: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    name: str = ""
+    started_by: str = ""
+
+    @property
+    def remaining(self) -> int:
+        return self.targeted - self.processed
+
+    @property
+    def throttle(self) -> Throttle:
+        return throttle(self.rate_per_minute)
+
+
+@dataclass(frozen=True)
+class StartCampaign:
+    campaign_id: UUID
+    name: str
+    tag: str
+    channel: MessageChannel
+    contents: tuple[CampaignContent, ...]
+    default_language: str
+    rate_per_minute: int
+    audience: Audience
+    started_by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    """A target as it stands when its batch runs."""
+
+    account_ref: str
+    consented: bool
+    excluded: bool
+
+
+@dataclass(frozen=True)
+class CancelCampaign:
+    by: str
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class BatchDecision:
+    events: list[EventPayload] = field(default_factory=list)
+    requested: tuple[str, ...] = ()
+
+
+def decide_start(state: Campaign, command: StartCampaign) -> list[EventPayload]:
+    if state.status is not CampaignStatus.NONE:
+        raise RuleViolation("this campaign was already started")
+    throttle(command.rate_per_minute)
+    languages = [c.language.lower() for c in command.contents]
+    if len(set(languages)) != len(languages):
+        raise RuleViolation("give each language's content once")
+    if command.default_language.lower() not in languages:
+        raise RuleViolation("the default language needs its own content")
+    audience = command.audience
+    started = CampaignStarted(
+        campaign_id=command.campaign_id,
+        name=command.name,
+        tag=command.tag,
+        channel=command.channel,
+        contents=list(command.contents),
+        default_language=command.default_language,
+        rate_per_minute=command.rate_per_minute,
+        members=audience.members,
+        targeted=len(audience.targets),
+        skipped_consent=len(audience.skipped_consent),
+        skipped_excluded=len(audience.skipped_excluded),
+        started_by=command.started_by,
+        started_at=command.at,
+    )
+    if audience.targets:
+        return [started]
+    return [started, _completed(evolve(state, started), command.at)]
+
+
+def next_batch_positions(state: Campaign) -> range:
+    """Which targets (by position) the next batch handles."""
+    if state.status is not CampaignStatus.RUNNING:
+        return range(0)
+    end = min(state.targeted, state.processed + state.throttle.batch_size)
+    return range(state.processed, end)
+
+
+def decide_batch(state: Campaign, checks: Sequence[TargetCheck], at: datetime) -> BatchDecision:
+    """Handle the next batch: message those still consenting and not excluded. Nothing when
+    the campaign is no longer running (cancelled, completed): a late timer sends nothing."""
+    if state.status is not CampaignStatus.RUNNING:
+        return BatchDecision()
+    expected = len(next_batch_positions(state))
+    if len(checks) != expected:
+        raise RuleViolation(f"a batch of {expected} targets was expected, not {len(checks)}")
+    requested = tuple(c.account_ref for c in checks if c.consented and not c.excluded)
+    progressed = CampaignProgressed(
+        campaign_id=state.campaign_id,
+        requested=list(requested),
+        skipped_consent=[c.account_ref for c in checks if not c.excluded and not c.consented],
+        skipped_excluded=[c.account_ref for c in checks if c.excluded],
+        processed=state.processed + len(checks),
+        progressed_at=at,
+    )
+    events: list[EventPayload] = [progressed]
+    after = evolve(state, progressed)
+    if after.remaining == 0:
+        events.append(_completed(after, at))
+    return BatchDecision(events, requested)
+
+
+def _completed(state: Campaign, at: datetime) -> CampaignCompleted:
+    return CampaignCompleted(
+        campaign_id=state.campaign_id,
+        requested=state.requested,
+        skipped_consent=state.skipped_consent,
+        skipped_excluded=state.skipped_excluded,
+        completed_at=at,
+    )
+
+
+def decide_cancel(state: Campaign, command: CancelCampaign) -> list[EventPayload]:
+    if state.status is CampaignStatus.NONE:
+        raise RuleViolation("the campaign was never started")
+    if state.status is not CampaignStatus.RUNNING:
+        raise RuleViolation(f"the campaign is already {state.status.value}")
+    return [
+        CampaignCancelled(
+            campaign_id=state.campaign_id,
+            requested=state.requested,
+            not_reached=state.remaining,
+            reason=command.reason,
+            cancelled_by=command.by,
+            cancelled_at=command.at,
+        )
+    ]
+
+
+def evolve(state: Campaign, event: EventPayload) -> Campaign:
+    match event:
+        case CampaignStarted():
+            return Campaign(
+                status=CampaignStatus.RUNNING,
+                campaign_id=event.campaign_id,
+                name=event.name,
+                tag=event.tag,
+                channel=event.channel,
+                contents=tuple(event.contents),
+                default_language=event.default_language,
+                rate_per_minute=event.rate_per_minute,
+                members=event.members,
+                targeted=event.targeted,
+                skipped_consent=event.skipped_consent,
+                skipped_excluded=event.skipped_excluded,
+                started_by=event.started_by,
+                started_at=event.started_at,
+            )
+        case CampaignProgressed():
+            return replace(
+                state,
+                processed=event.processed,
+                requested=state.requested + len(event.requested),
+                skipped_consent=state.skipped_consent + len(event.skipped_consent),
+                skipped_excluded=state.skipped_excluded + len(event.skipped_excluded),
+            )
+        case CampaignCompleted():
+            return replace(state, status=CampaignStatus.COMPLETED, finished_at=event.completed_at)
+        case CampaignCancelled():
+            return replace(state, status=CampaignStatus.CANCELLED, finished_at=event.cancelled_at)
+    return state
+
+
+CAMPAIGN = AggregateType[Campaign]("campaign", Campaign, evolve)
+
+
+def campaign_stream(campaign: UUID) -> str:
+    return f"campaign-{campaign}"

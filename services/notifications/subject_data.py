@@ -1,0 +1,56 @@
+"""What notifications holds about a person, for their copy of their data (runtime/export.py).
+
+The messages sent to them (to their account, to their tickets, to their callbacks: kind,
+channel, status, when — message texts are never stored), their callbacks (the number to call,
+their hours, the promised window and what became of it), and their preferences and marketing
+consents. The events recorded about the person (addresses decrypted) come from the runtime.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+
+def _plain(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        key: value.isoformat() if hasattr(value, "isoformat") else value
+        for key, value in dict(row).items()
+    }
+
+
+async def export_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
+    if not subject_id.startswith("account:"):
+        return {}
+    callbacks = await conn.fetch(
+        """SELECT callback_id::text, case_id::text, queue, recipient_role, phone, timezone,
+                  language, status, window_start, window_end, promised_start, promised_end,
+                  attempts, last_outcome, requested_at, closed_at
+           FROM callback_queue WHERE subject_id = $1 ORDER BY requested_at""",
+        subject_id,
+    )
+    messages = await conn.fetch(
+        """SELECT notification_id::text, kind, purpose, channel, recipient_ref, language,
+                  status, requested_at, sent_at, delivered_at, failed_at
+           FROM notification_log
+           WHERE recipient_ref = $1
+              OR recipient_ref IN (SELECT 'ticket:' || ticket_id::text FROM ticket_reach
+                                   WHERE subject_id = $1)
+              OR recipient_ref IN (SELECT 'callback:' || callback_id::text FROM callback_queue
+                                   WHERE subject_id = $1)
+           ORDER BY requested_at""",
+        subject_id,
+    )
+    preferences = await conn.fetch(
+        """SELECT recipient_ref, channels, language, timezone, preferred_start, preferred_end,
+                  quiet_start, quiet_end, phone, email, wechat, qq, marketing_consent,
+                  updated_at
+           FROM recipient_preferences WHERE subject_id = $1""",
+        subject_id,
+    )
+    return {
+        "callbacks": [_plain(row) for row in callbacks],
+        "messages": [_plain(row) for row in messages],
+        "preferences": [_plain(row) for row in preferences],
+    }
