@@ -6,8 +6,9 @@
 
 Appends ``audit.personal_data_accessed`` (who: the envelope's actor; whose data, what, why,
 when: the payload) to the service's event store in the caller's transaction, so the read is
-audited if and only if it is answered. Customers reading their own data are not audited: the
-audit is about staff.
+audited if and only if it is answered. Customers reading their own data are not audited (the
+audit is about staff), except where a service asks for it with ``include_self=True``: a
+customer's copy of all their data is recorded as a self-access.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ async def record_access(
     resource_id: str,
     fields: list[str],
     purpose: str,
+    include_self: bool = False,
 ) -> bool:
-    """Record the read when staff sees personal data of a subject; returns whether it did."""
-    if subject_id is None or not fields or not principal.is_staff:
+    """Record the read when staff (or, with ``include_self``, anyone) sees personal data of a
+    subject; returns whether it did."""
+    if subject_id is None or not fields or not (principal.is_staff or include_self):
         return False
     access = PersonalDataAccessed(
         service=runtime.name,

@@ -36,16 +36,22 @@ class RetentionPolicy:
     timestamp_column: str
     keep: timedelta
     condition: str = "true"  # an extra SQL condition on rows that may go (e.g. a final state)
+    # set: the rows stay and these personal columns are cleared (a redaction); the count is of
+    # rows whose values were cleared (a row already cleared is not counted again)
+    columns: tuple[str, ...] = ()
 
     def delete_sql(self) -> str:
         """Rows older than the period, by the database's clock: the timestamps are the
         database's, and an application clock that runs ahead (a test, a skewed host) must not
         purge early."""
-        return (
-            f"WITH gone AS (DELETE FROM {self.table} WHERE {self.timestamp_column} "
-            f"< now() - $1::interval AND ({self.condition}) RETURNING 1) "
-            "SELECT count(*), now() - $1::interval FROM gone"
-        )
+        old_enough = f"{self.timestamp_column} < now() - $1::interval AND ({self.condition})"
+        if self.columns:
+            cleared = ", ".join(f"{column} = NULL" for column in self.columns)
+            present = " OR ".join(f"{column} IS NOT NULL" for column in self.columns)
+            purge = f"UPDATE {self.table} SET {cleared} WHERE {old_enough} AND ({present})"
+        else:
+            purge = f"DELETE FROM {self.table} WHERE {old_enough}"
+        return f"WITH gone AS ({purge} RETURNING 1) SELECT count(*), now() - $1::interval FROM gone"
 
 
 RUNTIME_POLICIES: tuple[RetentionPolicy, ...] = (

@@ -995,10 +995,26 @@ async def account_timeline(
     runtime: Runtime,
     principal: Annotated[Principal, Staff],
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    for_case: Annotated[
+        UUID | None,
+        Query(description="The case this look is for: the audit records it as the reason."),
+    ] = None,
 ) -> AccountTimeline:
     rows = await runtime.pool.fetch(
         _TIMELINE.format(where="t.account_ref = $1"), account_ref, limit
     )
+    if any(row["words"] for row in rows):
+        async with runtime.pool.acquire() as conn:
+            await record_access(
+                conn,
+                runtime,
+                principal,
+                subject_id=f"account:{account_ref}",
+                resource="account_timeline",
+                resource_id=account_ref,
+                fields=["words"],
+                purpose=f"case:{for_case}" if for_case else "account_timeline",
+            )
     since = runtime.clock.now() - timedelta(days=90)
     contacts = await runtime.pool.fetchval(
         "SELECT count(*) FROM case_contacts WHERE account_ref = $1 AND at >= $2",
@@ -1029,8 +1045,20 @@ async def case_timeline(
     principal: Annotated[Principal, Readers],
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> list[TimelineEntry]:
-    _, audience = await _visible(runtime, principal, case_id)
+    view, audience = await _visible(runtime, principal, case_id)
     rows = await runtime.pool.fetch(_TIMELINE.format(where="t.case_id = $1"), case_id, limit)
+    if audience is Audience.STAFF and any(row["words"] for row in rows):
+        async with runtime.pool.acquire() as conn:
+            await record_access(
+                conn,
+                runtime,
+                principal,
+                subject_id=view["subject_id"],
+                resource="case_timeline",
+                resource_id=str(case_id),
+                fields=["words"],
+                purpose=f"case:{case_id}",
+            )
     entries = []
     for row in rows:
         entry = timeline_entry_for(dict(row), audience)

@@ -15,6 +15,8 @@ from services.cases.audit_log import audit_group
 from services.cases.audit_log import router as audit_router
 from services.cases.consumers import consumer_groups, redact_subject
 from services.cases.privacy_api import router as privacy_router
+from services.cases.retention import policies as retention_policies
+from services.cases.subject_data import export_subject
 
 DEFINITION = ServiceDefinition(
     name="cases",
@@ -27,6 +29,8 @@ DEFINITION = ServiceDefinition(
     consumer_groups=lambda store: [*consumer_groups(store), audit_group()],
     redact_subject=redact_subject,
     timers=lambda store: {SERVICE_LEVEL_TIMER: service_level_timer(store)},
+    retention=retention_policies(),
+    export_subject=export_subject,
 )
 
 

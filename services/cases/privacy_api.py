@@ -1,17 +1,24 @@
-"""HTTP API for a person's data as a whole: legal holds and erasure."""
+"""HTTP API for a person's data as a whole: legal holds, erasure, and the customer's own copy
+of their data after a verification they passed."""
 
 from __future__ import annotations
 
+import os
 import uuid
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path
+import httpx
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.events.privacy import SUBJECT_ID
+from runtime.audit import record_access
 from runtime.auth import Principal, require_roles
+from runtime.errors import NotFound, RuleViolation
 from runtime.eventstore import CommandContext, execute
+from runtime.export import gather_subject_data
 from runtime.service import Runtime
 from services.cases.data_subjects import (
     DATA_SUBJECT,
@@ -142,3 +149,93 @@ async def erase_subject(
 ) -> SubjectView:
     command = EraseSubject(subject_id, body.reason, runtime.clock.now())
     return await _change(runtime, principal, subject_id, command)
+
+
+# -- the customer's own copy ------------------------------------------------------------------
+
+
+def self_export_window() -> timedelta:
+    """How recent the passed verification must be: FRONTDESK_CASES_SELF_EXPORT_MINUTES
+    (default 30)."""
+    minutes = int(os.environ.get("FRONTDESK_CASES_SELF_EXPORT_MINUTES", "30"))
+    if not 1 <= minutes <= 24 * 60:
+        raise ValueError("FRONTDESK_CASES_SELF_EXPORT_MINUTES must be between 1 and 1440")
+    return timedelta(minutes=minutes)
+
+
+async def verification_session(
+    runtime: Runtime, request: Request, verification_id: UUID
+) -> dict[str, Any] | None:
+    """The session as the verification service knows it (who took it, for which account,
+    whose identity it proved, how and when it ended); None if it knows no such session."""
+    base_url = runtime.settings.peer_urls()["verification"].rstrip("/")
+    token = request.app.state.token_verifier.issue(
+        f"service:{runtime.name}", ["service"], ttl_seconds=60
+    )
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(
+            f"{base_url}/verification/sessions/{verification_id}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return response.json()  # type: ignore[no-any-return]
+
+
+def check_self_export(
+    session: dict[str, Any] | None, principal: Principal, now: datetime, window: timedelta
+) -> str:
+    """The subject whose copy the caller may have, or why not. Only the account holder who
+    passed the verification themselves, recently: a proxy or a guardian proves their own
+    identity, never the holder's, and gets no copy of the holder's data."""
+    if session is None or session.get("person_ref") != principal.id:
+        raise NotFound("no such verification of yours")
+    if session["status"] != "verified":
+        raise RuleViolation(f"this verification has not passed (it is {session['status']})")
+    if session["person_role"] != "holder":
+        raise RuleViolation(
+            f"this verification proved a {session['person_role']}'s identity: only the "
+            "account holder may have a copy of the account's data"
+        )
+    completed_at = datetime.fromisoformat(session["completed_at"])
+    if completed_at < now - window:
+        minutes = int(window.total_seconds() // 60)
+        raise RuleViolation(
+            f"the verification passed more than {minutes} minutes ago: verify again to get "
+            "a copy of your data"
+        )
+    return f"account:{session['account_ref']}"
+
+
+@router.get(
+    "/my-data",
+    summary="A customer's own copy of their data, after a verification they passed (audited)",
+    description="The account holder who passed a verification session themselves within "
+    "FRONTDESK_CASES_SELF_EXPORT_MINUTES (30) gets everything the services hold about their "
+    "account, as one JSON document; the read is recorded as a self-access.",
+)
+async def my_data(
+    verification_id: Annotated[UUID, Query(description="The session the customer passed.")],
+    request: Request,
+    runtime: Runtime,
+    principal: Annotated[Principal, require_roles("customer")],
+) -> dict[str, Any]:
+    session = await verification_session(runtime, request, verification_id)
+    subject_id = check_self_export(session, principal, runtime.clock.now(), self_export_window())
+    document = await gather_subject_data(
+        runtime.settings.peer_urls(), request.app.state.token_verifier, runtime.name, subject_id
+    )
+    async with runtime.pool.acquire() as conn:
+        await record_access(
+            conn,
+            runtime,
+            principal,
+            subject_id=subject_id,
+            resource="data_export",
+            resource_id=subject_id,
+            fields=["everything"],
+            purpose=f"self_service:verification:{verification_id}",
+            include_self=True,
+        )
+    return document

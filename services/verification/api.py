@@ -25,6 +25,7 @@ from contracts.vocabulary import (
     RiskLevel,
     VerificationPurpose,
 )
+from runtime.audit import record_access
 from runtime.auth import STAFF_ROLES, Forbidden, Principal, Unauthenticated, require_roles
 from runtime.errors import NotFound, RuleViolation
 from runtime.eventstore import CommandContext
@@ -48,6 +49,10 @@ SessionId = Annotated[UUID, Path(description="Verification session id")]
 StaffOrService = require_roles(*STAFF_ROLES, "service")
 Participant = require_roles("customer", *STAFF_ROLES, "service")
 Reviewer = require_roles("reviewer")
+# what a staff read shows about the person (names, for the audit of staff reads)
+SESSION_FIELDS = ["account_ref", "person_ref", "checks", "reasons"]
+SUMMARY_FIELDS = ["account_ref", "checks", "outcome_reasons"]
+REVIEW_FIELDS = ["account_ref", "reason", "evidence_refs"]
 
 
 # -- models -----------------------------------------------------------------------------------
@@ -292,6 +297,36 @@ async def visible_session(
     return session
 
 
+def purpose_of(verification_id: UUID, case_id: UUID | None, ticket_id: UUID | None) -> str:
+    """Why staff looks at a verification: its case, else its ticket, else itself."""
+    if case_id is not None:
+        return f"case:{case_id}"
+    return f"ticket:{ticket_id}" if ticket_id is not None else f"verification:{verification_id}"
+
+
+async def audit_read(
+    conn: asyncpg.Connection,
+    runtime: Runtime,
+    principal: Principal,
+    row: Any,
+    resource: str,
+    fields: list[str],
+) -> None:
+    """A staff read of a person's verification (docs/privacy.md): who, whose, what, why."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name, None)
+    verification_id = get("verification_id")
+    await record_access(
+        conn,
+        runtime,
+        principal,
+        subject_id=f"account:{get('account_ref')}",
+        resource=resource,
+        resource_id=str(verification_id),
+        fields=fields,
+        purpose=purpose_of(verification_id, get("case_id"), get("ticket_id")),
+    )
+
+
 def context_of(principal: Principal) -> CommandContext:
     return CommandContext.new(principal.actor())
 
@@ -373,7 +408,10 @@ async def get_session(
     verification_id: SessionId, runtime: Runtime, principal: Annotated[Principal, Participant]
 ) -> SessionView:
     async with runtime.pool.acquire() as conn:
-        return session_view(await visible_session(conn, runtime, principal, verification_id))
+        session = await visible_session(conn, runtime, principal, verification_id)
+        shown = session_view(session)
+        await audit_read(conn, runtime, principal, session, "verification_session", SESSION_FIELDS)
+    return shown
 
 
 @router.get(
@@ -395,7 +433,13 @@ async def list_sessions(
         account_ref,
         case_id,
     )
-    return [SessionSummary.model_validate(dict(row)) for row in rows]
+    shown = [SessionSummary.model_validate(dict(row)) for row in rows]
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        for row in rows:
+            await audit_read(
+                conn, runtime, principal, dict(row), "verification_session", SUMMARY_FIELDS
+            )
+    return shown
 
 
 # -- knowledge challenge ----------------------------------------------------------------------
@@ -818,4 +862,10 @@ async def review_queue(
            FROM review_queue WHERE status = $1 ORDER BY requested_at LIMIT 200""",
         status,
     )
-    return [ReviewItem.model_validate(dict(row)) for row in rows]
+    shown = [ReviewItem.model_validate(dict(row)) for row in rows]
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        for row in rows:
+            await audit_read(
+                conn, runtime, principal, dict(row), "verification_review", REVIEW_FIELDS
+            )
+    return shown

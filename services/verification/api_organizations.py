@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from contracts.events.verification_media import MediaKind, MediaOwner
+from runtime.audit import record_access
 from runtime.auth import STAFF_ROLES, Principal, require_roles
 from runtime.errors import NotFound, RuleViolation
 from runtime.http import IdempotencyKey, fingerprint, idempotent
@@ -222,9 +223,11 @@ async def get_organization(
     principal: Annotated[Principal, require_roles("customer", *STAFF_ROLES, "service")],
 ) -> OrganizationView:
     async with runtime.pool.acquire() as conn:
-        return organization_view(
+        shown = organization_view(
             await visible_organization(conn, runtime, principal, organization_id)
         )
+        await audit_organization_read(conn, runtime, principal, organization_id)
+    return shown
 
 
 @router.post(
@@ -312,7 +315,25 @@ async def _review(
         organization, _ = await app_.change_organization(
             conn, runtime.store, organization_id, command, context_of(principal)
         )
+        await audit_organization_read(conn, runtime, principal, organization_id)
     return organization_view(organization)
+
+
+async def audit_organization_read(
+    conn: asyncpg.Connection, runtime: Runtime, principal: Principal, organization_id: UUID
+) -> None:
+    """A staff read (a reviewer's review) of an organization's profile: audited with the
+    organization's verification as the reason (docs/privacy.md)."""
+    await record_access(
+        conn,
+        runtime,
+        principal,
+        subject_id=f"organization:{organization_id}",
+        resource="organization",
+        resource_id=str(organization_id),
+        fields=["legal_name", "bank_account_last4", "official_domains"],
+        purpose=f"organization:{organization_id}",
+    )
 
 
 @router.post(

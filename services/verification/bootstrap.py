@@ -11,6 +11,8 @@ from services.verification.api import router
 from services.verification.api_organizations import router as organizations_router
 from services.verification.application import timer_handlers
 from services.verification.consumers import consumer_groups, redact_subject
+from services.verification.retention import policies as retention_policies
+from services.verification.subject_data import export_subject
 
 DEFINITION = ServiceDefinition(
     name="verification",
@@ -22,6 +24,8 @@ DEFINITION = ServiceDefinition(
     consumer_groups=consumer_groups,
     redact_subject=redact_subject,
     timers=timer_handlers,
+    retention=retention_policies(),
+    export_subject=export_subject,
 )
 
 

@@ -188,3 +188,58 @@ async def test_an_agent_opening_a_case_is_listed_for_the_supervisor(
     assert access["purpose"] == f"case:{opened['case_id']}"
     listed_by_agent = await cases.get(f"/privacy/subjects/{subject}/accesses", headers=auth(agent))
     assert listed_by_agent.status_code == 403
+
+
+async def test_staff_reading_a_persons_words_in_timelines_is_listed_for_the_supervisor(
+    stack: dict[str, RunningService], token: Callable[..., str]
+) -> None:
+    account = f"acct-{uuid.uuid4().hex[:8]}"
+    customer = f"cust-{account}"
+    body = intake(account)
+    body["intake"]["description"] = "FAKE: my wallet stays frozen since I came back"
+    created = await stack["checkin"].client.post(
+        "/tickets", json=body, headers=auth(token("customer", sub=customer))
+    )
+    assert created.status_code == 201
+    cases = stack["cases"].client
+
+    async def opened_case() -> object:
+        response = await cases.get(
+            "/cases", params={"account_ref": account}, headers=auth(token("customer", sub=customer))
+        )
+        if not response.json():
+            return None
+        [case] = response.json()
+        timeline = await cases.get(
+            f"/cases/{case['case_id']}/timeline", headers=auth(token("customer", sub=customer))
+        )
+        assert timeline.status_code == 200  # the person's own look: not audited
+        return case if timeline.json() else None
+
+    case = await eventually(opened_case)
+    specialist = token("specialist", sub="specialist-timeline")
+    account_view = await cases.get(
+        f"/accounts/{account}/timeline",
+        params={"for_case": case["case_id"]},
+        headers=auth(specialist),
+    )
+    assert account_view.status_code == 200, account_view.text
+    assert "FAKE: my wallet stays frozen since I came back" in {
+        entry["words"] for entry in account_view.json()["entries"]
+    }
+    case_view = await cases.get(f"/cases/{case['case_id']}/timeline", headers=auth(specialist))
+    assert case_view.status_code == 200
+
+    async def accesses() -> object:
+        response = await cases.get(
+            f"/privacy/subjects/account:{account}/accesses", headers=auth(token("supervisor"))
+        )
+        listed = response.json()
+        return listed if len(listed) == 2 else None
+
+    listed = await eventually(accesses)
+    assert {(a["resource"], a["actor_id"], a["purpose"]) for a in listed} == {
+        ("account_timeline", "specialist-timeline", f"case:{case['case_id']}"),
+        ("case_timeline", "specialist-timeline", f"case:{case['case_id']}"),
+    }
+    assert all(a["fields"] == ["words"] for a in listed)
