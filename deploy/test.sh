@@ -7,6 +7,7 @@ cd "$ROOT"
 bash deploy/setup.sh
 VENV=${FRONTDESK_VENV:-$ROOT/.venv}
 "$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
 status=0
 "$VENV/bin/pytest" "$@" || status=$?
 if [[ $status -eq 5 ]]; then echo "no tests were collected" >&2; exit 1; fi

@@ -146,7 +146,8 @@ class TimerRunner:
             with suppress_instrumentation():
                 in_flight = await self.pool.fetchval(
                     "SELECT count(*) FROM timers WHERE due_at <= $1 AND kind = ANY($2::text[])",
-                    cutoff, list(self.handlers),
+                    cutoff,
+                    list(self.handlers),
                 )
             if not in_flight or asyncio.get_running_loop().time() > deadline:
                 return fired

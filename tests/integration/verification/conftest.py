@@ -28,6 +28,7 @@ import uvicorn
 from contracts import Actor, Envelope
 from contracts.events.cases import VerificationRequested
 from contracts.vocabulary import LanguagePreference, PersonRole, RiskLevel, VerificationPurpose
+from runtime.errors import ConcurrencyConflict
 from runtime.eventstore import CommandContext
 from services.verification.adapters.bank import SandboxBank
 from services.verification.adapters.facts import SandboxAccountFacts
@@ -198,18 +199,22 @@ async def request_verification(
         requested_at=now,
     )
     stream_id = f"case-{case_id}"
-    async with cases.runtime.pool.acquire() as conn, conn.transaction():
-        version = await conn.fetchval(
-            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", stream_id
-        )
-        await cases.runtime.store.append(
-            conn,
-            stream_id,
-            version,
-            [request],
-            CommandContext(actor=Actor(id="agent-7", role="agent"), correlation_id=uuid.uuid4()),
-        )
-    return verification_id
+    context = CommandContext(actor=Actor(id="agent-7", role="agent"), correlation_id=uuid.uuid4())
+    for attempt in range(5):
+        try:
+            async with cases.runtime.pool.acquire() as conn, conn.transaction():
+                version = await conn.fetchval(
+                    "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1",
+                    stream_id,
+                )
+                await cases.runtime.store.append(conn, stream_id, version, [request], context)
+            return verification_id
+        except ConcurrencyConflict:
+            # the cases service's own reactions append to the same case (e.g. an earlier
+            # verification completed): reload and try again, as a command does
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def events_on_topic(stack: dict[str, RunningService], topic: str) -> list[Envelope]:
