@@ -6,6 +6,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# A phone number in E.164 ("+" country code and number, at most 15 digits): the one pattern
+# every API, contract and token check uses.
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+
 
 class ServiceQueue(StrEnum):
     """Problem areas a site serves, each its own queue (ticket prefix in brackets)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Annotated, get_args
@@ -11,9 +12,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from contracts.envelope import Actor, Role
+from contracts.vocabulary import E164_PATTERN
 
 ROLES: tuple[str, ...] = get_args(Role)
 STAFF_ROLES = ("agent", "specialist", "supervisor", "reviewer", "admin")
+E164 = re.compile(E164_PATTERN)
 
 
 class Unauthenticated(Exception):
@@ -28,6 +31,9 @@ class Forbidden(Exception):
 class Principal:
     id: str
     roles: frozenset[str]
+    # the OpenID Connect standard claims phone_number + phone_number_verified: the platform's
+    # sign-in proved this customer holds the number (E.164); None when not proved
+    verified_phone: str | None = None
 
     def has_any(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -72,14 +78,31 @@ class TokenVerifier:
         roles = claims.get("roles")
         if not isinstance(roles, list) or not roles or not set(roles) <= set(ROLES):
             raise Unauthenticated(f"token roles must be a non-empty subset of {list(ROLES)}")
-        return Principal(id=str(claims["sub"]), roles=frozenset(roles))
+        phone = claims.get("phone_number")
+        verified = claims.get("phone_number_verified") is True
+        if phone is not None and not (isinstance(phone, str) and E164.match(phone)):
+            raise Unauthenticated("token claim phone_number must be an E.164 number")
+        return Principal(
+            id=str(claims["sub"]),
+            roles=frozenset(roles),
+            verified_phone=phone if verified else None,
+        )
 
-    def issue(self, subject: str, roles: list[str], ttl_seconds: int = 8 * 3600) -> str:
+    def issue(
+        self,
+        subject: str,
+        roles: list[str],
+        ttl_seconds: int = 8 * 3600,
+        *,
+        verified_phone: str | None = None,
+    ) -> str:
         unknown = set(roles) - set(ROLES)
         if unknown:
             raise ValueError(f"unknown roles {sorted(unknown)}")
+        if verified_phone is not None and not E164.match(verified_phone):
+            raise ValueError("verified_phone must be an E.164 number")
         now = int(time.time())
-        claims = {
+        claims: dict[str, object] = {
             "sub": subject,
             "roles": roles,
             "iat": now,
@@ -87,10 +110,16 @@ class TokenVerifier:
             "iss": self.issuer,
             "aud": self.audience,
         }
+        if verified_phone is not None:
+            claims |= {"phone_number": verified_phone, "phone_number_verified": True}
         return jwt.encode(claims, self.secret, algorithm="HS256")
 
 
-_bearer = HTTPBearer(auto_error=False, description="JWT with `sub` and `roles` claims")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="JWT with `sub` and `roles` claims (customers: optionally `phone_number` and "
+    "`phone_number_verified`, the OpenID Connect standard claims of the platform's sign-in)",
+)
 
 
 async def current_principal(

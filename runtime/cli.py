@@ -1,6 +1,6 @@
 """``frontdesk``: the operator's and developer's command line.
 
-frontdesk token --role agent [--sub alice] [--ttl 3600]   print a development token
+frontdesk token --role agent [--sub alice] [--ttl 3600] [--phone +86...]   a development token
 frontdesk topics                                           create/fix every topic
 frontdesk contracts export | check                         JSON Schemas and EVENTS.md
 frontdesk migrate SERVICE                                  apply a service's migrations
@@ -48,7 +48,7 @@ def cmd_token(args: argparse.Namespace) -> int:
         settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
     )
     roles = args.role or ["agent"]
-    print(verifier.issue(args.sub or f"dev-{roles[0]}", roles, args.ttl))
+    print(verifier.issue(args.sub or f"dev-{roles[0]}", roles, args.ttl, verified_phone=args.phone))
     return 0
 
 
@@ -172,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--role", action="append", choices=ROLES)
     token.add_argument("--sub", help="the caller's id (default dev-<role>)")
     token.add_argument("--ttl", type=int, default=8 * 3600)
+    token.add_argument(
+        "--phone", help="a phone number the sign-in verified (E.164; customers' virtual queue)"
+    )
     commands.add_parser("topics", help="create every topic with its retention")
     contracts_parser = commands.add_parser("contracts", help="export or check the contracts")
     contracts_parser.add_argument("action", choices=["export", "check"])

@@ -114,15 +114,18 @@ async def eventually(
 
 @pytest.fixture(scope="session")
 def token(settings: ServiceSettings) -> Callable[..., str]:
-    """``token("agent", sub="a1")`` — a bearer token signed with the session's secret."""
+    """``token("agent", sub="a1")`` — a bearer token signed with the session's secret;
+    ``token("customer", sub="c1", phone="+8613...")`` with a verified phone number."""
     from runtime.auth import TokenVerifier
 
     verifier = TokenVerifier(
         settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
     )
 
-    def make(*roles: str, sub: str | None = None, ttl: int = 3600) -> str:
-        return verifier.issue(sub or f"test-{roles[0]}-{uuid.uuid4().hex[:6]}", list(roles), ttl)
+    def make(*roles: str, sub: str | None = None, ttl: int = 3600, phone: str | None = None) -> str:
+        """``phone``: the number the platform's sign-in verified (phone_number claims)."""
+        subject = sub or f"test-{roles[0]}-{uuid.uuid4().hex[:6]}"
+        return verifier.issue(subject, list(roles), ttl, verified_phone=phone)
 
     return make
 

@@ -26,6 +26,7 @@ from contracts.events.cases import (
     WaitingOn,
 )
 from contracts.vocabulary import (
+    E164_PATTERN,
     AccessibilityNeed,
     Channel,
     LanguagePreference,
@@ -742,7 +743,7 @@ class CallbackRequest(BaseModel):
 
     recipient_role: PersonRole = PersonRole.HOLDER
     phone: str | None = Field(
-        default=None, pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164 (personal data)."
+        default=None, pattern=E164_PATTERN, description="E.164 (personal data)."
     )
     timezone: str = Field(default="Asia/Shanghai", min_length=3, max_length=64)
     within_hours: int | None = Field(

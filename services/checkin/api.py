@@ -21,7 +21,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from contracts.events.checkin import ActingFor, Intake, RoutingMatch, WaitEstimate
 from contracts.events.checkin_agents import AgentStatus, ChannelLimits
 from contracts.events.checkin_sites import DeskKind, OpeningHours, QueueSettings
-from contracts.vocabulary import AccessibilityNeed, Channel, LanguagePreference, ProblemCategory
+from contracts.vocabulary import (
+    E164_PATTERN,
+    AccessibilityNeed,
+    Channel,
+    LanguagePreference,
+    ProblemCategory,
+)
 from contracts.vocabulary import ServiceQueue as Queue
 from runtime.auth import STAFF_ROLES, Forbidden, Principal, require_roles
 from runtime.errors import ConcurrencyConflict, NotFound, RuleViolation
@@ -59,7 +65,6 @@ from services.checkin.phones import phone_ref
 
 router = APIRouter()
 
-E164 = r"^\+[1-9][0-9]{6,14}$"
 ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 T = TypeVar("T")
 COMMAND_ATTEMPTS = 3
@@ -83,7 +88,9 @@ class IntakeRequest(BaseModel):
 
     problem_category: ProblemCategory
     account_ref: str = Field(min_length=1, max_length=100)
-    contact_phone: str | None = Field(default=None, pattern=E164, examples=["+8613800138000"])
+    contact_phone: str | None = Field(
+        default=None, pattern=E164_PATTERN, examples=["+8613800138000"]
+    )
     language: LanguagePreference
     accessibility_needs: list[AccessibilityNeed] = Field(default_factory=list, max_length=4)
     acting_for: ActingFor | None = None
@@ -352,6 +359,28 @@ async def _live_estimate(runtime: ServiceRuntime, ticket: Ticket) -> WaitEstimat
 # -- tickets: kiosk, reception, customers ----------------------------------------------------
 
 
+def _virtual_queue_intake(principal: Principal, intake: IntakeRequest) -> IntakeRequest:
+    """A place in the virtual queue is tied to a phone number the platform verified, so that
+    numbers cannot be hoarded or resold: a customer joins with the number their sign-in proved
+    (the token's ``phone_number`` with ``phone_number_verified``), and notices go to it. Staff
+    placing a caller in the virtual queue give the number the caller is reached on."""
+    if principal.is_staff:
+        if intake.contact_phone is None:
+            raise RuleViolation("the virtual queue needs the phone number the person is told on")
+        return intake
+    if principal.verified_phone is None:
+        raise Forbidden(
+            "the virtual queue needs a phone number verified by the platform's sign-in "
+            "(sign in again with your phone number)"
+        )
+    if intake.contact_phone not in (None, principal.verified_phone):
+        raise RuleViolation(
+            "the virtual queue is tied to the phone number verified on your sign-in: leave "
+            "contact_phone out, or give that number"
+        )
+    return intake.model_copy(update={"contact_phone": principal.verified_phone})
+
+
 @router.post(
     "/tickets",
     status_code=201,
@@ -378,11 +407,12 @@ async def issue_ticket(
     if body.screening_confirmed and body.channel is not Channel.WALK_IN:
         raise RuleViolation("the security screening is confirmed for walk-ins only")
     person_ref = f"customer:{customer_id}" if customer_id else None
+    intake = body.intake
     if body.channel is Channel.VIRTUAL_QUEUE:
-        if body.intake.contact_phone is None:
-            raise RuleViolation("the virtual queue needs the phone number you will be told on")
+        intake = _virtual_queue_intake(principal, body.intake)
+        assert intake.contact_phone is not None
         person_ref = phone_ref(
-            load_phone_settings().phone_key.get_secret_value(), body.intake.contact_phone
+            load_phone_settings().phone_key.get_secret_value(), intake.contact_phone
         )
     queue = body.queue or DEFAULT_QUEUE[body.intake.problem_category]
     request = application.IssueRequest(
@@ -390,7 +420,7 @@ async def issue_ticket(
         queue=queue,
         channel=body.channel,
         customer_id=customer_id,
-        intake=Intake.model_validate(body.intake.model_dump()),
+        intake=Intake.model_validate(intake.model_dump()),
         person_ref=person_ref,
         screening_confirmed_by=principal.id if body.screening_confirmed else None,
     )

@@ -23,10 +23,11 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.vocabulary import E164_PATTERN
 from runtime.settings import UnsafeSettings
 
 DEV_PHONE_KEY = "checkin-development-phone-key-change-me"  # refused in production
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+E164 = re.compile(E164_PATTERN)
 CONTEXT = "frontdesk-checkin-virtual-queue-phone"
 
 

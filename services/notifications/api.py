@@ -21,7 +21,7 @@ from contracts.events.notifications import (
     MessageChannel,
     NotificationKind,
 )
-from contracts.vocabulary import LanguagePreference, PersonRole, ServiceQueue
+from contracts.vocabulary import E164_PATTERN, LanguagePreference, PersonRole, ServiceQueue
 from runtime.audit import record_access
 from runtime.auth import STAFF_ROLES, Principal, require_roles
 from runtime.errors import FrontdeskError, NotFound, RuleViolation
@@ -58,7 +58,6 @@ from services.notifications.wiring import DISPATCHER, SETTINGS
 router = APIRouter(tags=["notifications"])
 
 CALLERS = ("agent", "specialist", "supervisor")
-E164 = r"^\+[1-9][0-9]{6,14}$"
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
@@ -221,7 +220,7 @@ class CallbackRequestBody(Forbid):
     customer_id: str | None = Field(default=None, min_length=1, max_length=100)
     queue: ServiceQueue
     recipient_role: PersonRole = PersonRole.HOLDER
-    phone: str = Field(pattern=E164, description="Number to call, E.164; personal data.")
+    phone: str = Field(pattern=E164_PATTERN, description="Number to call, E.164; personal data.")
     timezone: str = Field(min_length=1, max_length=64, examples=["Asia/Shanghai"])
     language: Language
     window_start: AwareDatetime
@@ -564,7 +563,7 @@ class PreferencesBody(Forbid):
     preferred_hours: Hours | None = None
     quiet_hours: Hours | None = None
     marketing_consent: list[MessageChannel] = Field(default_factory=list, max_length=4)
-    phone: str | None = Field(default=None, pattern=E164)
+    phone: str | None = Field(default=None, pattern=E164_PATTERN)
     email: str | None = Field(
         default=None, max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
     )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from contracts.events.verification_media import MediaKind, MediaOwner
+from contracts.vocabulary import E164_PATTERN
 from runtime.audit import record_access
 from runtime.auth import STAFF_ROLES, Principal, require_roles
 from runtime.errors import NotFound, RuleViolation
@@ -53,7 +54,7 @@ class OrganizationProfile(BaseModel):
     bank_name: str = Field(min_length=2, max_length=100)
     bank_account_number: str = Field(pattern=r"^[0-9]{8,30}$")
     contact_name: str = Field(min_length=1, max_length=100)
-    contact_phone: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$")
+    contact_phone: str = Field(pattern=E164_PATTERN)
     contact_email: str = Field(
         pattern=r"^[^@\s]{1,64}@[^@\s.]{1,63}(\.[^@\s.]{1,63})+$",
         max_length=254,

@@ -117,3 +117,24 @@ def test_staff_and_services_are_staff(role: str) -> None:
 @pytest.mark.parametrize("role", ["customer", "system"])
 def test_customers_are_not_staff(role: str) -> None:
     assert not Principal(id="p-1", roles=frozenset({role})).is_staff
+
+
+def test_a_phone_the_sign_in_verified_is_the_principals_verified_phone() -> None:
+    token = VERIFIER.issue("cust-1", ["customer"], verified_phone="+8613800000001")
+    assert VERIFIER.verify(token).verified_phone == "+8613800000001"
+    assert VERIFIER.verify(VERIFIER.issue("cust-1", ["customer"])).verified_phone is None
+
+
+def test_a_phone_claim_not_marked_verified_proves_nothing() -> None:
+    unproved = forge(roles=["customer"], phone_number="+8613800000001")
+    assert VERIFIER.verify(unproved).verified_phone is None
+    said_so = forge(roles=["customer"], phone_number="+8613800000001", phone_number_verified="yes")
+    assert VERIFIER.verify(said_so).verified_phone is None  # the standard claim is a boolean
+
+
+def test_a_malformed_phone_claim_is_unauthenticated() -> None:
+    bad = forge(roles=["customer"], phone_number="13800000001", phone_number_verified=True)
+    with pytest.raises(Unauthenticated, match=r"E\.164"):
+        VERIFIER.verify(bad)
+    with pytest.raises(ValueError, match=r"E\.164"):
+        VERIFIER.issue("cust-1", ["customer"], verified_phone="13800000001")

@@ -107,9 +107,17 @@ class Desk:
                 "accessibility_needs": accessibility or [],
             },
         }
-        if phone or channel == "virtual_queue":  # the virtual queue is tied to a phone
+        verified = None
+        if channel == "virtual_queue" and customer:
+            # the virtual queue is tied to the phone the customer's sign-in verified
+            verified = phone or fake_phone()
+        elif phone or channel == "virtual_queue":
             body["intake"]["contact_phone"] = phone or fake_phone()  # type: ignore[index]
-        headers = auth(self.token("customer", sub=customer)) if customer else self.supervisor
+        headers = (
+            auth(self.token("customer", sub=customer, phone=verified))
+            if customer
+            else self.supervisor
+        )
         response = await self.client.post("/tickets", json=body, headers=headers)
         assert response.status_code == expect, response.text
         return response.json()  # type: ignore[no-any-return]

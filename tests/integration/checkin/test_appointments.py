@@ -332,7 +332,7 @@ async def test_walk_ins_need_the_screening_confirmed_where_the_site_requires_it(
     assert payload["screened_at"] is not None
 
 
-async def test_the_virtual_queue_is_tied_to_a_phone_by_its_keyed_hash(
+async def test_the_virtual_queue_is_tied_to_a_verified_phone_by_its_keyed_hash(
     stack: dict[str, RunningService], token: Callable[..., str]
 ) -> None:
     checkin = stack["checkin"]
@@ -360,18 +360,26 @@ async def test_the_virtual_queue_is_tied_to_a_phone_by_its_keyed_hash(
     )
     assert phone not in envelope  # the phone itself travels only encrypted
 
-    no_phone = await checkin.client.post(
-        "/tickets",
-        json={
-            "site_id": desk.site_id,
-            "channel": "virtual_queue",
-            "intake": {
-                "problem_category": "account_suspended",
-                "account_ref": f"acct-{uuid.uuid4().hex[:8]}",
-                "language": {"tag": "zh-CN"},
-            },
-        },
-        headers=auth(token("customer", sub=f"cust-{uuid.uuid4().hex[:8]}")),
-    )
-    assert no_phone.status_code == 409
-    assert "phone" in no_phone.json()["detail"]
+    def joining(contact_phone: str | None) -> dict[str, Any]:
+        intake: dict[str, Any] = {
+            "problem_category": "account_suspended",
+            "account_ref": f"acct-{uuid.uuid4().hex[:8]}",
+            "language": {"tag": "zh-CN"},
+        }
+        if contact_phone:
+            intake["contact_phone"] = contact_phone
+        return {"site_id": desk.site_id, "channel": "virtual_queue", "intake": intake}
+
+    # a sign-in that proved no phone number: no place in the virtual queue
+    unverified = auth(token("customer", sub=f"cust-{uuid.uuid4().hex[:8]}"))
+    no_phone = await checkin.client.post("/tickets", json=joining(phone), headers=unverified)
+    assert no_phone.status_code == 403
+    assert "verified" in no_phone.json()["detail"]
+    # a verified number, but notices asked to go to another one: refused, nothing written
+    verified = auth(token("customer", sub=f"cust-{uuid.uuid4().hex[:8]}", phone=fake_phone()))
+    other = await checkin.client.post("/tickets", json=joining(fake_phone()), headers=verified)
+    assert other.status_code == 409
+    assert "tied to the phone number verified" in other.json()["detail"]
+    # the verified number is the contact phone when none is given
+    joined = await checkin.client.post("/tickets", json=joining(None), headers=verified)
+    assert joined.status_code == 201, joined.text

@@ -16,8 +16,9 @@ for every queue that moved during a minute, exactly what the consumer does per e
 security, wallet & payments, general), 6 agents with different queues, languages (Mandarin,
 Cantonese, English) and specialist skills, each taking a 15-minute break. 520 visitors
 arrive from 09:00 over about 8 hours (75% Mandarin, 17% Cantonese, 8% English): walk-ins,
-8% with an appointment in its window, 10% with accessibility needs. 4% do not come when
-called (recalled twice, then a no-show), 10% give up after 20-60 minutes (left), 2% step
+8% with an appointment (booked the day before in 30-minute slots of 3 places; a full slot
+makes them walk-ins) checking in within its window, 10% with accessibility needs. 4% do not
+come when called (recalled twice, then a no-show), 10% give up after 20-60 minutes (left), 2% step
 away for 10 minutes (parked, returned), 5% of those served are transferred (a third of
 them to a specialist).
 
@@ -46,6 +47,7 @@ command-side index equals the fold of every ticket's stream.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 import uuid
@@ -60,7 +62,7 @@ import pytest
 import pytest_asyncio
 
 from contracts import REGISTRY, Envelope
-from contracts.events.checkin import AppointmentRef, Intake, MatchLevel, NoShowReason
+from contracts.events.checkin import Intake, MatchLevel, NoShowReason
 from contracts.events.checkin_agents import ChannelLimits
 from contracts.events.checkin_sites import DeskKind, OpeningHours, QueueSettings
 from contracts.vocabulary import Channel, LanguagePreference, ProblemCategory, ServiceQueue
@@ -70,7 +72,7 @@ from runtime.errors import RuleViolation
 from runtime.eventstore import CommandContext, EventStore
 from runtime.scheduler import ManualClock
 from runtime.settings import ServiceSettings
-from services.checkin import application, queries
+from services.checkin import application, appointments, queries
 from services.checkin.bootstrap import DEFINITION
 from services.checkin.domain.agents import EndBreak, SetProfile, SignIn, SignOut, TakeBreak
 from services.checkin.domain.routing import DEFAULT_POLICY, language_match, starvation_bound
@@ -105,6 +107,8 @@ STEP = timedelta(minutes=1)
 SERVICE_CAP = 15.0  # minutes: the longest service the simulation draws
 RECALL_OVERHEAD = 3.0  # minutes an agent spends calling and recalling a no-show
 BREAK = timedelta(minutes=15)
+SLOT_MINUTES = 30  # appointment slots, booked the day before through the slot aggregate
+SLOT_CAPACITY = 3
 RELAX_AFTER = 20
 AGENTS: dict[
     str, tuple[tuple[ServiceQueue, ...], tuple[LanguagePreference, ...], tuple[str, ...]]
@@ -254,6 +258,8 @@ async def open_site(day: Day) -> None:
             relax_after_minutes=RELAX_AFTER,
             max_recalls=2,
             service_level_minutes=30,
+            appointment_slot_minutes=SLOT_MINUTES,
+            appointment_capacity=SLOT_CAPACITY,
         )
         for q in (A, W, G)
     )
@@ -326,36 +332,78 @@ async def simulate(day: Day, rng: random.Random, people: list[Visitor]) -> dict[
     return by_id
 
 
-async def issue(day: Day, person: Visitor) -> None:
-    appointment = (
-        AppointmentRef(
-            appointment_id=uuid.uuid4(),
-            slot_start=person.arrival - timedelta(minutes=2),
-            slot_end=person.arrival + timedelta(minutes=28),
+def customer_of(person: Visitor) -> str:
+    return f"cust-sim-{person.ticket_id.hex[:10]}"
+
+
+async def book_appointments(day: Day, people: list[Visitor]) -> int:
+    """The day before: every visitor who will come with an appointment books the slot their
+    arrival falls in (``appointments.book``, the code of ``POST /appointments``); when it is
+    full they come as walk-ins. Returns how many were booked."""
+    booked = 0
+    for person in people:
+        if not person.appointment:
+            continue
+        slot = OPENS + timedelta(
+            minutes=SLOT_MINUTES * ((person.arrival - OPENS) // timedelta(minutes=SLOT_MINUTES))
         )
-        if person.appointment
-        else None
-    )
+        try:
+            await day.run(
+                lambda conn, p=person, start=slot: appointments.book(
+                    conn,
+                    day.store,
+                    appointment_id=p.ticket_id,  # the sim's id for both: one person, one ticket
+                    site_id=SITE,
+                    queue=p.queue,
+                    start=start,
+                    customer_id=customer_of(p),
+                    now=OPENS - timedelta(days=1),
+                    context=day.context,
+                )
+            )
+            booked += 1
+        except RuleViolation as refused:
+            if "full" not in refused.detail:
+                raise
+            person.appointment = False
+    await day.project()
+    return booked
+
+
+async def issue(day: Day, person: Visitor) -> None:
     request = application.IssueRequest(
         site_id=SITE,
         queue=person.queue,
         channel=Channel.WALK_IN,
-        customer_id=None,
+        customer_id=customer_of(person),
         intake=Intake(
             problem_category=person.category,
             account_ref=f"acct-sim-{person.ticket_id.hex[:10]}",
             language=person.language,
             accessibility_needs=["elderly"] if person.accessible else [],  # type: ignore[list-item]
         ),
-        appointment=appointment,
         ticket_id=person.ticket_id,
     )
-    try:
-        await day.run(
-            lambda conn: application.issue_ticket(
-                conn, day.store, request, day.context, person.arrival
+
+    async def check_in(conn: asyncpg.Connection) -> Any:
+        issuing = request
+        if person.appointment:  # as POST /tickets with appointment_id: in one transaction
+            ref = await appointments.check_in(
+                conn,
+                day.store,
+                person.ticket_id,
+                ticket_id=person.ticket_id,
+                customer_id=customer_of(person),
+                site_id=SITE,
+                queue=person.queue,
+                now=person.arrival,
+                context=day.context,
             )
-        )
+            issuing = dataclasses.replace(request, appointment=ref)
+        return await application.issue_ticket(conn, day.store, issuing, day.context, person.arrival)
+
+    try:
+        await day.run(check_in)
     except RuleViolation as refused:  # the closing rule: told, not given a number
         if "cannot serve you before closing" not in refused.detail:
             raise
@@ -472,6 +520,7 @@ async def test_a_busy_day(pool: asyncpg.Pool) -> None:
     day = Day(pool, clock)
     await open_site(day)
     people = visitors(rng)
+    booked = await book_appointments(day, people)
     await simulate(day, rng, people)
     elapsed = time.monotonic() - started
 
@@ -495,9 +544,17 @@ async def test_a_busy_day(pool: asyncpg.Pool) -> None:
     transfers = await pool.fetchval(
         "SELECT count(*) FROM events WHERE event_type = 'checkin.ticket_transferred'"
     )
-    appointments = sum(1 for p in people if p.appointment)
+    with_appointment = sum(1 for p in people if p.appointment)
+    checked_in = await pool.fetchval(
+        "SELECT count(*) FROM events WHERE event_type = 'checkin.appointment_checked_in'"
+    )
     assert transfers > 0
-    assert appointments > 0
+    assert with_appointment > 0
+    assert booked == with_appointment  # every booking of the day before was kept
+    assert (
+        checked_in + sum(1 for p in people if p.appointment and p.ticket_id in day.turned_away)
+        == booked
+    )
     relaxed = check_skills_and_languages(calls)
     ordering_violations = check_ordering_bound(calls)
     assert ordering_violations == [], ordering_violations[:5]
@@ -512,7 +569,7 @@ async def test_a_busy_day(pool: asyncpg.Pool) -> None:
     report = (
         f"busy day: {len(statuses)} tickets {dict(outcomes)}, "
         f"{len(day.turned_away)} turned away by the closing rule, {transfers} transfers, "
-        f"{appointments} appointments, {relaxed} relaxed calls; "
+        f"{checked_in} of {booked} booked appointments checked in, {relaxed} relaxed calls; "
         f"max wait {max(waits.values()):.1f} min (p95 {percentile(list(waits.values()), 95):.1f}), "
         f"tightest bound {min(bounds.values()):.0f} min; "
         f"ETA error at check-in: mean {overall['mean_error_minutes']} min, "
