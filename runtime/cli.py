@@ -2,7 +2,7 @@
 
 frontdesk token --role agent [--sub alice] [--ttl 3600] [--phone +86...]   a development token
 frontdesk topics                                           create/fix every topic
-frontdesk contracts export | check                         JSON Schemas and EVENTS.md
+frontdesk contracts export | check                         schemas, EVENTS.md, wiring tables
 frontdesk migrate SERVICE                                  apply a service's migrations
 frontdesk rebuild SERVICE [--group NAME]                   drop read models, replay Kafka
 frontdesk digest SERVICE                                   digest of the read models
@@ -29,6 +29,7 @@ from contracts.catalog import (
 )
 from runtime.auth import ROLES, TokenVerifier
 from runtime.settings import ServiceSettings
+from runtime.wiring_doc import EVENTS_GUIDE, render_events_guide
 
 SERVICES = ("checkin", "cases", "verification", "notifications")
 
@@ -87,6 +88,12 @@ def contract_drift() -> list[str]:
             problems.append(f"{path.name}: committed schema has no model any more")
     if not EVENTS_DOC.exists() or EVENTS_DOC.read_text() != render_events_doc():
         problems.append("contracts/EVENTS.md is out of date (run `frontdesk contracts export`)")
+    guide = EVENTS_GUIDE.read_text()
+    if render_events_guide(guide) != guide:
+        problems.append(
+            "docs/events.md: the topic or consumer-group tables are out of date "
+            "(run `frontdesk contracts export`)"
+        )
     return problems
 
 
@@ -103,7 +110,11 @@ def cmd_contracts(args: argparse.Namespace) -> int:
                     return 1
             path.write_text(dump(schema))
         EVENTS_DOC.write_text(render_events_doc())
-        print(f"exported {len(all_schemas())} schemas and {EVENTS_DOC.name}")
+        EVENTS_GUIDE.write_text(render_events_guide(EVENTS_GUIDE.read_text()))
+        print(
+            f"exported {len(all_schemas())} schemas, {EVENTS_DOC.name} and the wiring tables of "
+            "docs/events.md"
+        )
         return 0
     problems = contract_drift()
     for problem in problems:

@@ -1,0 +1,91 @@
+"""The tables of docs/events.md that describe the wiring — which topics exist, who produces
+them, which consumer groups read what — generated from the code so that they cannot drift.
+
+``frontdesk contracts export`` rewrites the parts of docs/events.md between the markers
+``<!-- generated: NAME -->`` and ``<!-- end generated: NAME -->``; ``frontdesk contracts check``
+(and a unit test) fails when they are out of date.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from contracts.registry import REGISTRY
+from contracts.topics import SHARED, TOPICS
+
+EVENTS_GUIDE = Path(__file__).parent.parent / "docs" / "events.md"
+
+
+def _codes(names: list[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names) or "none yet"
+
+
+def topics_table() -> str:
+    events: dict[str, list[str]] = {name: [] for name in TOPICS}
+    for definition in REGISTRY.definitions():
+        if definition.topic is not None:
+            events[definition.topic.name].append(definition.event_type)
+    rows = [
+        "| topic | producer | stream type (key) | partitions | events | what |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name in sorted(TOPICS):
+        spec = TOPICS[name]
+        producer = "every service" if spec.producer == SHARED else spec.producer
+        key = f"`{spec.stream_type}` (`{spec.stream_type}-<id>`)"
+        rows.append(
+            f"| `{name}` | {producer} | {key} | {spec.partitions} | "
+            f"{_codes(events[name])} | {spec.description} |"
+        )
+    rows.append(
+        "| `frontdesk.deadletter.<group>` | the group's service | the original key | 1 | "
+        "what the group could not process | see [Dead letters](#dead-letters) |"
+    )
+    return "\n".join(rows)
+
+
+def consumer_groups_table() -> str:
+    from runtime.cli import SERVICES, definition_of  # the CLI imports this module
+
+    rows = [
+        "| group | kind | topics | handles | read models | what |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for service in SERVICES:
+        groups = definition_of(service).consumer_groups(None)
+        for group in sorted(groups, key=lambda g: g.name):
+            kind = "projection" if group.rebuildable else "reaction"
+            topics = _codes(sorted(topic.name for topic in group.topics))
+            handles = _codes(sorted(group.handlers))
+            read_models = _codes(sorted(group.read_models)) if group.read_models else "—"
+            what = " ".join(group.description.split())
+            rows.append(
+                f"| `{group.name}` | {kind} | {topics} | {handles} | {read_models} | {what} |"
+            )
+        rows.append(
+            f"| `{service}.privacy` | reaction | `frontdesk.cases.data_subjects` | "
+            "`cases.data_subject_erased` | — | Added by the runtime to every service: forgets the "
+            "person's key (key store and cache) and redacts the service's read models. |"
+        )
+    return "\n".join(rows)
+
+
+SECTIONS = {"topics": topics_table, "consumer-groups": consumer_groups_table}
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"(<!-- generated: {name} -->\n)(.*?)(<!-- end generated: {name} -->)", re.DOTALL
+    )
+
+
+def render_events_guide(text: str) -> str:
+    """The guide with every generated section rewritten from the code."""
+    for name, render in SECTIONS.items():
+        pattern = _pattern(name)
+        if not pattern.search(text):
+            raise ValueError(f"docs/events.md has no generated section {name!r}")
+        table = render()
+        text = pattern.sub(lambda match, t=table: f"{match.group(1)}{t}\n{match.group(3)}", text)
+    return text
