@@ -141,6 +141,7 @@ def require_roles(*roles: str) -> object:
             raise Forbidden(f"this needs one of the roles {sorted(allowed)}")
         return principal
 
+    check.allowed_roles = tuple(sorted(allowed))  # type: ignore[attr-defined]  # docs/api.md
     return Depends(check)
 
 

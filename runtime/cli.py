@@ -29,7 +29,7 @@ from contracts.catalog import (
 )
 from runtime.auth import ROLES, TokenVerifier
 from runtime.settings import ServiceSettings
-from runtime.wiring_doc import EVENTS_GUIDE, render_events_guide
+from runtime.wiring_doc import API_GUIDE, EVENTS_GUIDE, render_api_guide, render_events_guide
 
 SERVICES = ("checkin", "cases", "verification", "notifications")
 
@@ -88,12 +88,13 @@ def contract_drift() -> list[str]:
             problems.append(f"{path.name}: committed schema has no model any more")
     if not EVENTS_DOC.exists() or EVENTS_DOC.read_text() != render_events_doc():
         problems.append("contracts/EVENTS.md is out of date (run `frontdesk contracts export`)")
-    guide = EVENTS_GUIDE.read_text()
-    if render_events_guide(guide) != guide:
-        problems.append(
-            "docs/events.md: the topic or consumer-group tables are out of date "
-            "(run `frontdesk contracts export`)"
-        )
+    for path, render in ((EVENTS_GUIDE, render_events_guide), (API_GUIDE, render_api_guide)):
+        guide = path.read_text()
+        if render(guide) != guide:
+            problems.append(
+                f"docs/{path.name}: the generated tables are out of date "
+                "(run `frontdesk contracts export`)"
+            )
     return problems
 
 
@@ -111,9 +112,10 @@ def cmd_contracts(args: argparse.Namespace) -> int:
             path.write_text(dump(schema))
         EVENTS_DOC.write_text(render_events_doc())
         EVENTS_GUIDE.write_text(render_events_guide(EVENTS_GUIDE.read_text()))
+        API_GUIDE.write_text(render_api_guide(API_GUIDE.read_text()))
         print(
-            f"exported {len(all_schemas())} schemas, {EVENTS_DOC.name} and the wiring tables of "
-            "docs/events.md"
+            f"exported {len(all_schemas())} schemas, {EVENTS_DOC.name} and the generated tables "
+            "of docs/events.md and docs/api.md"
         )
         return 0
     problems = contract_drift()

@@ -303,7 +303,7 @@ def runtime_of(request: Request) -> ServiceRuntime:
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
 
 
-def _operations_router() -> APIRouter:
+def operations_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz", summary="The process is alive")
@@ -363,7 +363,7 @@ def create_app(
     )
     install_problem_handlers(app)
     install_request_context(app)
-    app.include_router(_operations_router())
+    app.include_router(operations_router())
     app.include_router(export_router())
     for router in definition.routers:
         app.include_router(router)

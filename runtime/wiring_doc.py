@@ -1,7 +1,8 @@
-"""The tables of docs/events.md that describe the wiring — which topics exist, who produces
-them, which consumer groups read what — generated from the code so that they cannot drift.
+"""The tables of the docs that describe the wiring — which topics exist, who produces them,
+which consumer groups read what (docs/events.md), which endpoints each service has and who may
+call them (docs/api.md) — generated from the code so that they cannot drift.
 
-``frontdesk contracts export`` rewrites the parts of docs/events.md between the markers
+``frontdesk contracts export`` rewrites the parts of those pages between the markers
 ``<!-- generated: NAME -->`` and ``<!-- end generated: NAME -->``; ``frontdesk contracts check``
 (and a unit test) fails when they are out of date.
 """
@@ -9,12 +10,16 @@ them, which consumer groups read what — generated from the code so that they c
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from contracts.registry import REGISTRY
 from contracts.topics import SHARED, TOPICS
 
-EVENTS_GUIDE = Path(__file__).parent.parent / "docs" / "events.md"
+DOCS = Path(__file__).parent.parent / "docs"
+EVENTS_GUIDE = DOCS / "events.md"
+API_GUIDE = DOCS / "api.md"
 
 
 def _codes(names: list[str]) -> str:
@@ -71,7 +76,45 @@ def consumer_groups_table() -> str:
     return "\n".join(rows)
 
 
+def _roles(dependant: Any) -> list[str]:
+    """The roles ``runtime.auth.require_roles`` admits on a route, found in its dependencies."""
+    found: list[str] = []
+    for dependency in dependant.dependencies:
+        found += getattr(dependency.call, "allowed_roles", ())
+        found += _roles(dependency)
+    return sorted(set(found))
+
+
+def endpoints_table() -> str:
+    from fastapi.routing import APIRoute
+
+    from runtime.cli import SERVICES, definition_of
+    from runtime.export import export_router
+    from runtime.service import operations_router
+
+    parts = []
+    for service in SERVICES:
+        definition = definition_of(service)
+        rows = [
+            f"### {service} (port {definition.default_port})",
+            "",
+            "| method and path | roles | what |",
+            "| --- | --- | --- |",
+        ]
+        routers = [operations_router(), export_router(), *definition.routers]
+        routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
+        for route in sorted(routes, key=lambda r: (r.path, sorted(r.methods))):
+            roles = _roles(route.dependant)
+            who = ", ".join(roles) if roles else "no token"
+            methods = "/".join(sorted(route.methods))
+            summary = " ".join((route.summary or route.name.replace("_", " ")).split())
+            rows.append(f"| `{methods} {route.path}` | {who} | {summary} |")
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts)
+
+
 SECTIONS = {"topics": topics_table, "consumer-groups": consumer_groups_table}
+API_SECTIONS = {"endpoints": endpoints_table}
 
 
 def _pattern(name: str) -> re.Pattern[str]:
@@ -81,11 +124,20 @@ def _pattern(name: str) -> re.Pattern[str]:
 
 
 def render_events_guide(text: str) -> str:
-    """The guide with every generated section rewritten from the code."""
-    for name, render in SECTIONS.items():
+    """docs/events.md with every generated section rewritten from the code."""
+    return _render(text, SECTIONS)
+
+
+def render_api_guide(text: str) -> str:
+    """docs/api.md with every generated section rewritten from the code."""
+    return _render(text, API_SECTIONS)
+
+
+def _render(text: str, sections: dict[str, Callable[[], str]]) -> str:
+    for name, render in sections.items():
         pattern = _pattern(name)
         if not pattern.search(text):
-            raise ValueError(f"docs/events.md has no generated section {name!r}")
+            raise ValueError(f"no generated section {name!r} in the page")
         table = render()
         text = pattern.sub(lambda match, t=table: f"{match.group(1)}{t}\n{match.group(3)}", text)
     return text
