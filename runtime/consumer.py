@@ -198,6 +198,7 @@ class ConsumerRunner:
 
         async def consume(message: KafkaMessage) -> None:
             record = message.raw_message
+            assert not isinstance(record, tuple), "one record per call (batch consumption is off)"
             await self.handle_record(
                 record.value, record.key, record.topic, record.partition, record.offset
             )

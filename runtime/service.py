@@ -122,7 +122,7 @@ class ServiceRuntime:
         dead_letters = broker_dead_letter_publisher(self.broker, settings.kafka.topic)
         for group in self.groups:
             runner = ConsumerRunner(
-                None,  # type: ignore[arg-type] - set when the pool exists
+                None,  # type: ignore[arg-type]  # set when the pool exists
                 group,
                 dead_letters,
                 max_attempts=settings.kafka.consumer_max_attempts,

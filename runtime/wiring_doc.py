@@ -103,10 +103,10 @@ def endpoints_table() -> str:
         ]
         routers = [operations_router(), export_router(), *definition.routers]
         routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
-        for route in sorted(routes, key=lambda r: (r.path, sorted(r.methods))):
+        for route in sorted(routes, key=lambda r: (r.path, sorted(r.methods or ()))):
             roles = _roles(route.dependant)
             who = ", ".join(roles) if roles else "no token"
-            methods = "/".join(sorted(route.methods))
+            methods = "/".join(sorted(route.methods or ()))
             summary = " ".join((route.summary or route.name.replace("_", " ")).split())
             rows.append(f"| `{methods} {route.path}` | {who} | {summary} |")
         parts.append("\n".join(rows))
@@ -139,5 +139,9 @@ def _render(text: str, sections: dict[str, Callable[[], str]]) -> str:
         if not pattern.search(text):
             raise ValueError(f"no generated section {name!r} in the page")
         table = render()
-        text = pattern.sub(lambda match, t=table: f"{match.group(1)}{t}\n{match.group(3)}", text)
+
+        def replaced(match: re.Match[str], table: str = table) -> str:
+            return f"{match.group(1)}{table}\n{match.group(3)}"
+
+        text = pattern.sub(replaced, text)
     return text
