@@ -225,3 +225,55 @@ class CooldownEnded(EventPayload):
     verification_id: UUID
     account_ref: str
     ended_at: AwareDatetime
+
+
+class CodeDeliveryFailure(StrEnum):
+    """Why a one-time code never reached the person, as verification knows it from its own
+    record of the delivery (whether the code was claimed, and when the claim window closed)."""
+
+    NOT_CLAIMED = "not_claimed"
+    """The message failed before the code was claimed (claim refused, nothing to send it
+    with): no code was ever created for this delivery."""
+    CLAIM_WINDOW_PASSED = "claim_window_passed"
+    """The message could not be sent before ``claim_before``: it went stale unclaimed."""
+    FAILED_AFTER_CLAIM = "failed_after_claim"
+    """The code was created and handed to the notifications service, but the message with it
+    failed (provider error, failure receipt): the code is spent."""
+
+
+class CodeDeliveryStatus(StrEnum):
+    """How far a code message got, as the notifications service reported it."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+
+
+@REGISTRY.event("verification.code_delivery_failed", version=1, topic=VERIFICATION_SESSIONS)
+class CodeDeliveryFailed(EventPayload):
+    """The notifications service gave up on the message carrying a one-time code
+    (``notifications.notification_failed`` of the message that names this delivery): the
+    person will not receive it. It does not count against the session's codes, and a new one
+    may be requested at once. Carries no code and no address; the notifications service's own
+    reason is on its message (``notification_id``)."""
+
+    verification_id: UUID
+    delivery_id: UUID
+    notification_id: UUID = Field(description="The notifications service's message.")
+    channel: CodeChannel
+    failure: CodeDeliveryFailure
+    reason: str = Field(description="What happened and what to do, for the person and agent.")
+    codes_left: int = Field(ge=0, description="New codes the session may still request.")
+    failed_at: AwareDatetime
+
+
+@REGISTRY.event("verification.code_delivery_reported", version=1, topic=VERIFICATION_SESSIONS)
+class CodeDeliveryReported(EventPayload):
+    """The message carrying a one-time code was sent (a provider accepted it) or delivered
+    (the provider's receipt), as the notifications service reported it."""
+
+    verification_id: UUID
+    delivery_id: UUID
+    notification_id: UUID = Field(description="The notifications service's message.")
+    channel: CodeChannel
+    status: CodeDeliveryStatus
+    reported_at: AwareDatetime

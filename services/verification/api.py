@@ -17,7 +17,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.events.cases import CaseType
 from contracts.events.verification_media import MediaKind, MediaOwner
-from contracts.events.verification_sessions import CodeChannel, SessionOrigin
+from contracts.events.verification_sessions import (
+    CodeChannel,
+    CodeDeliveryFailure,
+    SessionOrigin,
+)
 from contracts.vocabulary import (
     LanguagePreference,
     PersonRole,
@@ -36,10 +40,12 @@ from services.verification.adapters.identity_provider import ProviderUnavailable
 from services.verification.domain.plans import ATTEMPT_LIMITS, Check
 from services.verification.domain.sessions import (
     DecideReview,
+    DeliveryStatus,
     RequestReview,
     Session,
     SessionStatus,
     StartSession,
+    codes_left,
 )
 from services.verification.wiring import AdaptersDep
 
@@ -94,6 +100,20 @@ class CheckView(BaseModel):
     approvals: int
 
 
+class CodeDeliveryView(BaseModel):
+    """The latest one-time code of the session and how far it got (never the code)."""
+
+    delivery_id: UUID
+    channel: CodeChannel
+    status: DeliveryStatus = Field(
+        description="requested (no code yet) | claimed (handed to notifications) | sent | "
+        "delivered | failed (it will not arrive: request a new code)"
+    )
+    failure: CodeDeliveryFailure | None = None
+    reason: str | None = Field(default=None, description="Why it failed and what to do.")
+    claim_before: AwareDatetime
+
+
 class SessionView(BaseModel):
     verification_id: UUID
     case_id: UUID | None
@@ -110,6 +130,10 @@ class SessionView(BaseModel):
     reasons: list[str]
     completed_at: AwareDatetime | None
     cooldown_until: AwareDatetime | None
+    code_delivery: CodeDeliveryView | None = None
+    codes_left: int | None = Field(
+        default=None, description="New one-time codes the session may still request."
+    )
 
 
 class QuestionView(BaseModel):
@@ -239,6 +263,8 @@ class SessionSummary(BaseModel):
     started_at: AwareDatetime
     expires_at: AwareDatetime
     completed_at: AwareDatetime | None
+    code_delivery_status: str | None = None
+    code_delivery_reason: str | None = None
 
 
 class ClaimedCodeView(BaseModel):
@@ -282,6 +308,22 @@ def session_view(session: Session) -> SessionView:
         reasons=list(session.outcome_reasons),
         completed_at=session.completed_at,
         cooldown_until=session.cooldown_until,
+        code_delivery=code_delivery_view(session),
+        codes_left=codes_left(session) if Check.POSSESSION_CODE in session.checks else None,
+    )
+
+
+def code_delivery_view(session: Session) -> CodeDeliveryView | None:
+    last = session.last_delivery if Check.POSSESSION_CODE in session.checks else None
+    if last is None:
+        return None
+    return CodeDeliveryView(
+        delivery_id=last.delivery_id,
+        channel=last.channel,
+        status=last.status,
+        failure=last.failure,
+        reason=last.reason,
+        claim_before=last.claim_before,
     )
 
 
@@ -313,8 +355,10 @@ async def audit_read(
     fields: list[str],
 ) -> None:
     """A staff read of a person's verification (docs/privacy.md): who, whose, what, why."""
-    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name, None)
-    verification_id = get("verification_id")
+    def get(name: str) -> Any:
+        return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
+
+    verification_id: UUID = get("verification_id")
     await record_access(
         conn,
         runtime,

@@ -54,6 +54,8 @@ from services.verification.domain.sessions import (
     Expire,
     IssueCode,
     RecordAttempt,
+    RecordCodeDeliveryFailure,
+    RecordCodeDeliveryProgress,
     RequestCode,
     Session,
     SessionStatus,
@@ -619,6 +621,50 @@ async def verify_code(
         context,
     )
     return session
+
+
+# -- what became of a code's message (the notifications service's outcome) ---------------------
+
+
+async def remember_code_message(
+    conn: asyncpg.Connection,
+    notification_id: UUID,
+    verification_id: UUID,
+    delivery_id: UUID,
+    requested_at: datetime,
+) -> None:
+    """The notifications service's message ``notification_id`` carries this delivery's code
+    (its ``notification_requested`` named the delivery): later reports name only the message."""
+    await conn.execute(
+        """INSERT INTO code_delivery_messages (notification_id, verification_id, delivery_id,
+               requested_at) VALUES ($1, $2, $3, $4) ON CONFLICT (notification_id) DO NOTHING""",
+        notification_id,
+        verification_id,
+        delivery_id,
+        requested_at,
+    )
+
+
+async def report_code_message(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    notification_id: UUID,
+    command: Callable[[UUID], RecordCodeDeliveryFailure | RecordCodeDeliveryProgress],
+    context: CommandContext,
+) -> list[EventPayload]:
+    """Record on its session what became of a code's message (nothing for a message that
+    carries no code of ours). ``command`` is given the delivery id."""
+    row = await conn.fetchrow(
+        "SELECT verification_id, delivery_id FROM code_delivery_messages "
+        "WHERE notification_id = $1",
+        notification_id,
+    )
+    if row is None:
+        return []
+    _, events = await change_session(
+        conn, store, row["verification_id"], command(row["delivery_id"]), context
+    )
+    return events
 
 
 # -- document and face liveness ---------------------------------------------------------------

@@ -8,6 +8,9 @@
   the reviewer queue.
 - ``verification.organizations`` (projection of frontdesk.verification.organizations):
   organization views, look-alike flags, verified domains.
+- ``verification.code_delivery_outcomes`` (reaction to frontdesk.notifications.messages): what
+  became of each one-time code's message — sent, delivered, or failed — recorded on its
+  session (a failed one frees the person to ask for a new code at once).
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ from __future__ import annotations
 import asyncpg
 
 from contracts.events.cases import CaseOpened, CaseType, VerificationRequested
+from contracts.events.notifications import (
+    NotificationDelivered,
+    NotificationFailed,
+    NotificationRequested,
+    NotificationSent,
+)
 from contracts.events.verification import VerificationCompleted
 from contracts.events.verification_organizations import (
     VERIFICATION_ORGANIZATIONS,
@@ -33,6 +42,11 @@ from contracts.events.verification_organizations import (
 from contracts.events.verification_sessions import (
     CheckFailed,
     CheckPassed,
+    CodeDeliveryFailed,
+    CodeDeliveryReported,
+    CodeDeliveryRequested,
+    CodeDeliveryStatus,
+    CodeIssued,
     CooldownEnded,
     LockedOut,
     ReviewDecided,
@@ -40,12 +54,20 @@ from contracts.events.verification_sessions import (
     SessionOrigin,
     SessionStarted,
 )
-from contracts.topics import CASES_CASES, VERIFICATION_SESSIONS
+from contracts.topics import CASES_CASES, NOTIFICATIONS_MESSAGES, VERIFICATION_SESSIONS
 from runtime.consumer import ConsumerGroup, ReceivedEvent
 from runtime.eventstore import CommandContext, EventStore
-from services.verification.application import start_session
+from services.verification.application import (
+    remember_code_message,
+    report_code_message,
+    start_session,
+)
 from services.verification.domain.plans import required_checks
-from services.verification.domain.sessions import StartSession
+from services.verification.domain.sessions import (
+    RecordCodeDeliveryFailure,
+    RecordCodeDeliveryProgress,
+    StartSession,
+)
 from services.verification.wiring import adapters_for
 
 # -- case plans (projection) ------------------------------------------------------------------
@@ -110,6 +132,84 @@ def case_request_handlers(store: EventStore) -> dict[str, object]:
         )
 
     return {"cases.case_opened": remember_case, "cases.verification_requested": open_session}
+
+
+# -- what became of a code's message (reaction) ------------------------------------------------
+
+
+def code_outcome_handlers(store: EventStore) -> dict[str, object]:
+    """The notifications service's outcome of each one-time code's message. Its
+    ``notification_requested`` (v3) names the code delivery; the later events name only the
+    message, so the pair is remembered (all of a message's events are on one partition, in
+    order). Decisions use the reported event's own time, never a clock."""
+
+    def context(event: ReceivedEvent) -> CommandContext:
+        return CommandContext.caused_by(event.envelope, "verification")
+
+    async def remember(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+        requested = event.payload
+        assert isinstance(requested, NotificationRequested)
+        delivery = requested.code_delivery
+        if delivery is None:
+            return  # not a one-time code
+        await remember_code_message(
+            conn,
+            requested.notification_id,
+            delivery.verification_id,
+            delivery.delivery_id,
+            requested.requested_at,
+        )
+
+    async def sent(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+        message = event.payload
+        assert isinstance(message, NotificationSent)
+        await report_code_message(
+            conn,
+            store,
+            message.notification_id,
+            lambda delivery_id: RecordCodeDeliveryProgress(
+                delivery_id, message.notification_id, CodeDeliveryStatus.SENT, message.sent_at
+            ),
+            context(event),
+        )
+
+    async def delivered(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+        message = event.payload
+        assert isinstance(message, NotificationDelivered)
+        await report_code_message(
+            conn,
+            store,
+            message.notification_id,
+            lambda delivery_id: RecordCodeDeliveryProgress(
+                delivery_id,
+                message.notification_id,
+                CodeDeliveryStatus.DELIVERED,
+                message.delivered_at,
+            ),
+            context(event),
+        )
+
+    async def failed(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+        message = event.payload
+        assert isinstance(message, NotificationFailed)
+        if message.fallback_channel is not None:
+            return  # it goes on on another channel (never for a code: no fallback)
+        await report_code_message(
+            conn,
+            store,
+            message.notification_id,
+            lambda delivery_id: RecordCodeDeliveryFailure(
+                delivery_id, message.notification_id, message.failed_at
+            ),
+            context(event),
+        )
+
+    return {
+        "notifications.notification_requested": remember,
+        "notifications.notification_sent": sent,
+        "notifications.notification_delivered": delivered,
+        "notifications.notification_failed": failed,
+    }
 
 
 # -- sessions (projection) --------------------------------------------------------------------
@@ -188,6 +288,35 @@ async def project_session(conn: asyncpg.Connection, event: ReceivedEvent) -> Non
                 payload.reviewer_id,
                 payload.decided_at,
             )
+        case CodeDeliveryRequested():
+            await conn.execute(
+                """UPDATE session_views SET code_delivery_id = $2,
+                       code_delivery_status = 'requested', code_delivery_reason = NULL
+                   WHERE verification_id = $1""",
+                payload.verification_id,
+                payload.delivery_id,
+            )
+        case CodeIssued() | CodeDeliveryReported():
+            status = "claimed" if isinstance(payload, CodeIssued) else payload.status.value
+            await conn.execute(
+                """UPDATE session_views SET code_delivery_status = $3
+                   WHERE verification_id = $1 AND code_delivery_id = $2""",
+                payload.verification_id,
+                payload.delivery_id,
+                status,
+            )
+        case CodeDeliveryFailed():
+            await conn.execute(
+                """UPDATE session_views SET codes_undelivered = codes_undelivered + 1,
+                       code_delivery_status = CASE WHEN code_delivery_id = $2 THEN 'failed'
+                                                   ELSE code_delivery_status END,
+                       code_delivery_reason = CASE WHEN code_delivery_id = $2 THEN $3
+                                                   ELSE code_delivery_reason END
+                   WHERE verification_id = $1""",
+                payload.verification_id,
+                payload.delivery_id,
+                payload.reason,
+            )
         case CheckFailed() | CooldownEnded():
             pass
         case LockedOut():
@@ -227,6 +356,10 @@ SESSION_EVENTS = (
     "verification.locked_out",
     "verification.cooldown_ended",
     "verification.verification_completed",
+    "verification.code_delivery_requested",
+    "verification.code_issued",
+    "verification.code_delivery_reported",
+    "verification.code_delivery_failed",
 )
 
 
@@ -370,6 +503,12 @@ def consumer_groups(store: EventStore) -> list[ConsumerGroup]:
             topics=[CASES_CASES],
             handlers=case_request_handlers(store),  # type: ignore[arg-type]
             description="Opens a verification session for each request of the cases service.",
+        ),
+        ConsumerGroup(
+            name="verification.code_delivery_outcomes",
+            topics=[NOTIFICATIONS_MESSAGES],
+            handlers=code_outcome_handlers(store),  # type: ignore[arg-type]
+            description="Records on its session what became of each one-time code's message.",
         ),
         ConsumerGroup(
             name="verification.sessions",

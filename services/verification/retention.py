@@ -6,6 +6,8 @@
 - A finished session forgets its questions (they quote account facts) and its code digests at
   once (services/verification/application.py); a backstop removes any left by a session that
   never finished after ``..._SESSION_SECRET_DAYS`` (default 7; sessions expire within hours).
+  The same period ends the pairs (notifications message, code delivery) the code-outcome
+  reaction remembers: a message's outcome comes within minutes of its request.
 - A decided review keeps the requester's reason and the evidence references for
   ``..._DECIDED_REVIEW_DAYS`` (default 365, for a dispute of the decision).
 
@@ -48,6 +50,13 @@ def policies(settings: VerificationRetentionSettings | None = None) -> list[Rete
             "stale_code_deliveries",
             "one-time-code deliveries (digests) a session left behind",
             "code_deliveries",
+            "requested_at",
+            secrets,
+        ),
+        RetentionPolicy(
+            "code_delivery_messages",
+            "which notifications message carried which code delivery (ids only)",
+            "code_delivery_messages",
             "requested_at",
             secrets,
         ),

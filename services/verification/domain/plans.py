@@ -39,7 +39,9 @@ REVIEWED_CHECKS = frozenset({G, R, T})  # always decided by a reviewer
 
 # failed attempts that lock the session out (checks without attempts are absent)
 ATTEMPT_LIMITS: dict[Check, int] = {K: 3, P: 3, D: 2}
-MAX_CODE_DELIVERIES = 3
+MAX_CODE_DELIVERIES = 3  # codes a session may send (one the notifications service failed to
+# deliver does not count: the person never had it)
+MAX_UNDELIVERED_CODES = 3  # codes that may fail to be delivered before no more are sent
 
 REQUIRED_CHECKS: dict[CaseType, tuple[Check, ...]] = {
     CaseType.ACCOUNT_SUSPENSION_APPEAL: (K, P),

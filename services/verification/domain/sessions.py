@@ -21,7 +21,11 @@ from contracts.events.verification_sessions import (
     CheckPassed,
     CheckStarted,
     CodeChannel,
+    CodeDeliveryFailed,
+    CodeDeliveryFailure,
+    CodeDeliveryReported,
     CodeDeliveryRequested,
+    CodeDeliveryStatus,
     CodeIssued,
     CooldownEnded,
     LockedOut,
@@ -46,6 +50,7 @@ from services.verification.domain.plans import (
     CHECK_NAMES,
     HOLDER_OWNERSHIP_CHECKS,
     MAX_CODE_DELIVERIES,
+    MAX_UNDELIVERED_CODES,
     REVIEWED_CHECKS,
     Check,
     PlanRefused,
@@ -70,6 +75,33 @@ class CheckStatus(StrEnum):
     FAILED = "failed"
 
 
+class DeliveryStatus(StrEnum):
+    """How far one code delivery got: requested (no code yet), claimed (the code was created
+    and handed to the notifications service), sent, delivered, or failed."""
+
+    REQUESTED = "requested"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+_DELIVERY_ORDER = {status: rank for rank, status in enumerate(DeliveryStatus)}
+
+
+@dataclass(frozen=True)
+class CodeDelivery:
+    """One requested code, from its request to its delivery or failure."""
+
+    delivery_id: UUID
+    channel: CodeChannel
+    claim_before: datetime
+    claimed: bool = False
+    status: DeliveryStatus = DeliveryStatus.REQUESTED
+    failure: CodeDeliveryFailure | None = None
+    reason: str | None = None
+
+
 @dataclass(frozen=True)
 class CheckProgress:
     check: Check
@@ -81,7 +113,9 @@ class CheckProgress:
     approvals: tuple[str, ...] = ()
     evidence_refs: tuple[UUID, ...] = ()
     # possession code
-    deliveries: int = 0
+    deliveries: int = 0  # codes requested, delivered or not
+    undelivered: int = 0  # of which the notifications service reported failed
+    code_deliveries: tuple[CodeDelivery, ...] = ()
     delivery_id: UUID | None = None
     claim_before: datetime | None = None
     code_expires_at: datetime | None = None
@@ -122,6 +156,18 @@ class Session:
             if item.check is check:
                 return item
         raise RuleViolation(f"this session does not require a {CHECK_NAMES[check]}")
+
+    @property
+    def last_delivery(self) -> CodeDelivery | None:
+        deliveries = self.progress_of(Check.POSSESSION_CODE).code_deliveries
+        return deliveries[-1] if deliveries else None
+
+    def delivery(self, delivery_id: UUID) -> CodeDelivery | None:
+        """A code delivery of this session (None: not one of its deliveries)."""
+        if Check.POSSESSION_CODE not in self.checks:
+            return None
+        progress = self.progress_of(Check.POSSESSION_CODE)
+        return next((d for d in progress.code_deliveries if d.delivery_id == delivery_id), None)
 
     @property
     def current(self) -> CheckProgress | None:
@@ -185,6 +231,25 @@ class IssueCode:
 
 
 @dataclass(frozen=True)
+class RecordCodeDeliveryFailure:
+    """The notifications service gave up on the message carrying a delivery's code."""
+
+    delivery_id: UUID
+    notification_id: UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RecordCodeDeliveryProgress:
+    """The message carrying a delivery's code was sent, or delivered."""
+
+    delivery_id: UUID
+    notification_id: UUID
+    status: CodeDeliveryStatus
+    at: datetime
+
+
+@dataclass(frozen=True)
 class CheckCode:
     delivery_id: UUID
     matches: bool
@@ -242,6 +307,8 @@ Command = (
     | BeginCheck
     | RequestCode
     | IssueCode
+    | RecordCodeDeliveryFailure
+    | RecordCodeDeliveryProgress
     | CheckCode
     | RecordAttempt
     | AssessOwnership
@@ -263,6 +330,10 @@ def decide(session: Session, command: Command) -> list[EventPayload]:
             return _expire(session, command)
         case EndCooldown():
             return _end_cooldown(session, command)
+        case RecordCodeDeliveryFailure():
+            return _delivery_failed(session, command)
+        case RecordCodeDeliveryProgress():
+            return _delivery_progressed(session, command)
     _require_open(session, command.at)
     match command:
         case BeginCheck():
@@ -493,9 +564,27 @@ def _lock_out(session: Session, check: Check, failures: int, at: datetime) -> li
     return [locked, _completed(session, VerificationOutcome.LOCKED, [reason], at)]
 
 
+def codes_left(session: Session) -> int:
+    """New one-time codes the session may still request."""
+    return _codes_left(session.progress_of(Check.POSSESSION_CODE))
+
+
+def _codes_left(progress: CheckProgress) -> int:
+    """New codes the session may still request: a code the notifications service could not
+    deliver does not count (the person never had it), up to MAX_UNDELIVERED_CODES of them."""
+    if progress.undelivered >= MAX_UNDELIVERED_CODES:
+        return 0
+    return max(0, MAX_CODE_DELIVERIES - (progress.deliveries - progress.undelivered))
+
+
 def _request_code(session: Session, command: RequestCode) -> list[EventPayload]:
     progress = _current(session, Check.POSSESSION_CODE)
-    if progress.deliveries >= MAX_CODE_DELIVERIES:
+    if progress.undelivered >= MAX_UNDELIVERED_CODES:
+        raise RuleViolation(
+            f"{progress.undelivered} codes could not be delivered for this session; no more: "
+            "an agent can verify the account without a code (registered phone unavailable)"
+        )
+    if _codes_left(progress) == 0:
         raise RuleViolation(
             f"{MAX_CODE_DELIVERIES} codes were already sent for this session; no more"
         )
@@ -531,6 +620,9 @@ def _issue_code(session: Session, command: IssueCode) -> list[EventPayload]:
         raise NotFound("no such code delivery is waiting")
     if progress.code_expires_at is not None:
         raise RuleViolation("this code was already claimed")
+    delivery = session.delivery(command.delivery_id)
+    if delivery is not None and delivery.status is DeliveryStatus.FAILED:
+        raise RuleViolation("this code delivery was reported failed; request a new code")
     assert progress.claim_before is not None
     if command.at >= progress.claim_before:
         raise RuleViolation("this code delivery was not claimed in time; request a new code")
@@ -547,6 +639,9 @@ def _issue_code(session: Session, command: IssueCode) -> list[EventPayload]:
 
 def _check_code(session: Session, command: CheckCode) -> list[EventPayload]:
     progress = _current(session, Check.POSSESSION_CODE)
+    last = session.last_delivery
+    if last is not None and last.status is DeliveryStatus.FAILED and not last.claimed:
+        raise RuleViolation("the last code could not be delivered; request a new code")
     if progress.delivery_id is None or progress.code_expires_at is None:
         raise RuleViolation("no code has been sent yet")
     if progress.delivery_id != command.delivery_id:
@@ -563,6 +658,80 @@ def _check_code(session: Session, command: CheckCode) -> list[EventPayload]:
             command.at,
         )
     return _attempt_failed(session, progress, "the code entered was wrong", command.at)
+
+
+def _waiting_delivery(session: Session, delivery_id: UUID) -> CodeDelivery | None:
+    """The delivery, if someone may still be waiting for its code: an open session whose code
+    check is not passed yet. Reports about anything else change nothing (a reaction must not
+    fail on a late or foreign report)."""
+    if session.status is not SessionStatus.OPEN:
+        return None
+    delivery = session.delivery(delivery_id)
+    if delivery is None:
+        return None
+    if session.progress_of(Check.POSSESSION_CODE).status is CheckStatus.PASSED:
+        return None
+    return delivery
+
+
+def _delivery_failed(session: Session, command: RecordCodeDeliveryFailure) -> list[EventPayload]:
+    delivery = _waiting_delivery(session, command.delivery_id)
+    if delivery is None or delivery.status is DeliveryStatus.FAILED:
+        return []
+    progress = session.progress_of(Check.POSSESSION_CODE)
+    left = _codes_left(replace(progress, undelivered=progress.undelivered + 1))
+    channel = delivery.channel.value
+    if delivery.claimed:
+        failure = CodeDeliveryFailure.FAILED_AFTER_CLAIM
+        what = "the message with it failed after the code was created"
+    elif command.at >= delivery.claim_before:
+        failure = CodeDeliveryFailure.CLAIM_WINDOW_PASSED
+        what = (
+            f"it could not be sent before {delivery.claim_before:%H:%M:%S} UTC; no code was created"
+        )
+    else:
+        failure = CodeDeliveryFailure.NOT_CLAIMED
+        what = "the message failed before the code was created"
+    if session.last_delivery is not delivery:
+        then = "a newer code was requested since"
+    elif left:
+        then = f"request a new code: {left} may still be requested"
+    else:
+        then = (
+            "no more codes can be sent for this session: an agent can verify the account "
+            "without a code (registered phone unavailable)"
+        )
+    return [
+        CodeDeliveryFailed(
+            verification_id=_id(session),
+            delivery_id=command.delivery_id,
+            notification_id=command.notification_id,
+            channel=delivery.channel,
+            failure=failure,
+            reason=f"the one-time code sent by {channel} could not be delivered ({what}); {then}",
+            codes_left=left,
+            failed_at=command.at,
+        )
+    ]
+
+
+def _delivery_progressed(
+    session: Session, command: RecordCodeDeliveryProgress
+) -> list[EventPayload]:
+    delivery = _waiting_delivery(session, command.delivery_id)
+    status = DeliveryStatus(command.status.value)
+    if delivery is None or _DELIVERY_ORDER[status] <= _DELIVERY_ORDER[delivery.status]:
+        return []  # unknown, already that far, or failed (final)
+    return [
+        CodeDeliveryReported(
+            verification_id=_id(session),
+            delivery_id=command.delivery_id,
+            notification_id=command.notification_id,
+            channel=delivery.channel,
+            status=command.status,
+            reported_at=command.at,
+        )
+    ]
 
 
 def _assess_ownership(session: Session, command: AssessOwnership) -> list[EventPayload]:
@@ -679,6 +848,18 @@ def _with(session: Session, check: Check, **changes: object) -> Session:
     )
 
 
+def _with_delivery(session: Session, delivery_id: UUID, **changes: object) -> Session:
+    progress = session.progress_of(Check.POSSESSION_CODE)
+    return _with(
+        session,
+        Check.POSSESSION_CODE,
+        code_deliveries=tuple(
+            replace(d, **changes) if d.delivery_id == delivery_id else d  # type: ignore[arg-type]
+            for d in progress.code_deliveries
+        ),
+    )
+
+
 def evolve(session: Session, event: EventPayload) -> Session:
     match event:
         case SessionStarted():
@@ -719,12 +900,33 @@ def evolve(session: Session, event: EventPayload) -> Session:
                 Check.POSSESSION_CODE,
                 status=CheckStatus.IN_PROGRESS,
                 deliveries=progress.deliveries + 1,
+                code_deliveries=(
+                    *progress.code_deliveries,
+                    CodeDelivery(event.delivery_id, event.channel, event.claim_before),
+                ),
                 delivery_id=event.delivery_id,
                 claim_before=event.claim_before,
                 code_expires_at=None,
             )
         case CodeIssued():
+            session = _with_delivery(
+                session, event.delivery_id, claimed=True, status=DeliveryStatus.CLAIMED
+            )
             return _with(session, Check.POSSESSION_CODE, code_expires_at=event.expires_at)
+        case CodeDeliveryReported():
+            return _with_delivery(
+                session, event.delivery_id, status=DeliveryStatus(event.status.value)
+            )
+        case CodeDeliveryFailed():
+            progress = session.progress_of(Check.POSSESSION_CODE)
+            session = _with(session, Check.POSSESSION_CODE, undelivered=progress.undelivered + 1)
+            return _with_delivery(
+                session,
+                event.delivery_id,
+                status=DeliveryStatus.FAILED,
+                failure=event.failure,
+                reason=event.reason,
+            )
         case CheckAttemptFailed():
             return _with(session, event.check, failures=event.failures)
         case CheckPassed():
@@ -777,17 +979,22 @@ __all__ = [
     "CheckCode",
     "CheckProgress",
     "CheckStatus",
+    "CodeDelivery",
     "Command",
     "DecideReview",
+    "DeliveryStatus",
     "EndCooldown",
     "Expire",
     "IssueCode",
     "RecordAttempt",
+    "RecordCodeDeliveryFailure",
+    "RecordCodeDeliveryProgress",
     "RequestCode",
     "RequestReview",
     "Session",
     "SessionStatus",
     "StartSession",
+    "codes_left",
     "decide",
     "evolve",
 ]
