@@ -112,6 +112,21 @@ async def cancel(conn: asyncpg.Connection, timer_id: str) -> bool:
     return await conn.execute("DELETE FROM timers WHERE timer_id = $1", timer_id) != "DELETE 0"
 
 
+async def cancel_unless_firing(conn: asyncpg.Connection, timer_id: str) -> bool:
+    """Cancel a timer unless a runner is firing it right now; False then (its handler runs).
+
+    ``cancel`` would wait for the firing transaction to end, which deadlocks when that handler
+    itself waits for a lock the caller holds. True when the timer was cancelled or did not
+    exist (nothing left to fire)."""
+    held = await conn.fetchval(
+        "SELECT timer_id FROM timers WHERE timer_id = $1 FOR UPDATE SKIP LOCKED", timer_id
+    )
+    if held is None:
+        return await conn.fetchval("SELECT 1 FROM timers WHERE timer_id = $1", timer_id) is None
+    await cancel(conn, timer_id)
+    return True
+
+
 class TimerRunner:
     def __init__(
         self,

@@ -379,14 +379,28 @@ class ContactAssigned(EventPayload):
     assigned_at: AwareDatetime
 
 
+class UnansweredReason(StrEnum):
+    """Why an offered remote contact went back to the pool unanswered."""
+
+    ANSWER_WINDOW_ENDED = "answer_window_ended"  # the agent's answer window ran out
+    AGENT_ON_BREAK = "agent_on_break"  # the agent went on a break before answering
+    AGENT_SIGNED_OUT = "agent_signed_out"  # the agent signed out before answering
+
+
 @REGISTRY.event("checkin.contact_unanswered", version=1, topic=CHECKIN_TICKETS)
 class ContactUnanswered(EventPayload):
-    """The assigned agent did not answer in time: the contact goes back to the queue's pool
-    (keeping its place) to be assigned to someone else."""
+    """The agent a remote contact was offered to did not answer it — the answer window ran
+    out, or the agent went on a break or signed out first: the contact goes back to the
+    queue's pool (keeping its place) to be assigned to someone else."""
 
     ticket_id: UUID
     agent_id: str
     at: AwareDatetime
+    reason: UnansweredReason = Field(
+        default=UnansweredReason.ANSWER_WINDOW_ENDED,
+        description="answer_window_ended (absent in events before the field existed), "
+        "agent_on_break or agent_signed_out (released at once, not at the end of the window).",
+    )
 
 
 @REGISTRY.event("checkin.ticket_callback_requested", version=1, topic=CHECKIN_TICKETS)

@@ -45,6 +45,18 @@ class AssignmentRule(StrEnum):
     ROUND_ROBIN = "round_robin"
 
 
+class AnswerWindows(BaseModel):
+    """Per kind of remote contact, how long the agent it is offered to has to answer it
+    (seconds); a kind left out uses the queue's ``answer_within_seconds``. A call is answered
+    in seconds, a chat in a minute or two, an email within hours."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    phone: int | None = Field(default=None, ge=5, le=3600, description="Phone calls.")
+    chat: int | None = Field(default=None, ge=5, le=86400, description="QQ, WeChat and web chats.")
+    email: int | None = Field(default=None, ge=5, le=7 * 86400, description="Emails.")
+
+
 class QueueSettings(BaseModel):
     """How one queue of a site waits, routes and estimates."""
 
@@ -77,7 +89,15 @@ class QueueSettings(BaseModel):
         description="Remote contact assignment, in order.",
     )
     answer_within_seconds: int = Field(
-        default=60, ge=5, description="An assigned chat not answered by then is reassigned."
+        default=60,
+        ge=5,
+        description="An assigned contact not answered by then is reassigned (every kind not "
+        "overridden in answer_windows).",
+    )
+    answer_windows: AnswerWindows | None = Field(
+        default=None,
+        description="Per-kind answer windows (phone, chat, email) overriding "
+        "answer_within_seconds; absent: one window for every kind.",
     )
     appointment_slot_minutes: int | None = Field(
         default=None,

@@ -34,7 +34,7 @@ from runtime.errors import ConcurrencyConflict, NotFound, RuleViolation
 from runtime.eventstore import CommandContext
 from runtime.http import IdempotencyKey, fingerprint, idempotent
 from runtime.service import Runtime, ServiceRuntime
-from services.checkin import application, appointments, queries
+from services.checkin import application, appointments, assignment, queries
 from services.checkin.domain.agents import (
     Agent,
     EndBreak,
@@ -702,6 +702,19 @@ async def _agent_change(
     return _agent_view(agent)
 
 
+async def _step_away(
+    runtime: ServiceRuntime, principal: Principal, agent_id: str, command: TakeBreak | SignOut
+) -> AgentView:
+    """A break or a sign-out, releasing the remote contacts offered and not answered."""
+    context = _context(principal)
+    now = command.at
+    agent = await _in_transaction(
+        runtime,
+        lambda conn: assignment.step_away(conn, runtime.store, agent_id, command, now, context),
+    )
+    return _agent_view(agent)
+
+
 @router.put(
     "/agents/{agent_id}/profile",
     response_model=AgentView,
@@ -785,9 +798,11 @@ async def take_break(
     runtime: Runtime,
     principal: Annotated[Principal, DeskRoles],
 ) -> AgentView:
+    """The contacts offered to the agent and not answered yet go back to the pool at once
+    (keeping their place) and are offered to the others."""
     _require_self_or_supervisor(principal, agent_id)
-    command = TakeBreak(at=runtime.clock.now(), reason=body.reason)
-    return await _agent_change(runtime, principal, agent_id, command)
+    now = runtime.clock.now()
+    return await _step_away(runtime, principal, agent_id, TakeBreak(at=now, reason=body.reason))
 
 
 @router.post(
@@ -809,8 +824,9 @@ async def end_break(
 async def sign_out(
     agent_id: AgentId, runtime: Runtime, principal: Annotated[Principal, DeskRoles]
 ) -> AgentView:
+    """As for a break: the contacts offered and not answered yet go back to the pool at once."""
     _require_self_or_supervisor(principal, agent_id)
-    return await _agent_change(runtime, principal, agent_id, SignOut(at=runtime.clock.now()))
+    return await _step_away(runtime, principal, agent_id, SignOut(at=runtime.clock.now()))
 
 
 @router.post(

@@ -351,8 +351,39 @@ async def issue_ticket(
     ticket, _ = await execute(
         conn, store, TICKET, ticket_stream(ticket_id), lambda s: decide(s, command), context
     )
-    await index_ticket(conn, ticket)
+    if request.channel is Channel.VIRTUAL_QUEUE:
+        await _index_virtual_ticket(conn, ticket)
+    else:
+        await index_ticket(conn, ticket)
     return ticket
+
+
+# The unique partial indexes of migrations/0005 that hold "one active virtual-queue ticket per
+# person, account and customer", and what each means for the person refused.
+ONE_VIRTUAL_TICKET = {
+    "ticket_index_one_virtual_per_person": "this phone number",
+    "ticket_index_one_virtual_per_account": "this account",
+    "ticket_index_one_virtual_per_customer": "this customer",
+}
+
+
+async def _index_virtual_ticket(conn: asyncpg.Connection, ticket: Ticket) -> None:
+    """Index a new virtual-queue ticket. ``_check_one_active_ticket`` already refused a second
+    active ticket, but two joins at the same moment can both pass that check; the database
+    then refuses the second (it waits for the first to commit): 409, and the caller's
+    transaction rolls back, so nothing of it is written (a savepoint keeps the transaction
+    usable until the refusal reaches it)."""
+    try:
+        async with conn.transaction():
+            await index_ticket(conn, ticket)
+    except asyncpg.UniqueViolationError as error:
+        holder = ONE_VIRTUAL_TICKET.get(error.constraint_name or "")
+        if holder is None:
+            raise
+        raise RuleViolation(
+            f"{holder} already holds an active place in the virtual queue (taken at the same "
+            "moment by another request): one active ticket at a time"
+        ) from None
 
 
 def _check_site_accepts(site: Site, queue: ServiceQueue, now: datetime) -> None:

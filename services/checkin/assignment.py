@@ -26,11 +26,16 @@ and the pass is scheduled again.
   the pass itself is idempotent (it only offers waiting contacts to agents with room).
 
 **Unanswered.** Each assignment schedules ``contact-answer:<ticket>`` at ``answer_by`` (the
-queue's ``answer_within_seconds``). Still only offered then: ``checkin.contact_unanswered``
+queue's answer window for the contact's kind: ``answer_windows``, else
+``answer_within_seconds``). Still only offered then: ``checkin.contact_unanswered``
 (back to the pool, arrival time kept, so it keeps its place), the agent is set on a break
 (reason ``missed contact <number>``; as contact centers do, so that no more contacts go to
 someone who is not there; resuming makes them available again), and the pass reassigns it to
 someone else (``previous_agent_id``).
+
+**An agent steps away** (a break, a sign-out: ``step_away``): the contacts offered to them and
+not answered go back to the pool at once (``contact_unanswered`` with ``reason``), keeping
+their place, and the pass offers them to the others in the same transaction.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from uuid import UUID
 import asyncpg
 
 from contracts.envelope import Actor
+from contracts.events.checkin import UnansweredReason
 from contracts.events.checkin_agents import CHECKIN_AGENTS, AgentStatus, ChannelLimits
 from contracts.events.checkin_sites import CHECKIN_SITES
 from contracts.topics import CHECKIN_TICKETS
@@ -50,14 +56,15 @@ from contracts.vocabulary import Channel, ServiceQueue
 from runtime.consumer import ConsumerGroup, ReceivedEvent
 from runtime.errors import ConcurrencyConflict, RuleViolation
 from runtime.eventstore import CommandContext, EventStore
-from runtime.scheduler import Timer, TimerHandler, schedule
+from runtime.scheduler import Timer, TimerHandler, cancel_unless_firing, schedule
 from services.checkin import application
 from services.checkin.consumers import TIME_FIELDS
-from services.checkin.domain.agents import TakeBreak
+from services.checkin.domain.agents import Agent, AgentCommand, SignOut, TakeBreak
 from services.checkin.domain.assignment import (
     CHANNEL_KIND,
     AgentLoad,
     Contact,
+    answer_window,
     plan_assignments,
 )
 from services.checkin.domain.sites import Site
@@ -65,6 +72,7 @@ from services.checkin.domain.tickets import (
     REMOTE_CHANNELS,
     AssignContact,
     ExpireAssignment,
+    ReleaseContact,
     Ticket,
     TicketStatus,
 )
@@ -198,7 +206,7 @@ async def dispatch(
     for assignment in plan:
         contact, choice = assignment.contact, assignment.choice
         queue = contact.ticket.queue
-        answer_by = now + timedelta(seconds=site.settings(queue).answer_within_seconds)
+        answer_by = now + answer_window(site.settings(queue), contact.channel)
         command = AssignContact(
             agent_id=choice.agent_id,
             desk_id=choice.desk_id,
@@ -373,8 +381,108 @@ async def expire_assignment(
         await application.change_agent(
             conn, store, missed_by, TakeBreak(at=now, reason=reason), context
         )
+        # on a break now: what else was offered to them goes back at once too
+        await release_offered(conn, store, missed_by, UnansweredReason.AGENT_ON_BREAK, now, context)
     await dispatch(conn, store, row["site_id"], now, context)
     return await application.load_ticket(conn, store, ticket_id)
+
+
+# -- an agent steps away ----------------------------------------------------------------------
+
+
+async def step_away(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    agent_id: str,
+    command: AgentCommand,
+    now: datetime,
+    context: CommandContext,
+) -> Agent:
+    """Any agent command, and when it takes the agent away (a break, signing out) the remote
+    contacts offered to them and not yet answered go back to the pool at once — keeping their
+    place, since their arrival time never changes — and the pool is offered to the others in
+    the same transaction. Contacts already answered (``serving``) stay with the agent.
+
+    The site's assignment lock is taken before anything is written, like every pass (no
+    lock-order deadlock with a pass or an answer timer of the same site)."""
+    row = await conn.fetchrow("SELECT site_id FROM agent_index WHERE agent_id = $1", agent_id)
+    site_id = row["site_id"] if row is not None else None
+    if site_id is not None:
+        await lock_site(conn, site_id)
+    agent = await application.change_agent(conn, store, agent_id, command, context)
+    if site_id is None or agent.status not in {AgentStatus.ON_BREAK, AgentStatus.OFFLINE}:
+        return agent
+    reason = (
+        UnansweredReason.AGENT_SIGNED_OUT
+        if isinstance(command, SignOut)
+        else UnansweredReason.AGENT_ON_BREAK
+    )
+    if await release_offered(conn, store, agent_id, reason, now, context):
+        await dispatch(conn, store, site_id, now, context)
+    return agent
+
+
+async def release_offered(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    agent_id: str,
+    reason: UnansweredReason,
+    now: datetime,
+    context: CommandContext,
+) -> list[Ticket]:
+    """Put the contacts offered to the agent and not answered back into the pool
+    (``contact_unanswered`` with ``reason``) and drop their answer timers. The caller holds
+    the site's lock and offers the pool again.
+
+    A contact whose answer timer is being fired at this very moment (its row locked by the
+    timer runner, which then waits for the site's lock we hold) is left to that timer: it
+    returns the contact as soon as we commit. Waiting for that row instead would deadlock."""
+    rows = await conn.fetch(
+        """SELECT ticket_id FROM ticket_index
+           WHERE agent_id = $1 AND status = 'called' AND answer_by IS NOT NULL
+             AND channel = ANY($2::text[])
+           ORDER BY called_at, ticket_id""",
+        agent_id,
+        REMOTE,
+    )
+    released: list[Ticket] = []
+    for row in rows:
+        ticket_id = row["ticket_id"]
+        if not await _take_answer_timer(conn, ticket_id):
+            continue
+        command = ReleaseContact(agent_id=agent_id, at=now, reason=reason)
+        ticket = await _release(conn, store, ticket_id, command, context)
+        if ticket is not None:
+            released.append(ticket)
+    return released
+
+
+async def _take_answer_timer(conn: asyncpg.Connection, ticket_id: UUID) -> bool:
+    """Drop the contact's answer timer unless a runner is firing it right now (False: its
+    handler, waiting for the site lock we hold, returns the contact right after us)."""
+    return await cancel_unless_firing(conn, answer_timer_id(ticket_id))
+
+
+async def _release(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    ticket_id: UUID,
+    command: ReleaseContact,
+    context: CommandContext,
+) -> Ticket | None:
+    """Append the release in a savepoint; a conflict (the agent answered at that moment) is
+    decided again on the fresh stream. None when it is no longer offered to the agent."""
+    for attempt in range(1, ASSIGN_ATTEMPTS + 1):
+        try:
+            async with conn.transaction():
+                before = await application.load_ticket(conn, store, ticket_id)
+                ticket = await application.change_ticket(conn, store, ticket_id, command, context)
+                back = before.status is TicketStatus.CALLED
+                return ticket if back and ticket.status is TicketStatus.WAITING else None
+        except ConcurrencyConflict:
+            if attempt == ASSIGN_ATTEMPTS:
+                raise
+    return None  # pragma: no cover
 
 
 def timers(store: EventStore) -> dict[str, TimerHandler]:

@@ -19,6 +19,7 @@ import asyncpg
 
 from contracts.base import EventPayload
 from contracts.events.checkin import (
+    ContactAssigned,
     ContactUnanswered,
     TicketCalled,
     TicketCompleted,
@@ -32,6 +33,7 @@ from contracts.events.checkin import (
     TicketServingStarted,
     TicketTransferred,
     TicketWaitEstimated,
+    UnansweredReason,
 )
 from contracts.events.checkin_agents import (
     CHECKIN_AGENTS,
@@ -200,12 +202,29 @@ async def _estimated(conn: asyncpg.Connection, e: EventPayload) -> None:
     )
 
 
+async def _offered(conn: asyncpg.Connection, e: EventPayload) -> None:
+    """A remote contact offered to an agent (its ``ticket_called`` follows): counted, so the
+    dashboard can tell the contacts offered more than once (reassigned)."""
+    assert isinstance(e, ContactAssigned)
+    await conn.execute(
+        """UPDATE queue_tickets SET offers = offers + 1,
+               first_offered_at = coalesce(first_offered_at, $2)
+           WHERE ticket_id = $1""",
+        e.ticket_id,
+        e.assigned_at,
+    )
+
+
 async def _unanswered(conn: asyncpg.Connection, e: EventPayload) -> None:
     assert isinstance(e, ContactUnanswered)
+    window_ended = e.reason is UnansweredReason.ANSWER_WINDOW_ENDED
     await conn.execute(
-        "UPDATE queue_tickets SET status = 'waiting', desk_id = NULL, agent_id = NULL "
-        "WHERE ticket_id = $1",
+        """UPDATE queue_tickets SET status = 'waiting', desk_id = NULL, agent_id = NULL,
+               unanswered = unanswered + $2, released = released + $3
+           WHERE ticket_id = $1""",
         e.ticket_id,
+        1 if window_ended else 0,
+        0 if window_ended else 1,
     )
 
 
@@ -328,7 +347,7 @@ APPLY: dict[str, Apply] = {
     "checkin.ticket_wait_estimated": _estimated,
     "checkin.ticket_position_changed": _nothing,
     "checkin.ticket_callback_requested": _nothing,
-    "checkin.contact_assigned": _nothing,
+    "checkin.contact_assigned": _offered,
     "checkin.contact_unanswered": _unanswered,
     "checkin.agent_profile_set": _profile,
     "checkin.agent_signed_in": _signed_in,

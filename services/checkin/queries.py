@@ -15,8 +15,10 @@ from contracts.events.checkin import WaitEstimate
 from contracts.vocabulary import LanguagePreference, ServiceQueue
 from services.checkin.domain.estimates import accuracy
 from services.checkin.domain.routing import WaitingTicket, queue_order
+from services.checkin.domain.tickets import REMOTE_CHANNELS
 
 HOUR = timedelta(hours=1)
+REMOTE = frozenset(channel.value for channel in REMOTE_CHANNELS)
 DEFAULT_SERVICE_LEVEL_MINUTES = 30
 
 
@@ -134,6 +136,9 @@ async def dashboard(conn: asyncpg.Connection, site_id: str, now: datetime) -> di
             t for t in waiting if t["service_day"] == today and now - t["issued_at"] > target
         ]
         denominator = len(called_today) + len(missed)
+        line: dict[str, Any] = {}
+        if channel in REMOTE:
+            line = remote_contacts(tickets, today)
         lines.append(
             {
                 "queue": queue,
@@ -160,6 +165,7 @@ async def dashboard(conn: asyncpg.Connection, site_id: str, now: datetime) -> di
                 "agents_serving": sum(
                     1 for a in agents if queue in a["queues"] and a["status"] == "serving"
                 ),
+                **line,
             }
         )
     return {
@@ -171,6 +177,32 @@ async def dashboard(conn: asyncpg.Connection, site_id: str, now: datetime) -> di
             for status in ("available", "serving", "on_break")
         },
         "queues": lines,
+    }
+
+
+def remote_contacts(tickets: list[asyncpg.Record], today: date) -> dict[str, Any]:
+    """What a supervisor watches of a remote channel (phone, chat, email) of one queue:
+
+    - ``in_pool``: contacts waiting for an agent with room (the line's ``waiting``);
+    - ``offered_not_answered``: offered to an agent who has not answered yet;
+    - ``offered_today`` / ``reassigned_today``: contacts of the local day offered at least once
+      / more than once (they came back unanswered or released and were offered again);
+      ``reassigned_share_today`` = reassigned / offered (None before the first offer);
+    - ``returned_today``: the day's returns to the pool, ``unanswered`` (the answer window ran
+      out) and ``released`` (the agent went on a break or signed out before answering)."""
+    day = [t for t in tickets if t["service_day"] == today]
+    offered = [t for t in day if t["offers"] > 0]
+    reassigned = [t for t in offered if t["offers"] > 1]
+    return {
+        "in_pool": sum(1 for t in tickets if t["status"] == "waiting"),
+        "offered_not_answered": sum(1 for t in tickets if t["status"] == "called"),
+        "offered_today": len(offered),
+        "reassigned_today": len(reassigned),
+        "reassigned_share_today": round(len(reassigned) / len(offered), 3) if offered else None,
+        "returned_today": {
+            "unanswered": sum(t["unanswered"] for t in day),
+            "released": sum(t["released"] for t in day),
+        },
     }
 
 

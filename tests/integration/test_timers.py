@@ -11,7 +11,14 @@ import pytest
 import pytest_asyncio
 
 from runtime.db import create_pool, migrate
-from runtime.scheduler import ManualClock, Timer, TimerRunner, cancel, schedule
+from runtime.scheduler import (
+    ManualClock,
+    Timer,
+    TimerRunner,
+    cancel,
+    cancel_unless_firing,
+    schedule,
+)
 from runtime.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
@@ -149,3 +156,22 @@ async def test_fire_due_returns_only_once_another_runners_timer_committed(
     assert await waiting == 0
     assert await busy == 1
     assert await effects(pool) == ["slow"]  # visible the moment fire_due returned
+
+
+async def test_cancel_unless_firing_leaves_a_timer_being_fired_to_its_handler(
+    pool: asyncpg.Pool,
+) -> None:
+    clock = ManualClock()
+    async with pool.acquire() as firing, pool.acquire() as other:
+        await schedule(firing, "in-flight", "remind", clock.now())
+        await schedule(firing, "idle", "remind", clock.now())
+        async with firing.transaction():  # a runner holds the row while its handler runs
+            await firing.execute("SELECT 1 FROM timers WHERE timer_id = 'in-flight' FOR UPDATE")
+            async with other.transaction():
+                assert not await cancel_unless_firing(other, "in-flight")  # does not wait
+                assert await cancel_unless_firing(other, "idle")
+                assert await cancel_unless_firing(other, "never-scheduled")
+        remaining = {r["timer_id"] for r in await other.fetch("SELECT timer_id FROM timers")}
+    assert "in-flight" in remaining
+    assert "idle" not in remaining
+    await pool.execute("DELETE FROM timers WHERE timer_id = 'in-flight'")

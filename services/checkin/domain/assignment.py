@@ -33,11 +33,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from contracts.events.checkin import RoutingMatch
 from contracts.events.checkin_agents import ChannelLimits
-from contracts.events.checkin_sites import AssignmentRule
+from contracts.events.checkin_sites import AssignmentRule, QueueSettings
 from contracts.vocabulary import Channel, ServiceQueue
 from services.checkin.domain.routing import (
     DEFAULT_POLICY,
@@ -74,6 +74,16 @@ def channel_kind(channel: Channel) -> str:
 
 def limit_for(limits: ChannelLimits, channel: Channel) -> int:
     return int(getattr(limits, channel_kind(channel)))
+
+
+def answer_window(settings: QueueSettings, channel: Channel) -> timedelta:
+    """How long the agent a contact is offered to has to answer it: the queue's window for the
+    contact's kind (``answer_windows``: phone, chat, email) if set, else the one window for
+    every kind (``answer_within_seconds``)."""
+    kind = channel_kind(channel)
+    windows = settings.answer_windows
+    seconds = getattr(windows, kind) if windows is not None else None
+    return timedelta(seconds=settings.answer_within_seconds if seconds is None else seconds)
 
 
 @dataclass(frozen=True)

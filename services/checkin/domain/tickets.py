@@ -35,6 +35,7 @@ from contracts.events.checkin import (
     TicketServingStarted,
     TicketTransferred,
     TicketWaitEstimated,
+    UnansweredReason,
     WaitEstimate,
 )
 from contracts.events.checkin_sites import AssignmentRule
@@ -267,6 +268,16 @@ class ExpireAssignment:
 
 
 @dataclass(frozen=True)
+class ReleaseContact:
+    """The agent a contact is offered to went on a break or signed out before answering: the
+    contact goes back to the pool at once instead of at the end of its answer window."""
+
+    agent_id: str
+    at: datetime
+    reason: UnansweredReason
+
+
+@dataclass(frozen=True)
 class RequestCallback:
     at: datetime
 
@@ -287,6 +298,7 @@ Command = (
     | RecordPosition
     | AssignContact
     | ExpireAssignment
+    | ReleaseContact
     | RequestCallback
 )
 
@@ -523,6 +535,19 @@ def decide(ticket: Ticket, command: Command) -> list[EventPayload]:
             return [
                 ContactUnanswered(
                     ticket_id=_id(ticket), agent_id=ticket.agent_id or "", at=command.at
+                )
+            ]
+        case ReleaseContact():
+            _require_issued(ticket)
+            offered = ticket.status is TicketStatus.CALLED and ticket.answer_by is not None
+            if not offered or ticket.agent_id != command.agent_id:
+                return []  # answered, ended, or offered to someone else meanwhile
+            return [
+                ContactUnanswered(
+                    ticket_id=_id(ticket),
+                    agent_id=command.agent_id,
+                    at=command.at,
+                    reason=command.reason,
                 )
             ]
         case RequestCallback():

@@ -201,6 +201,7 @@ async def test_contacts_follow_the_rules_and_limits_wait_in_the_pool_and_are_rea
     ):
         await post(checkin, f"/tickets/{ticket_id}/start", headers)
     clock.advance(timedelta(seconds=61))
+    assert checkin.runtime.timers is not None
     await checkin.runtime.timers.fire_due()
 
     history = await assignments(checkin, c5["ticket_id"])
@@ -368,6 +369,7 @@ async def test_a_pooled_contact_relaxes_its_language_after_the_limit(
     )
     assert due - datetime.fromisoformat(chat["issued_at"]) == timedelta(minutes=20)
     clock.advance(timedelta(minutes=21))
+    assert checkin.runtime.timers is not None
     await checkin.runtime.timers.fire_due()
     offered = await center.assigned_to(chat["ticket_id"], li)
     assert offered["status"] == "called"
