@@ -323,6 +323,28 @@ class NotificationDelivered(EventPayload):
     delivered_at: AwareDatetime
 
 
+class WithdrawalReason(StrEnum):
+    """Why a queued marketing message was withdrawn before it was sent."""
+
+    CAMPAIGN_CANCELLED = "campaign_cancelled"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    COMPLAINT_OR_APPEAL = "complaint_or_appeal"
+    NO_ALLOWED_HOURS = "no_allowed_hours"
+
+
+@REGISTRY.event("notifications.notification_withdrawn", version=1, topic=NOTIFICATIONS_MESSAGES)
+class NotificationWithdrawn(EventPayload):
+    """A queued marketing message will never be sent: its campaign was cancelled, or, when
+    its moment came, the person had withdrawn their consent on the channel, had an open
+    complaint or appeal, or left no hour marketing may be sent in. Only a message not yet
+    sent is withdrawn; a message already accepted by a provider stays sent."""
+
+    notification_id: UUID
+    campaign_id: UUID | None = None
+    reason: WithdrawalReason
+    withdrawn_at: AwareDatetime
+
+
 # -- callbacks --------------------------------------------------------------------------------
 
 
@@ -500,7 +522,16 @@ class RecipientPreferencesSet(EventPayload):
     email: str | None = PersonalData("Email address.", default=None)
     wechat: str | None = PersonalData("WeChat open id.", default=None)
     qq: str | None = PersonalData("QQ open id.", default=None)
-    set_by: str = Field(description="Who set them: the customer, or staff on their behalf.")
+    set_by: str = Field(
+        description="Who set them: the customer, staff on their behalf, or inbound:<channel> "
+        "(the person replied an opt-out keyword to a message)."
+    )
+    reason: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Why they changed, when the service changed them itself, e.g. "
+        "'inbound opt-out reply on sms' (never the reply's text or the address).",
+    )
     set_at: AwareDatetime
 
 

@@ -74,36 +74,56 @@ class CampaignStarted(EventPayload):
 @REGISTRY.event("notifications.campaign_progressed", version=1, topic=NOTIFICATIONS_CAMPAIGNS)
 class CampaignProgressed(EventPayload):
     """One throttled batch: the targets messaged (their notifications were requested in the
-    same transaction) and those skipped because, since the start, they withdrew consent or
-    opened a complaint or appeal. ``processed`` counts the targets handled so far."""
+    same transaction, each due at the person's next allowed hour) and those skipped because,
+    since the start, they lost the tag, withdrew consent or opened a complaint or appeal, or
+    because their hours leave no moment for marketing. ``processed`` counts the targets
+    handled so far."""
 
     campaign_id: UUID
     requested: list[str] = Field(description="Account refs whose message was requested.")
     skipped_consent: list[str] = Field(default_factory=list)
     skipped_excluded: list[str] = Field(default_factory=list)
+    skipped_untagged: list[str] = Field(
+        default_factory=list, description="No longer carrying the tag when their batch ran."
+    )
+    skipped_hours: list[str] = Field(
+        default_factory=list,
+        description="No hour in the next week that marketing may be sent in (their quiet "
+        "hours cover the whole marketing window).",
+    )
     processed: int = Field(ge=0)
     progressed_at: AwareDatetime
 
 
 @REGISTRY.event("notifications.campaign_completed", version=1, topic=NOTIFICATIONS_CAMPAIGNS)
 class CampaignCompleted(EventPayload):
-    """Every target was handled: messaged or skipped. Deliveries may still arrive."""
+    """Every target was handled: messaged or skipped. Messages may still be waiting for the
+    person's hours, and deliveries may still arrive; a cancel still withdraws the waiting
+    ones."""
 
     campaign_id: UUID
     requested: int = Field(ge=0)
     skipped_consent: int = Field(ge=0, description="At the start and in the batches.")
     skipped_excluded: int = Field(ge=0, description="At the start and in the batches.")
+    skipped_untagged: int = Field(default=0, ge=0, description="Untagged before their batch.")
+    skipped_hours: int = Field(default=0, ge=0, description="No allowed hour for marketing.")
     completed_at: AwareDatetime
 
 
 @REGISTRY.event("notifications.campaign_cancelled", version=1, topic=NOTIFICATIONS_CAMPAIGNS)
 class CampaignCancelled(EventPayload):
-    """The campaign was stopped: no further batch. Messages already requested go out once;
-    ``not_reached`` targets get nothing."""
+    """The campaign was stopped: no further batch, and its messages not yet sent (waiting for
+    the person's hours, or retrying) were withdrawn in the same transaction
+    (``notifications.notification_withdrawn``). Nothing more goes out; a message a provider
+    had already accepted stays sent. ``not_reached`` targets get nothing. A completed
+    campaign may still be cancelled while some of its messages wait."""
 
     campaign_id: UUID
     requested: int = Field(ge=0, description="Messages requested before the cancel.")
     not_reached: int = Field(ge=0, description="Targets left without a message.")
+    withdrawn: int = Field(
+        default=0, ge=0, description="Requested messages withdrawn by the cancel, unsent."
+    )
     reason: str | None = Field(default=None, max_length=200, description="The operator's note.")
     cancelled_by: str
     cancelled_at: AwareDatetime

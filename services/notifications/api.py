@@ -1,4 +1,5 @@
-"""HTTP API of notifications: messages, delivery receipts, callbacks and the due lists."""
+"""HTTP API of notifications: messages, delivery receipts, inbound replies (opt-out),
+callbacks and the due lists."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ from services.notifications.domain.recipients import (
     decide_preferences,
     recipient_stream,
 )
+from services.notifications.inbound import INBOUND_CHANNELS, InboundReply, take_inbound_reply
 from services.notifications.wiring import DISPATCHER, SETTINGS
 
 router = APIRouter(tags=["notifications"])
@@ -196,6 +198,58 @@ async def take_receipt(
             runtime.clock.now(),
         )
     return ReceiptAnswer(notification_id=notification)
+
+
+class InboundBody(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    message_id: str = Field(min_length=1, max_length=200)
+    channel: MessageChannel
+    sender: str = Field(alias="from", min_length=1, max_length=200)
+    text: str = Field(max_length=2000)
+
+    def __repr__(self) -> str:  # never the sender or the text
+        return f"InboundBody(message_id={self.message_id!r}, channel={self.channel.value})"
+
+
+class InboundAnswer(BaseModel):
+    opt_out: bool = Field(description="The reply was an opt-out keyword (TD, 退订, STOP).")
+    accounts: int = Field(description="Accounts whose marketing consent it withdrew.")
+    duplicate: bool = Field(description="This reply was taken before: nothing changed now.")
+
+
+@router.post(
+    "/notifications/webhooks/inbound",
+    response_model=InboundAnswer,
+    summary="A reply a person sent to a message (webhook, HMAC-signed): TD / 退订 / STOP "
+    "withdraws marketing consent on that channel",
+)
+async def take_inbound(
+    request: Request,
+    runtime: Runtime,
+    signature: Annotated[str | None, Header(alias="X-Frontdesk-Signature")] = None,
+) -> InboundAnswer:
+    body = await request.body()
+    if signature is None or not hmac.compare_digest(signature, signature_of(body)):
+        raise BadSignature("the reply's X-Frontdesk-Signature does not match its body")
+    try:
+        inbound = InboundBody.model_validate(json.loads(body))
+    except (ValueError, TypeError):
+        raise RuleViolation("the reply is not a valid inbound document") from None
+    if inbound.channel not in INBOUND_CHANNELS:
+        raise RuleViolation(f"no inbound replies on {inbound.channel.value}")
+    reply = InboundReply(
+        message_id=inbound.message_id,
+        channel=inbound.channel,
+        sender=inbound.sender,
+        text=inbound.text,
+        received_at=runtime.clock.now(),  # ours: a provider's clock decides nothing
+    )
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        outcome = await take_inbound_reply(conn, runtime.store, reply)
+    return InboundAnswer(
+        opt_out=outcome.opt_out, accounts=outcome.accounts, duplicate=outcome.duplicate
+    )
 
 
 # -- callbacks --------------------------------------------------------------------------------

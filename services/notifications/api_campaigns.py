@@ -25,6 +25,7 @@ from services.notifications.campaigns import (
 )
 from services.notifications.domain.campaigns import (
     MAX_RATE_PER_MINUTE,
+    REPLY_OPT_OUT_CHANNELS,
     Campaign,
     CampaignStatus,
     CancelCampaign,
@@ -59,6 +60,11 @@ class CampaignBody(Forbid):
 
     @model_validator(mode="after")
     def _renders(self) -> CampaignBody:
+        if self.channel not in REPLY_OPT_OUT_CHANNELS:
+            raise ValueError(
+                f"no campaigns by {self.channel.value}: the opt-out reply its messages offer "
+                "is only received on sms, wechat and qq"
+            )
         languages = [c.language.lower() for c in self.contents]
         if len(set(languages)) != len(languages):
             raise ValueError("give each language's content once")
@@ -91,9 +97,16 @@ class CampaignView(BaseModel):
     targeted: int = Field(description="Consented on the channel, no open complaint or appeal.")
     skipped_consent: int = Field(description="No marketing consent (at start or since).")
     skipped_excluded: int = Field(description="Open complaint or appeal (at start or since).")
+    skipped_untagged: int = Field(description="Lost the tag before their batch ran.")
+    skipped_hours: int = Field(description="No hour in the coming week marketing may reach.")
     processed: int = Field(description="Targets handled by the batches so far.")
     remaining: int = Field(description="Targets not handled yet (never, once cancelled).")
     requested: int = Field(description="Messages requested.")
+    waiting: int = Field(description="Requested, not sent yet (held for the person's hours).")
+    withdrawn: int = Field(
+        description="Withdrawn unsent: by the cancel, or consent or a complaint since."
+    )
+    withdrawn_by_cancel: int = Field(description="Of those, withdrawn by the cancel.")
     sent: int = Field(description="Accepted by the provider.")
     delivered: int = Field(description="Receipt: reached the person.")
     failed: int = Field(description="Finally failed.")
@@ -102,9 +115,13 @@ class CampaignView(BaseModel):
     finished_at: AwareDatetime | None
 
 
+# the messages' counts come from notification_log (projection of the messages topic): they may
+# lag a moment behind the campaign's own counts (event store)
 _COUNTS = """SELECT count(*) FILTER (WHERE sent_at IS NOT NULL) AS sent,
                     count(*) FILTER (WHERE status = 'delivered') AS delivered,
-                    count(*) FILTER (WHERE status = 'failed') AS failed
+                    count(*) FILTER (WHERE status = 'failed') AS failed,
+                    count(*) FILTER (WHERE status = 'queued') AS waiting,
+                    count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn
              FROM notification_log WHERE campaign_id = $1"""
 
 
@@ -124,9 +141,14 @@ async def view_of(conn: asyncpg.Connection, state: Campaign) -> CampaignView:
         targeted=state.targeted,
         skipped_consent=state.skipped_consent,
         skipped_excluded=state.skipped_excluded,
+        skipped_untagged=state.skipped_untagged,
+        skipped_hours=state.skipped_hours,
         processed=state.processed,
         remaining=state.remaining,
         requested=state.requested,
+        waiting=counts["waiting"],
+        withdrawn=max(counts["withdrawn"], state.withdrawn),
+        withdrawn_by_cancel=state.withdrawn,
         sent=counts["sent"],
         delivered=counts["delivered"],
         failed=counts["failed"],
@@ -189,7 +211,8 @@ async def get_campaign(
 @router.post(
     "/campaigns/{campaign_id}/cancel",
     response_model=CampaignView,
-    summary="Stop the campaign: no further batch; nothing is sent twice",
+    summary="Stop the campaign: no further batch, its unsent messages withdrawn; nothing is "
+    "sent twice, nothing after the cancel",
 )
 async def cancel(
     campaign_id: UUID,
@@ -218,8 +241,12 @@ class CampaignSummary(BaseModel):
     targeted: int
     skipped_consent: int
     skipped_excluded: int
+    skipped_untagged: int
+    skipped_hours: int
     processed: int
     requested: int
+    waiting: int
+    withdrawn: int
     sent: int
     delivered: int
     failed: int
@@ -244,12 +271,15 @@ async def list_campaigns(
         return []
     rows = await runtime.pool.fetch(
         """SELECT c.*, coalesce(m.sent, 0) AS sent, coalesce(m.delivered, 0) AS delivered,
-                  coalesce(m.failed, 0) AS failed
+                  coalesce(m.failed, 0) AS failed, coalesce(m.waiting, 0) AS waiting,
+                  coalesce(m.withdrawn, 0) AS withdrawn
            FROM campaigns c
            LEFT JOIN LATERAL (
                SELECT count(*) FILTER (WHERE sent_at IS NOT NULL) AS sent,
                       count(*) FILTER (WHERE status = 'delivered') AS delivered,
-                      count(*) FILTER (WHERE status = 'failed') AS failed
+                      count(*) FILTER (WHERE status = 'failed') AS failed,
+                      count(*) FILTER (WHERE status = 'queued') AS waiting,
+                      count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn
                FROM notification_log n WHERE n.campaign_id = c.campaign_id
            ) m ON true
            WHERE ($1::text IS NULL OR c.status = $1) AND ($2::text IS NULL OR c.tag = $2)

@@ -27,12 +27,14 @@ from contracts.events.notifications import (
     CallbackReminderSent,
     CallbackRescheduled,
     CallbackScheduled,
+    HoursWindow,
     MessageChannel,
     MessagePurpose,
     NotificationAttemptFailed,
     NotificationFailed,
     NotificationKind,
     RecipientPreferencesSet,
+    WithdrawalReason,
 )
 from runtime.errors import NotFound
 from runtime.eventstore import AggregateType, CommandContext, EventStore
@@ -53,6 +55,13 @@ from services.notifications.domain.callbacks import (
     decide_deadline,
     decide_reminder,
 )
+from services.notifications.domain.campaigns import COMPLAINT_OR_APPEAL_TYPES
+from services.notifications.domain.hours import (
+    DEFAULT_PREFERRED,
+    DEFAULT_QUIET,
+    Availability,
+    next_marketing_moment,
+)
 from services.notifications.domain.messages import (
     NOTIFICATION,
     Notification,
@@ -64,10 +73,11 @@ from services.notifications.domain.messages import (
     decide_request,
     decide_send_failure,
     decide_sent,
+    decide_withdraw,
     idempotency_key,
     notification_id,
 )
-from services.notifications.domain.recipients import RECIPIENT, recipient_stream
+from services.notifications.domain.recipients import RECIPIENT, address_of, recipient_stream
 from services.notifications.domain.templates import TemplateError, render
 
 log = logging.getLogger(__name__)
@@ -174,6 +184,47 @@ async def reach_of(
     )
 
 
+# -- marketing: consent, complaints and hours -------------------------------------------------
+
+COMPLAINT_OR_APPEAL = sorted(t.value for t in COMPLAINT_OR_APPEAL_TYPES)
+
+
+def excluded_sql(account: str, types: str) -> str:
+    """SQL: the account has an open case that is a complaint or an appeal (by its type, or
+    appealed, or escalated) — read model ``campaign_account_cases``."""
+    return f"""SELECT 1 FROM campaign_account_cases c
+               WHERE c.account_ref = {account} AND c.open
+                 AND (c.case_type = ANY({types}::text[]) OR c.appealed OR c.escalated)"""
+
+
+async def has_open_complaint_or_appeal(conn: asyncpg.Connection, account_ref: str) -> bool:
+    return bool(await conn.fetchval(excluded_sql("$1", "$2"), account_ref, COMPLAINT_OR_APPEAL))
+
+
+def marketing_moment(
+    prefs: RecipientPreferencesSet | None, settings: NotificationSettings, after: datetime
+) -> datetime | None:
+    """When marketing may next reach the person (``after`` itself when it may now): the
+    service's marketing window in their timezone, their preferred hours, never their quiet
+    hours (the defaults when they set none). None: no moment in the coming week."""
+    availability = Availability(
+        timezone=(prefs.timezone if prefs else None) or settings.marketing_timezone,
+        preferred=(prefs.preferred_hours if prefs else None) or DEFAULT_PREFERRED,
+        quiet=(prefs.quiet_hours if prefs else None) or DEFAULT_QUIET,
+    )
+    window = HoursWindow(start=settings.marketing_window_start, end=settings.marketing_window_end)
+    return next_marketing_moment(after, availability, window)
+
+
+def marketing_consented(prefs: RecipientPreferencesSet | None, channel: MessageChannel) -> bool:
+    """Consent to marketing on the channel, with an address for it (none once erased)."""
+    return (
+        prefs is not None
+        and channel in prefs.marketing_consent
+        and address_of(prefs, channel) is not None
+    )
+
+
 # -- messages --------------------------------------------------------------------------------
 
 
@@ -248,6 +299,10 @@ class Dispatcher:
         if state.not_before is not None and now < state.not_before:
             await self._again(conn, message, state.not_before, context)
             return
+        if state.purpose is MessagePurpose.MARKETING and await self._marketing_held(
+            conn, store, stream, state, now, context
+        ):
+            return
         if state.purpose is not MessagePurpose.ONE_TIME_CODE:
             free_at = await self._rate_limited_until(conn, state.recipient_ref, now)
             if free_at is not None:
@@ -306,6 +361,43 @@ class Dispatcher:
             )
             return
         await self._record_sent(conn, store, stream, state, result, now, context)
+
+    async def _marketing_held(
+        self,
+        conn: asyncpg.Connection,
+        store: EventStore,
+        stream: str,
+        state: Notification,
+        now: datetime,
+        context: CommandContext,
+    ) -> bool:
+        """A marketing message is checked again when its moment comes (it may have waited
+        hours): consent withdrawn on its channel (a STOP reply, a preference change, an
+        erasure), or a complaint or appeal opened since → withdrawn; outside the hours
+        marketing may reach the person → held until the next allowed moment. True when it
+        is not to be sent now."""
+        assert state.channel is not None
+        prefs = await preferences_of(conn, store, state.recipient_ref)
+        reason = None
+        if not marketing_consented(prefs, state.channel):
+            reason = WithdrawalReason.CONSENT_WITHDRAWN
+        elif state.account_ref and await has_open_complaint_or_appeal(conn, state.account_ref):
+            reason = WithdrawalReason.COMPLAINT_OR_APPEAL
+        else:
+            moment = marketing_moment(prefs, self.settings, now)
+            if moment is None:
+                reason = WithdrawalReason.NO_ALLOWED_HOURS
+            elif moment > now:
+                await self._again(conn, state.notification_id, moment, context)  # type: ignore[arg-type]
+                return True
+        if reason is None:
+            return False
+        await self._append(conn, store, stream, decide_withdraw(state, reason, now), context)
+        log.info(
+            "marketing message withdrawn",
+            extra=log_fields(notification_id=str(state.notification_id), reason=reason.value),
+        )
+        return True
 
     async def _send_code(
         self,

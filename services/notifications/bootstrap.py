@@ -30,7 +30,7 @@ DEFINITION = ServiceDefinition(
     redact_subject=redact_subject,
     timers=lambda store: {
         **timer_handlers(store, SETTINGS, DISPATCHER),
-        **campaign_timer_handlers(store),
+        **campaign_timer_handlers(store, SETTINGS),
     },
     retention=retention_policies(),
     export_subject=export_subject,

@@ -7,17 +7,21 @@ derived from (the campaign's ``campaign_started`` event, ``account:<ref>``, ``ca
 target is requested at most once and the provider gets the same idempotency key on every
 attempt, across crashes, retried batches and cancel races.
 
-Each batch runs in its timer's transaction: it re-checks each target's consent (from the event
-store, consistent with the last preference command) and open complaints or appeals (read
-model), requests the messages, appends ``campaign_progressed`` and schedules the next batch —
+Each batch runs in its timer's transaction: it re-checks each target's tag (read model),
+consent (from the event store, consistent with the last preference command), open complaints
+or appeals (read model) and hours, requests the messages — each due at the person's next
+allowed moment (``not_before``) — appends ``campaign_progressed`` and schedules the next batch,
 all or nothing. A cancel first deletes the batch timer (waiting for a batch in flight to commit,
-since the firing batch holds the timer row), then appends ``campaign_cancelled``: a target was
-either in a committed batch or is never messaged.
+since the firing batch holds the timer row), takes the campaign's lock (a batch that starts
+later waits for the cancel and then sees it), withdraws the campaign's messages not sent yet
+(``notification_withdrawn``) and appends ``campaign_cancelled``: a target was either in a
+committed batch or is never messaged, and nothing goes out after the cancel.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
@@ -34,7 +38,12 @@ from contracts.events.cases import (
     StatusChanged,
 )
 from contracts.events.cases_accounts import CASES_ACCOUNTS, CustomerTagged, CustomerUntagged
-from contracts.events.notifications import MessageChannel, MessagePurpose, NotificationKind
+from contracts.events.notifications import (
+    MessageChannel,
+    MessagePurpose,
+    NotificationKind,
+    WithdrawalReason,
+)
 from contracts.events.notifications_campaigns import (
     NOTIFICATIONS_CAMPAIGNS,
     CampaignCancelled,
@@ -45,18 +54,25 @@ from contracts.events.notifications_campaigns import (
 from contracts.topics import CASES_CASES
 from runtime.consumer import ConsumerGroup, ReceivedEvent
 from runtime.errors import NotFound
-from runtime.eventstore import CommandContext, EventStore
+from runtime.eventstore import CommandContext, EventStore, RecordedEvent
 from runtime.scheduler import Timer, TimerHandler, cancel, schedule
 from runtime.telemetry import log_fields
 from services.notifications.application import (
+    COMPLAINT_OR_APPEAL,
+    SEND_TIMER,
     SERVICE_ACTOR,
     decide_and_append,
+    excluded_sql,
+    has_open_complaint_or_appeal,
+    marketing_moment,
+    notification_stream,
+    preferences_of,
     reach_of,
     request_message,
 )
+from services.notifications.config import NotificationSettings
 from services.notifications.domain.campaigns import (
     CAMPAIGN,
-    COMPLAINT_OR_APPEAL_TYPES,
     Audience,
     Campaign,
     CampaignStatus,
@@ -69,10 +85,16 @@ from services.notifications.domain.campaigns import (
     decide_batch,
     decide_cancel,
     decide_start,
+    may_cancel,
     next_batch_positions,
     select_audience,
 )
-from services.notifications.domain.messages import RequestNotification
+from services.notifications.domain.messages import (
+    NOTIFICATION,
+    RequestNotification,
+    decide_withdraw,
+    notification_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,19 +107,18 @@ _ADDRESS_COLUMN = {
     MessageChannel.QQ: "qq",
 }
 
-COMPLAINT_OR_APPEAL = sorted(t.value for t in COMPLAINT_OR_APPEAL_TYPES)
-
-
-def _excluded(account: str, types: str) -> str:
-    """SQL: the account has an open case that is a complaint or an appeal (by its type, or
-    appealed, or escalated)."""
-    return f"""SELECT 1 FROM campaign_account_cases c
-               WHERE c.account_ref = {account} AND c.open
-                 AND (c.case_type = ANY({types}::text[]) OR c.appealed OR c.escalated)"""
+# messages still waiting: requested, perhaps retried, never sent, failed or withdrawn
+_WAITING = ["notifications.notification_requested", "notifications.notification_attempt_failed"]
 
 
 def batch_timer_id(campaign: UUID) -> str:
     return f"{BATCH_TIMER}:{campaign}"
+
+
+async def lock_campaign(conn: asyncpg.Connection, campaign: UUID) -> None:
+    """Serialize a campaign's batches and its cancel (until the transaction ends): a batch that
+    starts while a cancel runs waits for it, then finds the campaign cancelled."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", campaign_stream(campaign))
 
 
 async def load_campaign(
@@ -105,9 +126,20 @@ async def load_campaign(
 ) -> tuple[Campaign, UUID | None]:
     """The campaign, and the id of its ``campaign_started`` event (what its messages are
     triggered by)."""
-    history = await store.load(conn, campaign_stream(campaign))
-    state = CAMPAIGN.fold([event.payload for event in history])
+    state, history = await _load(conn, store, campaign)
     return state, history[0].envelope.event_id if history else None
+
+
+async def _load(
+    conn: asyncpg.Connection, store: EventStore, campaign: UUID
+) -> tuple[Campaign, list[RecordedEvent]]:
+    history = await store.load(conn, campaign_stream(campaign))
+    return CAMPAIGN.fold([event.payload for event in history]), history
+
+
+def message_of(started_event: UUID, account_ref: str) -> UUID:
+    """The id of the campaign's message to a target (derived: requested at most once)."""
+    return notification_id(started_event, f"account:{account_ref}", NotificationKind.CAMPAIGN)
 
 
 async def members_of(conn: asyncpg.Connection, tag: str, channel: MessageChannel) -> list[Member]:
@@ -117,7 +149,7 @@ async def members_of(conn: asyncpg.Connection, tag: str, channel: MessageChannel
     rows = await conn.fetch(
         f"""SELECT m.account_ref,
                    (p.{address} IS NOT NULL AND $2 = ANY(p.marketing_consent)) AS consented,
-                   EXISTS ({_excluded("m.account_ref", "$3")}) AS excluded
+                   EXISTS ({excluded_sql("m.account_ref", "$3")}) AS excluded
             FROM campaign_tag_members m
             LEFT JOIN recipient_preferences p ON p.recipient_ref = 'account:' || m.account_ref
             WHERE m.tag = $1""",
@@ -192,12 +224,17 @@ async def cancel_campaign(
     command: CancelCampaign,
     context: CommandContext,
 ) -> Campaign:
-    """Stop the next batch. The timer goes first: if a batch holds it (firing), this waits for
-    that batch to commit, then sees its progress; no batch starts after."""
+    """Stop the next batch and withdraw the messages not sent yet. The timer goes first: if a
+    batch holds it (firing), this waits for that batch to commit, then sees its progress; the
+    campaign's lock keeps any later batch out until the cancel committed."""
     await cancel(conn, batch_timer_id(campaign))
-    state, _ = await load_campaign(conn, store, campaign)
+    await lock_campaign(conn, campaign)
+    state, history = await _load(conn, store, campaign)
     if state.status is CampaignStatus.NONE:
         raise NotFound(f"campaign {campaign} not found")
+    may_cancel(state)
+    withdrawn = await withdraw_waiting(conn, store, history, command.at, context)
+    command = replace(command, withdrawn=withdrawn)
     state, _ = await decide_and_append(
         conn,
         store,
@@ -212,14 +249,64 @@ async def cancel_campaign(
     return state
 
 
+async def withdraw_waiting(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    history: list[RecordedEvent],
+    at: datetime,
+    context: CommandContext,
+) -> int:
+    """Withdraw the campaign's messages that are requested but not sent (waiting for the
+    person's hours, or retrying). Each message's send timer goes first: a send in flight holds
+    it, so this waits for that send to commit and then finds the message sent (it stays
+    sent). Returns how many were withdrawn."""
+    if not history:
+        return 0
+    started_event = history[0].envelope.event_id
+    streams = [
+        notification_stream(message_of(started_event, account))
+        for event in history
+        if isinstance(event.payload, CampaignProgressed)
+        for account in event.payload.requested
+    ]
+    rows = await conn.fetch(
+        """SELECT stream_id FROM events WHERE stream_id = ANY($1::text[])
+           GROUP BY stream_id HAVING bool_and(event_type = ANY($2::text[]))
+           ORDER BY stream_id""",
+        streams,
+        _WAITING,
+    )
+    withdrawn = 0
+    for row in rows:
+        stream = row["stream_id"]
+        timer = f"{SEND_TIMER}:{stream.removeprefix('notification-')}"
+        await cancel(conn, timer)
+        _, appended = await decide_and_append(
+            conn,
+            store,
+            NOTIFICATION,
+            stream,
+            lambda state: decide_withdraw(state, WithdrawalReason.CAMPAIGN_CANCELLED, at),
+            context,
+        )
+        await cancel(conn, timer)  # a failed attempt that committed meanwhile re-scheduled it
+        withdrawn += len(appended)
+    if withdrawn:
+        log.info("campaign messages withdrawn", extra=log_fields(withdrawn=withdrawn))
+    return withdrawn
+
+
 async def run_batch(
     conn: asyncpg.Connection,
     store: EventStore,
     campaign: UUID,
     context: CommandContext,
     now: datetime,
+    settings: NotificationSettings | None = None,
 ) -> Campaign:
     """One throttled batch, in the caller's (the timer's) transaction."""
+    settings = settings or _settings()
+    await lock_campaign(conn, campaign)
     state, started_event = await load_campaign(conn, store, campaign)
     positions = next_batch_positions(state)
     if not positions:
@@ -234,13 +321,27 @@ async def run_batch(
         positions.start,
         positions.stop,
     )
-    checks, reaches = [], {}
+    checks, reaches, moments = [], {}, {}
     for row in rows:
         account = row["account_ref"]
-        reach = await reach_of(conn, store, f"account:{account}")
-        excluded = bool(await conn.fetchval(_excluded("$1", "$2"), account, COMPLAINT_OR_APPEAL))
-        reaches[account] = reach
-        checks.append(TargetCheck(account, channel in reach.marketing_consent, excluded))
+        recipient = f"account:{account}"
+        reach = await reach_of(conn, store, recipient)
+        moment = marketing_moment(await preferences_of(conn, store, recipient), settings, now)
+        tagged = await conn.fetchval(
+            "SELECT 1 FROM campaign_tag_members WHERE tag = $1 AND account_ref = $2",
+            state.tag,
+            account,
+        )
+        reaches[account], moments[account] = reach, moment
+        checks.append(
+            TargetCheck(
+                account,
+                consented=channel in reach.marketing_consent,
+                excluded=await has_open_complaint_or_appeal(conn, account),
+                tagged=tagged is not None,
+                reachable_hours=moment is not None,
+            )
+        )
     decision = decide_batch(state, checks, now)
     state, _ = await decide_and_append(
         conn, store, CAMPAIGN, campaign_stream(campaign), lambda _: decision.events, context
@@ -264,6 +365,8 @@ async def run_batch(
                 timezone=reach.timezone,
                 addresses={channel: reach.addresses[channel]},
                 campaign_id=campaign,
+                # held until the person's next allowed moment (None: they may get it now)
+                not_before=moment if (moment := moments[account]) and moment > now else None,
             ),
             context,
         )
@@ -278,12 +381,22 @@ async def run_batch(
     return state
 
 
-def campaign_timer_handlers(store: EventStore) -> dict[str, TimerHandler]:
+def _settings() -> NotificationSettings:
+    from services.notifications.wiring import SETTINGS  # the process-wide settings
+
+    return SETTINGS
+
+
+def campaign_timer_handlers(
+    store: EventStore, settings: NotificationSettings | None = None
+) -> dict[str, TimerHandler]:
     async def on_batch(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
         context = CommandContext(
             actor=SERVICE_ACTOR, correlation_id=UUID(timer.payload["correlation_id"])
         )
-        await run_batch(conn, store, UUID(timer.payload["campaign_id"]), context, now)
+        await run_batch(
+            conn, store, UUID(timer.payload["campaign_id"]), context, now, settings or _settings()
+        )
 
     return {BATCH_TIMER: on_batch}
 
@@ -396,13 +509,16 @@ async def project_campaign_progressed(conn: asyncpg.Connection, event: ReceivedE
     assert isinstance(progressed, CampaignProgressed)
     await conn.execute(
         """UPDATE campaigns SET processed = $2, requested = requested + $3,
-               skipped_consent = skipped_consent + $4, skipped_excluded = skipped_excluded + $5
+               skipped_consent = skipped_consent + $4, skipped_excluded = skipped_excluded + $5,
+               skipped_untagged = skipped_untagged + $6, skipped_hours = skipped_hours + $7
            WHERE campaign_id = $1 AND processed < $2""",
         progressed.campaign_id,
         progressed.processed,
         len(progressed.requested),
         len(progressed.skipped_consent),
         len(progressed.skipped_excluded),
+        len(progressed.skipped_untagged),
+        len(progressed.skipped_hours),
     )
 
 

@@ -60,6 +60,12 @@ class NotificationSettings(BaseSettings):
     # organizations' contacts: verification's submission carries no language or timezone
     organization_language: str = "zh-CN"
     organization_timezone: str = "Asia/Shanghai"
+    # marketing (campaign messages): only inside this daily window of the person's own time
+    # (their timezone, else marketing_timezone), within their preferred hours, never in their
+    # quiet hours; a message is held until then
+    marketing_window_start: str = Field(default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    marketing_window_end: str = Field(default="20:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    marketing_timezone: str = "Asia/Shanghai"
     # callbacks
     callback_max_attempts: int = Field(default=3, ge=1, le=10)
     callback_attempt_spacing_minutes: int = Field(default=120, ge=5)

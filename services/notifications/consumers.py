@@ -334,13 +334,20 @@ def consumer_groups(store: EventStore, settings: NotificationSettings) -> list[C
                 """INSERT INTO organization_contacts (organization_id, subject_id, legal_name,
                        phone, email, submitted_at) VALUES ($1, $2, $3, $4, $5, $6)
                    ON CONFLICT (organization_id) DO UPDATE SET legal_name = $3, phone = $4,
-                       email = $5, submitted_at = $6""",
+                       email = $5, submitted_at = $6, ended_at = NULL""",
                 organization_id,
                 f"organization:{organization_id}",
                 step.legal_name,
                 step.contact_phone,
                 step.contact_email,
                 step.submitted_at,
+            )
+        elif isinstance(step, OrganizationVerified | OrganizationRejected):
+            # the verification ended: retention times the contact from here
+            await conn.execute(
+                "UPDATE organization_contacts SET ended_at = $2 WHERE organization_id = $1",
+                organization_id,
+                event.envelope.occurred_at,
             )
         message = organization_message(step, settings)
         if message is None:

@@ -25,6 +25,7 @@ from contracts.events.notifications import (
     NotificationFailed,
     NotificationRequested,
     NotificationSent,
+    NotificationWithdrawn,
     RecipientPreferencesSet,
 )
 from runtime.consumer import ReceivedEvent
@@ -135,6 +136,19 @@ async def project_delivered(conn: asyncpg.Connection, event: ReceivedEvent) -> N
            WHERE notification_id = $1""",
         delivered.notification_id,
         delivered.delivered_at,
+    )
+
+
+async def project_withdrawn(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+    withdrawn = event.payload
+    assert isinstance(withdrawn, NotificationWithdrawn)
+    await conn.execute(
+        """UPDATE notification_log SET status = 'withdrawn', withdrawn_at = $2,
+               withdrawn_reason = $3
+           WHERE notification_id = $1""",
+        withdrawn.notification_id,
+        withdrawn.withdrawn_at,
+        withdrawn.reason.value,
     )
 
 
@@ -264,6 +278,7 @@ PROJECTION_HANDLERS: dict[str, Handler] = {
     "notifications.notification_attempt_failed": project_attempt_failed,
     "notifications.notification_failed": project_failed,
     "notifications.notification_delivered": project_delivered,
+    "notifications.notification_withdrawn": project_withdrawn,
     "notifications.callback_requested": project_callback_accepted,
     "notifications.callback_scheduled": project_callback_scheduled,
     "notifications.callback_rescheduled": project_callback_rescheduled,

@@ -13,6 +13,11 @@ HTTP. It sends nothing to anyone. Test and development controls:
 - ``POST /sandbox/messages/{message_id}/receipt {"status": "delivered"|"failed"}``: make the
   delivery receipt, signed like a provider's, post it to the message's ``receipt_url`` if it
   has one, and return it (``{"body": ..., "signature": ...}``);
+- ``POST /sandbox/inbound {"from": "+86…", "text": "TD"}``: a person's reply to one of our
+  messages, as a provider reports it: the inbound document (``message_id``, ``channel``,
+  ``from``, ``text``, ``received_at``), signed like a receipt, posted to ``inbound_url`` (given
+  in the request, else ``--inbound-url``) if there is one, and returned
+  (``{"body": ..., "signature": ..., "posted": ...}``);
 - ``DELETE /sandbox/messages``: forget everything.
 """
 
@@ -24,6 +29,7 @@ import hmac
 import json
 import uuid
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import httpx
@@ -54,6 +60,14 @@ class FaultRequest(BaseModel):
     status: int = Field(default=503, ge=400, le=599)
 
 
+class InboundRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    sender: str = Field(alias="from", min_length=1, max_length=200)
+    text: str = Field(max_length=2000)
+    inbound_url: str | None = None
+
+
 class ReceiptRequest(BaseModel):
     status: str = Field(pattern="^(delivered|failed)$")
     reason: str | None = None
@@ -73,7 +87,9 @@ class Received:
     requests: int = 1
 
 
-def create_sandbox(channel: str, api_key: str, webhook_secret: str) -> FastAPI:
+def create_sandbox(
+    channel: str, api_key: str, webhook_secret: str, inbound_url: str | None = None
+) -> FastAPI:
     app = FastAPI(title=f"Frontdesk sandbox provider ({channel})")
     by_key: dict[str, Received] = {}
     faults = {"fail_next": 0, "status": 503}
@@ -158,6 +174,31 @@ def create_sandbox(channel: str, api_key: str, webhook_secret: str) -> FastAPI:
                 posted = answer.status_code
         return {"body": body.decode(), "signature": signature, "posted": posted}
 
+    @app.post("/sandbox/inbound")
+    async def inbound(request: InboundRequest) -> dict[str, Any]:
+        body = json.dumps(
+            {
+                "message_id": f"{channel}-in-{uuid.uuid4().hex[:16]}",
+                "channel": channel,
+                "from": request.sender,
+                "text": request.text,
+                "received_at": datetime.now(UTC).isoformat(),
+            },
+            ensure_ascii=False,
+        ).encode()
+        signature = sign(webhook_secret, body)
+        posted = None
+        target = request.inbound_url or inbound_url
+        if target:
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                answer = await client.post(
+                    target,
+                    content=body,
+                    headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature},
+                )
+                posted = answer.status_code
+        return {"body": body.decode(), "signature": signature, "posted": posted}
+
     return app
 
 
@@ -170,8 +211,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--api-key", default="sandbox-key")
     parser.add_argument("--webhook-secret", default="dev-webhook-secret")
+    parser.add_argument(
+        "--inbound-url", default=None, help="where to post simulated replies (/sandbox/inbound)"
+    )
     args = parser.parse_args()
-    app = create_sandbox(args.channel, args.api_key, args.webhook_secret)
+    app = create_sandbox(args.channel, args.api_key, args.webhook_secret, args.inbound_url)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
 
 

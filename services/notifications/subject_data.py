@@ -1,9 +1,12 @@
-"""What notifications holds about a person, for their copy of their data (runtime/export.py).
+"""What notifications holds about a data subject, for its copy of its data (runtime/export.py).
 
-The messages sent to them (to their account, to their tickets, to their callbacks: kind,
-channel, status, when — message texts are never stored), their callbacks (the number to call,
-their hours, the promised window and what became of it), and their preferences and marketing
-consents. The events recorded about the person (addresses decrypted) come from the runtime.
+For a person (``account:<ref>``): the messages sent to them (to their account, to their
+tickets, to their callbacks: kind, channel, status, when — message texts are never stored),
+their callbacks (the number to call, their hours, the promised window and what became of it),
+their preferences and marketing consents, and the campaigns that targeted them. For an
+organization (``organization:<id>``): the contact its verification gave (name, phone, email)
+and the messages sent to that contact. The events recorded about the subject (addresses
+decrypted) come from the runtime.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ def _plain(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def export_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
+    if subject_id.startswith("organization:"):
+        return await _export_organization(conn, subject_id)
     if not subject_id.startswith("account:"):
         return {}
     callbacks = await conn.fetch(
@@ -49,8 +54,34 @@ async def export_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str,
            FROM recipient_preferences WHERE subject_id = $1""",
         subject_id,
     )
+    campaigns = await conn.fetch(
+        """SELECT t.campaign_id::text, c.name, c.tag, c.channel, c.status, c.started_at,
+                  c.finished_at
+           FROM campaign_targets t LEFT JOIN campaigns c ON c.campaign_id = t.campaign_id
+           WHERE t.account_ref = $1 ORDER BY c.started_at, t.campaign_id""",
+        subject_id.removeprefix("account:"),
+    )
     return {
         "callbacks": [_plain(row) for row in callbacks],
         "messages": [_plain(row) for row in messages],
         "preferences": [_plain(row) for row in preferences],
+        "campaigns": [_plain(row) for row in campaigns],
+    }
+
+
+async def _export_organization(conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
+    contacts = await conn.fetch(
+        """SELECT organization_id::text, legal_name, phone, email, submitted_at, ended_at
+           FROM organization_contacts WHERE subject_id = $1""",
+        subject_id,
+    )
+    messages = await conn.fetch(
+        """SELECT notification_id::text, kind, purpose, channel, recipient_ref, language,
+                  status, requested_at, sent_at, delivered_at, failed_at
+           FROM notification_log WHERE recipient_ref = $1 ORDER BY requested_at""",
+        subject_id,
+    )
+    return {
+        "organization_contacts": [_plain(row) for row in contacts],
+        "messages": [_plain(row) for row in messages],
     }

@@ -4,8 +4,11 @@ Pure, no I/O. A campaign starts with its audience counted and split (``select_au
 the tag's members who consented to marketing on the campaign's channel and have no open
 complaint or appeal are its targets, in account order. Batches of ``batch_size`` targets are
 handled every ``interval`` (``throttle``), re-checking each target's consent and exclusion at
-that moment; the last batch completes the campaign. A cancel stops the next batch: a target is
-either in a recorded batch (its message requested in the same transaction) or never messaged.
+that moment (still tagged, still consenting, no open complaint or appeal, some hour left that
+marketing may reach them in); the last batch completes the campaign. A message is due at the
+person's next allowed hour, so it may wait after its batch. A cancel stops the next batch and
+withdraws the messages still waiting: a target is either in a recorded batch (its message
+requested in the same transaction) or never messaged, and nothing is sent after the cancel.
 """
 
 from __future__ import annotations
@@ -151,6 +154,9 @@ class Campaign:
     requested: int = 0
     skipped_consent: int = 0
     skipped_excluded: int = 0
+    skipped_untagged: int = 0
+    skipped_hours: int = 0
+    withdrawn: int = 0
     started_at: datetime | None = None
     finished_at: datetime | None = None
     name: str = ""
@@ -181,11 +187,27 @@ class StartCampaign:
 
 @dataclass(frozen=True)
 class TargetCheck:
-    """A target as it stands when its batch runs."""
+    """A target as it stands when its batch runs: still tagged, still consenting, an open
+    complaint or appeal, and whether any hour in the coming week lets marketing reach them."""
 
     account_ref: str
     consented: bool
     excluded: bool
+    tagged: bool = True
+    reachable_hours: bool = True
+
+    @property
+    def outcome(self) -> str:
+        """What the batch does with them: the first reason to skip, else ``requested``."""
+        if not self.tagged:
+            return "untagged"
+        if self.excluded:
+            return "excluded"
+        if not self.consented:
+            return "consent"
+        if not self.reachable_hours:
+            return "hours"
+        return "requested"
 
 
 @dataclass(frozen=True)
@@ -193,6 +215,7 @@ class CancelCampaign:
     by: str
     reason: str | None
     at: datetime
+    withdrawn: int = 0  # the campaign's waiting messages the cancel withdrew
 
 
 @dataclass(frozen=True)
@@ -201,9 +224,19 @@ class BatchDecision:
     requested: tuple[str, ...] = ()
 
 
+# Channels whose providers report a person's replies (POST /notifications/webhooks/inbound):
+# the campaign template's footer tells people to reply TD / 退订 / STOP, which only these honour.
+REPLY_OPT_OUT_CHANNELS = frozenset({MessageChannel.SMS, MessageChannel.WECHAT, MessageChannel.QQ})
+
+
 def decide_start(state: Campaign, command: StartCampaign) -> list[EventPayload]:
     if state.status is not CampaignStatus.NONE:
         raise RuleViolation("this campaign was already started")
+    if command.channel not in REPLY_OPT_OUT_CHANNELS:
+        raise RuleViolation(
+            f"no campaigns by {command.channel.value}: its messages say 'reply STOP to opt "
+            "out', and no reply on that channel reaches us"
+        )
     throttle(command.rate_per_minute)
     languages = [c.language.lower() for c in command.contents]
     if len(set(languages)) != len(languages):
@@ -247,12 +280,18 @@ def decide_batch(state: Campaign, checks: Sequence[TargetCheck], at: datetime) -
     expected = len(next_batch_positions(state))
     if len(checks) != expected:
         raise RuleViolation(f"a batch of {expected} targets was expected, not {len(checks)}")
-    requested = tuple(c.account_ref for c in checks if c.consented and not c.excluded)
+
+    def having(outcome: str) -> list[str]:
+        return [c.account_ref for c in checks if c.outcome == outcome]
+
+    requested = tuple(having("requested"))
     progressed = CampaignProgressed(
         campaign_id=state.campaign_id,
         requested=list(requested),
-        skipped_consent=[c.account_ref for c in checks if not c.excluded and not c.consented],
-        skipped_excluded=[c.account_ref for c in checks if c.excluded],
+        skipped_consent=having("consent"),
+        skipped_excluded=having("excluded"),
+        skipped_untagged=having("untagged"),
+        skipped_hours=having("hours"),
         processed=state.processed + len(checks),
         progressed_at=at,
     )
@@ -269,20 +308,31 @@ def _completed(state: Campaign, at: datetime) -> CampaignCompleted:
         requested=state.requested,
         skipped_consent=state.skipped_consent,
         skipped_excluded=state.skipped_excluded,
+        skipped_untagged=state.skipped_untagged,
+        skipped_hours=state.skipped_hours,
         completed_at=at,
     )
 
 
-def decide_cancel(state: Campaign, command: CancelCampaign) -> list[EventPayload]:
+def may_cancel(state: Campaign) -> None:
+    """A running campaign may be cancelled, and a completed one whose messages may still wait
+    for the people's hours (``decide_cancel`` then needs something withdrawn)."""
     if state.status is CampaignStatus.NONE:
         raise RuleViolation("the campaign was never started")
-    if state.status is not CampaignStatus.RUNNING:
-        raise RuleViolation(f"the campaign is already {state.status.value}")
+    if state.status is CampaignStatus.CANCELLED:
+        raise RuleViolation("the campaign is already cancelled")
+
+
+def decide_cancel(state: Campaign, command: CancelCampaign) -> list[EventPayload]:
+    may_cancel(state)
+    if state.status is CampaignStatus.COMPLETED and command.withdrawn == 0:
+        raise RuleViolation("the campaign is already completed and its messages have gone out")
     return [
         CampaignCancelled(
             campaign_id=state.campaign_id,
             requested=state.requested,
             not_reached=state.remaining,
+            withdrawn=command.withdrawn,
             reason=command.reason,
             cancelled_by=command.by,
             cancelled_at=command.at,
@@ -316,11 +366,18 @@ def evolve(state: Campaign, event: EventPayload) -> Campaign:
                 requested=state.requested + len(event.requested),
                 skipped_consent=state.skipped_consent + len(event.skipped_consent),
                 skipped_excluded=state.skipped_excluded + len(event.skipped_excluded),
+                skipped_untagged=state.skipped_untagged + len(event.skipped_untagged),
+                skipped_hours=state.skipped_hours + len(event.skipped_hours),
             )
         case CampaignCompleted():
             return replace(state, status=CampaignStatus.COMPLETED, finished_at=event.completed_at)
         case CampaignCancelled():
-            return replace(state, status=CampaignStatus.CANCELLED, finished_at=event.cancelled_at)
+            return replace(
+                state,
+                status=CampaignStatus.CANCELLED,
+                finished_at=event.cancelled_at,
+                withdrawn=event.withdrawn,
+            )
     return state
 
 

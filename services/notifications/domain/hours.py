@@ -135,3 +135,44 @@ class Availability:
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.tz)
+
+
+# -- marketing --------------------------------------------------------------------------------
+
+# The hours marketing may be sent in, whatever a person prefers: a service-wide window (China's
+# operators refuse commercial SMS at night; the default is configurable).
+DEFAULT_MARKETING_WINDOW = HoursWindow(start="09:00", end="20:00")
+MARKETING_HORIZON = timedelta(days=7)
+
+
+def _intersect(left: list[Interval], right: list[Interval]) -> list[Interval]:
+    found = []
+    for left_start, left_end in left:
+        for right_start, right_end in right:
+            start, end = max(left_start, right_start), min(left_end, right_end)
+            if start < end:
+                found.append((start, end))
+    return sorted(found)
+
+
+def next_marketing_moment(
+    after: datetime,
+    availability: Availability,
+    window: HoursWindow = DEFAULT_MARKETING_WINDOW,
+    horizon: timedelta = MARKETING_HORIZON,
+) -> datetime | None:
+    """The first moment at or after ``after`` a marketing message may reach the person: inside
+    the marketing window and their preferred hours, never in their quiet hours, in their own
+    timezone. When their preferred hours never meet the window, any non-quiet moment of the
+    window. None when their quiet hours cover the whole window for ``horizon``: marketing
+    never reaches them."""
+    hi = after + horizon
+    tz = availability.tz
+    legal = DailyHours.of(window).intervals(after, hi, tz)
+    preferred = DailyHours.of(availability.preferred).intervals(after, hi, tz)
+    quiet = availability.quiet_intervals(after, hi)
+    for candidates in (_intersect(legal, preferred), legal):
+        allowed = _subtract(candidates, quiet)
+        if allowed:
+            return allowed[0][0]
+    return None

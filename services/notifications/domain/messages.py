@@ -1,7 +1,8 @@
 """The notification aggregate: one message to one person, decided once, sent once.
 
 Pure, no I/O. States: requested (queued on its first channel) → sent (a provider accepted it
-under an idempotency key) → delivered | failed. Transient failures are retried on the same
+under an idempotency key) → delivered | failed; a queued marketing message may instead be
+withdrawn (never sent). Transient failures are retried on the same
 channel with exponential backoff and jitter; after ``max_attempts`` (or a permanent error, or
 a failure receipt) the message falls back to the next channel that has an address, else it is
 finally failed.
@@ -26,6 +27,8 @@ from contracts.events.notifications import (
     NotificationKind,
     NotificationRequested,
     NotificationSent,
+    NotificationWithdrawn,
+    WithdrawalReason,
 )
 from runtime.errors import RuleViolation
 from runtime.eventstore import AggregateType
@@ -64,6 +67,7 @@ class NotificationStatus(StrEnum):
     SENT = "sent"
     DELIVERED = "delivered"
     FAILED = "failed"
+    WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True)
@@ -265,6 +269,28 @@ def decide_failed(state: Notification, reason: str, at: datetime) -> list[EventP
     ]
 
 
+def decide_withdraw(
+    state: Notification, reason: WithdrawalReason, at: datetime
+) -> list[EventPayload]:
+    """Withdraw a queued marketing message: it will never be sent. Nothing when it is no
+    longer queued (sent, failed, withdrawn already): a message a provider accepted stays
+    sent. A message about the person's own case, callback or code is never withdrawn."""
+    if not state.requested:
+        raise RuleViolation("no such message")
+    if state.purpose is not MessagePurpose.MARKETING:
+        raise RuleViolation(f"a {state.purpose.value} message is never withdrawn")
+    if state.status is not NotificationStatus.QUEUED:
+        return []
+    return [
+        NotificationWithdrawn(
+            notification_id=state.notification_id,
+            campaign_id=state.campaign_id,
+            reason=reason,
+            withdrawn_at=at,
+        )
+    ]
+
+
 def code_minutes(expires_at: datetime, now: datetime) -> int:
     """How many whole minutes a code claimed now is valid for, as the message says (rounded
     down, at least 1: "valid for 5 minutes" must not overstate it)."""
@@ -344,6 +370,8 @@ def evolve(state: Notification, event: EventPayload) -> Notification:
             )
         case NotificationDelivered():
             return replace(state, status=NotificationStatus.DELIVERED)
+        case NotificationWithdrawn():
+            return replace(state, status=NotificationStatus.WITHDRAWN)
     return state
 
 

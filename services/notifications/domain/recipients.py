@@ -3,6 +3,7 @@ consent. Pure, no I/O."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,6 +62,65 @@ def decide_preferences(state: Recipient, command: SetPreferences) -> list[EventP
             set_at=command.at,
         )
     ]
+
+
+# -- inbound opt-out --------------------------------------------------------------------------
+
+# What a reply to a marketing message may say to withdraw consent on its channel (the campaign
+# template's footer promises "回复 TD 退订" / "Reply STOP"), compared case-insensitively after
+# Unicode compatibility folding (a full-width TD counts) and trimming spaces and end punctuation.
+OPT_OUT_KEYWORDS = frozenset({"td", "退订", "stop"})
+_TRIM = " \t\r\n\u3000.\u3002!\uff01"  # spaces, full stops, exclamation marks
+
+
+def opt_out_keyword(text: str) -> str | None:
+    """The opt-out keyword a reply is (``TD``, ``退订``, ``STOP``), else None: only the
+    keyword alone counts, not a sentence that contains it."""
+    folded = unicodedata.normalize("NFKC", text).strip(_TRIM).casefold()
+    if folded not in OPT_OUT_KEYWORDS:
+        return None
+    return folded.upper() if folded.isascii() else folded
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """The person replied an opt-out keyword from ``address`` on ``channel``."""
+
+    channel: MessageChannel
+    address: str
+    keyword: str
+    at: datetime
+
+
+def decide_opt_out(state: Recipient, command: OptOut) -> list[EventPayload]:
+    """Withdraw marketing consent on the reply's channel, restating everything else. Nothing
+    when the person gave no consent there, or when the address is no longer theirs on that
+    channel (they changed it since: the reply came from someone else's number now)."""
+    prefs = state.preferences
+    if prefs is None or command.channel not in prefs.marketing_consent:
+        return []
+    if address_of(prefs, command.channel) != command.address:
+        return []
+    return [
+        RecipientPreferencesSet.model_validate(
+            {
+                **prefs.model_dump(),
+                "marketing_consent": [c for c in prefs.marketing_consent if c != command.channel],
+                "set_by": f"inbound:{command.channel.value}",
+                "reason": f"inbound opt-out reply {command.keyword} on {command.channel.value}",
+                "set_at": command.at,
+            }
+        )
+    ]
+
+
+def address_of(prefs: RecipientPreferencesSet, channel: MessageChannel) -> str | None:
+    return {
+        MessageChannel.SMS: prefs.phone,
+        MessageChannel.EMAIL: prefs.email,
+        MessageChannel.WECHAT: prefs.wechat,
+        MessageChannel.QQ: prefs.qq,
+    }[channel]
 
 
 def evolve(state: Recipient, event: EventPayload) -> Recipient:

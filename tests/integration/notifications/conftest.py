@@ -11,8 +11,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from contracts import TOPICS, Actor, Envelope, EventPayload
 from contracts.events.notifications import MessageChannel
 from contracts.registry import REGISTRY
 from runtime.privacy import Privacy
+from runtime.scheduler import OffsetClock
 from runtime.settings import ServiceSettings
 from services.notifications.channels.base import ChannelAdapter
 from services.notifications.channels.http_provider import HttpProviderAdapter
@@ -186,3 +188,23 @@ async def publish(
     finally:
         await kafka.stop()
     return envelope
+
+
+def advance_to_local(clock: OffsetClock, timezone: str, hour: int, minute: int = 0) -> datetime:
+    """Move the shared clock (forward only) to the next ``hour:minute`` wall-clock time in
+    ``timezone``: marketing hours depend on the time of day, which a test must choose."""
+    now = clock.now().astimezone(ZoneInfo(timezone))
+    target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if target <= now:
+        target += timedelta(days=1)
+    return clock.advance(target - now)
+
+
+def in_marketing_hours(clock: OffsetClock, timezone: str = "Asia/Shanghai") -> datetime:
+    """The shared clock inside the default marketing hours of ``timezone`` (09:00-20:00, the
+    default preferred hours, out of the default quiet hours): 10:00 there, unless it is
+    between 10:00 and 17:00 already."""
+    local = clock.now().astimezone(ZoneInfo(timezone))
+    if 10 <= local.hour < 17:
+        return clock.now()
+    return advance_to_local(clock, timezone, 10)

@@ -24,7 +24,7 @@ from services.notifications.campaigns import BATCH_TIMER, batch_timer_id, run_ba
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.kafka_tools import consumers_caught_up
-from tests.integration.notifications.conftest import Sandboxes
+from tests.integration.notifications.conftest import Sandboxes, in_marketing_hours
 from tests.integration.test_rebuild import cli
 
 pytestmark = pytest.mark.integration
@@ -177,7 +177,9 @@ async def test_a_campaign_that_respects_consent_and_can_be_cancelled(
         consents=[*targets, opted_out, wechat_only, appealing],
     )
 
-    # start: 1 per minute, by SMS; the same Idempotency-Key starts it once
+    # start: 1 per minute, by SMS; the same Idempotency-Key starts it once — in business
+    # hours in Shanghai (marketing waits for the people's hours: test_campaign_followups.py)
+    in_marketing_hours(clock)
     client = stack["notifications"].client
     supervisor = auth(token("supervisor", sub=f"sup-{run}"))
     headers = {**supervisor, "Idempotency-Key": f"campaign-{run}"}
@@ -332,6 +334,7 @@ async def test_a_campaign_runs_to_completion_at_its_rate_and_the_read_models_reb
 
     await eventually(escalation_seen)
     supervisor = auth(token("admin"))
+    in_marketing_hours(clock)
     started = await stack["notifications"].client.post(
         "/campaigns", json=start_body(name, "wechat", rate=120), headers=supervisor
     )
@@ -395,6 +398,7 @@ async def test_a_cancel_racing_a_batch_waits_for_it_and_nothing_is_requested_twi
     await read_models_see(stack, name, len(accounts), [], accounts)
     supervisor = auth(token("supervisor"))
     client = stack["notifications"].client
+    in_marketing_hours(clock)
     started = await client.post(
         "/campaigns", json=start_body(name, "sms", rate=1), headers=supervisor
     )
