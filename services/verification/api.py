@@ -355,6 +355,7 @@ async def audit_read(
     fields: list[str],
 ) -> None:
     """A staff read of a person's verification (docs/privacy.md): who, whose, what, why."""
+
     def get(name: str) -> Any:
         return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
 
