@@ -144,6 +144,12 @@ class SiteConfigured(EventPayload):
         description="Walk-in tickets are issued only by staff who confirm the visitor passed "
         "the security screening (recorded on checkin.ticket_issued).",
     )
+    ivr_menu: dict[str, ServiceQueue] | None = Field(
+        default=None,
+        description="The phone menu of this site's contact center: the key a caller presses "
+        "(0-9, * or #) -> the queue. Absent: the standard menu (1 account & security, "
+        "2 wallet & payments, 3 minors & family, 4 commerce disputes, 0 general).",
+    )
     configured_at: AwareDatetime
 
 

@@ -189,6 +189,12 @@ class SiteRequest(BaseModel):
     screening_required: bool = Field(
         default=False, description="Walk-ins only through reception confirming the screening."
     )
+    ivr_menu: dict[str, Queue] | None = Field(
+        default=None,
+        max_length=12,
+        description="The phone menu: key (0-9, * or #) -> queue; absent: the standard menu.",
+        examples=[{"1": "account_security", "2": "wallet_payments", "9": "general"}],
+    )
 
 
 class OpeningHoursView(BaseModel):
@@ -208,6 +214,7 @@ class SiteView(BaseModel):
     next_opening: AwareDatetime | None
     closed_today: list[Queue]
     screening_required: bool = False
+    ivr_menu: dict[str, Queue] = Field(default_factory=dict)
 
 
 class DeskRequest(BaseModel):
@@ -313,6 +320,7 @@ def _site_view(site: Site, now: datetime) -> SiteView:
         next_opening=site.next_opening(now),
         closed_today=sorted(q for q in site.queues if site.queue_closed_today(q, now)),
         screening_required=site.screening_required,
+        ivr_menu=dict(sorted(site.ivr_menu.items())),
     )
 
 
@@ -887,6 +895,7 @@ async def configure_site(
         at=now,
         estimate_margin_minutes=body.estimate_margin_minutes,
         screening_required=body.screening_required,
+        ivr_menu=body.ivr_menu,
     )
     return await _change_site(runtime, principal, site_id, command, now)
 

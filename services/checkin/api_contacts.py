@@ -7,6 +7,7 @@ start``, ``/complete``, ``/transfer``); a caller's callback request ``/tickets/{
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -42,9 +43,10 @@ class ContactRequest(BaseModel):
     channel: RemoteChannel
     ivr_selection: str | None = Field(
         default=None,
-        pattern=r"^[0-9]$",
-        description="Phone: the IVR digit the caller pressed (1 account & security, 2 wallet "
-        "& payments, 3 minors & family, 4 commerce disputes, 0 general).",
+        pattern=r"^[0-9*#]$",
+        description="Phone: the key the caller pressed in the site's IVR menu (`ivr_menu` of "
+        "the site; the standard menu: 1 account & security, 2 wallet & payments, 3 minors & "
+        "family, 4 commerce disputes, 0 general). 409 for a key the menu does not have.",
     )
     queue: Queue | None = Field(
         default=None,
@@ -62,14 +64,8 @@ class ContactRequest(BaseModel):
 
     @model_validator(mode="after")
     def _ivr_for_calls(self) -> ContactRequest:
-        if self.ivr_selection is not None:
-            if self.channel != "phone":
-                raise ValueError("ivr_selection is for phone calls")
-            if self.ivr_selection not in assignment.IVR_MENU:
-                raise ValueError(
-                    f"no IVR option {self.ivr_selection}: choose one of "
-                    + ", ".join(sorted(assignment.IVR_MENU))
-                )
+        if self.ivr_selection is not None and self.channel != "phone":
+            raise ValueError("ivr_selection is for phone calls")
         return self
 
 
@@ -159,14 +155,9 @@ async def receive_contact(
     ):
         raise Forbidden("only staff and channel gateways may name the customer or the owner")
     customer_id = body.customer_id if principal.is_staff else principal.id
-    queue = (
-        body.queue
-        or (assignment.IVR_MENU[body.ivr_selection] if body.ivr_selection else None)
-        or DEFAULT_QUEUE[body.intake.problem_category]
-    )
     request = application.IssueRequest(
         site_id=body.site_id,
-        queue=queue,
+        queue=body.queue or DEFAULT_QUEUE[body.intake.problem_category],
         channel=Channel(body.channel),
         customer_id=customer_id,
         intake=Intake.model_validate(body.intake.model_dump()),
@@ -176,8 +167,12 @@ async def receive_contact(
     context = CommandContext.new(principal.actor())
 
     async def act(conn: asyncpg.Connection) -> tuple[int, Any]:
+        issue = request
+        if body.ivr_selection is not None and body.queue is None:
+            site = await application.load_site(conn, runtime.store, body.site_id)
+            issue = replace(request, queue=site.ivr_queue(body.ivr_selection))
         ticket = await assignment.receive_contact(
-            conn, runtime.store, request, context, runtime.clock.now()
+            conn, runtime.store, issue, context, runtime.clock.now()
         )
         return 201, _contact_view(ticket)
 

@@ -83,15 +83,6 @@ ASSIGN_ATTEMPTS = 3
 REMOTE = sorted(channel.value for channel in REMOTE_CHANNELS)
 SERVICE_ACTOR = Actor(id="checkin", role="service")
 
-# The standard IVR menu: the digit a caller pressed -> the queue.
-IVR_MENU: dict[str, ServiceQueue] = {
-    "1": ServiceQueue.ACCOUNT_SECURITY,
-    "2": ServiceQueue.WALLET_PAYMENTS,
-    "3": ServiceQueue.MINORS_FAMILY,
-    "4": ServiceQueue.COMMERCE_DISPUTES,
-    "0": ServiceQueue.GENERAL,
-}
-
 # Ticket events after which a remote contact may free an agent's place or (re)enter the pool.
 CONTACT_MOVES = (
     "checkin.ticket_issued",

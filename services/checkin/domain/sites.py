@@ -3,6 +3,7 @@ positions, queues closed for a day. Pure; the clock is passed in."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +21,16 @@ from contracts.events.checkin_sites import (
 from contracts.vocabulary import ServiceQueue
 from runtime.errors import NotFound, RuleViolation
 from runtime.eventstore import AggregateType
+
+# The phone menu of a site that configured none: the key a caller presses -> the queue.
+STANDARD_IVR_MENU: dict[str, ServiceQueue] = {
+    "1": ServiceQueue.ACCOUNT_SECURITY,
+    "2": ServiceQueue.WALLET_PAYMENTS,
+    "3": ServiceQueue.MINORS_FAMILY,
+    "4": ServiceQueue.COMMERCE_DISPUTES,
+    "0": ServiceQueue.GENERAL,
+}
+IVR_KEY = re.compile(r"^[0-9*#]$")
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class Site:
     closed: frozenset[tuple[ServiceQueue, date]] = frozenset()
     estimate_margin_minutes: int = 5
     screening_required: bool = False
+    ivr_menu: dict[str, ServiceQueue] = field(default_factory=lambda: dict(STANDARD_IVR_MENU))
 
     @property
     def configured(self) -> bool:
@@ -58,6 +70,13 @@ class Site:
 
     def serves(self, queue: ServiceQueue) -> bool:
         return not self.configured or queue in self.queues
+
+    def ivr_queue(self, key: str) -> ServiceQueue:
+        """The queue a caller reaches by pressing ``key`` in this site's phone menu."""
+        if key not in self.ivr_menu:
+            options = ", ".join(f"{k} {q}" for k, q in sorted(self.ivr_menu.items()))
+            raise RuleViolation(f"no IVR option {key} at this site: the menu is {options}")
+        return self.ivr_menu[key]
 
     def settings(self, queue: ServiceQueue) -> QueueSettings:
         return self.queues.get(queue) or QueueSettings(queue=queue)
@@ -120,6 +139,7 @@ class ConfigureSite:
     at: datetime
     estimate_margin_minutes: int = 5
     screening_required: bool = False
+    ivr_menu: dict[str, ServiceQueue] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +181,11 @@ def decide_site(site: Site, command: SiteCommand) -> list[EventPayload]:
             queues = [settings.queue for settings in command.queues]
             if len(set(queues)) != len(queues):
                 raise RuleViolation("each queue may be configured only once")
+            for key, queue in sorted((command.ivr_menu or {}).items()):
+                if not IVR_KEY.match(key):
+                    raise RuleViolation(f"IVR option {key!r}: one key, 0-9, * or #")
+                if queue not in queues:
+                    raise RuleViolation(f"IVR option {key} leads to {queue}, not served here")
             return [
                 SiteConfigured(
                     site_id=command.site_id,
@@ -170,6 +195,7 @@ def decide_site(site: Site, command: SiteCommand) -> list[EventPayload]:
                     queues=list(command.queues),
                     estimate_margin_minutes=command.estimate_margin_minutes,
                     screening_required=command.screening_required,
+                    ivr_menu=command.ivr_menu,
                     configured_at=command.at,
                 )
             ]
@@ -242,6 +268,7 @@ def evolve_site(site: Site, event: EventPayload) -> Site:
                 queues={settings.queue: settings for settings in event.queues},
                 estimate_margin_minutes=event.estimate_margin_minutes,
                 screening_required=event.screening_required,
+                ivr_menu=dict(event.ivr_menu or STANDARD_IVR_MENU),
             )
         case DeskAdded():
             desk = Desk(event.desk_id, event.kind, event.location)

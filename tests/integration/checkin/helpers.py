@@ -36,14 +36,17 @@ class Desk:
         queues: list[dict[str, Any]] | None = None,
         margin: int = 5,
         desks: int = 3,
+        ivr_menu: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        body = {
+        body: dict[str, Any] = {
             "name": "Test service center",
             "timezone": timezone,
             "opening_hours": opening_hours or [],
             "queues": queues or [{"queue": q} for q in ALL_QUEUES],
             "estimate_margin_minutes": margin,
         }
+        if ivr_menu is not None:
+            body["ivr_menu"] = ivr_menu
         response = await self.client.put(
             f"/sites/{self.site_id}", json=body, headers=self.supervisor
         )

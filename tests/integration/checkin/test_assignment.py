@@ -303,7 +303,7 @@ async def test_owner_language_and_entry_rules(
 
     # bad input is 422; only staff and gateways may name an owner; walk-ins are tickets
     await center.contact("chat_qq", ivr_selection="1", expect=422)
-    await center.contact("phone", ivr_selection="7", expect=422)
+    await center.contact("phone", ivr_selection="7", expect=409)  # not in the standard menu
     await center.contact("walk_in", expect=422)
     customer = auth(token("customer", sub=f"cust-{uuid.uuid4().hex[:6]}"))
     body = {
@@ -380,3 +380,32 @@ async def test_a_pooled_contact_relaxes_its_language_after_the_limit(
     )
     match = _json(called)
     assert (match["language"], match["relaxed"]) == ("dialect_relaxed", True)
+
+
+async def test_a_site_answers_the_phone_with_its_own_menu(
+    stack: dict[str, RunningService], token: Callable[..., str]
+) -> None:
+    center = ContactCenter(stack["checkin"].client, token)
+    configured = await center.configure(
+        queues=[{"queue": "wallet_payments"}, {"queue": "general"}],
+        ivr_menu={"8": "wallet_payments", "9": "general"},
+        desks=0,
+    )
+    assert configured["ivr_menu"] == {"8": "wallet_payments", "9": "general"}
+    call = await center.contact("phone", ivr_selection="8")
+    assert call["queue"] == "wallet_payments"
+    refused = await center.contact("phone", ivr_selection="1", expect=409)
+    assert "the menu is 8 wallet_payments, 9 general" in refused["detail"]
+    # a menu leading to a queue the site does not serve is refused, nothing changes
+    bad = await center.client.put(
+        f"/sites/{center.site_id}",
+        json={
+            "name": "Test service center",
+            "timezone": "Asia/Shanghai",
+            "queues": [{"queue": "general"}],
+            "ivr_menu": {"1": "account_security"},
+        },
+        headers=center.supervisor,
+    )
+    assert bad.status_code == 409
+    assert "not served here" in bad.json()["detail"]

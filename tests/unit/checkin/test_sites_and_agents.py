@@ -95,6 +95,8 @@ def test_configure_a_site() -> None:
             "close before they open",
         ),
         ({"queues": (QueueSettings(queue=ServiceQueue.GENERAL),) * 2}, "only once"),
+        ({"ivr_menu": {"12": ServiceQueue.GENERAL}}, "one key"),
+        ({"ivr_menu": {"5": ServiceQueue.WALLET_PAYMENTS}}, "not served here"),
     ],
 )
 def test_bad_site_configuration_is_refused(change: dict[str, object], message: str) -> None:
@@ -289,3 +291,33 @@ def test_sign_in_needs_a_profile_and_only_once() -> None:
         )
     with pytest.raises(RuleViolation, match="cannot end a break"):
         decide_agent(agent(PROFILE, SIGNED_IN), EndBreak(at=AT))
+
+
+def test_a_site_without_its_own_phone_menu_uses_the_standard_one() -> None:
+    standard = site()
+    assert standard.ivr_queue("1") is ServiceQueue.ACCOUNT_SECURITY
+    assert standard.ivr_queue("0") is ServiceQueue.GENERAL
+    with pytest.raises(RuleViolation, match="no IVR option 7 at this site: the menu is 0 general"):
+        standard.ivr_queue("7")
+
+
+def test_a_site_configures_its_own_phone_menu_of_the_queues_it_serves() -> None:
+    menu = {"9": ServiceQueue.GENERAL, "*": ServiceQueue.ACCOUNT_SECURITY}
+    command = ConfigureSite(
+        site_id="sz-futian-01",
+        name="Shenzhen Futian service center",
+        timezone="Asia/Shanghai",
+        opening_hours=WEEKDAYS_9_TO_17,
+        queues=(
+            QueueSettings(queue=ServiceQueue.ACCOUNT_SECURITY),
+            QueueSettings(queue=ServiceQueue.GENERAL),
+        ),
+        at=MONDAY_9_SHANGHAI,
+        ivr_menu=menu,
+    )
+    [configured] = decide_site(Site(), command)
+    own = SITE.fold([configured])
+    assert own.ivr_queue("9") is ServiceQueue.GENERAL
+    assert own.ivr_queue("*") is ServiceQueue.ACCOUNT_SECURITY
+    with pytest.raises(RuleViolation, match="no IVR option 1"):  # the standard menu is gone
+        own.ivr_queue("1")
