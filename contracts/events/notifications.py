@@ -75,6 +75,40 @@ NotificationKindV2 = StrEnum(  # type: ignore[misc]
 NotificationKindV2.__doc__ = "What a message is about; each kind has its own localized template."
 
 
+# The kinds of notification_requested v3, frozen (v4 uses NotificationKind). Named like the
+# enum it was, so that v3's committed schema stays byte for byte what it was.
+NotificationKindV3 = StrEnum(  # type: ignore[misc]
+    "NotificationKind",
+    {
+        name: name.lower()
+        for name in (
+            "TICKET_ISSUED",
+            "QUEUE_POSITION",
+            "QUEUE_NEXT",
+            "ONE_TIME_CODE",
+            "CASE_DECISION",
+            "CALLBACK_SCHEDULED",
+            "CALLBACK_RESCHEDULED",
+            "CALLBACK_REMINDER",
+            "CALLBACK_UNREACHABLE",
+            "CALLBACK_CANCELLED",
+            "ORGANIZATION_VERIFICATION_STEP",
+            "CAMPAIGN",
+            "ORGANIZATION_SUBMITTED",
+            "ORGANIZATION_DEPOSITS_SENT",
+            "ORGANIZATION_DEPOSIT_CONFIRMATION_FAILED",
+            "ORGANIZATION_DEPOSITS_CONFIRMED",
+            "ORGANIZATION_DEPOSITS_EXPIRED",
+            "ORGANIZATION_DOCUMENTS_APPROVED",
+            "ORGANIZATION_VERIFIED",
+            "ORGANIZATION_REJECTED",
+        )
+    },
+    module=__name__,
+)
+NotificationKindV3.__doc__ = "What a message is about; each kind has its own localized template."
+
+
 class NotificationKind(StrEnum):
     """What a message is about; each kind has its own localized template."""
 
@@ -99,6 +133,8 @@ class NotificationKind(StrEnum):
     ORGANIZATION_DOCUMENTS_APPROVED = "organization_documents_approved"
     ORGANIZATION_VERIFIED = "organization_verified"
     ORGANIZATION_REJECTED = "organization_rejected"
+    # a phone caller asked to be called back instead of holding (v4)
+    QUEUE_CALLBACK_REQUESTED = "queue_callback_requested"
 
 
 class MessagePurpose(StrEnum):
@@ -207,7 +243,7 @@ _SUBJECT_REF = r"^(account|organization):[^\s]{1,200}$"
 
 
 @REGISTRY.event("notifications.notification_requested", version=3, topic=NOTIFICATIONS_MESSAGES)
-class NotificationRequested(EventPayload):
+class NotificationRequestedV3(EventPayload):
     """A message to a person was decided on. Its id is derived from (triggering event,
     recipient, kind), so a redelivered trigger never requests a second message. It is sent
     on the first channel of ``channels`` and falls back to the next ones after repeated
@@ -218,6 +254,67 @@ class NotificationRequested(EventPayload):
 
     v3 over v2: ``subject_ref`` (whose personal data the addresses are, not only an account)
     and ``code_delivery``. v2 payloads upcast with ``subject_ref = account:<account_ref>``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, title="NotificationRequested")
+    data_subject = ("account", "account_ref")  # the default when subject_ref is absent
+
+    notification_id: UUID
+    kind: NotificationKindV3
+    purpose: MessagePurpose = MessagePurpose.SERVICE
+    channels: list[MessageChannel] = Field(
+        min_length=1, description="Channels in the order to try them."
+    )
+    recipient_ref: str = Field(
+        description="Who receives it: account:<ref>, ticket:<id>, callback:<id> or "
+        "organization:<id>."
+    )
+    subject_ref: str | None = Field(
+        default=None,
+        pattern=_SUBJECT_REF,
+        description="Data subject of the addresses: account:<ref> or organization:<id>.",
+    )
+    account_ref: str | None = Field(
+        default=None, description="Platform account whose person (or proxy) is addressed."
+    )
+    language: str = Field(description="BCP 47 tag the message is rendered in.")
+    timezone: str | None = Field(default=None, description="IANA timezone for times shown.")
+    triggered_by: UUID = Field(description="Event id of the triggering event.")
+    variables: dict[str, str] = Field(default_factory=dict, description="Template variables.")
+    campaign_id: UUID | None = None
+    code_delivery: CodeDelivery | None = Field(
+        default=None, description="one_time_code only: where its code is claimed."
+    )
+    not_before: AwareDatetime | None = Field(
+        default=None, description="Hold until then (quiet hours, rate limit)."
+    )
+    to_phone: str | None = PersonalData("Phone for SMS, E.164.", default=None)
+    to_email: str | None = PersonalData("Email address.", default=None)
+    to_wechat: str | None = PersonalData("WeChat open id.", default=None)
+    to_qq: str | None = PersonalData("QQ open id.", default=None)
+    requested_at: AwareDatetime
+
+    @classmethod
+    def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
+        subject = payload.get("subject_ref")
+        if subject:
+            return str(subject)
+        return super().data_subject_of(payload)
+
+
+@REGISTRY.event("notifications.notification_requested", version=4, topic=NOTIFICATIONS_MESSAGES)
+class NotificationRequested(EventPayload):
+    """A message to a person was decided on. Its id is derived from (triggering event,
+    recipient, kind), so a redelivered trigger never requests a second message. It is sent
+    on the first channel of ``channels`` and falls back to the next ones after repeated
+    failures. The addresses are personal data of ``subject_ref`` (a person's account, or an
+    organization whose contact is addressed): encrypted with that subject's key, unreadable
+    once it is erased. A ``one_time_code`` message names the ``code_delivery`` to claim its
+    code from at send time; the code is in no event, and no template variable holds it.
+
+    v3 over v2: ``subject_ref`` (whose personal data the addresses are, not only an account)
+    and ``code_delivery``. v2 payloads upcast with ``subject_ref = account:<account_ref>``.
+    v4 over v3: the kind ``queue_callback_requested`` (a phone caller's place is kept and they
+    will be called back); v3 payloads are v4 payloads unchanged."""
 
     data_subject = ("account", "account_ref")  # the default when subject_ref is absent
 
@@ -268,6 +365,11 @@ class NotificationRequested(EventPayload):
 def _notification_requested_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
     account = payload.get("account_ref")
     return {**payload, "subject_ref": f"account:{account}" if account else None}
+
+
+@REGISTRY.upcaster("notifications.notification_requested", from_version=3)
+def _notification_requested_v3_to_v4(payload: dict[str, Any]) -> dict[str, Any]:
+    return dict(payload)  # v4 only adds a kind
 
 
 @REGISTRY.event("notifications.notification_sent", version=1, topic=NOTIFICATIONS_MESSAGES)
@@ -390,6 +492,41 @@ class CallbackAccepted(EventPayload):
     max_attempts: int = Field(ge=1, le=10)
     attempt_spacing_minutes: int = Field(ge=5, le=24 * 60)
     requested_by: CallbackActor
+    requested_at: AwareDatetime
+    ticket_id: UUID | None = Field(
+        default=None,
+        description="A phone caller's queue callback: the check-in ticket whose turn came "
+        "(absent for the callbacks cases and agents promise).",
+    )
+    agent_id: str | None = Field(
+        default=None,
+        description="A queue callback: the agent the caller's contact was offered to.",
+    )
+
+
+@REGISTRY.event("notifications.queue_callback_requested", version=1, topic=NOTIFICATIONS_CALLBACKS)
+class QueueCallbackRequested(EventPayload):
+    """A phone caller waiting in a check-in queue asked to be called back instead of
+    holding (checkin.ticket_callback_requested): their place is kept, they were told so, and
+    the call is due when their contact is assigned to an agent (then ``callback_requested``
+    and ``callback_scheduled`` follow on this stream). One per ticket: the callback id is
+    derived from the ticket id."""
+
+    data_subject = ("account", "account_ref")
+
+    callback_id: UUID
+    ticket_id: UUID
+    ticket_number: str
+    queue: ServiceQueue
+    account_ref: str
+    customer_id: str | None = Field(
+        default=None, description="Signed-in customer who owns the ticket, if any."
+    )
+    phone: str | None = PersonalData("Number to call back, E.164 (the intake's).", default=None)
+    language: LanguagePreference
+    expected_minutes: int | None = Field(
+        default=None, ge=0, description="Check-in's latest estimate of the wait left, if any."
+    )
     requested_at: AwareDatetime
 
 

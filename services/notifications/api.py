@@ -317,14 +317,22 @@ class CallbackView(BaseModel):
     recipient_role: PersonRole
     timezone: str
     language: str
-    window_start: AwareDatetime
-    window_end: AwareDatetime
+    window_start: AwareDatetime | None = Field(
+        description="Null while a queue callback waits for the caller's turn."
+    )
+    window_end: AwareDatetime | None
     due_at: AwareDatetime | None
     promised_start: AwareDatetime | None
     promised_end: AwareDatetime | None
     promised_local: str | None = Field(description="The promised window in the person's time.")
     attempts: int
     reschedules_left: int
+    ticket_id: UUID | None = Field(
+        default=None, description="A phone caller's queue callback: their check-in ticket."
+    )
+    agent_id: str | None = Field(
+        default=None, description="A queue callback: the agent the caller's contact went to."
+    )
 
 
 def view_of(state: Callback) -> CallbackView:
@@ -344,14 +352,16 @@ def view_of(state: Callback) -> CallbackView:
         recipient_role=state.recipient_role,
         timezone=state.availability.timezone,
         language=state.language,
-        window_start=state.window_start,  # type: ignore[arg-type]
-        window_end=state.window_end,  # type: ignore[arg-type]
+        window_start=state.window_start,
+        window_end=state.window_end,
         due_at=state.due_at,
         promised_start=state.promised_start,
         promised_end=state.promised_end,
         promised_local=promised_local,
         attempts=state.attempts,
         reschedules_left=MAX_CUSTOMER_RESCHEDULES - state.customer_reschedules,
+        ticket_id=state.ticket_id,
+        agent_id=state.agent_id,
     )
 
 
@@ -562,6 +572,12 @@ class DueCallback(BaseModel):
     last_outcome: CallbackOutcome | None
     exhausted: bool
     reminded_at: AwareDatetime | None
+    ticket_id: UUID | None = Field(
+        default=None, description="A phone caller's queue callback: their check-in ticket."
+    )
+    agent_id: str | None = Field(
+        default=None, description="A queue callback: the agent the caller's contact went to."
+    )
 
 
 @router.get(
@@ -575,17 +591,21 @@ async def due_callbacks(
     principal: Annotated[Principal, require_roles(*CALLERS)],
     due_before: Annotated[datetime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    agent_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
 ) -> list[DueCallback]:
     rows = await runtime.pool.fetch(
         """SELECT callback_id, case_id, queue, due_at, window_end, timezone, language,
-               recipient_role, phone, attempts, last_outcome, exhausted, reminded_at, subject_id
+               recipient_role, phone, attempts, last_outcome, exhausted, reminded_at, subject_id,
+               ticket_id, agent_id
            FROM callback_queue
            WHERE queue = $1 AND status = 'scheduled'
              AND ($2::timestamptz IS NULL OR due_at <= $2)
+             AND ($4::text IS NULL OR agent_id = $4)
            ORDER BY due_at, callback_id LIMIT $3""",
         queue.value,
         due_before,
         limit,
+        agent_id,
     )
     due = []
     for row in rows:

@@ -719,12 +719,16 @@ async def change_callback(
     decide: Callable[[Callback], Sequence[EventPayload]],
     context: CommandContext,
     settings: NotificationSettings,
+    *,
+    tell: bool = True,
 ) -> Callback:
-    """Load, decide, append; then keep the timers in step and tell the person what changed."""
+    """Load, decide, append; then keep the timers in step and tell the person what changed
+    (unless ``tell`` is false: a queue callback closed by its ticket's end, which the person
+    knows of)."""
     state, appended = await decide_and_append(
         conn, store, CALLBACK, callback_stream(callback), decide, context
     )
-    await after_callback_events(conn, store, state, appended, context, settings)
+    await after_callback_events(conn, store, state, appended, context, settings, tell=tell)
     return state
 
 
@@ -735,6 +739,8 @@ async def after_callback_events(
     appended: Sequence[tuple[EventPayload, Envelope]],
     context: CommandContext,
     settings: NotificationSettings,
+    *,
+    tell: bool = True,
 ) -> None:
     ident = str(state.callback_id)
     timer_payload = {"callback_id": ident, "correlation_id": str(context.correlation_id)}
@@ -744,7 +750,8 @@ async def after_callback_events(
             due_at = event.due_at
         elif isinstance(event, CallbackAttemptRecorded) and event.next_attempt_at is not None:
             due_at = event.next_attempt_at
-        if due_at is not None:
+        # a queue callback is due the moment the caller's turn comes: nothing to remind of
+        if due_at is not None and state.ticket_id is None:
             await schedule(
                 conn,
                 f"{CALLBACK_REMINDER_TIMER}:{ident}",
@@ -765,7 +772,7 @@ async def after_callback_events(
             await cancel(conn, f"{CALLBACK_REMINDER_TIMER}:{ident}")
             await cancel(conn, f"{CALLBACK_DEADLINE_TIMER}:{ident}")
         kind = MESSAGE_FOR.get(type(event))
-        if kind is not None:
+        if kind is not None and tell:
             await _tell_the_person(conn, store, state, event, envelope, kind, context, settings)
 
 

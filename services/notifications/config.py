@@ -69,6 +69,13 @@ class NotificationSettings(BaseSettings):
     # callbacks
     callback_max_attempts: int = Field(default=3, ge=1, le=10)
     callback_attempt_spacing_minutes: int = Field(default=120, ge=5)
+    # a phone caller's queue callback: due when their contact is assigned, for this long (at
+    # least the contact's answer window), with these attempts; its times are shown in the
+    # caller's timezone, else queue_callback_timezone
+    queue_callback_window_minutes: int = Field(default=15, ge=5, le=240)
+    queue_callback_max_attempts: int = Field(default=3, ge=1, le=10)
+    queue_callback_attempt_spacing_minutes: int = Field(default=5, ge=5, le=60)
+    queue_callback_timezone: str = "Asia/Shanghai"
     # what messages tell people
     hotline: str = DEV_HOTLINE
     public_url: str = DEV_PUBLIC_URL

@@ -56,6 +56,7 @@ from services.notifications.domain.hours import DEFAULT_PREFERRED, DEFAULT_QUIET
 from services.notifications.domain.messages import RequestNotification
 from services.notifications.projections import PROJECTION_HANDLERS, READ_MODELS
 from services.notifications.projections import redact_subject as redact_read_models
+from services.notifications.queue_callbacks import queue_callback_handlers, ticket_cases_group
 
 
 def recipient_of_callback(requested: CallbackRequested) -> str:
@@ -119,8 +120,9 @@ def consumer_groups(store: EventStore, settings: NotificationSettings) -> list[C
         assert isinstance(ticket, TicketIssued)
         await conn.execute(
             """INSERT INTO ticket_reach (ticket_id, account_ref, subject_id, number, phone,
-                   language, issued_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (ticket_id) DO NOTHING""",
+                   language, issued_at, queue, customer_id, expected_minutes, estimated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+               ON CONFLICT (ticket_id) DO NOTHING""",
             ticket.ticket_id,
             ticket.intake.account_ref,
             ticket.data_subject_id,
@@ -128,6 +130,10 @@ def consumer_groups(store: EventStore, settings: NotificationSettings) -> list[C
             ticket.intake.contact_phone,
             ticket.intake.language.tag,
             ticket.issued_at,
+            ticket.queue.value,
+            ticket.customer_id,
+            ticket.estimate.expected_minutes if ticket.estimate else None,
+            ticket.estimate.estimated_at if ticket.estimate else None,
         )
         reach = await reach_of(
             conn, store, f"account:{ticket.intake.account_ref}", ticket.intake.contact_phone
@@ -203,6 +209,13 @@ def consumer_groups(store: EventStore, settings: NotificationSettings) -> list[C
         """Virtual queue: "N ahead", or "you are next"."""
         moved = event.payload
         assert isinstance(moved, TicketPositionChanged)
+        await conn.execute(
+            """UPDATE ticket_reach SET expected_minutes = $2, estimated_at = $3
+               WHERE ticket_id = $1 AND (estimated_at IS NULL OR estimated_at <= $3)""",
+            moved.ticket_id,
+            moved.expected_minutes,
+            moved.at,
+        )
         if moved.you_are_next or moved.ahead == 0:
             kind, variables = NotificationKind.QUEUE_NEXT, {}
         else:
@@ -418,9 +431,12 @@ def consumer_groups(store: EventStore, settings: NotificationSettings) -> list[C
                 "checkin.ticket_issued": on_ticket_issued,
                 "checkin.ticket_called": on_ticket_called,
                 "checkin.ticket_position_changed": on_position_changed,
+                **queue_callback_handlers(store, settings),
             },
-            description="Decides the messages that check-in events call for.",
+            description="Decides the messages that check-in events call for, and carries "
+            "out the callbacks phone callers ask for while they wait.",
         ),
+        ticket_cases_group(),
         ConsumerGroup(
             name="notifications.callback_requests",
             topics=[CASES_CASES],

@@ -161,8 +161,9 @@ async def project_callback_accepted(conn: asyncpg.Connection, event: ReceivedEve
     await conn.execute(
         """INSERT INTO callback_queue (callback_id, case_id, account_ref, subject_id,
                customer_id, queue, recipient_role, recipient_ref, phone, timezone, language,
-               status, window_start, window_end, requested_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'scheduled', $12, $13, $14)
+               status, window_start, window_end, requested_at, ticket_id, agent_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'scheduled', $12, $13, $14,
+                   $15, $16)
            ON CONFLICT (callback_id) DO NOTHING""",
         accepted.callback_id,
         accepted.case_id,
@@ -178,6 +179,8 @@ async def project_callback_accepted(conn: asyncpg.Connection, event: ReceivedEve
         accepted.window_start,
         accepted.window_end,
         accepted.requested_at,
+        accepted.ticket_id,
+        accepted.agent_id,
     )
 
 

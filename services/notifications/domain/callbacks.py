@@ -7,10 +7,17 @@ quiet hours) → attempts (no answer → next attempt after the spacing, within 
 most ``max_attempts``; then the person is told we tried) → completed (reached) | missed (the
 window ended) | cancelled. The customer may reschedule (at most twice, at least an hour ahead,
 within 14 days of the promised window, not into quiet hours) or cancel while it is open.
+
+A phone caller's queue callback starts earlier: waiting for the turn (the caller asked to be
+called back instead of holding; their place is kept) → requested and scheduled, due at once
+for a short window, when check-in assigns their contact to an agent → the same attempts,
+completion, miss and cancellation as any callback. The ticket's end closes it: served →
+completed, left → cancelled, no-show → missed (while due) or cancelled (before its turn).
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -30,6 +37,7 @@ from contracts.events.notifications import (
     CallbackRescheduled,
     CallbackScheduled,
     HoursWindow,
+    QueueCallbackRequested,
 )
 from contracts.vocabulary import LanguagePreference, PersonRole, ServiceQueue
 from runtime.errors import NotFound, RuleViolation
@@ -45,6 +53,7 @@ RESCHEDULE_HORIZON = timedelta(days=14)
 
 class CallbackStatus(StrEnum):
     NONE = "none"
+    WAITING_TURN = "waiting_turn"  # a queue callback: the caller's turn has not come yet
     SCHEDULED = "scheduled"
     COMPLETED = "completed"
     MISSED = "missed"
@@ -77,6 +86,9 @@ class Callback:
     customer_reschedules: int = 0
     requested_at: datetime | None = None
     promised_window_end: datetime | None = None  # as first requested
+    ticket_id: UUID | None = None  # a queue callback's check-in ticket
+    ticket_number: str | None = None
+    agent_id: str | None = None  # a queue callback: the agent the contact was offered to
 
     @property
     def is_open(self) -> bool:
@@ -85,6 +97,8 @@ class Callback:
     def require_open(self) -> None:
         if self.status is CallbackStatus.NONE:
             raise NotFound("no such callback")
+        if self.status is CallbackStatus.WAITING_TURN:
+            raise RuleViolation("the caller's turn has not come yet: nothing is due")
         if not self.is_open:
             raise RuleViolation(f"the callback is {self.status.value}")
 
@@ -302,6 +316,179 @@ def decide_cancel(state: Callback, command: Cancel) -> list[EventPayload]:
     ]
 
 
+# -- a phone caller's queue callback ----------------------------------------------------------
+
+_QUEUE_CALLBACKS = uuid.UUID("5f0c2b7e-4d1a-4e8b-9a3c-6d2e1f0b7c94")
+ALL_DAY = HoursWindow(start="00:00", end="00:00")  # the caller is waiting: any hour is theirs
+
+
+def queue_callback_id(ticket_id: UUID) -> UUID:
+    """One callback per ticket (check-in takes one callback request per ticket): the id is
+    derived from the ticket, so a redelivered request or a re-offer finds the same stream."""
+    return uuid.uuid5(_QUEUE_CALLBACKS, f"queue-callback|{ticket_id}")
+
+
+@dataclass(frozen=True)
+class RequestQueueCallback:
+    ticket_id: UUID
+    ticket_number: str
+    queue: ServiceQueue
+    account_ref: str
+    customer_id: str | None
+    phone: str | None
+    language: LanguagePreference
+    expected_minutes: int | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TurnCame:
+    """Check-in offered the caller's contact to an agent: the call is due now."""
+
+    agent_id: str
+    case_id: UUID | None
+    timezone: str
+    window: timedelta  # the agent has this long (at least the contact's answer window)
+    answer_by: datetime
+    max_attempts: int
+    attempt_spacing: timedelta
+    at: datetime
+
+
+class TicketEnd(StrEnum):
+    COMPLETED = "completed"
+    LEFT = "left"
+    NO_SHOW = "no_show"
+    TRANSFERRED = "transferred"
+
+
+@dataclass(frozen=True)
+class TicketEnded:
+    end: TicketEnd
+    at: datetime
+    detail: str | None = None
+
+
+def decide_queue_request(state: Callback, command: RequestQueueCallback) -> list[EventPayload]:
+    """Record that the caller waits for their turn to be called back; a repeat is nothing."""
+    if state.status is not CallbackStatus.NONE:
+        return []
+    return [
+        QueueCallbackRequested(
+            callback_id=queue_callback_id(command.ticket_id),
+            ticket_id=command.ticket_id,
+            ticket_number=command.ticket_number,
+            queue=command.queue,
+            account_ref=command.account_ref,
+            customer_id=command.customer_id,
+            phone=command.phone,
+            language=command.language,
+            expected_minutes=command.expected_minutes,
+            requested_at=command.at,
+        )
+    ]
+
+
+def decide_turn(state: Callback, command: TurnCame) -> list[EventPayload]:
+    """The caller's turn: a callback due at once, for the agent, until the window ends. Only
+    the first offer makes it due: a re-offer to another agent, a repeated assignment or a
+    turn after the callback closed change nothing (exactly one callback per request)."""
+    if state.status is not CallbackStatus.WAITING_TURN:
+        return []
+    assert state.callback_id is not None
+    assert state.ticket_id is not None
+    window_end = max(command.at + command.window, command.answer_by)
+    request = RequestCallback(
+        callback_id=state.callback_id,
+        case_id=command.case_id,
+        account_ref=state.account_ref,
+        customer_id=state.customer_id,
+        queue=state.queue,
+        recipient_role=PersonRole.HOLDER,
+        recipient_ref=state.recipient_ref,
+        phone=state.phone,
+        timezone=command.timezone,
+        language=LanguagePreference(tag=state.language),
+        window_start=command.at,
+        window_end=window_end,
+        preferred_hours=ALL_DAY,
+        quiet_hours=None,
+        max_attempts=command.max_attempts,
+        attempt_spacing=command.attempt_spacing,
+        requested_by=CallbackActor.CUSTOMER,
+        at=command.at,
+    )
+    events = decide_request(replace(state, status=CallbackStatus.NONE), request)
+    accepted = events[0]
+    assert isinstance(accepted, CallbackAccepted)
+    events[0] = accepted.model_copy(
+        update={"ticket_id": state.ticket_id, "agent_id": command.agent_id}
+    )
+    return events
+
+
+def decide_ticket_ended(state: Callback, command: TicketEnded) -> list[EventPayload]:
+    """The ticket ended: close what is still open. Served while due → completed (the agent had
+    the caller); left → cancelled (the caller gave up); no-show while due → missed (the
+    promise was not kept: cases escalates); anything before the turn → cancelled. A transfer
+    without a reached call cancels it (the receiving queue takes the ticket as a contact)."""
+    if state.status is CallbackStatus.WAITING_TURN:
+        reason = {
+            TicketEnd.COMPLETED: "the ticket was served before its turn to be called back",
+            TicketEnd.LEFT: "the caller left the queue",
+            TicketEnd.NO_SHOW: "the ticket was marked a no-show",
+            TicketEnd.TRANSFERRED: "the ticket was transferred",
+        }[command.end]
+        by = CallbackActor.CUSTOMER if command.end is TicketEnd.LEFT else CallbackActor.STAFF
+        return [
+            CallbackCancelled(
+                callback_id=state.callback_id,
+                case_id=state.case_id,
+                by=by,
+                reason=reason,
+                cancelled_at=command.at,
+            )
+        ]
+    if not state.is_open:
+        return []
+    match command.end:
+        case TicketEnd.COMPLETED:
+            return [
+                CallbackCompleted(
+                    callback_id=state.callback_id,
+                    case_id=state.case_id,
+                    attempts=max(state.attempts, 1),
+                    completed_at=command.at,
+                )
+            ]
+        case TicketEnd.NO_SHOW:
+            return [
+                CallbackMissed(
+                    callback_id=state.callback_id,
+                    case_id=state.case_id,
+                    attempts=state.attempts,
+                    missed_at=command.at,
+                )
+            ]
+        case TicketEnd.LEFT:
+            reason = "the caller left the queue"
+            by = CallbackActor.CUSTOMER
+        case _:
+            reason = (
+                f"the ticket was transferred{f' to {command.detail}' if command.detail else ''}"
+            )
+            by = CallbackActor.STAFF
+    return [
+        CallbackCancelled(
+            callback_id=state.callback_id,
+            case_id=state.case_id,
+            by=by,
+            reason=reason,
+            cancelled_at=command.at,
+        )
+    ]
+
+
 def decide_deadline(state: Callback, now: datetime) -> list[EventPayload]:
     """The window's end: missed unless reached or cancelled (or the deadline moved)."""
     if not state.is_open or state.window_end is None or now < state.window_end:
@@ -333,6 +520,21 @@ def decide_reminder(state: Callback, due_at: datetime, now: datetime) -> list[Ev
 
 def evolve(state: Callback, event: EventPayload) -> Callback:
     match event:
+        case QueueCallbackRequested():
+            return Callback(
+                status=CallbackStatus.WAITING_TURN,
+                callback_id=event.callback_id,
+                account_ref=event.account_ref,
+                customer_id=event.customer_id,
+                queue=event.queue,
+                recipient_ref=f"account:{event.account_ref}",
+                phone=event.phone,
+                language=event.language.tag,
+                availability=Availability("UTC", ALL_DAY, None),
+                requested_at=event.requested_at,
+                ticket_id=event.ticket_id,
+                ticket_number=event.ticket_number,
+            )
         case CallbackAccepted():
             return Callback(
                 status=CallbackStatus.SCHEDULED,
@@ -352,6 +554,9 @@ def evolve(state: Callback, event: EventPayload) -> Callback:
                 spacing=timedelta(minutes=event.attempt_spacing_minutes),
                 requested_at=event.requested_at,
                 promised_window_end=event.window_end,
+                ticket_id=event.ticket_id,
+                ticket_number=state.ticket_number,
+                agent_id=event.agent_id,
             )
         case CallbackScheduled():
             return replace(

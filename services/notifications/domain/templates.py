@@ -251,6 +251,36 @@ TEMPLATES: dict[NotificationKind, Template] = {
             ja=("組織認証", "{organization} の認証：{step}。{link_line}"),
         ),
     ),
+    NotificationKind.QUEUE_CALLBACK_REQUESTED: _T(
+        {"number": Var.TEXT, "wait_minutes": Var.INT},
+        frozenset({"wait_minutes"}),
+        _texts(
+            zh_CN=(
+                "我们会给您回电",
+                "{number}：您的排队位置已保留，轮到您时我们会给您回电，请保持电话畅通。{wait_line}",
+            ),
+            en=(
+                "We will call you back",
+                "{number}: your place in the queue is kept. We will call you back when your "
+                "turn comes; please keep your phone at hand.{wait_line}",
+            ),
+            fr=(
+                "Nous vous rappellerons",
+                "{number} : votre place dans la file est gardée. Nous vous rappellerons "
+                "quand ce sera votre tour ; gardez votre téléphone à portée de main.{wait_line}",
+            ),
+            de=(
+                "Wir rufen Sie zurück",
+                "{number}: Ihr Platz in der Warteschlange bleibt erhalten. Wir rufen Sie "
+                "zurück, sobald Sie an der Reihe sind; halten Sie Ihr Telefon bereit.{wait_line}",
+            ),
+            ja=(
+                "折り返しお電話します",
+                "{number}：順番はそのまま確保されています。順番が来ましたらこちらから"
+                "お電話しますので、電話に出られるようにしてください。{wait_line}",
+            ),
+        ),
+    ),
     # -- an organization's verification, told to its contact person -------------------------
     NotificationKind.ORGANIZATION_SUBMITTED: _T(
         {"organization": Var.TEXT, "link": Var.URL},

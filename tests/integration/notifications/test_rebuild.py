@@ -104,6 +104,7 @@ async def test_rebuilt_read_models_equal_the_live_ones(
     assert {report["group"] for report in reports} >= {
         "notifications.projections",
         "notifications.case_customers",
+        "notifications.ticket_cases",
     }, reports
     after = await cli(env_for_processes, "digest", "notifications")
     assert after == before
