@@ -24,8 +24,8 @@ from services.notifications.campaigns import (
     start_campaign,
 )
 from services.notifications.domain.campaigns import (
+    CAMPAIGN_CHANNELS,
     MAX_RATE_PER_MINUTE,
-    REPLY_OPT_OUT_CHANNELS,
     Campaign,
     CampaignStatus,
     CancelCampaign,
@@ -60,11 +60,8 @@ class CampaignBody(Forbid):
 
     @model_validator(mode="after")
     def _renders(self) -> CampaignBody:
-        if self.channel not in REPLY_OPT_OUT_CHANNELS:
-            raise ValueError(
-                f"no campaigns by {self.channel.value}: the opt-out reply its messages offer "
-                "is only received on sms, wechat and qq"
-            )
+        if self.channel not in CAMPAIGN_CHANNELS:
+            raise ValueError(f"no campaigns by {self.channel.value}: no opt-out path for it")
         languages = [c.language.lower() for c in self.contents]
         if len(set(languages)) != len(languages):
             raise ValueError("give each language's content once")

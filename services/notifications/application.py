@@ -79,6 +79,7 @@ from services.notifications.domain.messages import (
 )
 from services.notifications.domain.recipients import RECIPIENT, address_of, recipient_stream
 from services.notifications.domain.templates import TemplateError, render
+from services.notifications.domain.unsubscribe import sign_token
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +260,20 @@ async def request_message(
     return message
 
 
+def unsubscribe_link(
+    settings: NotificationSettings, account_ref: str, campaign_id: UUID, now: datetime
+) -> str:
+    token = sign_token(
+        settings.unsubscribe_key.get_secret_value().encode(),
+        account_ref,
+        MessageChannel.EMAIL,
+        campaign_id,
+        now,
+        timedelta(days=settings.unsubscribe_link_days),
+    )
+    return f"{settings.unsubscribe_url}?token={token}"
+
+
 def _context(payload: dict[str, str]) -> CommandContext:
     return CommandContext(actor=SERVICE_ACTOR, correlation_id=UUID(payload["correlation_id"]))
 
@@ -324,8 +339,17 @@ class Dispatcher:
             return
         assert adapter is not None
         assert address is not None
+        variables, headers = dict(state.variables), dict[str, str]()
+        if state.kind is NotificationKind.CAMPAIGN and channel is MessageChannel.EMAIL:
+            if state.account_ref is None or state.campaign_id is None:
+                reason = "a campaign email needs its account and campaign for its unsubscribe link"
+                await self._failed(conn, store, stream, state, reason, False, now, context)
+                return
+            variables["unsubscribe"], headers = self._unsubscribe(
+                state.account_ref, state.campaign_id, now
+            )
         try:
-            rendered = render(state.kind, state.language, state.variables, state.timezone)  # type: ignore[arg-type]
+            rendered = render(state.kind, state.language, variables, state.timezone)  # type: ignore[arg-type]
         except TemplateError as error:
             await self._append(
                 conn,
@@ -352,6 +376,7 @@ class Dispatcher:
             to=address,
             subject=rendered.subject,
             body=rendered.body,
+            headers=headers,
         )
         try:
             result = await adapter.send(outgoing)
@@ -361,6 +386,17 @@ class Dispatcher:
             )
             return
         await self._record_sent(conn, store, stream, state, result, now, context)
+
+    def _unsubscribe(
+        self, account_ref: str, campaign_id: UUID, now: datetime
+    ) -> tuple[str, dict[str, str]]:
+        """A campaign email's one-click unsubscribe link (in its footer) and the RFC 8058
+        headers naming it; the token is signed now and works ``unsubscribe_link_days``."""
+        link = unsubscribe_link(self.settings, account_ref, campaign_id, now)
+        return link, {
+            "List-Unsubscribe": f"<{link}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
 
     async def _marketing_held(
         self,

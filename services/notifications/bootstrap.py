@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from runtime.service import ServiceDefinition, create_app
 from services.notifications.api import router
 from services.notifications.api_campaigns import router as campaigns_router
+from services.notifications.api_unsubscribe import router as unsubscribe_router
 from services.notifications.application import timer_handlers
 from services.notifications.campaigns import campaign_consumer_groups, campaign_timer_handlers
 from services.notifications.consumers import consumer_groups, redact_subject
@@ -22,7 +23,7 @@ DEFINITION = ServiceDefinition(
     description="Callbacks that are kept, and messages on every channel, exactly once.",
     default_port=8004,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router, campaigns_router],
+    routers=[router, campaigns_router, unsubscribe_router],
     consumer_groups=lambda store: [
         *consumer_groups(store, SETTINGS),
         *campaign_consumer_groups(store),

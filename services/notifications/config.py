@@ -1,10 +1,11 @@
 """Settings of the notifications service, from the environment (``FRONTDESK_NOTIFICATIONS_*``).
 
 Production (``FRONTDESK_ENV=production``) refuses the development defaults: the providers' API
-key and the receipt webhook's secret, the placeholder hotline, public link and sender that
-messages would tell real people, plain-HTTP provider and receipt URLs, and an SMTP password
-sent without STARTTLS. (The code claim goes to verification over the internal network, like
-every call between the services: ``FRONTDESK_PEERS``.)
+key, the receipt webhook's secret, the unsubscribe links' signing key, the placeholder
+hotline, public link and sender that messages would tell real people, plain-HTTP provider,
+receipt and unsubscribe URLs, and an SMTP password sent without STARTTLS. (The code claim
+goes to verification over the internal network, like every call between the services:
+``FRONTDESK_PEERS``.)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ DEV_WEBHOOK_SECRET = "dev-webhook-secret"  # noqa: S105 - refused in production
 DEV_HOTLINE = "400-000-0000"
 DEV_PUBLIC_URL = "https://frontdesk.example"
 DEV_SMTP_SENDER = "Frontdesk <no-reply@frontdesk.example>"
+DEV_UNSUBSCRIBE_KEY = "dev-unsubscribe-key"  # refused in production
 MIN_SECRET_LENGTH = 32
 
 
@@ -79,6 +81,17 @@ class NotificationSettings(BaseSettings):
     # what messages tell people
     hotline: str = DEV_HOTLINE
     public_url: str = DEV_PUBLIC_URL
+    # marketing email's one-click unsubscribe link (RFC 8058): HMAC key of its tokens, how
+    # long a link works, and the public base URL that routes /notifications/unsubscribe to
+    # this service (else public_url)
+    unsubscribe_key: SecretStr = SecretStr(DEV_UNSUBSCRIBE_KEY)
+    unsubscribe_link_days: int = Field(default=90, ge=1, le=400)
+    unsubscribe_base_url: str | None = None
+
+    @property
+    def unsubscribe_url(self) -> str:
+        base = self.unsubscribe_base_url or self.public_url
+        return f"{base.rstrip('/')}/notifications/unsubscribe"
 
     @model_validator(mode="after")
     def _refuse_development_defaults(self) -> NotificationSettings:
@@ -91,6 +104,12 @@ class NotificationSettings(BaseSettings):
         if secret == DEV_WEBHOOK_SECRET or len(secret) < MIN_SECRET_LENGTH:
             problems.append(
                 "FRONTDESK_NOTIFICATIONS_WEBHOOK_SECRET must be set "
+                f"(at least {MIN_SECRET_LENGTH} characters)"
+            )
+        key = self.unsubscribe_key.get_secret_value()
+        if key == DEV_UNSUBSCRIBE_KEY or len(key) < MIN_SECRET_LENGTH:
+            problems.append(
+                "FRONTDESK_NOTIFICATIONS_UNSUBSCRIBE_KEY must be set "
                 f"(at least {MIN_SECRET_LENGTH} characters)"
             )
         for name, default in (
@@ -108,6 +127,7 @@ class NotificationSettings(BaseSettings):
             "wechat_provider_url",
             "qq_provider_url",
             "receipt_url",
+            "unsubscribe_base_url",
         ):
             url = getattr(self, name)
             if url is not None and not url.startswith("https://"):

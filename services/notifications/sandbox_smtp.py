@@ -30,6 +30,12 @@ class Mail:
     body: str
     idempotency_key: str | None
     receptions: int = 1
+    list_unsubscribe: str | None = None  # RFC 8058 headers, as received
+    list_unsubscribe_post: str | None = None
+
+
+def _header(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 class SandboxMailbox:
@@ -59,6 +65,8 @@ class SandboxMailbox:
                 subject=str(parsed.get("Subject", "")),
                 body=body.strip(),
                 idempotency_key=parsed.get("X-Idempotency-Key"),
+                list_unsubscribe=_header(parsed.get("List-Unsubscribe")),
+                list_unsubscribe_post=_header(parsed.get("List-Unsubscribe-Post")),
             )
         return "250 OK"
 

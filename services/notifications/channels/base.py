@@ -21,6 +21,9 @@ class OutgoingMessage:
     to: str = field(repr=False)
     subject: str = field(repr=False)
     body: str = field(repr=False)
+    # extra headers where the channel has them (email: List-Unsubscribe, RFC 8058); the
+    # unsubscribe link's token names the account: not in repr either
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)

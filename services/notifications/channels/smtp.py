@@ -52,6 +52,8 @@ class SmtpEmailAdapter:
         email["Message-ID"] = message_id(message.idempotency_key)
         email["X-Idempotency-Key"] = message.idempotency_key
         email["Content-Language"] = message.language
+        for name, value in message.headers.items():
+            email[name] = value
         email.set_content(message.body)
         return email
 

@@ -224,18 +224,22 @@ class BatchDecision:
     requested: tuple[str, ...] = ()
 
 
-# Channels whose providers report a person's replies (POST /notifications/webhooks/inbound):
-# the campaign template's footer tells people to reply TD / 退订 / STOP, which only these honour.
+# How each channel's campaign message lets the person opt out: the footer's reply keyword
+# (TD / 退订 / STOP), which these channels' providers report to POST
+# /notifications/webhooks/inbound, or, by email, a signed one-click unsubscribe link with the
+# RFC 8058 List-Unsubscribe headers (POST /notifications/unsubscribe).
 REPLY_OPT_OUT_CHANNELS = frozenset({MessageChannel.SMS, MessageChannel.WECHAT, MessageChannel.QQ})
+LINK_OPT_OUT_CHANNELS = frozenset({MessageChannel.EMAIL})
+CAMPAIGN_CHANNELS = REPLY_OPT_OUT_CHANNELS | LINK_OPT_OUT_CHANNELS
 
 
 def decide_start(state: Campaign, command: StartCampaign) -> list[EventPayload]:
     if state.status is not CampaignStatus.NONE:
         raise RuleViolation("this campaign was already started")
-    if command.channel not in REPLY_OPT_OUT_CHANNELS:
+    if command.channel not in CAMPAIGN_CHANNELS:
         raise RuleViolation(
-            f"no campaigns by {command.channel.value}: its messages say 'reply STOP to opt "
-            "out', and no reply on that channel reaches us"
+            f"no campaigns by {command.channel.value}: its messages would offer no way to opt "
+            "out that reaches us"
         )
     throttle(command.rate_per_minute)
     languages = [c.language.lower() for c in command.contents]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 from contracts.base import EventPayload
 from contracts.events.notifications import HoursWindow, MessageChannel, RecipientPreferencesSet
@@ -108,6 +109,38 @@ def decide_opt_out(state: Recipient, command: OptOut) -> list[EventPayload]:
                 "marketing_consent": [c for c in prefs.marketing_consent if c != command.channel],
                 "set_by": f"inbound:{command.channel.value}",
                 "reason": f"inbound opt-out reply {command.keyword} on {command.channel.value}",
+                "set_at": command.at,
+            }
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    """The person followed the unsubscribe link of a campaign's message on ``channel``."""
+
+    channel: MessageChannel
+    campaign_id: UUID
+    at: datetime
+
+
+def decide_unsubscribe(state: Recipient, command: Unsubscribe) -> list[EventPayload]:
+    """Withdraw marketing consent on the link's channel, restating everything else; nothing
+    when there is none there (already withdrawn: a second click changes nothing). The link
+    names the account, not the address: it withdraws the account's consent on that channel
+    even when the address changed since (withdrawing is the safe side)."""
+    prefs = state.preferences
+    if prefs is None or command.channel not in prefs.marketing_consent:
+        return []
+    return [
+        RecipientPreferencesSet.model_validate(
+            {
+                **prefs.model_dump(),
+                "marketing_consent": [c for c in prefs.marketing_consent if c != command.channel],
+                "set_by": f"unsubscribe:{command.channel.value}",
+                "reason": (
+                    f"unsubscribe link on {command.channel.value} (campaign {command.campaign_id})"
+                ),
                 "set_at": command.at,
             }
         )

@@ -500,14 +500,16 @@ TEMPLATES: dict[NotificationKind, Template] = {
         ),
     ),
     NotificationKind.CAMPAIGN: _T(
-        {"title": Var.TEXT, "body": Var.TEXT},
-        frozenset(),
+        # unsubscribe: the one-click link (email), given at send time; without it the footer
+        # offers the opt-out reply (sms, wechat, qq: see inbound.py)
+        {"title": Var.TEXT, "body": Var.TEXT, "unsubscribe": Var.URL},
+        frozenset({"unsubscribe"}),
         _texts(
-            zh_CN=("{title}", "{body}\n回复 TD 退订。"),
-            en=("{title}", "{body}\nReply STOP to opt out."),
-            fr=("{title}", "{body}\nRépondez STOP pour vous désabonner."),
-            de=("{title}", "{body}\nAntworten Sie STOP zum Abbestellen."),
-            ja=("{title}", "{body}\n配信停止は STOP と返信してください。"),
+            zh_CN=("{title}", "{body}\n{opt_out_line}"),
+            en=("{title}", "{body}\n{opt_out_line}"),
+            fr=("{title}", "{body}\n{opt_out_line}"),
+            de=("{title}", "{body}\n{opt_out_line}"),
+            ja=("{title}", "{body}\n{opt_out_line}"),
         ),
     ),
 }
@@ -542,6 +544,13 @@ _LINES = {
         "de": " Verifizierte Domains: {domains}",
         "ja": "認証済みドメイン：{domains}",
     },
+    "opt_out_line": {
+        "zh-CN": "退订请点击：{unsubscribe}",
+        "en": "To unsubscribe, open: {unsubscribe}",
+        "fr": "Pour vous désabonner, ouvrez : {unsubscribe}",
+        "de": "Zum Abbestellen öffnen Sie: {unsubscribe}",
+        "ja": "配信停止はこちら：{unsubscribe}",
+    },
     "link_line": {
         "zh-CN": " {link}",
         "en": " {link}",
@@ -556,6 +565,7 @@ _LINE_NEEDS = {
     "link_line": "link",
     "desk_line": "desk",
     "domains_line": "domains",
+    "opt_out_line": "unsubscribe",
 }
 # what a line says when its variable is absent (else nothing)
 _LINES_WITHOUT = {
@@ -565,6 +575,13 @@ _LINES_WITHOUT = {
         "fr": "préparez-vous.",
         "de": "bitte halten Sie sich bereit.",
         "ja": "ご準備ください。",
+    },
+    "opt_out_line": {
+        "zh-CN": "回复 TD 退订。",
+        "en": "Reply STOP to opt out.",
+        "fr": "Répondez STOP pour vous désabonner.",
+        "de": "Antworten Sie STOP zum Abbestellen.",
+        "ja": "配信停止は STOP と返信してください。",
     },
 }
 

@@ -506,15 +506,3 @@ async def test_the_audience_snapshot_of_a_long_ended_campaign_goes_and_a_running
             await conn.execute(
                 "DELETE FROM campaigns WHERE campaign_id = ANY($1)", [ended, running]
             )
-
-
-async def test_an_email_campaign_is_refused_its_stop_reply_would_reach_nobody(
-    stack: Stack, token: Callable[..., str]
-) -> None:
-    answer = await stack["notifications"].client.post(
-        "/campaigns",
-        json=start_body(f"mail-{uuid.uuid4().hex[:8]}", "email", rate=60),
-        headers=auth(token("supervisor")),
-    )
-    assert answer.status_code == 422, answer.text
-    assert "no campaigns by email" in answer.text

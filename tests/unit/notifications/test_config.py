@@ -20,6 +20,7 @@ SAFE: dict[str, Any] = {
     "smtp_sender": "Help <help@example.cn>",
     "sms_provider_url": "https://sms-gateway.example.cn",
     "receipt_url": "https://help.example.cn/notifications/receipts",
+    "unsubscribe_key": "u" * 40,
 }
 
 
@@ -49,6 +50,9 @@ def test_development_and_test_keep_the_local_defaults() -> None:
         ({"qq_provider_url": "http://127.0.0.1:8097"}, "QQ_PROVIDER_URL must be https"),
         ({"receipt_url": "http://help.example.cn/r"}, "RECEIPT_URL must be https"),
         ({"smtp_password": "pw", "smtp_starttls": False}, "SMTP_STARTTLS must be on"),
+        ({"unsubscribe_key": "dev-unsubscribe-key"}, "UNSUBSCRIBE_KEY must be set"),
+        ({"unsubscribe_key": "short-key"}, "UNSUBSCRIBE_KEY must be set"),
+        ({"unsubscribe_base_url": "http://help.example.cn"}, "UNSUBSCRIBE_BASE_URL must be https"),
     ],
 )
 def test_production_refuses_a_development_default(change: dict[str, Any], message: str) -> None:
@@ -60,7 +64,14 @@ def test_every_problem_is_named_at_once() -> None:
     with pytest.raises(UnsafeSettings) as refused:
         NotificationSettings(FRONTDESK_ENV="production")
     text = str(refused.value)
-    for name in ("PROVIDER_API_KEY", "WEBHOOK_SECRET", "HOTLINE", "PUBLIC_URL", "SMTP_SENDER"):
+    for name in (
+        "PROVIDER_API_KEY",
+        "WEBHOOK_SECRET",
+        "UNSUBSCRIBE_KEY",
+        "HOTLINE",
+        "PUBLIC_URL",
+        "SMTP_SENDER",
+    ):
         assert name in text
 
 
@@ -72,3 +83,10 @@ def test_the_environment_decides(monkeypatch: pytest.MonkeyPatch) -> None:
         if name != "FRONTDESK_ENV":
             monkeypatch.setenv(f"FRONTDESK_NOTIFICATIONS_{name.upper()}", str(value))
     assert NotificationSettings().env == "production"
+
+
+def test_the_unsubscribe_link_is_served_under_the_public_url_unless_set() -> None:
+    settings = NotificationSettings(**SAFE)
+    assert settings.unsubscribe_url == "https://help.example.cn/notifications/unsubscribe"
+    own = NotificationSettings(**{**SAFE, "unsubscribe_base_url": "https://mail.example.cn/"})
+    assert own.unsubscribe_url == "https://mail.example.cn/notifications/unsubscribe"

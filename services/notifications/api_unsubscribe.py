@@ -1,0 +1,178 @@
+# ruff: noqa: RUF001  (full-width punctuation is correct in Chinese and Japanese text)
+"""One-click unsubscribe from marketing email (RFC 8058).
+
+Every campaign email carries ``List-Unsubscribe: <https://…/notifications/unsubscribe?token=…>``
+and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``, and its footer names the same link.
+The signed token (``domain/unsubscribe.py``) authenticates the request: no bearer token.
+
+- ``GET /notifications/unsubscribe?token=`` — a tiny confirmation page with one button; it
+  changes nothing (mail scanners follow links: a GET must never unsubscribe).
+- ``POST /notifications/unsubscribe?token=`` — what a mail client's one-click sends (body
+  ``List-Unsubscribe=One-Click``, form-encoded) and what the page's button sends: withdraws
+  the account's marketing consent on email, a ``recipient_preferences_set`` restating the
+  rest, ``set_by`` ``unsubscribe:email``. Idempotent: a second POST changes nothing.
+
+A damaged or altered token → 400, an expired one → 410 (problem+json), nothing written. The
+token and the account are never logged (the runtime logs no query string).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import HTMLResponse
+
+from runtime.eventstore import CommandContext
+from runtime.service import Runtime
+from runtime.telemetry import log_fields
+from services.notifications.application import SERVICE_ACTOR, decide_and_append
+from services.notifications.domain.recipients import (
+    RECIPIENT,
+    Unsubscribe,
+    decide_unsubscribe,
+    recipient_stream,
+)
+from services.notifications.domain.templates import resolve_language
+from services.notifications.domain.unsubscribe import (
+    MAX_TOKEN_LENGTH,
+    InvalidUnsubscribeToken,
+    UnsubscribeClaim,
+    verify_token,
+)
+from services.notifications.wiring import SETTINGS
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["unsubscribe"])
+
+PATH = "/notifications/unsubscribe"
+
+# (title, question, button, done) per template language
+_PAGES = {
+    "zh-CN": ("退订", "不再通过电子邮件接收营销信息？", "退订", "您已退订，不会再收到营销邮件。"),
+    "en": (
+        "Unsubscribe",
+        "Stop receiving marketing email from us?",
+        "Unsubscribe",
+        "You are unsubscribed: no more marketing email.",
+    ),
+    "fr": (
+        "Désabonnement",
+        "Ne plus recevoir nos e-mails promotionnels ?",
+        "Se désabonner",
+        "Vous êtes désabonné : plus d'e-mails promotionnels.",
+    ),
+    "de": (
+        "Abbestellen",
+        "Keine Werbe-E-Mails mehr von uns erhalten?",
+        "Abbestellen",
+        "Sie haben abbestellt: keine Werbe-E-Mails mehr.",
+    ),
+    "ja": (
+        "配信停止",
+        "マーケティングメールの配信を停止しますか？",
+        "配信停止",
+        "配信を停止しました。今後マーケティングメールは届きません。",
+    ),
+}
+
+Token = Annotated[str | None, Query(max_length=MAX_TOKEN_LENGTH, description="The signed token.")]
+AcceptLanguage = Annotated[str | None, Header(alias="Accept-Language")]
+
+
+def _language(accept_language: str | None) -> str:
+    """The first language of ``Accept-Language`` the page has (else English)."""
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip()
+        if tag and tag != "*":
+            language = resolve_language(tag)
+            if language != "en" or tag.lower().startswith("en"):
+                return language
+    return "en"
+
+
+def _page(language: str, message: str, form_action: str | None, button: str) -> HTMLResponse:
+    title = _PAGES[language][0]
+    form = (
+        f'<form method="post" action="{html.escape(form_action)}">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        f'<button type="submit">{html.escape(button)}</button></form>'
+        if form_action
+        else ""
+    )
+    return HTMLResponse(
+        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="robots" content="noindex">'
+        f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+        f"<p>{html.escape(message)}</p>{form}</body></html>",
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+def _claim(token: str | None, runtime: Runtime) -> UnsubscribeClaim:
+    if not token:
+        raise InvalidUnsubscribeToken("the unsubscribe link has no token")
+    key = SETTINGS.unsubscribe_key.get_secret_value().encode()
+    return verify_token(key, token, runtime.clock.now())
+
+
+@router.get(
+    PATH,
+    response_class=HTMLResponse,
+    summary="The page an email's unsubscribe link opens (signed token; changes nothing)",
+    responses={400: {"description": "Damaged or altered link"}, 410: {"description": "Expired"}},
+)
+async def unsubscribe_page(
+    runtime: Runtime, token: Token = None, accept_language: AcceptLanguage = None
+) -> HTMLResponse:
+    _claim(token, runtime)
+    language = _language(accept_language)
+    _, question, button, _ = _PAGES[language]
+    return _page(language, question, f"{PATH}?token={token}", button)
+
+
+@router.post(
+    PATH,
+    response_class=HTMLResponse,
+    summary="One-click unsubscribe (RFC 8058; signed token): withdraws marketing consent on "
+    "email, once",
+    responses={400: {"description": "Damaged or altered link"}, 410: {"description": "Expired"}},
+)
+async def unsubscribe(
+    request: Request,
+    runtime: Runtime,
+    token: Token = None,
+    accept_language: AcceptLanguage = None,
+) -> HTMLResponse:
+    if not token and request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        body = await request.body()
+        form = parse_qs(body.decode("utf-8", "replace")[: MAX_TOKEN_LENGTH + 200])
+        token = next(iter(form.get("token", [])), None)
+    claim = _claim(token, runtime)
+    command = Unsubscribe(claim.channel, claim.campaign_id, runtime.clock.now())
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        _, appended = await decide_and_append(
+            conn,
+            runtime.store,
+            RECIPIENT,
+            recipient_stream(claim.account_ref),
+            lambda state: decide_unsubscribe(state, command),
+            CommandContext.new(SERVICE_ACTOR),
+        )
+    log.info(
+        "unsubscribe link taken",
+        extra=log_fields(
+            channel=claim.channel.value,
+            campaign_id=str(claim.campaign_id),
+            withdrawn=bool(appended),
+        ),
+    )
+    language = _language(accept_language)
+    return _page(language, _PAGES[language][3], None, "")
