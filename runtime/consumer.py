@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
@@ -52,21 +52,27 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+P = TypeVar("P", bound=EventPayload, covariant=True)
+
+
 @dataclass(frozen=True)
-class ReceivedEvent:
+class ReceivedEvent(Generic[P]):
+    """A decoded event as a handler sees it: ``payload`` is the handler's payload class."""
+
     envelope: Envelope
-    payload: EventPayload
+    payload: P
     topic: str
     partition: int
     offset: int
 
 
-EventHandler = Callable[[asyncpg.Connection, ReceivedEvent], Awaitable[None]]
+EventHandler = Callable[[asyncpg.Connection, "ReceivedEvent[Any]"], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class ConsumerGroup:
-    """A consumer group: ``<service>.<purpose>``, its topics, and a handler per event type.
+    """A consumer group: ``<service>.<purpose>``, its topics, and a handler per payload class
+    (``{TicketIssued: on_ticket_issued}``); the event-type strings come from the registry.
 
     A group that owns read-model tables (``read_models``) is a projection: it can be rebuilt by
     truncating them and replaying its topics. A group without is a reaction (it appends events
@@ -75,13 +81,28 @@ class ConsumerGroup:
 
     name: str
     topics: Sequence[TopicSpec]
-    handlers: Mapping[str, EventHandler]
+    # keys: payload classes (wire-name strings are accepted until every service has moved)
+    handlers: Mapping[Any, EventHandler]
     read_models: Sequence[str] = field(default_factory=tuple)
     description: str = ""
 
     @property
     def rebuildable(self) -> bool:
         return bool(self.read_models)
+
+    @property
+    def by_event_type(self) -> dict[str, EventHandler]:
+        """The handlers keyed by the wire name of their event type."""
+        return {_event_type(payload): handler for payload, handler in self.handlers.items()}
+
+    @property
+    def event_types(self) -> list[str]:
+        return sorted(self.by_event_type)
+
+
+def _event_type(payload: type[EventPayload] | str) -> str:
+    # a wire name is accepted while services move to payload classes
+    return payload if isinstance(payload, str) else payload.event_type
 
 
 class Outcome(StrEnum):
@@ -187,6 +208,7 @@ class ConsumerRunner:
         self.retry_backoff = retry_backoff
         self.max_backoff = max_backoff
         self.lock_key = group_lock_key(group.name)
+        self._handlers = group.by_event_type
 
     # -- the live subscription -------------------------------------------------------------
 
@@ -210,8 +232,7 @@ class ConsumerRunner:
             auto_offset_reset="earliest",
             ack_policy=ack_policy,
             title=self.group.name,
-            description=self.group.description
-            or f"Handles {', '.join(sorted(self.group.handlers))}.",
+            description=self.group.description or f"Handles {', '.join(self.group.event_types)}.",
         )(consume)
 
     # -- one record ------------------------------------------------------------------------
@@ -233,7 +254,7 @@ class ConsumerRunner:
             try:
                 envelope, event_type = decode_record(value)
                 event_id = str(envelope.event_id)
-                handler = self.group.handlers.get(event_type)
+                handler = self._handlers.get(event_type)
                 if handler is None:
                     outcome = Outcome.IGNORED
                 else:

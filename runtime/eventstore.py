@@ -10,15 +10,18 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
-from uuid import UUID
+from typing import Protocol, TypeVar
 
 import asyncpg
 
-from contracts import REGISTRY, Actor, Envelope, EventPayload, TraceContext
+from contracts import REGISTRY, Envelope, EventPayload, TraceContext
+from runtime.aggregate import AggregateType
+from runtime.context import CommandContext
 from runtime.errors import ConcurrencyConflict
 from runtime.privacy import Privacy
-from runtime.telemetry import correlation_id_var, current_trace_carrier
+from runtime.telemetry import current_trace_carrier
+
+__all__ = ["AggregateType", "CommandContext", "EventStore", "RecordedEvent", "execute"]
 
 S = TypeVar("S")
 
@@ -44,32 +47,6 @@ SELECT pg_notify('{OUTBOX_CHANNEL}', ''), (SELECT count(*) FROM queued)
 
 
 @dataclass(frozen=True)
-class CommandContext:
-    """Who asked, and which flow this belongs to; stamped on every event the command appends."""
-
-    actor: Actor | None
-    correlation_id: UUID
-    causation_id: UUID | None = None
-
-    @classmethod
-    def new(cls, actor: Actor | None, correlation_id: UUID | None = None) -> CommandContext:
-        """A command from outside: it joins the current request's correlation id, if any."""
-        if correlation_id is None:
-            current = correlation_id_var.get()
-            correlation_id = UUID(current) if current else uuid.uuid4()
-        return cls(actor=actor, correlation_id=correlation_id)
-
-    @classmethod
-    def caused_by(cls, envelope: Envelope, service: str) -> CommandContext:
-        """Context of a reaction to ``envelope``: same correlation, caused by that event."""
-        return cls(
-            actor=Actor(id=service, role="service"),
-            correlation_id=envelope.correlation_id,
-            causation_id=envelope.event_id,
-        )
-
-
-@dataclass(frozen=True)
 class RecordedEvent:
     position: int
     envelope: Envelope
@@ -83,15 +60,34 @@ def _trace_context() -> TraceContext | None:
     return TraceContext(traceparent=carrier["traceparent"], tracestate=carrier.get("tracestate"))
 
 
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class _WallClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
 class EventStore:
-    def __init__(self, producer: str, privacy: Privacy | None = None) -> None:
+    def __init__(
+        self, producer: str, privacy: Privacy | None = None, clock: Clock | None = None
+    ) -> None:
         self.producer = producer
         self.privacy = privacy or Privacy(None)
+        # the service's clock: events are stamped with the time the service lives in, which
+        # tests and simulations move (runtime/scheduler.py)
+        self.clock: Clock = clock or _WallClock()
 
-    async def load(self, conn: asyncpg.Connection, stream_id: str) -> list[RecordedEvent]:
+    async def load(
+        self, conn: asyncpg.Connection, stream_id: str, after_version: int = 0
+    ) -> list[RecordedEvent]:
+        """The stream's events after ``after_version`` (all of them by default), in order."""
         rows = await conn.fetch(
-            "SELECT position, envelope FROM events WHERE stream_id = $1 ORDER BY stream_version",
+            "SELECT position, envelope FROM events WHERE stream_id = $1 AND stream_version > $2"
+            " ORDER BY stream_version",
             stream_id,
+            after_version,
         )
         recorded = []
         for row in rows:
@@ -121,8 +117,8 @@ class EventStore:
             return []  # a decision that changes nothing
         if not conn.is_in_transaction():
             raise RuntimeError("append must run inside a transaction")
-        occurred_at = occurred_at or datetime.now(UTC)
-        trace_context = _trace_context()
+        occurred_at = occurred_at or self.clock.now()
+        trace_context = context.trace or _trace_context()
         envelopes = []
         causation_id = context.causation_id
         for offset, payload in enumerate(payloads, start=1):
@@ -173,21 +169,6 @@ class EventStore:
         return envelopes
 
 
-@dataclass(frozen=True)
-class AggregateType(Generic[S]):
-    """How an aggregate folds its events: ``evolve(state, event) -> state`` from ``initial``."""
-
-    name: str
-    initial: Callable[[], S]
-    evolve: Callable[[S, EventPayload], S]
-
-    def fold(self, events: Sequence[EventPayload]) -> S:
-        state = self.initial()
-        for event in events:
-            state = self.evolve(state, event)
-        return state
-
-
 async def execute(
     conn: asyncpg.Connection,
     store: EventStore,
@@ -196,11 +177,7 @@ async def execute(
     decide: Callable[[S], Sequence[EventPayload]],
     context: CommandContext,
 ) -> tuple[S, list[Envelope]]:
-    """Load the aggregate, decide, append: the one way a command changes state.
-
-    ``decide`` is pure: it sees the current state and returns the new events or raises
-    RuleViolation. Returns the new state and the appended envelopes.
-    """
+    """Deprecated: use ``runtime.repository.Repository.execute``."""
     history = await store.load(conn, stream_id)
     state = aggregate.fold([event.payload for event in history])
     new_events = list(decide(state))

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-import asyncpg
-from fastapi import FastAPI, Header, Request
-from fastapi.encoders import jsonable_encoder
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from runtime.auth import Forbidden, Unauthenticated
-from runtime.errors import FrontdeskError, IdempotencyKeyReused
+from runtime.errors import FrontdeskError
 from runtime.telemetry import correlation_id_var, log_fields
 
 log = logging.getLogger(__name__)
@@ -114,77 +108,7 @@ def install_request_context(app: FastAPI) -> None:
             correlation_id_var.reset(token)
 
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=8,
-        max_length=200,
-        description="Retrying a request with the same key returns the first result.",
-    ),
-]
+# Kept importable from here while the services move to runtime.commands.
+from runtime.commands import IdempotencyKey, fingerprint, idempotent  # noqa: E402
 
-
-def fingerprint(body: BaseModel | dict[str, Any] | None) -> str:
-    data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-
-
-async def idempotent(
-    pool: asyncpg.Pool,
-    scope: str,
-    key: str | None,
-    request_fingerprint: str,
-    act: Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]],
-) -> JSONResponse:
-    """Run ``act`` in a transaction; with a key, store its answer in the same transaction.
-
-    A retry with the same key and the same request returns the stored answer and acts no more;
-    the same key with a different request is refused (422). Of two concurrent requests with one
-    key, the second waits for the first and then returns its answer.
-    """
-    async with pool.acquire() as conn:
-        if key is not None:
-            replay = await _stored_answer(conn, scope, key, request_fingerprint)
-            if replay is not None:
-                return replay
-        try:
-            async with conn.transaction():
-                status, answer = await act(conn)
-                body = jsonable_encoder(answer)
-                if key is not None:
-                    await conn.execute(
-                        """INSERT INTO idempotency_keys
-                               (scope, key, fingerprint, status_code, response)
-                           VALUES ($1, $2, $3, $4, $5)""",
-                        scope,
-                        key,
-                        request_fingerprint,
-                        status,
-                        body,
-                    )
-        except asyncpg.UniqueViolationError as error:
-            if key is None or error.table_name != "idempotency_keys":
-                raise
-            replay = await _stored_answer(conn, scope, key, request_fingerprint)
-            assert replay is not None
-            return replay
-    return JSONResponse(body, status_code=status)
-
-
-async def _stored_answer(
-    conn: asyncpg.Connection, scope: str, key: str, request_fingerprint: str
-) -> JSONResponse | None:
-    row = await conn.fetchrow(
-        "SELECT fingerprint, status_code, response FROM idempotency_keys "
-        "WHERE scope = $1 AND key = $2",
-        scope,
-        key,
-    )
-    if row is None:
-        return None
-    if row["fingerprint"] != request_fingerprint:
-        raise IdempotencyKeyReused("this Idempotency-Key was used for a different request")
-    return JSONResponse(
-        row["response"], status_code=row["status_code"], headers={"Idempotent-Replay": "true"}
-    )
+__all__ = ["IdempotencyKey", "fingerprint", "idempotent", "install_problem_handlers", "problem"]

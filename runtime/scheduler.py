@@ -16,16 +16,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import asyncpg
-from opentelemetry import metrics
+from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from runtime.telemetry import log_fields
+from contracts import Actor
+from runtime.context import CommandContext
+from runtime.telemetry import context_from_carrier, correlation_id_var, log_fields
+
+tracer = trace.get_tracer("frontdesk.timers")
 
 log = logging.getLogger(__name__)
 fired_counter = metrics.get_meter("frontdesk.timers").create_counter(
@@ -83,6 +87,19 @@ class Timer:
     due_at: datetime
     payload: dict[str, Any]
     attempts: int
+    scheduled_by: dict[str, Any] | None = None  # the scheduling command's context, as JSON
+
+    def context(self, service: str) -> CommandContext:
+        """The context what this timer fires runs in: the service acts, in the flow (the
+        correlation id and trace) of the command that scheduled the timer."""
+        if self.scheduled_by is None:
+            return CommandContext.of_service(service)
+        scheduled = CommandContext.from_json(self.scheduled_by)
+        return CommandContext(
+            actor=Actor(id=service, role="service"),
+            correlation_id=scheduled.correlation_id,
+            trace=scheduled.trace,
+        )
 
 
 TimerHandler = Callable[[asyncpg.Connection, Timer, datetime], Awaitable[None]]
@@ -94,17 +111,22 @@ async def schedule(
     kind: str,
     due_at: datetime,
     payload: Mapping[str, Any] | None = None,
+    context: CommandContext | None = None,
 ) -> None:
-    """Create the timer, or move it to the new due time (same id)."""
+    """Create the timer, or move it to the new due time (same id). The timer carries
+    ``context`` (by default the current flow's correlation id and trace) to what it fires."""
+    scheduled_by = (context or CommandContext.new(None)).to_json()
     await conn.execute(
-        """INSERT INTO timers (timer_id, kind, due_at, payload) VALUES ($1, $2, $3, $4)
+        """INSERT INTO timers (timer_id, kind, due_at, payload, context)
+           VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (timer_id) DO UPDATE
            SET kind = EXCLUDED.kind, due_at = EXCLUDED.due_at, payload = EXCLUDED.payload,
-               attempts = 0, last_error = NULL""",
+               context = EXCLUDED.context, attempts = 0, last_error = NULL""",
         timer_id,
         kind,
         due_at,
         dict(payload or {}),
+        scheduled_by,
     )
 
 
@@ -136,7 +158,9 @@ class TimerRunner:
         *,
         poll_interval: float = 1.0,
         max_backoff: timedelta = timedelta(minutes=5),
+        service: str = "frontdesk",
     ) -> None:
+        self.service = service
         self.pool = pool
         self.handlers = handlers
         self.clock = clock
@@ -174,7 +198,8 @@ class TimerRunner:
         async with conn.transaction():
             with suppress_instrumentation():
                 row = await conn.fetchrow(
-                    """SELECT timer_id, kind, due_at, payload, attempts FROM timers
+                    """SELECT timer_id, kind, due_at, payload, attempts,
+                              context AS scheduled_by FROM timers
                        WHERE due_at <= $1 AND kind = ANY($2::text[])
                        ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
                     now,
@@ -186,7 +211,8 @@ class TimerRunner:
             await conn.execute("DELETE FROM timers WHERE timer_id = $1", timer.timer_id)
             try:
                 async with conn.transaction():  # the handler's effect, or nothing
-                    await self.handlers[timer.kind](conn, timer, now)
+                    with _in_flow_of(timer, self.service):
+                        await self.handlers[timer.kind](conn, timer, now)
             except Exception as error:
                 failed = (timer, error)
                 await self._retry_later(conn, timer, error, now)
@@ -199,8 +225,8 @@ class TimerRunner:
     ) -> None:
         delay = min(timedelta(seconds=2 ** min(timer.attempts, 16)), self.max_backoff)
         await conn.execute(
-            """INSERT INTO timers (timer_id, kind, due_at, payload, attempts, last_error)
-               VALUES ($1, $2, $3, $4, $5, $6)
+            """INSERT INTO timers (timer_id, kind, due_at, payload, attempts, last_error, context)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (timer_id) DO NOTHING""",
             timer.timer_id,
             timer.kind,
@@ -208,6 +234,7 @@ class TimerRunner:
             timer.payload,
             timer.attempts + 1,
             f"{type(error).__name__}: {error}"[:1000],
+            timer.scheduled_by,
         )
         log.warning(
             "timer failed, retrying",
@@ -227,3 +254,21 @@ class TimerRunner:
                 log.warning("timers waiting for the database", extra=log_fields(error=repr(error)))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
+
+
+@contextlib.contextmanager
+def _in_flow_of(timer: Timer, service: str) -> Iterator[None]:
+    """Fire a timer inside the flow that scheduled it: its correlation id for the log lines
+    and the events it causes, and a span in the scheduling command's trace."""
+    context = timer.context(service)
+    token = correlation_id_var.set(str(context.correlation_id))
+    parent = (
+        context_from_carrier(context.trace.model_dump(exclude_none=True)) if context.trace else None
+    )
+    try:
+        with tracer.start_as_current_span(
+            f"timer {timer.kind}", context=parent, attributes={"frontdesk.timer.kind": timer.kind}
+        ):
+            yield
+    finally:
+        correlation_id_var.reset(token)

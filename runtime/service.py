@@ -103,7 +103,7 @@ class ServiceRuntime:
         self.name = definition.name
         self.tracer_provider = setup_telemetry(definition.name, settings.log_level)
         self.privacy = Privacy(None)  # the key store is attached when the service starts
-        self.store = EventStore(definition.name, self.privacy)
+        self.store = EventStore(definition.name, self.privacy, self.clock)
         self.broker = build_broker(settings.kafka, definition.name, self.tracer_provider)
         self.groups = [*definition.consumer_groups(self.store), self._privacy_group()]
         self.retention_policies = [*RUNTIME_POLICIES, *definition.retention]
@@ -145,9 +145,10 @@ class ServiceRuntime:
         """Every service forgets a person when told: destroys the key (the first service to hear
         it does; the others find it gone), drops it from the cache, redacts its read models."""
 
-        async def on_subject_erased(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+        async def on_subject_erased(
+            conn: asyncpg.Connection, event: ReceivedEvent[DataSubjectErased]
+        ) -> None:
             erased = event.payload
-            assert isinstance(erased, DataSubjectErased)
             if self.privacy.keystore is not None:
                 await self.privacy.keystore.erase(erased.subject_id)
             self.privacy.forget(erased.subject_id)
@@ -156,7 +157,7 @@ class ServiceRuntime:
         return ConsumerGroup(
             name=f"{self.name}.privacy",
             topics=[CASES_DATA_SUBJECTS],
-            handlers={"cases.data_subject_erased": on_subject_erased},
+            handlers={DataSubjectErased: on_subject_erased},
             description="Erases a person's data: key, caches, read models.",
         )
 
@@ -235,7 +236,7 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         await self.connect_database()
-        self.timers = TimerRunner(self.pool, self.timer_handlers, self.clock)
+        self.timers = TimerRunner(self.pool, self.timer_handlers, self.clock, service=self.name)
         async with self.pool.acquire() as conn:
             await ensure_scheduled(conn, self.name, self.clock.now())
         self._tasks = [

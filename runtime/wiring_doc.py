@@ -62,7 +62,7 @@ def consumer_groups_table() -> str:
         for group in sorted(groups, key=lambda g: g.name):
             kind = "projection" if group.rebuildable else "reaction"
             topics = _codes(sorted(topic.name for topic in group.topics))
-            handles = _codes(sorted(group.handlers))
+            handles = _codes(group.event_types)
             read_models = _codes(sorted(group.read_models)) if group.read_models else "—"
             what = " ".join(group.description.split())
             rows.append(

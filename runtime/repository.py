@@ -1,0 +1,165 @@
+"""The one command path: load an aggregate, decide, append its events and outbox rows.
+
+Every command of every service, whether it comes from a route, a consumer's reaction or a
+timer, goes through ``Repository.execute`` inside the caller's transaction::
+
+    executed = await TICKETS.execute(conn, ticket_stream(ticket_id),
+                                     lambda ticket: decide(ticket, facts, command), context)
+
+``decide`` is the domain's pure function: it sees the current state (and whatever facts the
+application gathered before) and returns the new events, or raises ``RuleViolation``. A
+decision with no events appends nothing (a repeated request, a timer whose moment passed).
+After an append the repository runs the aggregate's ``after_append`` hooks in the same
+transaction — the command-side indexes and durable timers that follow the aggregate's state —
+so they are never behind what was decided.
+
+Aggregates with a ``Snapshots`` policy (``runtime/aggregate.py``) load from their latest
+snapshot plus the events after it; the snapshot is written in the same transaction as the
+append that crosses the policy's interval. Stale or unreadable snapshots are ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import asyncpg
+
+from contracts import Envelope, EventPayload
+from runtime.aggregate import AggregateType
+from runtime.context import CommandContext
+from runtime.eventstore import EventStore
+from runtime.telemetry import log_fields
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[S]):
+    """An aggregate's state and the version of its stream it reflects (0: no events yet)."""
+
+    state: S
+    version: int
+
+
+@dataclass(frozen=True)
+class Executed(Generic[S]):
+    """What a command did: the state before and after, the new events and their envelopes."""
+
+    stream_id: str
+    before: S
+    state: S
+    version: int  # the stream's version after the command
+    events: list[EventPayload]
+    envelopes: list[Envelope]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.events)
+
+
+AfterAppend = Callable[[asyncpg.Connection, "Executed[S]", CommandContext], Awaitable[None]]
+Decide = Callable[[S], Sequence[EventPayload]]
+
+
+class Repository(Generic[S]):
+    """Loads and changes the aggregates of one type in one service's event store."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        aggregate: AggregateType[S],
+        *,
+        after_append: Sequence[AfterAppend[S]] = (),
+    ) -> None:
+        self.store = store
+        self.aggregate = aggregate
+        self.after_append = tuple(after_append)
+
+    async def get(self, conn: asyncpg.Connection, stream_id: str) -> Loaded[S]:
+        """The aggregate's current state (from its snapshot, if any, and the events after)."""
+        state, version = await self._snapshot(conn, stream_id)
+        history = await self.store.load(conn, stream_id, after_version=version)
+        if history:
+            state = self.aggregate.fold((recorded.payload for recorded in history), state)
+            version = history[-1].envelope.stream_version
+        return Loaded(state, version)
+
+    async def state(self, conn: asyncpg.Connection, stream_id: str) -> S:
+        return (await self.get(conn, stream_id)).state
+
+    async def execute(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        decide: Decide[S],
+        context: CommandContext,
+    ) -> Executed[S]:
+        """Load, decide, append (only when there is something to append), run the hooks.
+
+        Must run inside a transaction. Raises ``ConcurrencyConflict`` when another
+        transaction appended to the stream first (``runtime.commands.command`` retries)."""
+        loaded = await self.get(conn, stream_id)
+        events = list(decide(loaded.state))
+        if not events:
+            return Executed(stream_id, loaded.state, loaded.state, loaded.version, [], [])
+        envelopes = await self.store.append(conn, stream_id, loaded.version, events, context)
+        state = self.aggregate.fold(events, loaded.state)
+        executed = Executed(
+            stream_id, loaded.state, state, loaded.version + len(events), events, envelopes
+        )
+        await self._keep_snapshot(conn, executed, loaded.version)
+        for hook in self.after_append:
+            await hook(conn, executed, context)
+        return executed
+
+    # -- snapshots --------------------------------------------------------------------------
+
+    async def _snapshot(self, conn: asyncpg.Connection, stream_id: str) -> tuple[S, int]:
+        policy = self.aggregate.snapshots
+        if policy is None:
+            return self.aggregate.initial(), 0
+        row = await conn.fetchrow(
+            "SELECT stream_version, state FROM snapshots"
+            " WHERE stream_id = $1 AND aggregate = $2 AND fold_version = $3",
+            stream_id,
+            self.aggregate.name,
+            policy.version,
+        )
+        if row is None:
+            return self.aggregate.initial(), 0
+        try:
+            return self.aggregate.load_state(row["state"]), row["stream_version"]
+        except Exception as error:  # a snapshot is never the truth: fold the events instead
+            log.warning(
+                "snapshot unreadable, folding the stream",
+                extra=log_fields(aggregate=self.aggregate.name, error=type(error).__name__),
+            )
+            return self.aggregate.initial(), 0
+
+    async def _keep_snapshot(
+        self, conn: asyncpg.Connection, executed: Executed[S], loaded_version: int
+    ) -> None:
+        policy = self.aggregate.snapshots
+        if policy is None:
+            return
+        if executed.version // policy.every == loaded_version // policy.every:
+            return  # this append did not cross the interval
+        await conn.execute(
+            """INSERT INTO snapshots (stream_id, aggregate, fold_version, stream_version, state)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (stream_id) DO UPDATE SET aggregate = EXCLUDED.aggregate,
+                   fold_version = EXCLUDED.fold_version,
+                   stream_version = EXCLUDED.stream_version, state = EXCLUDED.state
+               WHERE snapshots.stream_version < EXCLUDED.stream_version
+                  OR snapshots.fold_version <> EXCLUDED.fold_version""",
+            executed.stream_id,
+            self.aggregate.name,
+            policy.version,
+            executed.version,
+            self.aggregate.dump_state(executed.state),
+        )

@@ -1,0 +1,182 @@
+"""The one command path (runtime/repository.py) over real PostgreSQL: load, decide, append,
+hooks in the same transaction, snapshots that never change the outcome."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from contracts import Actor, EventPayload
+from contracts.events.audit import DataPurged
+from runtime.aggregate import AggregateType, Snapshots
+from runtime.commands import command
+from runtime.context import CommandContext
+from runtime.db import create_pool, migrate
+from runtime.errors import ConcurrencyConflict
+from runtime.eventstore import EventStore
+from runtime.repository import Executed, Repository
+from runtime.scheduler import ManualClock, Timer, TimerRunner, schedule
+from runtime.settings import ServiceSettings
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Tally:
+    purged: int = 0
+    runs: int = 0
+    last_policy: str | None = None
+
+
+def evolve(state: Tally, event: EventPayload) -> Tally:
+    assert isinstance(event, DataPurged)
+    return replace(
+        state, purged=state.purged + event.purged, runs=state.runs + 1, last_policy=event.policy
+    )
+
+
+TALLY = AggregateType[Tally]("tally", Tally, evolve)
+SNAPSHOTTED = AggregateType[Tally]("tally", Tally, evolve, Snapshots(version=1, every=10))
+
+
+def purged(count: int = 1, policy: str = "idempotency_keys") -> DataPurged:
+    now = datetime.now(UTC)
+    return DataPurged(
+        service="test",
+        policy=policy,
+        description="test",
+        retention_days=1,
+        purged=count,
+        older_than=now,
+        purged_at=now,
+    )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def pool(databases: list[str], settings: ServiceSettings) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(settings.dsn("scratch"))
+    await migrate(pool, [])
+    yield pool
+    await pool.close()
+
+
+def context() -> CommandContext:
+    return CommandContext.new(Actor(id="tester", role="admin"))
+
+
+async def test_execute_appends_runs_hooks_and_a_decision_without_events_appends_nothing(
+    pool: asyncpg.Pool,
+) -> None:
+    seen: list[tuple[int, int]] = []
+
+    async def hook(conn: asyncpg.Connection, executed: Executed[Tally], _: CommandContext) -> None:
+        assert conn.is_in_transaction()
+        seen.append((executed.before.runs, executed.state.runs))
+
+    tallies = Repository(EventStore("test"), TALLY, after_append=[hook])
+    stream = f"tally-{uuid.uuid4()}"
+    first = await command(
+        pool, lambda c: tallies.execute(c, stream, lambda s: [purged(2)], context())
+    )
+    assert (first.version, first.state.purged, first.changed) == (1, 2, True)
+    nothing = await command(pool, lambda c: tallies.execute(c, stream, lambda s: [], context()))
+    assert (nothing.version, nothing.changed, nothing.envelopes) == (1, False, [])
+    assert seen == [(0, 1)]  # hooks run only after an append
+    async with pool.acquire() as conn:
+        loaded = await tallies.get(conn, stream)
+    assert (loaded.version, loaded.state) == (
+        1,
+        Tally(purged=2, runs=1, last_policy="idempotency_keys"),
+    )
+
+
+async def test_snapshots_give_the_same_state_and_a_changed_fold_ignores_them(
+    pool: asyncpg.Pool,
+) -> None:
+    plain = Repository(EventStore("test"), TALLY)
+    snapshotted = Repository(EventStore("test"), SNAPSHOTTED)
+    stream = f"tally-{uuid.uuid4()}"
+    for n in range(25):
+        await command(
+            pool,
+            lambda c, n=n: snapshotted.execute(
+                c, stream, lambda s: [purged(n + 1, f"policy-{n}")], context()
+            ),
+        )
+    async with pool.acquire() as conn:
+        version = await conn.fetchval(
+            "SELECT stream_version FROM snapshots WHERE stream_id = $1", stream
+        )
+        assert version == 20  # written when an append crossed 10 and 20
+        from_snapshot = await snapshotted.get(conn, stream)
+        from_events = await plain.get(conn, stream)
+        assert from_snapshot == from_events
+        assert from_snapshot.state == Tally(
+            purged=sum(range(1, 26)), runs=25, last_policy="policy-24"
+        )
+        # a new fold version: the stored snapshot is not used
+        changed = Repository(
+            EventStore("test"),
+            AggregateType[Tally]("tally", Tally, evolve, Snapshots(version=2, every=10)),
+        )
+        assert await changed.get(conn, stream) == from_events
+        # an unreadable snapshot is ignored, never trusted
+        await conn.execute(
+            "UPDATE snapshots SET state = '\"garbage\"' WHERE stream_id = $1", stream
+        )
+        assert await snapshotted.get(conn, stream) == from_events
+
+
+async def test_a_concurrent_append_is_retried_by_command_on_the_fresh_state(
+    pool: asyncpg.Pool,
+) -> None:
+    tallies = Repository(EventStore("test"), TALLY)
+    stream = f"tally-{uuid.uuid4()}"
+    interfered = False
+
+    async def act(conn: asyncpg.Connection) -> Executed[Tally]:
+        nonlocal interfered
+        loaded = await tallies.get(conn, stream)
+        if not interfered:  # another request appends between our load and our append
+            interfered = True
+            await command(
+                pool, lambda other: tallies.execute(other, stream, lambda s: [purged()], context())
+            )
+            await tallies.store.append(conn, stream, loaded.version, [purged(10)], context())
+        return await tallies.execute(conn, stream, lambda s: [purged(10)], context())
+
+    executed = await command(pool, act)
+    assert (executed.version, executed.state.purged) == (2, 11)
+    with pytest.raises(ConcurrencyConflict):
+        async with pool.acquire() as conn, conn.transaction():
+            await EventStore("test").append(conn, stream, 1, [purged()], context())
+
+
+async def test_envelopes_carry_the_service_clock_and_timers_carry_the_flow(
+    pool: asyncpg.Pool,
+) -> None:
+    clock = ManualClock(datetime(2031, 5, 6, 7, 8, tzinfo=UTC))
+    tallies = Repository(EventStore("test", clock=clock), TALLY)
+    stream = f"tally-{uuid.uuid4()}"
+    flow = CommandContext.new(Actor(id="agent-7", role="agent"), uuid.uuid4())
+    executed = await command(pool, lambda c: tallies.execute(c, stream, lambda s: [purged()], flow))
+    assert executed.envelopes[0].occurred_at == clock.now()
+
+    fired: list[CommandContext] = []
+
+    async def on_due(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
+        fired.append(timer.context("test"))
+
+    kind = f"flow-{uuid.uuid4().hex[:8]}"
+    async with pool.acquire() as conn:
+        await schedule(conn, f"t-{uuid.uuid4()}", kind, clock.now(), {}, flow)
+    await TimerRunner(pool, {kind: on_due}, clock, service="test").fire_due()
+    assert len(fired) == 1
+    assert fired[0].correlation_id == flow.correlation_id
+    assert fired[0].actor == Actor(id="test", role="service")
