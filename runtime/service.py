@@ -57,7 +57,7 @@ from runtime.retention import (
     retention_timer,
 )
 from runtime.scheduler import Clock, SystemClock, TimerHandler, TimerRunner
-from runtime.settings import ServiceSettings
+from runtime.settings import ServiceSettings, UnsafeSettings
 from runtime.telemetry import log_fields, setup_telemetry, shutdown_telemetry
 
 log = logging.getLogger(__name__)
@@ -70,19 +70,47 @@ async def holds_no_personal_data(conn: asyncpg.Connection, subject_id: str) -> N
     """For a service whose read models keep no personal data: nothing to redact."""
 
 
+class Sandbox:
+    """Marks an adapter as a local stand-in for an external party (a sandbox bank, account
+    platform, provider). A production service refuses to start with one in its wiring."""
+
+    sandbox_of: str = "an external party"
+
+
+def refuse_sandboxes_in_production(settings: ServiceSettings, wiring: object) -> None:
+    if settings.env != "production" or wiring is None:
+        return
+    parts = vars(wiring).values() if hasattr(wiring, "__dict__") else ()
+    for part in parts:
+        if isinstance(part, Sandbox):
+            raise UnsafeSettings(
+                f"production refuses the sandbox {type(part).__name__} ({part.sandbox_of}): "
+                "configure the real adapter"
+            )
+
+
 @dataclass(frozen=True)
 class ServiceDefinition:
+    """What a service is, for the runtime: its API, consumers, timers, data and wiring.
+
+    ``wiring(settings)`` builds, once at start-up, the service's own typed settings
+    (``config.py``) and its adapters to external parties; routes reach it through the
+    service's one dependency, consumers and timers through ``runtime.wiring``. Production
+    refuses a wiring that holds a ``Sandbox``."""
+
     name: str
     title: str
     description: str
     default_port: int
     migrations: Path
     routers: Sequence[APIRouter] = ()
-    consumer_groups: Callable[[EventStore], list[ConsumerGroup]] = lambda store: []
+    consumer_groups: Callable[[ServiceRuntime], list[ConsumerGroup]] = lambda runtime: []
     # removes or redacts a data subject's personal data from this service's read models
     redact_subject: RedactSubject = holds_no_personal_data
     # handlers of the durable timers this service schedules, by kind (runtime/scheduler.py)
-    timers: Callable[[EventStore], Mapping[str, TimerHandler]] = lambda store: {}
+    timers: Callable[[ServiceRuntime], Mapping[str, TimerHandler]] = lambda runtime: {}
+    # the service's settings and adapters, built once at start-up
+    wiring: Callable[[ServiceSettings], object] = lambda settings: None
     # how long the service's own kinds of data are kept (docs/privacy.md); the runtime adds
     # the policies of its own tables
     retention: Sequence[RetentionPolicy] = ()
@@ -96,19 +124,22 @@ class ServiceRuntime:
         definition: ServiceDefinition,
         settings: ServiceSettings,
         clock: Clock | None = None,
+        wiring: object = None,
     ) -> None:
         self.definition = definition
         self.settings = settings
+        self.wiring = wiring if wiring is not None else definition.wiring(settings)
+        refuse_sandboxes_in_production(settings, self.wiring)
         self.clock: Clock = clock or SystemClock()
         self.name = definition.name
         self.tracer_provider = setup_telemetry(definition.name, settings.log_level)
         self.privacy = Privacy(None)  # the key store is attached when the service starts
         self.store = EventStore(definition.name, self.privacy, self.clock)
         self.broker = build_broker(settings.kafka, definition.name, self.tracer_provider)
-        self.groups = [*definition.consumer_groups(self.store), self._privacy_group()]
+        self.groups = [*definition.consumer_groups(self), self._privacy_group()]
         self.retention_policies = [*RUNTIME_POLICIES, *definition.retention]
         self.timer_handlers = {
-            **definition.timers(self.store),
+            **definition.timers(self),
             RETENTION_TIMER_KIND: retention_timer(self, self.retention_policies),
         }
         self.timers: TimerRunner | None = None
@@ -349,9 +380,12 @@ def create_app(
     definition: ServiceDefinition,
     settings: ServiceSettings | None = None,
     clock: Clock | None = None,
+    wiring: object = None,
 ) -> FastAPI:
+    """The service's FastAPI application; tests may pass their own ``wiring`` (adapters
+    pointed at sandboxes on free ports)."""
     settings = settings or ServiceSettings()
-    runtime = ServiceRuntime(definition, settings, clock)
+    runtime = ServiceRuntime(definition, settings, clock, wiring)
     app = FastAPI(
         title=definition.title,
         description=definition.description,

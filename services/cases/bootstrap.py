@@ -26,9 +26,9 @@ DEFINITION = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     # cases owns the account timeline, so it answers for a person's copy of their data
     routers=[router, accounts_router, privacy_router, audit_router, gather_router()],
-    consumer_groups=lambda store: [*consumer_groups(store), audit_group()],
+    consumer_groups=lambda runtime: [*consumer_groups(runtime.store), audit_group()],
     redact_subject=redact_subject,
-    timers=lambda store: {SERVICE_LEVEL_TIMER: service_level_timer(store)},
+    timers=lambda runtime: {SERVICE_LEVEL_TIMER: service_level_timer(runtime.store)},
     retention=retention_policies(),
     export_subject=export_subject,
 )

@@ -59,8 +59,8 @@ DEFINITION = ServiceDefinition(
     default_port=8001,
     migrations=Path(__file__).parent / "migrations",
     routers=[router, appointments_router, contacts_router],
-    consumer_groups=consumer_groups,
-    timers=timers,
+    consumer_groups=lambda runtime: consumer_groups(runtime.store),
+    timers=lambda runtime: timers(runtime.store),
     retention=retention_policies(),
     export_subject=export_subject,
 )

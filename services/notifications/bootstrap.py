@@ -24,14 +24,14 @@ DEFINITION = ServiceDefinition(
     default_port=8004,
     migrations=Path(__file__).parent / "migrations",
     routers=[router, campaigns_router, unsubscribe_router],
-    consumer_groups=lambda store: [
-        *consumer_groups(store, SETTINGS),
-        *campaign_consumer_groups(store),
+    consumer_groups=lambda runtime: [
+        *consumer_groups(runtime.store, SETTINGS),
+        *campaign_consumer_groups(runtime.store),
     ],
     redact_subject=redact_subject,
-    timers=lambda store: {
-        **timer_handlers(store, SETTINGS, DISPATCHER),
-        **campaign_timer_handlers(store, SETTINGS),
+    timers=lambda runtime: {
+        **timer_handlers(runtime.store, SETTINGS, DISPATCHER),
+        **campaign_timer_handlers(runtime.store, SETTINGS),
     },
     retention=retention_policies(),
     export_subject=export_subject,

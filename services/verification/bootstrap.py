@@ -21,9 +21,9 @@ DEFINITION = ServiceDefinition(
     default_port=8003,
     migrations=Path(__file__).parent / "migrations",
     routers=[router, organizations_router],
-    consumer_groups=consumer_groups,
+    consumer_groups=lambda runtime: consumer_groups(runtime.store),
     redact_subject=redact_subject,
-    timers=timer_handlers,
+    timers=lambda runtime: timer_handlers(runtime.store),
     retention=retention_policies(),
     export_subject=export_subject,
 )
