@@ -98,7 +98,7 @@ def unique() -> Callable[[str], str]:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, within: float = 30.0, interval: float = 0.1
+    probe: Callable[[], Awaitable[T | None]], *, within: float = 90.0, interval: float = 0.1
 ) -> T:
     """Poll ``probe`` until it returns something truthy, or fail after ``within`` seconds."""
     deadline = asyncio.get_running_loop().time() + within

@@ -150,7 +150,7 @@ async def processes(
         )
         running[service] = ServiceProcess(service, f"http://127.0.0.1:{port}", process, log)
     try:
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(timeout=60) as client:
             for service in running.values():
                 await wait_ready(client, service)
         yield running

@@ -46,7 +46,7 @@ async def follow_flow(
         assert response.status_code == 200, response.text
         return response.json()
 
-    [case] = await eventually(case_of_ticket, within=60)
+    [case] = await eventually(case_of_ticket, within=120)
     read = await client.get(f"{processes['cases'].url}/cases/{case['case_id']}", headers=customer)
     assert read.status_code == 200
     assert read.json()["case_type"] == "account_recovery_lost_phone"
@@ -58,7 +58,7 @@ async def follow_flow(
         )
         return response.json() if response.status_code == 200 else None
 
-    plan = await eventually(check_plan, within=60)
+    plan = await eventually(check_plan, within=120)
     assert plan["required_checks"] == ["knowledge_challenge", "document_and_liveness"]
 
     async def notification() -> Any:
@@ -69,7 +69,7 @@ async def follow_flow(
         )
         return response.json()
 
-    [message] = await eventually(notification, within=60)
+    [message] = await eventually(notification, within=120)
     assert message["kind"] == "ticket_issued"
     return case
 
@@ -115,7 +115,7 @@ async def test_check_in_opens_a_case_and_one_trace_spans_the_services(
         return spans if wanted <= services and not orphans(spans) else None
 
     try:
-        spans = await eventually(complete_trace_across_services, within=30)
+        spans = await eventually(complete_trace_across_services, within=90)
     except AssertionError:
         spans = traces.trace(http_trace_id() or "")
         raise AssertionError(

@@ -35,12 +35,30 @@ async def read_topic(bootstrap_servers: str, topic: str) -> list[ConsumerRecord[
         await consumer.stop()
 
 
-async def consumers_caught_up(runtimes: list[Any]) -> bool:
-    """Every outbox published, and every consumer group's committed offsets at the end of its
-    topics: nothing is in flight anywhere (the check a test needs before comparing state)."""
+async def _appended(runtimes: list[Any]) -> list[int]:
+    """How far each service's event store has come (its highest position)."""
+    return [
+        await runtime.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        for runtime in runtimes
+    ]
+
+
+async def _outboxes_empty(runtimes: list[Any]) -> bool:
     for runtime in runtimes:
         if await runtime.pool.fetchval("SELECT count(*) FROM outbox"):
             return False
+    return True
+
+
+async def consumers_caught_up(runtimes: list[Any]) -> bool:
+    """Nothing is in flight anywhere: every outbox published, every consumer group's committed
+    offsets at the end of its topics, and no service appended an event while this was being
+    checked (a reaction appends in the transaction that handles its record, before the offset
+    commits; a timer or a reaction to a record checked earlier shows as a moved position).
+    The check a test needs before comparing state, e.g. live read models with rebuilt ones."""
+    before = await _appended(runtimes)
+    if not await _outboxes_empty(runtimes):
+        return False
     kafka = runtimes[0].settings.kafka
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=None)
@@ -59,7 +77,20 @@ async def consumers_caught_up(runtimes: list[Any]) -> bool:
                     offset = committed.get(partition)
                     if offset is None or offset.offset < end[partition]:
                         return False
-        return True
     finally:
         await consumer.stop()
         await admin.close()
+    return await _outboxes_empty(runtimes) and await _appended(runtimes) == before
+
+
+async def settled(stack: dict[str, Any], *, within: float = 120.0) -> None:
+    """Wait until nothing is in flight in any service of the stack (``consumers_caught_up``
+    twice in a row, with a deadline on that state, never on time)."""
+    from tests.conftest import eventually
+
+    runtimes = [service.runtime for service in stack.values()]
+
+    async def twice() -> bool:
+        return await consumers_caught_up(runtimes) and await consumers_caught_up(runtimes)
+
+    await eventually(twice, within=within, interval=0.2)

@@ -61,7 +61,7 @@ async def peers(stack: Stack) -> AsyncIterator[dict[str, str]]:
             async def started(server: uvicorn.Server = server) -> bool:
                 return server.started
 
-            await eventually(started, within=30)
+            await eventually(started, within=90)
         settings.peers = ",".join(f"{name}={url}" for name, url in urls.items())
         yield urls
     finally:
@@ -260,7 +260,7 @@ async def test_the_copy_of_a_person_who_went_through_flow_1_has_everything_and_i
         )
         return document if complete else None
 
-    document = await until(exported, within=60)
+    document = await until(exported, within=120)
     assert document["subject_id"] == subject
     assert set(document["services"]) == {"checkin", "cases", "verification", "notifications"}
     # the ticket and the intake, decrypted

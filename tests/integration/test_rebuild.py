@@ -20,7 +20,7 @@ from contracts.topics import CHECKIN_TICKETS
 from runtime.settings import ServiceSettings
 from tests.conftest import ROOT, auth, eventually
 from tests.integration.conftest import RunningService
-from tests.integration.kafka_tools import consumers_caught_up
+from tests.integration.kafka_tools import settled
 from tests.integration.test_http import intake
 
 pytestmark = pytest.mark.integration
@@ -50,13 +50,6 @@ async def cli(env: dict[str, str], *args: str) -> Any:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout)
-
-
-async def caught_up(stack: dict[str, RunningService]) -> bool:
-    """Nothing in flight: every outbox drained, every consumer group at the end of its topics
-    (checked twice, since a reaction may publish more)."""
-    runtimes = [service.runtime for service in stack.values()]
-    return await consumers_caught_up(runtimes) and await consumers_caught_up(runtimes)
 
 
 async def insert_v1_ticket(checkin: RunningService, ticket_id: uuid.UUID) -> None:
@@ -141,7 +134,7 @@ async def test_rebuild_from_kafka_gives_the_same_read_models(
     await asyncio.gather(
         *(checkin.post(f"/tickets/{t}/leave", json={}, headers=agent) for t in tickets[1::5])
     )
-    await eventually(lambda: caught_up(stack), within=60)
+    await settled(stack)
 
     for service in ("checkin", "cases", "verification", "notifications"):
         before = await cli(env_for_processes, "digest", service)

@@ -175,3 +175,23 @@ async def test_cancel_unless_firing_leaves_a_timer_being_fired_to_its_handler(
     assert "in-flight" in remaining
     assert "idle" not in remaining
     await pool.execute("DELETE FROM timers WHERE timer_id = 'in-flight'")
+
+
+async def test_a_held_runner_fires_nothing_on_its_own_but_fires_when_called(
+    pool: asyncpg.Pool,
+) -> None:
+    clock = ManualClock()
+    runner = TimerRunner(pool, {"remind": record}, clock, poll_interval=0.01)
+    stop = asyncio.Event()
+    async with runner.held():
+        background = asyncio.create_task(runner.run(stop))
+        async with pool.acquire() as conn:
+            await schedule(conn, "held", "remind", clock.now())
+        # the loop polls many times meanwhile; the timer stays until it is fired by hand
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            assert await effects(pool) == []
+        assert await runner.fire_due() == 1
+    stop.set()
+    await background
+    assert await effects(pool) == ["held"]

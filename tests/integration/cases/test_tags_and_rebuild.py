@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import auth, eventually
 from tests.integration.cases.support import new_account
 from tests.integration.conftest import RunningService
-from tests.integration.kafka_tools import consumers_caught_up
+from tests.integration.kafka_tools import settled
 from tests.integration.test_rebuild import cli
 
 pytestmark = pytest.mark.integration
@@ -60,19 +60,12 @@ async def test_customers_are_tagged_for_campaigns_with_events(
     assert [r["event_type"] for r in stored] == ["cases.customer_tagged", "cases.customer_untagged"]
 
 
-async def projections_caught_up(service: RunningService) -> bool:
-    """Nothing in flight: the outbox drained, every consumer group at the end of its topics."""
-    return await consumers_caught_up([service.runtime]) and await consumers_caught_up(
-        [service.runtime]
-    )
-
-
 async def test_the_cases_state_rebuilt_from_the_stream_equals_the_live_state(
     stack: dict[str, RunningService], env_for_processes: dict[str, str]
 ) -> None:
     service = stack["cases"]
     await service.runtime.timers.fire_due()  # nothing left due that could change it meanwhile
-    await eventually(lambda: projections_caught_up(service), within=60)
+    await settled(stack)
     kinds = {
         row["event_type"]
         for row in await service.runtime.pool.fetch("SELECT DISTINCT event_type FROM events")

@@ -19,6 +19,7 @@ from runtime.scheduler import OffsetClock
 from tests.conftest import auth, eventually
 from tests.integration.checkin.helpers import Desk, fake_phone, stream_events
 from tests.integration.conftest import RunningService
+from tests.integration.kafka_tools import settled
 from tests.integration.test_rebuild import cli
 
 pytestmark = pytest.mark.integration
@@ -270,14 +271,7 @@ async def test_a_booked_visitor_is_called_before_earlier_walk_ins_and_a_missed_s
 
     await eventually(projected)
 
-    async def caught_up() -> bool:
-        produced = await checkin.runtime.pool.fetchval("SELECT count(*) FROM events")
-        seen = await checkin.runtime.pool.fetchval(
-            "SELECT count(*) FROM consumer_inbox WHERE consumer_group = 'checkin.projections'"
-        )
-        return bool(produced == seen)
-
-    await eventually(caught_up, within=60)
+    await settled(stack)  # nothing in flight in any service: reactions included
     before = await cli(env_for_processes, "digest", "checkin")
     assert not before["appointments"].startswith("0:"), before
     await cli(env_for_processes, "rebuild", "checkin")

@@ -13,6 +13,7 @@ from runtime.scheduler import OffsetClock
 from tests.conftest import eventually
 from tests.integration.checkin.helpers import Desk
 from tests.integration.conftest import RunningService
+from tests.integration.kafka_tools import settled
 from tests.integration.test_rebuild import cli
 
 pytestmark = pytest.mark.integration
@@ -130,14 +131,7 @@ async def test_checkin_read_models_rebuilt_from_kafka_equal_the_live_ones(
         await desk.issue()
     await post(checkin, f"/agents/{agent_id}/call-next", agent)
 
-    async def caught_up() -> bool:
-        produced = await checkin.runtime.pool.fetchval("SELECT count(*) FROM events")
-        seen = await checkin.runtime.pool.fetchval(
-            "SELECT count(*) FROM consumer_inbox WHERE consumer_group = 'checkin.projections'"
-        )
-        return bool(produced == seen)
-
-    await eventually(caught_up, within=60)
+    await settled(stack)  # nothing in flight in any service: reactions included
     before = await cli(env_for_processes, "digest", "checkin")
     assert set(before) >= {"queue_tickets", "agent_states", "sites"}
     assert all(not value.startswith("0:") for value in before.values()), before

@@ -40,6 +40,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# a busy machine may take seconds to answer on loopback: the tests wait on state, not speed
 @dataclass
 class Sandbox:
     channel: MessageChannel
@@ -48,22 +49,22 @@ class Sandbox:
 
     def messages(self, reference: str | None = None) -> list[dict[str, Any]]:
         params = {"reference": reference} if reference else None
-        return httpx.get(f"{self.url}/sandbox/messages", params=params).json()  # type: ignore[no-any-return]
+        return httpx.get(f"{self.url}/sandbox/messages", params=params, timeout=60).json()  # type: ignore[no-any-return]
 
     async def amessages(self, reference: str | None = None) -> list[dict[str, Any]]:
         params = {"reference": reference} if reference else None
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(timeout=60) as client:
             answer = await client.get(f"{self.url}/sandbox/messages", params=params)
         return answer.json()  # type: ignore[no-any-return]
 
     async def fail_next(self, count: int, status: int = 503) -> None:
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(timeout=60) as client:
             await client.post(
                 f"{self.url}/sandbox/faults", json={"fail_next": count, "status": status}
             )
 
     async def receipt(self, message_id: str, status: str = "delivered") -> dict[str, Any]:
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(timeout=60) as client:
             answer = await client.post(
                 f"{self.url}/sandbox/messages/{message_id}/receipt", json={"status": status}
             )

@@ -90,7 +90,7 @@ async def read_models_see(
         )
         return tagged == members and known == len(cases) and prefs == len(consents)
 
-    await eventually(probe, within=60)
+    await eventually(probe, within=120)
 
 
 async def campaign(stack: Stack, token: Callable[..., str], campaign_id: str) -> dict[str, Any]:
@@ -370,7 +370,7 @@ async def test_a_campaign_runs_to_completion_at_its_rate_and_the_read_models_reb
     async def caught_up() -> bool:
         return await consumers_caught_up(runtimes) and await consumers_caught_up(runtimes)
 
-    await eventually(caught_up, within=60)
+    await eventually(caught_up, within=120)
     tables = ("campaigns", "campaign_tag_members", "campaign_account_cases")
     before = await cli(env_for_processes, "digest", "notifications")
     for group in ("notifications.campaigns", "notifications.campaign_audience"):

@@ -99,7 +99,7 @@ async def code_message(
         found = [m for m in answer.json() if m["kind"] == "one_time_code" and m["status"] == status]
         return found[0] if found else None
 
-    return await eventually(probe, within=60)  # type: ignore[no-any-return]
+    return await eventually(probe, within=120)  # type: ignore[no-any-return]
 
 
 async def enter(stack: Stack, token: Callable[..., str], verification_id: str, code: str) -> Any:
@@ -160,7 +160,7 @@ async def test_a_code_reaches_the_phone_once_verification_accepts_it_and_nothing
     tp = TopicPartition(record.topic, record.partition)
     await eventually(
         lambda: committed_past(settings, "notifications.code_deliveries", tp, record.offset),
-        within=60,
+        within=120,
     )
     timers = stack["notifications"].runtime.timers
     assert timers is not None
@@ -299,7 +299,7 @@ async def test_a_delivery_not_sent_before_claim_before_fails_as_stale(
             )
             return rows or None
 
-        await eventually(retrying, within=60)
+        await eventually(retrying, within=120)
         clock.advance(timedelta(minutes=3))  # past claim_before (2 minutes)
         timers = stack["notifications"].runtime.timers
         assert timers is not None

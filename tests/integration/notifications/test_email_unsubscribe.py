@@ -98,7 +98,7 @@ async def test_an_email_campaign_carries_a_one_click_unsubscribe_that_withdraws_
         }
         return got if len(got) == 2 else None
 
-    received = await eventually(mails, within=60)
+    received = await eventually(mails, within=120)
     assert email[silent] not in received
     mail = received[email[reader]]
     assert mail["list_unsubscribe_post"] == "List-Unsubscribe=One-Click"
@@ -185,7 +185,7 @@ async def test_an_email_campaign_carries_a_one_click_unsubscribe_that_withdraws_
         )
         return consent is not None and "email" not in consent
 
-    await eventually(projected, within=30)
+    await eventually(projected, within=90)
     second = await start(stack, token, name, run)
     assert (second["targeted"], second["skipped_consent"]) == (1, 2)
 
@@ -199,7 +199,7 @@ async def test_an_email_campaign_carries_a_one_click_unsubscribe_that_withdraws_
         ]
         return got or None
 
-    [next_mail] = await eventually(second_mails, within=60)
+    [next_mail] = await eventually(second_mails, within=120)
     assert next_mail["rcpt_to"] == [email[other]]
 
     # no log record of ours names an address or a token (the in-process SMTP sandbox,

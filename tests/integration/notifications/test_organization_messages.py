@@ -75,7 +75,7 @@ async def test_the_contact_is_told_every_step_of_the_verification_in_their_langu
             return None
         return found if all(m["status"] == "sent" for m in found) else None
 
-    sent = await eventually(all_sent, within=60)
+    sent = await eventually(all_sent, within=120)
     assert {m["channel"] for m in sent} == {"email"}  # email first; SMS would be the fallback
     mails = {
         m["message_id"]: m
@@ -139,7 +139,7 @@ async def test_a_rejection_is_told_with_its_reasons_once(
         kinds = sorted(m["kind"] for m in found if m["status"] == "sent")
         return found if kinds == ["organization_rejected", "organization_submitted"] else None
 
-    sent = await eventually(told, within=60)
+    sent = await eventually(told, within=120)
     [rejection] = [m for m in sent if m["kind"] == "organization_rejected"]
     [mail] = [
         m for m in sandboxes.mailbox.list() if m["message_id"] == rejection["provider_message_id"]

@@ -121,7 +121,7 @@ class PhoneLine:
             ticket = answer.json()
             return bool(ticket["status"] == "called" and ticket["agent_id"] == agent_id)
 
-        await eventually(probe, within=30)
+        await eventually(probe, within=90)
 
 
 def fake_phone() -> str:

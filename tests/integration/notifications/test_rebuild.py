@@ -13,9 +13,9 @@ import pytest
 from contracts.events.notifications import MessageChannel
 from runtime.scheduler import OffsetClock
 from runtime.settings import ServiceSettings
-from tests.conftest import auth, eventually
+from tests.conftest import auth
 from tests.integration.conftest import RunningService
-from tests.integration.kafka_tools import consumers_caught_up
+from tests.integration.kafka_tools import settled
 from tests.integration.notifications.conftest import Sandboxes
 from tests.integration.notifications.test_callbacks import (
     callback_view,
@@ -29,12 +29,6 @@ from tests.integration.test_rebuild import cli
 pytestmark = pytest.mark.integration
 
 Stack = dict[str, RunningService]
-
-
-async def caught_up(stack: Stack) -> bool:
-    """Nothing in flight: outboxes drained, every consumer group at the end of its topics."""
-    runtimes = [service.runtime for service in stack.values()]
-    return await consumers_caught_up(runtimes) and await consumers_caught_up(runtimes)
 
 
 async def test_rebuilt_read_models_equal_the_live_ones(
@@ -94,7 +88,7 @@ async def test_rebuilt_read_models_equal_the_live_ones(
     await timers.fire_due()
     assert view["status"] == "scheduled"
 
-    await eventually(lambda: caught_up(stack), within=60)
+    await settled(stack)
     before = await cli(env_for_processes, "digest", "notifications")
     # every read model has rows, except the campaigns' (test_campaigns.py proves their rebuild)
     assert all(

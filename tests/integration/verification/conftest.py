@@ -99,12 +99,12 @@ async def sandbox_idp(stack: dict[str, RunningService]) -> AsyncIterator[Sandbox
 
         async def healthy() -> bool:
             with contextlib.suppress(httpx.HTTPError):
-                async with httpx.AsyncClient() as client:
+                async with httpx.AsyncClient(timeout=60) as client:
                     return (await client.get(f"{base_url}/healthz")).status_code == 200
             return False
 
-        await eventually(healthy, within=30)
-        await eventually(lambda: _started(server), within=30)
+        await eventually(healthy, within=90)
+        await eventually(lambda: _started(server), within=90)
         settings = VerificationSettings(
             public_base_url=f"http://127.0.0.1:{service_port}",
             idp_base_url=base_url,

@@ -135,7 +135,7 @@ async def delivery_reaches(
             return shown.json()
         return None
 
-    return await eventually(probe, within=60)  # type: ignore[no-any-return]
+    return await eventually(probe, within=180)  # type: ignore[no-any-return]
 
 
 async def received_code(sandbox: Sandbox, phone: str, count: int) -> str:
@@ -145,7 +145,7 @@ async def received_code(sandbox: Sandbox, phone: str, count: int) -> str:
         messages = [m for m in await sandbox.amessages() if m["to"] == phone]
         return messages if len(messages) >= count else None
 
-    messages = await eventually(probe, within=60)
+    messages = await eventually(probe, within=180)
     found = re.search(r"\b(\d{6})\b", messages[count - 1]["body"])
     assert found is not None
     return found.group(1)
@@ -219,7 +219,7 @@ async def test_a_code_the_provider_refused_shows_on_the_session_and_a_new_one_wo
         [row] = rows.json()
         return row if row["passed_checks"] == ["possession_code"] else None
 
-    row = await eventually(listed, within=60)
+    row = await eventually(listed, within=180)
     assert row["code_delivery_status"] == "sent"
     assert row["code_delivery_reason"] is None  # the latest code is fine
 
@@ -245,7 +245,7 @@ async def test_a_code_never_claimed_in_time_shows_on_the_session_and_a_new_one_w
                 f"account:{account}",
             )
 
-        await eventually(retrying, within=60)
+        await eventually(retrying, within=180)
         clock.advance(timedelta(minutes=3))  # past claim_before (2 minutes)
         timers = stack["notifications"].runtime.timers
         assert timers is not None
@@ -289,8 +289,8 @@ async def test_read_models_with_code_outcomes_rebuilt_from_kafka_equal_the_live_
             uuid.UUID(verification_id),
         )
 
-    await eventually(projected, within=60)
-    await eventually(lambda: projections_caught_up(stack), within=60)
+    await eventually(projected, within=180)
+    await eventually(lambda: projections_caught_up(stack), within=180)
     before = await cli(env_for_processes, "digest", "verification")
     reports = await cli(env_for_processes, "rebuild", "verification")
     assert {report["group"] for report in reports} == {

@@ -14,17 +14,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.events.verification_media import VERIFICATION_MEDIA
-from runtime.kafka import topic_partitions
 from runtime.scheduler import OffsetClock
 from runtime.telemetry import JsonLogFormatter
 from services.verification.adapters.facts import SandboxAccountFacts
-from services.verification.consumers import consumer_groups
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
+from tests.integration.kafka_tools import consumers_caught_up
 from tests.integration.test_privacy import raw_log
 from tests.integration.test_rebuild import cli
 from tests.integration.verification.conftest import SandboxIdp, events_on_topic
@@ -176,33 +173,9 @@ async def test_codes_answers_passwords_and_media_never_reach_kafka_or_logs_and_m
 
 
 async def projections_caught_up(stack: Stack) -> bool:
-    """Nothing waits in the outboxes, and each projection group has committed the end of its
-    topics (Kafka offsets: inbox rows may already be gone to the retention job)."""
-    for service in ("cases", "verification"):
-        if await stack[service].runtime.pool.fetchval("SELECT count(*) FROM outbox"):
-            return False
-    kafka = stack["verification"].runtime.settings.kafka
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=None)
-    await admin.start()
-    await consumer.start()
-    try:
-        for group in consumer_groups(stack["verification"].runtime.store):
-            if not group.rebuildable:
-                continue
-            topics = [kafka.topic(topic.name) for topic in group.topics]
-            ends = await consumer.end_offsets(
-                await topic_partitions(kafka.bootstrap_servers, topics)
-            )
-            committed = await admin.list_consumer_group_offsets(kafka.topic(group.name))
-            for partition, end in ends.items():
-                done = committed.get(partition)
-                if end and (done is None or done.offset < end):
-                    return False
-        return True
-    finally:
-        await consumer.stop()
-        await admin.close()
+    """Nothing in flight in any service (outboxes, consumer groups, reactions)."""
+    runtimes = [service.runtime for service in stack.values()]
+    return await consumers_caught_up(runtimes) and await consumers_caught_up(runtimes)
 
 
 async def test_verification_read_models_rebuilt_from_kafka_equal_the_live_ones(
@@ -249,7 +222,7 @@ async def test_verification_read_models_rebuilt_from_kafka_equal_the_live_ones(
         json={"reason": "the support subsidiary's domain"},
         headers=auth(token("reviewer", sub="rev-x")),
     )
-    await eventually(lambda: projections_caught_up(stack), within=60)
+    await eventually(lambda: projections_caught_up(stack), within=120)
 
     before = await cli(env_for_processes, "digest", "verification")
     for table in (
