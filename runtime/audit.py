@@ -14,21 +14,18 @@ customer's copy of all their data is recorded as a self-access.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 import asyncpg
 
 from contracts.events.audit import PersonalDataAccessed
 from runtime.auth import Principal
 from runtime.eventstore import CommandContext
-
-if TYPE_CHECKING:
-    from runtime.service import ServiceRuntime
+from runtime.running import RunningService
 
 
 async def record_access(
     conn: asyncpg.Connection,
-    runtime: ServiceRuntime,
+    runtime: RunningService,
     principal: Principal,
     *,
     subject_id: str | None,
@@ -61,7 +58,7 @@ async def record_access(
 
 async def _append(
     conn: asyncpg.Connection,
-    runtime: ServiceRuntime,
+    runtime: RunningService,
     principal: Principal,
     access: PersonalDataAccessed,
 ) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import importlib
 import json
 import sys
 from typing import Any
@@ -28,16 +27,11 @@ from contracts.catalog import (
     render_events_doc,
 )
 from runtime.auth import ROLES, TokenVerifier
+from runtime.platform import SERVICES, definition_of
 from runtime.settings import ServiceSettings
 from runtime.wiring_doc import API_GUIDE, EVENTS_GUIDE, render_api_guide, render_events_guide
 
-SERVICES = ("checkin", "cases", "verification", "notifications")
-
-
-def definition_of(service: str) -> Any:
-    if service not in SERVICES:
-        raise SystemExit(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
-    return importlib.import_module(f"services.{service}.bootstrap").DEFINITION
+__all__ = ["SERVICES", "definition_of", "main"]
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -55,12 +49,13 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 async def _topics() -> int:
     from runtime.kafka import ensure_topics
+    from runtime.service import UnstartedService
 
     settings = ServiceSettings()
     specs = list(TOPICS.values())
     for service in SERVICES:
-        definition = definition_of(service)
-        specs += [dead_letter_topic(g.name) for g in definition.consumer_groups(None)]
+        groups = UnstartedService(definition_of(service), settings).consumer_groups()
+        specs += [dead_letter_topic(group.name) for group in groups]
     created = await ensure_topics(settings.kafka, specs)
     print(json.dumps({"created": created, "topics": [s.name for s in specs]}, indent=2))
     return 0

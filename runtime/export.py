@@ -10,20 +10,17 @@ token and returns one JSON document.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import asyncpg
 import httpx
 from fastapi import APIRouter, Path, Request
 
 from contracts import Envelope
+from runtime.audit import record_access
 from runtime.auth import Principal, TokenVerifier, require_roles
+from runtime.running import RunningService
 
-if TYPE_CHECKING:
-    from runtime.service import ServiceRuntime
-
-ExportSubject = Callable[[asyncpg.Connection, str], Awaitable[dict[str, Any]]]
 SUBJECT_ID_PATTERN = r"^[a-z_]+:[^\s]{1,200}$"
 
 
@@ -33,7 +30,7 @@ async def exports_nothing(conn: asyncpg.Connection, subject_id: str) -> dict[str
 
 
 async def events_of_subject(
-    conn: asyncpg.Connection, runtime: ServiceRuntime, subject_id: str
+    conn: asyncpg.Connection, runtime: RunningService, subject_id: str
 ) -> list[dict[str, Any]]:
     """Every event this service recorded about the person, personal values decrypted (None
     where they were erased)."""
@@ -53,8 +50,7 @@ async def events_of_subject(
     return exported
 
 
-def _runtime(request: Request) -> ServiceRuntime:
-    # resolved from the app (not the Runtime alias: runtime.service imports this module)
+def _runtime(request: Request) -> RunningService:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
@@ -73,7 +69,7 @@ def export_router() -> APIRouter:
         runtime = _runtime(request)
         async with runtime.pool.acquire() as conn:
             events = await events_of_subject(conn, runtime, subject_id)
-            extras = await runtime.definition.export_subject(conn, subject_id)
+            extras = await runtime.export_subject(conn, subject_id)
         return {
             "service": runtime.name,
             "subject_id": subject_id,
@@ -107,7 +103,6 @@ def gather_router() -> APIRouter:
     """``GET /privacy/subjects/{subject_id}/export``: the person's copy of everything the
     services hold about them, gathered from every service's API; for supervisors and admins
     acting for a person whose identity was verified; audited."""
-    from runtime.audit import record_access
 
     router = APIRouter(prefix="/privacy", tags=["privacy"])
 

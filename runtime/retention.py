@@ -12,17 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import asyncpg
 
 from contracts.envelope import Actor
 from contracts.events.audit import DataPurged
 from runtime.eventstore import CommandContext
+from runtime.running import RunningService
 from runtime.scheduler import Timer, TimerHandler, schedule
-
-if TYPE_CHECKING:
-    from runtime.service import ServiceRuntime
 
 RETENTION_TIMER_KIND = "retention"
 RUN_EVERY = timedelta(days=1)
@@ -83,7 +80,7 @@ RUNTIME_POLICIES: tuple[RetentionPolicy, ...] = (
 
 async def purge(
     conn: asyncpg.Connection,
-    runtime: ServiceRuntime,
+    runtime: RunningService,
     policies: Sequence[RetentionPolicy],
     now: datetime,
 ) -> dict[str, int]:
@@ -119,7 +116,7 @@ async def purge(
     return purged
 
 
-def retention_timer(runtime: ServiceRuntime, policies: Sequence[RetentionPolicy]) -> TimerHandler:
+def retention_timer(runtime: RunningService, policies: Sequence[RetentionPolicy]) -> TimerHandler:
     async def run(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
         await purge(conn, runtime, policies, now)
         await schedule(conn, timer.timer_id, RETENTION_TIMER_KIND, now + RUN_EVERY)

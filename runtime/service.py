@@ -37,7 +37,7 @@ from runtime.consumer import (
 )
 from runtime.db import create_pool, migrate
 from runtime.eventstore import EventStore
-from runtime.export import ExportSubject, export_router, exports_nothing
+from runtime.export import export_router, exports_nothing
 from runtime.http import install_problem_handlers, install_request_context
 from runtime.kafka import (
     assert_durable,
@@ -56,6 +56,7 @@ from runtime.retention import (
     ensure_scheduled,
     retention_timer,
 )
+from runtime.running import ExportSubject, RunningService
 from runtime.scheduler import Clock, SystemClock, TimerHandler, TimerRunner
 from runtime.settings import ServiceSettings, UnsafeSettings
 from runtime.telemetry import log_fields, setup_telemetry, shutdown_telemetry
@@ -104,11 +105,11 @@ class ServiceDefinition:
     default_port: int
     migrations: Path
     routers: Sequence[APIRouter] = ()
-    consumer_groups: Callable[[ServiceRuntime], list[ConsumerGroup]] = lambda runtime: []
+    consumer_groups: Callable[[RunningService], list[ConsumerGroup]] = lambda runtime: []
     # removes or redacts a data subject's personal data from this service's read models
     redact_subject: RedactSubject = holds_no_personal_data
     # handlers of the durable timers this service schedules, by kind (runtime/scheduler.py)
-    timers: Callable[[ServiceRuntime], Mapping[str, TimerHandler]] = lambda runtime: {}
+    timers: Callable[[RunningService], Mapping[str, TimerHandler]] = lambda runtime: {}
     # the service's settings and adapters, built once at start-up
     wiring: Callable[[ServiceSettings], object] = lambda settings: None
     # how long the service's own kinds of data are kept (docs/privacy.md); the runtime adds
@@ -195,6 +196,10 @@ class ServiceRuntime:
     def publishes(self) -> list[TopicSpec]:
         """The topics this service produces, from the topic registry."""
         return [topic for topic in TOPICS.values() if topic.producer in (self.name, SHARED)]
+
+    @property
+    def export_subject(self) -> ExportSubject:
+        return self.definition.export_subject
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -326,6 +331,31 @@ class ServiceRuntime:
             schema_version="3.0.0",
         )
         return spec.to_specification().to_jsonable()  # type: ignore[no-any-return]
+
+
+class UnstartedService:
+    """A service's parts built as at start-up, without starting anything: what the consumer
+    groups and timers of a definition are, for the generated docs and the CLI."""
+
+    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings | None = None):
+        self.definition = definition
+        self.name = definition.name
+        self.settings = settings or ServiceSettings()
+        self.clock: Clock = SystemClock()
+        self.privacy = Privacy(None)
+        self.store = EventStore(definition.name, self.privacy, self.clock)
+        self.wiring = definition.wiring(self.settings)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        raise RuntimeError(f"{self.name} is not started")
+
+    @property
+    def export_subject(self) -> ExportSubject:
+        return self.definition.export_subject
+
+    def consumer_groups(self) -> list[ConsumerGroup]:
+        return self.definition.consumer_groups(self)
 
 
 def runtime_of(request: Request) -> ServiceRuntime:

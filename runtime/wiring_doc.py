@@ -16,6 +16,9 @@ from typing import Any
 
 from contracts.registry import REGISTRY
 from contracts.topics import SHARED, TOPICS
+from runtime.export import export_router
+from runtime.platform import SERVICES, definition_of
+from runtime.service import UnstartedService, operations_router
 
 DOCS = Path(__file__).parent.parent / "docs"
 EVENTS_GUIDE = DOCS / "events.md"
@@ -51,14 +54,13 @@ def topics_table() -> str:
 
 
 def consumer_groups_table() -> str:
-    from runtime.cli import SERVICES, definition_of  # the CLI imports this module
 
     rows = [
         "| group | kind | topics | handles | read models | what |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for service in SERVICES:
-        groups = definition_of(service).consumer_groups(None)
+        groups = UnstartedService(definition_of(service)).consumer_groups()
         for group in sorted(groups, key=lambda g: g.name):
             kind = "projection" if group.rebuildable else "reaction"
             topics = _codes(sorted(topic.name for topic in group.topics))
@@ -87,10 +89,6 @@ def _roles(dependant: Any) -> list[str]:
 
 def endpoints_table() -> str:
     from fastapi.routing import APIRoute
-
-    from runtime.cli import SERVICES, definition_of
-    from runtime.export import export_router
-    from runtime.service import operations_router
 
     parts = []
     for service in SERVICES:

@@ -670,7 +670,3 @@ class RecipientPreferencesSet(EventPayload):
         "'inbound opt-out reply on sms' (never the reply's text or the address).",
     )
     set_at: AwareDatetime
-
-
-# registers the topic and events of the notifications service's campaigns
-from contracts.events import notifications_campaigns  # noqa: E402, F401
