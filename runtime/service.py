@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from faststream.specification import AsyncAPI
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -47,6 +47,18 @@ from runtime.kafka import (
     kafka_publisher,
 )
 from runtime.keystore import KEYSTORE_MIGRATIONS, MasterKey, PostgresKeyStore
+from runtime.metrics import (
+    CONSUMER_LAG,
+    OUTBOX_GAUGES,
+    RELAY_LEADER,
+    Gauge,
+    Sample,
+    consumer_lag,
+    keep_samples,
+    render_metrics,
+    sample,
+    timer_gauges,
+)
 from runtime.privacy import Privacy
 from runtime.relay import OutboxRelay
 from runtime.retention import (
@@ -112,6 +124,8 @@ class ServiceDefinition:
     timers: Callable[[RunningService], Mapping[str, TimerHandler]] = lambda runtime: {}
     # the service's settings and adapters, built once at start-up
     wiring: Callable[[ServiceSettings], object] = lambda settings: None
+    # states sampled when /metrics is scraped (the floor: people waiting, promises due…)
+    gauges: Sequence[Gauge] = ()
     # how long the service's own kinds of data are kept (docs/privacy.md); the runtime adds
     # the policies of its own tables
     retention: Sequence[RetentionPolicy] = ()
@@ -305,6 +319,27 @@ class ServiceRuntime:
         finally:
             await self.stop()
 
+    def gauges(self) -> list[Gauge]:
+        return [*OUTBOX_GAUGES, *timer_gauges(self.clock.now), *self.definition.gauges]
+
+    async def sample_metrics(self) -> None:
+        """Refresh the gauges sampled at scrape time (database, Kafka lag, relay leadership)."""
+        if self._pool is None:
+            return
+        await sample(self.name, self.pool, self.gauges())
+        keep_samples(self.name, RELAY_LEADER, [Sample(1.0 if self._leads_relay() else 0.0)])
+        if self.kafka_connected.is_set():
+            try:
+                async with asyncio.timeout(2.0):
+                    lag = await consumer_lag(self.settings.kafka, self.groups)
+            except Exception as error:
+                log.warning("consumer lag unknown", extra=log_fields(error=type(error).__name__))
+            else:
+                keep_samples(self.name, CONSUMER_LAG, lag)
+
+    def _leads_relay(self) -> bool:
+        return bool(self.relay is not None and getattr(self.relay, "is_leader", False))
+
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
         try:
@@ -372,6 +407,13 @@ def operations_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint(runtime: Runtime) -> Response:
+        """Prometheus text format: the meters, and the gauges sampled now."""
+        await runtime.sample_metrics()
+        body, media_type = render_metrics()
+        return Response(body, media_type=media_type)
+
     @router.get("/readyz", summary="PostgreSQL and Kafka are reachable")
     async def readyz(runtime: Runtime) -> JSONResponse:
         checks = await runtime.readiness()
@@ -433,7 +475,7 @@ def create_app(
     for router in definition.routers:
         app.include_router(router)
     FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=runtime.tracer_provider, excluded_urls="healthz,readyz"
+        app, tracer_provider=runtime.tracer_provider, excluded_urls="healthz,readyz,metrics"
     )
     # statements only: query parameters carry personal data and never go into spans
     AsyncPGInstrumentor(capture_parameters=False).instrument(

@@ -22,6 +22,10 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+# the stable HTTP semantic conventions: http.server.request.duration (seconds) by http.route,
+# the route template (never a path with an id in it)
+os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
+
 correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
 )
@@ -50,7 +54,12 @@ def setup_telemetry(service_name: str, log_level: str = "INFO") -> TracerProvide
         }
     )
     provider = TracerProvider(resource=resource)
-    meter_readers = []
+    meter_readers: list[Any] = []
+    if os.environ.get("OTEL_SDK_DISABLED", "").lower() != "true":
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+        # GET /metrics renders prometheus_client's registry, which this reader feeds
+        meter_readers.append(PrometheusMetricReader())
     if _otlp_configured() and os.environ.get("OTEL_SDK_DISABLED", "").lower() != "true":
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
