@@ -37,4 +37,17 @@ if [[ ! -f $stamp ]]; then
   rm -f "$VENV"/.frontdesk-installed-* && touch "$stamp"
 fi
 
+# Tools some tests use, from Debian's packages: promtool checks the alert rules.
+need_debian_package() {  # command package
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "[setup] $1 is missing: apt-get install $2 (as root)" >&2; return 0
+  fi
+  echo "[setup] installing $2 from Debian's packages"
+  { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2"; } >/dev/null ||
+    { echo "[setup] apt-get install $2 failed" >&2; return 1; }
+}
+need_debian_package promtool prometheus
+
 bash deploy/infra.sh up
