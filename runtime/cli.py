@@ -6,6 +6,7 @@ frontdesk contracts export | check                         schemas, EVENTS.md, w
 frontdesk migrate SERVICE                                  apply a service's migrations
 frontdesk rebuild SERVICE [--group NAME]                   drop read models, replay Kafka
 frontdesk digest SERVICE                                   digest of the read models
+frontdesk trace CORRELATION_ID                             one flow across every service
 """
 
 from __future__ import annotations
@@ -59,6 +60,14 @@ async def _topics() -> int:
     created = await ensure_topics(settings.kafka, specs)
     print(json.dumps({"created": created, "topics": [s.name for s in specs]}, indent=2))
     return 0
+
+
+async def _trace(correlation_id: str) -> int:
+    from runtime.trace import trace_flow
+
+    events = await trace_flow(ServiceSettings(), SERVICES, correlation_id)
+    print(json.dumps(events, indent=2))
+    return 0 if events else 1
 
 
 def contract_drift() -> list[str]:
@@ -184,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         "--phone", help="a phone number the sign-in verified (E.164; customers' virtual queue)"
     )
     commands.add_parser("topics", help="create every topic with its retention")
+    trace = commands.add_parser("trace", help="every event of a flow, across the services")
+    trace.add_argument("correlation_id", help="the X-Correlation-Id the flow began with")
     contracts_parser = commands.add_parser("contracts", help="export or check the contracts")
     contracts_parser.add_argument("action", choices=["export", "check"])
     for name in ("migrate", "rebuild", "digest"):
@@ -198,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_contracts(args)
     if args.command == "topics":
         return asyncio.run(_topics())
+    if args.command == "trace":
+        return asyncio.run(_trace(args.correlation_id))
     return asyncio.run(_with_service(args.service, args.command, getattr(args, "group", None)))
 
 

@@ -28,7 +28,7 @@ class CommandContext:
         """A command from outside: it joins the current request's correlation id, if any."""
         if correlation_id is None:
             current = correlation_id_var.get()
-            correlation_id = _as_uuid(current) if current else uuid.uuid4()
+            correlation_id = correlation_uuid(current) if current else uuid.uuid4()
         return cls(actor=actor, correlation_id=correlation_id)
 
     @classmethod
@@ -69,7 +69,10 @@ class CommandContext:
         )
 
 
-def _as_uuid(value: str) -> UUID:
+def correlation_uuid(value: str) -> UUID:
+    """The correlation id events carry for a caller's token: the token itself when it is a
+    UUID, else a UUID derived from it (the same token always gives the same id, so a flow can
+    be followed by the token the caller chose: ``frontdesk trace <token>``)."""
     try:
         return UUID(value)
     except ValueError:

@@ -5,12 +5,16 @@ one trace spans the services; a Kafka outage loses nothing."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
+import sys
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ROOT, auth, eventually
 from tests.e2e.conftest import ServiceProcess, TraceCollector, new_id
@@ -161,6 +165,78 @@ async def test_a_persons_copy_of_their_data_comes_from_every_service(
     )
 
 
+async def scraped(client: httpx.AsyncClient, service: ServiceProcess, name: str) -> float:
+    answer = await client.get(f"{service.url}/metrics")
+    assert answer.status_code == 200, answer.text
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            if sample.name == name:
+                return float(sample.value)
+    raise AssertionError(f"{name} is not exposed by {service.name}")
+
+
+async def outbox_age(
+    client: httpx.AsyncClient, service: ServiceProcess, *, above: float
+) -> float | None:
+    age = await scraped(client, service, "frontdesk_outbox_oldest_age_seconds")
+    return age if age > above else None
+
+
+async def outbox_drained(client: httpx.AsyncClient, service: ServiceProcess) -> bool:
+    pending = await scraped(client, service, "frontdesk_outbox_pending")
+    age = await scraped(client, service, "frontdesk_outbox_oldest_age_seconds")
+    return pending == 0 and age == 0
+
+
+async def test_frontdesk_trace_follows_a_check_in_across_the_services(
+    processes: dict[str, ServiceProcess],
+    token: Callable[..., str],
+    env_for_processes: dict[str, str],
+) -> None:
+    customer = auth(token("customer", sub=f"cust-{new_id()}"))
+    staff = auth(token("agent"))
+    correlation = str(uuid.uuid4())
+    async with httpx.AsyncClient(timeout=20) as client:
+        issued = await client.post(
+            f"{processes['checkin'].url}/tickets",
+            json=check_in(f"acct-{new_id()}"),
+            headers={**customer, "X-Correlation-Id": correlation},
+        )
+        assert issued.status_code == 201, issued.text
+        assert issued.headers["X-Correlation-Id"] == correlation
+        await follow_flow(client, processes, customer, staff, issued.json()["ticket_id"])
+
+    async def traced() -> list[dict[str, Any]] | None:
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "runtime.cli", "trace", correlation],
+            env=env_for_processes,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if done.returncode != 0:
+            return None
+        events: list[dict[str, Any]] = json.loads(done.stdout)
+        producers = {event["service"] for event in events}
+        groups = {group.split(".")[0] for event in events for group in event["applied_by"]}
+        everyone = {"checkin", "cases", "verification", "notifications"}
+        return (
+            events
+            if {"checkin", "cases", "notifications"} <= producers and everyone <= groups
+            else None
+        )
+
+    events = await eventually(traced, within=180)
+    assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+    first = events[0]
+    assert first["event"].startswith("checkin.ticket_issued")
+    assert any("cases.case_opened" in e["event"] for e in events)
+    assert all(e["trace_id"] for e in events)
+    assert "acct-" not in json.dumps(events)  # nothing that names the person
+
+
 async def test_a_kafka_outage_loses_nothing(
     processes: dict[str, ServiceProcess], token: Callable[..., str]
 ) -> None:
@@ -179,8 +255,12 @@ async def test_a_kafka_outage_loses_nothing(
             ready = await client.get(f"{processes['checkin'].url}/readyz")
             assert ready.status_code == 503
             assert ready.json()["checks"]["outbox_pending"] >= 1
+            # what an SRE sees meanwhile: a backlog whose oldest row grows older
+            first = await eventually(lambda: outbox_age(client, processes["checkin"], above=0))
+            await eventually(lambda: outbox_age(client, processes["checkin"], above=first))
             await asyncio.to_thread(subprocess.run, [*infra, "kafka-start"], check=True)
             await follow_flow(client, processes, customer, staff, issued.json()["ticket_id"])
             assert (await client.get(f"{processes['checkin'].url}/readyz")).status_code == 200
+            await eventually(lambda: outbox_drained(client, processes["checkin"]))
     finally:  # whatever happened, leave the broker running for the rest of the session
         await asyncio.to_thread(subprocess.run, [*infra, "kafka-start"], check=True)
