@@ -275,7 +275,7 @@ pg_write_config() {
 listen_addresses = '127.0.0.1'
 port = $PGPORT
 unix_socket_directories = '$sock'
-max_connections = 200
+max_connections = ${PG_MAX_CONNECTIONS:-500}
 shared_buffers = 64MB
 work_mem = 4MB
 maintenance_work_mem = 32MB
