@@ -340,22 +340,29 @@ class ServiceRuntime:
     def _leads_relay(self) -> bool:
         return bool(self.relay is not None and getattr(self.relay, "is_leader", False))
 
-    async def readiness(self) -> dict[str, Any]:
-        checks: dict[str, Any] = {}
-        try:
-            await asyncio.wait_for(self.pool.fetchval("SELECT 1"), timeout=2.0)
-            checks["database"] = "ok"
-        except Exception as error:
-            checks["database"] = f"unavailable: {type(error).__name__}"
-        if self.kafka_connected.is_set() and await self.broker.ping(timeout=2.0):
-            checks["kafka"] = "ok"
-        else:
-            checks["kafka"] = "unavailable"
-        pending = None
-        with contextlib.suppress(Exception):
-            pending = await self.pool.fetchval("SELECT count(*) FROM outbox")
-        checks["outbox_pending"] = pending
-        return checks
+    async def readiness(self, within: float = 0.4) -> dict[str, Any]:
+        """The database and the broker, asked at the same time, each for at most ``within``
+        seconds: a load balancer gets its answer in under half a second whatever is down."""
+
+        async def database() -> tuple[str, int | None]:
+            try:
+                async with asyncio.timeout(within):
+                    pending = await self.pool.fetchval("SELECT count(*) FROM outbox")
+            except Exception as error:
+                return f"unavailable: {type(error).__name__}", None
+            return "ok", pending
+
+        async def kafka() -> str:
+            if not self.kafka_connected.is_set():
+                return "unavailable"
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(within):
+                    if await self.broker.ping(timeout=within):
+                        return "ok"
+            return "unavailable"
+
+        (database_check, pending), kafka_check = await asyncio.gather(database(), kafka())
+        return {"database": database_check, "kafka": kafka_check, "outbox_pending": pending}
 
     def asyncapi(self) -> dict[str, Any]:
         spec = AsyncAPI(

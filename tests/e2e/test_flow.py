@@ -252,15 +252,24 @@ async def test_a_kafka_outage_loses_nothing(
                 headers=customer,
             )
             assert issued.status_code == 201, issued.text  # accepted while Kafka is down
-            ready = await client.get(f"{processes['checkin'].url}/readyz")
-            assert ready.status_code == 503
-            assert ready.json()["checks"]["outbox_pending"] >= 1
+
+            async def waiting_in_the_outbox() -> httpx.Response | None:
+                ready = await client.get(f"{processes['checkin'].url}/readyz")
+                assert ready.status_code == 503, ready.text  # Kafka is down
+                return ready if (ready.json()["checks"]["outbox_pending"] or 0) >= 1 else None
+
+            await eventually(waiting_in_the_outbox)
             # what an SRE sees meanwhile: a backlog whose oldest row grows older
             first = await eventually(lambda: outbox_age(client, processes["checkin"], above=0))
             await eventually(lambda: outbox_age(client, processes["checkin"], above=first))
             await asyncio.to_thread(subprocess.run, [*infra, "kafka-start"], check=True)
             await follow_flow(client, processes, customer, staff, issued.json()["ticket_id"])
-            assert (await client.get(f"{processes['checkin'].url}/readyz")).status_code == 200
+
+            async def ready_again() -> bool:
+                answer = await client.get(f"{processes['checkin'].url}/readyz")
+                return answer.status_code == 200
+
+            await eventually(ready_again)
             await eventually(lambda: outbox_drained(client, processes["checkin"]))
     finally:  # whatever happened, leave the broker running for the rest of the session
         await asyncio.to_thread(subprocess.run, [*infra, "kafka-start"], check=True)
