@@ -30,7 +30,7 @@ from contracts.catalog import (
 from runtime.auth import ROLES, TokenVerifier
 from runtime.platform import SERVICES, definition_of
 from runtime.settings import ServiceSettings
-from runtime.wiring_doc import API_GUIDE, EVENTS_GUIDE, render_api_guide, render_events_guide
+from runtime.wiring_doc import GUIDES
 
 __all__ = ["SERVICES", "definition_of", "main"]
 
@@ -92,7 +92,7 @@ def contract_drift() -> list[str]:
             problems.append(f"{path.name}: committed schema has no model any more")
     if not EVENTS_DOC.exists() or EVENTS_DOC.read_text() != render_events_doc():
         problems.append("contracts/EVENTS.md is out of date (run `frontdesk contracts export`)")
-    for path, render in ((EVENTS_GUIDE, render_events_guide), (API_GUIDE, render_api_guide)):
+    for path, render in GUIDES.items():
         guide = path.read_text()
         if render(guide) != guide:
             problems.append(
@@ -115,11 +115,11 @@ def cmd_contracts(args: argparse.Namespace) -> int:
                     return 1
             path.write_text(dump(schema))
         EVENTS_DOC.write_text(render_events_doc())
-        EVENTS_GUIDE.write_text(render_events_guide(EVENTS_GUIDE.read_text()))
-        API_GUIDE.write_text(render_api_guide(API_GUIDE.read_text()))
+        for path, render in GUIDES.items():
+            path.write_text(render(path.read_text()))
         print(
             f"exported {len(all_schemas())} schemas, {EVENTS_DOC.name} and the generated tables "
-            "of docs/events.md and docs/api.md"
+            f"of {', '.join(f'docs/{path.name}' for path in GUIDES)}"
         )
         return 0
     problems = contract_drift()

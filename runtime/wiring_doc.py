@@ -9,6 +9,7 @@ call them (docs/api.md) — generated from the code so that they cannot drift.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from runtime.service import UnstartedService, operations_router
 DOCS = Path(__file__).parent.parent / "docs"
 EVENTS_GUIDE = DOCS / "events.md"
 API_GUIDE = DOCS / "api.md"
+ARCHITECTURE_GUIDE = DOCS / "architecture.md"
 
 
 def _codes(names: list[str]) -> str:
@@ -111,7 +113,52 @@ def endpoints_table() -> str:
     return "\n\n".join(parts)
 
 
+def _summary(path: Path) -> str:
+    """The first sentence of a module's docstring (a package: of its __init__.py)."""
+    source = path / "__init__.py" if path.is_dir() else path
+    if not source.exists():
+        return ""
+    docstring = ast.get_docstring(ast.parse(source.read_text())) or ""
+    first = " ".join(docstring.split("\n\n")[0].split())
+    return first.replace("|", "\\|")
+
+
+def _tree_rows(folder: Path, root: Path) -> list[str]:
+    rows = []
+    for path in sorted(folder.iterdir(), key=lambda p: (p.is_file(), p.name)):
+        if path.name.startswith((".", "__pycache__")) or path.name == "__init__.py":
+            continue
+        if path.is_dir():
+            if path.name == "migrations":
+                count = len(list(path.glob("*.sql")))
+                rows.append(
+                    f"| `{path.relative_to(root)}/` | {count} SQL migrations, applied in order |"
+                )
+                continue
+            rows.append(f"| `{path.relative_to(root)}/` | {_summary(path)} |")
+            rows += _tree_rows(path, root)
+        elif path.suffix == ".py":
+            rows.append(f"| `{path.relative_to(root)}` | {_summary(path)} |")
+    return rows
+
+
+def layout_table() -> str:
+    """Every service's tree, each module with the first sentence of its docstring."""
+    root = DOCS.parent
+    parts = []
+    for service in SERVICES:
+        rows = [f"#### services/{service}", "", "| path | what it holds |", "| --- | --- |"]
+        rows += _tree_rows(root / "services" / service, root)
+        parts.append("\n".join(rows))
+    for shared in ("runtime", "contracts", "sandboxes"):
+        rows = [f"#### {shared}", "", "| path | what it holds |", "| --- | --- |"]
+        rows += _tree_rows(root / shared, root)
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts)
+
+
 SECTIONS = {"topics": topics_table, "consumer-groups": consumer_groups_table}
+ARCHITECTURE_SECTIONS = {"layout": layout_table}
 API_SECTIONS = {"endpoints": endpoints_table}
 
 
@@ -129,6 +176,19 @@ def render_events_guide(text: str) -> str:
 def render_api_guide(text: str) -> str:
     """docs/api.md with every generated section rewritten from the code."""
     return _render(text, API_SECTIONS)
+
+
+def render_architecture_guide(text: str) -> str:
+    """docs/architecture.md with its layout tables rewritten from the tree."""
+    return _render(text, ARCHITECTURE_SECTIONS)
+
+
+# every page with generated sections, and how to render it
+GUIDES: dict[Path, Callable[[str], str]] = {
+    EVENTS_GUIDE: render_events_guide,
+    API_GUIDE: render_api_guide,
+    ARCHITECTURE_GUIDE: render_architecture_guide,
+}
 
 
 def _render(text: str, sections: dict[str, Callable[[], str]]) -> str:
