@@ -5,7 +5,7 @@ and the error answers in every service's OpenAPI document."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import httpx
@@ -147,7 +147,7 @@ async def test_a_large_body_without_content_length_is_counted_and_refused() -> N
         received.append({"chunk": len(chunk)})
         return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(dict(message))
 
     scope = {
