@@ -170,7 +170,9 @@ def _error_statuses(method: str, operation: dict[str, Any], rate_limited: bool) 
     return statuses
 
 
-def add_problem_responses(document: dict[str, Any]) -> dict[str, Any]:
+def add_problem_responses(
+    document: dict[str, Any], rate_limited: set[tuple[str, str]] | None = None
+) -> dict[str, Any]:
     """Adds to every operation of an OpenAPI document the problem+json error answers it can
     give (401/403 when it needs a token, 404 with a path id, 409/413/422 for writes, 429 when
     rate-limited, 500 always), with one ``Problem`` schema component. Idempotent."""
@@ -183,8 +185,8 @@ def add_problem_responses(document: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
-            rate_limited = bool(operation.get("x-rate-limit"))
-            for status in _error_statuses(method, {**operation, "x-path": path}, rate_limited):
+            limited = (path, method) in (rate_limited or set())
+            for status in _error_statuses(method, {**operation, "x-path": path}, limited):
                 answer = responses.setdefault(status, {"description": _ERROR_TITLES[status]})
                 answer["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
                 if status == "429":
@@ -203,10 +205,26 @@ def document_problems(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_problem_responses(generate())
+            app.openapi_schema = add_problem_responses(generate(), rate_limited_operations(app))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def rate_limited_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """(path, method) of the routes that carry a ``runtime.limits.RateLimited`` dependency."""
+    found = set()
+    for route in app.routes:
+        dependant = getattr(route, "dependant", None)
+        stack = [dependant] if dependant is not None else []
+        while stack:
+            node = stack.pop()
+            if getattr(node.call, "rate_limit", None):
+                path = getattr(route, "path", "")
+                found |= {(path, m.lower()) for m in getattr(route, "methods", ())}
+                break
+            stack.extend(node.dependencies)
+    return found
 
 
 # -- the edge: one pure ASGI middleware ---------------------------------------------------------
