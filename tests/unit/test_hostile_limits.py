@@ -3,7 +3,6 @@ Retry-After, configurable, documented in OpenAPI."""
 
 from __future__ import annotations
 
-
 import httpx
 import pytest
 from fastapi import FastAPI
