@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic.fields import FieldInfo
+
+from contracts.fields import policy_problems, stored
 
 PERSONAL_DATA_KEY = "x-personal-data"
 
@@ -37,6 +39,17 @@ class EventPayload(BaseModel):
     # payload has personal-data fields.
     data_subject: ClassVar[tuple[str, str] | None] = None
 
+    @model_validator(mode="after")
+    def _input_policy(self, info: ValidationInfo) -> EventPayload:
+        """contracts/fields.py: every string bounded and free of controls, every number finite
+        and bounded, every date within bounds, when the payload is written (not re-checked
+        when read back: ``STORED``)."""
+        if not stored(info):
+            problems = policy_problems(self)
+            if problems:
+                raise ValueError(f"{self.event_type}: {'; '.join(sorted(problems))}")
+        return self
+
     @property
     def data_subject_id(self) -> str | None:
         """Whose personal data this payload carries (``account:acct-42``), if anyone's."""
@@ -51,7 +64,9 @@ class EventPayload(BaseModel):
         value: Any = payload
         for part in path.split("."):
             value = value.get(part) if isinstance(value, dict) else None
-        return f"{kind}:{value}" if value else None
+        if not value:
+            return None
+        return f"{kind}:{value}" if kind else str(value)  # no kind: the path holds a subject id
 
 
 def _is_personal(info: FieldInfo) -> bool:

@@ -11,6 +11,7 @@ from pydantic.fields import FieldInfo
 
 from contracts.base import EventPayload, personal_fields
 from contracts.envelope import Envelope
+from contracts.fields import STORED
 from contracts.topics import TOPICS, TopicSpec
 
 P = TypeVar("P", bound=type[EventPayload])
@@ -100,7 +101,8 @@ class EventRegistry:
 
     def decode(self, event_type: str, version: int, payload: dict[str, Any]) -> EventPayload:
         current = self.definition(event_type).current
-        return current.model_validate(self.upcast(event_type, version, payload))
+        # history is read as written (contracts/fields.py): bounds are the writer's duty
+        return current.model_validate(self.upcast(event_type, version, payload), context=STORED)
 
     def check_complete(self) -> list[str]:
         """Problems in the registry: a version without an upcaster to the next one, gaps."""

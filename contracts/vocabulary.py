@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.fields import PlainText35
+
 # A phone number in E.164 ("+" country code and number, at most 15 digits): the one pattern
 # every API, contract and token check uses.
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
@@ -58,7 +60,10 @@ class LanguagePreference(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    tag: str = Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", examples=["zh-CN", "en"])
+    # bounded (35, RFC 5646's practical length) when written; the pattern alone repeats freely
+    tag: PlainText35 = Field(
+        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", examples=["zh-CN", "en"]
+    )
     dialect: str | None = Field(default=None, max_length=40, examples=["yue", "wuu"])
 
 

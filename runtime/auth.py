@@ -17,6 +17,10 @@ from contracts.vocabulary import E164_PATTERN
 ROLES: tuple[str, ...] = get_args(Role)
 STAFF_ROLES = ("agent", "specialist", "supervisor", "reviewer", "admin")
 E164 = re.compile(E164_PATTERN)
+# A token's subject: non-empty, bounded, printable ASCII without spaces (it becomes an actor id
+# in events and logs)
+SUBJECT = re.compile(r"^[A-Za-z0-9._:@+\-]{1,200}$")
+MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600
 
 
 class Unauthenticated(Exception):
@@ -62,6 +66,8 @@ class TokenVerifier:
     secret: str
     issuer: str
     audience: str
+    # the longest lifetime (exp - iat) a token may claim (FRONTDESK_JWT_MAX_LIFETIME_SECONDS)
+    max_lifetime_seconds: int = MAX_TOKEN_LIFETIME_SECONDS
 
     def verify(self, token: str) -> Principal:
         try:
@@ -75,6 +81,20 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"invalid bearer token: {error}") from None
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not SUBJECT.match(subject):
+            raise Unauthenticated(
+                "token claim sub must be 1 to 200 characters of letters, digits and ._:@+-"
+            )
+        issued, expires = claims["iat"], claims["exp"]
+        if not all(isinstance(v, int | float) for v in (issued, expires)):
+            raise Unauthenticated("token claims iat and exp must be numbers")
+        if expires - issued > self.max_lifetime_seconds:
+            raise Unauthenticated(
+                f"token lifetime (exp - iat) exceeds the maximum of {self.max_lifetime_seconds} s"
+            )
+        if issued > time.time() + 300:
+            raise Unauthenticated("token issued in the future (iat)")
         roles = claims.get("roles")
         if not isinstance(roles, list) or not roles or not set(roles) <= set(ROLES):
             raise Unauthenticated(f"token roles must be a non-empty subset of {list(ROLES)}")
@@ -83,7 +103,7 @@ class TokenVerifier:
         if phone is not None and not (isinstance(phone, str) and E164.match(phone)):
             raise Unauthenticated("token claim phone_number must be an E.164 number")
         return Principal(
-            id=str(claims["sub"]),
+            id=subject,
             roles=frozenset(roles),
             verified_phone=phone if verified else None,
         )
@@ -97,6 +117,10 @@ class TokenVerifier:
         verified_phone: str | None = None,
     ) -> str:
         unknown = set(roles) - set(ROLES)
+        if not SUBJECT.match(subject):
+            raise ValueError("subject must be 1 to 200 characters of letters, digits and ._:@+-")
+        if ttl_seconds > self.max_lifetime_seconds:
+            raise ValueError(f"ttl_seconds exceeds the maximum of {self.max_lifetime_seconds}")
         if unknown:
             raise ValueError(f"unknown roles {sorted(unknown)}")
         if verified_phone is not None and not E164.match(verified_phone):

@@ -7,6 +7,7 @@ frontdesk migrate SERVICE                                  apply a service's mig
 frontdesk rebuild SERVICE [--group NAME]                   drop read models, replay Kafka
 frontdesk digest SERVICE                                   digest of the read models
 frontdesk trace CORRELATION_ID                             one flow across every service
+frontdesk parked list|retry|drop SERVICE [POSITION]        records Kafka refused for good
 """
 
 from __future__ import annotations
@@ -167,6 +168,35 @@ async def _with_service(service: str, action: str, group: str | None) -> int:
         await runtime.stop()
 
 
+async def _parked(action: str, service: str, position: int | None) -> int:
+    """Outbox records the relay set aside (runtime/relay.py): list them, put them back into
+    the outbox (one, or all), or drop one (its event stays in the store, unpublished)."""
+    from runtime.db import create_pool, migrate
+    from runtime.relay import drop_parked, parked_records, retry_parked
+
+    definition = definition_of(service)
+    settings = ServiceSettings()
+    pool = await create_pool(settings.dsn(service), min_size=1, max_size=2)
+    try:
+        await migrate(pool, [definition.migrations])
+        if action == "list":
+            print(json.dumps(await parked_records(pool), indent=2, default=str))
+            return 0
+        if action == "retry":
+            print(json.dumps({"retried": await retry_parked(pool, position)}))
+            return 0
+        if position is None:
+            print("drop needs the POSITION of one parked record", file=sys.stderr)
+            return 2
+        if not await drop_parked(pool, position):
+            print(f"no parked record at position {position}", file=sys.stderr)
+            return 1
+        print(json.dumps({"dropped": position}))
+        return 0
+    finally:
+        await pool.close()
+
+
 async def read_model_digest(pool: Any, groups: Any) -> dict[str, str]:
     """sha256 of every read-model table's rows, in primary-key order."""
     digests = {}
@@ -202,11 +232,17 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("service", choices=SERVICES)
         if name == "rebuild":
             sub.add_argument("--group", help="only this consumer group")
+    parked = commands.add_parser("parked", help="outbox records Kafka refused for good")
+    parked.add_argument("action", choices=["list", "retry", "drop"])
+    parked.add_argument("service", choices=SERVICES)
+    parked.add_argument("position", nargs="?", type=int, help="one record (retry: all if none)")
     args = parser.parse_args(argv)
     if args.command == "token":
         return cmd_token(args)
     if args.command == "contracts":
         return cmd_contracts(args)
+    if args.command == "parked":
+        return asyncio.run(_parked(args.action, args.service, args.position))
     if args.command == "topics":
         return asyncio.run(_topics())
     if args.command == "trace":

@@ -17,11 +17,30 @@ import asyncpg
 from contracts import REGISTRY, Envelope, EventPayload, TraceContext
 from runtime.aggregate import AggregateType
 from runtime.context import CommandContext
-from runtime.errors import ConcurrencyConflict
+from runtime.errors import ConcurrencyConflict, FrontdeskError
 from runtime.privacy import Privacy
 from runtime.telemetry import current_trace_carrier
 
-__all__ = ["AggregateType", "CommandContext", "EventStore", "RecordedEvent", "execute"]
+__all__ = [
+    "AggregateType",
+    "CommandContext",
+    "EventStore",
+    "EventTooLarge",
+    "RecordedEvent",
+    "execute",
+]
+
+# The largest envelope (JSON, UTF-8) an append accepts: well under Kafka's max message size
+# (KafkaSettings.max_message_bytes, 1 MiB), so every stored event can be published.
+EVENT_MAX_BYTES = 262_144
+
+
+class EventTooLarge(FrontdeskError):
+    """An event larger than the store accepts: the command fails, nothing is written."""
+
+    status = 413
+    title = "Event too large"
+
 
 S = TypeVar("S")
 
@@ -71,9 +90,15 @@ class _WallClock:
 
 class EventStore:
     def __init__(
-        self, producer: str, privacy: Privacy | None = None, clock: Clock | None = None
+        self,
+        producer: str,
+        privacy: Privacy | None = None,
+        clock: Clock | None = None,
+        *,
+        max_event_bytes: int = EVENT_MAX_BYTES,
     ) -> None:
         self.producer = producer
+        self.max_event_bytes = max_event_bytes
         self.privacy = privacy or Privacy(None)
         # the service's clock: events are stamped with the time the service lives in, which
         # tests and simulations move (runtime/scheduler.py)
@@ -140,6 +165,12 @@ class EventStore:
                 personal_data=personal_data,
                 payload=sealed,
             )
+            size = len(Envelope.__pydantic_serializer__.to_json(envelope))
+            if size > self.max_event_bytes:
+                raise EventTooLarge(
+                    f"a {payload.event_type} event of {size} bytes exceeds the limit of "
+                    f"{self.max_event_bytes} bytes; nothing was written"
+                )
             envelopes.append(envelope)
         topics = {REGISTRY.topic_of(envelope.event_type).name for envelope in envelopes}
         if len(topics) != 1:

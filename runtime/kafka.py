@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Iterable
 from dataclasses import replace
 
 from aiokafka import TopicPartition
+from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from faststream.kafka import KafkaBroker
@@ -15,7 +16,7 @@ from faststream.middlewares import AckPolicy
 from opentelemetry.sdk.trace import TracerProvider
 
 from contracts import TopicSpec
-from runtime.relay import OutboundRecord, Publish
+from runtime.relay import OutboundRecord, Publish, RecordRefused
 from runtime.settings import KafkaSettings, UnsafeSettings
 from runtime.telemetry import log_fields
 
@@ -39,6 +40,9 @@ def build_broker(
         enable_idempotence=settings.enable_idempotence,
         acks="all",
         request_timeout_ms=15_000,
+        # explicit, and equal to every topic's max.message.bytes (ensure_topics); the broker's
+        # message.max.bytes is set to at least this in deploy/kafka/server.properties.template
+        max_request_size=settings.max_message_bytes,
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
         graceful_timeout=15.0,
         logger=logging.getLogger(f"frontdesk.kafka.{client_id}"),  # our JSON handler
@@ -65,21 +69,47 @@ def assert_durable(broker: KafkaBroker) -> None:
             raise UnsafeSettings(f"subscriber {subscriber} commits before processing")
 
 
+# Errors that say "this record, never": retrying the same bytes cannot succeed. Anything else
+# (timeouts, a broker away, a closed producer) is transient and retried with the row kept.
+REFUSED_FOR_GOOD: tuple[type[Exception], ...] = (
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.CorruptRecordException,
+    kafka_errors.InvalidTopicError,
+    kafka_errors.InvalidTimestampError,
+    kafka_errors.UnsupportedForMessageFormatError,
+    kafka_errors.PolicyViolationError,
+)
+
+
 def kafka_publisher(broker: KafkaBroker) -> Publish:
     """The relay's publisher: sends through FastStream (so the telemetry middleware injects
-    the re-attached trace context into the Kafka headers) without waiting per record."""
+    the re-attached trace context into the Kafka headers) without waiting per record. Kafka's
+    permanent refusals come out as RecordRefused, at send or at acknowledgement."""
 
     async def publish(record: OutboundRecord) -> Awaitable[object]:
-        return await broker.publish(
-            record.value,
-            record.topic,
-            key=record.key,
-            headers=record.headers,
-            correlation_id=record.headers.get("event_id"),
-            no_confirm=True,
-        )
+        try:
+            acknowledgement = await broker.publish(
+                record.value,
+                record.topic,
+                key=record.key,
+                headers=record.headers,
+                correlation_id=record.headers.get("event_id"),
+                no_confirm=True,
+            )
+        except REFUSED_FOR_GOOD as error:
+            raise RecordRefused(f"{type(error).__name__}: {error}") from error
+        return _refusals_as_record_refused(acknowledgement)
 
     return publish
+
+
+async def _refusals_as_record_refused(acknowledgement: Awaitable[object]) -> object:
+    try:
+        return await acknowledgement
+    except REFUSED_FOR_GOOD as error:
+        raise RecordRefused(f"{type(error).__name__}: {error}") from error
 
 
 async def topic_partitions(bootstrap_servers: str, topics: Iterable[str]) -> list[TopicPartition]:
@@ -119,6 +149,7 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
     """Create missing topics with their partitions and retention; fix retention of existing
     ones. Returns the names created."""
     specs = [replace(spec, name=settings.topic(spec.name)) for spec in specs]
+    limit = {"max.message.bytes": str(settings.max_message_bytes)}
     bootstrap_servers = settings.bootstrap_servers
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
     await admin.start()
@@ -129,7 +160,9 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
         if missing:
             response = await admin.create_topics(
                 [
-                    NewTopic(spec.name, spec.partitions, 1, topic_configs=spec.kafka_config())
+                    NewTopic(
+                        spec.name, spec.partitions, 1, topic_configs=spec.kafka_config() | limit
+                    )
                     for spec in missing
                 ]
             )
@@ -142,7 +175,7 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
         if present:
             await admin.alter_configs(
                 [
-                    ConfigResource(ConfigResourceType.TOPIC, spec.name, spec.kafka_config())
+                    ConfigResource(ConfigResourceType.TOPIC, spec.name, spec.kafka_config() | limit)
                     for spec in present
                 ]
             )

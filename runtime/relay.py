@@ -3,8 +3,19 @@
 One relay leads per service database (a PostgreSQL advisory lock), so replicas never publish
 the same rows concurrently. It reads the outbox rows that are still there (not "after the last
 position seen"), so a transaction that took a lower position but committed later is published
-on the next pass instead of being skipped. Rows are deleted only after Kafka acknowledged them;
-a crash in between republishes them, and consumers de-duplicate on the event id.
+on the next pass instead of being skipped (PITFALLS 13).
+
+It publishes in batches: every record of a batch is handed to the producer in position order
+(each with its own key and trace headers; same key, same partition, so per-aggregate order
+holds), then all the acknowledgements are awaited together, then that batch's rows are deleted.
+A crash between publishing and deleting re-publishes at most that one batch; consumers
+de-duplicate on the event id.
+
+A record Kafka refuses for good (too large, invalid: ``RecordRefused``) cannot stop the relay:
+it is set aside into ``parked_outbox`` (a metric and an error log line, never the payload) and
+the rest keeps flowing. Operators list, retry or drop parked records with
+``frontdesk parked list|retry|drop SERVICE [POSITION]``. Transient failures (Kafka down) keep
+the rows and retry with backoff.
 """
 
 from __future__ import annotations
@@ -14,7 +25,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 from opentelemetry import context as otel_context
@@ -32,6 +43,13 @@ published_counter = meter.create_counter(
 failure_counter = meter.create_counter(
     "frontdesk.outbox.publish_failures", description="Relay passes that failed to publish"
 )
+parked_counter = meter.create_counter(
+    "frontdesk.outbox.parked", description="Outbox records Kafka refused for good, set aside"
+)
+
+
+class RecordRefused(Exception):
+    """Kafka refuses this record for good (too large, invalid): retrying cannot help."""
 
 
 @dataclass(frozen=True)
@@ -75,67 +93,107 @@ class OutboxRelay:
         self.is_leader = False
 
     async def publish_pending(self) -> int:
-        """One pass: publish what is in the outbox, oldest first; returns how many went out."""
+        """One pass: publish what is in the outbox, oldest first, a batch at a time; returns
+        how many went out. Refused records are parked; a transient failure raises RelayError
+        after the batch's acknowledged rows are deleted."""
         total = 0
         while True:
             with suppress_instrumentation():  # polling is not a flow worth a trace
                 rows = await self.pool.fetch(
-                    """SELECT o.position, o.topic, e.stream_id, e.event_id, e.event_type,
-                              e.envelope
+                    """SELECT o.position, o.topic, o.attempts, e.stream_id, e.event_id,
+                              e.event_type, e.envelope
                        FROM outbox o JOIN events e USING (position)
                        ORDER BY o.position LIMIT $1""",
                     self.batch_size,
                 )
             if not rows:
                 return total
-            records = [_record(row, self.topic_name) for row in rows]
-            sent, failure = await self._send_in_order(records)
+            outcome = await self._send_batch(rows)
             with suppress_instrumentation():
-                if sent:
-                    await self.pool.execute(
-                        "DELETE FROM outbox WHERE position = ANY($1::bigint[])",
-                        [record.position for record in sent],
-                    )
-                if failure is not None:
-                    # operators see which event is stuck, how often it failed, and why
-                    await self.pool.execute(
-                        "UPDATE outbox SET attempts = attempts + 1, last_error = $2 "
-                        "WHERE position = $1",
-                        records[len(sent)].position,
-                        failure[:1000],
-                    )
-            if sent:
-                published_counter.add(len(sent), {"service": self.service})
-                total += len(sent)
-            if failure is not None:
-                raise RelayError(f"publishing position {records[len(sent)].position}: {failure}")
+                await self._settle(outcome)
+            if outcome.sent:
+                published_counter.add(len(outcome.sent), {"service": self.service})
+                total += len(outcome.sent)
+            if outcome.failure is not None:
+                raise RelayError(f"publishing position {outcome.failed[0]}: {outcome.failure}")
 
-    async def _send_in_order(
-        self, records: list[OutboundRecord]
-    ) -> tuple[list[OutboundRecord], str | None]:
-        """Send a batch; return the longest prefix Kafka acknowledged, and why it stopped."""
-        acknowledgements = []
-        failure: str | None = None
-        for record in records:
+    async def _send_batch(self, rows: list[asyncpg.Record]) -> _Outcome:
+        """Hand every record to the producer in order, then await every acknowledgement."""
+        outcome = _Outcome()
+        pending: list[tuple[OutboundRecord, Awaitable[object]]] = []
+        for row in rows:
+            try:
+                record = _record(row, self.topic_name)
+            except (TypeError, ValueError, AttributeError, KeyError) as error:  # malformed row
+                outcome.park(row["position"], row, f"serialize: {error}")
+                continue
             token = otel_context.attach(context_from_carrier(record.trace_carrier))
             try:
-                acknowledgements.append(await self.publish(record))
+                pending.append((record, await self.publish(record)))
+            except RecordRefused as error:
+                outcome.park(record.position, row, f"send: {error}")
             except Exception as error:
-                failure = f"send: {type(error).__name__}: {error}"
+                # transient (Kafka away): send nothing after it, so the order per key holds
+                outcome.fail(record.position, f"send: {type(error).__name__}: {error}")
                 break
             finally:
                 otel_context.detach(token)
-        sent = []
-        for record, acknowledgement in zip(records, acknowledgements, strict=False):
-            try:
-                await acknowledgement
-            except Exception as error:
-                failure = f"acknowledgement: {type(error).__name__}: {error}"
-                break
-            sent.append(record)
-        if failure is not None:
-            log.warning("relay publication failed", extra=log_fields(error=failure))
-        return sent, failure
+        by_position = {row["position"]: row for row in rows}
+        results = await asyncio.gather(*(ack for _, ack in pending), return_exceptions=True)
+        for (record, _), result in zip(pending, results, strict=True):
+            if isinstance(result, RecordRefused):
+                outcome.park(record.position, by_position[record.position], f"ack: {result}")
+            elif isinstance(result, BaseException):
+                outcome.fail(record.position, f"ack: {type(result).__name__}: {result}")
+            else:
+                outcome.sent.append(record.position)
+        if outcome.failure is not None:
+            log.warning("relay publication failed", extra=log_fields(error=outcome.failure))
+        return outcome
+
+    async def _settle(self, outcome: _Outcome) -> None:
+        """Delete what Kafka has; move what it refused to parked_outbox; count a failure."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            for position, row, reason in outcome.parked:
+                await conn.execute(
+                    """INSERT INTO parked_outbox (position, topic, event_id, event_type,
+                                                  stream_id, reason, attempts)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7)
+                       ON CONFLICT (position) DO UPDATE
+                       SET reason = EXCLUDED.reason, attempts = EXCLUDED.attempts,
+                           parked_at = now()""",
+                    position,
+                    row["topic"],
+                    row["event_id"],
+                    row["event_type"],
+                    row["stream_id"],
+                    reason[:1000],
+                    row["attempts"] + 1,
+                )
+            done = outcome.sent + [position for position, _, _ in outcome.parked]
+            if done:
+                await conn.execute("DELETE FROM outbox WHERE position = ANY($1::bigint[])", done)
+            if outcome.failure is not None:
+                # operators see which event is stuck, how often it failed, and why
+                await conn.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2 "
+                    "WHERE position = $1",
+                    outcome.failed[0],
+                    outcome.failure[:1000],
+                )
+        for position, row, reason in outcome.parked:
+            parked_counter.add(1, {"service": self.service, "event_type": row["event_type"]})
+            log.error(
+                "outbox record parked: Kafka refuses it for good",
+                extra=log_fields(
+                    service=self.service,
+                    position=position,
+                    event_id=str(row["event_id"]),
+                    event_type=row["event_type"],
+                    topic=row["topic"],
+                    reason=reason[:300],
+                ),
+            )
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -184,6 +242,67 @@ class OutboxRelay:
 
 class RelayError(RuntimeError):
     pass
+
+
+@dataclass
+class _Outcome:
+    sent: list[int] = field(default_factory=list)
+    parked: list[tuple[int, asyncpg.Record, str]] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    failure: str | None = None
+
+    def park(self, position: int, row: asyncpg.Record, reason: str) -> None:
+        self.parked.append((position, row, reason))
+
+    def fail(self, position: int, reason: str) -> None:
+        self.failed.append(position)
+        self.failure = self.failure or reason
+
+
+# -- operators: parked records (frontdesk parked list|retry|drop SERVICE [POSITION]) ---------
+
+
+async def parked_records(pool: asyncpg.Pool) -> list[dict[str, object]]:
+    rows = await pool.fetch(
+        """SELECT p.position, p.topic, p.event_id, p.event_type, p.stream_id, p.reason,
+                  p.attempts, p.parked_at, octet_length(e.envelope::text) AS bytes
+           FROM parked_outbox p JOIN events e USING (position) ORDER BY p.position"""
+    )
+    return [
+        {
+            **dict(row),
+            "event_id": str(row["event_id"]),
+            "parked_at": row["parked_at"].isoformat(),
+        }
+        for row in rows
+    ]
+
+
+async def retry_parked(pool: asyncpg.Pool, position: int | None = None) -> int:
+    """Put parked records (one, or all) back into the outbox; returns how many. The relay
+    publishes them on its next pass (parking them again if Kafka still refuses)."""
+    async with pool.acquire() as conn, conn.transaction():
+        moved = await conn.fetch(
+            """DELETE FROM parked_outbox WHERE $1::bigint IS NULL OR position = $1
+               RETURNING position, topic, attempts""",
+            position,
+        )
+        await conn.executemany(
+            """INSERT INTO outbox (position, topic, attempts) VALUES ($1, $2, $3)
+               ON CONFLICT DO NOTHING""",
+            [(row["position"], row["topic"], row["attempts"]) for row in moved],
+        )
+        if moved:
+            await conn.execute(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
+    return len(moved)
+
+
+async def drop_parked(pool: asyncpg.Pool, position: int) -> bool:
+    """Give up publishing one parked record (the event stays in the store)."""
+    dropped = await pool.fetchval(
+        "DELETE FROM parked_outbox WHERE position = $1 RETURNING position", position
+    )
+    return dropped is not None
 
 
 def _record(row: asyncpg.Record, topic_name: Callable[[str], str]) -> OutboundRecord:

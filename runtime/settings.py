@@ -39,6 +39,14 @@ class KafkaSettings(BaseSettings):
     consumer_ack_policy: Literal["ack", "ack_first"] = "ack"
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
+    max_message_bytes: int = Field(
+        default=1_048_576,
+        ge=65_536,
+        description="The largest record the producer sends (max_request_size) and every topic "
+        "accepts (max.message.bytes); the broker's message.max.bytes must be at least this "
+        "(deploy/kafka/server.properties.template). Events are capped well under it "
+        "(FRONTDESK_EVENT_MAX_BYTES).",
+    )
     topic_prefix: str = Field(
         default="",
         pattern=r"^[a-z0-9_.-]*$",
@@ -104,6 +112,31 @@ class ServiceSettings(BaseSettings):
     )
     relay_poll_interval_ms: int = Field(default=500, ge=10)
     relay_batch_size: int = Field(default=200, ge=1)
+    # -- hostile input (docs/operations.md "Limits") --
+    http_max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body; larger ones get 413."
+    )
+    http_upload_body_bytes: int = Field(
+        default=8_000_000, ge=1024, description="Largest body of an upload route (base64 media)."
+    )
+    http_upload_paths: str = Field(
+        default=r"/media$", description="Regular expression of the upload routes' paths."
+    )
+    http_max_string_chars: int = Field(
+        default=10_000, ge=100, description="Longest string anywhere in a JSON body (not uploads)."
+    )
+    event_max_bytes: int = Field(
+        default=262_144,
+        ge=4096,
+        description="Largest stored event envelope; a command whose event is larger fails (413).",
+    )
+    jwt_max_lifetime_seconds: int = Field(
+        default=24 * 3600, ge=60, description="Longest token lifetime admitted (exp - iat)."
+    )
+    rate_limits: str = Field(
+        default="customer=60/60,codes=10/300,answers=10/300,intake=20/60",
+        description="name=requests/seconds per principal and per client address, per replica.",
+    )
     log_level: str = "INFO"
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
 
@@ -125,6 +158,11 @@ class ServiceSettings(BaseSettings):
             raise UnsafeSettings(
                 "FRONTDESK_KEYSTORE_MASTER_KEY must be the base64 of 32 random bytes"
             ) from None
+        if self.event_max_bytes > self.kafka.max_message_bytes // 2:
+            raise UnsafeSettings(
+                "FRONTDESK_EVENT_MAX_BYTES must be at most half of "
+                "FRONTDESK_KAFKA_MAX_MESSAGE_BYTES (headers, batching overhead)"
+            )
         problems = self.kafka.durability_problems()
         if problems:
             raise UnsafeSettings("; ".join(problems))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import AwareDatetime, Field
 
 from contracts.base import EventPayload
+from contracts.fields import SubjectId
 from contracts.registry import REGISTRY
 from contracts.topics import AUDIT_ACCESSES, RETENTION_PURGES
 
@@ -20,7 +21,7 @@ class PersonalDataAccessed(EventPayload):
     why (the case or ticket it was for). Keyed by ``access-<uuid>``."""
 
     service: str = Field(description="The service that served the read.")
-    subject_id: str = Field(description="Whose data, e.g. account:acct-42.")
+    subject_id: SubjectId = Field(description="Whose data, e.g. account:acct-42.")
     resource: str = Field(description="What was read: case, ticket, verification_session, …")
     resource_id: str
     fields: list[str] = Field(description="Names of the personal fields shown (not values).")

@@ -19,6 +19,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.base import EventPayload, PersonalData
+from contracts.fields import Identifier
 from contracts.registry import REGISTRY
 from contracts.topics import CASES_CASES
 from contracts.vocabulary import (
@@ -126,7 +127,7 @@ class CaseOpened(EventPayload):
     data_subject = ("account", "account_ref")
 
     case_id: UUID
-    account_ref: str = Field(description="Opaque platform account id the case is about.")
+    account_ref: Identifier = Field(description="Opaque platform account id the case is about.")
     case_type: CaseType
     problem_category: ProblemCategory
     source: CaseSource
@@ -171,7 +172,7 @@ class ContactAttached(EventPayload):
 
     case_id: UUID
     contact_id: UUID
-    account_ref: str
+    account_ref: Identifier
     source: CaseSource
     site_id: str | None = None
     customer_id: str | None = Field(
@@ -195,7 +196,7 @@ class CaseMerged(EventPayload):
     case_id: UUID = Field(description="The case of this stream (survivor or merged).")
     survivor_case_id: UUID
     merged_case_id: UUID
-    account_ref: str
+    account_ref: Identifier
     contact_ids: list[UUID] = Field(description="Contacts that moved to the survivor.")
     customer_ids: list[str] = Field(
         default_factory=list, description="Customers of the merged case who may follow it."
@@ -334,7 +335,7 @@ class SuspensionLinked(EventPayload):
     agent see which rule fired and its threshold."""
 
     case_id: UUID
-    account_ref: str
+    account_ref: Identifier
     suspension: SuspensionRule
     linked_at: AwareDatetime
 
@@ -377,7 +378,7 @@ class DecisionRecorded(EventPayload):
 
     case_id: UUID
     decision_id: UUID
-    account_ref: str
+    account_ref: Identifier
     outcome: DecisionOutcome
     reason_code: str = Field(max_length=64)
     policy_version: int = Field(ge=1)
@@ -403,7 +404,7 @@ class NoteAdded(EventPayload):
 
     case_id: UUID
     note_id: UUID
-    account_ref: str
+    account_ref: Identifier
     text: str | None = PersonalData("The note (free text).", default=None)
     added_at: AwareDatetime
 
@@ -427,7 +428,7 @@ class CaseReopened(EventPayload):
     data_subject = ("account", "account_ref")
 
     case_id: UUID
-    account_ref: str
+    account_ref: Identifier
     appeal: bool = Field(description="True when the customer (or their proxy) appealed.")
     statement: str | None = PersonalData("The appellant's own words.", default=None)
     evidence: list[Evidence] = Field(default_factory=list)
@@ -451,7 +452,9 @@ class VerificationRequested(EventPayload):
 
     case_id: UUID
     verification_id: UUID = Field(description="Chosen by cases; the answer carries it back.")
-    account_ref: str = Field(description="The account whose ownership or holder is at stake.")
+    account_ref: Identifier = Field(
+        description="The account whose ownership or holder is at stake."
+    )
     purpose: VerificationPurpose
     person_role: PersonRole = Field(
         description="Whose identity is to be proved: the holder's, or the proxy's own "
@@ -476,7 +479,7 @@ class CallbackRequested(EventPayload):
 
     case_id: UUID
     callback_id: UUID = Field(description="Chosen by cases; the answers carry it back.")
-    account_ref: str
+    account_ref: Identifier
     queue: ServiceQueue = Field(description="The specialist queue that calls.")
     recipient_role: PersonRole = Field(description="The holder, or a proxy such as a guardian.")
     phone: str | None = PersonalData("Number to call, E.164 (may be abroad).", default=None)
@@ -494,7 +497,7 @@ class CaseEscalated(EventPayload):
     routing priority of this account's tickets."""
 
     case_id: UUID
-    account_ref: str
+    account_ref: Identifier
     reason: str = Field(
         description="repeat_contacts | service_level_breached | callback_missed | agent"
     )

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, Field
 from contracts.base import EventPayload
 from contracts.events.cases import SuspensionRule
 from contracts.events.platform import SuspensionScope
+from contracts.fields import Identifier
 from contracts.registry import REGISTRY
 from contracts.topics import TopicSpec, register_topic
 from contracts.vocabulary import ServiceQueue
@@ -45,7 +46,7 @@ class SuspensionRecorded(EventPayload):
     """Cases recorded a platform suspension of the account; every open case of the account,
     and every case opened later while it stands, links it."""
 
-    account_ref: str
+    account_ref: Identifier
     scope: SuspensionScope
     suspension: SuspensionRule
     platform_event_id: UUID = Field(description="Event id of platform.account_suspended.")
@@ -57,7 +58,7 @@ class CustomerTagged(EventPayload):
     """A tag was put on the customer of an account (for campaigns; whether a campaign may
     reach them is their marketing consent, kept by notifications)."""
 
-    account_ref: str
+    account_ref: Identifier
     tag: str = Field(pattern=TAG, examples=["wallet-reactivated", "minor-refund-2026"])
     campaign_id: str | None = Field(default=None, max_length=100)
     case_id: UUID | None = Field(default=None, description="The case that led to it, if any.")
@@ -68,7 +69,7 @@ class CustomerTagged(EventPayload):
 class CustomerUntagged(EventPayload):
     """A tag was taken off the customer of an account."""
 
-    account_ref: str
+    account_ref: Identifier
     tag: str = Field(pattern=TAG)
     untagged_at: AwareDatetime
 

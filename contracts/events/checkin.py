@@ -22,6 +22,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.base import EventPayload, PersonalData
 from contracts.events.checkin_sites import AssignmentRule
+from contracts.fields import FreeText200, Identifier, subject_or_fallback
 from contracts.registry import REGISTRY
 from contracts.topics import CHECKIN_TICKETS
 from contracts.vocabulary import (
@@ -75,14 +76,18 @@ class ActingFor(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     relationship: ProxyRelationship
-    holder_account_ref: str = Field(description="Opaque platform id of the holder's account.")
+    holder_account_ref: Identifier = Field(
+        description="Opaque platform id of the holder's account."
+    )
 
 
 class IntakeV1(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     problem_category: ProblemCategory
-    account_ref: str = Field(description="Opaque platform account id (not the login number).")
+    account_ref: Identifier = Field(
+        description="Opaque platform account id (not the login number)."
+    )
     contact_phone: str | None = PersonalData("Contact phone in E.164.", default=None)
     language: str = Field(description="BCP 47 tag of the preferred language.")
     accessibility_needs: list[AccessibilityNeed] = Field(default_factory=list)
@@ -96,7 +101,9 @@ class Intake(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     problem_category: ProblemCategory
-    account_ref: str = Field(description="Opaque platform account id (not the login number).")
+    account_ref: Identifier = Field(
+        description="Opaque platform account id (not the login number)."
+    )
     contact_phone: str | None = PersonalData("Contact phone in E.164.", default=None)
     language: LanguagePreference
     accessibility_needs: list[AccessibilityNeed] = Field(default_factory=list)
@@ -232,9 +239,20 @@ class TicketCalled(EventPayload):
 class TicketLeft(EventPayload):
     """The person gave up waiting and left the queue."""
 
+    data_subject = ("account", "account_ref")
+
     ticket_id: UUID
-    reason: str | None = Field(default=None, max_length=200)
+    reason: FreeText200 | None = PersonalData(
+        "Why the person left, in their or the agent's words.", default=None
+    )
     left_at: AwareDatetime
+    account_ref: Identifier | None = Field(
+        default=None, description="The ticket's account: whose key seals the reason."
+    )
+
+    @classmethod
+    def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
+        return subject_or_fallback(payload, "account_ref", "ticket", "ticket_id")
 
 
 # -- the rest of the lifecycle --------------------------------------------------------------

@@ -11,6 +11,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.base import EventPayload
+from contracts.fields import Count, FractionalMinutes, Minutes, Seconds
 from contracts.registry import REGISTRY
 from contracts.topics import TopicSpec, register_topic
 from contracts.vocabulary import ServiceQueue
@@ -63,17 +64,17 @@ class QueueSettings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     queue: ServiceQueue
-    default_service_minutes: float = Field(
+    default_service_minutes: FractionalMinutes = Field(
         default=12.0, gt=0, description="Used for estimates until enough services are measured."
     )
-    service_level_minutes: int = Field(
+    service_level_minutes: Minutes = Field(
         default=30, ge=1, description="Target: share of tickets called within this wait."
     )
-    max_recalls: int = Field(default=2, ge=0, description="Recalls before a no-show.")
-    no_show_after_minutes: int = Field(
+    max_recalls: Count = Field(default=2, ge=0, description="Recalls before a no-show.")
+    no_show_after_minutes: Minutes = Field(
         default=5, ge=1, description="A called ticket not at the desk by then is a no-show."
     )
-    relax_after_minutes: int = Field(
+    relax_after_minutes: Minutes = Field(
         default=20,
         ge=1,
         description="After this wait with nobody of the required language or specialist skill "
@@ -88,7 +89,7 @@ class QueueSettings(BaseModel):
         ],
         description="Remote contact assignment, in order.",
     )
-    answer_within_seconds: int = Field(
+    answer_within_seconds: Seconds = Field(
         default=60,
         ge=5,
         description="An assigned contact not answered by then is reassigned (every kind not "
@@ -109,10 +110,10 @@ class QueueSettings(BaseModel):
     appointment_capacity: int = Field(
         default=1, ge=1, le=100, description="Visitors that can book one slot."
     )
-    appointment_early_minutes: int = Field(
+    appointment_early_minutes: Minutes = Field(
         default=30, ge=0, le=240, description="A booked visitor may check in this early."
     )
-    appointment_grace_minutes: int = Field(
+    appointment_grace_minutes: Minutes = Field(
         default=10,
         ge=0,
         le=120,
@@ -134,7 +135,7 @@ class SiteConfigured(EventPayload):
     timezone: str = Field(description="IANA time zone, e.g. Asia/Shanghai.")
     opening_hours: list[OpeningHours] = Field(description="Empty: open around the clock.")
     queues: list[QueueSettings] = Field(min_length=1)
-    estimate_margin_minutes: int = Field(
+    estimate_margin_minutes: Minutes = Field(
         default=5,
         ge=1,
         description="A new estimate is announced when it moves by more than this (or 25%).",

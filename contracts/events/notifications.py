@@ -22,6 +22,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.base import EventPayload, PersonalData
+from contracts.fields import FreeText200, Identifier, subject_or_fallback
 from contracts.registry import REGISTRY
 from contracts.topics import (
     NOTIFICATIONS_CALLBACKS,
@@ -201,7 +202,7 @@ class NotificationRequestedV2(EventPayload):
     recipient_ref: str = Field(
         description="Who receives it: account:<ref>, ticket:<id> or callback:<id>."
     )
-    account_ref: str | None = Field(
+    account_ref: Identifier | None = Field(
         default=None, description="Platform account whose person (or proxy) is addressed."
     )
     language: str = Field(description="BCP 47 tag the message is rendered in.")
@@ -273,7 +274,7 @@ class NotificationRequestedV3(EventPayload):
         pattern=_SUBJECT_REF,
         description="Data subject of the addresses: account:<ref> or organization:<id>.",
     )
-    account_ref: str | None = Field(
+    account_ref: Identifier | None = Field(
         default=None, description="Platform account whose person (or proxy) is addressed."
     )
     language: str = Field(description="BCP 47 tag the message is rendered in.")
@@ -333,7 +334,7 @@ class NotificationRequested(EventPayload):
         pattern=_SUBJECT_REF,
         description="Data subject of the addresses: account:<ref> or organization:<id>.",
     )
-    account_ref: str | None = Field(
+    account_ref: Identifier | None = Field(
         default=None, description="Platform account whose person (or proxy) is addressed."
     )
     language: str = Field(description="BCP 47 tag the message is rendered in.")
@@ -475,7 +476,7 @@ class CallbackAccepted(EventPayload):
 
     callback_id: UUID
     case_id: UUID | None = None
-    account_ref: str
+    account_ref: Identifier
     customer_id: str | None = Field(
         default=None, description="Signed-in customer who may see, reschedule or cancel it."
     )
@@ -518,7 +519,7 @@ class QueueCallbackRequested(EventPayload):
     ticket_id: UUID
     ticket_number: str
     queue: ServiceQueue
-    account_ref: str
+    account_ref: Identifier
     customer_id: str | None = Field(
         default=None, description="Signed-in customer who owns the ticket, if any."
     )
@@ -626,11 +627,22 @@ class CallbackMissed(EventPayload):
 class CallbackCancelled(EventPayload):
     """The callback will not be made (the customer or staff cancelled it)."""
 
+    data_subject = ("account", "account_ref")
+
     callback_id: UUID
     case_id: UUID | None = None
     by: CallbackActor
-    reason: str | None = Field(default=None, max_length=200)
+    reason: FreeText200 | None = PersonalData(
+        "Why the callback was cancelled (free text).", default=None
+    )
     cancelled_at: AwareDatetime
+    account_ref: Identifier | None = Field(
+        default=None, description="The callback's account: whose key seals the reason."
+    )
+
+    @classmethod
+    def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
+        return subject_or_fallback(payload, "account_ref", "callback", "callback_id")
 
 
 # -- recipients -------------------------------------------------------------------------------
@@ -646,7 +658,7 @@ class RecipientPreferencesSet(EventPayload):
 
     data_subject = ("account", "account_ref")
 
-    account_ref: str
+    account_ref: Identifier
     channels: list[MessageChannel] = Field(description="Preferred channels, in order.")
     language: str | None = Field(default=None, description="BCP 47 tag.")
     timezone: str | None = Field(default=None, description="IANA timezone.")

@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from contracts.base import EventPayload
+from contracts.fields import Identifier
 from contracts.registry import REGISTRY
 from contracts.topics import TopicSpec, register_topic
 
@@ -41,7 +42,7 @@ class AccountSuspended(EventPayload):
     Cases links it to the account's cases: customer and agent see the rule and its threshold."""
 
     suspension_id: UUID = Field(description="The platform's id of this suspension.")
-    account_ref: str = Field(description="Opaque platform account id.")
+    account_ref: Identifier = Field(description="Opaque platform account id.")
     scope: SuspensionScope
     rule_code: str = Field(
         max_length=64, description="Stable code of the rule, e.g. SPAM-GROUP-CONTACT."

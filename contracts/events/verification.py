@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from contracts.base import EventPayload
+from contracts.fields import Identifier
 from contracts.registry import REGISTRY
 from contracts.topics import VERIFICATION_SESSIONS
 from contracts.vocabulary import PersonRole, VerificationPurpose
@@ -33,7 +34,7 @@ class VerificationCompleted(EventPayload):
 
     verification_id: UUID
     case_id: UUID | None = Field(default=None, description="The case that asked, if any.")
-    account_ref: str
+    account_ref: Identifier
     purpose: VerificationPurpose
     person_role: PersonRole = Field(description="Whose identity was proved (or not).")
     outcome: VerificationOutcome

@@ -13,11 +13,13 @@ Stream id: ``verification-<verification_id>``.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from contracts.base import EventPayload
+from contracts.base import EventPayload, PersonalData
+from contracts.fields import FreeText2000, Identifier, subject_or_fallback
 from contracts.registry import REGISTRY
 from contracts.topics import VERIFICATION_SESSIONS
 from contracts.vocabulary import (
@@ -72,7 +74,7 @@ class SessionStarted(EventPayload):
 
     verification_id: UUID
     case_id: UUID | None = Field(default=None, description="The case that asked, if any.")
-    account_ref: str = Field(description="Opaque platform id of the account at stake.")
+    account_ref: Identifier = Field(description="Opaque platform id of the account at stake.")
     purpose: VerificationPurpose
     risk_level: RiskLevel
     person_role: PersonRole = Field(description="Whose identity the checks prove.")
@@ -155,8 +157,10 @@ class OwnershipAssessed(EventPayload):
 
 
 @REGISTRY.event("verification.review_requested", version=1, topic=VERIFICATION_SESSIONS)
-class ReviewRequested(EventPayload):
-    """A check went to the reviewer queue."""
+class ReviewRequestedV1(EventPayload):
+    """A check went to the reviewer queue (v1: the reason in plain text)."""
+
+    model_config = ConfigDict(title="ReviewRequested")
 
     verification_id: UUID
     check: VerificationCheck
@@ -168,14 +172,76 @@ class ReviewRequested(EventPayload):
     requested_at: AwareDatetime
 
 
+@REGISTRY.event("verification.review_requested", version=2, topic=VERIFICATION_SESSIONS)
+class ReviewRequested(EventPayload):
+    """A check went to the reviewer queue. v2: the customer's reason is personal data, sealed
+    under the account's key (v1 payloads upcast unchanged: their reason stays as written)."""
+
+    data_subject = ("account", "account_ref")
+
+    verification_id: UUID
+    check: VerificationCheck
+    reason: FreeText2000 | None = PersonalData(
+        "Why the customer asks for a review, in their words.", default=None
+    )
+    required_approvals: int = Field(ge=1, le=2, description="2 = four-eyes rule.")
+    evidence_refs: list[UUID] = Field(
+        default_factory=list, description="Media ids of the evidence (stored encrypted)."
+    )
+    requested_at: AwareDatetime
+    account_ref: Identifier | None = Field(
+        default=None, description="The session's account: whose key seals the reason."
+    )
+
+    @classmethod
+    def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
+        return subject_or_fallback(payload, "account_ref", "verification", "verification_id")
+
+
+@REGISTRY.upcaster("verification.review_requested", from_version=1)
+def _review_requested_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # same fields; the reason became optional (erasable) and personal
+
+
 @REGISTRY.event("verification.review_decided", version=1, topic=VERIFICATION_SESSIONS)
-class ReviewDecided(EventPayload):
+class ReviewDecidedV1(EventPayload):
+    model_config = ConfigDict(title="ReviewDecided")
+
     verification_id: UUID
     check: VerificationCheck
     reviewer_id: str
     approved: bool
     reason: str
     decided_at: AwareDatetime
+
+
+@REGISTRY.event("verification.review_decided", version=2, topic=VERIFICATION_SESSIONS)
+class ReviewDecided(EventPayload):
+    """A reviewer decided a check. v2: the reviewer's reason is personal data (it speaks of
+    the person), sealed under the account's key; v1 payloads upcast unchanged."""
+
+    data_subject = ("account", "account_ref")
+
+    verification_id: UUID
+    check: VerificationCheck
+    reviewer_id: str
+    approved: bool
+    reason: FreeText2000 | None = PersonalData(
+        "The reviewer's reason for the decision.", default=None
+    )
+    decided_at: AwareDatetime
+    account_ref: Identifier | None = Field(
+        default=None, description="The session's account: whose key seals the reason."
+    )
+
+    @classmethod
+    def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
+        return subject_or_fallback(payload, "account_ref", "verification", "verification_id")
+
+
+@REGISTRY.upcaster("verification.review_decided", from_version=1)
+def _review_decided_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # same fields; the reason became optional (erasable) and personal
 
 
 @REGISTRY.event("verification.code_delivery_requested", version=1, topic=VERIFICATION_SESSIONS)
@@ -187,7 +253,7 @@ class CodeDeliveryRequested(EventPayload):
 
     verification_id: UUID
     delivery_id: UUID
-    account_ref: str
+    account_ref: Identifier
     channel: CodeChannel
     language: str = Field(description="BCP 47 tag the message is rendered in.")
     claim_path: str = Field(description="Where the notifications service claims the code.")
@@ -211,7 +277,7 @@ class LockedOut(EventPayload):
     """Too many failures: the session is locked and the account's verification cools down."""
 
     verification_id: UUID
-    account_ref: str
+    account_ref: Identifier
     check: VerificationCheck
     reason: str
     cooldown_until: AwareDatetime
@@ -223,7 +289,7 @@ class CooldownEnded(EventPayload):
     """The account may be verified again."""
 
     verification_id: UUID
-    account_ref: str
+    account_ref: Identifier
     ended_at: AwareDatetime
 
 

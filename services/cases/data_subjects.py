@@ -17,7 +17,7 @@ from runtime.eventstore import AggregateType
 
 @dataclass(frozen=True)
 class Hold:
-    reason: str
+    reason: str | None  # None once the person's key is destroyed
     case_id: UUID | None
 
 
@@ -81,7 +81,9 @@ def decide(
         case EraseSubject():
             if subject.holds:
                 hold_id, hold = next(iter(subject.holds.items()))
-                raise RuleViolation(f"erasure blocked by legal hold {hold_id}: {hold.reason}")
+                raise RuleViolation(
+                    f"erasure blocked by legal hold {hold_id}: {hold.reason or 'reason erased'}"
+                )
             return [
                 DataSubjectErased(
                     subject_id=command.subject_id, reason=command.reason, erased_at=command.at
