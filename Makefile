@@ -32,5 +32,5 @@ format:
 contracts:     ## re-export JSON Schemas and EVENTS.md after changing an event model
 	.venv/bin/frontdesk contracts export
 
-bench:
-	.venv/bin/python -m bench.outbox
+bench:        ## ratios against raw baselines, same run (pip install -e '.[bench]' for the peer row)
+	.venv/bin/python -m bench.run

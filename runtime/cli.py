@@ -4,7 +4,7 @@ frontdesk token --role agent [--sub alice] [--ttl 3600] [--phone +86...]   a dev
 frontdesk topics                                           create/fix every topic
 frontdesk contracts export | check                         schemas, EVENTS.md, wiring tables
 frontdesk migrate SERVICE                                  apply a service's migrations
-frontdesk rebuild SERVICE [--group NAME]                   drop read models, replay Kafka
+frontdesk rebuild SERVICE [--group NAME] [--commit-every N]  drop read models, replay Kafka
 frontdesk digest SERVICE                                   digest of the read models
 frontdesk trace CORRELATION_ID                             one flow across every service
 frontdesk parked list|retry|drop SERVICE [POSITION]        records Kafka refused for good
@@ -17,7 +17,8 @@ import asyncio
 import hashlib
 import json
 import sys
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any, TextIO
 
 from contracts import TOPICS, dead_letter_topic
 from contracts.catalog import (
@@ -32,6 +33,9 @@ from runtime.auth import ROLES, TokenVerifier
 from runtime.platform import SERVICES, definition_of
 from runtime.settings import ServiceSettings
 from runtime.wiring_doc import GUIDES
+
+if TYPE_CHECKING:
+    from runtime.consumer import RebuildProgress
 
 __all__ = ["SERVICES", "definition_of", "main"]
 
@@ -129,7 +133,51 @@ def cmd_contracts(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-async def _with_service(service: str, action: str, group: str | None) -> int:
+class RebuildMeter:
+    """A rebuild's progress on stderr (stdout keeps the JSON report): one line redrawn in place
+    on a terminal, a plain line every few seconds otherwise (logs, CI)."""
+
+    def __init__(self, stream: TextIO, every: float = 5.0) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.every = 0.2 if self.tty else every
+        self.shown_at = 0.0
+        self.group: str | None = None
+
+    def __call__(self, progress: RebuildProgress) -> None:
+        finished = progress.records >= progress.total
+        now = time.monotonic()
+        if not finished and now - self.shown_at < self.every:
+            return
+        self.shown_at = now
+        line = self.line(progress)
+        if self.tty:
+            self.stream.write("\r\033[K" + line + ("\n" if finished else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    @staticmethod
+    def line(progress: RebuildProgress) -> str:
+        left = progress.seconds_left
+        share = progress.records / progress.total if progress.total else 1.0
+        return (
+            f"{progress.group}: {progress.records:,}/{progress.total:,} records ({share:.0%}), "
+            f"{progress.rate:,.0f}/s, {progress.elapsed:.0f} s elapsed, "
+            + ("done" if progress.records >= progress.total else f"~{_duration(left)} left")
+        )
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+async def _with_service(
+    service: str, action: str, group: str | None, commit_every: int = 500
+) -> int:
     from runtime.consumer import ConsumerRunner, broker_dead_letter_publisher
     from runtime.service import ServiceRuntime
 
@@ -161,7 +209,13 @@ async def _with_service(service: str, action: str, group: str | None) -> int:
                 topic_name=settings.kafka.topic,
                 privacy=runtime.privacy,
             )
-            reports.append(await runner.rebuild(settings.kafka.bootstrap_servers))
+            reports.append(
+                await runner.rebuild(
+                    settings.kafka.bootstrap_servers,
+                    commit_every=commit_every,
+                    progress=RebuildMeter(sys.stderr),
+                )
+            )
         print(json.dumps(reports, indent=2))
         return 0
     finally:
@@ -232,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("service", choices=SERVICES)
         if name == "rebuild":
             sub.add_argument("--group", help="only this consumer group")
+            sub.add_argument(
+                "--commit-every",
+                type=int,
+                default=500,
+                help="records per transaction while replaying (default 500)",
+            )
     parked = commands.add_parser("parked", help="outbox records Kafka refused for good")
     parked.add_argument("action", choices=["list", "retry", "drop"])
     parked.add_argument("service", choices=SERVICES)
@@ -247,7 +307,14 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_topics())
     if args.command == "trace":
         return asyncio.run(_trace(args.correlation_id))
-    return asyncio.run(_with_service(args.service, args.command, getattr(args, "group", None)))
+    return asyncio.run(
+        _with_service(
+            args.service,
+            args.command,
+            getattr(args, "group", None),
+            getattr(args, "commit_every", 500),
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
 """The one consumer runner of every service.
 
-For each Kafka record: decode the envelope, skip what this group does not handle, then in ONE
-PostgreSQL transaction record the event id in the group's inbox and apply the effect (a
-projection update, or the events a reaction appends). A redelivered or republished event finds
-its id in the inbox and changes nothing. A record that cannot be decoded, or whose handler
+(Over 600 lines on purpose: batches, retries, dead letters and rebuild share one transaction
+discipline, kept in one place.)
+
+For each batch of Kafka records (what one poll returns): decode the envelopes, skip what this
+group does not handle, then in ONE PostgreSQL transaction record the event ids in the group's
+inbox (one statement) and apply each effect in order (a projection update, or the events a
+reaction appends). A redelivered or republished event finds its id in the inbox and changes
+nothing; the offsets commit after the transaction. A record that cannot be decoded, or whose handler
 still fails after a bounded number of tries, goes to the group's dead-letter topic with the
 error and the original bytes, and the group moves on. Infrastructure failures (the database is
 gone) are retried without limit: they say nothing about the message.
@@ -15,17 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
-from opentelemetry import metrics
+from opentelemetry import metrics, propagate, trace
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from contracts import Envelope, EventPayload, TopicSpec, UnknownEventType, dead_letter_topic
@@ -36,6 +44,7 @@ from runtime.telemetry import correlation_id_var, log_fields
 
 log = logging.getLogger(__name__)
 meter = metrics.get_meter("frontdesk.consumer")
+tracer = trace.get_tracer("frontdesk.consumer")
 processed_counter = meter.create_counter(
     "frontdesk.consumer.processed", description="Records handled, by group and outcome"
 )
@@ -186,7 +195,63 @@ def decode_record(value: bytes | None) -> tuple[Envelope, str]:
     return envelope, envelope.event_type
 
 
+@dataclass(frozen=True)
+class Record:
+    """A Kafka record as the runner reads it (aiokafka's ConsumerRecord has these fields)."""
+
+    value: bytes | None
+    key: bytes | None
+    topic: str
+    partition: int
+    offset: int
+    headers: Sequence[tuple[str, bytes]] = ()
+
+    @classmethod
+    def of(cls, record: Any) -> Record:
+        return cls(
+            record.value,
+            record.key,
+            record.topic,
+            record.partition,
+            record.offset,
+            tuple(record.headers or ()),
+        )
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A decoded record this group handles, waiting for its turn in a batch."""
+
+    index: int  # in the batch
+    record: Record
+    envelope: Envelope
+    event_type: str
+    handler: EventHandler
+
+
+class _RecordFailed(Exception):
+    """A record of a run failed in its own handling (not the database's availability)."""
+
+    def __init__(self, position: int, error: BaseException) -> None:
+        super().__init__(describe_error(error))
+        self.position, self.error = position, error
+
+
 class ConsumerRunner:
+    """Handles a group's records in batches: one transaction for a run of records, their inbox
+    rows inserted in one statement (a record whose event id is already there is a duplicate and
+    changes nothing), then each handler in the records' order.
+
+    A record whose handler fails rolls back its batch-mates' effects too: they are committed
+    again without it, and it is retried alone (its try in the batch counts as its first), then
+    dead-lettered after ``max_attempts``; the records after it follow in order. A record that
+    cannot be decoded is dead-lettered at its place. Failures of the database itself are
+    retried without limit and counted against no record.
+
+    Handlers must keep their effects inside the transaction they are given (external calls
+    belong to timers): a batch that rolls back runs them again.
+    """
+
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -198,6 +263,8 @@ class ConsumerRunner:
         max_backoff: float = 5.0,
         topic_name: Callable[[str], str] = lambda name: name,
         privacy: Privacy | None = None,
+        max_records: int = 200,
+        batch_timeout_ms: int = 50,
     ) -> None:
         self.topic_name = topic_name
         self.privacy = privacy or Privacy(None)
@@ -207,23 +274,27 @@ class ConsumerRunner:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.max_backoff = max_backoff
+        # a batch is what one poll returns, up to max_records; an empty poll waits at most
+        # batch_timeout_ms (FastStream then sleeps as long: the worst added latency)
+        self.max_records = max_records
+        self.batch_timeout_ms = batch_timeout_ms
         self.lock_key = group_lock_key(group.name)
         self._handlers = group.by_event_type
 
     # -- the live subscription -------------------------------------------------------------
 
     def subscribe(self, broker: KafkaBroker, ack_policy: AckPolicy) -> None:
-        """Register this group with FastStream. Offsets commit only after ``handle_record``
-        returned, i.e. after the effect committed or the record was dead-lettered."""
+        """Register this group with FastStream as a batch subscriber. The offsets of a batch
+        commit (``consumer.commit()``, the positions after the batch) only after
+        ``handle_batch`` returned, i.e. after every effect committed or its record was
+        dead-lettered; a cancelled batch is not acknowledged."""
         if ack_policy is AckPolicy.ACK_FIRST:
             raise ValueError("ACK_FIRST commits before processing and loses events on a crash")
 
         async def consume(message: KafkaMessage) -> None:
-            record = message.raw_message
-            assert not isinstance(record, tuple), "one record per call (batch consumption is off)"
-            await self.handle_record(
-                record.value, record.key, record.topic, record.partition, record.offset
-            )
+            raw = message.raw_message
+            records = raw if isinstance(raw, tuple) else (raw,)
+            await self.handle_batch([Record.of(record) for record in records], traced=True)
 
         consume.__name__ = self.group.name.replace(".", "_")
         broker.subscriber(
@@ -231,11 +302,14 @@ class ConsumerRunner:
             group_id=self.topic_name(self.group.name),  # namespaced like the topics
             auto_offset_reset="earliest",
             ack_policy=ack_policy,
+            batch=True,
+            max_records=self.max_records,
+            batch_timeout_ms=self.batch_timeout_ms,
             title=self.group.name,
             description=self.group.description or f"Handles {', '.join(self.group.event_types)}.",
         )(consume)
 
-    # -- one record ------------------------------------------------------------------------
+    # -- records ---------------------------------------------------------------------------
 
     async def handle_record(
         self,
@@ -247,119 +321,267 @@ class ConsumerRunner:
         *,
         conn: asyncpg.Connection | None = None,
     ) -> Outcome:
-        attempts = 0
+        """One record, as a batch of one."""
+        [outcome] = await self.handle_batch(
+            [Record(value, key, topic, partition, offset)], conn=conn
+        )
+        return outcome
+
+    async def handle_batch(
+        self,
+        records: Sequence[Record],
+        *,
+        conn: asyncpg.Connection | None = None,
+        traced: bool = False,
+    ) -> list[Outcome]:
+        """Handle records in their order (Kafka's order within each partition); return each
+        one's outcome. ``conn``: run on this connection (a rebuild holds the group's lock on
+        it) instead of the pool's. ``traced``: each record's handling becomes a span of the
+        trace its headers carry (the live path; FastStream's own span is the batch's)."""
+        outcomes: list[Outcome | None] = [None] * len(records)
+        run: list[_Pending] = []
+        in_run: set[UUID] = set()
+        for index, record in enumerate(records):
+            try:
+                envelope, event_type = decode_record(record.value)
+            except PoisonMessage:
+                envelope = None
+            handler = None if envelope is None else self._handlers.get(event_type)
+            if envelope is not None and handler is None:
+                outcomes[index] = Outcome.IGNORED
+                processed_counter.add(1, {"group": self.group.name, "outcome": Outcome.IGNORED})
+                continue
+            if envelope is not None and handler is not None and envelope.event_id not in in_run:
+                run.append(_Pending(index, record, envelope, event_type, handler))
+                in_run.add(envelope.event_id)
+                continue
+            # poison (dead-lettered alone at its place) or the same event twice in one batch
+            # (its first copy's inbox row is not committed yet): the run so far goes first
+            await self._run(run, outcomes, conn, traced)
+            run, in_run = [], set()
+            outcomes[index] = await self._alone(record, conn, traced)
+        await self._run(run, outcomes, conn, traced)
+        assert all(outcome is not None for outcome in outcomes)
+        return outcomes  # type: ignore[return-value]
+
+    async def _run(
+        self,
+        run: Sequence[_Pending],
+        outcomes: list[Outcome | None],
+        conn: asyncpg.Connection | None,
+        traced: bool,
+    ) -> None:
+        """A run of records in one transaction; on a record's failure, the ones before it
+        again without it, then it alone (its try here counted), then the rest."""
+        while run:
+            try:
+                async with self._connection(conn) as db:
+                    done = await self._apply(db, run, traced)
+            except _RecordFailed as failed:
+                await self._run(run[: failed.position], outcomes, conn, traced)
+                culprit = run[failed.position]
+                poison = isinstance(failed.error, PoisonMessage)
+                outcomes[culprit.index] = await self._alone(
+                    culprit.record, conn, traced, tried=0 if poison else 1, error=failed.error
+                )
+                run = run[failed.position + 1 :]
+                continue
+            except INFRASTRUCTURE_ERRORS as error:
+                await self._wait_for_infrastructure(error)
+                continue
+            except Exception:  # e.g. at COMMIT: no record to blame, so each in its own
+                for pending in run:
+                    outcomes[pending.index] = await self._alone(pending.record, conn, traced)
+                return
+            for pending, outcome in zip(run, done, strict=True):
+                outcomes[pending.index] = outcome
+                processed_counter.add(1, {"group": self.group.name, "outcome": outcome})
+            return
+
+    async def _alone(
+        self,
+        record: Record,
+        conn: asyncpg.Connection | None,
+        traced: bool,
+        *,
+        tried: int = 0,
+        error: BaseException | None = None,
+    ) -> Outcome:
+        """One record in its own transaction, retried up to ``max_attempts`` (``tried`` of them
+        already spent in a batch), then dead-lettered."""
+        attempts = tried
         event_id: str | None = None
+        if error is not None and attempts:
+            if attempts >= self.max_attempts:
+                return await self._dead_letter(record, describe_error(error), attempts, None, conn)
+            await self._back_off(record, attempts, error)
         while True:
             attempts += 1
             try:
-                envelope, event_type = decode_record(value)
+                envelope, event_type = decode_record(record.value)
                 event_id = str(envelope.event_id)
                 handler = self._handlers.get(event_type)
                 if handler is None:
                     outcome = Outcome.IGNORED
                 else:
-                    revealed = await self.privacy.reveal(envelope)
-                    try:
-                        payload = REGISTRY.decode(event_type, envelope.schema_version, revealed)
-                    except (UnknownEventType, ValidationError) as error:
-                        raise PoisonMessage(
-                            f"cannot read {event_type}: {describe_error(error)}"
-                        ) from None
-                    received = ReceivedEvent(envelope, payload, topic, partition, offset)
-                    outcome = await self._apply(received, handler, conn)
+                    pending = _Pending(0, record, envelope, event_type, handler)
+                    async with self._connection(conn) as db:
+                        [outcome] = await self._apply(db, [pending], traced)
                 processed_counter.add(1, {"group": self.group.name, "outcome": outcome})
                 return outcome
-            except PoisonMessage as error:
-                return await self._dead_letter(
-                    topic, partition, offset, key, value, str(error), attempts, event_id, conn
-                )
-            except INFRASTRUCTURE_ERRORS as error:
-                attempts -= 1  # the message is not at fault: retry without counting
-                log.warning(
-                    "consumer waiting for infrastructure",
-                    extra=log_fields(group=self.group.name, error=describe_error(error)),
-                )
-                await asyncio.sleep(self.max_backoff)
-            except Exception as error:
+            except _RecordFailed as failed:
+                if isinstance(failed.error, PoisonMessage):
+                    return await self._dead_letter(
+                        record, str(failed.error), attempts, event_id, conn
+                    )
                 if attempts >= self.max_attempts:
                     return await self._dead_letter(
-                        topic,
-                        partition,
-                        offset,
-                        key,
-                        value,
-                        describe_error(error),
-                        attempts,
-                        event_id,
-                        conn,
+                        record, describe_error(failed.error), attempts, event_id, conn
                     )
-                delay = min(self.retry_backoff * 2 ** (attempts - 1), self.max_backoff)
-                log.warning(
-                    "consumer retrying",
-                    extra=log_fields(
-                        group=self.group.name,
-                        topic=topic,
-                        partition=partition,
-                        offset=offset,
-                        attempt=attempts,
-                        error=describe_error(error),
-                    ),
-                )
-                await asyncio.sleep(delay)
+                await self._back_off(record, attempts, failed.error)
+            except PoisonMessage as poison:
+                return await self._dead_letter(record, str(poison), attempts, event_id, conn)
+            except INFRASTRUCTURE_ERRORS as failure:
+                attempts -= 1  # the message is not at fault: retry without counting
+                await self._wait_for_infrastructure(failure)
+            except Exception as failure:  # at COMMIT: still this record's
+                if attempts >= self.max_attempts:
+                    return await self._dead_letter(
+                        record, describe_error(failure), attempts, event_id, conn
+                    )
+                await self._back_off(record, attempts, failure)
+
+    async def _back_off(self, record: Record, attempts: int, error: BaseException) -> None:
+        delay = min(self.retry_backoff * 2 ** (attempts - 1), self.max_backoff)
+        log.warning(
+            "consumer retrying",
+            extra=log_fields(
+                group=self.group.name,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                attempt=attempts,
+                error=describe_error(error),
+            ),
+        )
+        await asyncio.sleep(delay)
+
+    async def _wait_for_infrastructure(self, error: BaseException) -> None:
+        log.warning(
+            "consumer waiting for infrastructure",
+            extra=log_fields(group=self.group.name, error=describe_error(error)),
+        )
+        await asyncio.sleep(self.max_backoff)
+
+    @asynccontextmanager
+    async def _connection(self, conn: asyncpg.Connection | None) -> AsyncIterator[Any]:
+        if conn is not None:
+            yield conn
+        else:
+            async with self.pool.acquire() as own:
+                yield own
 
     async def _apply(
-        self,
-        received: ReceivedEvent,
-        handler: EventHandler,
-        conn: asyncpg.Connection | None,
-    ) -> Outcome:
-        token = correlation_id_var.set(str(received.envelope.correlation_id))
+        self, conn: asyncpg.Connection, run: Sequence[_Pending], traced: bool
+    ) -> list[Outcome]:
+        """One transaction: the group's shared lock and every inbox row in one statement, then
+        the handler of each record whose row was new. Raises ``_RecordFailed`` naming the
+        record whose decoding or handler failed (the transaction is rolled back)."""
+        async with conn.transaction():
+            # the group's lock is shared between batches and held exclusively by a rebuild
+            fresh = {
+                row[0]
+                for row in await conn.fetch(
+                    """WITH locked AS (SELECT pg_advisory_xact_lock_shared($1))
+                       INSERT INTO consumer_inbox
+                           (consumer_group, event_id, topic, kafka_partition, kafka_offset)
+                       SELECT $2, r.event_id, r.topic, r.kafka_partition, r.kafka_offset
+                       FROM locked, unnest($3::uuid[], $4::text[], $5::int[], $6::bigint[])
+                           AS r(event_id, topic, kafka_partition, kafka_offset)
+                       ON CONFLICT DO NOTHING RETURNING event_id""",
+                    self.lock_key,
+                    self.group.name,
+                    [pending.envelope.event_id for pending in run],
+                    [pending.record.topic for pending in run],
+                    [pending.record.partition for pending in run],
+                    [pending.record.offset for pending in run],
+                )
+            }
+            outcomes = []
+            for position, pending in enumerate(run):
+                if pending.envelope.event_id not in fresh:
+                    outcomes.append(Outcome.DUPLICATE)
+                    continue
+                try:
+                    await self._handle(conn, pending, traced)
+                except INFRASTRUCTURE_ERRORS:
+                    raise
+                except Exception as error:
+                    raise _RecordFailed(position, error) from error
+                outcomes.append(Outcome.APPLIED)
+        return outcomes
+
+    async def _handle(self, conn: asyncpg.Connection, pending: _Pending, traced: bool) -> None:
+        envelope, record = pending.envelope, pending.record
+        token = correlation_id_var.set(str(envelope.correlation_id))
         try:
-            if conn is not None:
-                return await self._apply_on(conn, received, handler)
-            async with self.pool.acquire() as own:
-                return await self._apply_on(own, received, handler)
+            # decrypted at its turn, not when the batch arrived: an erasure in between wins
+            revealed = await self.privacy.reveal(envelope)
+            try:
+                payload = REGISTRY.decode(pending.event_type, envelope.schema_version, revealed)
+            except (UnknownEventType, ValidationError) as error:
+                raise PoisonMessage(
+                    f"cannot read {pending.event_type}: {describe_error(error)}"
+                ) from None
+            received = ReceivedEvent(
+                envelope, payload, record.topic, record.partition, record.offset
+            )
+            if not traced:
+                await pending.handler(conn, received)
+                return
+            carrier = {name: value.decode(errors="replace") for name, value in record.headers}
+            with tracer.start_as_current_span(
+                f"{record.topic} process",
+                context=propagate.extract(carrier),
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.operation": "process",
+                    "messaging.destination.name": record.topic,
+                    "messaging.consumer.group.name": self.group.name,
+                    "messaging.kafka.destination.partition": record.partition,
+                    "messaging.kafka.message.offset": record.offset,
+                    "messaging.message.id": str(envelope.event_id),
+                },
+            ):
+                await pending.handler(conn, received)
         finally:
             correlation_id_var.reset(token)
 
-    async def _apply_on(
-        self, conn: asyncpg.Connection, received: ReceivedEvent, handler: EventHandler
-    ) -> Outcome:
-        async with conn.transaction():
-            # the group's lock is shared between records and held exclusively by a rebuild;
-            # taken in the same statement as the inbox insert (one round trip)
-            fresh = await conn.fetchval(
-                """WITH locked AS (SELECT pg_advisory_xact_lock_shared($6))
-                   INSERT INTO consumer_inbox
-                       (consumer_group, event_id, topic, kafka_partition, kafka_offset)
-                   SELECT $1, $2, $3, $4, $5 FROM locked
-                   ON CONFLICT DO NOTHING RETURNING true""",
-                self.group.name,
-                received.envelope.event_id,
-                received.topic,
-                received.partition,
-                received.offset,
-                self.lock_key,
-            )
-            if not fresh:
-                return Outcome.DUPLICATE
-            await handler(conn, received)
-        return Outcome.APPLIED
-
     async def _dead_letter(
         self,
-        topic: str,
-        partition: int,
-        offset: int,
-        key: bytes | None,
-        value: bytes | None,
+        record: Record,
         error: str,
         attempts: int,
         event_id: str | None,
         conn: asyncpg.Connection | None,
     ) -> Outcome:
+        if event_id is None and record.value is not None:
+            try:
+                event_id = str(decode_record(record.value)[0].event_id)
+            except PoisonMessage:
+                event_id = None
+        topic, partition, offset = record.topic, record.partition, record.offset
         letter = DeadLetter(
-            self.group.name, topic, partition, offset, key, value, error, attempts, event_id
+            self.group.name,
+            topic,
+            partition,
+            offset,
+            record.key,
+            record.value,
+            error,
+            attempts,
+            event_id,
         )
         while True:
             try:
@@ -427,12 +649,22 @@ class ConsumerRunner:
 
     # -- rebuild ---------------------------------------------------------------------------
 
-    async def rebuild(self, bootstrap_servers: str) -> dict[str, Any]:
+    async def rebuild(
+        self,
+        bootstrap_servers: str,
+        *,
+        commit_every: int = 500,
+        progress: Callable[[RebuildProgress], None] | None = None,
+    ) -> dict[str, Any]:
         """Drop this group's read models and replay its topics from the beginning up to the
-        end offsets seen at the start. Live consumers of the group wait meanwhile."""
+        end offsets seen at the start, committing every ``commit_every`` records (one batch,
+        as live) while holding the group's lock: live consumers of the group wait meanwhile.
+        ``progress`` is told after each commit."""
         if not self.group.rebuildable:
             raise ValueError(f"{self.group.name} is a reaction, not a projection")
         counts: dict[str, int] = {outcome: 0 for outcome in Outcome}
+        started = time.monotonic()
+        done = 0
         async with self.pool.acquire() as conn:
             await conn.execute("SELECT pg_advisory_lock($1)", self.lock_key)
             try:
@@ -450,6 +682,7 @@ class ConsumerRunner:
                     group_id=None,
                     enable_auto_commit=False,
                     auto_offset_reset="earliest",
+                    max_poll_records=commit_every,
                 )
                 partitions = await topic_partitions(
                     bootstrap_servers, [self.topic_name(topic.name) for topic in self.group.topics]
@@ -459,22 +692,24 @@ class ConsumerRunner:
                     consumer.assign(partitions)
                     await consumer.seek_to_beginning(*partitions)
                     end = await consumer.end_offsets(partitions)
-                    remaining = {tp for tp in partitions if end[tp] > 0}
+                    begin = await consumer.beginning_offsets(partitions)
+                    total = sum(end[tp] - begin[tp] for tp in partitions)
+                    remaining = {tp for tp in partitions if end[tp] > begin[tp]}
                     while remaining:
-                        batches = await consumer.getmany(*remaining, timeout_ms=1000)
-                        for tp, records in batches.items():
-                            for record in records:
-                                if record.offset >= end[tp]:
-                                    break
-                                outcome = await self.handle_record(
-                                    record.value,
-                                    record.key,
-                                    record.topic,
-                                    record.partition,
-                                    record.offset,
-                                    conn=conn,
-                                )
-                                counts[outcome] += 1
+                        polled = await consumer.getmany(
+                            *remaining, timeout_ms=1000, max_records=commit_every
+                        )
+                        batch = [
+                            Record.of(record)
+                            for tp, records in polled.items()
+                            for record in records
+                            if record.offset < end[tp]
+                        ]
+                        for outcome in await self.handle_batch(batch, conn=conn):
+                            counts[outcome] += 1
+                        done += len(batch)
+                        if progress is not None:
+                            progress(RebuildProgress(self.group.name, done, total, started))
                         for tp in list(remaining):
                             if await consumer.position(tp) >= end[tp]:
                                 remaining.discard(tp)
@@ -482,5 +717,36 @@ class ConsumerRunner:
                     await consumer.stop()
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", self.lock_key)
+        seconds = time.monotonic() - started
         log.info("rebuild finished", extra=log_fields(group=self.group.name, **counts))
-        return {"group": self.group.name, **counts}
+        return {
+            "group": self.group.name,
+            **counts,
+            "seconds": round(seconds, 3),
+            "records_per_second": round(done / seconds) if seconds > 0 else None,
+        }
+
+
+@dataclass(frozen=True)
+class RebuildProgress:
+    """Where a rebuild stands: records replayed of the total, since ``started`` (monotonic)."""
+
+    group: str
+    records: int
+    total: int
+    started: float
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def rate(self) -> float:
+        """Records per second so far."""
+        return self.records / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        if self.rate <= 0:
+            return None
+        return max(self.total - self.records, 0) / self.rate

@@ -4,7 +4,7 @@ dead letters, bounded retries."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from faststream.middlewares import AckPolicy
 from contracts import Actor, Envelope, dead_letter_topic
 from contracts.events.checkin import TicketLeft
 from contracts.topics import CHECKIN_TICKETS
-from runtime.consumer import ConsumerGroup, ConsumerRunner, Outcome, ReceivedEvent
+from runtime.consumer import ConsumerGroup, ConsumerRunner, Outcome, ReceivedEvent, Record
 from runtime.consumer import broker_dead_letter_publisher as dead_letter_publisher
 from runtime.db import create_pool, migrate
 from runtime.kafka import build_broker, ensure_topics
@@ -32,10 +32,10 @@ class RecordingRunner(ConsumerRunner):
 
     outcomes: list[tuple[int, Outcome]]
 
-    async def handle_record(self, *args: Any, **kwargs: Any) -> Outcome:
-        outcome = await super().handle_record(*args, **kwargs)
-        self.outcomes.append((args[4], outcome))
-        return outcome
+    async def handle_batch(self, records: Sequence[Record], **kwargs: Any) -> list[Outcome]:
+        outcomes = await super().handle_batch(records, **kwargs)
+        self.outcomes += [(r.offset, o) for r, o in zip(records, outcomes, strict=True)]
+        return outcomes
 
 
 @pytest_asyncio.fixture(loop_scope="session")

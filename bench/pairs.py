@@ -1,0 +1,391 @@
+"""The benchmark pairs of ``make bench``: each measures Frontdesk's machinery and a raw baseline
+doing the same work on the same machine. Every function returns a figure where more is better
+(per second), or a latency in seconds where the row says so.
+
+Only the runtime's public classes (EventStore, Repository, OutboxRelay, ConsumerRunner) and
+raw drivers are used here; the services are reached through HTTP in ``bench/http_pairs.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.stack import Namespace
+from contracts import Actor, TopicSpec
+from contracts.events.checkin import TicketLeft
+from contracts.topics import CHECKIN_TICKETS
+from runtime.aggregate import AggregateType, Snapshots
+from runtime.consumer import ConsumerGroup, ConsumerRunner, ReceivedEvent
+from runtime.db import create_pool, migrate
+from runtime.eventstore import CommandContext, EventStore
+from runtime.kafka import build_broker, ensure_topics, kafka_publisher, topic_partitions
+from runtime.relay import OutboxRelay
+from runtime.repository import Repository
+
+CONTEXT = CommandContext.new(Actor(id="bench", role="service"))
+
+
+def event(n: int) -> TicketLeft:
+    return TicketLeft(ticket_id=uuid.uuid4(), reason=f"bench {n}", left_at=datetime.now(UTC))
+
+
+async def until_empty(pool: asyncpg.Pool, query: str, *args: Any) -> None:
+    """Poll ``query`` (a boolean) until it is true."""
+    done = False
+    while not done:
+        done = bool(await pool.fetchval(query, *args))
+        await asyncio.sleep(0 if done else 0.01)
+
+
+async def timed(count: int, work: Callable[[], Awaitable[Any]]) -> float:
+    started = time.perf_counter()
+    await work()
+    return count / (time.perf_counter() - started)
+
+
+@dataclass
+class Scratch:
+    """One scratch database (runtime migrations applied) and the bench's topics."""
+
+    namespace: Namespace
+    pool: asyncpg.Pool
+    dsn: str
+
+    @classmethod
+    async def create(cls, namespace: Namespace) -> Scratch:
+        dsn = await namespace.database("scratch")
+        pool = await create_pool(dsn, max_size=4)
+        await migrate(pool, [])
+        await pool.execute("CREATE TABLE raw_rows (id uuid PRIMARY KEY, body jsonb NOT NULL)")
+        await pool.execute(
+            """CREATE TABLE bench_projection (
+                   stream_id text PRIMARY KEY, events integer NOT NULL, last_reason text)"""
+        )
+        return cls(namespace, pool, dsn)
+
+    def topic(self, name: str) -> str:
+        return self.namespace.kafka.topic(name)
+
+
+# -- (a) append vs a raw insert and vs python eventsourcing --------------------------------------
+
+
+async def append(scratch: Scratch, count: int) -> float:
+    """EventStore.append: one command = one transaction (a new stream each time)."""
+    store = EventStore("bench")
+
+    async def work() -> None:
+        async with scratch.pool.acquire() as conn:
+            for n in range(count):
+                async with conn.transaction():
+                    await store.append(conn, f"ticket-{uuid.uuid4()}", 0, [event(n)], CONTEXT)
+
+    return await timed(count, work)
+
+
+async def raw_insert(scratch: Scratch, count: int) -> float:
+    """One autocommitted single-row INSERT of a similar JSON body."""
+    body = event(0).model_dump(mode="json")
+
+    async def work() -> None:
+        async with scratch.pool.acquire() as conn:
+            for _ in range(count):
+                await conn.execute("INSERT INTO raw_rows VALUES ($1, $2)", uuid.uuid4(), body)
+
+    return await timed(count, work)
+
+
+def eventsourcing_available() -> str | None:
+    """Why the python ``eventsourcing`` peer cannot run, or None."""
+    try:
+        import eventsourcing.postgres  # noqa: F401
+    except ImportError as error:
+        return f"not installed ({error.name}): pip install -e '.[bench]'"
+    return None
+
+
+_PEER: list[Any] = []
+
+
+def _peer_aggregate() -> Any:
+    """The peer's aggregate class, defined once (the library registers it by its topic)."""
+    if not _PEER:
+        from eventsourcing.domain import Aggregate, event
+
+        class Ticket(Aggregate):
+            @event("Left")
+            def __init__(self, reason: str) -> None:
+                self.reason = reason
+
+        _PEER.append(Ticket)
+    return _PEER[0]
+
+
+async def eventsourcing_saves(scratch: Scratch, count: int) -> float:
+    """The python ``eventsourcing`` library on the same PostgreSQL: ``count`` sequential saves
+    of a new aggregate with one event (its own thread: the library is synchronous)."""
+    from eventsourcing.application import Application
+
+    ticket = _peer_aggregate()
+    settings = scratch.namespace.settings
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": f"{settings.database_prefix}scratch",
+        "POSTGRES_HOST": settings.pg_host,
+        "POSTGRES_PORT": str(settings.pg_port),
+        "POSTGRES_USER": settings.pg_user,
+        "POSTGRES_PASSWORD": settings.pg_password.get_secret_value(),
+        "CREATE_TABLE": "y",
+    }
+
+    def work() -> float:
+        app = Application(env=env)
+        try:
+            app.save(ticket(reason="warm-up"))
+            started = time.perf_counter()
+            for n in range(count):
+                app.save(ticket(reason=f"bench {n}"))
+            return count / (time.perf_counter() - started)
+        finally:
+            app.close()
+
+    return await asyncio.to_thread(work)
+
+
+# -- (b) relay vs a raw idempotent producer ------------------------------------------------------
+
+RAW_TOPIC = TopicSpec(
+    name="bench.raw", producer="bench", stream_type="raw", description="raw baseline"
+)
+
+
+async def fill_outbox(scratch: Scratch, count: int) -> None:
+    store = EventStore("bench")
+    async with scratch.pool.acquire() as conn:
+        for first in range(0, count, 200):
+            async with conn.transaction():
+                for n in range(first, min(first + 200, count)):
+                    await store.append(conn, f"ticket-{uuid.uuid4()}", 0, [event(n)], CONTEXT)
+
+
+async def relay(scratch: Scratch, count: int) -> float:
+    """OutboxRelay (constructor and run() only) draining ``count`` outbox rows to Kafka."""
+    await fill_outbox(scratch, count)
+    kafka = scratch.namespace.kafka
+    await ensure_topics(kafka, [CHECKIN_TICKETS])
+    broker = build_broker(kafka, "bench-relay", None)
+    await broker.connect()
+    relay = OutboxRelay(
+        scratch.pool, kafka_publisher(broker), service="bench", topic_name=kafka.topic
+    )
+    stop = asyncio.Event()
+    started = time.perf_counter()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await until_empty(scratch.pool, "SELECT count(*) = 0 FROM outbox")
+        elapsed = time.perf_counter() - started
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await broker.stop()
+    return count / elapsed
+
+
+async def raw_produce(scratch: Scratch, count: int) -> float:
+    """An aiokafka producer, idempotent with acks=all, sending envelopes of the same size."""
+    kafka = scratch.namespace.kafka
+    await ensure_topics(kafka, [RAW_TOPIC])
+    value = b"x" * len(event(0).model_dump_json()) * 3  # about an envelope's size
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka.bootstrap_servers, enable_idempotence=True, acks="all"
+    )
+    await producer.start()
+    try:
+
+        async def work() -> None:
+            sent = [
+                await producer.send(scratch.topic(RAW_TOPIC.name), value, key=str(n).encode())
+                for n in range(count)
+            ]
+            await asyncio.gather(*sent)
+
+        return await timed(count, work)
+    finally:
+        await producer.stop()
+
+
+# -- (c) consumer runner and rebuild vs a raw consume --------------------------------------------
+
+
+async def fill_topic(scratch: Scratch, topic: TopicSpec, count: int) -> None:
+    """``count`` envelopes on ``topic`` (appended and relayed like a service does)."""
+    await fill_outbox(scratch, count)
+    kafka = scratch.namespace.kafka
+    await ensure_topics(kafka, [topic])
+    broker = build_broker(kafka, "bench-fill", None)
+    await broker.connect()
+    relay = OutboxRelay(
+        scratch.pool, kafka_publisher(broker), service="bench", topic_name=kafka.topic
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await until_empty(scratch.pool, "SELECT count(*) = 0 FROM outbox")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await broker.stop()
+
+
+async def projection(conn: asyncpg.Connection, received: ReceivedEvent[TicketLeft]) -> None:
+    """A typical projection: one upsert per event."""
+    await conn.execute(
+        """INSERT INTO bench_projection VALUES ($1, 1, $2)
+           ON CONFLICT (stream_id) DO UPDATE
+           SET events = bench_projection.events + 1, last_reason = EXCLUDED.last_reason""",
+        received.envelope.stream_id,
+        received.payload.reason,
+    )
+
+
+def bench_group(name: str) -> ConsumerGroup:
+    return ConsumerGroup(
+        name, [CHECKIN_TICKETS], {TicketLeft: projection}, read_models=("bench_projection",)
+    )
+
+
+async def raw_consume(scratch: Scratch, count: int) -> float:
+    """A raw aiokafka consumer reading the topic from the beginning (no processing)."""
+    kafka = scratch.namespace.kafka
+    topic = scratch.topic(CHECKIN_TICKETS.name)
+    partitions = await topic_partitions(kafka.bootstrap_servers, [topic])
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        started = time.perf_counter()
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        total = sum(end.values())
+        seen = 0
+        while seen < total:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                seen += len(records)
+        return seen / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+async def rebuild(scratch: Scratch, count: int) -> float:
+    """ConsumerRunner.rebuild of a one-upsert projection over the same topic."""
+    runner = ConsumerRunner(
+        scratch.pool,
+        bench_group(f"bench.rebuild{uuid.uuid4().hex[:4]}"),
+        lambda letter: asyncio.sleep(0),
+        topic_name=scratch.namespace.kafka.topic,
+    )
+    started = time.perf_counter()
+    report = await runner.rebuild(scratch.namespace.kafka.bootstrap_servers)
+    elapsed = time.perf_counter() - started
+    return sum(report[outcome] for outcome in ("applied", "duplicate", "ignored")) / elapsed
+
+
+async def runner_live(scratch: Scratch, count: int) -> float:
+    """The live path: a new consumer group subscribed through FastStream (batches, inbox,
+    effect, offsets committed after), from the first record to the last one applied."""
+    kafka = scratch.namespace.kafka
+    group = bench_group(f"bench.live{uuid.uuid4().hex[:6]}")
+    await ensure_topics(kafka, [CHECKIN_TICKETS])
+    topic = scratch.topic(CHECKIN_TICKETS.name)
+    partitions = await topic_partitions(kafka.bootstrap_servers, [topic])
+    probe = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=None)
+    await probe.start()
+    try:
+        total = sum((await probe.end_offsets(partitions)).values())
+    finally:
+        await probe.stop()
+    broker = build_broker(kafka, "bench-live", None)
+    runner = ConsumerRunner(
+        scratch.pool, group, lambda letter: asyncio.sleep(0), topic_name=kafka.topic
+    )
+    runner.subscribe(broker, _ack())
+    started = time.perf_counter()
+    await broker.start()
+    try:
+        await until_empty(
+            scratch.pool,
+            "SELECT count(*) >= $2 FROM consumer_inbox WHERE consumer_group = $1",
+            group.name,
+            total,
+        )
+        return total / (time.perf_counter() - started)
+    finally:
+        await broker.stop()
+
+
+def _ack() -> Any:
+    from faststream.middlewares import AckPolicy
+
+    return AckPolicy.ACK
+
+
+# -- (d) command latency vs stream length --------------------------------------------------------
+
+
+@dataclass
+class Counted:
+    events: int = 0
+    last: str = ""
+
+
+def _count(state: Counted, payload: Any) -> Counted:
+    return Counted(state.events + 1, getattr(payload, "reason", ""))
+
+
+PLAIN = AggregateType("bench_counter", Counted, _count)
+SNAPSHOTTED = AggregateType("bench_counter", Counted, _count, snapshots=Snapshots(1, every=100))
+
+
+async def long_stream(scratch: Scratch, length: int) -> str:
+    stream = f"counter-{uuid.uuid4()}"
+    store = EventStore("bench")
+    async with scratch.pool.acquire() as conn:
+        for first in range(0, length, 500):
+            async with conn.transaction():
+                size = min(500, length - first)
+                await store.append(conn, stream, first, [event(n) for n in range(size)], CONTEXT)
+    return stream
+
+
+async def command_latency(
+    scratch: Scratch, stream: str | None, aggregate: AggregateType[Counted], commands: int
+) -> float:
+    """Median seconds of ``Repository.execute`` (load, decide one event, append) in its own
+    transaction, on ``stream`` (a new one per command when None)."""
+    repository = Repository(EventStore("bench"), aggregate)
+    latencies = []
+    async with scratch.pool.acquire() as conn:
+        for n in range(commands):
+            target = stream or f"counter-{uuid.uuid4()}"
+            started = time.perf_counter()
+            async with conn.transaction():
+                await repository.execute(conn, target, lambda state, n=n: [event(n)], CONTEXT)
+            latencies.append(time.perf_counter() - started)
+    latencies.sort()
+    return latencies[len(latencies) // 2]
+
+
+def smoke() -> bool:
+    return os.environ.get("BENCH_SMOKE", "") not in ("", "0")

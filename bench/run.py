@@ -1,0 +1,276 @@
+"""``make bench``: every performance claim of issue 13 as a ratio against a raw baseline measured
+in the same run, alternated (subject, baseline, subject, …), ≥ 3 repetitions, min / median /
+max of each figure and of the ratio, with the machine's load average.
+
+    .venv/bin/python -m bench.run [--reps 3] [--smoke] [--only append,relay,...]
+
+``--smoke`` (or ``BENCH_SMOKE=1``): tiny sizes, proves every row runs (CI); its figures mean
+nothing. Needs the infrastructure (Kafka, PostgreSQL); works in a namespace of its own
+(``bench_<id>_…`` databases, ``bench-<id>.`` topics) removed afterwards. Figures are per second
+unless the row says ms; a ratio > 1 means Frontdesk's figure is the larger one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bench import http_pairs, pairs
+from bench.stack import Namespace, load_average
+
+ROWS = ("append", "relay", "consume", "command", "http")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    events: int  # append, relay, consume
+    stream: int  # long stream for command latency
+    commands: int
+    clients: int
+    seconds: float  # HTTP load per repetition
+    waiting: int
+    fill_budget: float  # seconds to fill the queue
+
+
+FULL = Sizes(
+    events=2000,
+    stream=10_000,
+    commands=30,
+    clients=16,
+    seconds=10,
+    waiting=2000,
+    fill_budget=90,
+)
+SMOKE = Sizes(events=20, stream=50, commands=3, clients=2, seconds=1, waiting=5, fill_budget=10)
+
+
+@dataclass
+class Row:
+    name: str
+    subject: str
+    baseline: str
+    unit: str = "/s"
+    lower_is_better: bool = False  # latency rows: the ratio is baseline / subject inverted
+    subjects: list[float] = field(default_factory=list)
+    baselines: list[float] = field(default_factory=list)
+    note: str = ""
+
+    def ratios(self) -> list[float]:
+        return [s / b for s, b in zip(self.subjects, self.baselines, strict=False) if b]
+
+
+def spread(values: list[float], digits: int = 0) -> str:
+    if not values:
+        return "—"
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{low:,.{digits}f} / {mid:,.{digits}f} / {high:,.{digits}f}"
+
+
+def render(rows: list[Row], reps: int, smoke: bool, started: float) -> str:
+    lines = [
+        f"frontdesk bench — {'SMOKE (sizes too small to mean anything)' if smoke else 'full'}, "
+        f"{reps} alternated repetitions, load average {load_average()} at the end, "
+        f"{time.monotonic() - started:.0f} s",
+        "",
+        "| row | Frontdesk (min / median / max) | baseline (min / median / max) "
+        "| ratio (min / median / max) | note |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        digits = 1 if row.unit == "ms" else 0
+        lines.append(
+            f"| {row.name} | {row.subject}: {spread(row.subjects, digits)} {row.unit} "
+            f"| {row.baseline}: {spread(row.baselines, digits)} {row.unit} "
+            f"| {spread(row.ratios(), 3)} | {row.note} |"
+        )
+    return "\n".join(lines)
+
+
+async def alternate(
+    row: Row,
+    reps: int,
+    subject: Callable[[], Awaitable[float]],
+    baseline: Callable[[], Awaitable[float]],
+) -> None:
+    for rep in range(reps):
+        first, second = (subject, baseline) if rep % 2 == 0 else (baseline, subject)
+        a = await first()
+        b = await second()
+        s, base = (a, b) if rep % 2 == 0 else (b, a)
+        row.subjects.append(s)
+        row.baselines.append(base)
+
+
+async def bench(reps: int, sizes: Sizes, only: set[str]) -> list[Row]:
+    rows: list[Row] = []
+    async with Namespace() as namespace:
+        scratch = await pairs.Scratch.create(namespace)
+        n = sizes.events
+        try:
+            if "append" in only:
+                row = Row("append (a)", "EventStore.append, 1 tx each", "raw INSERT autocommit")
+                rows.append(row)
+                await alternate(
+                    row,
+                    reps,
+                    lambda: pairs.append(scratch, n),
+                    lambda: pairs.raw_insert(scratch, n),
+                )
+                row = Row("append vs peer (a)", "EventStore.append", "python eventsourcing")
+                rows.append(row)
+                missing = pairs.eventsourcing_available()
+                if missing:
+                    row.note = f"skipped: eventsourcing {missing}"
+                else:
+                    await alternate(
+                        row,
+                        reps,
+                        lambda: pairs.append(scratch, n),
+                        lambda: pairs.eventsourcing_saves(scratch, n),
+                    )
+                    row.note = f"{n} sequential saves, a new aggregate each"
+            if "relay" in only:
+                row = Row("relay (b)", "OutboxRelay.run", "aiokafka idempotent acks=all")
+                rows.append(row)
+                await alternate(
+                    row,
+                    reps,
+                    lambda: pairs.relay(scratch, n),
+                    lambda: pairs.raw_produce(scratch, n),
+                )
+            if "consume" in only:
+                await pairs.fill_topic(scratch, pairs.CHECKIN_TICKETS, n)
+                note = f"{n} records (+ the relay rows' records), one upsert per event"
+                row = Row("consumer live (c)", "ConsumerRunner batches", "raw aiokafka consume")
+                row.note = note
+                rows.append(row)
+                await alternate(
+                    row,
+                    reps,
+                    lambda: pairs.runner_live(scratch, n),
+                    lambda: pairs.raw_consume(scratch, n),
+                )
+                row = Row("rebuild (c)", "ConsumerRunner.rebuild", "raw aiokafka consume")
+                row.note = note
+                rows.append(row)
+                await alternate(
+                    row,
+                    reps,
+                    lambda: pairs.rebuild(scratch, n),
+                    lambda: pairs.raw_consume(scratch, n),
+                )
+            if "command" in only:
+                long = await pairs.long_stream(scratch, sizes.stream)
+                for name, aggregate in (
+                    ("no snapshots", pairs.PLAIN),
+                    ("snapshots", pairs.SNAPSHOTTED),
+                ):
+                    stream = (
+                        long
+                        if aggregate is pairs.PLAIN
+                        else await pairs.long_stream(scratch, sizes.stream)
+                    )
+                    if aggregate.snapshots is not None:  # the first command writes it
+                        await pairs.command_latency(scratch, stream, aggregate, 1)
+                    row = Row(
+                        f"command latency, {name} (d)",
+                        f"execute on {sizes.stream:,} events",
+                        "execute on a fresh stream",
+                        unit="ms",
+                        lower_is_better=True,
+                    )
+                    row.note = "ratio = long / fresh (target ≤ 1.3)"
+                    rows.append(row)
+                    await alternate(
+                        row,
+                        reps,
+                        lambda s=stream, a=aggregate: _ms(
+                            pairs.command_latency(scratch, s, a, sizes.commands)
+                        ),
+                        lambda a=aggregate: _ms(
+                            pairs.command_latency(scratch, None, a, sizes.commands)
+                        ),
+                    )
+        finally:
+            await scratch.pool.close()
+        if "http" in only:
+            rows += await http_rows(namespace, reps, sizes)
+    return rows
+
+
+async def _ms(latency: Awaitable[float]) -> float:
+    return await latency * 1000
+
+
+async def http_rows(namespace: Namespace, reps: int, sizes: Sizes) -> list[Row]:
+    checkin = await namespace.service("checkin")
+    baseline = await http_pairs.start_baseline(namespace)
+    token = namespace.token("agent")
+    await http_pairs.warm_up(checkin, token)
+    await http_pairs.warm_up(baseline, None)
+    clients = sizes.clients
+    throughput = Row(f"POST /tickets, {clients} clients (e)", "checkin", "bare FastAPI+asyncpg")
+    p50 = Row("  p50 latency (e)", "checkin", "bare", unit="ms", lower_is_better=True)
+    p99 = Row("  p99 latency (e)", "checkin", "bare", unit="ms", lower_is_better=True)
+    cpu = Row("  server CPU per request (e)", "checkin", "bare", unit="ms", lower_is_better=True)
+    throughput.note = f"{sizes.seconds:.0f} s each, one site per repetition (its queue grows)"
+    for rep in range(reps):
+        order = [(checkin, token), (baseline, None)]
+        if rep % 2:
+            order.reverse()
+        results = {}
+        for process, bearer in order:
+            results[process.name] = await http_pairs.tickets(
+                process, bearer, clients, sizes.seconds, f"load-{rep}-{namespace.id}"
+            )
+        ours, bare = results["checkin"], results["baseline"]
+        throughput.subjects.append(ours.per_second)
+        throughput.baselines.append(bare.per_second)
+        p50.subjects.append(ours.p50_ms)
+        p50.baselines.append(bare.p50_ms)
+        p99.subjects.append(ours.p99_ms)
+        p99.baselines.append(bare.p99_ms)
+        cpu.subjects.append(ours.cpu_ms_per_request or 0)
+        cpu.baselines.append(bare.cpu_ms_per_request or 0)
+    site = f"long-{namespace.id}"
+    waiting = await http_pairs.fill_queue(checkin, token, site, sizes.waiting, sizes.fill_budget)
+    queue = Row(
+        "issue latency vs queue (e)",
+        f"{waiting:,} waiting",
+        "0 waiting",
+        unit="ms",
+        lower_is_better=True,
+    )
+    queue.note = f"median of {sizes.commands} sequential issues; target ≤ 1.3"
+    if waiting < sizes.waiting:
+        queue.note += f" (filled {waiting:,} of {sizes.waiting:,} in {sizes.fill_budget:.0f} s)"
+    await alternate(
+        queue,
+        reps,
+        lambda: _ms(http_pairs.issue_latency(checkin, token, site, sizes.commands)),
+        lambda: _ms(http_pairs.issue_latency(checkin, token, None, sizes.commands)),
+    )
+    return [throughput, p50, p99, cpu, queue]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", default=pairs.smoke())
+    parser.add_argument("--only", default=",".join(ROWS), help=f"some of {', '.join(ROWS)}")
+    arguments = parser.parse_args()
+    only = {name.strip() for name in arguments.only.split(",")} & set(ROWS)
+    sizes = SMOKE if arguments.smoke else FULL
+    started = time.monotonic()
+    os.environ.setdefault("FRONTDESK_LOG_LEVEL", "WARNING")
+    rows = asyncio.run(bench(max(arguments.reps, 1), sizes, only))
+    print(render(rows, arguments.reps, arguments.smoke, started))
+
+
+if __name__ == "__main__":
+    main()

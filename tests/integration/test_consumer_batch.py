@@ -1,0 +1,307 @@
+"""The batched consumer runner over real PostgreSQL (and Kafka for the live subscription and the
+rebuild): several records per transaction and their inbox rows in one statement, without
+losing exactly-once effects, order, dead letters or bounded retries; a failing record does
+not poison its batch-mates."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaProducer
+from faststream.middlewares import AckPolicy
+
+from contracts import Actor, Envelope, dead_letter_topic
+from contracts.events.checkin import TicketLeft
+from contracts.topics import CHECKIN_TICKETS
+from runtime.consumer import (
+    ConsumerGroup,
+    ConsumerRunner,
+    DeadLetter,
+    Outcome,
+    RebuildProgress,
+    ReceivedEvent,
+    Record,
+)
+from runtime.db import create_pool, migrate
+from runtime.kafka import build_broker, ensure_topics
+from runtime.settings import ServiceSettings
+from tests.conftest import eventually
+from tests.integration.kafka_tools import consumers_caught_up
+
+pytestmark = pytest.mark.integration
+
+TOPIC = "tests.batch"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def pool(databases: list[str], settings: ServiceSettings) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(settings.dsn("scratch"))
+    await migrate(pool, [])
+    await pool.execute(
+        """CREATE TABLE IF NOT EXISTS batch_effects (
+               seq bigserial PRIMARY KEY, grp text NOT NULL, stream_id text NOT NULL)"""
+    )
+    yield pool
+    await pool.close()
+
+
+def envelope(stream_id: str) -> Envelope:
+    payload = TicketLeft(ticket_id=uuid.uuid4(), reason="x", left_at=datetime.now(UTC))
+    return Envelope(
+        event_id=uuid.uuid4(),
+        event_type=payload.event_type,
+        schema_version=payload.schema_version,
+        occurred_at=datetime.now(UTC),
+        stream_type="ticket",
+        stream_id=stream_id,
+        stream_version=1,
+        correlation_id=uuid.uuid4(),
+        producer="checkin",
+        actor=Actor(id="t", role="agent"),
+        payload=payload.model_dump(mode="json"),
+    )
+
+
+class Effects:
+    """A handler writing one row per applied record (in order), failing on demand."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.group = f"tests.b{uuid.uuid4().hex[:6]}"
+        self.failures: dict[str, int] = {}
+        self.infrastructure_failures: dict[str, int] = {}
+        self.tries: dict[str, int] = {}
+        self.letters: list[DeadLetter] = []
+
+    async def handler(self, conn: asyncpg.Connection, event: ReceivedEvent[TicketLeft]) -> None:
+        stream = event.envelope.stream_id
+        self.tries[stream] = self.tries.get(stream, 0) + 1
+        await conn.execute(
+            "INSERT INTO batch_effects (grp, stream_id) VALUES ($1, $2)", self.group, stream
+        )
+        if self.infrastructure_failures.get(stream, 0):
+            self.infrastructure_failures[stream] -= 1
+            raise ConnectionResetError("database went away")
+        if self.failures.get(stream, 0):
+            self.failures[stream] -= 1
+            raise ValueError(f"handler failed on {stream}")
+
+    async def dead_letter(self, letter: DeadLetter) -> None:
+        self.letters.append(letter)
+
+    def runner(self, **options: Any) -> ConsumerRunner:
+        group = ConsumerGroup(self.group, [CHECKIN_TICKETS], {TicketLeft: self.handler})
+        return ConsumerRunner(
+            self.pool,
+            group,
+            self.dead_letter,
+            max_attempts=3,
+            retry_backoff=0.001,
+            max_backoff=0.01,
+            **options,
+        )
+
+    async def applied(self) -> list[str]:
+        rows = await self.pool.fetch(
+            "SELECT stream_id FROM batch_effects WHERE grp = $1 ORDER BY seq", self.group
+        )
+        return [row["stream_id"] for row in rows]
+
+    async def inbox(self) -> dict[uuid.UUID, str]:
+        rows = await self.pool.fetch(
+            "SELECT event_id, outcome FROM consumer_inbox WHERE consumer_group = $1", self.group
+        )
+        return {row["event_id"]: row["outcome"] for row in rows}
+
+
+def records(events: Sequence[Envelope | bytes], start: int = 0) -> list[Record]:
+    return [
+        Record(e if isinstance(e, bytes) else e.to_bytes(), b"k", TOPIC, 0, start + n)
+        for n, e in enumerate(events)
+    ]
+
+
+@pytest.fixture
+def effects(pool: asyncpg.Pool) -> Effects:
+    return Effects(pool)
+
+
+async def test_a_batch_commits_its_records_in_order_with_their_inbox_rows(
+    effects: Effects,
+) -> None:
+    events = [envelope(f"s{n}") for n in range(20)]
+    outcomes = await effects.runner().handle_batch(records(events))
+    assert outcomes == [Outcome.APPLIED] * 20
+    assert await effects.applied() == [f"s{n}" for n in range(20)]
+    assert await effects.inbox() == {e.event_id: "applied" for e in events}
+
+
+async def test_duplicates_in_the_batch_and_redeliveries_change_state_once(
+    effects: Effects,
+) -> None:
+    runner = effects.runner()
+    a, b, c = envelope("a"), envelope("b"), envelope("c")
+    outcomes = await runner.handle_batch(records([a, b, a, c, b]))
+    assert outcomes == [
+        Outcome.APPLIED,
+        Outcome.APPLIED,
+        Outcome.DUPLICATE,
+        Outcome.APPLIED,
+        Outcome.DUPLICATE,
+    ]
+    # the whole batch again (a crash before the offsets committed): nothing changes
+    again = await runner.handle_batch(records([a, b, c]))
+    assert again == [Outcome.DUPLICATE] * 3
+    assert await effects.applied() == ["a", "b", "c"]
+
+
+async def test_a_failing_record_does_not_poison_its_batch_mates(effects: Effects) -> None:
+    events = [envelope(f"s{n}") for n in range(6)]
+    effects.failures["s2"] = 1_000  # always fails
+    effects.failures["s4"] = 1  # fails once, in the batch
+    outcomes = await effects.runner().handle_batch(records(events))
+    assert outcomes == [
+        Outcome.APPLIED,
+        Outcome.APPLIED,
+        Outcome.DEAD_LETTERED,
+        Outcome.APPLIED,
+        Outcome.APPLIED,
+        Outcome.APPLIED,
+    ]
+    # every other record applied exactly once, in the records' order
+    assert await effects.applied() == ["s0", "s1", "s3", "s4", "s5"]
+    assert effects.tries["s2"] == 3  # exactly max_attempts, the batch's try included
+    assert effects.tries["s4"] == 2  # once in the batch (rolled back), once alone
+    [letter] = effects.letters
+    assert (letter.offset, letter.attempts, letter.event_id) == (2, 3, str(events[2].event_id))
+    assert "handler failed on s2" in letter.error
+    inbox = await effects.inbox()
+    assert inbox[events[2].event_id] == "dead_lettered"
+    assert sum(outcome == "applied" for outcome in inbox.values()) == 5
+    row = await effects.pool.fetchrow(
+        "SELECT kafka_offset, attempts FROM dead_letters WHERE consumer_group = $1",
+        effects.group,
+    )
+    assert row is not None
+    assert (row["kafka_offset"], row["attempts"]) == (2, 3)
+
+
+async def test_an_undecodable_record_is_dead_lettered_at_its_place(effects: Effects) -> None:
+    events: list[Envelope | bytes] = [envelope("a"), b"\x00not json", envelope("b")]
+    other = envelope("ignored").model_copy(update={"event_type": "checkin.ticket_called"})
+    outcomes = await effects.runner().handle_batch(records([*events, other]))
+    assert outcomes == [
+        Outcome.APPLIED,
+        Outcome.DEAD_LETTERED,
+        Outcome.APPLIED,
+        Outcome.IGNORED,
+    ]
+    assert await effects.applied() == ["a", "b"]
+    [letter] = effects.letters
+    assert letter.attempts == 1
+    assert "not JSON" in letter.error
+    assert other.event_id not in await effects.inbox()
+
+
+async def test_infrastructure_failures_are_retried_without_counting_attempts(
+    effects: Effects,
+) -> None:
+    events = [envelope(f"s{n}") for n in range(3)]
+    effects.infrastructure_failures["s1"] = 5  # more than max_attempts
+    outcomes = await effects.runner().handle_batch(records(events))
+    assert outcomes == [Outcome.APPLIED] * 3
+    assert await effects.applied() == ["s0", "s1", "s2"]
+    assert effects.letters == []
+    assert effects.tries["s1"] == 6
+
+
+async def test_the_live_subscription_consumes_in_batches_and_commits_after_the_effects(
+    effects: Effects, settings: ServiceSettings
+) -> None:
+    kafka = settings.kafka.model_copy(
+        update={"topic_prefix": f"{settings.kafka.topic_prefix}{uuid.uuid4().hex[:8]}."}
+    )
+    await ensure_topics(kafka, [CHECKIN_TICKETS, dead_letter_topic(effects.group)])
+    topic = kafka.topic(CHECKIN_TICKETS.name)
+    events = [envelope(f"live-{n % 7}") for n in range(60)]
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka.bootstrap_servers, enable_idempotence=True, acks="all"
+    )
+    await producer.start()
+    try:  # all published before the group starts: its first polls return many at once
+        for event in events:
+            await producer.send_and_wait(topic, event.to_bytes(), key=event.stream_id.encode())
+    finally:
+        await producer.stop()
+
+    sizes: list[int] = []
+
+    class Measured(ConsumerRunner):
+        async def handle_batch(self, batch: Sequence[Record], **kwargs: Any) -> list[Outcome]:
+            sizes.append(len(batch))
+            return await super().handle_batch(batch, **kwargs)
+
+    broker = build_broker(kafka, "batch-test", None)
+    group = ConsumerGroup(effects.group, [CHECKIN_TICKETS], {TicketLeft: effects.handler})
+    runner = Measured(effects.pool, group, effects.dead_letter, topic_name=kafka.topic)
+    runner.subscribe(broker, AckPolicy.ACK)
+
+    class Runtime:  # what consumers_caught_up reads
+        pool = effects.pool
+        settings = ServiceSettings().model_copy(update={"kafka": kafka})
+        groups = [group]
+
+    await broker.start()
+    try:
+        await eventually(lambda: consumers_caught_up([Runtime()]), within=60)
+    finally:
+        await broker.stop()
+    applied = await effects.applied()
+    assert sorted(applied) == sorted(e.stream_id for e in events)
+    for key in {e.stream_id for e in events}:  # per-key order: the order of publication
+        mine = [e for e in events if e.stream_id == key]
+        seqs = await effects.pool.fetch(
+            """SELECT i.event_id FROM consumer_inbox i WHERE consumer_group = $1
+               AND event_id = ANY($2::uuid[]) ORDER BY kafka_offset""",
+            effects.group,
+            [e.event_id for e in mine],
+        )
+        assert [row["event_id"] for row in seqs] == [e.event_id for e in mine]
+    assert sum(sizes) >= len(events)
+    assert max(sizes) > 1, sizes  # batched, not one record per transaction
+
+
+async def test_a_rebuild_commits_in_batches_and_reports_its_progress(
+    effects: Effects, settings: ServiceSettings
+) -> None:
+    kafka = settings.kafka.model_copy(
+        update={"topic_prefix": f"{settings.kafka.topic_prefix}{uuid.uuid4().hex[:8]}."}
+    )
+    await ensure_topics(kafka, [CHECKIN_TICKETS])
+    topic = kafka.topic(CHECKIN_TICKETS.name)
+    events = [envelope(f"rb-{n}") for n in range(25)]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send_and_wait(topic, event.to_bytes(), key=b"one-key")
+    finally:
+        await producer.stop()
+    group = ConsumerGroup(
+        effects.group, [CHECKIN_TICKETS], {TicketLeft: effects.handler}, read_models=("x",)
+    )
+    await effects.pool.execute("CREATE TABLE IF NOT EXISTS x (id int)")
+    runner = ConsumerRunner(effects.pool, group, effects.dead_letter, topic_name=kafka.topic)
+    seen: list[RebuildProgress] = []
+    report = await runner.rebuild(kafka.bootstrap_servers, commit_every=10, progress=seen.append)
+    assert report["applied"] == 25
+    assert await effects.applied() == [e.stream_id for e in events]
+    assert seen[-1].records == seen[-1].total == 25
+    assert all(p.records <= 10 * (n + 1) for n, p in enumerate(seen))  # at most 10 a commit
+    assert report["records_per_second"] > 0
