@@ -116,8 +116,10 @@ async def delete_namespace_topics(settings: KafkaSettings) -> list[str]:
 
 
 async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> list[str]:
-    """Create missing topics with their partitions and retention; fix retention of existing
-    ones. Returns the names created."""
+    """Create missing topics with the environment's partitions, replication factor and
+    min.insync.replicas, the registry's retention and unclean leader election off; re-apply
+    that configuration to existing ones (their partitions and replicas are never changed).
+    Returns the names created."""
     specs = [replace(spec, name=settings.topic(spec.name)) for spec in specs]
     bootstrap_servers = settings.bootstrap_servers
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
@@ -129,7 +131,12 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
         if missing:
             response = await admin.create_topics(
                 [
-                    NewTopic(spec.name, spec.partitions, 1, topic_configs=spec.kafka_config())
+                    NewTopic(
+                        spec.name,
+                        settings.partitions_of(spec),
+                        settings.replication_factor,
+                        topic_configs=settings.topic_config(spec),
+                    )
                     for spec in missing
                 ]
             )
@@ -142,7 +149,7 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
         if present:
             await admin.alter_configs(
                 [
-                    ConfigResource(ConfigResourceType.TOPIC, spec.name, spec.kafka_config())
+                    ConfigResource(ConfigResourceType.TOPIC, spec.name, settings.topic_config(spec))
                     for spec in present
                 ]
             )
