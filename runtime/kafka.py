@@ -34,7 +34,8 @@ def build_broker(
     if problems:
         raise UnsafeSettings("; ".join(problems))
     return KafkaBroker(
-        settings.bootstrap_servers,
+        # FastStream takes a string as ONE host: a cluster's comma-separated list must be split
+        [server.strip() for server in settings.bootstrap_servers.split(",")],
         client_id=client_id,
         enable_idempotence=settings.enable_idempotence,
         acks="all",
