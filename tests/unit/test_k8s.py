@@ -276,3 +276,23 @@ def test_services_sh_default_ports_are_the_services_own() -> None:
     for service, offset in offsets.items():
         assert 8000 + int(offset) == definition_of(service).default_port
     assert not re.search(r"--port \d|:\d{4}\b", script), "a hard-coded port in services.sh"
+
+
+# ---------------------------------------------------------------- docker-compose, the same way
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_sets_only_settings_the_code_reads_and_kubernetes_configures(
+    service: str,
+) -> None:
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    variables = set(compose["services"][service]["environment"]) - {"SERVICE"}
+    read = {setting.name for setting in generate.settings_of(service)}
+    unknown = {name for name in variables if not name.startswith("OTEL_")} - read
+    assert not unknown, f"docker-compose.yml sets variables {service} does not read: {unknown}"
+    # Kubernetes runs no sandboxes: the parties compose points at its sandboxes are left unset
+    configured = set(environment("prod", service)[0]) | set(environment("prod", service)[1])
+    unset = set(generate.unset_settings(service))
+    assert variables <= configured | unset, variables - configured - unset
