@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make up` (set up and run everything), `make test`.
-.PHONY: up down status test unit lint format contracts bench
+.PHONY: up down status test unit lint format contracts bench test-scale
 
 up:            ## set up (venv, Kafka jars, PostgreSQL), start infrastructure and the 4 services
 	bash deploy/setup.sh
@@ -34,3 +34,6 @@ contracts:     ## re-export JSON Schemas and EVENTS.md after changing an event m
 
 bench:        ## ratios against raw baselines, same run (pip install -e '.[bench]' for the peer row)
 	.venv/bin/python -m bench.run
+
+test-scale:    ## 3 brokers, 2 replicas per service, load and kill -9 (minutes; not part of make test)
+	.venv/bin/python -m tests.scale.run

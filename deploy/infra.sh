@@ -1,25 +1,32 @@
 #!/usr/bin/env bash
 # Local infrastructure for development and tests, without Docker:
-#   - Apache Kafka 4.x, single KRaft node (broker+controller) from Maven Central jars
+#   - Apache Kafka 4.x from Maven Central jars: one KRaft node (broker+controller) by default,
+#     or a cluster of KAFKA_NODES combined nodes (KAFKA_NODES=3: three brokers, three voters)
 #   - PostgreSQL from Debian packages, private cluster under the project folder
 #
-# Usage: deploy/infra.sh up|down|status|reset|kafka-stop|kafka-start
+# Usage: deploy/infra.sh up|down|status|reset|kafka-stop [NODE]|kafka-start [NODE]|bootstrap
 #   up      start both (idempotent: succeeds at once when already running)
-#   down    stop both gracefully (idempotent)
-#   status  one line per component; exit 0 when both are up, 1 otherwise
+#   down    stop both gracefully (idempotent; stops the single node and every cluster node)
+#   status  one line per component (per Kafka node); exit 0 when all are up, 1 otherwise
 #   reset   down, then delete all data and logs (the downloaded jars are kept)
-#   kafka-stop / kafka-start   stop or start the broker alone (outage drills, tests)
+#   kafka-stop / kafka-start [NODE]   stop or start the brokers, or node NODE alone (drills)
+#   bootstrap   print FRONTDESK_KAFKA_BOOTSTRAP_SERVERS for the configured nodes
 #
 # Everything lives under ${FRONTDESK_HOME:-<repo>/.local}. Settings (env, defaults):
-#   KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 KAFKA_HEAP_OPTS="-Xms256m -Xmx512m"
-#   KAFKA_START_TIMEOUT=60 PGHOST=127.0.0.1 PGPORT=55432 PGUSER=frontdesk PGPASSWORD=frontdesk
+#   KAFKA_NODES=1 KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 KAFKA_HEAP_OPTS="-Xms256m -Xmx512m"
+#   KAFKA_START_TIMEOUT=60 KAFKA_LIBS=<FRONTDESK_HOME>/kafka/libs
+#   PGHOST=127.0.0.1 PGPORT=55432 PGUSER=frontdesk PGPASSWORD=frontdesk
 #   FRONTDESK_DATABASES="checkin cases verification notifications keystore"
+# With KAFKA_NODES=N>1, node i (1..N) listens on KAFKA_PORT+2(i-1) (broker) and
+# KAFKA_CONTROLLER_PORT+2(i-1) (controller), keeps its data in kafka/cluster/node-i, and
+# internal topics get min(3,N) replicas (2 in sync from 3 nodes on).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 FRONTDESK_HOME=${FRONTDESK_HOME:-$REPO_ROOT/.local}
 
+KAFKA_NODES=${KAFKA_NODES:-1}
 KAFKA_PORT=${KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}
@@ -50,17 +57,48 @@ init_paths() {
   mkdir -p "$FRONTDESK_HOME"
   FRONTDESK_HOME=$(cd "$FRONTDESK_HOME" && pwd)
   KAFKA_DIR="$FRONTDESK_HOME/kafka"
-  KAFKA_LIBS="$KAFKA_DIR/libs"
-  KAFKA_DATA="$KAFKA_DIR/data"
-  KAFKA_LOG_DIRS="$KAFKA_DATA/kraft-logs"
-  KAFKA_LOGS="$KAFKA_DIR/logs"
-  KAFKA_CONF="$KAFKA_DIR/server.properties"
-  KAFKA_PID_FILE="$KAFKA_DIR/kafka.pid"
-  KAFKA_CLUSTER_ID_FILE="$KAFKA_DATA/cluster.id"
+  KAFKA_LIBS=${KAFKA_LIBS:-$KAFKA_DIR/libs}
+  KAFKA_CLUSTER_DIR="$KAFKA_DIR/cluster"
+  [[ $KAFKA_NODES =~ ^[1-9]$ ]] || die "KAFKA_NODES must be 1 to 9 (got: $KAFKA_NODES)"
+  kafka_node 1
   PG_BASE="$FRONTDESK_HOME/postgres"
   PG_DATA="$PG_BASE/data"
   PG_LOGS="$PG_BASE/logs"
   PG_SOCK="$PG_BASE/run"
+}
+
+# Select Kafka node $1: its ports, folders and files. The single node (KAFKA_NODES=1) keeps the
+# historical layout (kafka/data, kafka/logs, kafka/server.properties, kafka.pid); cluster
+# nodes live in kafka/cluster/node-<i> and share kafka/cluster/cluster.id.
+kafka_node() {
+  local i=$1 home
+  KAFKA_NODE_ID=$i
+  KAFKA_NODE_PORT=$((KAFKA_PORT + 2 * (i - 1)))
+  KAFKA_NODE_CONTROLLER_PORT=$((KAFKA_CONTROLLER_PORT + 2 * (i - 1)))
+  if ((KAFKA_NODES == 1)); then
+    home=$KAFKA_DIR
+    KAFKA_DATA="$home/data"
+    KAFKA_CLUSTER_ID_FILE="$KAFKA_DATA/cluster.id"
+    KAFKA_NODE_NAME=kafka
+  else
+    home="$KAFKA_CLUSTER_DIR/node-$i"
+    KAFKA_DATA="$home/data"
+    KAFKA_CLUSTER_ID_FILE="$KAFKA_CLUSTER_DIR/cluster.id"
+    KAFKA_NODE_NAME="kafka node $i"
+  fi
+  KAFKA_NODE_DIR=$home
+  KAFKA_LOG_DIRS="$KAFKA_DATA/kraft-logs"
+  KAFKA_LOGS="$home/logs"
+  KAFKA_CONF="$home/server.properties"
+  KAFKA_PID_FILE="$home/kafka.pid"
+}
+
+kafka_bootstrap() {
+  local i servers=""
+  for ((i = 1; i <= KAFKA_NODES; i++)); do
+    servers+="${servers:+,}127.0.0.1:$((KAFKA_PORT + 2 * (i - 1)))"
+  done
+  printf '%s\n' "$servers"
 }
 
 # Serialise concurrent invocations (e.g. several test workers calling `up`).
@@ -128,11 +166,20 @@ kafka_pid() {
 
 # shellcheck disable=SC2016 # the template's ${...} placeholders are literal text
 render_kafka_config() {
-  local text
+  local text i voters="" replicas min_isr
+  for ((i = 1; i <= KAFKA_NODES; i++)); do
+    voters+="${voters:+,}$i@127.0.0.1:$((KAFKA_CONTROLLER_PORT + 2 * (i - 1)))"
+  done
+  replicas=$((KAFKA_NODES < 3 ? KAFKA_NODES : 3))
+  min_isr=$((replicas < 3 ? 1 : 2))
   text=$(<"$KAFKA_SRC/server.properties.template")
-  text=${text//'${KAFKA_PORT}'/"$KAFKA_PORT"}
-  text=${text//'${KAFKA_CONTROLLER_PORT}'/"$KAFKA_CONTROLLER_PORT"}
+  text=${text//'${KAFKA_NODE_ID}'/"$KAFKA_NODE_ID"}
+  text=${text//'${KAFKA_QUORUM_VOTERS}'/"$voters"}
+  text=${text//'${KAFKA_PORT}'/"$KAFKA_NODE_PORT"}
+  text=${text//'${KAFKA_CONTROLLER_PORT}'/"$KAFKA_NODE_CONTROLLER_PORT"}
   text=${text//'${KAFKA_LOG_DIRS}'/"$KAFKA_LOG_DIRS"}
+  text=${text//'${KAFKA_REPLICATION_FACTOR}'/"$replicas"}
+  text=${text//'${KAFKA_MIN_INSYNC_REPLICAS}'/"$min_isr"}
   printf '%s\n' "$text" >"$KAFKA_CONF"
   printf '%s\n' 'request.timeout.ms=5000' 'default.api.timeout.ms=10000' >"$KAFKA_DIR/admin-check.properties"
 }
@@ -147,33 +194,36 @@ kafka_format() {
     [[ -n $id ]] || die "kafka: could not generate a cluster id"
     printf '%s\n' "$id" >"$KAFKA_CLUSTER_ID_FILE"
   fi
-  log "kafka: formatting KRaft storage (cluster id $id) ..."
+  log "$KAFKA_NODE_NAME: formatting KRaft storage (cluster id $id) ..."
   kafka_tool kafka.tools.StorageTool format -t "$id" -c "$KAFKA_CONF" >"$KAFKA_LOGS/format.log" 2>&1 ||
-    { tail_file "$KAFKA_LOGS/format.log"; die "kafka: storage format failed"; }
+    { tail_file "$KAFKA_LOGS/format.log"; die "$KAFKA_NODE_NAME: storage format failed"; }
 }
 
+# Start the selected node in the background; KAFKA_STARTED_PID is its pid when it still has to
+# be waited for (empty when it was already up).
 kafka_start() {
   local pid heap port
+  KAFKA_STARTED_PID=""
   if pid=$(kafka_pid); then
-    KAFKA_STARTED_PID=$pid
-    if port_open 127.0.0.1 "$KAFKA_PORT"; then
-      log "kafka: already running (pid $pid, port $KAFKA_PORT)"; KAFKA_STARTED_PID=""
+    if port_open 127.0.0.1 "$KAFKA_NODE_PORT"; then
+      log "$KAFKA_NODE_NAME: already running (pid $pid, port $KAFKA_NODE_PORT)"
     else
-      log "kafka: already starting (pid $pid), waiting for it ..."
+      log "$KAFKA_NODE_NAME: already starting (pid $pid), waiting for it ..."
+      KAFKA_STARTED_PID=$pid
     fi
     return 0
   fi
   rm -f "$KAFKA_PID_FILE"
-  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
-    ! port_open 127.0.0.1 "$port" || die "kafka: port $port is already used by another process"
+  for port in "$KAFKA_NODE_PORT" "$KAFKA_NODE_CONTROLLER_PORT"; do
+    ! port_open 127.0.0.1 "$port" || die "$KAFKA_NODE_NAME: port $port is already used by another process"
   done
   ensure_java
   ensure_kafka_libs
-  mkdir -p "$KAFKA_DATA" "$KAFKA_LOGS"
+  mkdir -p "$KAFKA_DATA" "$KAFKA_LOGS" "$(dirname "$KAFKA_CLUSTER_ID_FILE")"
   render_kafka_config
   kafka_format
   read -r -a heap <<<"$KAFKA_HEAP_OPTS"
-  log "kafka: starting broker on 127.0.0.1:$KAFKA_PORT (logs: $KAFKA_LOGS) ..."
+  log "$KAFKA_NODE_NAME: starting broker on 127.0.0.1:$KAFKA_NODE_PORT (logs: $KAFKA_LOGS) ..."
   printf '=== %s infra.sh: starting kafka.Kafka\n' "$(date '+%F %T')" >>"$KAFKA_LOGS/kafka.out"
   setsid java -server "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
@@ -185,7 +235,7 @@ kafka_start() {
 
 kafka_fail() {
   tail_file "$KAFKA_LOGS/server.log"; tail_file "$KAFKA_LOGS/kafka.out" 20
-  die "kafka: $1"
+  die "$KAFKA_NODE_NAME: $1"
 }
 
 # Healthy = the port accepts connections AND the broker answers a DescribeCluster
@@ -195,12 +245,12 @@ kafka_wait() {
   [[ -s $KAFKA_CLUSTER_ID_FILE ]] && want=$(<"$KAFKA_CLUSTER_ID_FILE")
   while :; do
     alive "$pid" || { rm -f "$KAFKA_PID_FILE"; kafka_fail "broker process $pid exited during startup"; }
-    if port_open 127.0.0.1 "$KAFKA_PORT" &&
+    if port_open 127.0.0.1 "$KAFKA_NODE_PORT" &&
        out=$(timeout 30 java -Xmx128m -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$KAFKA_SRC/tools-log4j2.yaml" \
                -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.ClusterTool cluster-id \
-               --bootstrap-server "127.0.0.1:$KAFKA_PORT" --command-config "$KAFKA_DIR/admin-check.properties" 2>&1); then
-      [[ -z $want || $out == *"$want"* ]] || kafka_fail "port $KAFKA_PORT answers with another cluster: $out"
-      log "kafka: ready (pid $pid, port $KAFKA_PORT)"
+               --bootstrap-server "127.0.0.1:$KAFKA_NODE_PORT" --command-config "$KAFKA_DIR/admin-check.properties" 2>&1); then
+      [[ -z $want || $out == *"$want"* ]] || kafka_fail "port $KAFKA_NODE_PORT answers with another cluster: $out"
+      log "$KAFKA_NODE_NAME: ready (pid $pid, port $KAFKA_NODE_PORT)"
       return 0
     fi
     ((SECONDS < deadline)) || kafka_fail "not healthy after ${KAFKA_START_TIMEOUT}s (still running as pid $pid; see $KAFKA_LOGS)"
@@ -210,20 +260,75 @@ kafka_wait() {
 
 kafka_stop() {
   local pid i
-  if ! pid=$(kafka_pid); then rm -f "$KAFKA_PID_FILE"; log "kafka: not running"; return 0; fi
-  log "kafka: stopping (pid $pid) ..."
+  if ! pid=$(kafka_pid); then rm -f "$KAFKA_PID_FILE"; log "$KAFKA_NODE_NAME: not running"; return 0; fi
+  log "$KAFKA_NODE_NAME: stopping (pid $pid) ..."
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 60; i++)); do
     alive "$pid" || break
     sleep 0.5
   done
   if alive "$pid"; then
-    log "kafka: still running after 30s, sending SIGKILL"
+    log "$KAFKA_NODE_NAME: still running after 30s, sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
     sleep 1
   fi
   rm -f "$KAFKA_PID_FILE"
-  log "kafka: stopped"
+  log "$KAFKA_NODE_NAME: stopped"
+}
+
+# The nodes a command acts on: NODE alone when given, else every configured node.
+# (Callers check a NODE argument with kafka_check_node first: a die in $(...) exits only there.)
+kafka_check_node() {
+  [[ -z ${1:-} ]] || { [[ $1 =~ ^[0-9]+$ ]] && (($1 >= 1 && $1 <= KAFKA_NODES)); } ||
+    die "no Kafka node $1 (KAFKA_NODES=$KAFKA_NODES)"
+}
+
+kafka_nodes() {
+  local only=${1:-}
+  if [[ -n $only ]]; then
+    printf '%s\n' "$only"
+  else
+    seq 1 "$KAFKA_NODES"
+  fi
+}
+
+# Start the nodes (all of them before waiting: a KRaft quorum needs a majority of its voters),
+# then wait for each one to answer with the cluster id.
+kafka_up() {
+  local i pids=()
+  kafka_check_node "${1:-}"
+  for i in $(kafka_nodes "${1:-}"); do
+    kafka_node "$i"
+    kafka_start
+    pids[i]=$KAFKA_STARTED_PID
+  done
+  KAFKA_PENDING=("${pids[@]+"${pids[@]}"}")
+  KAFKA_PENDING_NODES=("${!pids[@]}")
+}
+
+kafka_wait_all() {
+  local k
+  for k in "${!KAFKA_PENDING_NODES[@]}"; do
+    kafka_node "${KAFKA_PENDING_NODES[k]}"
+    [[ -z ${KAFKA_PENDING[k]} ]] || kafka_wait "${KAFKA_PENDING[k]}"
+  done
+}
+
+# Every node that has a pid file, whatever KAFKA_NODES says now: the single node and each
+# cluster node (so `down` after `KAFKA_NODES=3 up` stops all three).
+kafka_stop_all() {
+  local configured=$KAFKA_NODES dir i found=no
+  KAFKA_NODES=1; kafka_node 1
+  if [[ -f $KAFKA_PID_FILE ]]; then found=yes; kafka_stop; fi
+  for dir in "$KAFKA_CLUSTER_DIR"/node-*; do
+    [[ -f $dir/kafka.pid ]] || continue
+    i=${dir##*/node-}
+    KAFKA_NODES=9; kafka_node "$i"
+    found=yes; kafka_stop
+  done
+  KAFKA_NODES=$configured
+  kafka_node 1
+  [[ $found == yes ]] || log "kafka: not running"
 }
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -358,27 +463,30 @@ pg_down() {
 # ---------------------------------------------------------------- commands
 
 cmd_up() {
-  KAFKA_STARTED_PID=""
-  kafka_start            # the broker boots in the background while PostgreSQL starts
+  kafka_up               # the brokers boot in the background while PostgreSQL starts
   pg_up
-  if [[ -n $KAFKA_STARTED_PID ]]; then kafka_wait "$KAFKA_STARTED_PID"; fi
-  log "up: kafka 127.0.0.1:$KAFKA_PORT, postgres $PGHOST:$PGPORT"
+  kafka_wait_all
+  log "up: kafka $(kafka_bootstrap), postgres $PGHOST:$PGPORT"
 }
 
 cmd_down() {
-  kafka_stop
+  kafka_stop_all
   pg_down
 }
 
 cmd_status() {
-  local rc=0 pid
-  if pid=$(kafka_pid) && port_open 127.0.0.1 "$KAFKA_PORT"; then
-    log "kafka: running (pid $pid, port $KAFKA_PORT)"
-  elif [[ -n ${pid:-} ]]; then
-    log "kafka: starting (pid $pid, port $KAFKA_PORT not open yet)"; rc=1
-  else
-    log "kafka: stopped (port $KAFKA_PORT)"; rc=1
-  fi
+  local rc=0 pid i
+  for i in $(kafka_nodes); do
+    kafka_node "$i"
+    pid=""
+    if pid=$(kafka_pid) && port_open 127.0.0.1 "$KAFKA_NODE_PORT"; then
+      log "$KAFKA_NODE_NAME: running (pid $pid, port $KAFKA_NODE_PORT)"
+    elif [[ -n ${pid:-} ]]; then
+      log "$KAFKA_NODE_NAME: starting (pid $pid, port $KAFKA_NODE_PORT not open yet)"; rc=1
+    else
+      log "$KAFKA_NODE_NAME: stopped (port $KAFKA_NODE_PORT)"; rc=1
+    fi
+  done
   pid=""
   if pid=$(pg_pid) && port_open 127.0.0.1 "$PGPORT"; then
     log "postgres: running (pid $pid, port $PGPORT)"
@@ -389,29 +497,38 @@ cmd_status() {
 }
 
 # Kafka alone: for outage drills and the test that proves commands survive a broker outage.
-cmd_kafka-stop() { kafka_stop; }
-cmd_kafka-start() {
-  KAFKA_STARTED_PID=""
-  kafka_start
-  if [[ -n $KAFKA_STARTED_PID ]]; then kafka_wait "$KAFKA_STARTED_PID"; fi
-  log "kafka up on 127.0.0.1:$KAFKA_PORT"
+# With a NODE argument, that cluster node alone (a lost broker).
+cmd_kafka-stop() {
+  local i
+  if [[ -z ${1:-} ]] && ((KAFKA_NODES == 1)); then kafka_stop; return 0; fi
+  kafka_check_node "${1:-}"
+  for i in $(kafka_nodes "${1:-}"); do kafka_node "$i"; kafka_stop; done
 }
+cmd_kafka-start() {
+  kafka_up "${1:-}"
+  kafka_wait_all
+  log "kafka up on $(kafka_bootstrap)"
+}
+
+cmd_bootstrap() { kafka_bootstrap; }
 
 cmd_reset() {
   cmd_down
   log "reset: deleting data and logs under $FRONTDESK_HOME (keeping downloaded jars)"
-  rm -rf "$KAFKA_DATA" "$KAFKA_LOGS" "$KAFKA_CONF" "$KAFKA_DIR/admin-check.properties" "$PG_BASE"
+  KAFKA_NODES=1; kafka_node 1
+  rm -rf "$KAFKA_DATA" "$KAFKA_LOGS" "$KAFKA_CONF" "$KAFKA_DIR/admin-check.properties" \
+    "$KAFKA_CLUSTER_DIR" "$PG_BASE"
 }
 
 main() {
   local cmd=${1:-}
   case $cmd in
-    up | down | status | reset | kafka-stop | kafka-start) ;;
-    *) printf 'usage: %s up|down|status|reset|kafka-stop|kafka-start\n' "$0" >&2; exit 2 ;;
+    up | down | status | reset | kafka-stop | kafka-start | bootstrap) ;;
+    *) printf 'usage: %s up|down|status|reset|kafka-stop [NODE]|kafka-start [NODE]|bootstrap\n' "$0" >&2; exit 2 ;;
   esac
   init_paths
-  [[ $cmd == status ]] || take_lock
-  "cmd_$cmd"
+  [[ $cmd == status || $cmd == bootstrap ]] || take_lock
+  "cmd_$cmd" "${@:2}"
 }
 
 main "$@"

@@ -35,7 +35,8 @@ def build_broker(
     if problems:
         raise UnsafeSettings("; ".join(problems))
     return KafkaBroker(
-        settings.bootstrap_servers,
+        # FastStream takes a string as ONE host: a cluster's comma-separated list must be split
+        [server.strip() for server in settings.bootstrap_servers.split(",")],
         client_id=client_id,
         enable_idempotence=settings.enable_idempotence,
         acks="all",
@@ -146,10 +147,11 @@ async def delete_namespace_topics(settings: KafkaSettings) -> list[str]:
 
 
 async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> list[str]:
-    """Create missing topics with their partitions and retention; fix retention of existing
-    ones. Returns the names created."""
+    """Create missing topics with the environment's partitions, replication factor and
+    min.insync.replicas, the registry's retention and unclean leader election off; re-apply
+    that configuration to existing ones (their partitions and replicas are never changed).
+    Returns the names created."""
     specs = [replace(spec, name=settings.topic(spec.name)) for spec in specs]
-    limit = {"max.message.bytes": str(settings.max_message_bytes)}
     bootstrap_servers = settings.bootstrap_servers
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15_000)
     await admin.start()
@@ -161,7 +163,10 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
             response = await admin.create_topics(
                 [
                     NewTopic(
-                        spec.name, spec.partitions, 1, topic_configs=spec.kafka_config() | limit
+                        spec.name,
+                        settings.partitions_of(spec),
+                        settings.replication_factor,
+                        topic_configs=settings.topic_config(spec),
                     )
                     for spec in missing
                 ]
@@ -175,7 +180,7 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
         if present:
             await admin.alter_configs(
                 [
-                    ConfigResource(ConfigResourceType.TOPIC, spec.name, spec.kafka_config() | limit)
+                    ConfigResource(ConfigResourceType.TOPIC, spec.name, settings.topic_config(spec))
                     for spec in present
                 ]
             )

@@ -9,16 +9,20 @@ secrets are refused in production.
 from __future__ import annotations
 
 import base64
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+if TYPE_CHECKING:
+    from contracts.topics import TopicSpec
+
 DEV_JWT_SECRET = "frontdesk-development-secret-change-me"  # noqa: S105 - refused outside dev
 DEV_DATABASE_PASSWORD = "frontdesk"  # noqa: S105 - local development default only
 # base64 of 32 bytes; refused outside development and test
 DEV_KEYSTORE_MASTER_KEY = "ZnJvbnRkZXNrLWRldmVsb3BtZW50LW1hc3Rlci1rZXk="
+DEAD_LETTER_STREAM = "deadletter"  # contracts.topics.dead_letter_topic's stream type
 
 
 class UnsafeSettings(Exception):
@@ -52,13 +56,57 @@ class KafkaSettings(BaseSettings):
         pattern=r"^[a-z0-9_.-]*$",
         description="Namespace for every topic name (e.g. staging.); tests use one per run.",
     )
+    # Durability of the topics this environment creates (runtime/kafka.py::ensure_topics).
+    # Development keeps 1 (one local broker); production refuses fewer than 3 copies with 2 in
+    # sync, so losing one broker loses no acknowledged event and stops no producer.
+    replication_factor: int = Field(default=1, ge=1, le=16)
+    min_insync_replicas: int = Field(default=1, ge=1, le=16)
+    partitions: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Partitions of every event topic created here (default: the registry's); "
+        "dead-letter topics keep theirs. Never changes an existing topic.",
+    )
 
     def topic(self, name: str) -> str:
         """The physical topic name of a registry topic in this environment."""
         return f"{self.topic_prefix}{name}"
 
-    def durability_problems(self) -> list[str]:
+    def partitions_of(self, spec: TopicSpec) -> int:
+        """Partitions a topic is created with in this environment."""
+        if self.partitions is None or spec.stream_type == DEAD_LETTER_STREAM:
+            return spec.partitions
+        return self.partitions
+
+    def topic_config(self, spec: TopicSpec) -> dict[str, str]:
+        """The Kafka configuration of a registry topic in this environment: its retention, the
+        environment's min.insync.replicas, and never an out-of-sync replica as leader."""
+        return {
+            **spec.kafka_config(),
+            "min.insync.replicas": str(self.min_insync_replicas),
+            "unclean.leader.election.enable": "false",
+            "max.message.bytes": str(self.max_message_bytes),
+        }
+
+    def durability_problems(self, env: str = "development") -> list[str]:
         problems = []
+        if self.min_insync_replicas > self.replication_factor:
+            problems.append(
+                f"FRONTDESK_KAFKA_MIN_INSYNC_REPLICAS={self.min_insync_replicas} is more than "
+                f"FRONTDESK_KAFKA_REPLICATION_FACTOR={self.replication_factor}: "
+                "every acks=all write would fail"
+            )
+        if env == "production" and self.replication_factor < 3:
+            problems.append(
+                f"FRONTDESK_KAFKA_REPLICATION_FACTOR={self.replication_factor}: production "
+                "needs at least 3 copies of every event"
+            )
+        if env == "production" and self.min_insync_replicas < 2:
+            problems.append(
+                f"FRONTDESK_KAFKA_MIN_INSYNC_REPLICAS={self.min_insync_replicas}: production "
+                "needs at least 2 in-sync copies before acknowledging an event"
+            )
         if self.producer_acks != "all":
             problems.append(
                 f"FRONTDESK_KAFKA_PRODUCER_ACKS={self.producer_acks}: "
@@ -163,7 +211,7 @@ class ServiceSettings(BaseSettings):
                 "FRONTDESK_EVENT_MAX_BYTES must be at most half of "
                 "FRONTDESK_KAFKA_MAX_MESSAGE_BYTES (headers, batching overhead)"
             )
-        problems = self.kafka.durability_problems()
+        problems = self.kafka.durability_problems(self.env)
         if problems:
             raise UnsafeSettings("; ".join(problems))
         return self

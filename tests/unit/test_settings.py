@@ -102,6 +102,9 @@ def test_production_accepts_strong_secrets(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("FRONTDESK_JWT_SECRET", STRONG_SECRET)
     monkeypatch.setenv("PGPASSWORD", "a-production-database-password")
     monkeypatch.setenv("FRONTDESK_KEYSTORE_MASTER_KEY", PRODUCTION_MASTER_KEY)
+    # production also needs replicated topics (tests/unit/test_topics_durability.py)
+    monkeypatch.setenv("FRONTDESK_KAFKA_REPLICATION_FACTOR", "3")
+    monkeypatch.setenv("FRONTDESK_KAFKA_MIN_INSYNC_REPLICAS", "2")
     settings = ServiceSettings()
     assert settings.env == "production"
     assert settings.jwt_secret.get_secret_value() == STRONG_SECRET
