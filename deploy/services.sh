@@ -11,10 +11,10 @@ SERVICES=(checkin:8001 cases:8002 verification:8003 notifications:8004)
 # Local sandboxes of the external parties (same protocols as the real providers), started first.
 SANDBOXES=(
   "sandbox-idp:8093:services.verification.sandbox_idp --port 8093"
-  "sandbox-sms:9101:services.notifications.sandbox_provider --channel sms --port 9101"
-  "sandbox-wechat:9102:services.notifications.sandbox_provider --channel wechat --port 9102"
-  "sandbox-qq:9103:services.notifications.sandbox_provider --channel qq --port 9103"
-  "sandbox-smtp:9125:services.notifications.sandbox_smtp --port 2525 --http-port 9125"
+  "sandbox-sms:9101:sandboxes.message_provider --channel sms --port 9101"
+  "sandbox-wechat:9102:sandboxes.message_provider --channel wechat --port 9102"
+  "sandbox-qq:9103:sandboxes.message_provider --channel qq --port 9103"
+  "sandbox-smtp:9125:sandboxes.smtp --port 2525 --http-port 9125"
 )
 # ...and the services pointed at them (unless the environment says otherwise)
 export FRONTDESK_VERIFICATION_IDP_BASE_URL=${FRONTDESK_VERIFICATION_IDP_BASE_URL:-http://127.0.0.1:8093}

@@ -7,14 +7,14 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from runtime.service import ServiceDefinition, create_app
-from services.notifications.api import router
-from services.notifications.api_campaigns import router as campaigns_router
-from services.notifications.api_unsubscribe import router as unsubscribe_router
-from services.notifications.application import timer_handlers
-from services.notifications.campaigns import campaign_consumer_groups, campaign_timer_handlers
-from services.notifications.consumers import consumer_groups, redact_subject
-from services.notifications.retention import policies as retention_policies
-from services.notifications.subject_data import export_subject
+from services.notifications.api.callbacks import router
+from services.notifications.api.campaigns import router as campaigns_router
+from services.notifications.api.unsubscribe import router as unsubscribe_router
+from services.notifications.application.messages import timer_handlers
+from services.notifications.application.campaigns import campaign_consumer_groups, campaign_timer_handlers
+from services.notifications.application.reactions import consumer_groups, redact_subject
+from services.notifications.application.retention import policies as retention_policies
+from services.notifications.application.subject_data import export_subject
 from services.notifications.wiring import DISPATCHER, SETTINGS
 
 DEFINITION = ServiceDefinition(

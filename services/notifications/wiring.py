@@ -9,9 +9,9 @@ from functools import lru_cache
 
 from runtime.auth import TokenVerifier
 from runtime.settings import ServiceSettings
-from services.notifications.application import Dispatcher
-from services.notifications.channels.code_claims import VerificationCodeClaims
-from services.notifications.channels.configured import channels_from
+from services.notifications.application.messages import Dispatcher
+from services.notifications.adapters.code_claims import VerificationCodeClaims
+from services.notifications.adapters.configured import channels_from
 from services.notifications.config import NotificationSettings
 
 SETTINGS = NotificationSettings()

@@ -26,10 +26,10 @@ from contracts.registry import REGISTRY
 from runtime.privacy import Privacy
 from runtime.scheduler import OffsetClock
 from runtime.settings import ServiceSettings
-from services.notifications.channels.base import ChannelAdapter
-from services.notifications.channels.http_provider import HttpProviderAdapter
-from services.notifications.channels.smtp import SmtpEmailAdapter
-from services.notifications.sandbox_smtp import SandboxMailbox
+from services.notifications.adapters.channels import ChannelAdapter
+from services.notifications.adapters.http_provider import HttpProviderAdapter
+from services.notifications.adapters.smtp import SmtpEmailAdapter
+from sandboxes.smtp import SandboxMailbox
 from services.notifications.wiring import CHANNELS, SETTINGS
 from tests.conftest import ROOT
 
@@ -95,7 +95,7 @@ def _start_provider(channel: MessageChannel) -> Sandbox:
         [
             sys.executable,
             "-m",
-            "services.notifications.sandbox_provider",
+            "sandboxes.message_provider",
             "--channel",
             channel.value,
             "--port",

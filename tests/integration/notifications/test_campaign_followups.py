@@ -25,7 +25,7 @@ from contracts.events.verification_organizations import (
 from runtime.retention import purge
 from runtime.scheduler import OffsetClock, schedule
 from runtime.settings import ServiceSettings
-from services.notifications.api import signature_of
+from services.notifications.api.callbacks import signature_of
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.notifications.conftest import (

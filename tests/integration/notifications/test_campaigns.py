@@ -19,8 +19,8 @@ from contracts.events.notifications_campaigns import NOTIFICATIONS_CAMPAIGNS
 from runtime.eventstore import CommandContext
 from runtime.scheduler import OffsetClock, schedule
 from runtime.settings import ServiceSettings
-from services.notifications.application import SERVICE_ACTOR
-from services.notifications.campaigns import BATCH_TIMER, batch_timer_id, run_batch
+from services.notifications.application.messages import SERVICE_ACTOR
+from services.notifications.application.campaigns import BATCH_TIMER, batch_timer_id, run_batch
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.kafka_tools import consumers_caught_up

@@ -23,7 +23,7 @@ from contracts.events.notifications import MessageChannel
 from contracts.topics import CHECKIN_TICKETS
 from runtime.scheduler import OffsetClock
 from runtime.settings import ServiceSettings
-from services.notifications.channels.base import ChannelAdapter, OutgoingMessage, SendResult
+from services.notifications.adapters.channels import ChannelAdapter, OutgoingMessage, SendResult
 from services.notifications.wiring import CHANNELS
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService

@@ -25,8 +25,8 @@ import pytest_asyncio
 
 from contracts.events.notifications import MessageChannel
 from runtime.scheduler import OffsetClock
-from services.notifications.channels.base import ChannelAdapter, OutgoingMessage, SendResult
-from services.notifications.channels.http_provider import HttpProviderAdapter
+from services.notifications.adapters.channels import ChannelAdapter, OutgoingMessage, SendResult
+from services.notifications.adapters.http_provider import HttpProviderAdapter
 from services.notifications.wiring import CHANNELS, CODE_CLAIMS, SETTINGS
 from services.verification.adapters.facts import SandboxAccountFacts
 from tests.conftest import auth, eventually

@@ -24,7 +24,7 @@ from contracts.events.verification_organizations import (
     ReviewStep,
 )
 from services.notifications.config import NotificationSettings
-from services.notifications.consumers import organization_message
+from services.notifications.application.reactions import organization_message
 from services.notifications.domain.messages import (
     Notification,
     RequestNotification,

@@ -48,7 +48,7 @@ from services.notifications.domain.callbacks import (
     queue_callback_id,
 )
 from services.notifications.domain.templates import render
-from services.notifications.queue_callbacks import ticket_end_of, wait_left
+from services.notifications.application.queue_callbacks import ticket_end_of, wait_left
 
 pytestmark = pytest.mark.unit
 

@@ -41,7 +41,7 @@ from contracts.vocabulary import LanguagePreference, ServiceQueue
 from runtime.consumer import ConsumerGroup, EventHandler, ReceivedEvent
 from runtime.eventstore import CommandContext, EventStore
 from runtime.telemetry import log_fields
-from services.notifications.application import (
+from services.notifications.application.messages import (
     callback_stream,
     change_callback,
     preferences_of,

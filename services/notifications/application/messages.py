@@ -40,9 +40,9 @@ from runtime.errors import NotFound
 from runtime.eventstore import AggregateType, CommandContext, EventStore
 from runtime.scheduler import Timer, TimerHandler, cancel, schedule
 from runtime.telemetry import log_fields
-from services.notifications.channels import Channels, OutgoingMessage, SendError
-from services.notifications.channels.base import ChannelAdapter, SendResult
-from services.notifications.channels.code_claims import (
+from services.notifications.adapters.channels import Channels, OutgoingMessage, SendError
+from services.notifications.adapters.channels import ChannelAdapter, SendResult
+from services.notifications.adapters.code_claims import (
     ClaimedCode,
     ClaimRefused,
     VerificationCodeClaims,

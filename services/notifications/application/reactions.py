@@ -44,7 +44,7 @@ from contracts.topics import (
 from contracts.vocabulary import PersonRole
 from runtime.consumer import ConsumerGroup, ReceivedEvent
 from runtime.eventstore import CommandContext, EventStore
-from services.notifications.application import (
+from services.notifications.application.messages import (
     change_callback,
     preferences_of,
     reach_of,
@@ -54,9 +54,9 @@ from services.notifications.config import NotificationSettings
 from services.notifications.domain.callbacks import RequestCallback, decide_request
 from services.notifications.domain.hours import DEFAULT_PREFERRED, DEFAULT_QUIET
 from services.notifications.domain.messages import RequestNotification
-from services.notifications.projections import PROJECTION_HANDLERS, READ_MODELS
-from services.notifications.projections import redact_subject as redact_read_models
-from services.notifications.queue_callbacks import queue_callback_handlers, ticket_cases_group
+from services.notifications.projections.messages import PROJECTION_HANDLERS, READ_MODELS
+from services.notifications.projections.messages import redact_subject as redact_read_models
+from services.notifications.application.queue_callbacks import queue_callback_handlers, ticket_cases_group
 
 
 def recipient_of_callback(requested: CallbackRequested) -> str:

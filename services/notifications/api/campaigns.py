@@ -17,7 +17,7 @@ from runtime.errors import NotFound
 from runtime.eventstore import CommandContext
 from runtime.http import IdempotencyKey, fingerprint, idempotent
 from runtime.service import Runtime
-from services.notifications.campaigns import (
+from services.notifications.application.campaigns import (
     audience_of,
     cancel_campaign,
     load_campaign,

@@ -57,7 +57,7 @@ from runtime.errors import NotFound
 from runtime.eventstore import CommandContext, EventStore, RecordedEvent
 from runtime.scheduler import Timer, TimerHandler, cancel, schedule
 from runtime.telemetry import log_fields
-from services.notifications.application import (
+from services.notifications.application.messages import (
     COMPLAINT_OR_APPEAL,
     SEND_TIMER,
     SERVICE_ACTOR,

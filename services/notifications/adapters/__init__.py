@@ -1,7 +1,7 @@
 """Channel adapters: how a rendered message leaves Frontdesk (SMTP email, HTTP providers for
 SMS, WeChat and QQ)."""
 
-from services.notifications.channels.base import (
+from services.notifications.adapters.channels import (
     ChannelAdapter,
     Channels,
     OutgoingMessage,

@@ -1,5 +1,5 @@
 """SMS, WeChat and QQ through an HTTP provider. The interface a provider (or its thin
-gateway) implements — also what the local sandbox (``services.notifications.sandbox_provider``)
+gateway) implements — also what the local sandbox (``sandboxes.message_provider``)
 serves:
 
 ``POST {base_url}/v1/messages``
@@ -23,7 +23,7 @@ from __future__ import annotations
 import httpx
 
 from contracts.events.notifications import MessageChannel
-from services.notifications.channels.base import OutgoingMessage, SendError, SendResult
+from services.notifications.adapters.channels import OutgoingMessage, SendError, SendResult
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 

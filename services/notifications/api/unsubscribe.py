@@ -29,7 +29,7 @@ from fastapi.responses import HTMLResponse
 from runtime.eventstore import CommandContext
 from runtime.service import Runtime
 from runtime.telemetry import log_fields
-from services.notifications.application import SERVICE_ACTOR, decide_and_append
+from services.notifications.application.messages import SERVICE_ACTOR, decide_and_append
 from services.notifications.domain.recipients import (
     RECIPIENT,
     Unsubscribe,

@@ -29,7 +29,7 @@ from runtime.errors import FrontdeskError, NotFound, RuleViolation
 from runtime.eventstore import CommandContext, EventStore
 from runtime.http import IdempotencyKey, fingerprint, idempotent
 from runtime.service import Runtime
-from services.notifications.application import (
+from services.notifications.application.messages import (
     callback_stream,
     change_callback,
     decide_and_append,
@@ -54,7 +54,7 @@ from services.notifications.domain.recipients import (
     decide_preferences,
     recipient_stream,
 )
-from services.notifications.inbound import INBOUND_CHANNELS, InboundReply, take_inbound_reply
+from services.notifications.application.recipients import INBOUND_CHANNELS, InboundReply, take_inbound_reply
 from services.notifications.wiring import DISPATCHER, SETTINGS
 
 router = APIRouter(tags=["notifications"])

@@ -32,7 +32,7 @@ import asyncpg
 from contracts.events.notifications import MessageChannel
 from runtime.eventstore import CommandContext, EventStore
 from runtime.telemetry import log_fields
-from services.notifications.application import SERVICE_ACTOR, decide_and_append
+from services.notifications.application.messages import SERVICE_ACTOR, decide_and_append
 from services.notifications.domain.recipients import (
     RECIPIENT,
     OptOut,

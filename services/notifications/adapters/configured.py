@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from contracts.events.notifications import MessageChannel
-from services.notifications.channels.base import ChannelAdapter, Channels
-from services.notifications.channels.http_provider import HttpProviderAdapter
-from services.notifications.channels.smtp import SmtpEmailAdapter
+from services.notifications.adapters.channels import ChannelAdapter, Channels
+from services.notifications.adapters.http_provider import HttpProviderAdapter
+from services.notifications.adapters.smtp import SmtpEmailAdapter
 from services.notifications.config import NotificationSettings
 
 
