@@ -11,8 +11,8 @@ from runtime.retention import RetentionPolicy
 from services.cases.retention import CasesRetentionSettings
 from services.cases.retention import policies as cases_policies
 from services.checkin.retention import policies as checkin_policies
-from services.notifications.application.retention import NotificationsRetentionSettings
-from services.notifications.application.retention import policies as notifications_policies
+from services.notifications.retention import NotificationsRetentionSettings
+from services.notifications.retention import policies as notifications_policies
 from services.verification.retention import policies as verification_policies
 
 pytestmark = pytest.mark.unit

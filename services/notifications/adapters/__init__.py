@@ -1,12 +1,4 @@
-"""Channel adapters: how a rendered message leaves Frontdesk (SMTP email, HTTP providers for
-SMS, WeChat and QQ)."""
-
-from services.notifications.adapters.channels import (
-    ChannelAdapter,
-    Channels,
-    OutgoingMessage,
-    SendError,
-    SendResult,
-)
-
-__all__ = ["ChannelAdapter", "Channels", "OutgoingMessage", "SendError", "SendResult"]
+"""The external parties notifications talks to, behind interfaces: the channels a rendered
+message leaves by (``channels``: the interface; ``smtp`` for email, ``http_provider`` for SMS,
+WeChat and QQ — the interface the sandboxes in ``sandboxes/`` also speak) and verification's
+one-time code claim (``code_claims``)."""

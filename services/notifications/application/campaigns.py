@@ -27,49 +27,27 @@ from uuid import UUID
 
 import asyncpg
 
-from contracts.events.cases import (
-    CaseClosed,
-    CaseEscalated,
-    CaseMerged,
-    CaseOpened,
-    CaseReopened,
-    CaseStatus,
-    DecisionRecorded,
-    StatusChanged,
-)
-from contracts.events.cases_accounts import CASES_ACCOUNTS, CustomerTagged, CustomerUntagged
 from contracts.events.notifications import (
     MessageChannel,
     MessagePurpose,
     NotificationKind,
     WithdrawalReason,
 )
-from contracts.events.notifications_campaigns import (
-    NOTIFICATIONS_CAMPAIGNS,
-    CampaignCancelled,
-    CampaignCompleted,
-    CampaignProgressed,
-    CampaignStarted,
-)
-from contracts.topics import CASES_CASES
-from runtime.consumer import ConsumerGroup, ReceivedEvent
+from runtime.context import CommandContext
 from runtime.errors import NotFound
-from runtime.eventstore import CommandContext, EventStore, RecordedEvent
+from runtime.eventstore import EventStore
+from runtime.repository import Repository
 from runtime.scheduler import Timer, TimerHandler, cancel, schedule
+from runtime.service import ServiceRuntime
 from runtime.telemetry import log_fields
 from services.notifications.application.messages import (
-    COMPLAINT_OR_APPEAL,
-    SEND_TIMER,
-    SERVICE_ACTOR,
-    decide_and_append,
-    excluded_sql,
-    has_open_complaint_or_appeal,
-    marketing_moment,
+    SERVICE,
+    messages,
     notification_stream,
-    preferences_of,
-    reach_of,
     request_message,
+    send_timer_id,
 )
+from services.notifications.application.recipients import preferences_of
 from services.notifications.config import NotificationSettings
 from services.notifications.domain.campaigns import (
     CAMPAIGN,
@@ -77,7 +55,6 @@ from services.notifications.domain.campaigns import (
     Campaign,
     CampaignStatus,
     CancelCampaign,
-    Member,
     StartCampaign,
     TargetCheck,
     campaign_stream,
@@ -90,25 +67,28 @@ from services.notifications.domain.campaigns import (
     select_audience,
 )
 from services.notifications.domain.messages import (
-    NOTIFICATION,
     RequestNotification,
     decide_withdraw,
     notification_id,
 )
+from services.notifications.domain.recipients import marketing_moment, reach_of
+from services.notifications.projections.campaign_audience import (
+    has_open_complaint_or_appeal,
+    is_tagged,
+    members_of,
+)
+from services.notifications.wiring import NotificationsWiring
 
 log = logging.getLogger(__name__)
 
 BATCH_TIMER = "campaign.batch"
 
-_ADDRESS_COLUMN = {
-    MessageChannel.SMS: "phone",
-    MessageChannel.EMAIL: "email",
-    MessageChannel.WECHAT: "wechat",
-    MessageChannel.QQ: "qq",
-}
-
 # messages still waiting: requested, perhaps retried, never sent, failed or withdrawn
 _WAITING = ["notifications.notification_requested", "notifications.notification_attempt_failed"]
+
+
+def campaigns(store: EventStore) -> Repository[Campaign]:
+    return Repository(store, CAMPAIGN)
 
 
 def batch_timer_id(campaign: UUID) -> str:
@@ -121,20 +101,22 @@ async def lock_campaign(conn: asyncpg.Connection, campaign: UUID) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", campaign_stream(campaign))
 
 
-async def load_campaign(
-    conn: asyncpg.Connection, store: EventStore, campaign: UUID
-) -> tuple[Campaign, UUID | None]:
-    """The campaign, and the id of its ``campaign_started`` event (what its messages are
-    triggered by)."""
-    state, history = await _load(conn, store, campaign)
-    return state, history[0].envelope.event_id if history else None
+async def started_event_of(conn: asyncpg.Connection, campaign: UUID) -> UUID | None:
+    """The id of the campaign's ``campaign_started`` event: what its messages are triggered
+    by (their ids derive from it)."""
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        "SELECT event_id FROM events WHERE stream_id = $1 AND stream_version = 1",
+        campaign_stream(campaign),
+    )
 
 
-async def _load(
+async def existing_campaign(
     conn: asyncpg.Connection, store: EventStore, campaign: UUID
-) -> tuple[Campaign, list[RecordedEvent]]:
-    history = await store.load(conn, campaign_stream(campaign))
-    return CAMPAIGN.fold([event.payload for event in history]), history
+) -> Campaign:
+    state = await campaigns(store).state(conn, campaign_stream(campaign))
+    if state.status is CampaignStatus.NONE:
+        raise NotFound(f"campaign {campaign} not found")
+    return state
 
 
 def message_of(started_event: UUID, account_ref: str) -> UUID:
@@ -142,32 +124,8 @@ def message_of(started_event: UUID, account_ref: str) -> UUID:
     return notification_id(started_event, f"account:{account_ref}", NotificationKind.CAMPAIGN)
 
 
-async def members_of(conn: asyncpg.Connection, tag: str, channel: MessageChannel) -> list[Member]:
-    """The tag's members as the read models see them now: consent on ``channel`` (with an
-    address for it) and whether they have an open complaint or appeal."""
-    address = _ADDRESS_COLUMN[channel]
-    rows = await conn.fetch(
-        f"""SELECT m.account_ref,
-                   (p.{address} IS NOT NULL AND $2 = ANY(p.marketing_consent)) AS consented,
-                   EXISTS ({excluded_sql("m.account_ref", "$3")}) AS excluded
-            FROM campaign_tag_members m
-            LEFT JOIN recipient_preferences p ON p.recipient_ref = 'account:' || m.account_ref
-            WHERE m.tag = $1""",
-        tag,
-        channel.value,
-        COMPLAINT_OR_APPEAL,
-    )
-    return [
-        Member(
-            account_ref=row["account_ref"],
-            marketing_consent=frozenset({channel}) if row["consented"] else frozenset(),
-            open_complaint_or_appeal=row["excluded"],
-        )
-        for row in rows
-    ]
-
-
 async def audience_of(conn: asyncpg.Connection, tag: str, channel: MessageChannel) -> Audience:
+    """The tag's members split into targets and those skipped (``select_audience``)."""
     return select_audience(await members_of(conn, tag, channel), channel)
 
 
@@ -178,10 +136,8 @@ async def start_campaign(
     context: CommandContext,
 ) -> Campaign:
     """Record the start with its audience snapshot; the first batch is due at once."""
-    state, _ = await decide_and_append(
+    executed = await campaigns(store).execute(
         conn,
-        store,
-        CAMPAIGN,
         campaign_stream(command.campaign_id),
         lambda state: decide_start(state, command),
         context,
@@ -200,10 +156,8 @@ async def start_campaign(
             batch_timer_id(command.campaign_id),
             BATCH_TIMER,
             command.at,
-            {
-                "campaign_id": str(command.campaign_id),
-                "correlation_id": str(context.correlation_id),
-            },
+            {"campaign_id": str(command.campaign_id)},
+            context,
         )
     log.info(
         "campaign started",
@@ -214,7 +168,7 @@ async def start_campaign(
             skipped_excluded=len(command.audience.skipped_excluded),
         ),
     )
-    return state
+    return executed.state
 
 
 async def cancel_campaign(
@@ -229,30 +183,24 @@ async def cancel_campaign(
     campaign's lock keeps any later batch out until the cancel committed."""
     await cancel(conn, batch_timer_id(campaign))
     await lock_campaign(conn, campaign)
-    state, history = await _load(conn, store, campaign)
-    if state.status is CampaignStatus.NONE:
-        raise NotFound(f"campaign {campaign} not found")
+    state = await existing_campaign(conn, store, campaign)
     may_cancel(state)
-    withdrawn = await withdraw_waiting(conn, store, history, command.at, context)
+    withdrawn = await withdraw_waiting(conn, store, campaign, state, command.at, context)
     command = replace(command, withdrawn=withdrawn)
-    state, _ = await decide_and_append(
-        conn,
-        store,
-        CAMPAIGN,
-        campaign_stream(campaign),
-        lambda state: decide_cancel(state, command),
-        context,
+    executed = await campaigns(store).execute(
+        conn, campaign_stream(campaign), lambda state: decide_cancel(state, command), context
     )
     # a batch that committed while we waited scheduled the next one: drop that too (a timer
     # that still fired would find the campaign cancelled and do nothing)
     await cancel(conn, batch_timer_id(campaign))
-    return state
+    return executed.state
 
 
 async def withdraw_waiting(
     conn: asyncpg.Connection,
     store: EventStore,
-    history: list[RecordedEvent],
+    campaign: UUID,
+    state: Campaign,
     at: datetime,
     context: CommandContext,
 ) -> int:
@@ -260,14 +208,18 @@ async def withdraw_waiting(
     person's hours, or retrying). Each message's send timer goes first: a send in flight holds
     it, so this waits for that send to commit and then finds the message sent (it stays
     sent). Returns how many were withdrawn."""
-    if not history:
+    started_event = await started_event_of(conn, campaign)
+    if started_event is None:
         return 0
-    started_event = history[0].envelope.event_id
+    # the targets its batches handled so far (those it skipped have no message)
+    handled = await conn.fetch(
+        """SELECT account_ref FROM campaign_targets WHERE campaign_id = $1 AND position < $2
+           ORDER BY position""",
+        campaign,
+        state.processed,
+    )
     streams = [
-        notification_stream(message_of(started_event, account))
-        for event in history
-        if isinstance(event.payload, CampaignProgressed)
-        for account in event.payload.requested
+        notification_stream(message_of(started_event, row["account_ref"])) for row in handled
     ]
     rows = await conn.fetch(
         """SELECT stream_id FROM events WHERE stream_id = ANY($1::text[])
@@ -279,18 +231,16 @@ async def withdraw_waiting(
     withdrawn = 0
     for row in rows:
         stream = row["stream_id"]
-        timer = f"{SEND_TIMER}:{stream.removeprefix('notification-')}"
+        timer = send_timer_id(UUID(stream.removeprefix("notification-")))
         await cancel(conn, timer)
-        _, appended = await decide_and_append(
+        executed = await messages(store).execute(
             conn,
-            store,
-            NOTIFICATION,
             stream,
             lambda state: decide_withdraw(state, WithdrawalReason.CAMPAIGN_CANCELLED, at),
             context,
         )
         await cancel(conn, timer)  # a failed attempt that committed meanwhile re-scheduled it
-        withdrawn += len(appended)
+        withdrawn += len(executed.events)
     if withdrawn:
         log.info("campaign messages withdrawn", extra=log_fields(withdrawn=withdrawn))
     return withdrawn
@@ -302,15 +252,17 @@ async def run_batch(
     campaign: UUID,
     context: CommandContext,
     now: datetime,
-    settings: NotificationSettings | None = None,
+    settings: NotificationSettings,
 ) -> Campaign:
     """One throttled batch, in the caller's (the timer's) transaction."""
-    settings = settings or _settings()
     await lock_campaign(conn, campaign)
-    state, started_event = await load_campaign(conn, store, campaign)
+    repository = campaigns(store)
+    stream = campaign_stream(campaign)
+    state = await repository.state(conn, stream)
     positions = next_batch_positions(state)
     if not positions:
         return state
+    started_event = await started_event_of(conn, campaign)
     assert started_event is not None
     assert state.channel is not None
     channel = state.channel
@@ -325,28 +277,24 @@ async def run_batch(
     for row in rows:
         account = row["account_ref"]
         recipient = f"account:{account}"
-        reach = await reach_of(conn, store, recipient)
-        moment = marketing_moment(await preferences_of(conn, store, recipient), settings, now)
-        tagged = await conn.fetchval(
-            "SELECT 1 FROM campaign_tag_members WHERE tag = $1 AND account_ref = $2",
-            state.tag,
-            account,
-        )
+        prefs = await preferences_of(conn, store, recipient)
+        reach = reach_of(prefs)
+        moment = marketing_moment(prefs, settings, now)
         reaches[account], moments[account] = reach, moment
         checks.append(
             TargetCheck(
                 account,
                 consented=channel in reach.marketing_consent,
                 excluded=await has_open_complaint_or_appeal(conn, account),
-                tagged=tagged is not None,
+                tagged=await is_tagged(conn, state.tag, account),
                 reachable_hours=moment is not None,
             )
         )
-    decision = decide_batch(state, checks, now)
-    state, _ = await decide_and_append(
-        conn, store, CAMPAIGN, campaign_stream(campaign), lambda _: decision.events, context
+    executed = await repository.execute(
+        conn, stream, lambda state: decide_batch(state, checks, now).events, context
     )
-    for account in decision.requested:
+    state = executed.state
+    for account in decide_batch(executed.before, checks, now).requested:
         reach = reaches[account]
         content = content_for(state.contents, state.default_language, reach.language)
         await request_message(
@@ -376,197 +324,23 @@ async def run_batch(
             batch_timer_id(campaign),
             BATCH_TIMER,
             now + state.throttle.interval,
-            {"campaign_id": str(campaign), "correlation_id": str(context.correlation_id)},
+            {"campaign_id": str(campaign)},
+            context,
         )
     return state
 
 
-def _settings() -> NotificationSettings:
-    from services.notifications.wiring import SETTINGS  # the process-wide settings
-
-    return SETTINGS
-
-
-def campaign_timer_handlers(
-    store: EventStore, settings: NotificationSettings | None = None
-) -> dict[str, TimerHandler]:
+def campaign_timers(runtime: ServiceRuntime) -> dict[str, TimerHandler]:
     async def on_batch(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
-        context = CommandContext(
-            actor=SERVICE_ACTOR, correlation_id=UUID(timer.payload["correlation_id"])
-        )
+        wiring = runtime.wiring
+        assert isinstance(wiring, NotificationsWiring)
         await run_batch(
-            conn, store, UUID(timer.payload["campaign_id"]), context, now, settings or _settings()
+            conn,
+            runtime.store,
+            UUID(timer.payload["campaign_id"]),
+            timer.context(SERVICE),
+            now,
+            wiring.settings,
         )
 
     return {BATCH_TIMER: on_batch}
-
-
-# -- read models ------------------------------------------------------------------------------
-
-
-async def project_tagged(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    tagged = event.payload
-    assert isinstance(tagged, CustomerTagged)
-    await conn.execute(
-        """INSERT INTO campaign_tag_members (tag, account_ref, tagged_at) VALUES ($1, $2, $3)
-           ON CONFLICT (tag, account_ref) DO NOTHING""",
-        tagged.tag,
-        tagged.account_ref,
-        tagged.tagged_at,
-    )
-
-
-async def project_untagged(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    untagged = event.payload
-    assert isinstance(untagged, CustomerUntagged)
-    await conn.execute(
-        "DELETE FROM campaign_tag_members WHERE tag = $1 AND account_ref = $2",
-        untagged.tag,
-        untagged.account_ref,
-    )
-
-
-async def project_case_opened(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    opened = event.payload
-    assert isinstance(opened, CaseOpened)
-    await conn.execute(
-        """INSERT INTO campaign_account_cases (case_id, account_ref, case_type, open)
-           VALUES ($1, $2, $3, true) ON CONFLICT (case_id) DO NOTHING""",
-        opened.case_id,
-        opened.account_ref,
-        opened.case_type.value,
-    )
-
-
-_CLOSED = {CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.MERGED}
-
-
-async def project_status_changed(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    changed = event.payload
-    assert isinstance(changed, StatusChanged)
-    await conn.execute(
-        "UPDATE campaign_account_cases SET open = $2 WHERE case_id = $1",
-        changed.case_id,
-        changed.to_status not in _CLOSED,
-    )
-
-
-async def project_case_reopened(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    reopened = event.payload
-    assert isinstance(reopened, CaseReopened)
-    await conn.execute(
-        """UPDATE campaign_account_cases SET open = true, appealed = appealed OR $2
-           WHERE case_id = $1""",
-        reopened.case_id,
-        reopened.appeal,
-    )
-
-
-async def project_case_escalated(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    escalated = event.payload
-    assert isinstance(escalated, CaseEscalated)
-    await conn.execute(
-        "UPDATE campaign_account_cases SET escalated = true WHERE case_id = $1",
-        escalated.case_id,
-    )
-
-
-async def project_case_ended(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    """Decided (resolved), closed, or merged into another case: no longer open."""
-    ended = event.payload
-    assert isinstance(ended, DecisionRecorded | CaseClosed | CaseMerged)
-    if isinstance(ended, CaseMerged) and ended.case_id != ended.merged_case_id:
-        return  # the survivor's copy: it stays open
-    await conn.execute(
-        "UPDATE campaign_account_cases SET open = false WHERE case_id = $1", ended.case_id
-    )
-
-
-async def project_campaign_started(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    started = event.payload
-    assert isinstance(started, CampaignStarted)
-    await conn.execute(
-        """INSERT INTO campaigns (campaign_id, name, tag, channel, status, rate_per_minute,
-               members, targeted, skipped_consent, skipped_excluded, started_by, started_at)
-           VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10, $11)
-           ON CONFLICT (campaign_id) DO NOTHING""",
-        started.campaign_id,
-        started.name,
-        started.tag,
-        started.channel.value,
-        started.rate_per_minute,
-        started.members,
-        started.targeted,
-        started.skipped_consent,
-        started.skipped_excluded,
-        started.started_by,
-        started.started_at,
-    )
-
-
-async def project_campaign_progressed(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    progressed = event.payload
-    assert isinstance(progressed, CampaignProgressed)
-    await conn.execute(
-        """UPDATE campaigns SET processed = $2, requested = requested + $3,
-               skipped_consent = skipped_consent + $4, skipped_excluded = skipped_excluded + $5,
-               skipped_untagged = skipped_untagged + $6, skipped_hours = skipped_hours + $7
-           WHERE campaign_id = $1 AND processed < $2""",
-        progressed.campaign_id,
-        progressed.processed,
-        len(progressed.requested),
-        len(progressed.skipped_consent),
-        len(progressed.skipped_excluded),
-        len(progressed.skipped_untagged),
-        len(progressed.skipped_hours),
-    )
-
-
-async def project_campaign_ended(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    ended = event.payload
-    assert isinstance(ended, CampaignCompleted | CampaignCancelled)
-    status, at = (
-        ("completed", ended.completed_at)
-        if isinstance(ended, CampaignCompleted)
-        else ("cancelled", ended.cancelled_at)
-    )
-    await conn.execute(
-        "UPDATE campaigns SET status = $2, finished_at = $3 WHERE campaign_id = $1",
-        ended.campaign_id,
-        status,
-        at,
-    )
-
-
-def campaign_consumer_groups(store: EventStore) -> list[ConsumerGroup]:
-    return [
-        ConsumerGroup(
-            name="notifications.campaign_audience",
-            topics=[CASES_ACCOUNTS, CASES_CASES],
-            handlers={
-                "cases.customer_tagged": project_tagged,
-                "cases.customer_untagged": project_untagged,
-                "cases.case_opened": project_case_opened,
-                "cases.status_changed": project_status_changed,
-                "cases.case_reopened": project_case_reopened,
-                "cases.case_escalated": project_case_escalated,
-                "cases.decision_recorded": project_case_ended,
-                "cases.case_closed": project_case_ended,
-                "cases.case_merged": project_case_ended,
-            },
-            read_models=("campaign_tag_members", "campaign_account_cases"),
-            description="Who carries each tag, and who has an open complaint or appeal.",
-        ),
-        ConsumerGroup(
-            name="notifications.campaigns",
-            topics=[NOTIFICATIONS_CAMPAIGNS],
-            handlers={
-                "notifications.campaign_started": project_campaign_started,
-                "notifications.campaign_progressed": project_campaign_progressed,
-                "notifications.campaign_completed": project_campaign_ended,
-                "notifications.campaign_cancelled": project_campaign_ended,
-            },
-            read_models=("campaigns",),
-            description="The campaigns and their progress.",
-        ),
-    ]

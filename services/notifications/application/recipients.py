@@ -1,23 +1,17 @@
-"""Inbound replies from the SMS, WeChat and QQ providers: an opt-out keyword withdraws marketing
-consent on that channel.
+"""Recipients: a person's preferences (set by staff, withdrawn by an unsubscribe link or an
+opt-out reply), read consistently from their stream to reach them.
 
-A provider posts each reply a person sent to one of our numbers or accounts to
-``POST /notifications/webhooks/inbound`` (HMAC-signed like the delivery receipts):
-``{"message_id": "<provider's id of the reply>", "channel": "sms"|"wechat"|"qq",
-"from": "<the sender's phone, E.164, or open id>", "text": "<what they wrote>",
-"received_at": "<ISO time>"|null}``.
-
-A reply that is only ``TD``, ``退订`` or ``STOP`` (any case, full-width or not, spaces and end
-punctuation trimmed) withdraws marketing consent on that channel for every account whose
-preferences (read model ``recipient_preferences``, as stored) name that address on that
-channel; each withdrawal is a ``recipient_preferences_set`` restating the rest, ``set_by``
-``inbound:<channel>``, with a reason naming the keyword and the channel. Campaign messages
-already waiting for those people are withdrawn when their moment comes (the dispatcher checks
-consent again). Anything else is ignored: a person's other replies are not read by anyone.
-
-Neither the address nor the text is stored or logged: ``inbound_replies`` keeps the provider's
-id (a webhook delivered twice changes nothing), the channel, whether it was an opt-out and how
-many accounts it concerned.
+Inbound replies from the SMS, WeChat and QQ providers: a provider posts each reply a person
+sent to one of our numbers or accounts to ``POST /notifications/webhooks/inbound``
+(HMAC-signed like the delivery receipts). A reply that is only ``TD``, ``退订`` or ``STOP``
+(``domain.recipients.opt_out_keyword``) withdraws marketing consent on that channel for every
+account whose preferences (read model ``recipient_preferences``, as stored) name that address
+on that channel; each account's own stream decides (``decide_opt_out``: the read model may
+lag). Campaign messages already waiting for those people are withdrawn when their moment
+comes (the dispatcher checks consent again). Anything else is ignored: a person's other
+replies are not read by anyone. Neither the address nor the text is stored or logged:
+``inbound_replies`` keeps the provider's id (a webhook delivered twice changes nothing), the
+channel, whether it was an opt-out and how many accounts it concerned.
 """
 
 from __future__ import annotations
@@ -29,26 +23,85 @@ from datetime import datetime
 
 import asyncpg
 
-from contracts.events.notifications import MessageChannel
-from runtime.eventstore import CommandContext, EventStore
+from contracts.events.notifications import MessageChannel, RecipientPreferencesSet
+from runtime.context import CommandContext
+from runtime.eventstore import EventStore
+from runtime.repository import Repository
 from runtime.telemetry import log_fields
-from services.notifications.application.messages import SERVICE_ACTOR, decide_and_append
 from services.notifications.domain.recipients import (
     RECIPIENT,
     OptOut,
+    Reach,
+    Recipient,
+    SetPreferences,
+    Unsubscribe,
     decide_opt_out,
+    decide_preferences,
+    decide_unsubscribe,
     opt_out_keyword,
+    reach_of,
     recipient_stream,
 )
+from services.notifications.projections.preferences import accounts_with_address
 
 log = logging.getLogger(__name__)
 
+
+def recipients(store: EventStore) -> Repository[Recipient]:
+    return Repository(store, RECIPIENT)
+
+
+async def preferences_of(
+    conn: asyncpg.Connection, store: EventStore, recipient_ref: str | None
+) -> RecipientPreferencesSet | None:
+    """The person's own preferences, read from their stream (consistent with the command
+    that set them; the addresses decrypted, or None once erased)."""
+    if recipient_ref is None or not recipient_ref.startswith("account:"):
+        return None
+    account_ref = recipient_ref.removeprefix("account:")
+    return (await recipients(store).state(conn, recipient_stream(account_ref))).preferences
+
+
+async def reach(
+    conn: asyncpg.Connection, store: EventStore, recipient_ref: str | None, phone: str | None = None
+) -> Reach:
+    """How to reach the person (``domain.recipients.reach_of``) from their preferences."""
+    return reach_of(await preferences_of(conn, store, recipient_ref), phone)
+
+
+async def set_preferences(
+    conn: asyncpg.Connection, store: EventStore, command: SetPreferences, context: CommandContext
+) -> RecipientPreferencesSet | None:
+    executed = await recipients(store).execute(
+        conn,
+        recipient_stream(command.account_ref),
+        lambda state: decide_preferences(state, command),
+        context,
+    )
+    return executed.state.preferences
+
+
+async def unsubscribe(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    account_ref: str,
+    command: Unsubscribe,
+    context: CommandContext,
+) -> bool:
+    """The person followed a campaign email's unsubscribe link; True when it withdrew
+    consent (a second click changes nothing)."""
+    executed = await recipients(store).execute(
+        conn,
+        recipient_stream(account_ref),
+        lambda state: decide_unsubscribe(state, command),
+        context,
+    )
+    return executed.changed
+
+
+# -- inbound replies ----------------------------------------------------------------------------
+
 INBOUND_CHANNELS = (MessageChannel.SMS, MessageChannel.WECHAT, MessageChannel.QQ)
-_ADDRESS_COLUMN = {
-    MessageChannel.SMS: "phone",
-    MessageChannel.WECHAT: "wechat",
-    MessageChannel.QQ: "qq",
-}
 _PHONE_NOISE = re.compile(r"[\s\-().]")
 
 
@@ -86,7 +139,7 @@ class InboundOutcome:
 
 
 async def take_inbound_reply(
-    conn: asyncpg.Connection, store: EventStore, reply: InboundReply
+    conn: asyncpg.Connection, store: EventStore, reply: InboundReply, context: CommandContext
 ) -> InboundOutcome:
     """In the caller's transaction: record the reply's id (a second delivery waits for the
     first to commit, then does nothing), then withdraw consent where it is an opt-out."""
@@ -110,27 +163,17 @@ async def take_inbound_reply(
         log.info("inbound reply ignored", extra=log_fields(channel=reply.channel.value))
         return InboundOutcome(False, 0)
     address = sender_address(reply.channel, reply.sender)
-    column = _ADDRESS_COLUMN[reply.channel]
-    recipients = await conn.fetch(
-        f"""SELECT recipient_ref FROM recipient_preferences
-            WHERE {column} = $1 AND recipient_ref LIKE 'account:%' ORDER BY recipient_ref""",
-        address,
-    )
     command = OptOut(reply.channel, address, keyword, reply.received_at)
-    context = CommandContext.new(SERVICE_ACTOR)
+    repository = recipients(store)
     withdrawn = 0
-    for row in recipients:
-        account = row["recipient_ref"].removeprefix("account:")
-        # the event store decides (the read model may lag): consent there, address still theirs
-        _, appended = await decide_and_append(
+    for account in await accounts_with_address(conn, reply.channel, address):
+        executed = await repository.execute(
             conn,
-            store,
-            RECIPIENT,
             recipient_stream(account),
             lambda state: decide_opt_out(state, command),
             context,
         )
-        withdrawn += len(appended)
+        withdrawn += len(executed.events)
     await conn.execute(
         "UPDATE inbound_replies SET accounts = $3 WHERE channel = $1 AND message_id = $2",
         reply.channel.value,
