@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
-
-from runtime.service import ServiceDefinition, create_app
+from runtime.service import ServiceDefinition
 from services.notifications.api import ROUTERS
 from services.notifications.application.callbacks import callback_timers
 from services.notifications.application.campaigns import campaign_timers
@@ -35,7 +33,3 @@ DEFINITION = ServiceDefinition(
     retention=retention_policies(),
     export_subject=export_subject,
 )
-
-
-def create() -> FastAPI:
-    return create_app(DEFINITION)

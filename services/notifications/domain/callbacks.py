@@ -1,3 +1,4 @@
+# Over 600 lines: one state machine for promised and queue callbacks, kept in one module.
 """The callback aggregate: a promise that someone calls a person back within a window.
 
 Pure: commands carry ``at`` (the caller's now); nothing here reads a clock or does I/O.
