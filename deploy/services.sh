@@ -41,10 +41,10 @@ SMTP_PORT=$((SMTP_PORT_BASE + 25))
 # first: name:health port:module and arguments (one per line).
 SANDBOXES=(
   "sandbox-idp:$IDP_PORT:services.verification.sandbox_idp --port $IDP_PORT"
-  "sandbox-sms:$SMS_PORT:services.notifications.sandbox_provider --channel sms --port $SMS_PORT"
-  "sandbox-wechat:$WECHAT_PORT:services.notifications.sandbox_provider --channel wechat --port $WECHAT_PORT"
-  "sandbox-qq:$QQ_PORT:services.notifications.sandbox_provider --channel qq --port $QQ_PORT"
-  "sandbox-smtp:$MAIL_HTTP_PORT:services.notifications.sandbox_smtp --port $SMTP_PORT --http-port $MAIL_HTTP_PORT"
+  "sandbox-sms:$SMS_PORT:sandboxes.message_provider --channel sms --port $SMS_PORT"
+  "sandbox-wechat:$WECHAT_PORT:sandboxes.message_provider --channel wechat --port $WECHAT_PORT"
+  "sandbox-qq:$QQ_PORT:sandboxes.message_provider --channel qq --port $QQ_PORT"
+  "sandbox-smtp:$MAIL_HTTP_PORT:sandboxes.smtp --port $SMTP_PORT --http-port $MAIL_HTTP_PORT"
 )
 
 die() { echo "[services] $*" >&2; exit 1; }

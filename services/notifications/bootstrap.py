@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
-
-from runtime.service import ServiceDefinition, create_app
-from services.notifications.api import router
-from services.notifications.api_campaigns import router as campaigns_router
-from services.notifications.api_unsubscribe import router as unsubscribe_router
-from services.notifications.application import timer_handlers
-from services.notifications.campaigns import campaign_consumer_groups, campaign_timer_handlers
-from services.notifications.consumers import consumer_groups, redact_subject
+from runtime.service import ServiceDefinition
+from services.notifications.api import ROUTERS
+from services.notifications.application.callbacks import callback_timers
+from services.notifications.application.campaigns import campaign_timers
+from services.notifications.application.dispatch import send_timer
+from services.notifications.application.reactions import reaction_groups
+from services.notifications.projections import projection_groups
 from services.notifications.retention import policies as retention_policies
-from services.notifications.subject_data import export_subject
-from services.notifications.wiring import DISPATCHER, SETTINGS
+from services.notifications.subject_data import export_subject, redact_subject
+from services.notifications.wiring import build_wiring
 
 DEFINITION = ServiceDefinition(
     name="notifications",
@@ -23,20 +21,15 @@ DEFINITION = ServiceDefinition(
     description="Callbacks that are kept, and messages on every channel, exactly once.",
     default_port=8004,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router, campaigns_router, unsubscribe_router],
-    consumer_groups=lambda runtime: [
-        *consumer_groups(runtime.store, SETTINGS),
-        *campaign_consumer_groups(runtime.store),
-    ],
+    routers=ROUTERS,
+    consumer_groups=lambda runtime: [*reaction_groups(runtime), *projection_groups()],
     redact_subject=redact_subject,
     timers=lambda runtime: {
-        **timer_handlers(runtime.store, SETTINGS, DISPATCHER),
-        **campaign_timer_handlers(runtime.store, SETTINGS),
+        **send_timer(runtime),
+        **callback_timers(runtime),
+        **campaign_timers(runtime),
     },
+    wiring=build_wiring,
     retention=retention_policies(),
     export_subject=export_subject,
 )
-
-
-def create() -> FastAPI:
-    return create_app(DEFINITION)

@@ -32,14 +32,14 @@ class NotificationSettings(BaseSettings):
     env: Literal["development", "test", "production"] = Field(
         default="development", validation_alias="FRONTDESK_ENV"
     )
-    # email over SMTP (a local aiosmtpd sandbox in development: services.notifications.sandbox_smtp)
+    # email over SMTP (a local aiosmtpd sandbox in development: sandboxes.smtp)
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_sender: str = DEV_SMTP_SENDER
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    # HTTP providers (local sandboxes: services.notifications.sandbox_provider)
+    # HTTP providers (local sandboxes: sandboxes.message_provider)
     sms_provider_url: str | None = None
     wechat_provider_url: str | None = None
     qq_provider_url: str | None = None

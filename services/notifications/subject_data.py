@@ -1,4 +1,5 @@
-"""What notifications holds about a data subject, for its copy of its data (runtime/export.py).
+"""What notifications holds about a data subject: its copy of its data (runtime/export.py),
+and forgetting it when it is erased (``redact_subject``).
 
 For a person (``account:<ref>``): the messages sent to them (to their account, to their
 tickets, to their callbacks: kind, channel, status, when — message texts are never stored),
@@ -14,6 +15,24 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+
+from services.notifications.application import reactions
+from services.notifications.domain.recipients import RECIPIENT, recipient_stream
+from services.notifications.projections import redact_subject as redact_read_models
+
+
+async def redact_subject(conn: asyncpg.Connection, subject_id: str) -> None:
+    """Erase a data subject here: the read models, what the reactions keep to reach them,
+    and the snapshot of their preferences (it holds their addresses in clear: the events
+    read after it are shredded)."""
+    await redact_read_models(conn, subject_id)
+    await reactions.redact(conn, subject_id)
+    if subject_id.startswith("account:"):
+        await conn.execute(
+            "DELETE FROM snapshots WHERE stream_id = $1 AND aggregate = $2",
+            recipient_stream(subject_id.removeprefix("account:")),
+            RECIPIENT.name,
+        )
 
 
 def _plain(row: asyncpg.Record) -> dict[str, Any]:

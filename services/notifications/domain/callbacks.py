@@ -1,3 +1,4 @@
+# Over 600 lines: one state machine for promised and queue callbacks, kept in one module.
 """The callback aggregate: a promise that someone calls a person back within a window.
 
 Pure: commands carry ``at`` (the caller's now); nothing here reads a clock or does I/O.
@@ -24,6 +25,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from contracts.base import EventPayload
+from contracts.events.checkin import TicketCompleted, TicketLeft, TicketNoShow, TicketTransferred
 from contracts.events.notifications import (
     CallbackAccepted,
     CallbackActor,
@@ -40,8 +42,8 @@ from contracts.events.notifications import (
     QueueCallbackRequested,
 )
 from contracts.vocabulary import LanguagePreference, PersonRole, ServiceQueue
+from runtime.aggregate import AggregateType
 from runtime.errors import NotFound, RuleViolation
-from runtime.eventstore import AggregateType
 from services.notifications.domain.hours import Availability, zone
 
 SLOT = timedelta(hours=1)  # the promise made when a time is chosen explicitly
@@ -367,6 +369,33 @@ class TicketEnded:
     end: TicketEnd
     at: datetime
     detail: str | None = None
+
+
+def wait_left(
+    expected_minutes: int | None, estimated_at: datetime | None, at: datetime
+) -> int | None:
+    """The wait left at ``at`` by check-in's latest estimate (never below zero); None when
+    check-in gave none."""
+    if expected_minutes is None or estimated_at is None:
+        return None
+    elapsed = max(0, int((at - estimated_at).total_seconds() // 60))
+    return max(0, expected_minutes - elapsed)
+
+
+def ticket_end_of(event: object) -> tuple[UUID, TicketEnded] | None:
+    """Which end of a ticket an event is, with its time."""
+    match event:
+        case TicketCompleted():
+            return event.ticket_id, TicketEnded(TicketEnd.COMPLETED, event.completed_at)
+        case TicketLeft():
+            return event.ticket_id, TicketEnded(TicketEnd.LEFT, event.left_at)
+        case TicketNoShow():
+            return event.ticket_id, TicketEnded(TicketEnd.NO_SHOW, event.at)
+        case TicketTransferred():
+            return event.ticket_id, TicketEnded(
+                TicketEnd.TRANSFERRED, event.transferred_at, event.to_queue.value
+            )
+    return None
 
 
 def decide_queue_request(state: Callback, command: RequestQueueCallback) -> list[EventPayload]:

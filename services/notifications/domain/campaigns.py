@@ -30,8 +30,8 @@ from contracts.events.notifications_campaigns import (
     CampaignProgressed,
     CampaignStarted,
 )
+from runtime.aggregate import AggregateType, Snapshots
 from runtime.errors import RuleViolation
-from runtime.eventstore import AggregateType
 
 MAX_RATE_PER_MINUTE = 6000
 
@@ -385,7 +385,8 @@ def evolve(state: Campaign, event: EventPayload) -> Campaign:
     return state
 
 
-CAMPAIGN = AggregateType[Campaign]("campaign", Campaign, evolve)
+# a campaign appends a progress event per batch, for as long as its audience lasts
+CAMPAIGN = AggregateType[Campaign]("campaign", Campaign, evolve, Snapshots(version=1, every=50))
 
 
 def campaign_stream(campaign: UUID) -> str:

@@ -30,8 +30,8 @@ from contracts.events.notifications import (
     NotificationWithdrawn,
     WithdrawalReason,
 )
+from runtime.aggregate import AggregateType
 from runtime.errors import RuleViolation
-from runtime.eventstore import AggregateType
 
 _NOTIFICATIONS_NAMESPACE = uuid.UUID("0b7e8f52-93c4-4d7a-8d5b-3a0f6c2e9d41")
 
@@ -319,6 +319,217 @@ def decide_receipt(
             )
         ]
     return [_give_up(state, state.attempts_on_channel, reason or "undeliverable", at)]
+
+
+# -- sending ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MarketingFacts:
+    """A marketing message's situation when its moment comes (it may have waited hours)."""
+
+    consented: bool  # consent on its channel, with an address there (none once erased)
+    complaint_or_appeal: bool  # the account has an open complaint or appeal
+    moment: datetime | None  # the next moment marketing may reach the person (None: no hour)
+
+
+@dataclass(frozen=True)
+class SendFacts:
+    """What the application found out before a send; ``decide_send`` weighs it."""
+
+    now: datetime
+    recent_sends: tuple[datetime, ...] = ()  # sends to the recipient in the past hour, ordered
+    rate_limit_per_hour: int = 10
+    marketing: MarketingFacts | None = None  # for a marketing message
+    provider: bool = True  # an adapter is configured for the message's channel
+    code_claims: bool = True  # a verification client is configured (one-time codes)
+    unsubscribe_link: bool = True  # a campaign email's link could be made (account, campaign)
+    template_error: str | None = None  # rendering the message failed (names no value)
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """What to do with a due message: append ``events`` without sending (failed, withdrawn),
+    or wait until ``hold_until``, or ``send`` it now. Nothing of the three: it is not queued."""
+
+    events: list[EventPayload] = field(default_factory=list)
+    hold_until: datetime | None = None
+    send: bool = False
+
+
+@dataclass(frozen=True)
+class Retry:
+    """How a failed attempt is retried: ``jitter`` in [0, 1), at most ``max_attempts``."""
+
+    jitter: float
+    max_attempts: int
+
+
+def rate_limited_until(
+    recent_sends: tuple[datetime, ...], limit: int, now: datetime
+) -> datetime | None:
+    """When the recipient may get the next message under ``limit`` per hour (None: now)."""
+    recent = [sent for sent in recent_sends if sent > now - timedelta(hours=1)]
+    if len(recent) < limit:
+        return None
+    return recent[len(recent) - limit] + timedelta(hours=1)
+
+
+def decide_send(state: Notification, facts: SendFacts, retry: Retry) -> SendPlan:
+    """Whether a due message goes out now. A message not queued any more does nothing; one
+    whose ``not_before`` is ahead waits. A marketing message is checked again: consent
+    withdrawn on its channel or a complaint or appeal opened since → withdrawn; outside the
+    hours marketing may reach the person → held until the next allowed moment (withdrawn when
+    there is none). Every message but a one-time code waits for the recipient's rate limit. A
+    one-time code is finally failed when stale (its claim_before passed), when there is no
+    provider or verification client, or when its template is broken (before the claim: a
+    broken template must not spend the code). Any other message fails on its channel
+    (falling back) without an address or a provider, or a campaign email without its
+    unsubscribe link; a broken template fails it finally."""
+    now = facts.now
+    if state.status is not NotificationStatus.QUEUED or state.channel is None:
+        return SendPlan()
+    channel = state.channel
+    if state.not_before is not None and now < state.not_before:
+        return SendPlan(hold_until=state.not_before)
+    if state.purpose is MessagePurpose.MARKETING:
+        marketing = facts.marketing
+        assert marketing is not None, "a marketing message is decided with its marketing facts"
+        reason = None
+        if not marketing.consented:
+            reason = WithdrawalReason.CONSENT_WITHDRAWN
+        elif marketing.complaint_or_appeal:
+            reason = WithdrawalReason.COMPLAINT_OR_APPEAL
+        elif marketing.moment is None:
+            reason = WithdrawalReason.NO_ALLOWED_HOURS
+        elif marketing.moment > now:
+            return SendPlan(hold_until=marketing.moment)
+        if reason is not None:
+            return SendPlan(events=decide_withdraw(state, reason, now))
+    if state.purpose is not MessagePurpose.ONE_TIME_CODE:
+        free_at = rate_limited_until(facts.recent_sends, facts.rate_limit_per_hour, now)
+        if free_at is not None:
+            return SendPlan(hold_until=free_at)
+    if state.code_delivery is not None:
+        delivery = state.code_delivery
+        if now >= delivery.claim_before:
+            failure = (
+                f"code delivery is stale (claim_before {delivery.claim_before:%H:%M:%S} UTC "
+                "passed before it could be sent); verification must issue a new code"
+            )
+        elif not facts.provider or not facts.code_claims:
+            missing = "provider" if not facts.provider else "verification client"
+            failure = f"no {channel.value} {missing} configured"
+        elif facts.template_error is not None:
+            failure = f"template: {facts.template_error}"
+        else:
+            return SendPlan(send=True)
+        return SendPlan(events=decide_failed(state, failure, now))
+    refused: str | None = None
+    if state.address is None:
+        refused = f"no {channel.value} address (never given, or erased)"
+    elif not facts.provider:
+        refused = f"no {channel.value} provider configured"
+    elif not facts.unsubscribe_link:
+        refused = "a campaign email needs its account and campaign for its unsubscribe link"
+    if refused is not None:
+        return SendPlan(
+            events=decide_send_failure(
+                state,
+                refused,
+                transient=False,
+                at=now,
+                jitter=retry.jitter,
+                max_attempts=retry.max_attempts,
+            )
+        )
+    if facts.template_error is not None:
+        return SendPlan(events=decide_failed(state, f"template: {facts.template_error}", now))
+    return SendPlan(send=True)
+
+
+def needs_unsubscribe_link(state: Notification) -> bool:
+    """A campaign email carries a one-click unsubscribe link (RFC 8058) in its footer."""
+    return state.kind is NotificationKind.CAMPAIGN and state.channel is MessageChannel.EMAIL
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The provider took the message."""
+
+    provider: str
+    provider_message_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """The provider (or verification's claim) refused or could not be reached; nothing was
+    handed out. ``transient``: worth retrying later."""
+
+    reason: str
+    transient: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CodeNotClaimed:
+    """Verification refused the claim for good (already claimed, too late, unknown)."""
+
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CodeClaimedForAnotherChannel:
+    claimed_channel: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CodeSpent:
+    """The code was claimed, then could not be sent (``reason``)."""
+
+    reason: str
+    at: datetime
+
+
+DeliveryOutcome = Accepted | NotSent | CodeNotClaimed | CodeClaimedForAnotherChannel | CodeSpent
+
+
+def decide_delivery(
+    state: Notification, outcome: DeliveryOutcome, retry: Retry
+) -> list[EventPayload]:
+    """What a send attempt's outcome makes of the message: sent; retried later or failed on
+    its channel (falling back); a one-time code whose claim was refused for good, or that was
+    claimed and then not sent, is finally failed (a claimed code is spent: verification must
+    issue a new one)."""
+    match outcome:
+        case Accepted():
+            return decide_sent(state, outcome.provider, outcome.provider_message_id, outcome.at)
+        case NotSent():
+            return decide_send_failure(
+                state,
+                outcome.reason,
+                transient=outcome.transient,
+                at=outcome.at,
+                jitter=retry.jitter,
+                max_attempts=retry.max_attempts,
+            )
+        case CodeNotClaimed():
+            reason = (
+                f"one-time code not claimed: {outcome.reason}; verification must issue a new code"
+            )
+            return decide_failed(state, reason, outcome.at)
+        case CodeClaimedForAnotherChannel():
+            channel = _require_queued(state)
+            reason = f"the claimed code is for {outcome.claimed_channel[:10]}, not {channel.value}"
+            return decide_failed(state, reason, outcome.at)
+        case CodeSpent():
+            reason = (
+                f"{outcome.reason}; the claimed code is spent: verification must issue a new code"
+            )
+            return decide_failed(state, reason, outcome.at)
 
 
 def evolve(state: Notification, event: EventPayload) -> Notification:

@@ -4,15 +4,22 @@ consent. Pure, no I/O."""
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 from contracts.base import EventPayload
 from contracts.events.notifications import HoursWindow, MessageChannel, RecipientPreferencesSet
+from runtime.aggregate import AggregateType, Snapshots
 from runtime.errors import RuleViolation
-from runtime.eventstore import AggregateType
-from services.notifications.domain.hours import zone
+from services.notifications.domain.hours import (
+    DEFAULT_PREFERRED,
+    DEFAULT_QUIET,
+    Availability,
+    next_marketing_moment,
+    zone,
+)
 
 
 @dataclass(frozen=True)
@@ -156,13 +163,92 @@ def address_of(prefs: RecipientPreferencesSet, channel: MessageChannel) -> str |
     }[channel]
 
 
+# -- how to reach a person --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where and how a person wants messages: channels in order, with an address each."""
+
+    channels: tuple[MessageChannel, ...]
+    addresses: dict[MessageChannel, str] = field(default_factory=dict)
+    language: str | None = None
+    timezone: str | None = None
+    marketing_consent: frozenset[MessageChannel] = frozenset()
+
+    def without(self, *excluded: MessageChannel) -> Reach:
+        channels = tuple(c for c in self.channels if c not in excluded)
+        return Reach(channels, self.addresses, self.language, self.timezone, self.marketing_consent)
+
+
+def reach_of(prefs: RecipientPreferencesSet | None, phone: str | None = None) -> Reach:
+    """The person's own channels when they set some, else SMS to the phone the triggering
+    event gave. A phone from the event is kept as the last resort when they have none."""
+    addresses: dict[MessageChannel, str] = {}
+    if phone:
+        addresses[MessageChannel.SMS] = phone
+    if prefs is None:
+        return Reach((MessageChannel.SMS,) if phone else (), addresses)
+    for channel in MessageChannel:
+        value = address_of(prefs, channel)
+        if value:
+            addresses[channel] = value
+    channels = tuple(c for c in prefs.channels if c in addresses)
+    if MessageChannel.SMS in addresses and MessageChannel.SMS not in channels:
+        channels = (*channels, MessageChannel.SMS)
+    return Reach(
+        channels,
+        addresses,
+        prefs.language,
+        prefs.timezone,
+        frozenset(c for c in prefs.marketing_consent if c in addresses),
+    )
+
+
+# -- marketing: consent and hours ---------------------------------------------------------------
+
+
+class MarketingHours(Protocol):
+    """The service's marketing window, and the timezone of people who gave none."""
+
+    marketing_window_start: str
+    marketing_window_end: str
+    marketing_timezone: str
+
+
+def marketing_moment(
+    prefs: RecipientPreferencesSet | None, hours: MarketingHours, after: datetime
+) -> datetime | None:
+    """When marketing may next reach the person (``after`` itself when it may now): the
+    service's marketing window in their timezone, their preferred hours, never their quiet
+    hours (the defaults when they set none). None: no moment in the coming week."""
+    availability = Availability(
+        timezone=(prefs.timezone if prefs else None) or hours.marketing_timezone,
+        preferred=(prefs.preferred_hours if prefs else None) or DEFAULT_PREFERRED,
+        quiet=(prefs.quiet_hours if prefs else None) or DEFAULT_QUIET,
+    )
+    window = HoursWindow(start=hours.marketing_window_start, end=hours.marketing_window_end)
+    return next_marketing_moment(after, availability, window)
+
+
+def marketing_consented(prefs: RecipientPreferencesSet | None, channel: MessageChannel) -> bool:
+    """Consent to marketing on the channel, with an address for it (none once erased)."""
+    return (
+        prefs is not None
+        and channel in prefs.marketing_consent
+        and address_of(prefs, channel) is not None
+    )
+
+
 def evolve(state: Recipient, event: EventPayload) -> Recipient:
     if isinstance(event, RecipientPreferencesSet):
         return Recipient(preferences=event)
     return state
 
 
-RECIPIENT = AggregateType[Recipient]("recipient", Recipient, evolve)
+# a person's preferences live as long as their account: snapshot them (a snapshot holds their
+# addresses: the service's redact_subject deletes it with the rest of their data)
+RECIPIENT = AggregateType[Recipient]("recipient", Recipient, evolve, Snapshots(version=1, every=20))
 
 
 def recipient_stream(account_ref: str) -> str:

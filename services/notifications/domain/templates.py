@@ -1,4 +1,5 @@
 # ruff: noqa: RUF001  (full-width punctuation is correct in Chinese and Japanese text)
+# Over 600 lines: the texts of every message kind in five languages, kept together.
 """Message templates per kind, localized in zh-CN, en, fr, de and ja, rendered in the
 recipient's language with a fallback (exact tag → same language → English). Variables are
 declared per kind and validated when the message is rendered: a missing, unknown or malformed

@@ -26,12 +26,35 @@ from contracts.registry import REGISTRY
 from runtime.privacy import Privacy
 from runtime.scheduler import OffsetClock
 from runtime.settings import ServiceSettings
-from services.notifications.channels.base import ChannelAdapter
-from services.notifications.channels.http_provider import HttpProviderAdapter
-from services.notifications.channels.smtp import SmtpEmailAdapter
-from services.notifications.sandbox_smtp import SandboxMailbox
-from services.notifications.wiring import CHANNELS, SETTINGS
+from sandboxes.smtp import SandboxMailbox
+from services.notifications.adapters.channels import ChannelAdapter, Channels
+from services.notifications.adapters.code_claims import VerificationCodeClaims
+from services.notifications.adapters.http_provider import HttpProviderAdapter
+from services.notifications.adapters.smtp import SmtpEmailAdapter
+from services.notifications.config import NotificationSettings
+from services.notifications.wiring import NotificationsWiring
 from tests.conftest import ROOT
+from tests.integration.conftest import RunningService
+
+# the settings the notifications service reads from this environment (the sandboxes' keys)
+SETTINGS = NotificationSettings()
+
+
+def wiring_of(stack: dict[str, RunningService]) -> NotificationsWiring:
+    """The running notifications service's wiring (its adapters, its settings)."""
+    wiring = stack["notifications"].runtime.wiring
+    assert isinstance(wiring, NotificationsWiring)
+    return wiring
+
+
+def channels(stack: dict[str, RunningService]) -> Channels:
+    return wiring_of(stack).channels
+
+
+def code_claims(stack: dict[str, RunningService]) -> VerificationCodeClaims:
+    claims = wiring_of(stack).code_claims
+    assert claims is not None
+    return claims
 
 
 def free_port() -> int:
@@ -96,7 +119,7 @@ def _start_provider(channel: MessageChannel) -> Sandbox:
         [
             sys.executable,
             "-m",
-            "services.notifications.sandbox_provider",
+            "sandboxes.message_provider",
             "--channel",
             channel.value,
             "--port",
@@ -123,7 +146,7 @@ def _start_provider(channel: MessageChannel) -> Sandbox:
 
 
 @pytest.fixture(scope="session")
-def sandboxes() -> Iterator[Sandboxes]:
+def sandboxes(stack: dict[str, RunningService]) -> Iterator[Sandboxes]:
     """SMS, WeChat and QQ sandbox providers as processes, an SMTP server in this process;
     the notifications service sends through them for the whole session."""
     providers = {
@@ -135,12 +158,13 @@ def sandboxes() -> Iterator[Sandboxes]:
     controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
     controller.start()
     running = Sandboxes(providers, mailbox, smtp_port)
-    previous = dict(CHANNELS.adapters)
-    CHANNELS.replace(running.adapters())
+    wired = channels(stack)
+    previous = dict(wired.adapters)
+    wired.replace(running.adapters())
     try:
         yield running
     finally:
-        CHANNELS.replace(previous)
+        wired.replace(previous)
         controller.stop()
         for sandbox in providers.values():
             sandbox.process.terminate()

@@ -25,10 +25,11 @@ from contracts.events.verification_organizations import (
 from runtime.retention import purge
 from runtime.scheduler import OffsetClock, schedule
 from runtime.settings import ServiceSettings
-from services.notifications.api import signature_of
+from services.notifications.adapters.http_provider import signature_of
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.notifications.conftest import (
+    SETTINGS,
     Sandbox,
     Sandboxes,
     advance_to_local,
@@ -347,7 +348,11 @@ async def test_the_inbound_webhook_is_signed_and_only_an_opt_out_changes_consent
     forged = await client.post(
         "/notifications/webhooks/inbound",
         content=report["body"].encode(),
-        headers={"X-Frontdesk-Signature": signature_of(b"something else")},
+        headers={
+            "X-Frontdesk-Signature": signature_of(
+                SETTINGS.webhook_secret.get_secret_value(), b"something else"
+            )
+        },
     )
     assert forged.status_code == 401
     # any other reply changes nothing

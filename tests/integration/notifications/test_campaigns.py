@@ -19,12 +19,12 @@ from contracts.events.notifications_campaigns import NOTIFICATIONS_CAMPAIGNS
 from runtime.eventstore import CommandContext
 from runtime.scheduler import OffsetClock, schedule
 from runtime.settings import ServiceSettings
-from services.notifications.application import SERVICE_ACTOR
-from services.notifications.campaigns import BATCH_TIMER, batch_timer_id, run_batch
+from services.notifications.application.campaigns import BATCH_TIMER, batch_timer_id, run_batch
+from services.notifications.application.messages import SERVICE_ACTOR
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.kafka_tools import consumers_caught_up
-from tests.integration.notifications.conftest import Sandboxes, in_marketing_hours
+from tests.integration.notifications.conftest import Sandboxes, in_marketing_hours, wiring_of
 from tests.integration.test_rebuild import cli
 
 pytestmark = pytest.mark.integration
@@ -418,7 +418,12 @@ async def test_a_cancel_racing_a_batch_waits_for_it_and_nothing_is_requested_twi
         await batch.execute("DELETE FROM timers WHERE timer_id = $1", timer_id)
         context = CommandContext(actor=SERVICE_ACTOR, correlation_id=uuid.uuid4())
         await run_batch(
-            batch, runtime.store, campaign_id, context, clock.now() + timedelta(minutes=1)
+            batch,
+            runtime.store,
+            campaign_id,
+            context,
+            clock.now() + timedelta(minutes=1),
+            wiring_of(stack).settings,
         )
         cancelling = asyncio.create_task(
             client.post(f"/campaigns/{campaign_id}/cancel", headers=supervisor)
@@ -452,7 +457,9 @@ async def test_a_cancel_racing_a_batch_waits_for_it_and_nothing_is_requested_twi
     assert not await runtime.pool.fetchval("SELECT 1 FROM timers WHERE timer_id = $1", timer_id)
     # the same batch again (a crash and a retry, a stale timer): nothing new
     async with runtime.pool.acquire() as conn, conn.transaction():
-        await run_batch(conn, runtime.store, campaign_id, context, clock.now())
+        await run_batch(
+            conn, runtime.store, campaign_id, context, clock.now(), wiring_of(stack).settings
+        )
     requested = await runtime.pool.fetchval(
         """SELECT count(*) FROM events WHERE event_type = 'notifications.notification_requested'
            AND envelope->'payload'->>'campaign_id' = $1""",

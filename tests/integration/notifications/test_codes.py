@@ -26,12 +26,11 @@ from contracts.events.notifications import MessageChannel
 from contracts.topics import VERIFICATION_SESSIONS
 from runtime.scheduler import OffsetClock
 from runtime.settings import ServiceSettings
-from services.notifications.wiring import CHANNELS, CODE_CLAIMS
 from services.verification.adapters.facts import SandboxAccountFacts
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.kafka_tools import read_topic
-from tests.integration.notifications.conftest import Sandboxes
+from tests.integration.notifications.conftest import Sandboxes, channels, code_claims
 from tests.integration.notifications.test_delivery import (
     CrashAfterProviderAccepted,
     committed_past,
@@ -46,12 +45,14 @@ Stack = dict[str, RunningService]
 async def claims_in_process(stack: Stack) -> AsyncIterator[None]:
     """Point the notifications service's claim client at verification's in-process app (the
     stack serves no ports); restore it afterwards."""
-    previous = (CODE_CLAIMS.base_url, CODE_CLAIMS.transport)
-    CODE_CLAIMS.use("http://verification", httpx.ASGITransport(app=stack["verification"].app))
+    previous = (code_claims(stack).base_url, code_claims(stack).transport)
+    code_claims(stack).use(
+        "http://verification", httpx.ASGITransport(app=stack["verification"].app)
+    )
     try:
         yield
     finally:
-        CODE_CLAIMS.use(*previous)
+        code_claims(stack).use(*previous)
 
 
 def leaks(code: str) -> re.Pattern[str]:
@@ -121,7 +122,7 @@ async def test_a_code_reaches_the_phone_once_verification_accepts_it_and_nothing
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    claims_before = CODE_CLAIMS.claims
+    claims_before = code_claims(stack).claims
     account, verification_id, delivery_id = await code_session(stack, token)
 
     sent = await code_message(stack, token, account, "sent")
@@ -133,7 +134,7 @@ async def test_a_code_reaches_the_phone_once_verification_accepts_it_and_nothing
     found = re.search(r"\b(\d{6})\b", received["body"])
     assert found is not None, "the message carries the code"
     code = found.group(1)
-    assert CODE_CLAIMS.claims == claims_before + 1
+    assert code_claims(stack).claims == claims_before + 1
 
     verdict = await enter(stack, token, verification_id, code)
     assert verdict["correct"] is True
@@ -172,7 +173,7 @@ async def test_a_code_reaches_the_phone_once_verification_accepts_it_and_nothing
     )
     assert [m["kind"] for m in answer.json()] == ["one_time_code"]
     assert len(await sms.amessages(sent["notification_id"])) == 1
-    assert CODE_CLAIMS.claims == claims_before + 1
+    assert code_claims(stack).claims == claims_before + 1
 
     # nowhere in the log, in Kafka or in the notifications database
     pattern = leaks(code)
@@ -206,7 +207,7 @@ async def test_a_transient_provider_error_after_the_claim_is_retried_at_once(
 ) -> None:
     caplog.set_level(logging.INFO)
     sms = sandboxes.providers[MessageChannel.SMS]
-    claims_before = CODE_CLAIMS.claims
+    claims_before = code_claims(stack).claims
     await sms.fail_next(1, 503)
     account, verification_id, _ = await code_session(stack, token)
     sent = await code_message(stack, token, account, "sent")
@@ -214,7 +215,7 @@ async def test_a_transient_provider_error_after_the_claim_is_retried_at_once(
     retried = [r for r in caplog.records if r.getMessage().startswith("one-time code send failed")]
     assert len(retried) == 1  # the injected 503; the retry, with the same key, went through
     assert retried[0].__dict__["fields"]["reason"].endswith("HTTP 503")
-    assert CODE_CLAIMS.claims == claims_before + 1  # one claim: the code was kept in memory
+    assert code_claims(stack).claims == claims_before + 1  # one claim: the code was kept in memory
     events = await stack["notifications"].runtime.pool.fetch(
         "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY stream_version",
         f"notification-{sent['notification_id']}",
@@ -232,9 +233,9 @@ async def test_a_crash_after_the_claim_fails_the_message_saying_a_new_code_is_ne
 ) -> None:
     account = f"acct-{uuid.uuid4().hex[:8]}"
     phone = SandboxAccountFacts.sandbox_answers(account).facts.registered_phone
-    inner = CHANNELS.adapters[MessageChannel.SMS]
+    inner = channels(stack).adapters[MessageChannel.SMS]
     crash = CrashAfterProviderAccepted(inner, phone)
-    CHANNELS.adapters[MessageChannel.SMS] = crash
+    channels(stack).adapters[MessageChannel.SMS] = crash
     try:
         client = stack["verification"].client
         started = await client.post(
@@ -258,7 +259,7 @@ async def test_a_crash_after_the_claim_fails_the_message_saying_a_new_code_is_ne
         # and the claim was refused: the code exists nowhere any more to be sent again
         failed = await code_message(stack, token, account, "failed")
     finally:
-        CHANNELS.adapters[MessageChannel.SMS] = inner
+        channels(stack).adapters[MessageChannel.SMS] = inner
     assert crash.calls == 1
     assert "one-time code not claimed" in failed["failure_reason"]
     assert "already claimed" in failed["failure_reason"]
@@ -286,8 +287,8 @@ async def test_a_delivery_not_sent_before_claim_before_fails_as_stale(
     sandboxes: Sandboxes,
     clock: OffsetClock,
 ) -> None:
-    previous = (CODE_CLAIMS.base_url, CODE_CLAIMS.transport)
-    CODE_CLAIMS.use("http://127.0.0.1:9", None)  # verification unreachable: transient
+    previous = (code_claims(stack).base_url, code_claims(stack).transport)
+    code_claims(stack).use("http://127.0.0.1:9", None)  # verification unreachable: transient
     try:
         account, _, _ = await code_session(stack, token)
 
@@ -306,7 +307,7 @@ async def test_a_delivery_not_sent_before_claim_before_fails_as_stale(
         await timers.fire_due()
         failed = await code_message(stack, token, account, "failed")
     finally:
-        CODE_CLAIMS.use(*previous)
+        code_claims(stack).use(*previous)
     assert "stale" in failed["failure_reason"]
     assert "new code" in failed["failure_reason"]
     sms = sandboxes.providers[MessageChannel.SMS]

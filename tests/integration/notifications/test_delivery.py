@@ -23,11 +23,10 @@ from contracts.events.notifications import MessageChannel
 from contracts.topics import CHECKIN_TICKETS
 from runtime.scheduler import OffsetClock
 from runtime.settings import ServiceSettings
-from services.notifications.channels.base import ChannelAdapter, OutgoingMessage, SendResult
-from services.notifications.wiring import CHANNELS
+from services.notifications.adapters.channels import ChannelAdapter, OutgoingMessage, SendResult
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
-from tests.integration.notifications.conftest import Sandboxes
+from tests.integration.notifications.conftest import Sandboxes, channels
 from tests.integration.test_http import intake
 
 pytestmark = pytest.mark.integration
@@ -58,19 +57,19 @@ class CrashAfterProviderAccepted:
 
 
 @pytest.fixture
-def crashing(sandboxes: Sandboxes) -> Iterator[Callable[[MessageChannel, str], Any]]:
+def crashing(stack: Stack, sandboxes: Sandboxes) -> Iterator[Callable[[MessageChannel, str], Any]]:
     installed: dict[MessageChannel, ChannelAdapter] = {}
 
     def install(channel: MessageChannel, to: str) -> CrashAfterProviderAccepted:
-        inner = CHANNELS.adapters[channel]
+        inner = channels(stack).adapters[channel]
         installed[channel] = inner
         wrapper = CrashAfterProviderAccepted(inner, to)
-        CHANNELS.adapters[channel] = wrapper
+        channels(stack).adapters[channel] = wrapper
         return wrapper
 
     yield install
     for channel, inner in installed.items():
-        CHANNELS.adapters[channel] = inner
+        channels(stack).adapters[channel] = inner
 
 
 def fake_phone() -> str:

@@ -21,10 +21,13 @@ from contracts.events.notifications import MessageChannel, RecipientPreferencesS
 from runtime.scheduler import OffsetClock
 from services.notifications.domain.recipients import recipient_stream
 from services.notifications.domain.unsubscribe import sign_token
-from services.notifications.wiring import SETTINGS
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
-from tests.integration.notifications.conftest import Sandboxes, in_marketing_hours
+from tests.integration.notifications.conftest import (
+    SETTINGS,
+    Sandboxes,
+    in_marketing_hours,
+)
 from tests.integration.notifications.test_campaigns import (
     fire,
     read_models_see,

@@ -18,7 +18,7 @@ from contracts.events.notifications import MessageChannel
 from runtime.settings import ServiceSettings
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
-from tests.integration.notifications.conftest import Sandboxes, publish
+from tests.integration.notifications.conftest import Sandboxes, publish, wiring_of
 from tests.integration.notifications.test_delivery import fake_phone, issue_ticket
 
 pytestmark = pytest.mark.integration
@@ -142,13 +142,11 @@ async def test_per_recipient_rate_limit_defers_messages_it_does_not_drop_them(
 ) -> None:
     from datetime import timedelta
 
-    from services.notifications.wiring import DISPATCHER
-
     account = f"acct-{uuid.uuid4().hex[:8]}"
     ticket = await issue_ticket(stack, token, fake_phone(), account=account)
     await sent_body(stack, token, sandboxes, f"ticket:{ticket['ticket_id']}", "ticket_issued")
-    original = DISPATCHER.settings
-    DISPATCHER.settings = original.model_copy(update={"rate_limit_per_hour": 2})
+    original = wiring_of(stack).settings
+    wiring_of(stack).settings = original.model_copy(update={"rate_limit_per_hour": 2})
     try:
         for n in range(3):
             case_id = uuid.uuid4()
@@ -200,4 +198,4 @@ async def test_per_recipient_rate_limit_defers_messages_it_does_not_drop_them(
 
         assert len(await eventually(all_sent)) == 3
     finally:
-        DISPATCHER.settings = original
+        wiring_of(stack).settings = original

@@ -25,13 +25,18 @@ import pytest_asyncio
 
 from contracts.events.notifications import MessageChannel
 from runtime.scheduler import OffsetClock
-from services.notifications.channels.base import ChannelAdapter, OutgoingMessage, SendResult
-from services.notifications.channels.http_provider import HttpProviderAdapter
-from services.notifications.wiring import CHANNELS, CODE_CLAIMS, SETTINGS
+from services.notifications.adapters.channels import ChannelAdapter, OutgoingMessage, SendResult
+from services.notifications.adapters.http_provider import HttpProviderAdapter
 from services.verification.adapters.facts import SandboxAccountFacts
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
-from tests.integration.notifications.conftest import Sandbox, _start_provider
+from tests.integration.notifications.conftest import (
+    SETTINGS,
+    Sandbox,
+    _start_provider,
+    channels,
+    code_claims,
+)
 from tests.integration.test_rebuild import cli
 from tests.integration.test_retention_policies import forget, run_policies
 from tests.integration.verification.test_retention_and_rebuild import projections_caught_up
@@ -59,21 +64,21 @@ class ToOurPhones:
 
 
 @pytest.fixture(scope="module")
-def sms() -> Iterator[tuple[Sandbox, ToOurPhones]]:
+def sms(stack: Stack) -> Iterator[tuple[Sandbox, ToOurPhones]]:
     sandbox = _start_provider(MessageChannel.SMS)
-    before = CHANNELS.adapters.get(MessageChannel.SMS)
+    before = channels(stack).adapters.get(MessageChannel.SMS)
     adapter = HttpProviderAdapter(
         MessageChannel.SMS, sandbox.url, SETTINGS.provider_api_key.get_secret_value()
     )
     router = ToOurPhones(adapter, before)
-    CHANNELS.adapters[MessageChannel.SMS] = router
+    channels(stack).adapters[MessageChannel.SMS] = router
     try:
         yield sandbox, router
     finally:
         if before is None:
-            CHANNELS.adapters.pop(MessageChannel.SMS, None)
+            channels(stack).adapters.pop(MessageChannel.SMS, None)
         else:
-            CHANNELS.adapters[MessageChannel.SMS] = before
+            channels(stack).adapters[MessageChannel.SMS] = before
         sandbox.process.terminate()
         sandbox.process.wait(timeout=10)
 
@@ -81,12 +86,14 @@ def sms() -> Iterator[tuple[Sandbox, ToOurPhones]]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def claims_in_process(stack: Stack) -> AsyncIterator[None]:
     """The notifications service claims codes from verification's in-process app."""
-    previous = (CODE_CLAIMS.base_url, CODE_CLAIMS.transport)
-    CODE_CLAIMS.use("http://verification", httpx.ASGITransport(app=stack["verification"].app))
+    previous = (code_claims(stack).base_url, code_claims(stack).transport)
+    code_claims(stack).use(
+        "http://verification", httpx.ASGITransport(app=stack["verification"].app)
+    )
     try:
         yield
     finally:
-        CODE_CLAIMS.use(*previous)
+        code_claims(stack).use(*previous)
 
 
 async def code_session(
@@ -233,8 +240,8 @@ async def test_a_code_never_claimed_in_time_shows_on_the_session_and_a_new_one_w
     sandbox, router = sms
     account, verification_id = await code_session(stack, token, router)
     phone = SandboxAccountFacts.sandbox_answers(account).facts.registered_phone
-    previous = (CODE_CLAIMS.base_url, CODE_CLAIMS.transport)
-    CODE_CLAIMS.use("http://127.0.0.1:9", None)  # verification unreachable: retried
+    previous = (code_claims(stack).base_url, code_claims(stack).transport)
+    code_claims(stack).use("http://127.0.0.1:9", None)  # verification unreachable: retried
     try:
         first = await ask_for_code(stack, token, verification_id)
 
@@ -252,18 +259,20 @@ async def test_a_code_never_claimed_in_time_shows_on_the_session_and_a_new_one_w
         await timers.fire_due()
         shown = await delivery_reaches(stack, token, verification_id, first, "failed")
     finally:
-        CODE_CLAIMS.use(*previous)
+        code_claims(stack).use(*previous)
     assert shown["code_delivery"]["failure"] == "claim_window_passed"
     assert "no code was created" in shown["code_delivery"]["reason"]
     assert shown["codes_left"] == 3
 
-    CODE_CLAIMS.use("http://verification", httpx.ASGITransport(app=stack["verification"].app))
+    code_claims(stack).use(
+        "http://verification", httpx.ASGITransport(app=stack["verification"].app)
+    )
     try:
         second = await ask_for_code(stack, token, verification_id)
         code = await received_code(sandbox, phone, 1)
         await delivery_reaches(stack, token, verification_id, second, "sent")
     finally:
-        CODE_CLAIMS.use(*previous)
+        code_claims(stack).use(*previous)
     assert (await enter(stack, token, verification_id, code))["correct"] is True
 
 

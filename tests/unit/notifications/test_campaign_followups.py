@@ -28,7 +28,7 @@ from contracts.events.notifications_campaigns import (
     CampaignProgressed,
 )
 from runtime.errors import RuleViolation
-from services.notifications.application import marketing_consented, marketing_moment
+from services.notifications.application.recipients import InboundReply, sender_address
 from services.notifications.config import NotificationSettings
 from services.notifications.domain.campaigns import (
     CAMPAIGN,
@@ -56,9 +56,10 @@ from services.notifications.domain.recipients import (
     OptOut,
     Recipient,
     decide_opt_out,
+    marketing_consented,
+    marketing_moment,
     opt_out_keyword,
 )
-from services.notifications.inbound import InboundReply, sender_address
 
 pytestmark = pytest.mark.unit
 

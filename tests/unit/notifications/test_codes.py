@@ -22,7 +22,7 @@ from contracts.events.notifications import (
 )
 from contracts.registry import REGISTRY
 from runtime.errors import RuleViolation
-from services.notifications.channels.code_claims import (
+from services.notifications.adapters.code_claims import (
     ClaimedCode,
     ClaimRefused,
     VerificationCodeClaims,

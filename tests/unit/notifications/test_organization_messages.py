@@ -24,12 +24,12 @@ from contracts.events.verification_organizations import (
     ReviewStep,
 )
 from services.notifications.config import NotificationSettings
-from services.notifications.consumers import organization_message
 from services.notifications.domain.messages import (
     Notification,
     RequestNotification,
     decide_request,
 )
+from services.notifications.domain.organizations import organization_message
 from services.notifications.domain.templates import render
 
 pytestmark = pytest.mark.unit

@@ -46,9 +46,10 @@ from services.notifications.domain.callbacks import (
     decide_ticket_ended,
     decide_turn,
     queue_callback_id,
+    ticket_end_of,
+    wait_left,
 )
 from services.notifications.domain.templates import render
-from services.notifications.queue_callbacks import ticket_end_of, wait_left
 
 pytestmark = pytest.mark.unit
 

@@ -17,8 +17,8 @@ from contracts.events.notifications import (
     NotificationKind,
     RecipientPreferencesSet,
 )
-from services.notifications.channels.base import OutgoingMessage
-from services.notifications.channels.smtp import SmtpEmailAdapter
+from services.notifications.adapters.channels import OutgoingMessage
+from services.notifications.adapters.smtp import SmtpEmailAdapter
 from services.notifications.config import NotificationSettings
 from services.notifications.domain.recipients import Recipient, Unsubscribe, decide_unsubscribe
 from services.notifications.domain.templates import LANGUAGES, TemplateError, render

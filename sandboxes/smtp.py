@@ -5,7 +5,7 @@ whose Message-ID it already holds is accepted (250) and not recorded again.
 In-process (tests): ``SandboxMailbox`` with ``aiosmtpd.controller.Controller``. As its own
 process, with an HTTP view of the mailbox::
 
-    python -m services.notifications.sandbox_smtp --port 2525 --http-port 9125
+    python -m sandboxes.smtp --port 2525 --http-port 9125
 
 ``GET /sandbox/mails`` lists what was received, ``DELETE /sandbox/mails`` forgets it.
 """

@@ -1,5 +1,5 @@
 """SMS, WeChat and QQ through an HTTP provider. The interface a provider (or its thin
-gateway) implements — also what the local sandbox (``services.notifications.sandbox_provider``)
+gateway) implements — also what the local sandbox (``sandboxes.message_provider``)
 serves:
 
 ``POST {base_url}/v1/messages``
@@ -15,17 +15,26 @@ serves:
 
 Receipts: the provider ``POST``s ``{"message_id", "status": "delivered"|"failed", "reason"}``
 to ``receipt_url`` with header ``X-Frontdesk-Signature: sha256=<hex HMAC of the body>``
-(see ``services.notifications.api``).
+(``signature_of``; checked by ``api/webhooks.py``). Inbound replies are signed the same way.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import httpx
 
 from contracts.events.notifications import MessageChannel
-from services.notifications.channels.base import OutgoingMessage, SendError, SendResult
+from services.notifications.adapters.channels import OutgoingMessage, SendError, SendResult
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
+SIGNATURE_HEADER = "X-Frontdesk-Signature"
+
+
+def signature_of(secret: str, body: bytes) -> str:
+    """The signature a provider sends with a webhook's body: ``sha256=<hex HMAC>``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 class HttpProviderAdapter:

@@ -8,19 +8,19 @@ from uuid import UUID
 
 import asyncpg
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from contracts.events.notifications import MessageChannel, NotificationKind
 from contracts.events.notifications_campaigns import CampaignContent
 from runtime.auth import Principal, require_roles
-from runtime.errors import NotFound
-from runtime.eventstore import CommandContext
-from runtime.http import IdempotencyKey, fingerprint, idempotent
+from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
+from runtime.context import CommandContext
 from runtime.service import Runtime
-from services.notifications.campaigns import (
+from services.notifications.api.access import Forbid
+from services.notifications.application.campaigns import (
     audience_of,
     cancel_campaign,
-    load_campaign,
+    existing_campaign,
     start_campaign,
 )
 from services.notifications.domain.campaigns import (
@@ -32,16 +32,14 @@ from services.notifications.domain.campaigns import (
     StartCampaign,
 )
 from services.notifications.domain.templates import TemplateError, render
+from services.notifications.projections.campaigns import campaigns_list
+from services.notifications.projections.messages import campaign_message_counts
 
 router = APIRouter(tags=["campaigns"])
 
 Operators = require_roles("supervisor", "admin")
 TAG = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
 LANGUAGE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
-
-
-class Forbid(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ContentBody(Forbid):
@@ -112,19 +110,9 @@ class CampaignView(BaseModel):
     finished_at: AwareDatetime | None
 
 
-# the messages' counts come from notification_log (projection of the messages topic): they may
-# lag a moment behind the campaign's own counts (event store)
-_COUNTS = """SELECT count(*) FILTER (WHERE sent_at IS NOT NULL) AS sent,
-                    count(*) FILTER (WHERE status = 'delivered') AS delivered,
-                    count(*) FILTER (WHERE status = 'failed') AS failed,
-                    count(*) FILTER (WHERE status = 'queued') AS waiting,
-                    count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn
-             FROM notification_log WHERE campaign_id = $1"""
-
-
 async def view_of(conn: asyncpg.Connection, state: Campaign) -> CampaignView:
     """The campaign's own counts (event store) and its messages' (``notification_log``)."""
-    counts = await conn.fetchrow(_COUNTS, state.campaign_id)
+    counts = await campaign_message_counts(conn, state.campaign_id)
     assert state.channel is not None
     assert state.started_at is not None
     return CampaignView(
@@ -190,19 +178,12 @@ async def create_campaign(
     )
 
 
-async def _existing(conn: asyncpg.Connection, runtime: Any, campaign_id: UUID) -> Campaign:
-    state, _ = await load_campaign(conn, runtime.store, campaign_id)
-    if state.status is CampaignStatus.NONE:
-        raise NotFound(f"campaign {campaign_id} not found")
-    return state
-
-
 @router.get("/campaigns/{campaign_id}", response_model=CampaignView, summary="One campaign")
 async def get_campaign(
     campaign_id: UUID, runtime: Runtime, principal: Annotated[Principal, Operators]
 ) -> CampaignView:
     async with runtime.pool.acquire() as conn:
-        return await view_of(conn, await _existing(conn, runtime, campaign_id))
+        return await view_of(conn, await existing_campaign(conn, runtime.store, campaign_id))
 
 
 @router.post(
@@ -218,12 +199,13 @@ async def cancel(
     body: CancelBody | None = None,
 ) -> CampaignView:
     reason = body.reason if body else None
-    command = CancelCampaign(by=principal.id, reason=reason, at=runtime.clock.now())
+    cancellation = CancelCampaign(by=principal.id, reason=reason, at=runtime.clock.now())
+    context = CommandContext.new(principal.actor())
+    state = await command(
+        runtime.pool,
+        lambda conn: cancel_campaign(conn, runtime.store, campaign_id, cancellation, context),
+    )
     async with runtime.pool.acquire() as conn:
-        async with conn.transaction():
-            state = await cancel_campaign(
-                conn, runtime.store, campaign_id, command, CommandContext.new(principal.actor())
-            )
         return await view_of(conn, state)
 
 
@@ -266,23 +248,6 @@ async def list_campaigns(
 ) -> list[CampaignSummary]:
     if status is CampaignStatus.NONE:
         return []
-    rows = await runtime.pool.fetch(
-        """SELECT c.*, coalesce(m.sent, 0) AS sent, coalesce(m.delivered, 0) AS delivered,
-                  coalesce(m.failed, 0) AS failed, coalesce(m.waiting, 0) AS waiting,
-                  coalesce(m.withdrawn, 0) AS withdrawn
-           FROM campaigns c
-           LEFT JOIN LATERAL (
-               SELECT count(*) FILTER (WHERE sent_at IS NOT NULL) AS sent,
-                      count(*) FILTER (WHERE status = 'delivered') AS delivered,
-                      count(*) FILTER (WHERE status = 'failed') AS failed,
-                      count(*) FILTER (WHERE status = 'queued') AS waiting,
-                      count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn
-               FROM notification_log n WHERE n.campaign_id = c.campaign_id
-           ) m ON true
-           WHERE ($1::text IS NULL OR c.status = $1) AND ($2::text IS NULL OR c.tag = $2)
-           ORDER BY c.started_at DESC, c.campaign_id LIMIT $3""",
-        status.value if status else None,
-        tag,
-        limit,
-    )
+    async with runtime.pool.acquire() as conn:
+        rows = await campaigns_list(conn, status.value if status else None, tag, limit)
     return [CampaignSummary.model_validate(dict(row)) for row in rows]

@@ -2,7 +2,7 @@
 
 SMTP has no idempotency key. Each message carries a deterministic ``Message-ID`` built from
 the idempotency key (and an ``X-Idempotency-Key`` header): the local sandbox server
-(``services.notifications.sandbox_smtp``) refuses to deliver a Message-ID twice, and mail
+(``sandboxes.smtp``) refuses to deliver a Message-ID twice, and mail
 clients collapse duplicates with one Message-ID. A production relay that does not de-duplicate
 can, in the one window between its "250 OK" and our commit, deliver a second copy with the
 same Message-ID (documented in docs/services/notifications.md).
@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from contracts.events.notifications import MessageChannel
-from services.notifications.channels.base import OutgoingMessage, SendError, SendResult
+from services.notifications.adapters.channels import OutgoingMessage, SendError, SendResult
 
 
 def message_id(idempotency_key: str) -> str:

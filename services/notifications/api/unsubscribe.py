@@ -26,16 +26,13 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse
 
-from runtime.eventstore import CommandContext
+from runtime.commands import command
+from runtime.context import CommandContext
 from runtime.service import Runtime
 from runtime.telemetry import log_fields
-from services.notifications.application import SERVICE_ACTOR, decide_and_append
-from services.notifications.domain.recipients import (
-    RECIPIENT,
-    Unsubscribe,
-    decide_unsubscribe,
-    recipient_stream,
-)
+from services.notifications.application.messages import SERVICE_ACTOR
+from services.notifications.application.recipients import unsubscribe as withdraw_email_consent
+from services.notifications.domain.recipients import Unsubscribe
 from services.notifications.domain.templates import resolve_language
 from services.notifications.domain.unsubscribe import (
     MAX_TOKEN_LENGTH,
@@ -43,7 +40,7 @@ from services.notifications.domain.unsubscribe import (
     UnsubscribeClaim,
     verify_token,
 )
-from services.notifications.wiring import SETTINGS
+from services.notifications.wiring import NotificationsWiring, Wired
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +111,10 @@ def _page(language: str, message: str, form_action: str | None, button: str) -> 
     )
 
 
-def _claim(token: str | None, runtime: Runtime) -> UnsubscribeClaim:
+def _claim(token: str | None, runtime: Runtime, wiring: NotificationsWiring) -> UnsubscribeClaim:
     if not token:
         raise InvalidUnsubscribeToken("the unsubscribe link has no token")
-    key = SETTINGS.unsubscribe_key.get_secret_value().encode()
+    key = wiring.settings.unsubscribe_key.get_secret_value().encode()
     return verify_token(key, token, runtime.clock.now())
 
 
@@ -128,9 +125,9 @@ def _claim(token: str | None, runtime: Runtime) -> UnsubscribeClaim:
     responses={400: {"description": "Damaged or altered link"}, 410: {"description": "Expired"}},
 )
 async def unsubscribe_page(
-    runtime: Runtime, token: Token = None, accept_language: AcceptLanguage = None
+    runtime: Runtime, wiring: Wired, token: Token = None, accept_language: AcceptLanguage = None
 ) -> HTMLResponse:
-    _claim(token, runtime)
+    _claim(token, runtime, wiring)
     language = _language(accept_language)
     _, question, button, _ = _PAGES[language]
     return _page(language, question, f"{PATH}?token={token}", button)
@@ -146,6 +143,7 @@ async def unsubscribe_page(
 async def unsubscribe(
     request: Request,
     runtime: Runtime,
+    wiring: Wired,
     token: Token = None,
     accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
@@ -155,23 +153,19 @@ async def unsubscribe(
         body = await request.body()
         form = parse_qs(body.decode("utf-8", "replace")[: MAX_TOKEN_LENGTH + 200])
         token = next(iter(form.get("token", [])), None)
-    claim = _claim(token, runtime)
-    command = Unsubscribe(claim.channel, claim.campaign_id, runtime.clock.now())
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        _, appended = await decide_and_append(
-            conn,
-            runtime.store,
-            RECIPIENT,
-            recipient_stream(claim.account_ref),
-            lambda state: decide_unsubscribe(state, command),
-            CommandContext.new(SERVICE_ACTOR),
-        )
+    claim = _claim(token, runtime, wiring)
+    link = Unsubscribe(claim.channel, claim.campaign_id, runtime.clock.now())
+    context = CommandContext.new(SERVICE_ACTOR)
+    withdrawn = await command(
+        runtime.pool,
+        lambda conn: withdraw_email_consent(conn, runtime.store, claim.account_ref, link, context),
+    )
     log.info(
         "unsubscribe link taken",
         extra=log_fields(
             channel=claim.channel.value,
             campaign_id=str(claim.campaign_id),
-            withdrawn=bool(appended),
+            withdrawn=withdrawn,
         ),
     )
     language = _language(accept_language)

@@ -1,10 +1,10 @@
 """A local sandbox of an HTTP message provider (SMS, WeChat or QQ), run as its own process:
 
-    python -m services.notifications.sandbox_provider --channel sms --port 9101
+    python -m sandboxes.message_provider --channel sms --port 9101
 
-It serves the provider interface of ``channels/http_provider.py``, honours ``Idempotency-Key``
-(the same key never records a second message), and records what it received, queryable over
-HTTP. It sends nothing to anyone. Test and development controls:
+It serves the provider interface of ``services/notifications/adapters/http_provider.py``,
+honours ``Idempotency-Key`` (the same key never records a second message), and records what it
+received, queryable over HTTP. It sends nothing to anyone. Test and development controls:
 
 - ``GET /sandbox/messages[?reference=<notification id>]``: what was received (with how many
   requests each idempotency key got);

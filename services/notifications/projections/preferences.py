@@ -1,0 +1,74 @@
+"""Read model ``recipient_preferences``: channels, language, hours and marketing consent (the
+addresses are personal data)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from contracts.events.notifications import MessageChannel, RecipientPreferencesSet
+from runtime.consumer import EventHandler, ReceivedEvent
+
+TABLES = ("recipient_preferences",)
+
+
+async def project_preferences(
+    conn: asyncpg.Connection, event: ReceivedEvent[RecipientPreferencesSet]
+) -> None:
+    prefs = event.payload
+    await conn.execute(
+        """INSERT INTO recipient_preferences (recipient_ref, subject_id, channels, language,
+               timezone, preferred_start, preferred_end, quiet_start, quiet_end, phone, email,
+               wechat, qq, marketing_consent, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+           ON CONFLICT (recipient_ref) DO UPDATE SET
+               channels = EXCLUDED.channels, language = EXCLUDED.language,
+               timezone = EXCLUDED.timezone, preferred_start = EXCLUDED.preferred_start,
+               preferred_end = EXCLUDED.preferred_end, quiet_start = EXCLUDED.quiet_start,
+               quiet_end = EXCLUDED.quiet_end, phone = EXCLUDED.phone, email = EXCLUDED.email,
+               wechat = EXCLUDED.wechat, qq = EXCLUDED.qq,
+               marketing_consent = EXCLUDED.marketing_consent,
+               updated_at = EXCLUDED.updated_at""",
+        f"account:{prefs.account_ref}",
+        prefs.data_subject_id,
+        [c.value for c in prefs.channels],
+        prefs.language,
+        prefs.timezone,
+        prefs.preferred_hours.start if prefs.preferred_hours else None,
+        prefs.preferred_hours.end if prefs.preferred_hours else None,
+        prefs.quiet_hours.start if prefs.quiet_hours else None,
+        prefs.quiet_hours.end if prefs.quiet_hours else None,
+        prefs.phone,
+        prefs.email,
+        prefs.wechat,
+        prefs.qq,
+        [c.value for c in prefs.marketing_consent],
+        prefs.set_at,
+    )
+
+
+handlers: dict[type, EventHandler] = {RecipientPreferencesSet: project_preferences}
+
+
+async def redact(conn: asyncpg.Connection, subject_id: str) -> None:
+    await conn.execute("DELETE FROM recipient_preferences WHERE subject_id = $1", subject_id)
+
+
+_ADDRESS_COLUMN = {
+    MessageChannel.SMS: "phone",
+    MessageChannel.EMAIL: "email",
+    MessageChannel.WECHAT: "wechat",
+    MessageChannel.QQ: "qq",
+}
+
+
+async def accounts_with_address(
+    conn: asyncpg.Connection, channel: MessageChannel, address: str
+) -> list[str]:
+    """The accounts whose preferences name ``address`` on ``channel`` (as stored)."""
+    rows = await conn.fetch(
+        f"""SELECT recipient_ref FROM recipient_preferences
+            WHERE {_ADDRESS_COLUMN[channel]} = $1 AND recipient_ref LIKE 'account:%'
+            ORDER BY recipient_ref""",
+        address,
+    )
+    return [row["recipient_ref"].removeprefix("account:") for row in rows]
