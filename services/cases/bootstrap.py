@@ -8,13 +8,13 @@ from fastapi import FastAPI
 
 from runtime.export import gather_router
 from runtime.service import ServiceDefinition, create_app
-from services.cases.accounts_api import router as accounts_router
-from services.cases.api import router
-from services.cases.application import SERVICE_LEVEL_TIMER, service_level_timer
-from services.cases.audit_log import audit_group
-from services.cases.audit_log import router as audit_router
-from services.cases.consumers import consumer_groups, redact_subject
-from services.cases.privacy_api import router as privacy_router
+from services.cases.api.accounts import router as accounts_router
+from services.cases.api.cases import router
+from services.cases.application.cases import SERVICE_LEVEL_TIMER, service_level_timer
+from services.cases.projections.audit_log import audit_group
+from services.cases.projections.audit_log import router as audit_router
+from services.cases.application.reactions import consumer_groups, redact_subject
+from services.cases.api.privacy import router as privacy_router
 from services.cases.retention import policies as retention_policies
 from services.cases.subject_data import export_subject
 

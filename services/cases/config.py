@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from services.cases.case_types import DEFAULT_APPEAL_PERIOD
+from services.cases.domain.case_types import DEFAULT_APPEAL_PERIOD
 
 
 def appeal_period() -> timedelta:

@@ -13,8 +13,8 @@ from typing import Any
 
 import asyncpg
 
-from services.cases.api import _COLUMNS, _TIMELINE, shaped
-from services.cases.visibility import Audience, timeline_entry_for
+from services.cases.api.cases import _COLUMNS, _TIMELINE, shaped
+from services.cases.domain.visibility import Audience, timeline_entry_for
 
 
 async def export_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:

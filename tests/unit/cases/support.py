@@ -15,8 +15,8 @@ from contracts.vocabulary import (
     PersonRole,
     ProxyRelationship,
 )
-from services.cases.case_types import PROBLEM_CATEGORY_OF
-from services.cases.domain import (
+from services.cases.domain.case_types import PROBLEM_CATEGORY_OF
+from services.cases.domain.case import (
     CASE,
     AttachContact,
     Case,

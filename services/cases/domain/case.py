@@ -63,16 +63,16 @@ from contracts.vocabulary import (
     VerificationPurpose,
 )
 from runtime.errors import NotFound, RuleViolation
-from runtime.eventstore import AggregateType
-from services.cases.calendar import calendar_for
-from services.cases.case_types import (
+from runtime.aggregate import AggregateType
+from services.cases.domain.calendar import calendar_for
+from services.cases.domain.case_types import (
     CASE_TYPE_OF,
     CASE_TYPES,
     GRANTING,
     PROBLEM_CATEGORY_OF,
     CaseTypeSpec,
 )
-from services.cases.policies import decision_policy, explain_suspension, explanation_language
+from services.cases.domain.policies import decision_policy, explain_suspension, explanation_language
 
 __all__ = ["CASE", "CASE_TYPE_OF", "Case", "CaseStatus", "OpenCase", "decide_open", "evolve"]
 

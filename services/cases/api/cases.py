@@ -42,11 +42,11 @@ from runtime.errors import NotFound
 from runtime.eventstore import CommandContext
 from runtime.http import IdempotencyKey, fingerprint, idempotent
 from runtime.service import Runtime
-from services.cases.application import NewContact, case_command, merge_cases, open_or_attach
-from services.cases.application import split_contact as split_contact_use_case
-from services.cases.case_types import PROBLEM_CATEGORY_OF
+from services.cases.application.cases import NewContact, case_command, merge_cases, open_or_attach
+from services.cases.application.cases import split_contact as split_contact_use_case
+from services.cases.domain.case_types import PROBLEM_CATEGORY_OF
 from services.cases.config import appeal_period
-from services.cases.domain import (
+from services.cases.domain.case import (
     AddNote,
     Assign,
     Case,
@@ -76,7 +76,7 @@ from services.cases.domain import (
     decide_request_verification,
     waiting_on,
 )
-from services.cases.visibility import (
+from services.cases.domain.visibility import (
     Audience,
     appeal_until,
     audience_for,

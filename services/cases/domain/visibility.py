@@ -22,7 +22,7 @@ from typing import Any
 
 from contracts.events.cases import CaseStatus, ReporterCategory, SuspensionRule, WaitingOn
 from runtime.auth import Principal
-from services.cases.policies import explain_suspension, explanation_language
+from services.cases.domain.policies import explain_suspension, explanation_language
 
 
 class Audience(StrEnum):

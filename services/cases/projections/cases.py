@@ -50,7 +50,7 @@ from contracts.events.cases_accounts import (
 )
 from contracts.topics import CASES_CASES
 from runtime.consumer import ConsumerGroup, ReceivedEvent
-from services.cases.case_types import CASE_TYPES
+from services.cases.domain.case_types import CASE_TYPES
 
 READ_MODELS = (
     "case_views",

@@ -20,7 +20,7 @@ from runtime.errors import NotFound, RuleViolation
 from runtime.eventstore import CommandContext, execute
 from runtime.export import gather_subject_data
 from runtime.service import Runtime
-from services.cases.data_subjects import (
+from services.cases.domain.data_subject import (
     DATA_SUBJECT,
     DataSubject,
     EraseSubject,

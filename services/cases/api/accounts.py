@@ -14,15 +14,10 @@ from contracts.vocabulary import ServiceQueue
 from runtime.auth import STAFF_ROLES, Principal, require_roles
 from runtime.eventstore import CommandContext
 from runtime.service import Runtime
-from services.cases.accounts import (
-    SetSkills,
-    TagCustomer,
-    UntagCustomer,
-    decide_account,
-    decide_skills,
-)
-from services.cases.application import account_command, set_staff_skills
-from services.cases.policies import CATALOGUE, Policy, policy
+from services.cases.domain.account import TagCustomer, UntagCustomer, decide_account
+from services.cases.domain.staff_member import SetSkills, decide_skills
+from services.cases.application.cases import account_command, set_staff_skills
+from services.cases.domain.policies import CATALOGUE, Policy, policy
 
 router = APIRouter(tags=["accounts, staff and policies"])
 

@@ -39,17 +39,15 @@ from contracts.vocabulary import (
 from runtime.errors import NotFound, RuleViolation
 from runtime.eventstore import AggregateType, CommandContext, EventStore
 from runtime.scheduler import Timer, TimerHandler, cancel, schedule
-from services.cases.accounts import (
+from services.cases.domain.account import (
     ACCOUNT,
-    STAFF_MEMBER,
     Account,
     RecordSuspension,
-    StaffMember,
     account_stream,
     decide_account,
-    staff_stream,
 )
-from services.cases.domain import (
+from services.cases.domain.staff_member import STAFF_MEMBER, StaffMember, staff_stream
+from services.cases.domain.case import (
     CASE,
     AttachContact,
     Case,

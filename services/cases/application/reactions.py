@@ -30,7 +30,7 @@ from contracts.vocabulary import PersonRole
 from runtime.consumer import ConsumerGroup, ReceivedEvent
 from runtime.eventstore import CommandContext, EventStore
 from runtime.telemetry import log_fields
-from services.cases.application import (
+from services.cases.application.cases import (
     NewContact,
     case_command,
     case_id_for_ticket,
@@ -39,14 +39,14 @@ from services.cases.application import (
     open_or_attach,
     record_suspension,
 )
-from services.cases.case_types import CASE_TYPE_OF
-from services.cases.domain import (
+from services.cases.domain.case_types import CASE_TYPE_OF
+from services.cases.domain.case import (
     RecordCallback,
     RecordVerification,
     decide_record_callback,
     decide_record_verification,
 )
-from services.cases.projections import projection_group
+from services.cases.projections.cases import projection_group
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from uuid import UUID
 from contracts.base import EventPayload
 from contracts.events.privacy import DataSubjectErased, LegalHoldPlaced, LegalHoldReleased
 from runtime.errors import NotFound, RuleViolation
-from runtime.eventstore import AggregateType
+from runtime.aggregate import AggregateType
 
 
 @dataclass(frozen=True)

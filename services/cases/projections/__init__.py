@@ -1,0 +1,1 @@
+"""projections of the cases service."""
