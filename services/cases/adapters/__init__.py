@@ -1,1 +1,1 @@
-"""adapters of the cases service."""
+"""External parties of the cases service, behind the interfaces cases speaks to them."""

@@ -17,8 +17,8 @@ from contracts.events.cases_accounts import (
     SuspensionRecorded,
 )
 from contracts.events.platform import SuspensionScope
-from runtime.errors import NotFound, RuleViolation
 from runtime.aggregate import AggregateType, Snapshots
+from runtime.errors import NotFound, RuleViolation
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class UntagCustomer:
     at: datetime
 
 
-def decide_account(
+def decide(
     account: Account, command: RecordSuspension | TagCustomer | UntagCustomer
 ) -> list[EventPayload]:
     match command:
@@ -95,7 +95,7 @@ def decide_account(
     raise TypeError(f"unknown command {command!r}")
 
 
-def evolve_account(account: Account, event: EventPayload) -> Account:
+def evolve(account: Account, event: EventPayload) -> Account:
     match event:
         case SuspensionRecorded():
             suspensions = {**account.suspensions, event.suspension.suspension_id: event.suspension}
@@ -107,7 +107,7 @@ def evolve_account(account: Account, event: EventPayload) -> Account:
     return account
 
 
-ACCOUNT = AggregateType[Account]("account", Account, evolve_account, Snapshots(version=1))
+ACCOUNT = AggregateType[Account]("account", Account, evolve, Snapshots(version=1))
 
 
 def account_stream(account_ref: str) -> str:

@@ -82,9 +82,6 @@ class CaseTypeSpec:
     repeat_escalation_at: int = 3  # contacts in the window that escalate the case
     repeat_window: timedelta = timedelta(days=90)
 
-    def verification_purpose(self) -> VerificationPurpose | None:
-        return self.requirements[0].purpose if self.requirements else None
-
 
 def _spec(
     case_type: CaseType,

@@ -27,7 +27,7 @@ class SetSkills:
     at: datetime
 
 
-def decide_skills(member: StaffMember, command: SetSkills) -> list[EventPayload]:
+def decide(member: StaffMember, command: SetSkills) -> list[EventPayload]:
     queues = tuple(sorted(set(command.queues)))
     if member.staff_id is not None and (queues, command.active) == (member.queues, member.active):
         return []
@@ -38,15 +38,13 @@ def decide_skills(member: StaffMember, command: SetSkills) -> list[EventPayload]
     ]
 
 
-def evolve_staff(member: StaffMember, event: EventPayload) -> StaffMember:
+def evolve(member: StaffMember, event: EventPayload) -> StaffMember:
     if isinstance(event, StaffSkillsSet):
         return StaffMember(event.staff_id, tuple(event.queues), event.active)
     return member
 
 
-STAFF_MEMBER = AggregateType[StaffMember](
-    "staff_member", StaffMember, evolve_staff, Snapshots(version=1)
-)
+STAFF_MEMBER = AggregateType[StaffMember]("staff_member", StaffMember, evolve, Snapshots(version=1))
 
 
 def staff_stream(staff_id: str) -> str:

@@ -1,27 +1,23 @@
-"""Who looked at a person's data: the audit events of every service, kept by cases (which owns
-the account timeline) for supervisors to list."""
+"""Who looked at a person's data (``personal_data_accesses``): the audit events of every
+service, kept by cases (which owns the account timeline) for supervisors to list."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime, BaseModel
 
+from contracts import EventPayload
 from contracts.events.audit import PersonalDataAccessed
-from contracts.events.privacy import SUBJECT_ID
-from contracts.topics import AUDIT_ACCESSES
-from runtime.auth import Principal, require_roles
-from runtime.consumer import ConsumerGroup, ReceivedEvent
-from runtime.service import Runtime
+from runtime.consumer import EventHandler, ReceivedEvent
 
-router = APIRouter(prefix="/privacy", tags=["privacy"])
+TABLES = ("personal_data_accesses",)
 
 
-async def project_access(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_personal_data_accessed(
+    conn: asyncpg.Connection, event: ReceivedEvent[PersonalDataAccessed]
+) -> None:
     access = event.payload
-    assert isinstance(access, PersonalDataAccessed)
     actor = event.envelope.actor
     await conn.execute(
         """INSERT INTO personal_data_accesses (event_id, subject_id, service, resource,
@@ -40,39 +36,17 @@ async def project_access(conn: asyncpg.Connection, event: ReceivedEvent) -> None
     )
 
 
-def audit_group() -> ConsumerGroup:
-    return ConsumerGroup(
-        name="cases.audit_log",
-        topics=[AUDIT_ACCESSES],
-        handlers={"audit.personal_data_accessed": project_access},
-        read_models=("personal_data_accesses",),
-        description="Keeps who read whose personal data, from every service's audit events.",
-    )
+handlers: dict[type[EventPayload], EventHandler] = {PersonalDataAccessed: on_personal_data_accessed}
 
 
-class AccessView(BaseModel):
-    service: str
-    resource: str
-    resource_id: str
-    fields: list[str]
-    purpose: str
-    actor_id: str | None
-    actor_role: str | None
-    accessed_at: AwareDatetime
+# -- reads ------------------------------------------------------------------------------------
 
 
-@router.get(
-    "/subjects/{subject_id}/accesses",
-    response_model=list[AccessView],
-    summary="Who looked at a person's personal data, when and why (newest first)",
-)
-async def list_accesses(
-    subject_id: Annotated[str, Path(pattern=SUBJECT_ID)],
-    runtime: Runtime,
-    principal: Annotated[Principal, require_roles("supervisor", "admin")],
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[AccessView]:
-    rows = await runtime.pool.fetch(
+async def accesses_of(
+    conn: asyncpg.Connection | asyncpg.Pool, subject_id: str, limit: int
+) -> list[dict[str, Any]]:
+    """Newest first."""
+    rows = await conn.fetch(
         """SELECT service, resource, resource_id, fields, purpose, actor_id, actor_role,
                   accessed_at
            FROM personal_data_accesses WHERE subject_id = $1
@@ -80,4 +54,14 @@ async def list_accesses(
         subject_id,
         limit,
     )
-    return [AccessView.model_validate(dict(row)) for row in rows]
+    return [dict(row) for row in rows]
+
+
+async def accesses_for_export(conn: asyncpg.Connection, subject_id: str) -> list[dict[str, Any]]:
+    """Oldest first, without the staff member's id (the person's copy of their data)."""
+    rows = await conn.fetch(
+        """SELECT service, resource, resource_id, fields, purpose, actor_role, accessed_at
+           FROM personal_data_accesses WHERE subject_id = $1 ORDER BY accessed_at""",
+        subject_id,
+    )
+    return [dict(row) for row in rows]

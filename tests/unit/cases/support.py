@@ -15,7 +15,6 @@ from contracts.vocabulary import (
     PersonRole,
     ProxyRelationship,
 )
-from services.cases.domain.case_types import PROBLEM_CATEGORY_OF
 from services.cases.domain.case import (
     CASE,
     AttachContact,
@@ -30,6 +29,7 @@ from services.cases.domain.case import (
     decide_record_verification,
     decide_request_verification,
 )
+from services.cases.domain.case_types import PROBLEM_CATEGORY_OF
 
 # Monday 2026-11-23 10:00 in Shanghai: inside the service centres' hours (09:00-21:00)
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

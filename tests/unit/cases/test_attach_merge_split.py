@@ -25,7 +25,6 @@ from contracts.events.cases import (
 )
 from contracts.vocabulary import AccessibilityNeed, ProblemCategory
 from runtime.errors import NotFound, RuleViolation
-from services.cases.domain.case_types import CASE_TYPE_OF, CASE_TYPES
 from services.cases.domain.case import (
     Case,
     Merge,
@@ -35,6 +34,7 @@ from services.cases.domain.case import (
     decide_open,
     decide_split,
 )
+from services.cases.domain.case_types import CASE_TYPE_OF, CASE_TYPES
 from tests.unit.cases.support import ACCOUNT, CASE_ID, T0, Given, contact, opening, types_of
 
 pytestmark = pytest.mark.unit

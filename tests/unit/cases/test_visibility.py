@@ -10,7 +10,7 @@ import pytest
 
 from contracts.events.cases import CaseStatus, WaitingOn
 from runtime.auth import Principal
-from services.cases.api.cases import CaseView, CustomerCaseView
+from services.cases.api.case_views import CaseView, CustomerCaseView
 from services.cases.domain.visibility import (
     CUSTOMER_CASE_FIELDS,
     CUSTOMER_TIMELINE_KINDS,
