@@ -167,6 +167,3 @@ CASE_TYPE_OF: dict[ProblemCategory, CaseType] = {
     ProblemCategory.OTHER: CaseType.OTHER,
 }
 PROBLEM_CATEGORY_OF: dict[CaseType, ProblemCategory] = {v: k for k, v in CASE_TYPE_OF.items()}
-
-# appeal / reopen period after a resolution (configurable, see services/cases/config.py)
-DEFAULT_APPEAL_PERIOD = timedelta(days=30)
