@@ -8,13 +8,12 @@ from fastapi import FastAPI
 
 from runtime.export import gather_router
 from runtime.service import ServiceDefinition, create_app
-from services.cases.accounts_api import router as accounts_router
-from services.cases.api import router
-from services.cases.application import SERVICE_LEVEL_TIMER, service_level_timer
-from services.cases.audit_log import audit_group
-from services.cases.audit_log import router as audit_router
-from services.cases.consumers import consumer_groups, redact_subject
-from services.cases.privacy_api import router as privacy_router
+from services.cases.api import routers
+from services.cases.application.cases import service_level_timer
+from services.cases.application.reactions import reaction_groups
+from services.cases.application.service_level_timers import SERVICE_LEVEL_TIMER
+from services.cases.config import build_wiring
+from services.cases.projections import projection_groups, redact_subject
 from services.cases.retention import policies as retention_policies
 from services.cases.subject_data import export_subject
 
@@ -25,10 +24,11 @@ DEFINITION = ServiceDefinition(
     default_port=8002,
     migrations=Path(__file__).parent / "migrations",
     # cases owns the account timeline, so it answers for a person's copy of their data
-    routers=[router, accounts_router, privacy_router, audit_router, gather_router()],
-    consumer_groups=lambda runtime: [*consumer_groups(runtime.store), audit_group()],
+    routers=[*routers, gather_router()],
+    consumer_groups=lambda runtime: [*reaction_groups(runtime), *projection_groups()],
     redact_subject=redact_subject,
-    timers=lambda runtime: {SERVICE_LEVEL_TIMER: service_level_timer(runtime.store)},
+    timers=lambda runtime: {SERVICE_LEVEL_TIMER: service_level_timer(runtime)},
+    wiring=build_wiring,
     retention=retention_policies(),
     export_subject=export_subject,
 )

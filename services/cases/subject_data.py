@@ -13,33 +13,30 @@ from typing import Any
 
 import asyncpg
 
-from services.cases.api import _COLUMNS, _TIMELINE, shaped
-from services.cases.visibility import Audience, timeline_entry_for
+from services.cases.api.case_views import shaped
+from services.cases.config import CasesSettings
+from services.cases.domain.visibility import Audience, timeline_entry_for
+from services.cases.projections import account_timeline, audit_log, case_views
 
 
 async def export_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
     kind, _, ref = subject_id.partition(":")
     if kind != "account":
         return {}
-    rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM case_views WHERE account_ref = $1 ORDER BY opened_at", ref
-    )
+    # runtime/export.py passes no wiring to an export: the settings are read here
+    appeal_period = CasesSettings().appeal_period
     cases = []
-    for row in rows:
-        case = shaped(dict(row), Audience.CUSTOMER).model_dump(mode="json")
-        entries = await conn.fetch(_TIMELINE.format(where="t.case_id = $1"), row["case_id"], 1000)
+    for row in await case_views.cases_of_account(conn, ref):
+        case = shaped(row, Audience.CUSTOMER, appeal_period).model_dump(mode="json")
+        entries = await account_timeline.of_case(conn, row["case_id"], 1000)
         case["timeline"] = [
             {**entry, "at": entry["at"].isoformat(), "case_id": str(row["case_id"])}
-            for entry in (timeline_entry_for(dict(e), Audience.CUSTOMER) for e in entries)
+            for entry in (timeline_entry_for(e, Audience.CUSTOMER) for e in entries)
             if entry is not None
         ]
         cases.append(case)
-    accesses = await conn.fetch(
-        """SELECT service, resource, resource_id, fields, purpose, actor_role, accessed_at
-           FROM personal_data_accesses WHERE subject_id = $1 ORDER BY accessed_at""",
-        subject_id,
-    )
+    accesses = await audit_log.accesses_for_export(conn, subject_id)
     return {
         "cases": cases,
-        "accesses": [{**dict(a), "accessed_at": a["accessed_at"].isoformat()} for a in accesses],
+        "accesses": [{**a, "accessed_at": a["accessed_at"].isoformat()} for a in accesses],
     }

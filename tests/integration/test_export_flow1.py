@@ -18,7 +18,7 @@ import pytest_asyncio
 import uvicorn
 
 from runtime.scheduler import OffsetClock
-from services.cases.privacy_api import check_self_export
+from services.cases.domain.data_subject import check_self_export
 from services.verification.adapters.facts import SandboxAccountFacts
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from runtime.scheduler import OffsetClock
-from services.cases.calendar import SERVICE_CENTRE
+from services.cases.domain.calendar import SERVICE_CENTRE
 from tests.conftest import auth
 from tests.integration.cases.support import case_where, new_account
 from tests.integration.conftest import RunningService

@@ -17,7 +17,7 @@ import pytest
 
 from runtime.scheduler import OffsetClock
 from runtime.settings import ServiceSettings
-from services.cases.application import case_id_for_ticket
+from services.cases.application.cases import case_id_for_ticket
 from services.notifications.domain.callbacks import queue_callback_id
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService

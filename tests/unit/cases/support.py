@@ -15,8 +15,7 @@ from contracts.vocabulary import (
     PersonRole,
     ProxyRelationship,
 )
-from services.cases.case_types import PROBLEM_CATEGORY_OF
-from services.cases.domain import (
+from services.cases.domain.case import (
     CASE,
     AttachContact,
     Case,
@@ -30,6 +29,7 @@ from services.cases.domain import (
     decide_record_verification,
     decide_request_verification,
 )
+from services.cases.domain.case_types import PROBLEM_CATEGORY_OF
 
 # Monday 2026-11-23 10:00 in Shanghai: inside the service centres' hours (09:00-21:00)
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

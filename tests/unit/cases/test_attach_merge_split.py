@@ -25,8 +25,7 @@ from contracts.events.cases import (
 )
 from contracts.vocabulary import AccessibilityNeed, ProblemCategory
 from runtime.errors import NotFound, RuleViolation
-from services.cases.case_types import CASE_TYPE_OF, CASE_TYPES
-from services.cases.domain import (
+from services.cases.domain.case import (
     Case,
     Merge,
     SplitContact,
@@ -35,6 +34,7 @@ from services.cases.domain import (
     decide_open,
     decide_split,
 )
+from services.cases.domain.case_types import CASE_TYPE_OF, CASE_TYPES
 from tests.unit.cases.support import ACCOUNT, CASE_ID, T0, Given, contact, opening, types_of
 
 pytestmark = pytest.mark.unit
@@ -195,7 +195,7 @@ def test_merge_refusals(change: str, reason: str) -> None:
 
 def test_a_case_waiting_on_a_verification_is_merged_only_after_it() -> None:
     other = Given().open(opening(case_id=uuid4())).status(CaseStatus.TRIAGE)
-    from services.cases.domain import RequestVerification, decide_request_verification
+    from services.cases.domain.case import RequestVerification, decide_request_verification
 
     other.apply(decide_request_verification(other.case, RequestVerification(uuid4(), T0)))
     with pytest.raises(RuleViolation, match="awaits verification"):

@@ -20,7 +20,7 @@ from contracts.events.cases import (
 )
 from contracts.vocabulary import PersonRole, ProxyRelationship, VerificationPurpose
 from runtime.errors import RuleViolation
-from services.cases.domain import (
+from services.cases.domain.case import (
     TRANSITIONS,
     ChangeStatus,
     Close,
@@ -148,7 +148,7 @@ def test_a_proxy_opens_a_wallet_case_but_the_decision_waits_for_the_holder() -> 
 
     # the spouse proves who *they* are: it never counts for the holder
     spouse = Given(given.history)
-    from services.cases.domain import RecordVerification, decide_record_verification
+    from services.cases.domain.case import RecordVerification, decide_record_verification
 
     pending = spouse.case.pending_verifications()[0]
     spouse.apply(

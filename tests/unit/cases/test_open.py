@@ -11,7 +11,7 @@ import pytest
 from contracts.events.cases import CaseOpened, CasePriority, CaseSource, CaseType
 from contracts.vocabulary import Channel, LanguagePreference, ProblemCategory
 from runtime.errors import RuleViolation
-from services.cases.domain import CASE, CASE_TYPE_OF, Case, CaseStatus, OpenCase, decide_open
+from services.cases.domain.case import CASE, CASE_TYPE_OF, Case, CaseStatus, OpenCase, decide_open
 
 pytestmark = pytest.mark.unit
 

@@ -16,8 +16,8 @@ from contracts.events.cases import (
     SuspensionRule,
 )
 from runtime.errors import NotFound, RuleViolation
-from services.cases.domain import RecordDecision, decide_record_decision
-from services.cases.policies import (
+from services.cases.domain.case import RecordDecision, decide_record_decision
+from services.cases.domain.policies import (
     CATALOGUE,
     SUPPORTED_LANGUAGES,
     PolicyKind,

@@ -17,14 +17,14 @@ from contracts.events.cases import (
     ServiceLevelsScheduled,
     ServiceLevelWarning,
 )
-from services.cases.calendar import SERVICE_CENTRE, BusinessCalendar
-from services.cases.case_types import CASE_TYPES
-from services.cases.domain import (
+from services.cases.domain.calendar import SERVICE_CENTRE, BusinessCalendar
+from services.cases.domain.case import (
     ChangePriority,
     CheckServiceLevel,
     decide_change_priority,
     decide_check_service_level,
 )
+from services.cases.domain.case_types import CASE_TYPES
 from tests.unit.cases.support import T0, Given, opening
 
 pytestmark = pytest.mark.unit

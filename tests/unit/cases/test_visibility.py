@@ -10,8 +10,8 @@ import pytest
 
 from contracts.events.cases import CaseStatus, WaitingOn
 from runtime.auth import Principal
-from services.cases.api import CaseView, CustomerCaseView
-from services.cases.visibility import (
+from services.cases.api.case_views import CaseView, CustomerCaseView
+from services.cases.domain.visibility import (
     CUSTOMER_CASE_FIELDS,
     CUSTOMER_TIMELINE_KINDS,
     Audience,

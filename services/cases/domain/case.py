@@ -1,19 +1,22 @@
 """The case aggregate: pure decisions and folds, no I/O, no clock reads (``at`` is given).
 
-Every command is decided by a function ``decide_*(case, command) -> events`` that raises
-``RuleViolation`` (HTTP 409, with the reason) or ``NotFound``; ``evolve`` folds the events.
+Over 600 lines on purpose: one aggregate's state, its twenty commands and their rules, together.
+
+``decide(case, facts, command) -> events`` is the one entry (the application gathers the facts
+beside the case's own history into ``CaseFacts``); it hands each command to its rule
+``decide_*(case, command)``, which raises ``RuleViolation`` (HTTP 409, with the reason) or
+``NotFound``; ``evolve`` folds the events.
 Decisions are drafted event by event (``_Draft``), so a later rule in the same command sees
 the state the earlier events made (an attach that raises the priority, then escalates).
 After the main events, the service-level clocks are re-planned on the site's business
-calendar (``_plan_service_levels``) and, when they changed, a ``service_levels_scheduled``
-event is added.
+calendar (``service_levels.plan_service_levels``) and, when they changed, a
+``service_levels_scheduled`` event is added.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from contracts.base import EventPayload
@@ -62,19 +65,30 @@ from contracts.vocabulary import (
     ServiceQueue,
     VerificationPurpose,
 )
+from runtime.aggregate import AggregateType
 from runtime.errors import NotFound, RuleViolation
-from runtime.eventstore import AggregateType
-from services.cases.calendar import calendar_for
-from services.cases.case_types import (
+from services.cases.domain.case_types import (
     CASE_TYPE_OF,
     CASE_TYPES,
     GRANTING,
     PROBLEM_CATEGORY_OF,
     CaseTypeSpec,
 )
-from services.cases.policies import decision_policy, explain_suspension, explanation_language
+from services.cases.domain.policies import decision_policy, explain_suspension, explanation_language
+from services.cases.domain.service_levels import plan_service_levels
+from services.cases.domain.visibility import Caller
 
-__all__ = ["CASE", "CASE_TYPE_OF", "Case", "CaseStatus", "OpenCase", "decide_open", "evolve"]
+__all__ = [
+    "CASE",
+    "CASE_TYPE_OF",
+    "Case",
+    "CaseFacts",
+    "CaseStatus",
+    "OpenCase",
+    "decide",
+    "decide_open",
+    "evolve",
+]
 
 TERMINAL = frozenset({CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.MERGED})
 WORKING = frozenset(
@@ -398,6 +412,38 @@ class SplitContact:
     account_ref: str | None = None  # default: the same account
 
 
+# -- facts ------------------------------------------------------------------------------------
+
+ALREADY_OPEN = (
+    "case {owner} is already open for this account and problem: "
+    "attach the contact to it, or merge the cases"
+)
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the application gathered beside the case's own history, for ``decide``."""
+
+    case_id: UUID | None = None  # the case asked about (named in the 404 of an unknown case)
+    # who asks through the API (staff see every case, a customer the cases they follow);
+    # None for a reaction or a timer
+    caller: Caller | None = None
+    # the account's unresolved case of the problem the command opens or reopens, per the
+    # write-side index (None: there is none)
+    open_case: UUID | None = None
+    # the standing platform suspensions of the account a split contact's new case is for
+    suspensions: tuple[SuspensionRule, ...] = ()
+
+
+NO_FACTS = CaseFacts()
+
+
+def _require_free_problem(case_id: UUID, facts: CaseFacts) -> None:
+    """One unresolved case per account and problem (the index also guards it on append)."""
+    if facts.open_case is not None and facts.open_case != case_id:
+        raise RuleViolation(ALREADY_OPEN.format(owner=facts.open_case))
+
+
 # -- drafting ---------------------------------------------------------------------------------
 
 
@@ -451,7 +497,7 @@ class _Draft:
         customer_contacted: bool = False,
         restarted: bool = False,
     ) -> list[EventPayload]:
-        planned = _plan_service_levels(
+        planned = plan_service_levels(
             self.before,
             self.case,
             at,
@@ -476,99 +522,13 @@ def _require_active(case: Case, doing: str) -> None:
         raise RuleViolation(f"cannot {doing}: the case is {case.status.value}")
 
 
-# -- service levels ---------------------------------------------------------------------------
-
-
-def _target(
-    case: Case, kind: ServiceLevelKind, started_at: datetime, minutes: int
-) -> ServiceLevelTarget:
-    calendar = calendar_for(case.site_id)
-    due = calendar.add(started_at, minutes)
-    warn = calendar.subtract(due, max(minutes // 4, 5))
-    return ServiceLevelTarget(kind=kind, started_at=started_at, due_at=due, warn_at=warn)
-
-
-def _plan_service_levels(
-    before: Case,
-    after: Case,
-    at: datetime,
-    *,
-    responded: bool,
-    customer_contacted: bool,
-    restarted: bool,
-) -> ServiceLevelsScheduled | None:
-    """The service-level clocks after a decision; None when nothing changed.
-
-    first response: runs from opening until staff first respond. next response: runs from a
-    customer's contact (or reply) until staff respond. resolution: runs from opening (or a
-    reopening) until a decision, paused while the case awaits the customer; the business
-    minutes it was paused push its due time back."""
-    assert after.case_id is not None
-    assert after.case_type is not None
-    levels = after.spec.service_levels
-    priority = after.priority
-    calendar = calendar_for(after.site_id)
-    current = {t.kind: t for t in before.targets}
-    was_paused = before.sla_paused
-    paused = after.status is CaseStatus.AWAITING_CUSTOMER
-    paused_minutes = before.paused_minutes
-    if was_paused and not paused and before.paused_since is not None:
-        paused_minutes += calendar.minutes_between(before.paused_since, at)
-    targets: list[ServiceLevelTarget] = []
-    if after.status not in TERMINAL:
-        first = current.get(ServiceLevelKind.FIRST_RESPONSE)
-        if not before.opened:
-            first_start: datetime | None = after.opened_at
-        else:
-            first_start = first.started_at if first and not responded else None
-        if first_start is not None:
-            minutes = levels.first_response[priority]
-            targets.append(_target(after, ServiceLevelKind.FIRST_RESPONSE, first_start, minutes))
-        following = current.get(ServiceLevelKind.NEXT_RESPONSE)
-        next_start: datetime | None = None
-        if customer_contacted or (was_paused and not paused):
-            next_start = following.started_at if following and not responded else at
-        elif following and not responded:
-            next_start = following.started_at
-        if next_start is not None and not paused:
-            minutes = levels.next_response[priority]
-            targets.append(_target(after, ServiceLevelKind.NEXT_RESPONSE, next_start, minutes))
-        resolution = current.get(ServiceLevelKind.RESOLUTION)
-        if restarted or resolution is None:
-            resolution_start = at if restarted else (after.opened_at or at)
-            paused_minutes = 0 if restarted else paused_minutes
-        else:
-            resolution_start = resolution.started_at
-        minutes = levels.resolution[priority] + paused_minutes
-        target = _target(after, ServiceLevelKind.RESOLUTION, resolution_start, minutes)
-        # the warning comes a quarter of the (unpaused) target before the due time
-        warn = calendar.subtract(target.due_at, max(levels.resolution[priority] // 4, 5))
-        targets.append(target.model_copy(update={"warn_at": warn}))
-    if (
-        before.opened
-        and tuple(targets) == before.targets
-        and paused == before.sla_paused
-        and paused_minutes == before.paused_minutes
-        and priority is before.priority
-    ):
-        return None
-    return ServiceLevelsScheduled(
-        case_id=after.case_id,
-        priority=priority,
-        calendar_id=calendar.calendar_id,
-        targets=targets,
-        paused=paused,
-        paused_minutes=paused_minutes,
-        scheduled_at=at,
-    )
-
-
 # -- decisions --------------------------------------------------------------------------------
 
 
-def decide_open(case: Case, command: OpenCase) -> list[EventPayload]:
+def decide_open(case: Case, command: OpenCase, facts: CaseFacts = NO_FACTS) -> list[EventPayload]:
     if case.opened:
         raise RuleViolation("this case is already open")
+    _require_free_problem(command.case_id, facts)
     case_type = command.resolved_case_type
     priority = CasePriority.HIGH if command.accessibility_needs else CasePriority.NORMAL
     draft = _Draft(case)
@@ -850,7 +810,7 @@ def decide_record_decision(case: Case, command: RecordDecision) -> list[EventPay
     return draft.finish(command.at, responded=True)
 
 
-def decide_reopen(case: Case, command: Reopen) -> list[EventPayload]:
+def decide_reopen(case: Case, command: Reopen, facts: CaseFacts = NO_FACTS) -> list[EventPayload]:
     _require_opened(case)
     assert case.status is not None
     assert case.case_id is not None
@@ -866,6 +826,7 @@ def decide_reopen(case: Case, command: Reopen) -> list[EventPayload]:
             f"the appeal period of {command.appeal_period.days} days ended on "
             f"{ends.date().isoformat()}"
         )
+    _require_free_problem(case.case_id, facts)
     draft = _Draft(case)
     draft.add(
         CaseReopened(
@@ -1118,7 +1079,7 @@ def decide_merge(
 
 
 def decide_split(
-    source: Case, command: SplitContact, suspensions: tuple[SuspensionRule, ...] = ()
+    source: Case, command: SplitContact, facts: CaseFacts = NO_FACTS
 ) -> tuple[list[EventPayload], list[EventPayload]]:
     """One contact leaves ``source`` and opens a case of its own (another problem/account)."""
     _require_active(source, "split a contact out")
@@ -1157,10 +1118,85 @@ def decide_split(
             site_id=source.site_id,
             requester_role=source.requester_role,
             split_from_case_id=source.case_id,
-            suspensions=suspensions,
+            suspensions=facts.suspensions,
         ),
+        CaseFacts(open_case=facts.open_case),
     )
     return away.finish(command.at), opened
+
+
+# -- the one entry ----------------------------------------------------------------------------
+
+CaseCommand = (
+    OpenCase
+    | AttachContact
+    | ChangeStatus
+    | CustomerReply
+    | RequestVerification
+    | RecordVerification
+    | RecordDecision
+    | Reopen
+    | Close
+    | Escalate
+    | Assign
+    | ChangePriority
+    | RequestCallback
+    | RecordCallback
+    | AddNote
+    | RecordReport
+    | LinkSuspension
+    | CheckServiceLevel
+)
+
+
+def decide(case: Case, facts: CaseFacts, command: CaseCommand) -> list[EventPayload]:
+    """The events ``command`` makes of ``case``, given the facts; raises with the reason.
+
+    A caller through the API first has to see the case: an unknown case, or one a customer
+    does not follow, is 404 before any rule. (Merging and splitting touch two cases at once:
+    ``decide_merge`` and ``decide_split``.)"""
+    if facts.caller is not None and (
+        not case.opened or not (facts.caller.is_staff or facts.caller.id in case.viewers)
+    ):
+        raise NotFound(f"case {facts.case_id} not found")
+    match command:
+        case OpenCase():
+            return decide_open(case, command, facts)
+        case AttachContact():
+            return decide_attach(case, command)
+        case ChangeStatus():
+            return decide_change_status(case, command)
+        case CustomerReply():
+            return decide_customer_reply(case, command)
+        case RequestVerification():
+            return decide_request_verification(case, command)
+        case RecordVerification():
+            return decide_record_verification(case, command)
+        case RecordDecision():
+            return decide_record_decision(case, command)
+        case Reopen():
+            return decide_reopen(case, command, facts)
+        case Close():
+            return decide_close(case, command)
+        case Escalate():
+            return decide_escalate(case, command)
+        case Assign():
+            return decide_assign(case, command)
+        case ChangePriority():
+            return decide_change_priority(case, command)
+        case RequestCallback():
+            return decide_request_callback(case, command)
+        case RecordCallback():
+            return decide_record_callback(case, command)
+        case AddNote():
+            return decide_add_note(case, command)
+        case RecordReport():
+            return decide_record_report(case, command)
+        case LinkSuspension():
+            return decide_link_suspension(case, command)
+        case CheckServiceLevel():
+            return decide_check_service_level(case, command)
+    raise TypeError(f"unknown command {command!r}")
 
 
 # -- fold -------------------------------------------------------------------------------------
@@ -1269,11 +1305,5 @@ def evolve(case: Case, event: EventPayload) -> Case:
 CASE = AggregateType[Case]("case", Case, evolve)
 
 
-def describe(case: Case) -> dict[str, Any]:
-    """A short, non-personal summary of the state (for answers to commands)."""
-    return {
-        "case_id": case.case_id,
-        "status": case.status.value if case.status else None,
-        "priority": case.priority.value,
-        "escalation_level": case.escalation_level,
-    }
+def case_stream(case_id: UUID) -> str:
+    return f"case-{case_id}"

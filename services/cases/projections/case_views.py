@@ -1,4 +1,8 @@
-"""The read models of cases, kept by the projection group ``cases.projections``.
+"""The case file (``case_views``, ``case_contacts``, ``case_notes``): every case as staff and
+customers read it, its contacts with the person's words, and the internal notes; each event
+also records its entry in the account timeline.
+
+Over 600 lines on purpose: one handler per case event (21) and the reads of the case file.
 
 Every handler is a deterministic function of the event (and the rows earlier events of the
 same stream wrote), so ``frontdesk rebuild cases`` gives the same tables. Rows that several
@@ -9,8 +13,7 @@ replaying partition by partition ends in the same state as live consumption.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -40,56 +43,12 @@ from contracts.events.cases import (
     VerificationRecorded,
     VerificationRequested,
 )
-from contracts.events.cases_accounts import (
-    CASES_ACCOUNTS,
-    CASES_STAFF,
-    CustomerTagged,
-    CustomerUntagged,
-    StaffSkillsSet,
-    SuspensionRecorded,
-)
-from contracts.topics import CASES_CASES
-from runtime.consumer import ConsumerGroup, ReceivedEvent
-from services.cases.case_types import CASE_TYPES
+from runtime.consumer import EventHandler, ReceivedEvent
+from services.cases.domain.case_types import CASE_TYPES
+from services.cases.projections.account_timeline import as_json as _json
+from services.cases.projections.account_timeline import record
 
-READ_MODELS = (
-    "case_views",
-    "case_contacts",
-    "case_notes",
-    "account_timeline",
-    "account_suspensions",
-    "customer_tags",
-    "staff_skills",
-)
-
-
-def _json(model: Any) -> Any:
-    return json.loads(model.model_dump_json()) if hasattr(model, "model_dump_json") else model
-
-
-async def _timeline(
-    conn: asyncpg.Connection,
-    event: ReceivedEvent,
-    account_ref: str,
-    case_id: UUID | None,
-    at: Any,
-    details: dict[str, Any],
-) -> None:
-    envelope = event.envelope
-    await conn.execute(
-        """INSERT INTO account_timeline (event_id, account_ref, case_id, at, stream_id,
-               stream_version, kind, actor_role, details)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING""",
-        envelope.event_id,
-        account_ref,
-        case_id,
-        at,
-        envelope.stream_id,
-        envelope.stream_version,
-        envelope.event_type.split(".", 1)[1],
-        envelope.actor.role if envelope.actor else None,
-        details,
-    )
+TABLES = ("case_views", "case_contacts", "case_notes")
 
 
 async def _case(conn: asyncpg.Connection, case_id: UUID) -> dict[str, Any]:
@@ -104,7 +63,11 @@ async def _case(conn: asyncpg.Connection, case_id: UUID) -> dict[str, Any]:
 
 
 async def _set(
-    conn: asyncpg.Connection, event: ReceivedEvent, case_id: UUID, at: Any, **columns: Any
+    conn: asyncpg.Connection,
+    event: ReceivedEvent[Any],
+    case_id: UUID,
+    at: Any,
+    **columns: Any,
 ) -> None:
     sets = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns, start=4))
     await conn.execute(
@@ -150,9 +113,8 @@ async def _move_contact(
 # -- cases ------------------------------------------------------------------------------------
 
 
-async def on_case_opened(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_case_opened(conn: asyncpg.Connection, event: ReceivedEvent[CaseOpened]) -> None:
     opened = event.payload
-    assert isinstance(opened, CaseOpened)
     viewers = [opened.customer_id] if opened.customer_id else []
     await conn.execute(
         """INSERT INTO case_views (case_id, account_ref, case_type, problem_category, status,
@@ -202,7 +164,7 @@ async def on_case_opened(conn: asyncpg.Connection, event: ReceivedEvent) -> None
             opened.summary,
             opened.opened_at,
         )
-    await _timeline(
+    await record(
         conn,
         event,
         opened.account_ref,
@@ -222,9 +184,10 @@ async def on_case_opened(conn: asyncpg.Connection, event: ReceivedEvent) -> None
     )
 
 
-async def on_contact_attached(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_contact_attached(
+    conn: asyncpg.Connection, event: ReceivedEvent[ContactAttached]
+) -> None:
     attached = event.payload
-    assert isinstance(attached, ContactAttached)
     channel = attached.source.channel.value if attached.source.channel else None
     await conn.execute(
         """INSERT INTO case_contacts (contact_id, case_id, account_ref, channel, ticket_id,
@@ -255,7 +218,7 @@ async def on_contact_attached(conn: asyncpg.Connection, event: ReceivedEvent) ->
         attached.customer_id,
         attached.words,
     )
-    await _timeline(
+    await record(
         conn,
         event,
         attached.account_ref,
@@ -271,9 +234,8 @@ async def on_contact_attached(conn: asyncpg.Connection, event: ReceivedEvent) ->
     )
 
 
-async def on_case_merged(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_case_merged(conn: asyncpg.Connection, event: ReceivedEvent[CaseMerged]) -> None:
     merged = event.payload
-    assert isinstance(merged, CaseMerged)
     if merged.case_id == merged.survivor_case_id:
         await conn.execute(
             """UPDATE case_views SET contacts = contacts + $4, version = $2, updated_at = $3,
@@ -299,7 +261,7 @@ async def on_case_merged(conn: asyncpg.Connection, event: ReceivedEvent) -> None
             merged_into=merged.survivor_case_id,
             contacts=0,
         )
-    await _timeline(
+    await record(
         conn,
         event,
         merged.account_ref,
@@ -313,9 +275,8 @@ async def on_case_merged(conn: asyncpg.Connection, event: ReceivedEvent) -> None
     )
 
 
-async def on_contact_split(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_contact_split(conn: asyncpg.Connection, event: ReceivedEvent[ContactSplit]) -> None:
     split = event.payload
-    assert isinstance(split, ContactSplit)
     source = await _case(conn, split.case_id)
     await _move_contact(
         conn, split.contact_id, split.new_case_id, source["account_ref"], split.split_at
@@ -328,7 +289,7 @@ async def on_contact_split(conn: asyncpg.Connection, event: ReceivedEvent) -> No
         split.split_at,
     )
     case = await _case(conn, split.case_id)
-    await _timeline(
+    await record(
         conn,
         event,
         case["account_ref"],
@@ -338,9 +299,8 @@ async def on_contact_split(conn: asyncpg.Connection, event: ReceivedEvent) -> No
     )
 
 
-async def on_case_assigned(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_case_assigned(conn: asyncpg.Connection, event: ReceivedEvent[CaseAssigned]) -> None:
     assigned = event.payload
-    assert isinstance(assigned, CaseAssigned)
     await _set(
         conn,
         event,
@@ -350,7 +310,7 @@ async def on_case_assigned(conn: asyncpg.Connection, event: ReceivedEvent) -> No
         assignee_id=assigned.assignee_id,
     )
     case = await _case(conn, assigned.case_id)
-    await _timeline(
+    await record(
         conn,
         event,
         case["account_ref"],
@@ -364,9 +324,8 @@ async def on_case_assigned(conn: asyncpg.Connection, event: ReceivedEvent) -> No
     )
 
 
-async def on_status_changed(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_status_changed(conn: asyncpg.Connection, event: ReceivedEvent[StatusChanged]) -> None:
     changed = event.payload
-    assert isinstance(changed, StatusChanged)
     await _set(
         conn,
         event,
@@ -376,7 +335,7 @@ async def on_status_changed(conn: asyncpg.Connection, event: ReceivedEvent) -> N
         waiting_on=changed.waiting_on.value,
     )
     case = await _case(conn, changed.case_id)
-    await _timeline(
+    await record(
         conn,
         event,
         case["account_ref"],
@@ -391,12 +350,13 @@ async def on_status_changed(conn: asyncpg.Connection, event: ReceivedEvent) -> N
     )
 
 
-async def on_priority_changed(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_priority_changed(
+    conn: asyncpg.Connection, event: ReceivedEvent[PriorityChanged]
+) -> None:
     changed = event.payload
-    assert isinstance(changed, PriorityChanged)
     await _set(conn, event, changed.case_id, changed.changed_at, priority=changed.to_priority.value)
     case = await _case(conn, changed.case_id)
-    await _timeline(
+    await record(
         conn,
         event,
         case["account_ref"],
@@ -410,9 +370,10 @@ async def on_priority_changed(conn: asyncpg.Connection, event: ReceivedEvent) ->
     )
 
 
-async def on_service_levels(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_service_levels(
+    conn: asyncpg.Connection, event: ReceivedEvent[ServiceLevelsScheduled]
+) -> None:
     scheduled = event.payload
-    assert isinstance(scheduled, ServiceLevelsScheduled)
     case = await _case(conn, scheduled.case_id)
     levels = dict(case["service_levels"])
     levels.update(
@@ -431,9 +392,10 @@ async def on_service_levels(conn: asyncpg.Connection, event: ReceivedEvent) -> N
     )
 
 
-async def on_service_level_event(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_service_level_event(
+    conn: asyncpg.Connection, event: ReceivedEvent[ServiceLevelWarning | ServiceLevelBreached]
+) -> None:
     fact = event.payload
-    assert isinstance(fact, ServiceLevelWarning | ServiceLevelBreached)
     at = fact.warned_at if isinstance(fact, ServiceLevelWarning) else fact.breached_at
     key = "warnings" if isinstance(fact, ServiceLevelWarning) else "breaches"
     case = await _case(conn, fact.case_id)
@@ -443,7 +405,7 @@ async def on_service_level_event(conn: asyncpg.Connection, event: ReceivedEvent)
         {"kind": fact.kind.value, "due_at": fact.due_at.isoformat(), "at": at.isoformat()},
     ]
     await _set(conn, event, fact.case_id, at, service_levels=levels)
-    await _timeline(
+    await record(
         conn,
         event,
         case["account_ref"],
@@ -453,9 +415,10 @@ async def on_service_level_event(conn: asyncpg.Connection, event: ReceivedEvent)
     )
 
 
-async def on_verification_requested(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_verification_requested(
+    conn: asyncpg.Connection, event: ReceivedEvent[VerificationRequested]
+) -> None:
     requested = event.payload
-    assert isinstance(requested, VerificationRequested)
     case = await _case(conn, requested.case_id)
     entry = {
         "verification_id": str(requested.verification_id),
@@ -467,7 +430,7 @@ async def on_verification_requested(conn: asyncpg.Connection, event: ReceivedEve
     }
     verifications = [*case["verifications"], entry]
     await _set(conn, event, requested.case_id, requested.requested_at, verifications=verifications)
-    await _timeline(
+    await record(
         conn,
         event,
         requested.account_ref,
@@ -482,9 +445,10 @@ async def on_verification_requested(conn: asyncpg.Connection, event: ReceivedEve
     )
 
 
-async def on_verification_recorded(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_verification_recorded(
+    conn: asyncpg.Connection, event: ReceivedEvent[VerificationRecorded]
+) -> None:
     recorded = event.payload
-    assert isinstance(recorded, VerificationRecorded)
     case = await _case(conn, recorded.case_id)
     verification_id = str(recorded.verification_id)
     entry = {
@@ -503,7 +467,7 @@ async def on_verification_recorded(conn: asyncpg.Connection, event: ReceivedEven
             verifications.append(known)
     verifications.append(entry)
     await _set(conn, event, recorded.case_id, recorded.completed_at, verifications=verifications)
-    await _timeline(
+    await record(
         conn,
         event,
         case["account_ref"],
@@ -519,11 +483,12 @@ async def on_verification_recorded(conn: asyncpg.Connection, event: ReceivedEven
     )
 
 
-async def on_decision_recorded(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_decision_recorded(
+    conn: asyncpg.Connection, event: ReceivedEvent[DecisionRecorded]
+) -> None:
     decided = event.payload
-    assert isinstance(decided, DecisionRecorded)
     await _set(conn, event, decided.case_id, decided.decided_at, decision=_json(decided))
-    await _timeline(
+    await record(
         conn,
         event,
         decided.account_ref,
@@ -544,13 +509,14 @@ async def on_decision_recorded(conn: asyncpg.Connection, event: ReceivedEvent) -
     )
 
 
-async def on_suspension_linked(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_suspension_linked(
+    conn: asyncpg.Connection, event: ReceivedEvent[SuspensionLinked]
+) -> None:
     linked = event.payload
-    assert isinstance(linked, SuspensionLinked)
     case = await _case(conn, linked.case_id)
     suspensions = [*case["suspensions"], _json(linked.suspension)]
     await _set(conn, event, linked.case_id, linked.linked_at, suspensions=suspensions)
-    await _timeline(
+    await record(
         conn,
         event,
         linked.account_ref,
@@ -565,12 +531,13 @@ async def on_suspension_linked(conn: asyncpg.Connection, event: ReceivedEvent) -
     )
 
 
-async def on_report_recorded(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_report_recorded(
+    conn: asyncpg.Connection, event: ReceivedEvent[ReportRecorded]
+) -> None:
     report = event.payload
-    assert isinstance(report, ReportRecorded)
     await _set(conn, event, report.case_id, report.recorded_at, report=_json(report))
     case = await _case(conn, report.case_id)
-    await _timeline(
+    await record(
         conn,
         event,
         case["account_ref"],
@@ -584,9 +551,8 @@ async def on_report_recorded(conn: asyncpg.Connection, event: ReceivedEvent) -> 
     )
 
 
-async def on_note_added(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_note_added(conn: asyncpg.Connection, event: ReceivedEvent[NoteAdded]) -> None:
     note = event.payload
-    assert isinstance(note, NoteAdded)
     await conn.execute(
         """INSERT INTO case_notes (note_id, case_id, account_ref, subject_id, author_id, text,
                added_at)
@@ -600,14 +566,15 @@ async def on_note_added(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
         note.added_at,
     )
     await _set(conn, event, note.case_id, note.added_at)
-    await _timeline(
+    await record(
         conn, event, note.account_ref, note.case_id, note.added_at, {"note_id": str(note.note_id)}
     )
 
 
-async def on_callback_requested(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_callback_requested(
+    conn: asyncpg.Connection, event: ReceivedEvent[CallbackRequested]
+) -> None:
     requested = event.payload
-    assert isinstance(requested, CallbackRequested)
     case = await _case(conn, requested.case_id)
     entry = {
         "callback_id": str(requested.callback_id),
@@ -626,7 +593,7 @@ async def on_callback_requested(conn: asyncpg.Connection, event: ReceivedEvent) 
         requested.requested_at,
         callbacks=[*case["callbacks"], entry],
     )
-    await _timeline(
+    await record(
         conn,
         event,
         requested.account_ref,
@@ -636,9 +603,10 @@ async def on_callback_requested(conn: asyncpg.Connection, event: ReceivedEvent) 
     )
 
 
-async def on_callback_recorded(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_callback_recorded(
+    conn: asyncpg.Connection, event: ReceivedEvent[CallbackRecorded]
+) -> None:
     recorded = event.payload
-    assert isinstance(recorded, CallbackRecorded)
     case = await _case(conn, recorded.case_id)
     callback_id = str(recorded.callback_id)
     callbacks = []
@@ -653,7 +621,7 @@ async def on_callback_recorded(conn: asyncpg.Connection, event: ReceivedEvent) -
             {"callback_id": callback_id, "status": recorded.outcome.value, "attempts": 0}
         )
     await _set(conn, event, recorded.case_id, recorded.recorded_at, callbacks=callbacks)
-    await _timeline(
+    await record(
         conn,
         event,
         case["account_ref"],
@@ -667,9 +635,8 @@ async def on_callback_recorded(conn: asyncpg.Connection, event: ReceivedEvent) -
     )
 
 
-async def on_case_escalated(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_case_escalated(conn: asyncpg.Connection, event: ReceivedEvent[CaseEscalated]) -> None:
     escalated = event.payload
-    assert isinstance(escalated, CaseEscalated)
     case = await _case(conn, escalated.case_id)
     entry = {
         "reason": escalated.reason,
@@ -684,7 +651,7 @@ async def on_case_escalated(conn: asyncpg.Connection, event: ReceivedEvent) -> N
         escalation_level=escalated.level,
         escalations=[*case["escalations"], entry],
     )
-    await _timeline(
+    await record(
         conn,
         event,
         escalated.account_ref,
@@ -694,11 +661,10 @@ async def on_case_escalated(conn: asyncpg.Connection, event: ReceivedEvent) -> N
     )
 
 
-async def on_case_reopened(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_case_reopened(conn: asyncpg.Connection, event: ReceivedEvent[CaseReopened]) -> None:
     reopened = event.payload
-    assert isinstance(reopened, CaseReopened)
     await _set(conn, event, reopened.case_id, reopened.reopened_at, decision=None)
-    await _timeline(
+    await record(
         conn,
         event,
         reopened.account_ref,
@@ -708,12 +674,11 @@ async def on_case_reopened(conn: asyncpg.Connection, event: ReceivedEvent) -> No
     )
 
 
-async def on_case_closed(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+async def on_case_closed(conn: asyncpg.Connection, event: ReceivedEvent[CaseClosed]) -> None:
     closed = event.payload
-    assert isinstance(closed, CaseClosed)
     await _set(conn, event, closed.case_id, closed.closed_at)
     case = await _case(conn, closed.case_id)
-    await _timeline(
+    await record(
         conn,
         event,
         case["account_ref"],
@@ -723,137 +688,109 @@ async def on_case_closed(conn: asyncpg.Connection, event: ReceivedEvent) -> None
     )
 
 
-# -- accounts and staff -----------------------------------------------------------------------
-
-
-async def on_suspension_recorded(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    recorded = event.payload
-    assert isinstance(recorded, SuspensionRecorded)
-    rule = recorded.suspension
-    await conn.execute(
-        """INSERT INTO account_suspensions (suspension_id, account_ref, scope, rule, suspended_at)
-           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (suspension_id) DO NOTHING""",
-        rule.suspension_id,
-        recorded.account_ref,
-        recorded.scope.value,
-        _json(rule),
-        rule.suspended_at,
-    )
-    await _timeline(
-        conn,
-        event,
-        recorded.account_ref,
-        None,
-        rule.suspended_at,
-        {
-            "suspension_id": str(rule.suspension_id),
-            "scope": recorded.scope.value,
-            "rule_code": rule.rule_code,
-            "rule_version": rule.rule_version,
-            "threshold": rule.threshold,
-            "facts": rule.facts,
-        },
-    )
-
-
-async def on_customer_tagged(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    tagged = event.payload
-    assert isinstance(tagged, CustomerTagged)
-    await conn.execute(
-        """INSERT INTO customer_tags (account_ref, tag, campaign_id, case_id, tagged_at)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (account_ref, tag) DO UPDATE SET campaign_id = EXCLUDED.campaign_id,
-               case_id = EXCLUDED.case_id, tagged_at = EXCLUDED.tagged_at""",
-        tagged.account_ref,
-        tagged.tag,
-        tagged.campaign_id,
-        tagged.case_id,
-        tagged.tagged_at,
-    )
-    await _timeline(
-        conn,
-        event,
-        tagged.account_ref,
-        tagged.case_id,
-        tagged.tagged_at,
-        {"tag": tagged.tag, "campaign_id": tagged.campaign_id},
-    )
-
-
-async def on_customer_untagged(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    untagged = event.payload
-    assert isinstance(untagged, CustomerUntagged)
-    await conn.execute(
-        "DELETE FROM customer_tags WHERE account_ref = $1 AND tag = $2",
-        untagged.account_ref,
-        untagged.tag,
-    )
-    await _timeline(
-        conn, event, untagged.account_ref, None, untagged.untagged_at, {"tag": untagged.tag}
-    )
-
-
-async def on_staff_skills(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-    skills = event.payload
-    assert isinstance(skills, StaffSkillsSet)
-    await conn.execute(
-        """INSERT INTO staff_skills (staff_id, queues, active, updated_at) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (staff_id) DO UPDATE SET queues = EXCLUDED.queues,
-               active = EXCLUDED.active, updated_at = EXCLUDED.updated_at""",
-        skills.staff_id,
-        [q.value for q in skills.queues],
-        skills.active,
-        skills.set_at,
-    )
-
-
-Handler = Callable[[asyncpg.Connection, ReceivedEvent], Awaitable[None]]
-HANDLERS: dict[str, Handler] = {
-    "cases.case_opened": on_case_opened,
-    "cases.contact_attached": on_contact_attached,
-    "cases.case_merged": on_case_merged,
-    "cases.contact_split": on_contact_split,
-    "cases.case_assigned": on_case_assigned,
-    "cases.status_changed": on_status_changed,
-    "cases.priority_changed": on_priority_changed,
-    "cases.service_levels_scheduled": on_service_levels,
-    "cases.service_level_warning": on_service_level_event,
-    "cases.service_level_breached": on_service_level_event,
-    "cases.verification_requested": on_verification_requested,
-    "cases.verification_recorded": on_verification_recorded,
-    "cases.decision_recorded": on_decision_recorded,
-    "cases.suspension_linked": on_suspension_linked,
-    "cases.report_recorded": on_report_recorded,
-    "cases.note_added": on_note_added,
-    "cases.callback_requested": on_callback_requested,
-    "cases.callback_recorded": on_callback_recorded,
-    "cases.case_escalated": on_case_escalated,
-    "cases.case_reopened": on_case_reopened,
-    "cases.case_closed": on_case_closed,
-    "cases.suspension_recorded": on_suspension_recorded,
-    "cases.customer_tagged": on_customer_tagged,
-    "cases.customer_untagged": on_customer_untagged,
-    "cases.staff_skills_set": on_staff_skills,
+handlers: dict[type[EventPayload], EventHandler] = {
+    CaseOpened: on_case_opened,
+    ContactAttached: on_contact_attached,
+    CaseMerged: on_case_merged,
+    ContactSplit: on_contact_split,
+    CaseAssigned: on_case_assigned,
+    StatusChanged: on_status_changed,
+    PriorityChanged: on_priority_changed,
+    ServiceLevelsScheduled: on_service_levels,
+    ServiceLevelWarning: on_service_level_event,
+    ServiceLevelBreached: on_service_level_event,
+    VerificationRequested: on_verification_requested,
+    VerificationRecorded: on_verification_recorded,
+    DecisionRecorded: on_decision_recorded,
+    SuspensionLinked: on_suspension_linked,
+    ReportRecorded: on_report_recorded,
+    NoteAdded: on_note_added,
+    CallbackRequested: on_callback_requested,
+    CallbackRecorded: on_callback_recorded,
+    CaseEscalated: on_case_escalated,
+    CaseReopened: on_case_reopened,
+    CaseClosed: on_case_closed,
 }
 
 
-def projection_group() -> ConsumerGroup:
-    return ConsumerGroup(
-        name="cases.projections",
-        topics=[CASES_CASES, CASES_ACCOUNTS, CASES_STAFF],
-        handlers=HANDLERS,
-        read_models=READ_MODELS,
-        description="Case views, contacts, notes, the account timeline, suspensions, tags and "
-        "staff skills, from the cases service's own topics.",
+# -- reads ------------------------------------------------------------------------------------
+
+COLUMNS = """case_id, account_ref, case_type, problem_category, status, customer_id, language,
+    source_channel, source_ticket_id, opened_at, correlation_id, summary, priority, waiting_on,
+    site_id, requester_role, proxy_relationship, viewer_ids, queue, assignee_id,
+    escalation_level, escalations, contacts, service_levels, verifications, callbacks,
+    suspensions, report, decision, merged_into, split_from, updated_at, subject_id"""
+UNRESOLVED = "status NOT IN ('resolved', 'closed', 'merged')"
+
+
+async def case_row(conn: asyncpg.Connection | asyncpg.Pool, case_id: UUID) -> dict[str, Any] | None:
+    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM case_views WHERE case_id = $1", case_id)
+    return dict(row) if row else None
+
+
+async def case_rows(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    ticket_id: UUID | None,
+    account_ref: str | None,
+    viewer_id: str | None,
+    status: str | None,
+    assignee_id: str | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"""SELECT {COLUMNS} FROM case_views
+            WHERE ($1::uuid IS NULL OR case_id IN
+                      (SELECT case_id FROM case_contacts WHERE ticket_id = $1))
+              AND ($2::text IS NULL OR account_ref = $2)
+              AND ($3::text IS NULL OR $3 = ANY(viewer_ids))
+              AND ($4::text IS NULL OR status = $4)
+              AND ($5::text IS NULL OR assignee_id = $5)
+            ORDER BY opened_at DESC, case_id LIMIT $6""",
+        ticket_id,
+        account_ref,
+        viewer_id,
+        status,
+        assignee_id,
+        limit,
+    )
+    return [dict(row) for row in rows]
+
+
+async def cases_of_account(conn: asyncpg.Connection, account_ref: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS} FROM case_views WHERE account_ref = $1 ORDER BY opened_at", account_ref
+    )
+    return [dict(row) for row in rows]
+
+
+async def contacts_since(
+    conn: asyncpg.Connection | asyncpg.Pool, account_ref: str, since: datetime
+) -> int:
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        "SELECT count(*) FROM case_contacts WHERE account_ref = $1 AND at >= $2",
+        account_ref,
+        since,
     )
 
 
-def handled_event_types() -> set[str]:
-    return set(HANDLERS)
+async def unresolved_count(conn: asyncpg.Connection | asyncpg.Pool, account_ref: str) -> int:
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        f"SELECT count(*) FROM case_views WHERE account_ref = $1 AND {UNRESOLVED}", account_ref
+    )
 
 
-def payload_types() -> list[type[EventPayload]]:
-    """For tests: every event type the projection handles is a registered payload."""
-    from contracts import REGISTRY
+async def notes_of(conn: asyncpg.Connection | asyncpg.Pool, case_id: UUID) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT note_id, author_id, text, added_at FROM case_notes WHERE case_id = $1 "
+        "ORDER BY added_at, note_id",
+        case_id,
+    )
+    return [dict(row) for row in rows]
 
-    return [REGISTRY.definition(name).current for name in HANDLERS]
+
+async def redact(conn: asyncpg.Connection, subject_id: str) -> None:
+    """An erased person's own words leave the case file; the cases themselves stay."""
+    await conn.execute("UPDATE case_views SET summary = NULL WHERE subject_id = $1", subject_id)
+    await conn.execute("UPDATE case_contacts SET words = NULL WHERE subject_id = $1", subject_id)
+    await conn.execute("UPDATE case_notes SET text = NULL WHERE subject_id = $1", subject_id)

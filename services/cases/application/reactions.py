@@ -1,6 +1,5 @@
-"""What the cases service reacts to, and the read models it keeps.
-
-Reactions (each appends events of its own, exactly once in effect through the inbox):
+"""What the cases service reacts to (each reaction appends events of its own, exactly once in
+effect through the inbox):
 
 - ``cases.intake``: checkin.ticket_issued → attach the contact to the account's open case of
   the same problem, or open one;
@@ -17,6 +16,7 @@ Events that name a case this service does not know are ignored (another system's
 from __future__ import annotations
 
 import logging
+from uuid import UUID
 
 import asyncpg
 
@@ -28,35 +28,37 @@ from contracts.events.verification import VerificationCompleted
 from contracts.topics import CHECKIN_TICKETS, NOTIFICATIONS_CALLBACKS, VERIFICATION_SESSIONS
 from contracts.vocabulary import PersonRole
 from runtime.consumer import ConsumerGroup, ReceivedEvent
-from runtime.eventstore import CommandContext, EventStore
+from runtime.context import CommandContext
+from runtime.service import ServiceRuntime
 from runtime.telemetry import log_fields
-from services.cases.application import (
+from services.cases.application import repositories
+from services.cases.application.accounts import record_suspension
+from services.cases.application.cases import (
     NewContact,
-    case_command,
     case_id_for_ticket,
+    change_case,
     contact_id_for_ticket,
-    load_case,
     open_or_attach,
-    record_suspension,
 )
-from services.cases.case_types import CASE_TYPE_OF
-from services.cases.domain import (
-    RecordCallback,
-    RecordVerification,
-    decide_record_callback,
-    decide_record_verification,
-)
-from services.cases.projections import projection_group
+from services.cases.domain.case import RecordCallback, RecordVerification, case_stream
+from services.cases.domain.case_types import CASE_TYPE_OF
 
 log = logging.getLogger(__name__)
 
 
-def consumer_groups(store: EventStore) -> list[ConsumerGroup]:
-    async def on_ticket_issued(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+def reaction_groups(runtime: ServiceRuntime) -> list[ConsumerGroup]:
+    """The reactions; ``runtime`` is read only when an event arrives."""
+
+    async def known(conn: asyncpg.Connection, case_id: UUID) -> bool:
+        case = await repositories.cases(runtime.store).state(conn, case_stream(case_id))
+        return case.opened
+
+    async def on_ticket_issued(
+        conn: asyncpg.Connection, event: ReceivedEvent[TicketIssued]
+    ) -> None:
         """A check-in intake (walk-in or remote contact) attaches to the account's open case
         of the same problem, or opens one."""
         ticket = event.payload
-        assert isinstance(ticket, TicketIssued)
         intake = ticket.intake
         proxy = intake.acting_for
         contact = NewContact(
@@ -76,16 +78,14 @@ def consumer_groups(store: EventStore) -> list[ConsumerGroup]:
             accessibility_needs=tuple(intake.accessibility_needs),
         )
         await open_or_attach(
-            conn, store, contact, CommandContext.caused_by(event.envelope, "cases")
+            conn, runtime.store, contact, CommandContext.caused_by(event.envelope, "cases")
         )
 
-    async def on_verification_completed(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+    async def on_verification_completed(
+        conn: asyncpg.Connection, event: ReceivedEvent[VerificationCompleted]
+    ) -> None:
         completed = event.payload
-        assert isinstance(completed, VerificationCompleted)
-        if (
-            completed.case_id is None
-            or not (await load_case(conn, store, completed.case_id)).opened
-        ):
+        if completed.case_id is None or not await known(conn, completed.case_id):
             return
         command = RecordVerification(
             verification_id=completed.verification_id,
@@ -95,38 +95,55 @@ def consumer_groups(store: EventStore) -> list[ConsumerGroup]:
             reasons=tuple(completed.reasons),
             at=completed.completed_at,
         )
-        await case_command(
+        await change_case(
             conn,
-            store,
+            runtime.store,
             completed.case_id,
-            lambda case: decide_record_verification(case, command),
+            command,
             CommandContext.caused_by(event.envelope, "cases"),
         )
 
-    async def on_callback(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+    async def on_callback_completed(
+        conn: asyncpg.Connection, event: ReceivedEvent[CallbackCompleted]
+    ) -> None:
         answer = event.payload
-        assert isinstance(answer, CallbackCompleted | CallbackMissed)
-        if answer.case_id is None or not (await load_case(conn, store, answer.case_id)).opened:
+        if answer.case_id is None or not await known(conn, answer.case_id):
             return
-        if isinstance(answer, CallbackCompleted):
-            outcome, at = CallbackOutcome.COMPLETED, answer.completed_at
-        else:
-            outcome, at = CallbackOutcome.MISSED, answer.missed_at
-        command = RecordCallback(answer.callback_id, outcome, answer.attempts, at)
-        await case_command(
+        command = RecordCallback(
+            answer.callback_id, CallbackOutcome.COMPLETED, answer.attempts, answer.completed_at
+        )
+        await change_case(
             conn,
-            store,
+            runtime.store,
             answer.case_id,
-            lambda case: decide_record_callback(case, command),
+            command,
             CommandContext.caused_by(event.envelope, "cases"),
         )
 
-    async def on_account_suspended(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
+    async def on_callback_missed(
+        conn: asyncpg.Connection, event: ReceivedEvent[CallbackMissed]
+    ) -> None:
+        answer = event.payload
+        if answer.case_id is None or not await known(conn, answer.case_id):
+            return
+        command = RecordCallback(
+            answer.callback_id, CallbackOutcome.MISSED, answer.attempts, answer.missed_at
+        )
+        await change_case(
+            conn,
+            runtime.store,
+            answer.case_id,
+            command,
+            CommandContext.caused_by(event.envelope, "cases"),
+        )
+
+    async def on_account_suspended(
+        conn: asyncpg.Connection, event: ReceivedEvent[AccountSuspended]
+    ) -> None:
         suspended = event.payload
-        assert isinstance(suspended, AccountSuspended)
         linked = await record_suspension(
             conn,
-            store,
+            runtime.store,
             suspended,
             event.envelope.event_id,
             CommandContext.caused_by(event.envelope, "cases"),
@@ -140,37 +157,26 @@ def consumer_groups(store: EventStore) -> list[ConsumerGroup]:
         ConsumerGroup(
             name="cases.intake",
             topics=[CHECKIN_TICKETS],
-            handlers={"checkin.ticket_issued": on_ticket_issued},
+            handlers={TicketIssued: on_ticket_issued},
             description="Attaches each check-in contact to the open case of its problem, or "
             "opens one.",
         ),
         ConsumerGroup(
             name="cases.verification",
             topics=[VERIFICATION_SESSIONS],
-            handlers={"verification.verification_completed": on_verification_completed},
+            handlers={VerificationCompleted: on_verification_completed},
             description="Records verification outcomes on their cases; the case moves on.",
         ),
         ConsumerGroup(
             name="cases.callbacks",
             topics=[NOTIFICATIONS_CALLBACKS],
-            handlers={
-                "notifications.callback_completed": on_callback,
-                "notifications.callback_missed": on_callback,
-            },
+            handlers={CallbackCompleted: on_callback_completed, CallbackMissed: on_callback_missed},
             description="Tracks promised callbacks; a missed one escalates the case.",
         ),
         ConsumerGroup(
             name="cases.platform",
             topics=[PLATFORM_ACCOUNTS],
-            handlers={"platform.account_suspended": on_account_suspended},
+            handlers={AccountSuspended: on_account_suspended},
             description="Records platform suspensions and links them to the account's cases.",
         ),
-        projection_group(),
     ]
-
-
-async def redact_subject(conn: asyncpg.Connection, subject_id: str) -> None:
-    """An erased person's own words leave every read model; the cases themselves stay."""
-    await conn.execute("UPDATE case_views SET summary = NULL WHERE subject_id = $1", subject_id)
-    await conn.execute("UPDATE case_contacts SET words = NULL WHERE subject_id = $1", subject_id)
-    await conn.execute("UPDATE case_notes SET text = NULL WHERE subject_id = $1", subject_id)

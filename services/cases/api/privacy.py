@@ -3,31 +3,32 @@ of their data after a verification they passed."""
 
 from __future__ import annotations
 
-import os
 import uuid
-from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-import httpx
+import asyncpg
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.events.privacy import SUBJECT_ID
 from runtime.audit import record_access
 from runtime.auth import Principal, require_roles
-from runtime.errors import NotFound, RuleViolation
-from runtime.eventstore import CommandContext, execute
+from runtime.commands import command
+from runtime.context import CommandContext
 from runtime.export import gather_subject_data
 from runtime.service import Runtime
-from services.cases.data_subjects import (
-    DATA_SUBJECT,
+from services.cases.application.data_subjects import (
+    change_data_subject,
+    data_subject,
+    own_copy_subject,
+)
+from services.cases.config import CasesWiring
+from services.cases.domain.data_subject import (
     DataSubject,
     EraseSubject,
     PlaceLegalHold,
     ReleaseLegalHold,
-    data_subject_stream,
-    decide,
 )
 
 router = APIRouter(prefix="/privacy", tags=["privacy"])
@@ -76,18 +77,16 @@ def _view(subject_id: str, subject: DataSubject) -> SubjectView:
 
 
 async def _change(
-    runtime: Runtime, principal: Principal, subject_id: str, command: object
+    runtime: Runtime,
+    principal: Principal,
+    change: PlaceLegalHold | ReleaseLegalHold | EraseSubject,
 ) -> SubjectView:
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        subject, _ = await execute(
-            conn,
-            runtime.store,
-            DATA_SUBJECT,
-            data_subject_stream(subject_id),
-            lambda state: decide(state, command),  # type: ignore[arg-type]
-            CommandContext.new(principal.actor()),
+    async def act(conn: asyncpg.Connection) -> DataSubject:
+        return await change_data_subject(
+            conn, runtime.store, change, CommandContext.new(principal.actor())
         )
-    return _view(subject_id, subject)
+
+    return _view(change.subject_id, await command(runtime.pool, act))
 
 
 @router.get("/subjects/{subject_id}", response_model=SubjectView, summary="Holds and erasures")
@@ -95,8 +94,8 @@ async def get_subject(
     subject_id: SubjectId, runtime: Runtime, principal: Annotated[Principal, Officers]
 ) -> SubjectView:
     async with runtime.pool.acquire() as conn:
-        history = await runtime.store.load(conn, data_subject_stream(subject_id))
-    return _view(subject_id, DATA_SUBJECT.fold([e.payload for e in history]))
+        subject = await data_subject(conn, runtime.store, subject_id)
+    return _view(subject_id, subject)
 
 
 @router.post(
@@ -111,10 +110,8 @@ async def place_hold(
     runtime: Runtime,
     principal: Annotated[Principal, Officers],
 ) -> SubjectView:
-    command = PlaceLegalHold(
-        subject_id, uuid.uuid4(), body.reason, body.case_id, runtime.clock.now()
-    )
-    return await _change(runtime, principal, subject_id, command)
+    hold = PlaceLegalHold(subject_id, uuid.uuid4(), body.reason, body.case_id, runtime.clock.now())
+    return await _change(runtime, principal, hold)
 
 
 @router.delete(
@@ -128,8 +125,8 @@ async def release_hold(
     runtime: Runtime,
     principal: Annotated[Principal, Officers],
 ) -> SubjectView:
-    command = ReleaseLegalHold(subject_id, hold_id, runtime.clock.now())
-    return await _change(runtime, principal, subject_id, command)
+    release = ReleaseLegalHold(subject_id, hold_id, runtime.clock.now())
+    return await _change(runtime, principal, release)
 
 
 @router.post(
@@ -147,65 +144,8 @@ async def erase_subject(
     runtime: Runtime,
     principal: Annotated[Principal, Officers],
 ) -> SubjectView:
-    command = EraseSubject(subject_id, body.reason, runtime.clock.now())
-    return await _change(runtime, principal, subject_id, command)
-
-
-# -- the customer's own copy ------------------------------------------------------------------
-
-
-def self_export_window() -> timedelta:
-    """How recent the passed verification must be: FRONTDESK_CASES_SELF_EXPORT_MINUTES
-    (default 30)."""
-    minutes = int(os.environ.get("FRONTDESK_CASES_SELF_EXPORT_MINUTES", "30"))
-    if not 1 <= minutes <= 24 * 60:
-        raise ValueError("FRONTDESK_CASES_SELF_EXPORT_MINUTES must be between 1 and 1440")
-    return timedelta(minutes=minutes)
-
-
-async def verification_session(
-    runtime: Runtime, request: Request, verification_id: UUID
-) -> dict[str, Any] | None:
-    """The session as the verification service knows it (who took it, for which account,
-    whose identity it proved, how and when it ended); None if it knows no such session."""
-    base_url = runtime.settings.peer_urls()["verification"].rstrip("/")
-    token = request.app.state.token_verifier.issue(
-        f"service:{runtime.name}", ["service"], ttl_seconds=60
-    )
-    async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.get(
-            f"{base_url}/verification/sessions/{verification_id}",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-    if response.status_code == 404:
-        return None
-    response.raise_for_status()
-    return response.json()  # type: ignore[no-any-return]
-
-
-def check_self_export(
-    session: dict[str, Any] | None, principal: Principal, now: datetime, window: timedelta
-) -> str:
-    """The subject whose copy the caller may have, or why not. Only the account holder who
-    passed the verification themselves, recently: a proxy or a guardian proves their own
-    identity, never the holder's, and gets no copy of the holder's data."""
-    if session is None or session.get("person_ref") != principal.id:
-        raise NotFound("no such verification of yours")
-    if session["status"] != "verified":
-        raise RuleViolation(f"this verification has not passed (it is {session['status']})")
-    if session["person_role"] != "holder":
-        raise RuleViolation(
-            f"this verification proved a {session['person_role']}'s identity: only the "
-            "account holder may have a copy of the account's data"
-        )
-    completed_at = datetime.fromisoformat(session["completed_at"])
-    if completed_at < now - window:
-        minutes = int(window.total_seconds() // 60)
-        raise RuleViolation(
-            f"the verification passed more than {minutes} minutes ago: verify again to get "
-            "a copy of your data"
-        )
-    return f"account:{session['account_ref']}"
+    erasure = EraseSubject(subject_id, body.reason, runtime.clock.now())
+    return await _change(runtime, principal, erasure)
 
 
 @router.get(
@@ -219,12 +159,16 @@ async def my_data(
     verification_id: Annotated[UUID, Query(description="The session the customer passed.")],
     request: Request,
     runtime: Runtime,
+    wiring: CasesWiring,
     principal: Annotated[Principal, require_roles("customer")],
 ) -> dict[str, Any]:
-    session = await verification_session(runtime, request, verification_id)
-    subject_id = check_self_export(session, principal, runtime.clock.now(), self_export_window())
+    verifier = request.app.state.token_verifier
+    token = verifier.issue(f"service:{runtime.name}", ["service"], ttl_seconds=60)
+    subject_id = await own_copy_subject(
+        wiring, verification_id, token, principal, runtime.clock.now()
+    )
     document = await gather_subject_data(
-        runtime.settings.peer_urls(), request.app.state.token_verifier, runtime.name, subject_id
+        runtime.settings.peer_urls(), verifier, runtime.name, subject_id
     )
     async with runtime.pool.acquire() as conn:
         await record_access(

@@ -18,11 +18,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from contracts.events.cases import CaseStatus, ReporterCategory, SuspensionRule, WaitingOn
-from runtime.auth import Principal
-from services.cases.policies import explain_suspension, explanation_language
+from services.cases.domain.policies import explain_suspension, explanation_language
+
+
+class Caller(Protocol):
+    """Who asks (the runtime's ``Principal`` is one): staff see every case, a customer the
+    cases they follow."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def is_staff(self) -> bool: ...
+
+    def has_any(self, *roles: str) -> bool: ...
 
 
 class Audience(StrEnum):
@@ -30,7 +42,7 @@ class Audience(StrEnum):
     STAFF = "staff"
 
 
-def audience_for(principal: Principal, viewer_ids: list[str] | frozenset[str]) -> Audience | None:
+def audience_for(principal: Caller, viewer_ids: list[str] | frozenset[str]) -> Audience | None:
     """The caller's audience for one case, or None when they may not see it (answer 404)."""
     if principal.is_staff:
         return Audience.STAFF

@@ -1,5 +1,7 @@
-"""Two small aggregates beside the case: the account (platform suspensions recorded, tags on
-the customer) and the staff member (the specialist queues they work). Pure, no I/O."""
+"""The account aggregate: platform suspensions recorded on it, tags on its customer.
+
+A long-lived stream (every suspension and tag of the account, for years): it keeps snapshots,
+so a command costs the same on its thousandth event as on its first. Pure, no I/O."""
 
 from __future__ import annotations
 
@@ -12,13 +14,11 @@ from contracts.events.cases import SuspensionRule
 from contracts.events.cases_accounts import (
     CustomerTagged,
     CustomerUntagged,
-    StaffSkillsSet,
     SuspensionRecorded,
 )
 from contracts.events.platform import SuspensionScope
-from contracts.vocabulary import ServiceQueue
+from runtime.aggregate import AggregateType, Snapshots
 from runtime.errors import NotFound, RuleViolation
-from runtime.eventstore import AggregateType
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class UntagCustomer:
     at: datetime
 
 
-def decide_account(
+def decide(
     account: Account, command: RecordSuspension | TagCustomer | UntagCustomer
 ) -> list[EventPayload]:
     match command:
@@ -95,7 +95,7 @@ def decide_account(
     raise TypeError(f"unknown command {command!r}")
 
 
-def evolve_account(account: Account, event: EventPayload) -> Account:
+def evolve(account: Account, event: EventPayload) -> Account:
     match event:
         case SuspensionRecorded():
             suspensions = {**account.suspensions, event.suspension.suspension_id: event.suspension}
@@ -107,47 +107,8 @@ def evolve_account(account: Account, event: EventPayload) -> Account:
     return account
 
 
-ACCOUNT = AggregateType[Account]("account", Account, evolve_account)
+ACCOUNT = AggregateType[Account]("account", Account, evolve, Snapshots(version=1))
 
 
 def account_stream(account_ref: str) -> str:
     return f"account-{account_ref}"
-
-
-@dataclass(frozen=True)
-class StaffMember:
-    staff_id: str | None = None
-    queues: tuple[ServiceQueue, ...] = ()
-    active: bool = False
-
-
-@dataclass(frozen=True)
-class SetSkills:
-    staff_id: str
-    queues: tuple[ServiceQueue, ...]
-    active: bool
-    at: datetime
-
-
-def decide_skills(member: StaffMember, command: SetSkills) -> list[EventPayload]:
-    queues = tuple(sorted(set(command.queues)))
-    if member.staff_id is not None and (queues, command.active) == (member.queues, member.active):
-        return []
-    return [
-        StaffSkillsSet(
-            staff_id=command.staff_id, queues=list(queues), active=command.active, set_at=command.at
-        )
-    ]
-
-
-def evolve_staff(member: StaffMember, event: EventPayload) -> StaffMember:
-    if isinstance(event, StaffSkillsSet):
-        return StaffMember(event.staff_id, tuple(event.queues), event.active)
-    return member
-
-
-STAFF_MEMBER = AggregateType[StaffMember]("staff_member", StaffMember, evolve_staff)
-
-
-def staff_stream(staff_id: str) -> str:
-    return f"staff_member-{staff_id}"

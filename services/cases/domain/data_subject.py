@@ -1,18 +1,22 @@
-"""The data-subject aggregate: legal holds and erasure of one person's data. Pure, no I/O.
+"""The data-subject aggregate: legal holds and erasure of one person's data, and who may have
+a copy of it. Pure, no I/O.
 
 Cases owns it because cases owns the account timeline; every service acts on its events.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from contracts.base import EventPayload
 from contracts.events.privacy import DataSubjectErased, LegalHoldPlaced, LegalHoldReleased
+from runtime.aggregate import AggregateType, Snapshots
 from runtime.errors import NotFound, RuleViolation
-from runtime.eventstore import AggregateType
+from services.cases.domain.visibility import Caller
 
 
 @dataclass(frozen=True)
@@ -110,8 +114,36 @@ def evolve(subject: DataSubject, event: EventPayload) -> DataSubject:
     return subject
 
 
-DATA_SUBJECT = AggregateType[DataSubject]("data_subject", DataSubject, evolve)
+DATA_SUBJECT = AggregateType[DataSubject]("data_subject", DataSubject, evolve, Snapshots(version=1))
 
 
 def data_subject_stream(subject_id: str) -> str:
     return f"data_subject-{subject_id}"
+
+
+# -- a person's own copy of their data -----------------------------------------------------
+
+
+def check_self_export(
+    session: Mapping[str, Any] | None, principal: Caller, now: datetime, window: timedelta
+) -> str:
+    """The subject whose copy the caller may have, or why not. Only the account holder who
+    passed the verification themselves, recently: a proxy or a guardian proves their own
+    identity, never the holder's, and gets no copy of the holder's data."""
+    if session is None or session.get("person_ref") != principal.id:
+        raise NotFound("no such verification of yours")
+    if session["status"] != "verified":
+        raise RuleViolation(f"this verification has not passed (it is {session['status']})")
+    if session["person_role"] != "holder":
+        raise RuleViolation(
+            f"this verification proved a {session['person_role']}'s identity: only the "
+            "account holder may have a copy of the account's data"
+        )
+    completed_at = datetime.fromisoformat(session["completed_at"])
+    if completed_at < now - window:
+        minutes = int(window.total_seconds() // 60)
+        raise RuleViolation(
+            f"the verification passed more than {minutes} minutes ago: verify again to get "
+            "a copy of your data"
+        )
+    return f"account:{session['account_ref']}"

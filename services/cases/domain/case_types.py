@@ -82,9 +82,6 @@ class CaseTypeSpec:
     repeat_escalation_at: int = 3  # contacts in the window that escalate the case
     repeat_window: timedelta = timedelta(days=90)
 
-    def verification_purpose(self) -> VerificationPurpose | None:
-        return self.requirements[0].purpose if self.requirements else None
-
 
 def _spec(
     case_type: CaseType,
@@ -170,6 +167,3 @@ CASE_TYPE_OF: dict[ProblemCategory, CaseType] = {
     ProblemCategory.OTHER: CaseType.OTHER,
 }
 PROBLEM_CATEGORY_OF: dict[CaseType, ProblemCategory] = {v: k for k, v in CASE_TYPE_OF.items()}
-
-# appeal / reopen period after a resolution (configurable, see services/cases/config.py)
-DEFAULT_APPEAL_PERIOD = timedelta(days=30)

@@ -1,0 +1,1 @@
+"""External parties of the cases service, behind the interfaces cases speaks to them."""

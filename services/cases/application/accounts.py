@@ -1,0 +1,75 @@
+"""Account use cases: tags on the account's customer, and the platform's suspensions (recorded
+on the account, linked to every unresolved case of it)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from contracts.events.cases import SuspensionRule
+from contracts.events.platform import AccountSuspended
+from runtime.context import CommandContext
+from runtime.eventstore import EventStore
+from services.cases.application import open_problems, repositories
+from services.cases.application.cases import change_case
+from services.cases.domain.account import (
+    Account,
+    RecordSuspension,
+    TagCustomer,
+    UntagCustomer,
+    account_stream,
+    decide,
+)
+from services.cases.domain.case import LinkSuspension
+
+
+async def change_account(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    command: TagCustomer | UntagCustomer,
+    context: CommandContext,
+) -> Account:
+    executed = await repositories.accounts(store).execute(
+        conn, account_stream(command.account_ref), lambda account: decide(account, command), context
+    )
+    return executed.state
+
+
+async def record_suspension(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    suspended: AccountSuspended,
+    platform_event_id: UUID,
+    context: CommandContext,
+) -> list[UUID]:
+    """Record the platform's suspension on the account and link it to every unresolved case
+    of the account (cases opened later link it when they open). Returns the linked cases."""
+    rule = SuspensionRule(
+        suspension_id=suspended.suspension_id,
+        rule_code=suspended.rule_code,
+        rule_version=suspended.rule_version,
+        threshold=suspended.threshold,
+        threshold_unit=suspended.threshold_unit,
+        window_hours=suspended.window_hours,
+        facts=suspended.facts,
+        suspended_at=suspended.suspended_at,
+    )
+    command = RecordSuspension(
+        account_ref=suspended.account_ref,
+        scope=suspended.scope,
+        suspension=rule,
+        platform_event_id=platform_event_id,
+        at=suspended.suspended_at,
+    )
+    await repositories.accounts(store).execute(
+        conn,
+        account_stream(suspended.account_ref),
+        lambda account: decide(account, command),
+        context,
+    )
+    open_cases = await open_problems.open_cases_of(conn, suspended.account_ref)
+    link = LinkSuspension(rule, suspended.suspended_at)
+    for case_id in open_cases:
+        await change_case(conn, store, case_id, link, context)
+    return open_cases

@@ -1,0 +1,66 @@
+"""The account timeline (``account_timeline``): one entry per event of a case, an account or
+its customer, in order; each read model that handles such an event also records its entry here.
+Read by the timelines of an account and of a case, with the contact's own words beside it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from runtime.consumer import ReceivedEvent
+
+TABLES = ("account_timeline",)
+
+
+def as_json(model: Any) -> Any:
+    return json.loads(model.model_dump_json()) if hasattr(model, "model_dump_json") else model
+
+
+async def record(
+    conn: asyncpg.Connection,
+    event: ReceivedEvent[Any],
+    account_ref: str,
+    case_id: UUID | None,
+    at: Any,
+    details: dict[str, Any],
+) -> None:
+    envelope = event.envelope
+    await conn.execute(
+        """INSERT INTO account_timeline (event_id, account_ref, case_id, at, stream_id,
+               stream_version, kind, actor_role, details)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING""",
+        envelope.event_id,
+        account_ref,
+        case_id,
+        at,
+        envelope.stream_id,
+        envelope.stream_version,
+        envelope.event_type.split(".", 1)[1],
+        envelope.actor.role if envelope.actor else None,
+        details,
+    )
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+_TIMELINE = """SELECT t.at, t.kind, t.case_id, t.details, t.actor_role, c.words
+               FROM account_timeline t
+               LEFT JOIN case_contacts c ON c.contact_id = (t.details->>'contact_id')::uuid
+               WHERE {where} ORDER BY t.at, t.stream_id, t.stream_version LIMIT $2"""
+
+
+async def of_account(
+    conn: asyncpg.Connection | asyncpg.Pool, account_ref: str, limit: int
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(_TIMELINE.format(where="t.account_ref = $1"), account_ref, limit)
+    return [dict(row) for row in rows]
+
+
+async def of_case(
+    conn: asyncpg.Connection | asyncpg.Pool, case_id: UUID, limit: int
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(_TIMELINE.format(where="t.case_id = $1"), case_id, limit)
+    return [dict(row) for row in rows]
