@@ -25,8 +25,8 @@ from contracts.vocabulary import (
 from runtime.context import CommandContext
 from runtime.errors import NotFound
 from runtime.eventstore import EventStore
+from runtime.running import RunningService
 from runtime.scheduler import Timer, TimerHandler
-from runtime.service import ServiceRuntime
 from services.cases.application import open_problems, repositories
 from services.cases.domain.account import account_stream
 from services.cases.domain.case import (
@@ -234,7 +234,7 @@ async def split_contact(
 # -- service-level timers ---------------------------------------------------------------------
 
 
-def service_level_timer(runtime: ServiceRuntime) -> TimerHandler:
+def service_level_timer(runtime: RunningService) -> TimerHandler:
     """Fires a service-level warning or breach, if the clock still runs as scheduled; in the
     flow of the command that scheduled the timer."""
 

@@ -29,7 +29,7 @@ from contracts.topics import CHECKIN_TICKETS, NOTIFICATIONS_CALLBACKS, VERIFICAT
 from contracts.vocabulary import PersonRole
 from runtime.consumer import ConsumerGroup, ReceivedEvent
 from runtime.context import CommandContext
-from runtime.service import ServiceRuntime
+from runtime.running import RunningService
 from runtime.telemetry import log_fields
 from services.cases.application import repositories
 from services.cases.application.accounts import record_suspension
@@ -46,7 +46,7 @@ from services.cases.domain.case_types import CASE_TYPE_OF
 log = logging.getLogger(__name__)
 
 
-def reaction_groups(runtime: ServiceRuntime) -> list[ConsumerGroup]:
+def reaction_groups(runtime: RunningService) -> list[ConsumerGroup]:
     """The reactions; ``runtime`` is read only when an event arrives."""
 
     async def known(conn: asyncpg.Connection, case_id: UUID) -> bool:
