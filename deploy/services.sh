@@ -10,7 +10,7 @@ LOGS=${FRONTDESK_HOME:-$ROOT/.local}/logs
 SERVICES=(checkin:8001 cases:8002 verification:8003 notifications:8004)
 # Local sandboxes of the external parties (same protocols as the real providers), started first.
 SANDBOXES=(
-  "sandbox-idp:8093:services.verification.sandbox_idp --port 8093"
+  "sandbox-idp:8093:sandboxes.identity_provider --port 8093"
   "sandbox-sms:9101:services.notifications.sandbox_provider --channel sms --port 9101"
   "sandbox-wechat:9102:services.notifications.sandbox_provider --channel wechat --port 9102"
   "sandbox-qq:9103:services.notifications.sandbox_provider --channel qq --port 9103"

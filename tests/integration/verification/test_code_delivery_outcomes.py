@@ -25,10 +25,10 @@ import pytest_asyncio
 
 from contracts.events.notifications import MessageChannel
 from runtime.scheduler import OffsetClock
+from sandboxes.account_platform import SandboxAccountFacts
 from services.notifications.channels.base import ChannelAdapter, OutgoingMessage, SendResult
 from services.notifications.channels.http_provider import HttpProviderAdapter
 from services.notifications.wiring import CHANNELS, CODE_CLAIMS, SETTINGS
-from services.verification.adapters.facts import SandboxAccountFacts
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.notifications.conftest import Sandbox, _start_provider

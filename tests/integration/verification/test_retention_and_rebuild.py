@@ -21,8 +21,8 @@ from contracts.events.verification_media import VERIFICATION_MEDIA
 from runtime.kafka import topic_partitions
 from runtime.scheduler import OffsetClock
 from runtime.telemetry import JsonLogFormatter
-from services.verification.adapters.facts import SandboxAccountFacts
-from services.verification.consumers import consumer_groups
+from sandboxes.account_platform import SandboxAccountFacts
+from services.verification.projections import projection_groups
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.test_privacy import raw_log
@@ -187,7 +187,7 @@ async def projections_caught_up(stack: Stack) -> bool:
     await admin.start()
     await consumer.start()
     try:
-        for group in consumer_groups(stack["verification"].runtime.store):
+        for group in projection_groups():
             if not group.rebuildable:
                 continue
             topics = [kafka.topic(topic.name) for topic in group.topics]
