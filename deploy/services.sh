@@ -40,7 +40,7 @@ SMTP_PORT=$((SMTP_PORT_BASE + 25))
 # Local sandboxes of the external parties (same protocols as the real providers), started
 # first: name:health port:module and arguments (one per line).
 SANDBOXES=(
-  "sandbox-idp:$IDP_PORT:services.verification.sandbox_idp --port $IDP_PORT"
+  "sandbox-idp:$IDP_PORT:sandboxes.identity_provider --port $IDP_PORT"
   "sandbox-sms:$SMS_PORT:sandboxes.message_provider --channel sms --port $SMS_PORT"
   "sandbox-wechat:$WECHAT_PORT:sandboxes.message_provider --channel wechat --port $WECHAT_PORT"
   "sandbox-qq:$QQ_PORT:sandboxes.message_provider --channel qq --port $QQ_PORT"

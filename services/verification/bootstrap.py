@@ -7,12 +7,17 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from runtime.service import ServiceDefinition, create_app
-from services.verification.api import router
-from services.verification.api_organizations import router as organizations_router
-from services.verification.application import timer_handlers
-from services.verification.consumers import consumer_groups, redact_subject
-from services.verification.retention import policies as retention_policies
-from services.verification.subject_data import export_subject
+from services.verification.api import ROUTERS
+from services.verification.application.reactions import case_requests, code_delivery_outcomes
+from services.verification.application.retention import policies as retention_policies
+from services.verification.application.timers import timer_handlers
+from services.verification.projections import (
+    case_plans_group,
+    organizations_group,
+    sessions_group,
+)
+from services.verification.subject_data import export_subject, redact_subject
+from services.verification.wiring import build_wiring
 
 DEFINITION = ServiceDefinition(
     name="verification",
@@ -20,10 +25,17 @@ DEFINITION = ServiceDefinition(
     description="Identity and ownership checks, guardians, organization verification.",
     default_port=8003,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router, organizations_router],
-    consumer_groups=lambda runtime: consumer_groups(runtime.store),
+    routers=ROUTERS,
+    consumer_groups=lambda runtime: [
+        case_plans_group(),
+        case_requests(runtime),
+        code_delivery_outcomes(runtime),
+        sessions_group(),
+        organizations_group(),
+    ],
     redact_subject=redact_subject,
-    timers=lambda runtime: timer_handlers(runtime.store),
+    timers=timer_handlers,
+    wiring=build_wiring,
     retention=retention_policies(),
     export_subject=export_subject,
 )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
-from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -30,7 +29,14 @@ class VerificationSettings(BaseSettings):
         default="http://127.0.0.1:8003",
         description="How the identity provider reaches this service (its webhook).",
     )
-    # identity provider (the sandbox by default: python -m services.verification.sandbox_idp)
+    # the account platform's facts API and the bank's micro-deposit API
+    # (adapters/account_platform.py, adapters/bank.py); unset: the in-process sandboxes
+    # (sandboxes/), which production refuses
+    account_platform_url: str | None = None
+    account_platform_api_key: SecretStr = SecretStr(DEV_SECRET)
+    bank_url: str | None = None
+    bank_api_key: SecretStr = SecretStr(DEV_SECRET)
+    # identity provider (the sandbox by default: python -m sandboxes.identity_provider)
     idp_name: str = "sandbox"
     idp_base_url: str = "http://127.0.0.1:8093"
     idp_api_key: SecretStr = SecretStr(DEV_SECRET)
@@ -63,6 +69,12 @@ class VerificationSettings(BaseSettings):
             for name in ("idp_api_key", "idp_webhook_secret", "digest_key"):
                 if getattr(self, name).get_secret_value() == DEV_SECRET:
                     raise UnsafeSettings(f"FRONTDESK_VERIFICATION_{name.upper()} must be set")
+            for url, name in (
+                (self.account_platform_url, "account_platform_api_key"),
+                (self.bank_url, "bank_api_key"),
+            ):
+                if url and getattr(self, name).get_secret_value() == DEV_SECRET:
+                    raise UnsafeSettings(f"FRONTDESK_VERIFICATION_{name.upper()} must be set")
             if self.media_key.get_secret_value() == DEV_MEDIA_KEY:
                 raise UnsafeSettings("FRONTDESK_VERIFICATION_MEDIA_KEY must be set")
         if len(self.media_key_bytes()) != 32:
@@ -81,8 +93,3 @@ class VerificationSettings(BaseSettings):
     @property
     def lockout_cooldown(self) -> timedelta:
         return timedelta(minutes=self.lockout_cooldown_minutes)
-
-
-@lru_cache(maxsize=1)
-def load_settings() -> VerificationSettings:
-    return VerificationSettings()

@@ -53,3 +53,15 @@ async def export_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str,
         "verifications": [_plain(row) for row in sessions],
         "evidence": [_plain(row) for row in evidence],
     }
+
+
+async def redact_subject(conn: asyncpg.Connection, subject_id: str) -> None:
+    """Read models keep no personal data (ids, statuses and reasons only); the write-side
+    questions of an erased account's open sessions (they quote its facts) are deleted."""
+    kind, _, ref = subject_id.partition(":")
+    if kind == "account":
+        await conn.execute(
+            """DELETE FROM knowledge_questions WHERE verification_id IN
+                   (SELECT verification_id FROM session_views WHERE account_ref = $1)""",
+            ref,
+        )

@@ -1,31 +1,34 @@
-"""The adapters one running verification service uses (composition root of its outside world).
+"""What one running verification service is wired to: its typed settings (``config.py``) and
+its adapters to the outside world, built once at start-up by ``build_wiring``
+(``ServiceDefinition.wiring``). Routes reach it through ``WiringDep``; consumers and timers
+through ``runtime.wiring``. Tests pass their own (adapters pointed at sandboxes on free ports).
 
-Built from ``VerificationSettings`` on first use; tests (or another deployment) may install
-their own with ``install(runtime, adapters)``, e.g. an ``HttpIdentityProvider`` pointed at a
-sandbox provider process started on a free port.
+The account platform and the bank are the real HTTP adapters when their URL is configured,
+else the in-process sandboxes — which production refuses (``runtime.service.Sandbox``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Annotated
-from weakref import WeakKeyDictionary
 
 from fastapi import Depends, Request
 
-from runtime.eventstore import EventStore
-from runtime.service import ServiceRuntime
-from services.verification.adapters.bank import BankTransfers, SandboxBank
-from services.verification.adapters.facts import AccountFactsProvider, SandboxAccountFacts
+from runtime.running import RunningService
+from runtime.settings import ServiceSettings
+from sandboxes.account_platform import SandboxAccountFacts
+from sandboxes.bank import SandboxBank
+from services.verification.adapters.account_platform import AccountPlatform, HttpAccountPlatform
+from services.verification.adapters.bank import BankTransfers, HttpBank
 from services.verification.adapters.identity_provider import HttpIdentityProvider, IdentityProvider
-from services.verification.config import VerificationSettings, load_settings
-from services.verification.media import MediaVault
+from services.verification.adapters.media_vault import MediaVault
+from services.verification.config import VerificationSettings
 
 
 @dataclass
-class Adapters:
+class Wiring:
     settings: VerificationSettings
-    facts: AccountFactsProvider
+    facts: AccountPlatform
     identity_provider: IdentityProvider
     bank: BankTransfers
     vault: MediaVault = field(init=False)
@@ -37,43 +40,48 @@ class Adapters:
     def digest_key(self) -> bytes:
         return self.settings.digest_key.get_secret_value().encode()
 
-    @classmethod
-    def from_settings(cls, settings: VerificationSettings) -> Adapters:
-        return cls(
-            settings=settings,
-            facts=SandboxAccountFacts(),
-            identity_provider=HttpIdentityProvider(
-                name=settings.idp_name,
-                base_url=settings.idp_base_url,
-                api_key=settings.idp_api_key.get_secret_value(),
-                webhook_secret=settings.idp_webhook_secret.get_secret_value().encode(),
-                tolerance_seconds=settings.idp_webhook_tolerance_seconds,
-            ),
-            bank=SandboxBank(),
+
+def build_wiring(
+    service_settings: ServiceSettings | None = None,
+    settings: VerificationSettings | None = None,
+) -> Wiring:
+    """The service's wiring from its settings (``FRONTDESK_VERIFICATION_*``)."""
+    settings = settings or VerificationSettings()
+    facts: AccountPlatform = (
+        HttpAccountPlatform(
+            base_url=settings.account_platform_url,
+            api_key=settings.account_platform_api_key.get_secret_value(),
         )
+        if settings.account_platform_url
+        else SandboxAccountFacts()
+    )
+    bank: BankTransfers = (
+        HttpBank(base_url=settings.bank_url, api_key=settings.bank_api_key.get_secret_value())
+        if settings.bank_url
+        else SandboxBank()
+    )
+    return Wiring(
+        settings=settings,
+        facts=facts,
+        identity_provider=HttpIdentityProvider(
+            name=settings.idp_name,
+            base_url=settings.idp_base_url,
+            api_key=settings.idp_api_key.get_secret_value(),
+            webhook_secret=settings.idp_webhook_secret.get_secret_value().encode(),
+            tolerance_seconds=settings.idp_webhook_tolerance_seconds,
+        ),
+        bank=bank,
+    )
 
 
-# keyed by the service's event store: consumers and timers only get the store
-_installed: WeakKeyDictionary[EventStore, Adapters] = WeakKeyDictionary()
+def wiring_of(runtime: RunningService) -> Wiring:
+    wiring = runtime.wiring
+    assert isinstance(wiring, Wiring), "the verification service runs with its own wiring"
+    return wiring
 
 
-def adapters_for(store: EventStore) -> Adapters:
-    adapters = _installed.get(store)
-    if adapters is None:
-        adapters = _installed[store] = Adapters.from_settings(load_settings())
-    return adapters
+def _wiring(request: Request) -> Wiring:
+    return wiring_of(request.app.state.runtime)
 
 
-def adapters_of(runtime: ServiceRuntime) -> Adapters:
-    return adapters_for(runtime.store)
-
-
-def install(runtime: ServiceRuntime, adapters: Adapters) -> None:
-    _installed[runtime.store] = adapters
-
-
-def _adapters(request: Request) -> Adapters:
-    return adapters_of(request.app.state.runtime)
-
-
-AdaptersDep = Annotated[Adapters, Depends(_adapters)]
+WiringDep = Annotated[Wiring, Depends(_wiring)]

@@ -18,8 +18,8 @@ import pytest_asyncio
 import uvicorn
 
 from runtime.scheduler import OffsetClock
+from sandboxes.account_platform import SandboxAccountFacts
 from services.cases.domain.data_subject import check_self_export
-from services.verification.adapters.facts import SandboxAccountFacts
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.verification.conftest import free_port, right_option

@@ -28,12 +28,26 @@ def _modules() -> dict[str, Path]:
     }
 
 
+def _typing_only(tree: ast.Module) -> set[int]:
+    """Ids of the import nodes inside ``if TYPE_CHECKING:`` blocks: they never run."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped |= {id(inner) for inner in ast.walk(node)}
+    return skipped
+
+
 def _imports(path: Path, module: str, known: set[str]) -> set[str]:
-    """Every project module ``module`` imports, wherever the import stands (module level,
-    TYPE_CHECKING blocks, function bodies: a deferred import is a circle all the same)."""
+    """Every project module ``module`` imports when it runs, wherever the import stands
+    (module level or function bodies: a deferred import is a circle all the same); imports
+    for type checkers only (``if TYPE_CHECKING:``) never run and are left out."""
     found: set[str] = set()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    typing_only = _typing_only(tree)
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]

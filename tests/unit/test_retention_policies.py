@@ -13,7 +13,7 @@ from services.cases.retention import policies as cases_policies
 from services.checkin.retention import policies as checkin_policies
 from services.notifications.retention import NotificationsRetentionSettings
 from services.notifications.retention import policies as notifications_policies
-from services.verification.retention import policies as verification_policies
+from services.verification.application.retention import policies as verification_policies
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ biometric and no document image ever reaches this service.
 
 ``IdentityProvider`` is the interface a commercial provider's adapter implements.
 ``HttpIdentityProvider`` speaks the Frontdesk identity-provider protocol below, which the local
-sandbox (``python -m services.verification.sandbox_idp``) implements; an adapter for a
+sandbox (``python -m sandboxes.identity_provider``) implements; an adapter for a
 commercial provider maps that provider's API and webhook format onto the same interface.
 
 Protocol:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from contracts.base import EventPayload
 from contracts.events.verification_media import MediaOwner, MediaPurged, MediaStored
-from runtime.eventstore import AggregateType
+from runtime.aggregate import AggregateType
 
 
 @dataclass(frozen=True)

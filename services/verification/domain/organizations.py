@@ -30,8 +30,8 @@ from contracts.events.verification_organizations import (
     PhoneConfirmed,
     ReviewStep,
 )
+from runtime.aggregate import AggregateType
 from runtime.errors import NotFound, RuleViolation
-from runtime.eventstore import AggregateType
 from services.verification.domain.lookalike import (
     find_lookalike,
     is_same_or_subdomain,

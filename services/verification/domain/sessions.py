@@ -1,5 +1,8 @@
 """The verification session aggregate: pure decisions and folds, no I/O, no clock.
 
+(Over 600 lines: one aggregate's commands, decide and evolve read best together; the rules of
+its parts that stand alone live beside it — plans.py, knowledge.py, ownership.py.)
+
 The application layer does the I/O (draws questions from the account facts, compares a code
 with its keyed hash, verifies a provider's webhook) and hands ``decide`` the verdict; the
 session counts failures, enforces the order of the checks, the attempt limits, the lockout,
@@ -43,8 +46,10 @@ from contracts.vocabulary import (
     RiskLevel,
     VerificationPurpose,
 )
+from runtime.aggregate import AggregateType
 from runtime.errors import NotFound, RuleViolation
-from runtime.eventstore import AggregateType
+from services.verification.domain.knowledge import Answer, NewChallenge, refuse
+from services.verification.domain.ownership import OwnershipClaim, OwnershipFacts, score_ownership
 from services.verification.domain.plans import (
     ATTEMPT_LIMITS,
     CHECK_NAMES,
@@ -302,6 +307,30 @@ class EndCooldown:
     at: datetime
 
 
+@dataclass(frozen=True)
+class BeginKnowledgeChallenge:
+    """Draw a new challenge (its questions built by the application from the account facts)."""
+
+    challenge: NewChallenge
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AnswerQuestion:
+    answer: Answer
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ClaimOwnership:
+    """The person's alternative proofs, scored against the facts by the points table."""
+
+    claim: OwnershipClaim
+    facts: OwnershipFacts
+    threshold: int
+    at: datetime
+
+
 Command = (
     StartSession
     | BeginCheck
@@ -316,6 +345,9 @@ Command = (
     | DecideReview
     | Expire
     | EndCooldown
+    | BeginKnowledgeChallenge
+    | AnswerQuestion
+    | ClaimOwnership
 )
 
 
@@ -334,6 +366,19 @@ def decide(session: Session, command: Command) -> list[EventPayload]:
             return _delivery_failed(session, command)
         case RecordCodeDeliveryProgress():
             return _delivery_progressed(session, command)
+        case BeginKnowledgeChallenge():
+            refuse(command.challenge.refusal())
+            detail = command.challenge.detail()
+            return decide(session, BeginCheck(Check.KNOWLEDGE_CHALLENGE, detail, command.at))
+        case AnswerQuestion():
+            return _answer(session, command)
+        case ClaimOwnership():
+            claim, facts = command.claim, command.facts
+            items = score_ownership(facts.account, claim, facts.earlier_verified_session)
+            assess = AssessOwnership(
+                tuple(items), command.threshold, claim.evidence_refs, command.at
+            )
+            return decide(session, assess)
     _require_open(session, command.at)
     match command:
         case BeginCheck():
@@ -383,6 +428,19 @@ def decide(session: Session, command: Command) -> list[EventPayload]:
         case DecideReview():
             return _decide_review(session, command)
     raise TypeError(f"unknown command {command!r}")
+
+
+def _answer(session: Session, command: AnswerQuestion) -> list[EventPayload]:
+    answer = command.answer
+    refuse(answer.refusal())
+    k = Check.KNOWLEDGE_CHALLENGE
+    if answer.passes:
+        return decide(session, RecordAttempt(k, True, answer.pass_reason(), command.at))
+    if not answer.correct:
+        return decide(session, RecordAttempt(k, False, answer.failure_reason(), command.at))
+    if session.status is not SessionStatus.OPEN:
+        raise RuleViolation(f"the verification session is {session.status.value}")
+    return []  # a right answer, not yet enough
 
 
 def _id(session: Session) -> UUID:

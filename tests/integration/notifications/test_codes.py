@@ -26,7 +26,7 @@ from contracts.events.notifications import MessageChannel
 from contracts.topics import VERIFICATION_SESSIONS
 from runtime.scheduler import OffsetClock
 from runtime.settings import ServiceSettings
-from services.verification.adapters.facts import SandboxAccountFacts
+from sandboxes.account_platform import SandboxAccountFacts
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.kafka_tools import read_topic

@@ -1,10 +1,12 @@
 """Fixtures of verification's integration tests.
 
 - ``sandbox_idp``: the sandbox identity provider as its OWN process
-  (``python -m services.verification.sandbox_idp``) on a free port;
+  (``python -m sandboxes.identity_provider``) on a free port;
 - the in-process verification service is also served on a real port, so that the sandbox's
-  webhooks travel over HTTP like a provider's, and its adapters are pointed at the sandbox
-  (the real ``HttpIdentityProvider`` code path: httpx calls, signature checks).
+  webhooks travel over HTTP like a provider's, and its wiring points at the sandbox (the real
+  ``HttpIdentityProvider`` code path: httpx calls, signature checks). The shared ``stack``
+  builds its services before this fixture knows the ports, so the fixture gives the running
+  service its own wiring (``runtime.wiring``) and restores the previous one afterwards.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ from contracts.events.cases import VerificationRequested
 from contracts.vocabulary import LanguagePreference, PersonRole, RiskLevel, VerificationPurpose
 from runtime.errors import ConcurrencyConflict
 from runtime.eventstore import CommandContext
-from services.verification.adapters.bank import SandboxBank
-from services.verification.adapters.facts import SandboxAccountFacts
+from sandboxes.account_platform import SandboxAccountFacts
+from sandboxes.bank import SandboxBank
 from services.verification.adapters.identity_provider import HttpIdentityProvider
 from services.verification.config import VerificationSettings
-from services.verification.wiring import Adapters, install
+from services.verification.wiring import Wiring
 from tests.conftest import ROOT, auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.kafka_tools import read_topic
@@ -55,7 +57,7 @@ class SandboxIdp:
     base_url: str
     verification_url: str
     process: subprocess.Popen[bytes]
-    adapters: Adapters
+    wiring: Wiring
     bank: SandboxBank
 
     @property
@@ -70,7 +72,7 @@ async def sandbox_idp(stack: dict[str, RunningService]) -> AsyncIterator[Sandbox
         [
             sys.executable,
             "-m",
-            "services.verification.sandbox_idp",
+            "sandboxes.identity_provider",
             "--port",
             str(idp_port),
             "--api-key",
@@ -118,7 +120,7 @@ async def sandbox_idp(stack: dict[str, RunningService]) -> AsyncIterator[Sandbox
             deposit_expiry_days=1,
         )
         bank = SandboxBank()
-        adapters = Adapters(
+        wiring = Wiring(
             settings=settings,
             facts=SandboxAccountFacts(),
             identity_provider=HttpIdentityProvider(
@@ -129,8 +131,9 @@ async def sandbox_idp(stack: dict[str, RunningService]) -> AsyncIterator[Sandbox
             ),
             bank=bank,
         )
-        install(verification.runtime, adapters)
-        yield SandboxIdp(base_url, settings.public_base_url, process, adapters, bank)
+        previous, verification.runtime.wiring = verification.runtime.wiring, wiring
+        yield SandboxIdp(base_url, settings.public_base_url, process, wiring, bank)
+        verification.runtime.wiring = previous
     finally:
         server.should_exit = True
         with contextlib.suppress(Exception):

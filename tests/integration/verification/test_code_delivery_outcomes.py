@@ -25,9 +25,9 @@ import pytest_asyncio
 
 from contracts.events.notifications import MessageChannel
 from runtime.scheduler import OffsetClock
+from sandboxes.account_platform import SandboxAccountFacts
 from services.notifications.adapters.channels import ChannelAdapter, OutgoingMessage, SendResult
 from services.notifications.adapters.http_provider import HttpProviderAdapter
-from services.verification.adapters.facts import SandboxAccountFacts
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.notifications.conftest import (

@@ -18,7 +18,7 @@ import pytest
 from contracts.events.verification_media import VERIFICATION_MEDIA
 from runtime.scheduler import OffsetClock
 from runtime.telemetry import JsonLogFormatter
-from services.verification.adapters.facts import SandboxAccountFacts
+from sandboxes.account_platform import SandboxAccountFacts
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.kafka_tools import consumers_caught_up

@@ -18,7 +18,7 @@ from contracts.events.verification_sessions import VerificationCheck as C
 from contracts.topics import VERIFICATION_SESSIONS
 from contracts.vocabulary import PersonRole, RiskLevel, VerificationPurpose
 from runtime.scheduler import OffsetClock
-from services.verification.adapters.facts import SandboxAccountFacts
+from sandboxes.account_platform import SandboxAccountFacts
 from services.verification.adapters.identity_provider import signed_headers
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService

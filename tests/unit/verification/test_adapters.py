@@ -8,16 +8,16 @@ import time
 import pytest
 
 from runtime.settings import UnsafeSettings
-from services.verification.adapters.facts import SandboxAccountFacts
+from sandboxes.account_platform import SandboxAccountFacts
 from services.verification.adapters.identity_provider import (
     HttpIdentityProvider,
     WebhookRejected,
     signed_headers,
 )
-from services.verification.application import OwnershipClaim, score_ownership
+from services.verification.application.digests import digest, matches, normalize_answer
+from services.verification.application.knowledge import answer_context, build_challenge
 from services.verification.config import DEV_SECRET, VerificationSettings
-from services.verification.digests import digest, matches, normalize_answer
-from services.verification.knowledge import answer_context, build_challenge
+from services.verification.domain.ownership import OwnershipClaim, score_ownership
 
 pytestmark = pytest.mark.unit
 

@@ -1,68 +1,37 @@
-"""What the platform knows about an account, for knowledge challenges and ownership evidence.
+"""A LOCAL SANDBOX account platform: every account id gets stable, made-up facts derived from a
+hash of the id (no real person's data), plus a past password stored only as an scrypt hash;
+ids starting with ``unknown-`` are unknown accounts. Tests read the expected answers through
+``sandbox_answers`` — a sandbox-only aid that no real platform offers.
 
-``AccountFactsProvider`` is the interface to the account platform (an internal API in
-production). It never hands out a secret to compare in the clear: a past password is checked
-by ``verify_past_password`` against the stored hash, in constant time.
+In process it is the verification service's account platform when
+``FRONTDESK_VERIFICATION_ACCOUNT_PLATFORM_URL`` is unset (development and tests; production
+refuses it). It also serves the protocol of
+``services/verification/adapters/account_platform.py`` over HTTP, so the real
+``HttpAccountPlatform`` runs against it:
 
-``SandboxAccountFacts`` is the local data set for development and tests: every account id gets
-stable, made-up facts derived from a hash of the id (no real person's data), plus a past
-password stored only as an scrypt hash. Tests read the expected answers through
-``sandbox_answers`` — a sandbox-only aid that no production provider offers.
+    python -m sandboxes.account_platform --port 8095
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import hashlib
 import hmac
+import os
 import random
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from typing import Annotated, Literal
 
+from fastapi import FastAPI, Header, HTTPException
+from pydantic import BaseModel, Field, TypeAdapter
 
-@dataclass(frozen=True)
-class PaymentRecord:
-    card_last4: str
-    amount_cents: int
-    month: str  # YYYY-MM
+from runtime.service import Sandbox
+from services.verification.domain.accounts import AccountFacts, PaymentRecord
 
+DEV_API_KEY = "sandbox-account-platform-development-key"
 
-@dataclass(frozen=True)
-class AccountFacts:
-    account_ref: str
-    registered_phone: str | None
-    registered_email: str | None
-    phone_verified: bool
-    email_verified: bool
-    friends: tuple[str, ...]
-    login_cities: tuple[str, ...]
-    devices: tuple[str, ...]
-    payments: tuple[PaymentRecord, ...]
-    vouching_contacts: tuple[
-        str, ...
-    ]  # friends who confirmed, when asked, that they know the holder
-    has_past_password: bool
-
-    @property
-    def phone_last4(self) -> str | None:
-        return self.registered_phone[-4:] if self.registered_phone else None
-
-
-class AccountFactsProvider(Protocol):
-    """The account platform's facts about an account (production: an internal API client)."""
-
-    async def facts(self, account_ref: str) -> AccountFacts | None:
-        """The account's facts, or None for an unknown account."""
-
-    async def decoys(self, kind: str, exclude: set[str], count: int, seed: int) -> list[str]:
-        """Plausible wrong options of ``kind`` (friend, city) that are not in ``exclude``."""
-
-    async def verify_past_password(self, account_ref: str, candidate: str) -> bool:
-        """Whether ``candidate`` is a password the account used before (hash comparison)."""
-
-
-# -- the sandbox ------------------------------------------------------------------------------
 
 NAMES = (
     "Li Wei", "Wang Fang", "Zhang Min", "Liu Yang", "Chen Jie", "Yang Li", "Zhao Lei",
@@ -137,10 +106,11 @@ class SandboxAnswers:
     past_password: str
 
 
-class SandboxAccountFacts:
+class SandboxAccountFacts(Sandbox):
     """Local, made-up account facts for development and tests (see the module docstring)."""
 
     name = "sandbox"
+    sandbox_of = "the account platform (account facts)"
 
     async def facts(self, account_ref: str) -> AccountFacts | None:
         if not account_ref or account_ref.startswith("unknown-"):
@@ -163,3 +133,78 @@ class SandboxAccountFacts:
     def sandbox_answers(account_ref: str) -> SandboxAnswers:
         account = _sandbox_account(account_ref)
         return SandboxAnswers(facts=account.facts, past_password=account.past_password)
+
+
+class DecoyRequest(BaseModel):
+    kind: Literal["friend", "city", "device"]
+    exclude: list[str] = Field(default_factory=list, max_length=100)
+    count: int = Field(ge=0, le=20)
+    seed: int
+
+
+class PasswordCheck(BaseModel):
+    candidate: str = Field(max_length=200)
+
+
+def create_app(api_key: str = DEV_API_KEY) -> FastAPI:
+    """The account platform's facts API over HTTP, backed by the sandbox data set."""
+    app = FastAPI(title="Frontdesk sandbox account platform (local, made-up facts)")
+    platform = SandboxAccountFacts()
+    facts_json = TypeAdapter(AccountFacts)
+
+    def authorize(authorization: str | None) -> None:
+        if authorization != f"Bearer {api_key}":
+            raise HTTPException(401, "bad api key")
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/accounts/{account_ref}/facts")
+    async def facts(
+        account_ref: str, authorization: Annotated[str | None, Header()] = None
+    ) -> object:
+        authorize(authorization)
+        found = await platform.facts(account_ref)
+        if found is None:
+            raise HTTPException(404, "no such account")
+        return facts_json.dump_python(found, mode="json")
+
+    @app.post("/v1/decoys")
+    async def decoys(
+        body: DecoyRequest, authorization: Annotated[str | None, Header()] = None
+    ) -> dict[str, list[str]]:
+        authorize(authorization)
+        values = await platform.decoys(body.kind, set(body.exclude), body.count, body.seed)
+        return {"values": values}
+
+    @app.post("/v1/accounts/{account_ref}/past-passwords/check")
+    async def check_password(
+        account_ref: str, body: PasswordCheck, authorization: Annotated[str | None, Header()] = None
+    ) -> dict[str, bool]:
+        authorize(authorization)
+        return {"matches": await platform.verify_past_password(account_ref, body.candidate)}
+
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--host", default=os.environ.get("SANDBOX_ACCOUNTS_HOST", "127.0.0.1"))
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("SANDBOX_ACCOUNTS_PORT", "8095"))
+    )
+    parser.add_argument(
+        "--api-key", default=os.environ.get("SANDBOX_ACCOUNTS_API_KEY", DEV_API_KEY)
+    )
+    args = parser.parse_args()
+    uvicorn.run(
+        create_app(args.api_key), host=args.host, port=args.port, access_log=False,
+        log_level="warning",
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -3,9 +3,10 @@
 
 - Ids of the identity provider's webhook deliveries are kept to refuse a replay; the provider's
   signature is only valid for minutes, so ``..._WEBHOOK_DAYS`` (default 30) is ample.
-- A finished session forgets its questions (they quote account facts) and its code digests at
-  once (services/verification/application.py); a backstop removes any left by a session that
-  never finished after ``..._SESSION_SECRET_DAYS`` (default 7; sessions expire within hours).
+- A finished session forgets its questions (they quote account facts) and its code digests
+  at once (services/verification/application/sessions.py); a backstop removes any left by a
+  session that never finished after ``..._SESSION_SECRET_DAYS`` (default 7; sessions expire
+  within hours).
   The same period ends the pairs (notifications message, code delivery) the code-outcome
   reaction remembers: a message's outcome comes within minutes of its request.
 - A decided review keeps the requester's reason and the evidence references for

@@ -6,7 +6,7 @@ checks pass (``POST /v1/sessions/{id}/complete`` or the buttons of the session p
 sandbox sends the signed webhook exactly as a real provider would. It never receives or keeps a
 document or a face: there are none.
 
-    python -m services.verification.sandbox_idp --port 8093
+    python -m sandboxes.identity_provider --port 8093
 
 Settings (flags or environment): ``--api-key`` / ``SANDBOX_IDP_API_KEY``, ``--webhook-secret``
 / ``SANDBOX_IDP_WEBHOOK_SECRET`` (both default to the verification service's development

@@ -1,9 +1,10 @@
-"""HTTP API of organization verification (official business accounts)."""
+"""Organization verification (official business accounts): submission, micro-deposits,
+documents, reviews."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
@@ -12,17 +13,26 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from contracts.events.verification_media import MediaKind, MediaOwner
 from contracts.vocabulary import E164_PATTERN
-from runtime.audit import record_access
 from runtime.auth import STAFF_ROLES, Principal, require_roles
+from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
 from runtime.errors import NotFound, RuleViolation
-from runtime.http import IdempotencyKey, fingerprint, idempotent
 from runtime.service import Runtime
-from services.verification import application as app_
-from services.verification.api import MediaUpload, MediaView, context_of, store_upload
+from services.verification.api.access import (
+    Reviewer,
+    audit_organization_read,
+    context_of,
+    organization_for,
+    visible_organization,
+)
+from services.verification.api.media import store_upload
+from services.verification.api.views import MediaUpload, MediaView
+from services.verification.application import organizations as use_cases
+from services.verification.application.media import media_owned_by
 from services.verification.domain.organizations import (
     ClearFlag,
     ConfirmPhone,
     Organization,
+    OrganizationCommand,
     OrganizationStatus,
     Profile,
     RejectOrganization,
@@ -30,13 +40,12 @@ from services.verification.domain.organizations import (
     SubmitOrganization,
 )
 from services.verification.domain.uscc import uscc_problem
-from services.verification.wiring import AdaptersDep
+from services.verification.wiring import WiringDep
 
 router = APIRouter(tags=["organizations"])
 
 OrganizationId = Annotated[UUID, Path(description="Organization id")]
 Submitters = require_roles("customer", "agent", "admin")
-Reviewer = require_roles("reviewer")
 DOMAIN = r"^([a-z0-9\u00a1-\uffff-]{1,63}\.)+[a-z\u00a1-\uffff-]{2,63}$"
 
 
@@ -127,12 +136,6 @@ class Rejection(BaseModel):
     )
 
 
-class FlagListItem(FlagView):
-    organization_id: UUID
-    status: str
-    flagged_at: AwareDatetime
-
-
 def organization_view(organization: Organization) -> OrganizationView:
     if organization.status is OrganizationStatus.NONE:
         raise NotFound("no such organization")
@@ -160,17 +163,6 @@ def organization_view(organization: Organization) -> OrganizationView:
         ],
         reasons=list(organization.reasons),
     )
-
-
-async def visible_organization(
-    conn: asyncpg.Connection, runtime: Runtime, principal: Principal, organization_id: UUID
-) -> Organization:
-    organization = await app_.load_organization(conn, runtime.store, organization_id)
-    if organization.status is OrganizationStatus.NONE or (
-        not principal.is_staff and organization.submitted_by != principal.id
-    ):
-        raise NotFound(f"organization {organization_id} not found")
-    return organization
 
 
 @router.post(
@@ -204,13 +196,13 @@ async def submit_organization(
                 official_domains=tuple(body.official_domains),
             ),
             submitted_by=principal.id,
-            verified_elsewhere=await app_.verified_domains_elsewhere(conn, organization_id),
+            verified_elsewhere=await use_cases.verified_domains_elsewhere(conn, organization_id),
             at=runtime.clock.now(),
         )
-        organization, _ = await app_.change_organization(
+        executed = await use_cases.change_organization(
             conn, runtime.store, organization_id, command, context
         )
-        return 201, organization_view(organization)
+        return 201, organization_view(executed.state)
 
     return await idempotent(
         runtime.pool, f"submit-organization:{principal.id}", idempotency_key, fingerprint(body), act
@@ -240,21 +232,15 @@ async def get_organization(
 async def send_deposits(
     organization_id: OrganizationId,
     runtime: Runtime,
-    adapters: AdaptersDep,
+    wiring: WiringDep,
     principal: Annotated[Principal, Submitters],
 ) -> OrganizationView:
-    async with runtime.pool.acquire() as conn:
-        await visible_organization(conn, runtime, principal, organization_id)
-        async with conn.transaction():
-            organization = await app_.send_deposits(
-                conn,
-                runtime.store,
-                adapters,
-                organization_id,
-                runtime.clock.now(),
-                context_of(principal),
-            )
-    return organization_view(organization)
+    organization = await organization_for(runtime, principal, organization_id)
+    sent = await use_cases.send_deposits(
+        runtime.pool, runtime.store, wiring, organization, runtime.clock.now(),
+        context_of(principal),
+    )  # fmt: skip
+    return organization_view(sent)
 
 
 @router.post(
@@ -266,22 +252,19 @@ async def confirm_deposits(
     organization_id: OrganizationId,
     body: DepositConfirmation,
     runtime: Runtime,
-    adapters: AdaptersDep,
+    wiring: WiringDep,
     principal: Annotated[Principal, Submitters],
 ) -> OrganizationView:
-    async with runtime.pool.acquire() as conn:
-        await visible_organization(conn, runtime, principal, organization_id)
-        async with conn.transaction():
-            organization, _ = await app_.confirm_deposits(
-                conn,
-                runtime.store,
-                adapters,
-                organization_id,
-                (body.amounts_cents[0], body.amounts_cents[1]),
-                runtime.clock.now(),
-                context_of(principal),
-            )
-    return organization_view(organization)
+    await organization_for(runtime, principal, organization_id)
+    amounts = (body.amounts_cents[0], body.amounts_cents[1])
+    context = context_of(principal)
+    confirmed = await command(
+        runtime.pool,
+        lambda conn: use_cases.confirm_deposits(
+            conn, runtime.store, wiring, organization_id, amounts, runtime.clock.now(), context
+        ),
+    )
+    return organization_view(confirmed)
 
 
 @router.post(
@@ -294,14 +277,14 @@ async def upload_document(
     organization_id: OrganizationId,
     body: MediaUpload,
     runtime: Runtime,
-    adapters: AdaptersDep,
+    wiring: WiringDep,
     principal: Annotated[Principal, Submitters],
 ) -> MediaView:
     if body.kind not in (MediaKind.BUSINESS_LICENCE, MediaKind.AUTHORIZATION_LETTER):
         raise RuleViolation("an organization uploads its business licence or authorization letter")
     return await store_upload(
         runtime,
-        adapters,
+        wiring,
         principal,
         body,
         owner=(MediaOwner.ORGANIZATION, organization_id),
@@ -310,31 +293,18 @@ async def upload_document(
 
 
 async def _review(
-    runtime: Runtime, principal: Principal, organization_id: UUID, command: Any
+    runtime: Runtime, principal: Principal, organization_id: UUID, review: OrganizationCommand
 ) -> OrganizationView:
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        organization, _ = await app_.change_organization(
-            conn, runtime.store, organization_id, command, context_of(principal)
+    context = context_of(principal)
+
+    async def act(conn: asyncpg.Connection) -> Organization:
+        executed = await use_cases.change_organization(
+            conn, runtime.store, organization_id, review, context
         )
         await audit_organization_read(conn, runtime, principal, organization_id)
-    return organization_view(organization)
+        return executed.state
 
-
-async def audit_organization_read(
-    conn: asyncpg.Connection, runtime: Runtime, principal: Principal, organization_id: UUID
-) -> None:
-    """A staff read (a reviewer's review) of an organization's profile: audited with the
-    organization's verification as the reason (docs/privacy.md)."""
-    await record_access(
-        conn,
-        runtime,
-        principal,
-        subject_id=f"organization:{organization_id}",
-        resource="organization",
-        resource_id=str(organization_id),
-        fields=["legal_name", "bank_account_last4", "official_domains"],
-        purpose=f"organization:{organization_id}",
-    )
+    return organization_view(await command(runtime.pool, act))
 
 
 @router.post(
@@ -350,7 +320,7 @@ async def review_documents(
 ) -> OrganizationView:
     if body.document_refs:
         async with runtime.pool.acquire() as conn:
-            await app_.media_owned_by(conn, body.document_refs, organization_id)
+            await media_owned_by(conn, body.document_refs, organization_id)
     command = ReviewDocuments(
         principal.id, body.approved, body.reason, tuple(body.document_refs), runtime.clock.now()
     )
@@ -401,22 +371,3 @@ async def reject(
 ) -> OrganizationView:
     command = RejectOrganization(principal.id, tuple(body.reasons), runtime.clock.now())
     return await _review(runtime, principal, organization_id, command)
-
-
-@router.get(
-    "/verification/lookalike-flags",
-    response_model=list[FlagListItem],
-    summary="Look-alike domain flags (read model), newest first",
-)
-async def lookalike_flags(
-    runtime: Runtime,
-    principal: Annotated[Principal, require_roles("reviewer", "supervisor", "admin")],
-    status: Literal["open", "cleared", "rejected"] = "open",
-) -> list[FlagListItem]:
-    rows = await runtime.pool.fetch(
-        """SELECT flag_id, organization_id, domain, resembles, techniques, source, status,
-                  flagged_at FROM lookalike_flags WHERE status = $1
-           ORDER BY flagged_at DESC LIMIT 200""",
-        status,
-    )
-    return [FlagListItem.model_validate(dict(row)) for row in rows]
