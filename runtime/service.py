@@ -198,6 +198,13 @@ class ServiceRuntime:
             if self.privacy.keystore is not None:
                 await self.privacy.keystore.erase(erased.subject_id)
             self.privacy.forget(erased.subject_id)
+            # snapshots hold states as folded, personal values revealed: they go, and the next
+            # command on those streams folds the (now unreadable) events again
+            await conn.execute(
+                """DELETE FROM snapshots WHERE stream_id IN
+                       (SELECT stream_id FROM events WHERE subject_id = $1)""",
+                erased.subject_id,
+            )
             await self.definition.redact_subject(conn, erased.subject_id)
 
         return ConsumerGroup(

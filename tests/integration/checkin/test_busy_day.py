@@ -603,7 +603,8 @@ async def test_a_busy_day(pool: asyncpg.Pool) -> None:
                 await apply_event(conn, decode(row["envelope"]))
     assert await read_model_digest(pool, [projection_group()]) == live
     await check_index_is_the_fold(pool, day.store)
-    assert time.monotonic() - started < 60, report
+    # how long the day took is printed in the report, never asserted: a test holds on a busy
+    # machine; the speed of the command path is measured by `make bench`
 
 
 @dataclass(frozen=True)
