@@ -4,51 +4,43 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from uuid import UUID
 
 import asyncpg
 from fastapi import FastAPI
 
 from runtime.consumer import ConsumerGroup
-from runtime.eventstore import EventStore
 from runtime.scheduler import Timer, TimerHandler
-from runtime.service import ServiceDefinition, create_app
-from services.checkin import application, appointments, assignment
-from services.checkin.api import router
-from services.checkin.api_appointments import router as appointments_router
-from services.checkin.api_contacts import router as contacts_router
-from services.checkin.consumers import escalation_group, waiting_group
+from runtime.service import ServiceDefinition, ServiceRuntime, create_app
+from services.checkin.api import routers
+from services.checkin.application import appointments, assignment, tickets
+from services.checkin.application.escalations import escalation_group
+from services.checkin.application.waiting import waiting_group
 from services.checkin.projections import projection_group
 from services.checkin.retention import policies as retention_policies
 from services.checkin.subject_data import export_subject
+from services.checkin.wiring import build_wiring
 
 
-def consumer_groups(store: EventStore) -> list[ConsumerGroup]:
+def consumer_groups(runtime: ServiceRuntime) -> list[ConsumerGroup]:
     return [
         projection_group(),
-        waiting_group(store),
-        escalation_group(store),
-        assignment.assignment_group(),
+        waiting_group(runtime),
+        escalation_group(runtime),
+        assignment.assignment_group(runtime),
     ]
 
 
-def timers(store: EventStore) -> dict[str, TimerHandler]:
+def timers(runtime: ServiceRuntime) -> dict[str, TimerHandler]:
     async def no_show_due(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
-        await application.expire_call(
-            conn,
-            store,
-            UUID(timer.payload["ticket_id"]),
-            datetime.fromisoformat(timer.payload["called_at"]),
-            now,
-        )
+        await tickets.no_show_due(conn, runtime.store, timer, now)
 
     async def appointment_missed(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
-        await appointments.expire(conn, store, UUID(timer.payload["appointment_id"]), now)
+        await appointments.missed_due(conn, runtime.store, timer, now)
 
     return {
-        application.NO_SHOW_TIMER: no_show_due,
+        tickets.NO_SHOW_TIMER: no_show_due,
         appointments.MISSED_TIMER: appointment_missed,
-        **assignment.timers(store),
+        **assignment.timers(runtime),
     }
 
 
@@ -58,9 +50,10 @@ DEFINITION = ServiceDefinition(
     description="Arrivals, queues, desks, agents and routing: who waits where, for how long.",
     default_port=8001,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router, appointments_router, contacts_router],
-    consumer_groups=lambda runtime: consumer_groups(runtime.store),
-    timers=lambda runtime: timers(runtime.store),
+    routers=routers,
+    consumer_groups=consumer_groups,
+    timers=timers,
+    wiring=build_wiring,
     retention=retention_policies(),
     export_subject=export_subject,
 )

@@ -13,6 +13,7 @@ from contracts.vocabulary import Channel, LanguagePreference, ProblemCategory, S
 from runtime.errors import NotFound, RuleViolation
 from services.checkin.domain import (
     DEFAULT_QUEUE,
+    NO_FACTS,
     TICKET,
     TICKET_PREFIX,
     CallTicket,
@@ -77,7 +78,7 @@ def given(*events: EventPayload) -> Ticket:
 
 
 def test_issue_a_new_ticket() -> None:
-    events = decide(given(), issue())
+    events = decide(given(), NO_FACTS, issue())
 
     assert events == [ISSUED]
     assert events[0].event_type == "checkin.ticket_issued"
@@ -98,7 +99,7 @@ def test_the_number_is_the_queue_prefix_and_a_three_digit_sequence(
     queue: ServiceQueue, sequence: int, number: str
 ) -> None:
     assert ticket_number(queue, sequence) == number
-    [event] = decide(given(), issue(queue, sequence))
+    [event] = decide(given(), NO_FACTS, issue(queue, sequence))
     assert isinstance(event, TicketIssued)
     assert event.number == number
     assert event.queue is queue
@@ -110,7 +111,7 @@ def test_the_number_is_the_queue_prefix_and_a_three_digit_sequence(
 )
 def test_a_ticket_cannot_be_issued_twice(history: tuple[EventPayload, ...]) -> None:
     with pytest.raises(RuleViolation, match="already issued") as refused:
-        decide(given(*history), issue())
+        decide(given(*history), NO_FACTS, issue())
     assert refused.value.status == 409
 
 
@@ -118,7 +119,7 @@ def test_a_ticket_cannot_be_issued_twice(history: tuple[EventPayload, ...]) -> N
 
 
 def test_call_a_waiting_ticket() -> None:
-    assert decide(given(ISSUED), CALL) == [CALLED]
+    assert decide(given(ISSUED), NO_FACTS, CALL) == [CALLED]
 
 
 @pytest.mark.parametrize(
@@ -133,7 +134,7 @@ def test_a_ticket_can_only_be_called_while_waiting(
     history: tuple[EventPayload, ...], message: str
 ) -> None:
     with pytest.raises(RuleViolation) as refused:
-        decide(given(*history), CALL)
+        decide(given(*history), NO_FACTS, CALL)
     assert refused.value.detail == message
     assert refused.value.status == 409
 
@@ -141,7 +142,7 @@ def test_a_ticket_can_only_be_called_while_waiting(
 @pytest.mark.parametrize("command", [CALL, LEAVE], ids=["call", "leave"])
 def test_a_ticket_never_issued_is_not_found(command: object) -> None:
     with pytest.raises(NotFound, match="no such ticket") as missing:
-        decide(given(), command)  # type: ignore[arg-type]
+        decide(given(), NO_FACTS, command)  # type: ignore[arg-type]
     assert missing.value.status == 404
 
 
@@ -153,11 +154,11 @@ def test_a_ticket_never_issued_is_not_found(command: object) -> None:
     [pytest.param((ISSUED,), id="from-waiting"), pytest.param((ISSUED, CALLED), id="from-called")],
 )
 def test_leave_the_queue(history: tuple[EventPayload, ...]) -> None:
-    assert decide(given(*history), LEAVE) == [LEFT]
+    assert decide(given(*history), NO_FACTS, LEAVE) == [LEFT]
 
 
 def test_leaving_without_a_reason() -> None:
-    [event] = decide(given(ISSUED), LeaveQueue(reason=None, at=LEAVE.at))
+    [event] = decide(given(ISSUED), NO_FACTS, LeaveQueue(reason=None, at=LEAVE.at))
     assert event == TicketLeft(ticket_id=TICKET_ID, reason=None, left_at=LEAVE.at)
 
 
@@ -173,7 +174,7 @@ def test_leaving_needs_a_waiting_or_called_ticket(
     history: tuple[EventPayload, ...], message: str
 ) -> None:
     with pytest.raises(RuleViolation) as refused:
-        decide(given(*history), LEAVE)
+        decide(given(*history), NO_FACTS, LEAVE)
     assert refused.value.detail == message
 
 
@@ -224,7 +225,7 @@ def test_decide_then_evolve_walks_the_whole_life_of_a_ticket() -> None:
     state = Ticket()
     statuses = []
     for command in (issue(), CALL, LEAVE):
-        for event in decide(state, command):
+        for event in decide(state, NO_FACTS, command):
             state = evolve(state, event)
         statuses.append(state.status)
     assert statuses == [TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.LEFT]

@@ -19,9 +19,11 @@ from contracts.events.checkin_agents import (
     AgentStatusChanged,
     ChannelLimits,
 )
+from contracts.events.checkin_sites import DeskKind
 from contracts.vocabulary import LanguagePreference, ServiceQueue
+from runtime.aggregate import AggregateType, Snapshots
 from runtime.errors import NotFound, RuleViolation
-from runtime.eventstore import AggregateType
+from services.checkin.domain.sites import Site
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,6 @@ class SetProfile:
 class SignIn:
     site_id: str
     desk_id: str
-    remote: bool
     at: datetime
 
 
@@ -90,10 +91,21 @@ class EndServing:
     reason: str
 
 
+@dataclass(frozen=True)
+class AgentFacts:
+    """What the application gathered before an agent command: signing in, the site (``None``:
+    never configured) and who else is signed in at the desk."""
+
+    site: Site | None = None
+    desk_taken_by: str | None = None
+
+
+NO_FACTS = AgentFacts()
+
 AgentCommand = SetProfile | SignIn | TakeBreak | EndBreak | SignOut | BeginServing | EndServing
 
 
-def decide_agent(agent: Agent, command: AgentCommand) -> list[EventPayload]:
+def decide_agent(agent: Agent, facts: AgentFacts, command: AgentCommand) -> list[EventPayload]:
     match command:
         case SetProfile():
             return [
@@ -107,6 +119,16 @@ def decide_agent(agent: Agent, command: AgentCommand) -> list[EventPayload]:
                 )
             ]
         case SignIn():
+            site = facts.site
+            if site is None or not site.configured:
+                raise NotFound(f"no such site {command.site_id}")
+            desk = site.desks.get(command.desk_id)
+            if desk is None:
+                raise RuleViolation(f"site {command.site_id} has no desk {command.desk_id}")
+            if facts.desk_taken_by:
+                raise RuleViolation(
+                    f"desk {command.desk_id} is taken by agent {facts.desk_taken_by}"
+                )
             _require_known(agent)
             if agent.status is not AgentStatus.OFFLINE:
                 raise RuleViolation(
@@ -118,7 +140,7 @@ def decide_agent(agent: Agent, command: AgentCommand) -> list[EventPayload]:
                     agent_id=agent.agent_id or "",
                     site_id=command.site_id,
                     desk_id=command.desk_id,
-                    remote=command.remote,
+                    remote=desk.kind is DeskKind.REMOTE_POSITION,
                     signed_in_at=command.at,
                 )
             ]
@@ -154,6 +176,15 @@ def decide_agent(agent: Agent, command: AgentCommand) -> list[EventPayload]:
                 )
             ]
     raise TypeError(f"unknown command {command!r}")
+
+
+def require_free_to_call(agent: Agent, agent_id: str) -> None:
+    """Calling the next ticket: the agent has a profile and is available at a desk."""
+    if not agent.known:
+        raise NotFound("no such agent (a supervisor sets the agent's profile first)")
+    if agent.status is not AgentStatus.AVAILABLE:
+        detail = f" with ticket {agent.ticket_id}" if agent.ticket_id else ""
+        raise RuleViolation(f"cannot call next: agent {agent_id} is {agent.status}{detail}")
 
 
 def _status(
@@ -227,4 +258,5 @@ def evolve_agent(agent: Agent, event: EventPayload) -> Agent:
     return agent
 
 
-AGENT = AggregateType[Agent]("agent", Agent, evolve_agent)
+# An agent's stream grows all day (two status events per visitor): keep a snapshot.
+AGENT = AggregateType[Agent]("agent", Agent, evolve_agent, snapshots=Snapshots(version=1, every=4))

@@ -27,8 +27,8 @@ from contracts.events.checkin_appointments import (
     AppointmentMissed,
 )
 from contracts.vocabulary import ServiceQueue
+from runtime.aggregate import AggregateType
 from runtime.errors import NotFound, RuleViolation
-from runtime.eventstore import AggregateType
 from services.checkin.domain.sites import Site
 
 

@@ -19,8 +19,8 @@ from contracts.events.checkin_sites import (
     SiteConfigured,
 )
 from contracts.vocabulary import ServiceQueue
+from runtime.aggregate import AggregateType, Snapshots
 from runtime.errors import NotFound, RuleViolation
-from runtime.eventstore import AggregateType
 
 # The phone menu of a site that configured none: the key a caller presses -> the queue.
 STANDARD_IVR_MENU: dict[str, ServiceQueue] = {
@@ -280,4 +280,5 @@ def evolve_site(site: Site, event: EventPayload) -> Site:
     return site
 
 
-SITE = AggregateType[Site]("site", Site, evolve_site)
+# A site lives for years (a closure and an opening per queue and day): keep a snapshot.
+SITE = AggregateType[Site]("site", Site, evolve_site, snapshots=Snapshots(version=1, every=10))

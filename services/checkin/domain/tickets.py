@@ -8,8 +8,8 @@ assigned/unanswered in between. Every refusal says why (HTTP 409) and writes not
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
@@ -38,6 +38,7 @@ from contracts.events.checkin import (
     UnansweredReason,
     WaitEstimate,
 )
+from contracts.events.checkin_agents import AgentStatus
 from contracts.events.checkin_sites import AssignmentRule
 from contracts.vocabulary import (
     AccessibilityNeed,
@@ -46,8 +47,10 @@ from contracts.vocabulary import (
     ProblemCategory,
     ServiceQueue,
 )
+from runtime.aggregate import AggregateType
 from runtime.errors import NotFound, RuleViolation
-from runtime.eventstore import AggregateType
+from services.checkin.domain.agents import Agent
+from services.checkin.domain.sites import Site
 
 TICKET_PREFIX: dict[ServiceQueue, str] = {
     ServiceQueue.ACCOUNT_SECURITY: "A",
@@ -141,6 +144,33 @@ class Ticket:
         return self.status in FINAL_STATUSES
 
 
+# -- facts ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActiveTicket:
+    """A ticket the same person, account or customer holds and that has not ended."""
+
+    number: str
+    status: TicketStatus
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What the application gathered, once, before a ticket command: beyond the ticket's own
+    state, what its rules depend on. ``Site()`` is a site never configured (always open, every
+    queue with default settings)."""
+
+    site: Site = field(default_factory=Site)
+    # issuing a virtual-queue ticket: an active ticket of the person, account or customer
+    active_ticket: ActiveTicket | None = None
+    # calling a ticket: the agent it is called to (not tracked when they have no profile)
+    agent: Agent | None = None
+
+
+NO_FACTS = TicketFacts()
+
+
 # -- commands ---------------------------------------------------------------------------------
 
 
@@ -158,9 +188,10 @@ class IssueTicket:
     estimate: WaitEstimate | None = None
     appointment: AppointmentRef | None = None
     person_ref: str | None = None
-    screening_required: bool = False  # the site issues walk-ins only after screening
     screening_confirmed_by: str | None = None  # staff who confirmed it (walk-in)
     owner_agent_id: str | None = None  # remote contact: the customer's owning agent
+    # a customer joining the virtual queue: the phone number their sign-in verified
+    verified_phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -319,18 +350,15 @@ def position_notice_due(told: int | None, ahead: int) -> bool:
     return ahead < told and any(ahead <= point < told for point in POSITION_NOTICES)
 
 
-def decide(ticket: Ticket, command: Command) -> list[EventPayload]:
+def decide(ticket: Ticket, facts: TicketFacts, command: Command) -> list[EventPayload]:
     match command:
         case IssueTicket():
-            if ticket.status is not TicketStatus.NOT_ISSUED:
-                raise RuleViolation("this ticket was already issued")
+            _check_issue(ticket, facts, command)
             walk_in = command.channel is Channel.WALK_IN
-            if command.screening_required and walk_in and not command.screening_confirmed_by:
-                raise RuleViolation(
-                    "reception must confirm the visitor's security screening before a walk-in "
-                    "ticket is issued at this site"
-                )
             screened_by = command.screening_confirmed_by if walk_in else None
+            intake = command.intake
+            if command.verified_phone is not None:  # the place is tied to the verified number
+                intake = intake.model_copy(update={"contact_phone": command.verified_phone})
             return [
                 TicketIssued(
                     ticket_id=command.ticket_id,
@@ -339,7 +367,7 @@ def decide(ticket: Ticket, command: Command) -> list[EventPayload]:
                     number=ticket_number(command.queue, command.sequence),
                     channel=command.channel,
                     customer_id=command.customer_id,
-                    intake=command.intake,
+                    intake=intake,
                     issued_at=command.at,
                     service_day=command.service_day,
                     estimate=command.estimate,
@@ -352,6 +380,15 @@ def decide(ticket: Ticket, command: Command) -> list[EventPayload]:
             ]
         case CallTicket():
             _require(ticket, {TicketStatus.WAITING}, "call")
+            agent = facts.agent
+            walk_in = ticket.channel not in REMOTE_CHANNELS
+            if (
+                walk_in
+                and agent is not None
+                and agent.known
+                and agent.status is AgentStatus.OFFLINE
+            ):
+                raise RuleViolation(f"agent {command.agent_id} must sign in at a desk first")
             return [
                 TicketCalled(
                     ticket_id=_id(ticket),
@@ -558,6 +595,78 @@ def decide(ticket: Ticket, command: Command) -> list[EventPayload]:
                 raise RuleViolation(f"a callback was already requested for {ticket.number}")
             return [TicketCallbackRequested(ticket_id=_id(ticket), requested_at=command.at)]
     raise TypeError(f"unknown command {command!r}")
+
+
+def virtual_queue_phone(intake: Intake, verified_phone: str | None) -> str | None:
+    """The phone number a virtual-queue place is tied to: the one the customer's sign-in
+    verified (staff placing a caller give the number the caller is reached on)."""
+    return verified_phone or intake.contact_phone
+
+
+def _check_issue(ticket: Ticket, facts: TicketFacts, command: IssueTicket) -> None:
+    """Every rule of issuing a ticket, in the order the person is told about them."""
+    channel, site, queue, now = command.channel, facts.site, command.queue, command.at
+    if channel is Channel.VIRTUAL_QUEUE:
+        if command.customer_id is None:
+            raise RuleViolation("the virtual queue is for signed-in customers (verified phone)")
+        if command.verified_phone is None and command.intake.contact_phone is None:
+            raise RuleViolation("the virtual queue needs the phone number the person is told on")
+        if command.verified_phone is not None and command.intake.contact_phone not in (
+            None,
+            command.verified_phone,
+        ):
+            raise RuleViolation(
+                "the virtual queue is tied to the phone number verified on your sign-in: leave "
+                "contact_phone out, or give that number"
+            )
+    if command.screening_confirmed_by is not None and channel is not Channel.WALK_IN:
+        raise RuleViolation("the security screening is confirmed for walk-ins only")
+    if not site.serves(queue):
+        raise RuleViolation(f"site {site.site_id} does not serve {queue}")
+    if site.queue_closed_today(queue, now):
+        reopening = site.next_opening(now, queue)
+        when = f"; it opens again at {reopening.isoformat()}" if reopening else ""
+        raise RuleViolation(f"{queue} is closed for today at {site.site_id}{when}")
+    if not site.is_open(now):
+        reopening = site.next_opening(now, queue)
+        when = f"; it opens at {reopening.isoformat()}" if reopening else ""
+        raise RuleViolation(f"site {site.site_id} is closed now{when}")
+    held = facts.active_ticket
+    if channel is Channel.VIRTUAL_QUEUE and held is not None:
+        raise RuleViolation(
+            f"this person or account already holds ticket {held.number} ({held.status}): "
+            "one active ticket at a time"
+        )
+    _check_served_before_closing(site, queue, command.estimate, now)
+    if ticket.status is not TicketStatus.NOT_ISSUED:
+        raise RuleViolation("this ticket was already issued")
+    screened = command.screening_confirmed_by
+    if site.screening_required and channel is Channel.WALK_IN and not screened:
+        raise RuleViolation(
+            "reception must confirm the visitor's security screening before a walk-in "
+            "ticket is issued at this site"
+        )
+
+
+def _check_served_before_closing(
+    site: Site, queue: ServiceQueue, estimate: WaitEstimate | None, now: datetime
+) -> None:
+    """Closing rule: a person who cannot be served before closing is told so, with the next
+    opening and the alternatives, instead of being given a number that will not be called.
+    The test is the upper end of the estimated range plus one service."""
+    closes = site.closes_at(now)
+    if closes is None or estimate is None:
+        return
+    service = timedelta(minutes=site.settings(queue).default_service_minutes)
+    if now + timedelta(minutes=estimate.high_minutes) + service <= closes:
+        return
+    reopening = site.next_opening(closes, queue)
+    when = f"; it opens again at {reopening.isoformat()}" if reopening else ""
+    raise RuleViolation(
+        f"{queue} cannot serve you before closing at {closes.isoformat()} (the wait is "
+        f"estimated at {estimate.low_minutes}-{estimate.high_minutes} min){when}; "
+        "alternatives: book an appointment, or ask for a callback"
+    )
 
 
 def _id(ticket: Ticket) -> UUID:

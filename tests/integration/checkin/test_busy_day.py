@@ -9,7 +9,7 @@ once (an agent calls next the moment the previous visitor leaves). Going through
 the broker and the consumers, each simulated minute would have to wait for the projections
 to catch up, which would take minutes of wall time instead of seconds. The Kafka path of
 the same handlers is covered by the other integration tests of this folder (and the rebuild
-test); here the reaction ``checkin.waiting`` is played by calling ``application.reestimate``
+test); here the reaction ``checkin.waiting`` is played by calling ``application.waiting.reestimate``
 for every queue that moved during a minute, exactly what the consumer does per event.
 
 **The day.** Site ``sim-shenzhen`` (Asia/Shanghai, 09:00-19:00), 3 queues (account &
@@ -67,12 +67,14 @@ from contracts.events.checkin_agents import ChannelLimits
 from contracts.events.checkin_sites import DeskKind, OpeningHours, QueueSettings
 from contracts.vocabulary import Channel, LanguagePreference, ProblemCategory, ServiceQueue
 from runtime.cli import read_model_digest
+from runtime.consumer import ReceivedEvent
 from runtime.db import create_pool, migrate
 from runtime.errors import RuleViolation
 from runtime.eventstore import CommandContext, EventStore
 from runtime.scheduler import ManualClock
 from runtime.settings import ServiceSettings
-from services.checkin import application, appointments, queries
+from services.checkin.application import agents, appointments, sites, tickets, waiting
+from services.checkin.application import board as queries
 from services.checkin.bootstrap import DEFINITION
 from services.checkin.domain.agents import EndBreak, SetProfile, SignIn, SignOut, TakeBreak
 from services.checkin.domain.routing import DEFAULT_POLICY, language_match, starvation_bound
@@ -228,25 +230,31 @@ class Day:
                 self.position,
             )
             for row in rows:
-                await apply_event(conn, decode(row["envelope"]))
+                await apply_event(conn, received(row["envelope"]))
                 self.position = row["position"]
 
     async def ticket(self, command: Any, ticket_id: uuid.UUID) -> Any:
         return await self.run(
-            lambda conn: application.change_ticket(
-                conn, self.store, ticket_id, command, self.context
-            )
+            lambda conn: tickets.change_ticket(conn, self.store, ticket_id, command, self.context)
         )
 
     async def agent(self, command: Any, agent_id: str) -> Any:
         return await self.run(
-            lambda conn: application.change_agent(conn, self.store, agent_id, command, self.context)
+            lambda conn: (agents.sign_in if isinstance(command, SignIn) else agents.change_agent)(
+                conn, self.store, agent_id, command, self.context
+            )
         )
 
 
 def decode(envelope: dict[str, Any]) -> Any:
     parsed = Envelope.model_validate(envelope)
     return REGISTRY.decode(parsed.event_type, parsed.schema_version, parsed.payload)
+
+
+def received(envelope: dict[str, Any]) -> ReceivedEvent[Any]:
+    """The event as the projection's handlers receive it."""
+    parsed = Envelope.model_validate(envelope)
+    return ReceivedEvent(parsed, decode(envelope), topic="", partition=0, offset=0)
 
 
 async def open_site(day: Day) -> None:
@@ -271,21 +279,17 @@ async def open_site(day: Day) -> None:
         queues=settings,
         at=OPENS - timedelta(hours=1),
     )
-    await day.run(
-        lambda conn: application.change_site(conn, day.store, SITE, configure, day.context)
-    )
+    await day.run(lambda conn: sites.change_site(conn, day.store, SITE, configure, day.context))
     for n, (agent_id, (queues, languages, skills)) in enumerate(AGENTS.items(), start=1):
         desk = AddDesk(desk_id=f"desk-{n}", kind=DeskKind.COUNTER, at=OPENS - timedelta(hours=1))
-        await day.run(
-            lambda conn, d=desk: application.change_site(conn, day.store, SITE, d, day.context)
-        )
+        await day.run(lambda conn, d=desk: sites.change_site(conn, day.store, SITE, d, day.context))
         await day.agent(
             SetProfile(
                 agent_id, queues, skills, languages, ChannelLimits(), OPENS - timedelta(hours=1)
             ),
             agent_id,
         )
-        await day.agent(SignIn(SITE, f"desk-{n}", False, OPENS - timedelta(minutes=5)), agent_id)
+        await day.agent(SignIn(SITE, f"desk-{n}", OPENS - timedelta(minutes=5)), agent_id)
     await day.project()
 
 
@@ -313,7 +317,7 @@ async def simulate(day: Day, rng: random.Random, people: list[Visitor]) -> dict[
             await work(day, rng, desk, by_id, served_once, parked_until, now)
         for queue in sorted(day.moved):
             await day.run(
-                lambda conn, q=queue, at=now: application.reestimate(
+                lambda conn, q=queue, at=now: waiting.reestimate(
                     conn, day.store, SITE, q, at, day.context
                 )
             )
@@ -371,7 +375,7 @@ async def book_appointments(day: Day, people: list[Visitor]) -> int:
 
 
 async def issue(day: Day, person: Visitor) -> None:
-    request = application.IssueRequest(
+    request = tickets.IssueRequest(
         site_id=SITE,
         queue=person.queue,
         channel=Channel.WALK_IN,
@@ -400,7 +404,7 @@ async def issue(day: Day, person: Visitor) -> None:
                 context=day.context,
             )
             issuing = dataclasses.replace(request, appointment=ref)
-        return await application.issue_ticket(conn, day.store, issuing, day.context, person.arrival)
+        return await tickets.issue_ticket(conn, day.store, issuing, day.context, person.arrival)
 
     try:
         await day.run(check_in)
@@ -505,7 +509,7 @@ async def work(
             day.moved.update((A, W, G))
             return
         called = await day.run(
-            lambda conn: application.call_next(conn, day.store, agent, now, day.context)
+            lambda conn: tickets.call_next(conn, day.store, agent, now, day.context)
         )
         if called is not None:
             ticket, _ = called
@@ -600,7 +604,7 @@ async def test_a_busy_day(pool: asyncpg.Pool) -> None:
         await conn.execute(f"TRUNCATE {', '.join(READ_MODELS)}")
         async with conn.transaction():
             for row in await conn.fetch("SELECT envelope FROM events ORDER BY position"):
-                await apply_event(conn, decode(row["envelope"]))
+                await apply_event(conn, received(row["envelope"]))
     assert await read_model_digest(pool, [projection_group()]) == live
     await check_index_is_the_fold(pool, day.store)
     # how long the day took is printed in the report, never asserted: a test holds on a busy
@@ -754,7 +758,7 @@ async def check_index_is_the_fold(pool: asyncpg.Pool, store: EventStore) -> None
     """The command-side index is a function of each ticket's stream."""
     async with pool.acquire() as conn:
         for row in await conn.fetch("SELECT * FROM ticket_index"):
-            history = await store.load(conn, application.ticket_stream(row["ticket_id"]))
+            history = await store.load(conn, tickets.ticket_stream(row["ticket_id"]))
             ticket = TICKET.fold([event.payload for event in history])
             assert (
                 ticket.status.value,

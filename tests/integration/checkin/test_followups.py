@@ -28,7 +28,7 @@ from contracts.vocabulary import Channel, LanguagePreference, ProblemCategory, S
 from runtime.errors import RuleViolation
 from runtime.eventstore import CommandContext
 from runtime.scheduler import OffsetClock
-from services.checkin import application
+from services.checkin.application import tickets as application
 from tests.conftest import auth, eventually
 from tests.integration.checkin.helpers import Desk, fake_phone
 from tests.integration.checkin.test_assignment import ContactCenter, assignments, post

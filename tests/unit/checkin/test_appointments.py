@@ -21,6 +21,7 @@ from contracts.events.checkin_sites import OpeningHours, QueueSettings, SiteConf
 from contracts.vocabulary import Channel, ServiceQueue
 from runtime.errors import NotFound, RuleViolation
 from runtime.settings import UnsafeSettings
+from services.checkin.config import CheckinSettings, phone_ref
 from services.checkin.domain.appointments import (
     SLOT,
     AppointmentStatus,
@@ -37,8 +38,7 @@ from services.checkin.domain.appointments import (
     slot_stream,
 )
 from services.checkin.domain.sites import SITE, Site
-from services.checkin.domain.tickets import IssueTicket, Ticket, decide
-from services.checkin.phones import CheckinSettings, phone_ref
+from services.checkin.domain.tickets import IssueTicket, Ticket, TicketFacts, decide
 from tests.unit.checkin.fixtures import intake
 
 pytestmark = pytest.mark.unit
@@ -322,13 +322,14 @@ def issue(channel: Channel, required: bool, by: str | None) -> list[EventPayload
         queue=Q,
         sequence=1,
         channel=channel,
-        customer_id=None,
+        # the virtual queue is for signed-in customers
+        customer_id="cust-fake-0001" if channel is Channel.VIRTUAL_QUEUE else None,
         intake=intake(),
         at=NOW,
-        screening_required=required,
         screening_confirmed_by=by,
     )
-    return decide(Ticket(), command)
+    facts = TicketFacts(site=Site(screening_required=required))
+    return decide(Ticket(), facts, command)
 
 
 def test_a_walk_in_needs_the_screening_confirmed_where_the_site_requires_it() -> None:

@@ -6,7 +6,8 @@ import pytest
 
 from contracts import REGISTRY, TOPICS
 from contracts.catalog import EVENTS_DOC
-from services.checkin.projections import APPLY, projection_group
+from services.checkin.projections import EVENT_TYPES as APPLY
+from services.checkin.projections import projection_group
 
 pytestmark = pytest.mark.unit
 
@@ -29,7 +30,7 @@ def test_checkin_publishes_tickets_sites_and_agents() -> None:
 
 def test_the_projection_handles_every_event_checkin_publishes() -> None:
     assert sorted(APPLY) == CHECKIN_EVENTS
-    assert sorted(projection_group().handlers) == CHECKIN_EVENTS
+    assert projection_group().event_types == CHECKIN_EVENTS
 
 
 @pytest.mark.parametrize("event_type", CHECKIN_EVENTS)

@@ -25,11 +25,11 @@ from contracts.events.checkin_sites import AnswerWindows, AssignmentRule, QueueS
 from contracts.registry import REGISTRY
 from contracts.vocabulary import Channel, ServiceQueue
 from runtime.errors import NotFound
-from services.checkin.api import router as tickets_router
-from services.checkin.api_appointments import router as appointments_router
-from services.checkin.api_contacts import router as contacts_router
+from services.checkin.api import routers
+from services.checkin.application.board import remote_contacts
 from services.checkin.domain.assignment import answer_window
 from services.checkin.domain.tickets import (
+    NO_FACTS,
     TICKET,
     AssignContact,
     ReleaseContact,
@@ -38,7 +38,6 @@ from services.checkin.domain.tickets import (
     decide,
     fold,
 )
-from services.checkin.queries import remote_contacts
 from tests.unit.checkin.fixtures import AGENT, DESK, T0, TICKET_ID, issued, minutes, serving
 
 pytestmark = pytest.mark.unit
@@ -59,7 +58,7 @@ def offered(channel: Channel = Channel.CHAT_WECHAT, agent: str = AGENT) -> Ticke
         answer_by=T0 + minutes(2),
         at=T0 + minutes(1),
     )
-    for event in decide(ticket, assign):
+    for event in decide(ticket, NO_FACTS, assign):
         ticket = ticket_evolve(ticket, event)
     return ticket
 
@@ -76,7 +75,7 @@ def test_an_offered_contact_is_released_at_once_keeping_its_place(
 ) -> None:
     ticket = offered()
     at = T0 + minutes(1.5)  # before the answer window ends: no waiting for the timer
-    events = decide(ticket, ReleaseContact(agent_id=AGENT, at=at, reason=reason))
+    events = decide(ticket, NO_FACTS, ReleaseContact(agent_id=AGENT, at=at, reason=reason))
     assert events == [ContactUnanswered(ticket_id=TICKET_ID, agent_id=AGENT, at=at, reason=reason)]
     after = ticket_evolve(ticket, events[0])
     assert after.status is TicketStatus.WAITING
@@ -85,6 +84,7 @@ def test_an_offered_contact_is_released_at_once_keeping_its_place(
     # offered again later, the event says to whom it was offered before
     again = decide(
         after,
+        NO_FACTS,
         AssignContact(
             agent_id="agent-demo-077",
             desk_id="remote-2",
@@ -102,9 +102,9 @@ def test_a_contact_answered_ended_or_offered_to_someone_else_is_not_released() -
         agent_id=AGENT, at=T0 + minutes(1.5), reason=UnansweredReason.AGENT_ON_BREAK
     )
     answered = ticket_evolve(offered(), serving(T0 + minutes(1.2)))
-    assert decide(answered, release) == []
-    assert decide(offered(agent="agent-demo-077"), release) == []
-    assert decide(fold([issued(Channel.CHAT_WEB)]), release) == []  # in the pool
+    assert decide(answered, NO_FACTS, release) == []
+    assert decide(offered(agent="agent-demo-077"), NO_FACTS, release) == []
+    assert decide(fold([issued(Channel.CHAT_WEB)]), NO_FACTS, release) == []  # in the pool
     # a walk-in called to the agent's desk is not an offered contact (no answer window)
     walk_in = fold([issued(Channel.WALK_IN)])
     walk_in = ticket_evolve(
@@ -113,9 +113,9 @@ def test_a_contact_answered_ended_or_offered_to_someone_else_is_not_released() -
             ticket_id=TICKET_ID, desk_id=DESK, agent_id=AGENT, called_at=T0 + minutes(3)
         ),
     )
-    assert decide(walk_in, release) == []
+    assert decide(walk_in, NO_FACTS, release) == []
     with pytest.raises(NotFound):
-        decide(Ticket(), release)
+        decide(Ticket(), NO_FACTS, release)
 
 
 def test_a_contact_unanswered_event_without_a_reason_means_its_window_ended() -> None:
@@ -244,11 +244,7 @@ def models_in(annotation: Any) -> list[type[BaseModel]]:
 def test_the_intake_has_personal_fields_that_no_staff_view_shows() -> None:
     personal = personal_fields()
     assert personal == {"contact_phone", "description"}  # what the views must not carry
-    routes = [
-        route
-        for router in (tickets_router, contacts_router, appointments_router)
-        for route in router.routes
-    ]
+    routes = [route for router in routers for route in router.routes]
     views = {
         model for route in routes for model in models_in(getattr(route, "response_model", None))
     }
@@ -273,7 +269,7 @@ def test_the_endpoints_without_a_view_model_are_the_counted_read_model_answers()
     test ``test_staff_reads_show_no_personal_data``)."""
     untyped = sorted(
         route.path  # type: ignore[attr-defined]
-        for router in (tickets_router, contacts_router, appointments_router)
+        for router in routers
         for route in router.routes
         if not models_in(getattr(route, "response_model", None))
         and "GET" in getattr(route, "methods", set())

@@ -30,6 +30,7 @@ from contracts.vocabulary import LanguagePreference, ServiceQueue
 from runtime.errors import NotFound, RuleViolation
 from services.checkin.domain.agents import (
     AGENT,
+    AgentFacts,
     BeginServing,
     EndBreak,
     EndServing,
@@ -44,12 +45,21 @@ from services.checkin.domain.sites import (
     AddDesk,
     CloseQueue,
     ConfigureSite,
+    Desk,
     OpenQueue,
     Site,
     decide_site,
 )
 
 pytestmark = pytest.mark.unit
+
+NO_AGENT_FACTS = AgentFacts()
+
+
+def at_desk(site_id: str, desk_id: str) -> AgentFacts:
+    """Signing in: the site has the desk, and nobody else sits at it."""
+    return AgentFacts(site=Site(site_id=site_id, desks={desk_id: Desk(desk_id, DeskKind.COUNTER)}))
+
 
 # Monday 23 November 2026. Shanghai is UTC+8 (no DST); New York is UTC-5 in November.
 MONDAY_9_SHANGHAI = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -239,19 +249,19 @@ def test_set_profile_sorts_and_deduplicates() -> None:
         limits=ChannelLimits(),
         at=AT,
     )
-    assert decide_agent(agent(), command) == [PROFILE]
+    assert decide_agent(agent(), NO_AGENT_FACTS, command) == [PROFILE]
 
 
 def test_the_working_day_of_an_agent() -> None:
     state = agent(PROFILE)
     assert state.status is AgentStatus.OFFLINE
     [signed_in] = decide_agent(
-        state, SignIn(site_id="sz-futian-01", desk_id="desk-07", remote=False, at=AT)
+        state, at_desk("sz-futian-01", "desk-07"), SignIn("sz-futian-01", "desk-07", at=AT)
     )
     assert signed_in == SIGNED_IN
     state = agent(PROFILE, signed_in)
     assert (state.status, state.desk_id) == (AgentStatus.AVAILABLE, "desk-07")
-    [serving] = decide_agent(state, BeginServing(TICKET, AT))
+    [serving] = decide_agent(state, NO_AGENT_FACTS, BeginServing(TICKET, AT))
     assert serving == AgentStatusChanged(
         agent_id="agent-li",
         status=AgentStatus.SERVING,
@@ -262,18 +272,22 @@ def test_the_working_day_of_an_agent() -> None:
     state = agent(PROFILE, signed_in, serving)
     for refused in (TakeBreak(at=AT), SignOut(at=AT), BeginServing(TICKET, AT)):
         with pytest.raises(RuleViolation, match=f"agent agent-li is serving \\(ticket {TICKET}\\)"):
-            decide_agent(state, refused)
-    [done] = decide_agent(state, EndServing(TICKET, AT, reason="ticket completed"))
+            decide_agent(state, NO_AGENT_FACTS, refused)
+    [done] = decide_agent(state, NO_AGENT_FACTS, EndServing(TICKET, AT, reason="ticket completed"))
     state = agent(PROFILE, signed_in, serving, done)
     assert state.status is AgentStatus.AVAILABLE
-    assert decide_agent(state, EndServing(TICKET, AT, reason="again")) == []  # idempotent
-    [on_break] = decide_agent(state, TakeBreak(at=AT, reason="lunch"))
+    assert (
+        decide_agent(state, NO_AGENT_FACTS, EndServing(TICKET, AT, reason="again")) == []
+    )  # idempotent
+    [on_break] = decide_agent(state, NO_AGENT_FACTS, TakeBreak(at=AT, reason="lunch"))
     state = agent(PROFILE, signed_in, serving, done, on_break)
     assert state.status is AgentStatus.ON_BREAK
     with pytest.raises(RuleViolation, match="cannot take a ticket"):
-        decide_agent(state, BeginServing(TICKET, AT))
-    [back] = decide_agent(state, EndBreak(at=AT))
-    [out] = decide_agent(agent(PROFILE, signed_in, serving, done, on_break, back), SignOut(at=AT))
+        decide_agent(state, NO_AGENT_FACTS, BeginServing(TICKET, AT))
+    [back] = decide_agent(state, NO_AGENT_FACTS, EndBreak(at=AT))
+    [out] = decide_agent(
+        agent(PROFILE, signed_in, serving, done, on_break, back), NO_AGENT_FACTS, SignOut(at=AT)
+    )
     assert out == AgentSignedOut(
         agent_id="agent-li", site_id="sz-futian-01", desk_id="desk-07", signed_out_at=AT
     )
@@ -284,13 +298,13 @@ def test_the_working_day_of_an_agent() -> None:
 
 def test_sign_in_needs_a_profile_and_only_once() -> None:
     with pytest.raises(NotFound, match="profile"):
-        decide_agent(agent(), SignIn(site_id="s", desk_id="d", remote=False, at=AT))
+        decide_agent(agent(), at_desk("s", "d"), SignIn(site_id="s", desk_id="d", at=AT))
     with pytest.raises(RuleViolation, match="already signed in at sz-futian-01/desk-07"):
         decide_agent(
-            agent(PROFILE, SIGNED_IN), SignIn(site_id="s", desk_id="d", remote=False, at=AT)
+            agent(PROFILE, SIGNED_IN), at_desk("s", "d"), SignIn(site_id="s", desk_id="d", at=AT)
         )
     with pytest.raises(RuleViolation, match="cannot end a break"):
-        decide_agent(agent(PROFILE, SIGNED_IN), EndBreak(at=AT))
+        decide_agent(agent(PROFILE, SIGNED_IN), NO_AGENT_FACTS, EndBreak(at=AT))
 
 
 def test_a_site_without_its_own_phone_menu_uses_the_standard_one() -> None:
@@ -321,3 +335,11 @@ def test_a_site_configures_its_own_phone_menu_of_the_queues_it_serves() -> None:
     assert own.ivr_queue("*") is ServiceQueue.ACCOUNT_SECURITY
     with pytest.raises(RuleViolation, match="no IVR option 1"):  # the standard menu is gone
         own.ivr_queue("1")
+
+
+def test_agents_and_sites_round_trip_through_their_snapshots() -> None:
+    """Long-lived streams keep snapshots: their state must read back exactly."""
+    working = agent(PROFILE, SIGNED_IN)
+    assert AGENT.load_state(AGENT.dump_state(working)) == working
+    configured = SITE.fold([CONFIGURED])
+    assert SITE.load_state(SITE.dump_state(configured)) == configured

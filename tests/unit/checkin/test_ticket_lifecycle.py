@@ -27,6 +27,7 @@ from contracts.events.checkin_sites import AssignmentRule
 from contracts.vocabulary import Channel, ServiceQueue
 from runtime.errors import NotFound, RuleViolation
 from services.checkin.domain.tickets import (
+    NO_FACTS,
     AssignContact,
     CallTicket,
     CompleteTicket,
@@ -94,7 +95,7 @@ def test_issue_carries_the_local_service_day_the_estimate_and_the_intake() -> No
         service_day=T0.date(),
         estimate=estimate(20),
     )
-    [event] = decide(given(), command)
+    [event] = decide(given(), NO_FACTS, command)
     assert event == issued(number="A017", service_day=T0.date(), estimate=estimate(20))
     ticket = given(event)
     assert ticket.status is TicketStatus.WAITING
@@ -112,7 +113,7 @@ def test_the_whole_happy_path() -> None:
     ]
     statuses = []
     for command in steps:
-        for event in decide(state, command):
+        for event in decide(state, NO_FACTS, command):
             state = evolve(state, event)
         statuses.append(state.status)
     assert statuses == [
@@ -129,6 +130,7 @@ def test_the_whole_happy_path() -> None:
 def test_complete_records_who_and_the_service_time() -> None:
     [event] = decide(
         given(ISSUED, CALLED, SERVING),
+        NO_FACTS,
         CompleteTicket(agent_id=AGENT, at=T0 + minutes(27), resolution="restored"),
     )
     assert event == TicketCompleted(
@@ -141,14 +143,18 @@ def test_complete_records_who_and_the_service_time() -> None:
 
 
 def test_start_serving_is_by_the_agent_who_called() -> None:
-    [event] = decide(given(ISSUED, CALLED), StartServing(agent_id=AGENT, at=T0 + minutes(12)))
+    [event] = decide(
+        given(ISSUED, CALLED), NO_FACTS, StartServing(agent_id=AGENT, at=T0 + minutes(12))
+    )
     assert event == TicketServingStarted(
         ticket_id=TICKET_ID, desk_id=DESK, agent_id=AGENT, started_at=T0 + minutes(12)
     )
     with pytest.raises(RuleViolation, match="called by agent agent-demo-042, not by you"):
-        decide(given(ISSUED, CALLED), StartServing(agent_id="someone-else", at=T0))
+        decide(given(ISSUED, CALLED), NO_FACTS, StartServing(agent_id="someone-else", at=T0))
     # a supervisor may act for the desk
-    assert decide(given(ISSUED, CALLED), StartServing(agent_id="sup", at=T0, override=True))
+    assert decide(
+        given(ISSUED, CALLED), NO_FACTS, StartServing(agent_id="sup", at=T0, override=True)
+    )
 
 
 @pytest.mark.parametrize(
@@ -208,7 +214,7 @@ def test_illegal_transitions_are_refused_with_why(
     history: tuple[EventPayload, ...], command: object, message: str
 ) -> None:
     with pytest.raises(RuleViolation) as refused:
-        decide(given(*history), command)  # type: ignore[arg-type]
+        decide(given(*history), NO_FACTS, command)  # type: ignore[arg-type]
     assert refused.value.detail == message
     assert refused.value.status == 409
 
@@ -250,13 +256,13 @@ def test_a_final_ticket_accepts_no_transition(final: str, command: object) -> No
     state = given(*FINALS[final])
     assert state.is_final
     with pytest.raises(RuleViolation, match=f"that is {final}"):
-        decide(state, command)  # type: ignore[arg-type]
+        decide(state, NO_FACTS, command)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("command", EVERY_COMMAND, ids=lambda c: type(c).__name__)
 def test_commands_on_a_ticket_never_issued_are_not_found(command: object) -> None:
     with pytest.raises(NotFound):
-        decide(given(), command)  # type: ignore[arg-type]
+        decide(given(), NO_FACTS, command)  # type: ignore[arg-type]
 
 
 # -- recall and no-show -----------------------------------------------------------------------
@@ -264,7 +270,7 @@ def test_commands_on_a_ticket_never_issued_are_not_found(command: object) -> Non
 
 def test_recalls_count_up_to_the_limit_then_the_desk_must_mark_a_no_show() -> None:
     recall = RecallTicket(agent_id=AGENT, at=T0 + minutes(11), max_recalls=2)
-    [first] = decide(given(ISSUED, CALLED), recall)
+    [first] = decide(given(ISSUED, CALLED), NO_FACTS, recall)
     assert first == TicketRecalled(
         ticket_id=TICKET_ID, desk_id=DESK, agent_id=AGENT, recall_number=1, recalled_at=recall.at
     )
@@ -272,9 +278,10 @@ def test_recalls_count_up_to_the_limit_then_the_desk_must_mark_a_no_show() -> No
         ticket_id=TICKET_ID, desk_id=DESK, agent_id=AGENT, recall_number=2, recalled_at=recall.at
     )
     with pytest.raises(RuleViolation, match=r"already recalled 2 times .* mark it a no-show"):
-        decide(given(ISSUED, CALLED, first, second), recall)
+        decide(given(ISSUED, CALLED, first, second), NO_FACTS, recall)
     [no_show] = decide(
         given(ISSUED, CALLED, first, second),
+        NO_FACTS,
         MarkNoShow(at=T0 + minutes(14), reason=NoShowReason.RECALLS_EXHAUSTED, agent_id=AGENT),
     )
     assert no_show == TicketNoShow(
@@ -291,14 +298,16 @@ def test_recalls_count_up_to_the_limit_then_the_desk_must_mark_a_no_show() -> No
 
 @pytest.mark.parametrize("history", [(ISSUED,), (ISSUED, CALLED)], ids=["waiting", "called"])
 def test_park_and_return_keep_the_original_arrival_time(history: tuple[EventPayload, ...]) -> None:
-    [parked] = decide(given(*history), ParkTicket(at=T0 + minutes(12), reason="fetching ID card"))
+    [parked] = decide(
+        given(*history), NO_FACTS, ParkTicket(at=T0 + minutes(12), reason="fetching ID card")
+    )
     assert parked == TicketParked(
         ticket_id=TICKET_ID, reason="fetching ID card", parked_at=T0 + minutes(12)
     )
     state = given(*history, parked)
     assert state.status is TicketStatus.PARKED
     assert state.agent_id is None
-    [returned] = decide(state, ReturnTicket(at=T0 + minutes(30)))
+    [returned] = decide(state, NO_FACTS, ReturnTicket(at=T0 + minutes(30)))
     assert returned == TicketReturned(ticket_id=TICKET_ID, returned_at=T0 + minutes(30))
     back = given(*history, parked, returned)
     assert back.status is TicketStatus.WAITING
@@ -307,7 +316,7 @@ def test_park_and_return_keep_the_original_arrival_time(history: tuple[EventPayl
 
 def test_a_parked_visitor_may_leave() -> None:
     parked = TicketParked(ticket_id=TICKET_ID, parked_at=T0 + minutes(1))
-    assert decide(given(ISSUED, parked), LeaveQueue(reason=None, at=T0 + minutes(2)))
+    assert decide(given(ISSUED, parked), NO_FACTS, LeaveQueue(reason=None, at=T0 + minutes(2)))
 
 
 # -- transfer ---------------------------------------------------------------------------------
@@ -321,7 +330,7 @@ def test_transfer_to_a_specialist_keeps_the_arrival_time_and_waits_again() -> No
         required_skill="minors_refunds",
         reason="minor's game spending",
     )
-    [event] = decide(given(ISSUED, CALLED, SERVING), command)
+    [event] = decide(given(ISSUED, CALLED, SERVING), NO_FACTS, command)
     assert event == TicketTransferred(
         ticket_id=TICKET_ID,
         from_queue=ServiceQueue.ACCOUNT_SECURITY,
@@ -349,6 +358,7 @@ def test_transfer_to_the_same_queue_without_a_specialist_is_refused() -> None:
     with pytest.raises(RuleViolation, match="already in account_security"):
         decide(
             given(ISSUED, CALLED, SERVING),
+            NO_FACTS,
             TransferTicket(agent_id=AGENT, to_queue=ServiceQueue.ACCOUNT_SECURITY, at=T0),
         )
 
@@ -358,19 +368,19 @@ def test_transfer_to_the_same_queue_without_a_specialist_is_refused() -> None:
 
 def test_an_escalated_case_raises_a_waiting_tickets_priority_once() -> None:
     command = RaisePriority(at=T0 + minutes(3), case_id=TICKET_ID)
-    [event] = decide(given(ISSUED), command)
+    [event] = decide(given(ISSUED), NO_FACTS, command)
     assert event == TicketPriorityRaised(
         ticket_id=TICKET_ID, reason="escalated_case", case_id=TICKET_ID, raised_at=command.at
     )
     assert given(ISSUED, event).escalated
-    assert decide(given(ISSUED, event), command) == []  # already raised
-    assert decide(given(ISSUED, CALLED), command) == []  # no longer waiting
+    assert decide(given(ISSUED, event), NO_FACTS, command) == []  # already raised
+    assert decide(given(ISSUED, CALLED), NO_FACTS, command) == []  # no longer waiting
 
 
 def test_an_estimate_is_announced_only_when_it_shifts_past_the_margin() -> None:
     told = issued(estimate=estimate(20))
-    assert decide(given(told), RecordEstimate(estimate(24), margin_minutes=5)) == []
-    [event] = decide(given(told), RecordEstimate(estimate(31), margin_minutes=5))
+    assert decide(given(told), NO_FACTS, RecordEstimate(estimate(24), margin_minutes=5)) == []
+    [event] = decide(given(told), NO_FACTS, RecordEstimate(estimate(31), margin_minutes=5))
     assert event == TicketWaitEstimated(
         ticket_id=TICKET_ID, estimate=estimate(31), previous_expected_minutes=20
     )
@@ -421,15 +431,20 @@ def test_position_notices(told: int | None, ahead: int, due: bool) -> None:
 
 def test_virtual_queue_holders_are_told_n_ahead_and_you_are_next() -> None:
     virtual = issued(channel=Channel.VIRTUAL_QUEUE)
-    [three] = decide(given(virtual), RecordPosition(ahead=3, expected_minutes=12, at=T0))
+    [three] = decide(given(virtual), NO_FACTS, RecordPosition(ahead=3, expected_minutes=12, at=T0))
     assert three == TicketPositionChanged(
         ticket_id=TICKET_ID, ahead=3, you_are_next=False, expected_minutes=12, at=T0
     )
-    assert decide(given(virtual, three), RecordPosition(ahead=2, expected_minutes=8, at=T0)) == []
-    [next_] = decide(given(virtual, three), RecordPosition(ahead=0, expected_minutes=1, at=T0))
+    assert (
+        decide(given(virtual, three), NO_FACTS, RecordPosition(ahead=2, expected_minutes=8, at=T0))
+        == []
+    )
+    [next_] = decide(
+        given(virtual, three), NO_FACTS, RecordPosition(ahead=0, expected_minutes=1, at=T0)
+    )
     assert next_.you_are_next  # type: ignore[attr-defined]
     # walk-ins see the board; no position events for them
-    assert decide(given(ISSUED), RecordPosition(ahead=0, expected_minutes=1, at=T0)) == []
+    assert decide(given(ISSUED), NO_FACTS, RecordPosition(ahead=0, expected_minutes=1, at=T0)) == []
 
 
 # -- remote contacts --------------------------------------------------------------------------
@@ -444,12 +459,12 @@ def test_a_remote_contact_is_assigned_then_unanswered_goes_back_to_the_pool() ->
         answer_by=T0 + minutes(1),
         at=T0,
     )
-    assigned, call = decide(given(chat), assign)
+    assigned, call = decide(given(chat), NO_FACTS, assign)
     state = given(chat, assigned, call)
     assert state.status is TicketStatus.CALLED
     assert state.answer_by == T0 + minutes(1)
-    assert decide(state, ExpireAssignment(at=T0 + minutes(0.5))) == []  # not yet
-    [unanswered] = decide(state, ExpireAssignment(at=T0 + minutes(1)))
+    assert decide(state, NO_FACTS, ExpireAssignment(at=T0 + minutes(0.5))) == []  # not yet
+    [unanswered] = decide(state, NO_FACTS, ExpireAssignment(at=T0 + minutes(1)))
     assert unanswered == ContactUnanswered(ticket_id=TICKET_ID, agent_id=AGENT, at=T0 + minutes(1))
     back = given(chat, assigned, call, unanswered)
     assert back.status is TicketStatus.WAITING
@@ -457,13 +472,14 @@ def test_a_remote_contact_is_assigned_then_unanswered_goes_back_to_the_pool() ->
     assert back.arrival_at == T0
     # answered in time: the timer finds nothing to do
     answered = given(chat, assigned, call, serving())
-    assert decide(answered, ExpireAssignment(at=T0 + minutes(5))) == []
+    assert decide(answered, NO_FACTS, ExpireAssignment(at=T0 + minutes(5))) == []
 
 
 def test_walk_ins_are_called_not_assigned() -> None:
     with pytest.raises(RuleViolation, match="call it"):
         decide(
             given(ISSUED),
+            NO_FACTS,
             AssignContact(
                 agent_id=AGENT, desk_id=DESK, rule=AssignmentRule.ROUND_ROBIN, answer_by=T0, at=T0
             ),
@@ -472,12 +488,12 @@ def test_walk_ins_are_called_not_assigned() -> None:
 
 def test_a_phone_caller_can_ask_for_a_callback_keeping_the_place() -> None:
     phone = issued(channel=Channel.PHONE)
-    [event] = decide(given(phone), RequestCallback(at=T0 + minutes(4)))
+    [event] = decide(given(phone), NO_FACTS, RequestCallback(at=T0 + minutes(4)))
     assert event == TicketCallbackRequested(ticket_id=TICKET_ID, requested_at=T0 + minutes(4))
     state = given(phone, event)
     assert state.callback_requested
     assert state.arrival_at == T0
     with pytest.raises(RuleViolation, match="already requested"):
-        decide(state, RequestCallback(at=T0 + minutes(5)))
+        decide(state, NO_FACTS, RequestCallback(at=T0 + minutes(5)))
     with pytest.raises(RuleViolation, match="only a caller waiting on the phone"):
-        decide(given(ISSUED), RequestCallback(at=T0))
+        decide(given(ISSUED), NO_FACTS, RequestCallback(at=T0))

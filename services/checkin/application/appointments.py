@@ -8,31 +8,24 @@ cannot both pass). Capacity itself is decided on the slot's stream: of two concu
 of the last place, the second append conflicts, decides again on the fresh slot and is refused.
 
 The ``appointments`` read model (the day's bookings of a site for the reception) is projected
-from ``frontdesk.checkin.appointments`` by ``checkin.projections``; it is rebuildable.
+from ``frontdesk.checkin.appointments`` by ``projections.appointments``; it is rebuildable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
 
-from contracts.base import EventPayload
 from contracts.events.checkin import AppointmentRef
-from contracts.events.checkin_appointments import (
-    CHECKIN_APPOINTMENTS,
-    AppointmentBooked,
-    AppointmentCancelled,
-    AppointmentCheckedIn,
-    AppointmentMissed,
-)
 from contracts.vocabulary import ServiceQueue
-from runtime.errors import ConcurrencyConflict, NotFound, RuleViolation
-from runtime.eventstore import CommandContext, EventStore, execute
-from runtime.scheduler import cancel, schedule
-from services.checkin.application import load_site
+from runtime.context import CommandContext
+from runtime.errors import NotFound, RuleViolation
+from runtime.eventstore import EventStore
+from runtime.repository import Repository
+from runtime.scheduler import Timer, cancel, schedule
+from services.checkin.application.sites import load_site
 from services.checkin.domain.appointments import (
     SLOT,
     AppointmentStatus,
@@ -51,7 +44,6 @@ from services.checkin.domain.appointments import (
 )
 
 MISSED_TIMER = "appointment_missed"
-ATTEMPTS = 3
 ONE_PER_DAY = "appointment_index_one_per_day"
 
 
@@ -59,9 +51,8 @@ def missed_timer_id(appointment_id: UUID) -> str:
     return f"appointment-missed:{appointment_id}"
 
 
-async def load_slot(conn: asyncpg.Connection, store: EventStore, stream_id: str) -> Slot:
-    history = await store.load(conn, stream_id)
-    return SLOT.fold([event.payload for event in history])
+def slots(store: EventStore) -> Repository[Slot]:
+    return Repository(store, SLOT)
 
 
 async def _change_slot(
@@ -71,19 +62,12 @@ async def _change_slot(
     command: SlotCommand,
     context: CommandContext,
 ) -> Slot:
-    """Decide on the slot and append; a concurrent append to the slot (another booking) makes
-    it decide again on the fresh slot (a savepoint each time), up to three times."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            async with conn.transaction():
-                slot, _ = await execute(
-                    conn, store, SLOT, stream_id, lambda s: decide_slot(s, command), context
-                )
-                return slot
-        except ConcurrencyConflict:
-            if attempt == ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")
+    """Decide on the slot and append. Of two concurrent bookings of the last place, the second
+    append conflicts; ``runtime.commands`` runs its request again on the fresh slot."""
+    executed = await slots(store).execute(
+        conn, stream_id, lambda slot: decide_slot(slot, command), context
+    )
+    return executed.state
 
 
 async def _index(conn: asyncpg.Connection, slot: Slot, appointment_id: UUID, day: date) -> None:
@@ -176,6 +160,7 @@ async def book(
         MISSED_TIMER,
         booking.check_in_until,
         {"appointment_id": str(appointment_id)},
+        context,
     )
     return await appointment_row(conn, appointment_id)
 
@@ -251,18 +236,19 @@ async def check_in(
     return appointment_ref(slot, appointment_id)
 
 
-async def expire(
-    conn: asyncpg.Connection, store: EventStore, appointment_id: UUID, now: datetime
+async def missed_due(
+    conn: asyncpg.Connection, store: EventStore, timer: Timer, now: datetime
 ) -> None:
     """The missed-appointment timer: a booking not checked in by the end of its grace window
     is missed; its place is released."""
+    appointment_id = UUID(timer.payload["appointment_id"])
     row = await conn.fetchrow(
         "SELECT status FROM appointment_index WHERE appointment_id = $1", appointment_id
     )
     if row is None or row["status"] != AppointmentStatus.BOOKED.value:
         return  # cancelled or checked in meanwhile
     command = MarkMissed(appointment_id, now)
-    await _change(conn, store, appointment_id, command, CommandContext.new(None))
+    await _change(conn, store, appointment_id, command, timer.context("checkin"))
 
 
 async def availability(
@@ -288,65 +274,3 @@ async def availability(
     )
     taken = {row["slot_start"]: row["taken"] for row in rows}
     return day, site.timezone, day_slots(site, queue, day, now, taken)
-
-
-# -- the read model ---------------------------------------------------------------------------
-
-Apply = Callable[[asyncpg.Connection, EventPayload], Awaitable[None]]
-
-
-async def _booked(conn: asyncpg.Connection, e: EventPayload) -> None:
-    assert isinstance(e, AppointmentBooked)
-    await conn.execute(
-        """INSERT INTO appointments (appointment_id, site_id, queue, slot_start, slot_end,
-               customer_id, status, check_in_until, booked_at)
-           VALUES ($1, $2, $3, $4, $5, $6, 'booked', $7, $8)
-           ON CONFLICT (appointment_id) DO NOTHING""",
-        e.appointment_id,
-        e.site_id,
-        e.queue.value,
-        e.slot_start,
-        e.slot_end,
-        e.customer_id,
-        e.check_in_until,
-        e.booked_at,
-    )
-
-
-async def _cancelled(conn: asyncpg.Connection, e: EventPayload) -> None:
-    assert isinstance(e, AppointmentCancelled)
-    await conn.execute(
-        "UPDATE appointments SET status = 'cancelled', ended_at = $2 WHERE appointment_id = $1",
-        e.appointment_id,
-        e.cancelled_at,
-    )
-
-
-async def _checked_in(conn: asyncpg.Connection, e: EventPayload) -> None:
-    assert isinstance(e, AppointmentCheckedIn)
-    await conn.execute(
-        """UPDATE appointments SET status = 'checked_in', ended_at = $2, ticket_id = $3
-           WHERE appointment_id = $1""",
-        e.appointment_id,
-        e.checked_in_at,
-        e.ticket_id,
-    )
-
-
-async def _missed(conn: asyncpg.Connection, e: EventPayload) -> None:
-    assert isinstance(e, AppointmentMissed)
-    await conn.execute(
-        "UPDATE appointments SET status = 'missed', ended_at = $2 WHERE appointment_id = $1",
-        e.appointment_id,
-        e.missed_at,
-    )
-
-
-APPLY: dict[str, Apply] = {
-    "checkin.appointment_booked": _booked,
-    "checkin.appointment_cancelled": _cancelled,
-    "checkin.appointment_checked_in": _checked_in,
-    "checkin.appointment_missed": _missed,
-}
-READ_MODELS = ("appointments",)
-TOPIC = CHECKIN_APPOINTMENTS

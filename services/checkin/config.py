@@ -1,4 +1,5 @@
-"""The virtual queue's tie to a phone number, without keeping the number.
+"""Check-in's settings (read once at start-up, ``wiring.py``) and the virtual queue's tie to
+a phone number, without keeping the number.
 
 One active virtual-queue ticket per person and account: the person is the phone number the
 customer joins with, so one number cannot hold several places through several customer ids
@@ -17,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -47,11 +47,6 @@ class CheckinSettings(BaseSettings):
             if len(self.phone_key.get_secret_value()) < 32:
                 raise UnsafeSettings("FRONTDESK_CHECKIN_PHONE_KEY must be at least 32 characters")
         return self
-
-
-@lru_cache(maxsize=1)
-def load_settings() -> CheckinSettings:
-    return CheckinSettings()
 
 
 def phone_ref(key: str, phone: str) -> str:

@@ -18,20 +18,17 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.vocabulary import ServiceQueue as Queue
 from runtime.auth import STAFF_ROLES, Forbidden, Principal, require_roles
+from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
 from runtime.errors import NotFound
-from runtime.eventstore import CommandContext
-from runtime.http import IdempotencyKey, fingerprint, idempotent
 from runtime.service import Runtime, ServiceRuntime
-from services.checkin import appointments
-from services.checkin.application import load_site
+from services.checkin.api.roles import ID, SiteId, ViewerRoles, context_of
+from services.checkin.application import appointments
+from services.checkin.application.sites import load_site
 
 router = APIRouter()
 
-ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
-SiteId = Annotated[str, Path(max_length=64, pattern=ID)]
 AppointmentId = Annotated[UUID, Path(description="Appointment id")]
 BookerRoles = require_roles("customer", "agent", "supervisor", "admin")
-ViewerRoles = require_roles("customer", *STAFF_ROLES, "service")
 
 
 class SlotView(BaseModel):
@@ -85,10 +82,6 @@ class AppointmentView(BaseModel):
 
 def _view(row: asyncpg.Record) -> AppointmentView:
     return AppointmentView(**{k: row[k] for k in AppointmentView.model_fields})
-
-
-def _context(principal: Principal) -> CommandContext:
-    return CommandContext.new(principal.actor())
 
 
 async def _visible(
@@ -167,7 +160,7 @@ async def book_appointment(
         if body.customer_id not in (None, principal.id):
             raise Forbidden("customers book only for themselves")
         customer_id = principal.id
-    context = _context(principal)
+    context = context_of(principal)
     appointment_id = uuid.uuid4()
 
     async def act(conn: asyncpg.Connection) -> tuple[int, Any]:
@@ -218,10 +211,11 @@ async def cancel_appointment(
     """A customer cancels their own until the slot starts; staff until it is checked in or
     missed."""
     await _visible(runtime, principal, appointment_id)
-    context = _context(principal)
+    context = context_of(principal)
     now = runtime.clock.now()
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        row = await appointments.cancel_appointment(
+    row = await command(
+        runtime.pool,
+        lambda conn: appointments.cancel_appointment(
             conn,
             runtime.store,
             appointment_id,
@@ -229,7 +223,8 @@ async def cancel_appointment(
             reason=body.reason,
             now=now,
             context=context,
-        )
+        ),
+    )
     return _view(row)
 
 

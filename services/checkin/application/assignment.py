@@ -41,24 +41,55 @@ their place, and the pass offers them to the others in the same transaction.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from contracts.envelope import Actor
-from contracts.events.checkin import UnansweredReason
-from contracts.events.checkin_agents import CHECKIN_AGENTS, AgentStatus, ChannelLimits
-from contracts.events.checkin_sites import CHECKIN_SITES
+from contracts.events.checkin import (
+    ContactUnanswered,
+    TicketCompleted,
+    TicketIssued,
+    TicketLeft,
+    TicketNoShow,
+    TicketParked,
+    TicketReturned,
+    TicketTransferred,
+    UnansweredReason,
+)
+from contracts.events.checkin_agents import (
+    CHECKIN_AGENTS,
+    AgentProfileSet,
+    AgentSignedIn,
+    AgentStatus,
+    AgentStatusChanged,
+    ChannelLimits,
+)
+from contracts.events.checkin_sites import CHECKIN_SITES, SiteConfigured
 from contracts.topics import CHECKIN_TICKETS
 from contracts.vocabulary import Channel, ServiceQueue
 from runtime.consumer import ConsumerGroup, ReceivedEvent
+from runtime.context import CommandContext
 from runtime.errors import ConcurrencyConflict, RuleViolation
-from runtime.eventstore import CommandContext, EventStore
+from runtime.eventstore import EventStore
 from runtime.scheduler import Timer, TimerHandler, cancel_unless_firing, schedule
-from services.checkin import application
-from services.checkin.consumers import TIME_FIELDS
+from runtime.service import ServiceRuntime
+from services.checkin.application.agents import (
+    change_agent,
+    load_agent,
+    present_agents,
+    skills_of,
+)
+from services.checkin.application.sites import load_site
+from services.checkin.application.ticket_index import waiting_of
+from services.checkin.application.tickets import (
+    IssueRequest,
+    change_ticket,
+    issue_ticket,
+    load_ticket,
+)
+from services.checkin.application.waiting import TIME_FIELDS
 from services.checkin.domain.agents import Agent, AgentCommand, SignOut, TakeBreak
 from services.checkin.domain.assignment import (
     CHANNEL_KIND,
@@ -81,24 +112,31 @@ ASSIGN_TIMER = "contact_assignment"
 ANSWER_TIMER = "contact_answer"
 ASSIGN_ATTEMPTS = 3
 REMOTE = sorted(channel.value for channel in REMOTE_CHANNELS)
-SERVICE_ACTOR = Actor(id="checkin", role="service")
 
 # Ticket events after which a remote contact may free an agent's place or (re)enter the pool.
-CONTACT_MOVES = (
-    "checkin.ticket_issued",
-    "checkin.ticket_completed",
-    "checkin.ticket_left",
-    "checkin.ticket_no_show",
-    "checkin.ticket_transferred",
-    "checkin.ticket_parked",
-    "checkin.ticket_returned",
-    "checkin.contact_unanswered",
+ContactMove = (
+    TicketIssued
+    | TicketCompleted
+    | TicketLeft
+    | TicketNoShow
+    | TicketTransferred
+    | TicketParked
+    | TicketReturned
+    | ContactUnanswered
 )
-AGENT_MOVES = (
-    "checkin.agent_profile_set",
-    "checkin.agent_signed_in",
-    "checkin.agent_status_changed",
+CONTACT_MOVES: tuple[type[ContactMove], ...] = (
+    TicketIssued,
+    TicketCompleted,
+    TicketLeft,
+    TicketNoShow,
+    TicketTransferred,
+    TicketParked,
+    TicketReturned,
+    ContactUnanswered,
 )
+AgentMove = AgentProfileSet | AgentSignedIn | AgentStatusChanged
+AGENT_MOVES: tuple[type[AgentMove], ...] = (AgentProfileSet, AgentSignedIn, AgentStatusChanged)
+PlaceFreed = ContactMove | AgentMove | SiteConfigured
 
 
 def dispatch_timer_id(site_id: str) -> str:
@@ -122,7 +160,7 @@ async def lock_site(conn: asyncpg.Connection, site_id: str) -> None:
 async def receive_contact(
     conn: asyncpg.Connection,
     store: EventStore,
-    request: application.IssueRequest,
+    request: IssueRequest,
     context: CommandContext,
     now: datetime,
 ) -> Ticket:
@@ -132,29 +170,40 @@ async def receive_contact(
     if request.channel not in REMOTE_CHANNELS:
         raise RuleViolation(f"{request.channel} is not a remote contact: issue a ticket")
     await lock_site(conn, request.site_id)  # first: the pass below must not wait on itself
-    ticket = await application.issue_ticket(conn, store, request, context, now)
+    ticket = await issue_ticket(conn, store, request, context, now)
     assert ticket.ticket_id is not None
-    if ticket.owner_agent_id is not None:
-        await conn.execute(
-            "UPDATE ticket_index SET owner_agent_id = $2 WHERE ticket_id = $1",
-            ticket.ticket_id,
-            ticket.owner_agent_id,
-        )
     await dispatch(conn, store, request.site_id, now, context)
-    ticket = await application.load_ticket(conn, store, ticket.ticket_id)
+    ticket = await load_ticket(conn, store, ticket.ticket_id)
     if ticket.status is TicketStatus.WAITING and ticket.queue is not None:
         # nobody may take it yet; once it has waited relax_after_minutes, an agent of the
         # next best language or without the specialist skill may: offer the pool again then
-        site = await application.load_site(conn, store, request.site_id)
+        site = await load_site(conn, store, request.site_id)
         relax_at = now + timedelta(minutes=site.settings(ticket.queue).relax_after_minutes)
         await schedule(
             conn,
             f"contact-relax:{ticket.ticket_id}",
             ASSIGN_TIMER,
             relax_at,
-            {"site_id": request.site_id, **_context_payload(context)},
+            {"site_id": request.site_id},
+            context,
         )
     return ticket
+
+
+async def receive(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    request: IssueRequest,
+    ivr_selection: str | None,
+    context: CommandContext,
+    now: datetime,
+) -> Ticket:
+    """``POST /contacts``: a phone call enters the queue its caller chose in the site's phone
+    menu (``ivr_selection``), any other contact the queue it names."""
+    if ivr_selection is not None:
+        site = await load_site(conn, store, request.site_id)
+        request = replace(request, queue=site.ivr_queue(ivr_selection))
+    return await receive_contact(conn, store, request, context, now)
 
 
 # -- the pass ---------------------------------------------------------------------------------
@@ -177,10 +226,10 @@ async def dispatch(
     )
     if not pool_rows:
         return []
-    agent_rows = await application.present_agents(conn, site_id)
+    agent_rows = await present_agents(conn, site_id)
     if not agent_rows:
         return []
-    site = await application.load_site(conn, store, site_id)
+    site = await load_site(conn, store, site_id)
     agents = await _loads(conn, agent_rows)
     pool = await _contacts(conn, site, site_id, pool_rows)
     queues = {contact.ticket.queue for contact in pool}
@@ -215,7 +264,8 @@ async def dispatch(
             answer_timer_id(ticket_id),
             ANSWER_TIMER,
             answer_by,
-            {"ticket_id": str(ticket_id), **_context_payload(context)},
+            {"ticket_id": str(ticket_id)},
+            context,
         )
         await conn.execute(
             """INSERT INTO assignment_cursors (site_id, queue, agent_id, assigned_at)
@@ -244,7 +294,7 @@ async def _assign(
     for attempt in range(1, ASSIGN_ATTEMPTS + 1):
         try:
             async with conn.transaction():
-                return await application.change_ticket(conn, store, ticket_id, command, context)
+                return await change_ticket(conn, store, ticket_id, command, context)
         except ConcurrencyConflict:
             if attempt == ASSIGN_ATTEMPTS:
                 raise
@@ -269,7 +319,7 @@ async def _loads(conn: asyncpg.Connection, agent_rows: list[asyncpg.Record]) -> 
         active[row["agent_id"]][kind] = active[row["agent_id"]].get(kind, 0) + row["n"]
     return [
         AgentLoad(
-            skills=application._skills_of(row),
+            skills=skills_of(row),
             limits=ChannelLimits.model_validate(row["limits"]),
             desk_id=row["desk_id"],
             available=row["status"] == AgentStatus.AVAILABLE.value,
@@ -298,7 +348,7 @@ async def _contacts(
     }
     return [
         Contact(
-            ticket=application._waiting_of(row, site),
+            ticket=waiting_of(row, site),
             channel=Channel(row["channel"]),
             site_id=site_id,
             last_served_by=last_served.get(row["account_ref"]),
@@ -311,25 +361,6 @@ async def _contacts(
 # -- timers -----------------------------------------------------------------------------------
 
 
-def _context_payload(context: CommandContext) -> dict[str, str]:
-    payload = {"correlation_id": str(context.correlation_id)}
-    if context.causation_id is not None:
-        payload["causation_id"] = str(context.causation_id)
-    return payload
-
-
-def _context_of(payload: dict[str, Any]) -> CommandContext:
-    """The timer acts for the service, in the flow that scheduled it."""
-    if "correlation_id" not in payload:
-        return CommandContext.new(SERVICE_ACTOR)
-    causation = payload.get("causation_id")
-    return CommandContext(
-        actor=SERVICE_ACTOR,
-        correlation_id=UUID(payload["correlation_id"]),
-        causation_id=UUID(causation) if causation else None,
-    )
-
-
 async def schedule_dispatch(
     conn: asyncpg.Connection, site_id: str, due_at: datetime, context: CommandContext
 ) -> None:
@@ -338,7 +369,8 @@ async def schedule_dispatch(
         dispatch_timer_id(site_id),
         ASSIGN_TIMER,
         due_at,
-        {"site_id": site_id, **_context_payload(context)},
+        {"site_id": site_id},
+        context,
     )
 
 
@@ -358,24 +390,20 @@ async def expire_assignment(
     if row is None:
         return None
     await lock_site(conn, row["site_id"])
-    before = await application.load_ticket(conn, store, ticket_id)
-    ticket = await application.change_ticket(
-        conn, store, ticket_id, ExpireAssignment(at=now), context
-    )
+    before = await load_ticket(conn, store, ticket_id)
+    ticket = await change_ticket(conn, store, ticket_id, ExpireAssignment(at=now), context)
     if not (before.status is TicketStatus.CALLED and ticket.status is TicketStatus.WAITING):
         return None
     missed_by = before.agent_id
     assert missed_by is not None
-    agent = await application.load_agent(conn, store, missed_by)
+    agent = await load_agent(conn, store, missed_by)
     if agent.status is AgentStatus.AVAILABLE:
         reason = f"missed contact {row['number']}"
-        await application.change_agent(
-            conn, store, missed_by, TakeBreak(at=now, reason=reason), context
-        )
+        await change_agent(conn, store, missed_by, TakeBreak(at=now, reason=reason), context)
         # on a break now: what else was offered to them goes back at once too
         await release_offered(conn, store, missed_by, UnansweredReason.AGENT_ON_BREAK, now, context)
     await dispatch(conn, store, row["site_id"], now, context)
-    return await application.load_ticket(conn, store, ticket_id)
+    return await load_ticket(conn, store, ticket_id)
 
 
 # -- an agent steps away ----------------------------------------------------------------------
@@ -400,7 +428,7 @@ async def step_away(
     site_id = row["site_id"] if row is not None else None
     if site_id is not None:
         await lock_site(conn, site_id)
-    agent = await application.change_agent(conn, store, agent_id, command, context)
+    agent = await change_agent(conn, store, agent_id, command, context)
     if site_id is None or agent.status not in {AgentStatus.ON_BREAK, AgentStatus.OFFLINE}:
         return agent
     reason = (
@@ -466,8 +494,8 @@ async def _release(
     for attempt in range(1, ASSIGN_ATTEMPTS + 1):
         try:
             async with conn.transaction():
-                before = await application.load_ticket(conn, store, ticket_id)
-                ticket = await application.change_ticket(conn, store, ticket_id, command, context)
+                before = await load_ticket(conn, store, ticket_id)
+                ticket = await change_ticket(conn, store, ticket_id, command, context)
                 back = before.status is TicketStatus.CALLED
                 return ticket if back and ticket.status is TicketStatus.WAITING else None
         except ConcurrencyConflict:
@@ -476,17 +504,19 @@ async def _release(
     return None  # pragma: no cover
 
 
-def timers(store: EventStore) -> dict[str, TimerHandler]:
+def timers(runtime: ServiceRuntime) -> dict[str, TimerHandler]:
     """``contact_answer``: the answer window ended. ``contact_assignment``: offer a site's
     pool again (``assign-contacts:<site>`` from the reaction, ``contact-relax:<ticket>`` when a
-    pooled contact's requirement may relax)."""
+    pooled contact's requirement may relax). Each acts for the service in the flow of the
+    command that scheduled it."""
 
     async def answer_due(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
-        context = _context_of(timer.payload)
-        await expire_assignment(conn, store, UUID(timer.payload["ticket_id"]), now, context)
+        ticket_id = UUID(timer.payload["ticket_id"])
+        await expire_assignment(conn, runtime.store, ticket_id, now, timer.context("checkin"))
 
     async def dispatch_due(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
-        await dispatch(conn, store, timer.payload["site_id"], now, _context_of(timer.payload))
+        site_id = timer.payload["site_id"]
+        await dispatch(conn, runtime.store, site_id, now, timer.context("checkin"))
 
     return {ANSWER_TIMER: answer_due, ASSIGN_TIMER: dispatch_due}
 
@@ -494,30 +524,27 @@ def timers(store: EventStore) -> dict[str, TimerHandler]:
 # -- the reaction -----------------------------------------------------------------------------
 
 
-async def _site_of_event(conn: asyncpg.Connection, event: ReceivedEvent) -> str | None:
-    payload = event.payload
-    if event.envelope.event_type == "checkin.site_configured":
-        return payload.site_id  # type: ignore[attr-defined, no-any-return]
-    if event.envelope.event_type in AGENT_MOVES:
+async def _site_of_event(conn: asyncpg.Connection, payload: PlaceFreed) -> str | None:
+    if isinstance(payload, SiteConfigured):
+        return payload.site_id
+    if isinstance(payload, AgentProfileSet | AgentSignedIn | AgentStatusChanged):
         status = getattr(payload, "status", AgentStatus.AVAILABLE)
         if status is not AgentStatus.AVAILABLE:
             return None  # a break or a walk-in started: no place was freed
         row = await conn.fetchrow(
-            "SELECT site_id FROM agent_index WHERE agent_id = $1",
-            payload.agent_id,  # type: ignore[attr-defined]
+            "SELECT site_id FROM agent_index WHERE agent_id = $1", payload.agent_id
         )
         site_id = getattr(payload, "site_id", None) or (row["site_id"] if row else None)
         return site_id  # type: ignore[no-any-return]
     row = await conn.fetchrow(
-        "SELECT site_id, channel FROM ticket_index WHERE ticket_id = $1",
-        payload.ticket_id,  # type: ignore[attr-defined]
+        "SELECT site_id, channel FROM ticket_index WHERE ticket_id = $1", payload.ticket_id
     )
     if row is None or row["channel"] not in REMOTE:
         return None
     return row["site_id"]  # type: ignore[no-any-return]
 
 
-def _moment(event: ReceivedEvent) -> datetime:
+def _moment(event: ReceivedEvent[PlaceFreed]) -> datetime:
     """When the place freed up: the event's own time (the timer fires at once, or as soon as
     the runner polls, with the runtime's clock)."""
     for name in (*TIME_FIELDS, "set_at", "configured_at"):
@@ -527,9 +554,9 @@ def _moment(event: ReceivedEvent) -> datetime:
     return event.envelope.occurred_at
 
 
-def assignment_group() -> ConsumerGroup:
-    async def on_move(conn: asyncpg.Connection, event: ReceivedEvent) -> None:
-        site_id = await _site_of_event(conn, event)
+def assignment_group(runtime: ServiceRuntime) -> ConsumerGroup:
+    async def on_move(conn: asyncpg.Connection, event: ReceivedEvent[PlaceFreed]) -> None:
+        site_id = await _site_of_event(conn, event.payload)
         if site_id is None:
             return
         context = CommandContext.caused_by(event.envelope, "checkin")
@@ -538,10 +565,7 @@ def assignment_group() -> ConsumerGroup:
     return ConsumerGroup(
         name="checkin.assignment",
         topics=[CHECKIN_TICKETS, CHECKIN_AGENTS, CHECKIN_SITES],
-        handlers={
-            event_type: on_move
-            for event_type in (*CONTACT_MOVES, *AGENT_MOVES, "checkin.site_configured")
-        },
+        handlers={payload: on_move for payload in (*CONTACT_MOVES, *AGENT_MOVES, SiteConfigured)},
         description="Offers waiting remote contacts again when an agent's place frees up.",
     )
 

@@ -7,7 +7,6 @@ start``, ``/complete``, ``/transfer``); a caller's callback request ``/tickets/{
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -20,11 +19,13 @@ from contracts.events.checkin_agents import AgentStatus, ChannelLimits
 from contracts.vocabulary import Channel, LanguagePreference
 from contracts.vocabulary import ServiceQueue as Queue
 from runtime.auth import Forbidden, Principal, require_roles
-from runtime.eventstore import CommandContext
-from runtime.http import IdempotencyKey, fingerprint, idempotent
+from runtime.commands import IdempotencyKey, fingerprint, idempotent
 from runtime.service import Runtime
-from services.checkin import application, assignment
-from services.checkin.api import IntakeRequest
+from services.checkin.api.roles import context_of
+from services.checkin.api.tickets import IntakeRequest
+from services.checkin.application.agents import load_agent
+from services.checkin.application.assignment import agent_contacts, receive
+from services.checkin.application.tickets import IssueRequest
 from services.checkin.domain.assignment import CHANNEL_KIND
 from services.checkin.domain.tickets import DEFAULT_QUEUE, Ticket, TicketStatus
 
@@ -155,7 +156,7 @@ async def receive_contact(
     ):
         raise Forbidden("only staff and channel gateways may name the customer or the owner")
     customer_id = body.customer_id if principal.is_staff else principal.id
-    request = application.IssueRequest(
+    request = IssueRequest(
         site_id=body.site_id,
         queue=body.queue or DEFAULT_QUEUE[body.intake.problem_category],
         channel=Channel(body.channel),
@@ -164,16 +165,12 @@ async def receive_contact(
         person_ref=f"customer:{customer_id}" if customer_id else None,
         owner_agent_id=body.owner_agent_id,
     )
-    context = CommandContext.new(principal.actor())
+    context = context_of(principal)
+    ivr_selection = body.ivr_selection if body.queue is None else None
 
     async def act(conn: asyncpg.Connection) -> tuple[int, Any]:
-        issue = request
-        if body.ivr_selection is not None and body.queue is None:
-            site = await application.load_site(conn, runtime.store, body.site_id)
-            issue = replace(request, queue=site.ivr_queue(body.ivr_selection))
-        ticket = await assignment.receive_contact(
-            conn, runtime.store, issue, context, runtime.clock.now()
-        )
+        now = runtime.clock.now()
+        ticket = await receive(conn, runtime.store, request, ivr_selection, context, now)
         return 201, _contact_view(ticket)
 
     return await idempotent(
@@ -191,8 +188,8 @@ async def my_contacts(runtime: Runtime, principal: Annotated[Principal, DeskRole
     """Calls, chats and emails offered to the signed-in agent (answer them by ``answer_by``
     with ``POST /tickets/{id}/start``) or being served, with the agent's limits and load."""
     async with runtime.pool.acquire() as conn:
-        agent = await application.load_agent(conn, runtime.store, principal.id)
-        rows = await assignment.agent_contacts(conn, principal.id)
+        agent = await load_agent(conn, runtime.store, principal.id)
+        rows = await agent_contacts(conn, principal.id)
     active: dict[str, int] = {"phone": 0, "chat": 0, "email": 0}
     for row in rows:
         active[CHANNEL_KIND[Channel(row["channel"])]] += 1

@@ -1,0 +1,165 @@
+"""The command-side ticket index: one row per ticket, a pure function of its state.
+
+Written by an after-append hook of the ticket repository (``application.tickets``) in the
+same transaction as every append, so what routing, estimates, assignment and the
+one-active-ticket rule read is never behind what was decided. ``ticket_counters`` hands out
+the daily numbers of a queue.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import asyncpg
+
+from contracts.vocabulary import Channel, LanguagePreference, ServiceQueue
+from runtime.context import CommandContext
+from runtime.errors import RuleViolation
+from runtime.repository import Executed
+from services.checkin.domain.routing import WaitingTicket
+from services.checkin.domain.sites import Site
+from services.checkin.domain.tickets import ActiveTicket, Ticket, TicketStatus
+
+# The unique partial indexes of migrations/0005 that hold "one active virtual-queue ticket per
+# person, account and customer", and what each means for the person refused.
+ONE_VIRTUAL_TICKET = {
+    "ticket_index_one_virtual_per_person": "this phone number",
+    "ticket_index_one_virtual_per_account": "this account",
+    "ticket_index_one_virtual_per_customer": "this customer",
+}
+
+
+async def index_ticket_hook(
+    conn: asyncpg.Connection, executed: Executed[Ticket], context: CommandContext
+) -> None:
+    """After-append hook: keep the ticket's row in step with its state."""
+    newly_virtual = (
+        executed.before.status is TicketStatus.NOT_ISSUED
+        and executed.state.channel is Channel.VIRTUAL_QUEUE
+    )
+    if newly_virtual:
+        await _index_virtual_ticket(conn, executed.state)
+    else:
+        await index_ticket(conn, executed.state)
+
+
+async def _index_virtual_ticket(conn: asyncpg.Connection, ticket: Ticket) -> None:
+    """Index a new virtual-queue ticket. ``decide`` already refused a second active ticket,
+    but two joins at the same moment can both pass that check; the database then refuses the
+    second (it waits for the first to commit): 409, and the caller's transaction rolls back,
+    so nothing of it is written (a savepoint keeps the transaction usable until the refusal
+    reaches it)."""
+    try:
+        async with conn.transaction():
+            await index_ticket(conn, ticket)
+    except asyncpg.UniqueViolationError as error:
+        holder = ONE_VIRTUAL_TICKET.get(error.constraint_name or "")
+        if holder is None:
+            raise
+        raise RuleViolation(
+            f"{holder} already holds an active place in the virtual queue (taken at the same "
+            "moment by another request): one active ticket at a time"
+        ) from None
+
+
+async def index_ticket(conn: asyncpg.Connection, ticket: Ticket) -> None:
+    assert ticket.ticket_id is not None
+    assert ticket.language is not None
+    appointment = ticket.appointment
+    await conn.execute(
+        """INSERT INTO ticket_index (ticket_id, site_id, queue, number, status, channel,
+               problem_category, language, dialect, required_skill, accessibility, escalated,
+               appointment_start, appointment_end, arrival_at, account_ref, customer_id,
+               person_ref, agent_id, desk_id, last_agent_id, called_at, first_called_at,
+               serving_started_at, answer_by, ended_at, estimate, ahead_told, service_day,
+               owner_agent_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                   $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
+           ON CONFLICT (ticket_id) DO UPDATE SET queue = EXCLUDED.queue,
+               status = EXCLUDED.status, required_skill = EXCLUDED.required_skill,
+               escalated = EXCLUDED.escalated, agent_id = EXCLUDED.agent_id,
+               desk_id = EXCLUDED.desk_id, last_agent_id = EXCLUDED.last_agent_id,
+               called_at = EXCLUDED.called_at, first_called_at = EXCLUDED.first_called_at,
+               serving_started_at = EXCLUDED.serving_started_at,
+               answer_by = EXCLUDED.answer_by, ended_at = EXCLUDED.ended_at,
+               estimate = EXCLUDED.estimate, ahead_told = EXCLUDED.ahead_told""",
+        ticket.ticket_id,
+        ticket.site_id,
+        ticket.queue.value if ticket.queue else None,
+        ticket.number,
+        ticket.status.value,
+        ticket.channel.value if ticket.channel else None,
+        ticket.problem_category.value if ticket.problem_category else None,
+        ticket.language.tag,
+        ticket.language.dialect,
+        ticket.required_skill,
+        bool(ticket.accessibility_needs),
+        ticket.escalated,
+        appointment.slot_start if appointment else None,
+        appointment.slot_end if appointment else None,
+        ticket.arrival_at,
+        ticket.account_ref,
+        ticket.customer_id,
+        ticket.person_ref,
+        ticket.agent_id,
+        ticket.desk_id,
+        ticket.last_agent_id,
+        ticket.called_at,
+        ticket.first_called_at,
+        ticket.serving_started_at,
+        ticket.answer_by,
+        ticket.ended_at,
+        ticket.estimate.model_dump(mode="json") if ticket.estimate else None,
+        ticket.ahead_told,
+        ticket.service_day,
+        ticket.owner_agent_id,
+    )
+
+
+async def next_sequence(conn: asyncpg.Connection, site_id: str, queue: str, day: date) -> int:
+    """The next number of a queue on a local day of a site (restarts at local midnight)."""
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        """INSERT INTO ticket_counters (site_id, queue, day, last_number)
+           VALUES ($1, $2, $3, 1)
+           ON CONFLICT (site_id, queue, day)
+           DO UPDATE SET last_number = ticket_counters.last_number + 1
+           RETURNING last_number""",
+        site_id,
+        queue,
+        day,
+    )
+
+
+async def active_ticket(
+    conn: asyncpg.Connection, account_ref: str, person_ref: str | None, customer_id: str | None
+) -> ActiveTicket | None:
+    """An active ticket of the person, account or customer, if any (one at a time)."""
+    row = await conn.fetchrow(
+        """SELECT number, status FROM ticket_index
+           WHERE status IN ('waiting', 'called', 'serving', 'parked')
+             AND (account_ref = $1 OR ($2::text IS NOT NULL AND person_ref = $2)
+                  OR ($3::text IS NOT NULL AND customer_id = $3))
+           LIMIT 1""",
+        account_ref,
+        person_ref,
+        customer_id,
+    )
+    return ActiveTicket(row["number"], TicketStatus(row["status"])) if row else None
+
+
+def waiting_of(row: asyncpg.Record, site: Site) -> WaitingTicket:
+    """A waiting ticket as routing sees it, from its index row."""
+    queue = ServiceQueue(row["queue"])
+    return WaitingTicket(
+        ticket_id=row["ticket_id"],
+        number=row["number"],
+        queue=queue,
+        arrival_at=row["arrival_at"],
+        language=LanguagePreference(tag=row["language"], dialect=row["dialect"]),
+        required_skill=row["required_skill"],
+        accessibility=row["accessibility"],
+        escalated=row["escalated"],
+        appointment_start=row["appointment_start"],
+        appointment_end=row["appointment_end"],
+        relax_after=timedelta(minutes=site.settings(queue).relax_after_minutes),
+    )

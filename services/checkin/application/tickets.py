@@ -1,0 +1,365 @@
+"""Tickets: issue, change, call the next one, the no-show timer.
+
+Each use case gathers the facts its rules depend on once (the site, the person's active
+ticket, the agent called to), then runs the one command path: the ticket repository loads
+the ticket, the pure ``domain.tickets.decide`` applies every rule and returns the events, and
+the repository appends them. Its after-append hooks, in the same transaction, keep what
+follows a ticket in step: the agent's serving status and the no-show timer
+(``follow_ticket``), then the command-side ``ticket_index`` (``application.ticket_index``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from contracts.events.checkin import AppointmentRef, Intake, NoShowReason, RoutingMatch
+from contracts.vocabulary import Channel, ServiceQueue
+from runtime.context import CommandContext
+from runtime.eventstore import EventStore
+from runtime.repository import AfterAppend, Executed, Repository
+from runtime.scheduler import Timer, cancel, schedule
+from services.checkin.application.agents import (
+    change_agent,
+    load_agent,
+    present_agents,
+    skills_of,
+)
+from services.checkin.application.appointments import booked_queue
+from services.checkin.application.appointments import check_in as check_in_appointment
+from services.checkin.application.estimates import estimate_queue
+from services.checkin.application.sites import load_site
+from services.checkin.application.ticket_index import (
+    active_ticket,
+    index_ticket_hook,
+    next_sequence,
+    waiting_of,
+)
+from services.checkin.config import phone_ref
+from services.checkin.domain.agents import BeginServing, EndServing, require_free_to_call
+from services.checkin.domain.routing import (
+    DEFAULT_POLICY,
+    AgentSkills,
+    RoutingPolicy,
+    WaitingTicket,
+    choose_next,
+)
+from services.checkin.domain.tickets import (
+    NO_FACTS,
+    REMOTE_CHANNELS,
+    TICKET,
+    CallTicket,
+    Command,
+    IssueTicket,
+    MarkNoShow,
+    RecallTicket,
+    Ticket,
+    TicketFacts,
+    TicketStatus,
+    decide,
+    virtual_queue_phone,
+)
+
+NO_SHOW_TIMER = "ticket_no_show"
+
+
+def ticket_stream(ticket_id: UUID) -> str:
+    return f"ticket-{ticket_id}"
+
+
+def no_show_timer_id(ticket_id: UUID) -> str:
+    return f"no-show:{ticket_id}"
+
+
+def tickets(store: EventStore) -> Repository[Ticket]:
+    hooks: list[AfterAppend[Ticket]] = [follow_ticket(store), index_ticket_hook]
+    return Repository(store, TICKET, after_append=hooks)
+
+
+async def load_ticket(conn: asyncpg.Connection, store: EventStore, ticket_id: UUID) -> Ticket:
+    return await tickets(store).state(conn, ticket_stream(ticket_id))
+
+
+async def change_ticket(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    ticket_id: UUID,
+    command: Command,
+    context: CommandContext,
+    facts: TicketFacts = NO_FACTS,
+) -> Ticket:
+    """Apply a ticket command that needs no facts beyond the ticket (or the ones given)."""
+    executed = await tickets(store).execute(
+        conn, ticket_stream(ticket_id), lambda ticket: decide(ticket, facts, command), context
+    )
+    return executed.state
+
+
+# -- issuing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    site_id: str
+    queue: ServiceQueue
+    channel: Channel
+    customer_id: str | None
+    intake: Intake
+    appointment: AppointmentRef | None = None
+    person_ref: str | None = None
+    ticket_id: UUID | None = None
+    screening_confirmed_by: str | None = None
+    owner_agent_id: str | None = None  # remote contact: the customer's owning agent
+    verified_phone: str | None = None  # a customer joining the virtual queue: their number
+
+
+async def issue_ticket(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    request: IssueRequest,
+    context: CommandContext,
+    now: datetime,
+    phone_key: str | None = None,
+) -> Ticket:
+    """Issue a ticket. The facts: the site (open? the queue closed for the day? closing
+    soon?), the person's active ticket (virtual queue), the queue's estimate with this ticket
+    in it; ``decide`` applies the rules. A virtual-queue place is tied to a phone number:
+    ``person_ref`` is its keyed hash (``config.phone_ref`` with ``phone_key``)."""
+    site = await load_site(conn, store, request.site_id)
+    person_ref = request.person_ref
+    if request.channel is Channel.VIRTUAL_QUEUE and phone_key is not None:
+        phone = virtual_queue_phone(request.intake, request.verified_phone)
+        person_ref = phone_ref(phone_key, phone) if phone else None
+    held = None
+    if request.channel is Channel.VIRTUAL_QUEUE:
+        held = await active_ticket(
+            conn, request.intake.account_ref, person_ref, request.customer_id
+        )
+    day = site.local_day(now)
+    sequence = await next_sequence(conn, request.site_id, request.queue.value, day)
+    ticket_id = request.ticket_id or uuid.uuid4()
+    draft = WaitingTicket(
+        ticket_id=ticket_id,
+        number="",
+        queue=request.queue,
+        arrival_at=now,
+        language=request.intake.language,
+        accessibility=bool(request.intake.accessibility_needs),
+        appointment_start=request.appointment.slot_start if request.appointment else None,
+        appointment_end=request.appointment.slot_end if request.appointment else None,
+    )
+    # remote contacts wait in the assignment pool, not in the line the estimate describes
+    remote = request.channel in REMOTE_CHANNELS or not site.serves(request.queue)
+    estimates = (
+        {}
+        if remote
+        else await estimate_queue(
+            conn, site, request.site_id, request.queue, now, extra=(draft, request.intake)
+        )
+    )
+    command = IssueTicket(
+        ticket_id=ticket_id,
+        site_id=request.site_id,
+        queue=request.queue,
+        sequence=sequence,
+        channel=request.channel,
+        customer_id=request.customer_id,
+        intake=request.intake,
+        at=now,
+        service_day=day,
+        estimate=estimates.get(ticket_id),
+        appointment=request.appointment,
+        person_ref=person_ref,
+        screening_confirmed_by=request.screening_confirmed_by,
+        owner_agent_id=request.owner_agent_id,
+        verified_phone=request.verified_phone,
+    )
+    facts = TicketFacts(site=site, active_ticket=held)
+    executed = await tickets(store).execute(
+        conn, ticket_stream(ticket_id), lambda ticket: decide(ticket, facts, command), context
+    )
+    return executed.state
+
+
+async def issue(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    request: IssueRequest,
+    appointment_id: UUID | None,
+    *,
+    staff: bool,
+    queue_given: bool,
+    context: CommandContext,
+    now: datetime,
+    phone_key: str,
+) -> Ticket:
+    """``POST /tickets``: issue a ticket; with an appointment, check the booking in first (in
+    the same transaction), in the queue it was booked in unless another was named."""
+    if appointment_id is not None:
+        booked = await booked_queue(conn, appointment_id, request.customer_id, staff=staff)
+        queue = request.queue if queue_given else booked
+        ticket_id = uuid.uuid4()
+        appointment = await check_in_appointment(
+            conn,
+            store,
+            appointment_id,
+            ticket_id=ticket_id,
+            customer_id=request.customer_id,
+            site_id=request.site_id,
+            queue=queue,
+            now=now,
+            context=context,
+        )
+        request = replace(request, ticket_id=ticket_id, appointment=appointment, queue=queue)
+    return await issue_ticket(conn, store, request, context, now, phone_key)
+
+
+# -- the desk ---------------------------------------------------------------------------------
+
+
+async def call_ticket(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    ticket_id: UUID,
+    command: CallTicket,
+    context: CommandContext,
+) -> Ticket:
+    """Call a ticket to a desk; the agent called to is a fact of the rule (signed in)."""
+    agent = await load_agent(conn, store, command.agent_id)
+    facts = TicketFacts(agent=agent)
+    return await change_ticket(conn, store, ticket_id, command, context, facts)
+
+
+async def recall_ticket(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    ticket_id: UUID,
+    agent_id: str,
+    at: datetime,
+    override: bool,
+    context: CommandContext,
+) -> Ticket:
+    """Call again, up to the queue's ``max_recalls`` (a setting of the ticket's site)."""
+    ticket = await load_ticket(conn, store, ticket_id)
+    site = await load_site(conn, store, ticket.site_id or "")
+    max_recalls = site.settings(ticket.queue).max_recalls if ticket.queue else 0
+    command = RecallTicket(agent_id=agent_id, at=at, max_recalls=max_recalls, override=override)
+    return await change_ticket(conn, store, ticket_id, command, context)
+
+
+async def call_next(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    agent_id: str,
+    now: datetime,
+    context: CommandContext,
+    policy: RoutingPolicy = DEFAULT_POLICY,
+) -> tuple[Ticket, RoutingMatch] | None:
+    """The best ticket for the agent's desk, called, and why it was chosen; None when nobody
+    the agent may serve is waiting."""
+    agent = await load_agent(conn, store, agent_id)
+    require_free_to_call(agent, agent_id)
+    assert agent.site_id is not None
+    assert agent.desk_id is not None
+    site = await load_site(conn, store, agent.site_id)
+    present = [skills_of(row) for row in await present_agents(conn, agent.site_id)]
+    me = AgentSkills(agent_id, agent.queues, agent.specialist_skills, agent.languages)
+    waiting = [
+        waiting_of(row, site)
+        for row in await conn.fetch(
+            """SELECT * FROM ticket_index WHERE site_id = $1 AND status = 'waiting'
+                 AND channel = ANY($2::text[]) AND queue = ANY($3::text[])""",
+            agent.site_id,
+            [c.value for c in Channel if c not in REMOTE_CHANNELS],
+            [q.value for q in agent.queues],
+        )
+    ]
+    pick = choose_next(me, waiting, present, now, policy)
+    if pick is None:
+        return None
+    command = CallTicket(desk_id=agent.desk_id, agent_id=agent_id, at=now, match=pick.match)
+    facts = TicketFacts(agent=agent)
+    ticket = await change_ticket(conn, store, pick.ticket.ticket_id, command, context, facts)
+    return ticket, pick.match
+
+
+# -- what follows a ticket --------------------------------------------------------------------
+
+
+def follow_ticket(store: EventStore) -> AfterAppend[Ticket]:
+    """After-append hook: a walk-in called to an agent makes the agent serving and starts the
+    no-show timer; leaving ``called`` drops the timer; ending (or going back to waiting)
+    frees the agent. Agents without a profile are not tracked."""
+
+    async def hook(
+        conn: asyncpg.Connection, executed: Executed[Ticket], context: CommandContext
+    ) -> None:
+        before, after = executed.before, executed.state
+        ticket_id = after.ticket_id
+        assert ticket_id is not None
+        walk_in = after.channel not in REMOTE_CHANNELS
+        called = after.status is TicketStatus.CALLED and before.status is not TicketStatus.CALLED
+        if called and after.agent_id and after.called_at and walk_in:
+            agent = await load_agent(conn, store, after.agent_id)
+            if agent.known:
+                begin = BeginServing(ticket_id, after.called_at)
+                await change_agent(conn, store, after.agent_id, begin, context)
+            site = await load_site(conn, store, after.site_id or "")
+            if site.configured:  # a site never configured has no automatic no-show
+                assert after.queue is not None
+                minutes = site.settings(after.queue).no_show_after_minutes
+                await schedule(
+                    conn,
+                    no_show_timer_id(ticket_id),
+                    NO_SHOW_TIMER,
+                    after.called_at + timedelta(minutes=minutes),
+                    {"ticket_id": str(ticket_id), "called_at": after.called_at.isoformat()},
+                    context,
+                )
+        if before.status is TicketStatus.CALLED and after.status is not TicketStatus.CALLED:
+            await cancel(conn, no_show_timer_id(ticket_id))
+        ended_for_agent = before.agent_id is not None and (
+            after.status in {TicketStatus.WAITING, TicketStatus.PARKED} or after.is_final
+        )
+        was_at_desk = before.status in {TicketStatus.CALLED, TicketStatus.SERVING}
+        if ended_for_agent and walk_in and was_at_desk:
+            assert before.agent_id is not None
+            agent = await load_agent(conn, store, before.agent_id)
+            if agent.known:
+                reason = f"ticket {after.status.value}"
+                end = EndServing(ticket_id, _transition_time(after), reason=reason)
+                await change_agent(conn, store, before.agent_id, end, context)
+
+    return hook
+
+
+def _transition_time(ticket: Ticket) -> datetime:
+    candidates = [
+        ticket.ended_at,
+        ticket.serving_started_at,
+        ticket.called_at,
+        ticket.parked_at,
+        ticket.arrival_at,
+    ]
+    return max(moment for moment in candidates if moment is not None)
+
+
+# -- the no-show timer ------------------------------------------------------------------------
+
+
+async def no_show_due(
+    conn: asyncpg.Connection, store: EventStore, timer: Timer, now: datetime
+) -> Ticket | None:
+    """A ticket still called (not at the desk) when its timer fires becomes a no-show; the
+    timer acts for the service in the flow of the call that started it."""
+    ticket_id = UUID(timer.payload["ticket_id"])
+    called_at = datetime.fromisoformat(timer.payload["called_at"])
+    ticket = await load_ticket(conn, store, ticket_id)
+    if ticket.status is not TicketStatus.CALLED or ticket.called_at != called_at:
+        return None  # served, left, parked, or called again since: the timer is stale
+    command = MarkNoShow(at=now, reason=NoShowReason.NOT_AT_DESK_IN_TIME)
+    return await change_ticket(conn, store, ticket_id, command, timer.context("checkin"))
