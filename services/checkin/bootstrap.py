@@ -9,8 +9,9 @@ import asyncpg
 from fastapi import FastAPI
 
 from runtime.consumer import ConsumerGroup
+from runtime.running import RunningService
 from runtime.scheduler import Timer, TimerHandler
-from runtime.service import ServiceDefinition, ServiceRuntime, create_app
+from runtime.service import ServiceDefinition, create_app
 from services.checkin.api import routers
 from services.checkin.application import appointments, assignment, tickets
 from services.checkin.application.escalations import escalation_group
@@ -21,7 +22,7 @@ from services.checkin.subject_data import export_subject
 from services.checkin.wiring import build_wiring
 
 
-def consumer_groups(runtime: ServiceRuntime) -> list[ConsumerGroup]:
+def consumer_groups(runtime: RunningService) -> list[ConsumerGroup]:
     return [
         projection_group(),
         waiting_group(runtime),
@@ -30,7 +31,7 @@ def consumer_groups(runtime: ServiceRuntime) -> list[ConsumerGroup]:
     ]
 
 
-def timers(runtime: ServiceRuntime) -> dict[str, TimerHandler]:
+def timers(runtime: RunningService) -> dict[str, TimerHandler]:
     async def no_show_due(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
         await tickets.no_show_due(conn, runtime.store, timer, now)
 

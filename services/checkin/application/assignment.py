@@ -73,8 +73,8 @@ from runtime.consumer import ConsumerGroup, ReceivedEvent
 from runtime.context import CommandContext
 from runtime.errors import ConcurrencyConflict, RuleViolation
 from runtime.eventstore import EventStore
+from runtime.running import RunningService
 from runtime.scheduler import Timer, TimerHandler, cancel_unless_firing, schedule
-from runtime.service import ServiceRuntime
 from services.checkin.application.agents import (
     change_agent,
     load_agent,
@@ -504,7 +504,7 @@ async def _release(
     return None  # pragma: no cover
 
 
-def timers(runtime: ServiceRuntime) -> dict[str, TimerHandler]:
+def timers(runtime: RunningService) -> dict[str, TimerHandler]:
     """``contact_answer``: the answer window ended. ``contact_assignment``: offer a site's
     pool again (``assign-contacts:<site>`` from the reaction, ``contact-relax:<ticket>`` when a
     pooled contact's requirement may relax). Each acts for the service in the flow of the
@@ -554,7 +554,7 @@ def _moment(event: ReceivedEvent[PlaceFreed]) -> datetime:
     return event.envelope.occurred_at
 
 
-def assignment_group(runtime: ServiceRuntime) -> ConsumerGroup:
+def assignment_group(runtime: RunningService) -> ConsumerGroup:
     async def on_move(conn: asyncpg.Connection, event: ReceivedEvent[PlaceFreed]) -> None:
         site_id = await _site_of_event(conn, event.payload)
         if site_id is None:

@@ -9,12 +9,12 @@ from contracts.events.cases import CaseEscalated
 from contracts.topics import CASES_CASES
 from runtime.consumer import ConsumerGroup, ReceivedEvent
 from runtime.context import CommandContext
-from runtime.service import ServiceRuntime
+from runtime.running import RunningService
 from services.checkin.application.tickets import change_ticket
 from services.checkin.domain.tickets import RaisePriority
 
 
-def escalation_group(runtime: ServiceRuntime) -> ConsumerGroup:
+def escalation_group(runtime: RunningService) -> ConsumerGroup:
     async def on_case_escalated(
         conn: asyncpg.Connection, event: ReceivedEvent[CaseEscalated]
     ) -> None:

@@ -38,7 +38,7 @@ from runtime.consumer import ConsumerGroup, ReceivedEvent
 from runtime.context import CommandContext
 from runtime.errors import ConcurrencyConflict, RuleViolation
 from runtime.eventstore import EventStore
-from runtime.service import ServiceRuntime
+from runtime.running import RunningService
 from services.checkin.application.estimates import estimate_queue
 from services.checkin.application.sites import load_site
 from services.checkin.application.tickets import change_ticket
@@ -169,7 +169,7 @@ async def reestimate(
     return appended
 
 
-def waiting_group(runtime: ServiceRuntime) -> ConsumerGroup:
+def waiting_group(runtime: RunningService) -> ConsumerGroup:
     async def on_queue_moved(
         conn: asyncpg.Connection, event: ReceivedEvent[TicketMove | AgentMove]
     ) -> None:
