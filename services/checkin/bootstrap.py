@@ -18,6 +18,7 @@ from services.checkin.api import router
 from services.checkin.api_appointments import router as appointments_router
 from services.checkin.api_contacts import router as contacts_router
 from services.checkin.consumers import escalation_group, waiting_group
+from services.checkin.live import router as live_router
 from services.checkin.projections import projection_group
 from services.checkin.retention import policies as retention_policies
 from services.checkin.subject_data import export_subject
@@ -58,7 +59,7 @@ DEFINITION = ServiceDefinition(
     description="Arrivals, queues, desks, agents and routing: who waits where, for how long.",
     default_port=8001,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router, appointments_router, contacts_router],
+    routers=[router, appointments_router, contacts_router, live_router],
     consumer_groups=lambda runtime: consumer_groups(runtime.store),
     timers=lambda runtime: timers(runtime.store),
     retention=retention_policies(),
