@@ -75,14 +75,15 @@
     const rules = (c.suspensions || []).map((s) => FD.el("li", {},
       `${s.rule_code || s.code || "rule"} v${s.rule_version || s.version || "?"}`, s.threshold ? ` · threshold ${JSON.stringify(s.threshold)}` : "",
       s.explanation ? ` — ${typeof s.explanation === "string" ? s.explanation : JSON.stringify(s.explanation)}` : ""));
-    box.replaceChildren(
+    box.replaceChildren(...[
       FD.el("p", {}, FD.el("strong", {}, c.case_type), ` · ${c.status} · ${c.problem_category}`),
       FD.el("p", { "data-field": "next-step" }, FD.el("strong", {}, "Next step: "), c.next_step),
       FD.el("h3", {}, "Rule"), rules.length ? FD.el("ul", {}, rules) : FD.el("p", { class: "status" }, "No platform rule linked."),
       c.decision ? FD.el("p", {}, FD.el("strong", {}, "Decision: "), `${c.decision.outcome || ""} · ${c.decision.reason_code || ""}`) : null,
       FD.el("h3", {}, "Verification"),
       FD.el("p", { "data-field": "required-checks" }, plan ? `Required: ${plan.required_checks.join(", ") || "none"}` : "No plan."),
-      FD.el("ul", {}, (c.verifications || []).map((v) => FD.el("li", {}, `${v.purpose || v.verification_id || "check"}: ${v.status || v.outcome || "pending"}`))));
+      FD.el("ul", {}, (c.verifications || []).map((v) => FD.el("li", {}, `${v.purpose || v.verification_id || "check"}: ${v.status || v.outcome || "pending"}`))),
+    ].filter(Boolean));
   }
 
   FD.live("checkin", `${A}/live`, bearer, "console", render, (s) => {
