@@ -253,9 +253,10 @@ def watches_of(request: Request) -> Watches:
 class EventStream(StreamingResponse):
     """A ``text/event-stream`` response: never cached, never buffered by a proxy."""
 
-    def __init__(self, content: AsyncIterator[bytes]) -> None:
+    def __init__(self, content: AsyncIterator[bytes], status_code: int = 200) -> None:
         super().__init__(
             content,
+            status_code=status_code,
             media_type=MEDIA_TYPE,
             headers={
                 "Cache-Control": "no-store",
