@@ -204,9 +204,36 @@ status() {
   return $rc
 }
 
+# --- frontends (issue 14): the reference web pages and their /api proxy on the port base ---
+FRONTENDS_PORT=${FRONTDESK_FRONTENDS_PORT:-$PORT_BASE}  # the base itself: services take base+1…
+frontends() {  # start|stop|status
+  local pid=$RUN/frontends.pid
+  case $1 in
+    start)
+      if ! alive "$pid"; then
+        FRONTDESK_FRONTENDS_PORT=$FRONTENDS_PORT nohup "$VENV/bin/python" -m frontends \
+          >>"$LOGS/frontends.log" 2>&1 &
+        echo $! >"$pid"
+        wait_http frontends "$FRONTENDS_PORT" "$pid"
+      fi
+      echo "[services] frontends: http://127.0.0.1:$FRONTENDS_PORT/ (board, kiosk, console, wall)" ;;
+    stop)
+      if alive "$pid"; then
+        kill "$(cat "$pid")"
+        for _ in $(seq 1 30); do alive "$pid" || break; sleep 0.5; done
+        echo "[services] frontends stopped"
+      fi
+      rm -f "$pid" ;;
+    status)
+      if alive "$pid"; then echo "[services] frontends: running (pid $(cat "$pid"), port $FRONTENDS_PORT)"
+      else echo "[services] frontends: stopped"; fi ;;
+  esac
+}
+# --- end frontends ---
+
 case ${1:-} in
-  start) start ;;
-  stop) stop ;;
-  status) status ;;
+  start) start; frontends start ;;
+  stop) frontends stop; stop ;;
+  status) frontends status; status ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

@@ -50,4 +50,13 @@ need_debian_package() {  # command package
 }
 need_debian_package promtool prometheus
 
+# --- frontends (issue 14): the browser tests drive Debian's Chromium headless (no browser
+# download); CJK fonts so the board's Chinese renders in its screenshots. ---
+need_debian_package chromium chromium
+if ! ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-cjk \
+    >/dev/null || echo "[setup] fonts-noto-cjk not installed (the board's screenshots lack CJK)" >&2
+fi
+# --- end frontends ---
+
 bash deploy/infra.sh up

@@ -1,6 +1,6 @@
 """Check-in's HTTP API: one router per resource."""
 
-from services.checkin.api import agents, appointments, board, contacts, sites, tickets
+from services.checkin.api import agents, appointments, board, contacts, live, sites, tickets
 
 routers = [
     tickets.router,
@@ -9,4 +9,5 @@ routers = [
     board.router,
     appointments.router,
     contacts.router,
+    live.router,
 ]

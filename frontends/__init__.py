@@ -1,0 +1,1 @@
+"""The reference web frontends (board, kiosk, my place, agent console, supervisor wall)."""

@@ -1,0 +1,3 @@
+from frontends.server import serve
+
+serve()
