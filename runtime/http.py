@@ -265,7 +265,7 @@ class InputPolicy:
 
     max_body_bytes: int = 1_048_576
     upload_body_bytes: int = 8_000_000
-    upload_paths: str = r"/media$"
+    upload_paths: str = r"/(media|documents)$"
     max_string_chars: int = 10_000
     max_depth: int = 32
 

@@ -168,7 +168,8 @@ class ServiceSettings(BaseSettings):
         default=8_000_000, ge=1024, description="Largest body of an upload route (base64 media)."
     )
     http_upload_paths: str = Field(
-        default=r"/media$", description="Regular expression of the upload routes' paths."
+        default=r"/(media|documents)$",
+        description="Regular expression of the upload routes' paths (base64 files in JSON).",
     )
     http_max_string_chars: int = Field(
         default=10_000, ge=100, description="Longest string anywhere in a JSON body (not uploads)."
