@@ -205,11 +205,13 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         records: list[Any] = []
-        while any((await consumer.position(p)) < ends[p] for p in partitions):
+        while True:
+            positions = [await consumer.position(p) for p in partitions]
+            if all(position >= ends[p] for position, p in zip(positions, partitions, strict=True)):
+                return records
             batches = await consumer.getmany(timeout_ms=2000, max_records=1000)
             for batch in batches.values():
                 records += batch
-        return records
     finally:
         await consumer.stop()
 
@@ -280,7 +282,8 @@ async def dead_letters() -> dict[str, int]:
     return counts
 
 
-async def scenario(home: Path, env: dict[str, str]) -> dict[str, Any]:
+async def scenario(home: Path, env: dict[str, str], report: dict[str, Any]) -> None:
+    """Fills ``report`` as it goes, so a failure still shows what was measured."""
     bootstrap = env["FRONTDESK_KAFKA_BOOTSTRAP_SERVERS"]
     verifier = TokenVerifier(DEV_JWT_SECRET, "frontdesk", "frontdesk")
     load = Load(verifier)
@@ -300,7 +303,7 @@ async def scenario(home: Path, env: dict[str, str]) -> dict[str, Any]:
     print(f"[scale] load done: {len(load.acknowledged)} acknowledged", flush=True)
     run(env, "bash", "deploy/infra.sh", "kafka-start", str(killed["broker"]))
     staff = verifier.issue("scale-staff", ["agent"], 3600)
-    report: dict[str, Any] = {
+    report |= {
         "acknowledged": len(load.acknowledged),
         "offered_rate_per_s": RATE,
         "achieved_rate_per_s": round(load.achieved_rate, 2),
@@ -335,7 +338,6 @@ async def scenario(home: Path, env: dict[str, str]) -> dict[str, Any]:
         and not report["cases_opened_more_than_once"]
         and not any(report["dead_letters"].values())
     )
-    return report
 
 
 def main() -> int:
@@ -352,7 +354,7 @@ def main() -> int:
             "import sys; from runtime.cli import main; sys.exit(main(['topics']))",
         )
         run(env, "bash", "deploy/services.sh", "start")
-        report = asyncio.run(scenario(home, env))
+        asyncio.run(scenario(home, env, report))
     except Exception as error:  # report what failed, then clean up
         report["error"] = repr(error)
     finally:
