@@ -100,3 +100,29 @@ def test_no_module_imports_itself_back_through_others() -> None:
         if name not in state:
             visit(name)
     assert not circles, "import circles:\n" + "\n".join(" -> ".join(c) for c in circles)
+
+
+ALLOWED_IN_DOMAINS = ("contracts", "runtime.aggregate", "runtime.errors", "services")
+FORBIDDEN_IN_DOMAINS = ("asyncpg", "fastapi", "httpx", "opentelemetry", "aiokafka", "faststream")
+
+
+def test_domains_do_no_io() -> None:
+    """Every business rule lives in a pure ``decide``: the domain packages import no driver,
+    no web framework, no telemetry, and of the runtime only the aggregate and the errors."""
+    offending = []
+    for path in sorted((ROOT / "services").glob("*/domain/**/*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top in FORBIDDEN_IN_DOMAINS or (
+                    top == "runtime" and not name.startswith(ALLOWED_IN_DOMAINS)
+                ):
+                    offending.append(f"{path.relative_to(ROOT)}: {name}")
+                if top == "services" and f"services/{name.split('.')[1]}/" not in str(path):
+                    offending.append(f"{path.relative_to(ROOT)}: another service's {name}")
+    assert not offending, "\n".join(offending)
