@@ -259,4 +259,4 @@ def evolve_agent(agent: Agent, event: EventPayload) -> Agent:
 
 
 # An agent's stream grows all day (two status events per visitor): keep a snapshot.
-AGENT = AggregateType[Agent]("agent", Agent, evolve_agent, snapshots=Snapshots(version=1, every=4))
+AGENT = AggregateType[Agent]("agent", Agent, evolve_agent, snapshots=Snapshots(version=1, every=20))

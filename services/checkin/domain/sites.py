@@ -281,4 +281,4 @@ def evolve_site(site: Site, event: EventPayload) -> Site:
 
 
 # A site lives for years (a closure and an opening per queue and day): keep a snapshot.
-SITE = AggregateType[Site]("site", Site, evolve_site, snapshots=Snapshots(version=1, every=10))
+SITE = AggregateType[Site]("site", Site, evolve_site, snapshots=Snapshots(version=1, every=20))

@@ -1,4 +1,5 @@
 """The ticket aggregate: one person's place in one queue, pure decisions and folds, no I/O.
+(Over 600 lines because it is one aggregate: seventeen commands, their rules and its fold.)
 
 issued -> called -> serving -> completed | no-show | left, with recalled, parked/returned,
 transferred (back to waiting in another queue, arrival time kept) and, for remote contacts,
