@@ -90,8 +90,7 @@ class ConsumerGroup:
 
     name: str
     topics: Sequence[TopicSpec]
-    # keys: payload classes (wire-name strings are accepted until every service has moved)
-    handlers: Mapping[Any, EventHandler]
+    handlers: Mapping[type[EventPayload], EventHandler]
     read_models: Sequence[str] = field(default_factory=tuple)
     description: str = ""
 
@@ -109,9 +108,8 @@ class ConsumerGroup:
         return sorted(self.by_event_type)
 
 
-def _event_type(payload: type[EventPayload] | str) -> str:
-    # a wire name is accepted while services move to payload classes
-    return payload if isinstance(payload, str) else payload.event_type
+def _event_type(payload: type[EventPayload]) -> str:
+    return payload.event_type
 
 
 class Outcome(StrEnum):
@@ -538,6 +536,7 @@ class ConsumerRunner:
             )
             if not traced:
                 await pending.handler(conn, received)
+                self._applied(envelope, record)
                 return
             carrier = {name: value.decode(errors="replace") for name, value in record.headers}
             with tracer.start_as_current_span(
@@ -555,8 +554,24 @@ class ConsumerRunner:
                 },
             ):
                 await pending.handler(conn, received)
+                self._applied(envelope, record)
         finally:
             correlation_id_var.reset(token)
+
+    def _applied(self, envelope: Envelope, record: Record) -> None:
+        """One line per applied event, inside its span: the formatter adds its trace id and
+        correlation id, so a flow is followed through every service's log by one id."""
+        log.info(
+            "event applied",
+            extra=log_fields(
+                group=self.group.name,
+                event_id=str(envelope.event_id),
+                event_type=envelope.event_type,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+            ),
+        )
 
     async def _dead_letter(
         self,

@@ -34,6 +34,7 @@ from opentelemetry.trace import Status, StatusCode
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from runtime.auth import Forbidden, Unauthenticated
+from runtime.context import correlation_uuid
 from runtime.errors import FrontdeskError
 from runtime.telemetry import correlation_id_var, log_fields
 
@@ -396,8 +397,9 @@ class Edge:
         headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", ())}
         offered = headers.get("x-correlation-id", b"").decode("latin-1")
         usable = _correlation_id(offered)
-        correlation_id = usable or str(uuid.uuid4())
-        token = correlation_id_var.set(correlation_id)
+        correlation_id = usable or str(uuid.uuid4())  # as the caller chose it (the header)
+        # every log line and event of the flow carries the UUID form, in every service
+        token = correlation_id_var.set(str(correlation_uuid(correlation_id)))
         authenticated = "authorization" in headers
         state = {"status": 500, "started": False}
         extra = [
@@ -454,6 +456,11 @@ class Edge:
                         route=route,
                         status=state["status"],
                         duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                        **(
+                            {"correlation_token": correlation_id}
+                            if correlation_id != correlation_id_var.get()
+                            else {}
+                        ),
                     ),
                 )
             correlation_id_var.reset(token)
@@ -615,18 +622,3 @@ def render_docs(document: dict[str, Any]) -> str:
         "<table><tr><th>method</th><th>path</th><th>summary</th><th>auth</th>"
         "<th>answers</th></tr>" + "".join(rows) + "</table>"
     )
-
-
-# Kept importable from here while the services move to runtime.commands.
-from runtime.commands import IdempotencyKey, fingerprint, idempotent  # noqa: E402
-
-__all__ = [
-    "Edge",
-    "IdempotencyKey",
-    "InputPolicy",
-    "add_problem_responses",
-    "fingerprint",
-    "idempotent",
-    "install_problem_handlers",
-    "problem",
-]

@@ -47,6 +47,9 @@ def build_broker(
         middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider)],
         graceful_timeout=15.0,
         logger=logging.getLogger(f"frontdesk.kafka.{client_id}"),  # our JSON handler
+        # FastStream's own "Received"/"Processed" lines know no event, trace or correlation
+        # id: debug level; the runner logs "event applied" with all three instead
+        log_level=logging.DEBUG,
     )
 
 

@@ -7,8 +7,9 @@ from uuid import UUID
 
 import asyncpg
 
+from contracts import EventPayload
 from contracts.events.cases import CaseOpened
-from runtime.consumer import ReceivedEvent
+from runtime.consumer import EventHandler, ReceivedEvent
 from services.verification.domain.plans import required_checks
 
 TABLES = ("case_check_plans",)
@@ -29,7 +30,7 @@ async def on_case_opened(conn: asyncpg.Connection, event: ReceivedEvent[CaseOpen
     )
 
 
-handlers = {CaseOpened: on_case_opened}
+handlers: dict[type[EventPayload], EventHandler] = {CaseOpened: on_case_opened}
 
 
 async def plan_of(pool: asyncpg.Pool, case_id: UUID) -> asyncpg.Record | None:
