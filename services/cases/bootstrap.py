@@ -13,11 +13,13 @@ from services.cases.application.cases import service_level_timer
 from services.cases.application.reactions import reaction_groups
 from services.cases.application.service_level_timers import SERVICE_LEVEL_TIMER
 from services.cases.config import build_wiring
+from services.cases.projections import gauges as floor_gauges
 from services.cases.projections import projection_groups, redact_subject
 from services.cases.retention import policies as retention_policies
 from services.cases.subject_data import export_subject
 
 DEFINITION = ServiceDefinition(
+    gauges=floor_gauges.GAUGES,
     name="cases",
     title="Frontdesk cases",
     description="Cases, decisions, service levels and the account timeline.",

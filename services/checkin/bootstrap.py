@@ -16,6 +16,7 @@ from services.checkin.api import routers
 from services.checkin.application import appointments, assignment, tickets
 from services.checkin.application.escalations import escalation_group
 from services.checkin.application.waiting import waiting_group
+from services.checkin.projections import gauges as floor_gauges
 from services.checkin.projections import projection_group
 from services.checkin.retention import policies as retention_policies
 from services.checkin.subject_data import export_subject
@@ -46,6 +47,7 @@ def timers(runtime: RunningService) -> dict[str, TimerHandler]:
 
 
 DEFINITION = ServiceDefinition(
+    gauges=floor_gauges.GAUGES,
     name="checkin",
     title="Frontdesk check-in",
     description="Arrivals, queues, desks, agents and routing: who waits where, for how long.",

@@ -10,12 +10,14 @@ from services.notifications.application.callbacks import callback_timers
 from services.notifications.application.campaigns import campaign_timers
 from services.notifications.application.dispatch import send_timer
 from services.notifications.application.reactions import reaction_groups
+from services.notifications.projections import gauges as floor_gauges
 from services.notifications.projections import projection_groups
 from services.notifications.retention import policies as retention_policies
 from services.notifications.subject_data import export_subject, redact_subject
 from services.notifications.wiring import build_wiring
 
 DEFINITION = ServiceDefinition(
+    gauges=floor_gauges.GAUGES,
     name="notifications",
     title="Frontdesk notifications",
     description="Callbacks that are kept, and messages on every channel, exactly once.",

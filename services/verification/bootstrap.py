@@ -16,10 +16,12 @@ from services.verification.projections import (
     organizations_group,
     sessions_group,
 )
+from services.verification.projections import gauges as floor_gauges
 from services.verification.subject_data import export_subject, redact_subject
 from services.verification.wiring import build_wiring
 
 DEFINITION = ServiceDefinition(
+    gauges=floor_gauges.GAUGES,
     name="verification",
     title="Frontdesk verification",
     description="Identity and ownership checks, guardians, organization verification.",

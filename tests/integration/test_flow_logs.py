@@ -50,8 +50,16 @@ async def test_a_check_ins_correlation_id_is_in_every_services_log_lines(
         fields: list[dict[str, Any]] = [getattr(r, "fields", {}) for r in lines()]
         return {f["group"].split(".")[0] for f in fields if f.get("group")}
 
+    def applied_types() -> set[str]:
+        return {
+            getattr(r, "fields", {}).get("event_type", "")
+            for r in lines()
+            if r.getMessage() == "event applied"
+        }
+
     everyone = {"checkin", "cases", "verification", "notifications"}
-    await eventually(lambda: _ready(everyone <= groups()))
+    flowed = {"checkin.ticket_issued", "cases.case_opened"}
+    await eventually(lambda: _ready(everyone <= groups() and flowed <= applied_types()))
     [request] = [r for r in lines() if r.name == "frontdesk.http"]
     assert request.fields["route"] == "/tickets"  # type: ignore[attr-defined]
     assert request.fields["correlation_token"] == chosen  # type: ignore[attr-defined]

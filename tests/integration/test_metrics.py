@@ -95,3 +95,36 @@ async def _is_zero(probe: Callable[[], object]) -> bool:
 
 async def _is_positive(probe: Callable[[], object]) -> bool:
     return await probe() > 0  # type: ignore[misc, operator, no-any-return]
+
+
+async def test_a_queues_waiting_gauge_follows_issue_and_call(
+    stack: Stack, token: Callable[..., str]
+) -> None:
+    from tests.integration.checkin.helpers import Desk
+
+    checkin = stack["checkin"]
+    desk = Desk(checkin.client, token)
+    await desk.configure()
+    for _ in range(2):
+        await desk.issue()
+
+    async def waiting(expected: float) -> bool:
+        families = await scrape(checkin)
+        found = value(
+            families,
+            "frontdesk_queue_waiting",
+            site=desk.site_id,
+            queue="account_security",
+            channel="walk_in",
+        )
+        longest = value(families, "frontdesk_queue_longest_wait_seconds", site=desk.site_id)
+        return found == expected and (expected == 0 or (longest or 0) >= 0)
+
+    await eventually(lambda: waiting(2))
+    agent_id, agent = await desk.agent("desk-1")
+    called = await checkin.client.post(f"/agents/{agent_id}/call-next", headers=agent)
+    assert called.status_code == 200, called.text
+    await eventually(lambda: waiting(1))
+    for name in ("cases", "notifications", "verification"):
+        families = await scrape(stack[name])
+        assert any(key.startswith("frontdesk_") for key in families), name
