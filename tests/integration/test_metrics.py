@@ -125,6 +125,11 @@ async def test_a_queues_waiting_gauge_follows_issue_and_call(
     called = await checkin.client.post(f"/agents/{agent_id}/call-next", headers=agent)
     assert called.status_code == 200, called.text
     await eventually(lambda: waiting(1))
+    # the call measured how honest the first estimate was
+    errors = await scrape(checkin)
+    measured = value(errors, "frontdesk_queue_estimate_error_seconds_count", site=desk.site_id)
+    assert measured is not None
+    assert measured >= 1
     for name in ("cases", "notifications", "verification"):
         families = await scrape(stack[name])
         assert any(key.startswith("frontdesk_") for key in families), name

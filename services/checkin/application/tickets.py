@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
+from opentelemetry import metrics
 
 from contracts.events.checkin import AppointmentRef, Intake, NoShowReason, RoutingMatch
 from contracts.vocabulary import Channel, ServiceQueue
@@ -290,6 +291,26 @@ async def call_next(
 # -- what follows a ticket --------------------------------------------------------------------
 
 
+ESTIMATE_ERROR = metrics.get_meter("frontdesk.checkin").create_histogram(
+    "frontdesk.queue.estimate_error",
+    unit="s",
+    description="How far the first estimate was from the wait a ticket had until its first call",
+    explicit_bucket_boundaries_advisory=[60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400],
+)
+
+
+def record_estimate_error(ticket: Ticket) -> None:
+    """The honesty of the estimates, measured: |actual wait - first expected wait| per queue."""
+    estimate, issued, called = ticket.first_estimate, ticket.issued_at, ticket.called_at
+    if estimate is None or issued is None or called is None or ticket.queue is None:
+        return
+    waited = (called - issued).total_seconds()
+    ESTIMATE_ERROR.record(
+        abs(waited - estimate.expected_minutes * 60),
+        {"site": ticket.site_id or "", "queue": ticket.queue.value},
+    )
+
+
 def follow_ticket(store: EventStore) -> AfterAppend[Ticket]:
     """After-append hook: a walk-in called to an agent makes the agent serving and starts the
     no-show timer; leaving ``called`` drops the timer; ending (or going back to waiting)
@@ -303,6 +324,8 @@ def follow_ticket(store: EventStore) -> AfterAppend[Ticket]:
         assert ticket_id is not None
         walk_in = after.channel not in REMOTE_CHANNELS
         called = after.status is TicketStatus.CALLED and before.status is not TicketStatus.CALLED
+        if called and before.first_called_at is None:
+            record_estimate_error(after)
         if called and after.agent_id and after.called_at and walk_in:
             agent = await load_agent(conn, store, after.agent_id)
             if agent.known:
