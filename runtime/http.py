@@ -74,6 +74,7 @@ def problem(
 # what a route meets when PostgreSQL is down or refusing connections: 503, not 500
 DATABASE_OUTAGES: tuple[type[Exception], ...] = (
     ConnectionError,
+    TimeoutError,  # a statement or a connection that did not come in time (command_timeout)
     asyncpg.PostgresConnectionError,  # includes ConnectionDoesNotExistError
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
