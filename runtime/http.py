@@ -242,10 +242,20 @@ def document_problems(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _api_routes(routes: Any) -> Any:
+    """Every route, those of included routers too (FastAPI keeps an included router whole)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _api_routes(inner.routes)
+        else:
+            yield route
+
+
 def rate_limited_operations(app: FastAPI) -> set[tuple[str, str]]:
     """(path, method) of the routes that carry a ``runtime.limits.RateLimited`` dependency."""
     found = set()
-    for route in app.routes:
+    for route in _api_routes(app.routes):
         dependant = getattr(route, "dependant", None)
         stack = [dependant] if dependant is not None else []
         while stack:

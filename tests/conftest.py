@@ -26,6 +26,9 @@ from runtime.settings import KafkaSettings, ServiceSettings
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("checkin", "cases", "verification", "notifications")
 T = TypeVar("T")
+# tests share a few principals and one address: limits far above what a session sends (the
+# limits themselves are tested with their own strict settings)
+TEST_RATE_LIMITS = "customer=100000/60,codes=100000/60,answers=100000/60,intake=100000/60"
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +48,7 @@ def make_settings(namespace: str, **overrides: Any) -> ServiceSettings:
     )
     return ServiceSettings(
         env="test",
+        rate_limits=TEST_RATE_LIMITS,
         database_prefix=f"{namespace}_",
         relay_poll_interval_ms=100,
         kafka=kafka,
@@ -143,5 +147,6 @@ def env_for_processes(settings: ServiceSettings) -> dict[str, str]:
         FRONTDESK_DATABASE_PREFIX=settings.database_prefix,
         FRONTDESK_KAFKA_TOPIC_PREFIX=settings.kafka.topic_prefix,
         FRONTDESK_RELAY_POLL_INTERVAL_MS="100",
+        FRONTDESK_RATE_LIMITS=TEST_RATE_LIMITS,
     )
     return env

@@ -21,7 +21,14 @@ import pytest
 import pytest_asyncio
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tests.conftest import ROOT, SERVICES, admin_dsn, delete_topics, make_settings
+from tests.conftest import (
+    ROOT,
+    SERVICES,
+    TEST_RATE_LIMITS,
+    admin_dsn,
+    delete_topics,
+    make_settings,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -134,6 +141,7 @@ async def processes(
             "FRONTDESK_DATABASE_PREFIX": settings.database_prefix,
             "FRONTDESK_KAFKA_TOPIC_PREFIX": settings.kafka.topic_prefix,
             "FRONTDESK_RELAY_POLL_INTERVAL_MS": "100",
+            "FRONTDESK_RATE_LIMITS": TEST_RATE_LIMITS,
             "FRONTDESK_PEERS": peers,
             "OTEL_SERVICE_NAME": service,
             "OTEL_EXPORTER_OTLP_ENDPOINT": collector[1],

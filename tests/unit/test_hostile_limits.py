@@ -125,3 +125,23 @@ def test_the_default_settings_parse() -> None:
 
     limiter = RateLimiter.of(ServiceSettings())
     assert {"customer", "codes", "answers"} <= set(limiter.limits)
+
+
+def test_intake_code_and_answer_routes_carry_their_limits() -> None:
+    """Customer intake, one-time codes and answers to checks are rate limited: their
+    operations document the 429 the limiter answers with."""
+    from runtime.platform import definition_of
+    from runtime.service import create_app
+
+    expected = {
+        "checkin": {("post", "/tickets")},
+        "verification": {
+            ("post", "/verification/sessions/{verification_id}/possession-code"),
+            ("post", "/verification/sessions/{verification_id}/possession-code/verification"),
+            ("post", "/verification/sessions/{verification_id}/knowledge-challenge/answers"),
+        },
+    }
+    for service, operations in expected.items():
+        paths = create_app(definition_of(service)).openapi()["paths"]
+        for method, path in operations:
+            assert "429" in paths[path][method]["responses"], (service, method, path)

@@ -27,6 +27,7 @@ from contracts.vocabulary import ServiceQueue as Queue
 from runtime.auth import STAFF_ROLES, Forbidden, Principal, require_roles
 from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
 from runtime.errors import NotFound
+from runtime.limits import RateLimited
 from runtime.service import Runtime, ServiceRuntime
 from services.checkin.api.roles import (
     DeskRoles,
@@ -203,6 +204,7 @@ async def _live_estimate(runtime: ServiceRuntime, ticket: Ticket) -> WaitEstimat
     response_model=TicketView,
     summary="Issue a ticket",
     tags=["tickets"],
+    dependencies=[RateLimited("intake")],
 )
 async def issue_ticket(
     body: IssueTicketRequest,

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from contracts.events.verification_sessions import CodeChannel
 from runtime.auth import Forbidden, Principal, require_roles
 from runtime.commands import command
+from runtime.limits import RateLimited
 from runtime.service import Runtime
 from services.verification.api.access import Participant, context_of, session_for
 from services.verification.api.views import SessionView, session_view
@@ -58,6 +59,7 @@ class ClaimedCodeView(BaseModel):
     status_code=202,
     response_model=CodeRequested,
     summary="Send a one-time code to a verified channel (through the notifications service)",
+    dependencies=[RateLimited("codes")],
 )
 async def request_code(
     verification_id: SessionId,
@@ -83,6 +85,7 @@ async def request_code(
     "/verification/sessions/{verification_id}/possession-code/verification",
     response_model=CodeVerdict,
     summary="Enter the code received (a wrong code counts against the attempt limit)",
+    dependencies=[RateLimited("answers")],
 )
 async def verify_code(
     verification_id: SessionId,

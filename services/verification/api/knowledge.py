@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.auth import Principal
 from runtime.commands import command
+from runtime.limits import RateLimited
 from runtime.service import Runtime
 from services.verification.api.access import Participant, context_of, session_for
 from services.verification.api.views import SessionView, session_view
@@ -79,6 +80,7 @@ async def knowledge_challenge(
     "/verification/sessions/{verification_id}/knowledge-challenge/answers",
     response_model=AnswerView,
     summary="Answer one question (a wrong answer counts against the attempt limit)",
+    dependencies=[RateLimited("answers")],
 )
 async def answer(
     verification_id: SessionId,
