@@ -59,7 +59,18 @@ def generated_cases(document: dict[str, Any]) -> list[Case]:
     schema = from_dict(document)
     # an operation schemathesis cannot read is an error here (ok() raises it)
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
-    return [case for operation in operations for case in examples_of(operation)]
+    return [
+        case
+        for operation in operations
+        if not _streams(operation)
+        for case in examples_of(operation)
+    ]
+
+
+def _streams(operation: Any) -> bool:
+    """Server-sent event streams answer for minutes (a client reconnects): they have tests of
+    their own (tests/unit/test_streams.py, tests/integration/checkin/test_live.py)."""
+    return str(operation.path).endswith("/live")
 
 
 @pytest.mark.parametrize("service", SERVICES)
