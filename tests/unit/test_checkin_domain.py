@@ -67,7 +67,10 @@ ISSUED = TicketIssued(
 CALLED = TicketCalled(
     ticket_id=TICKET_ID, desk_id="desk-07", agent_id="agent-demo-042", called_at=CALL.at
 )
-LEFT = TicketLeft(ticket_id=TICKET_ID, reason="waited too long", left_at=LEAVE.at)
+# the ticket's account seals the leaver's words (erased with the account)
+LEFT = TicketLeft(
+    ticket_id=TICKET_ID, reason="waited too long", left_at=LEAVE.at, account_ref=INTAKE.account_ref
+)
 
 
 def given(*events: EventPayload) -> Ticket:
@@ -159,7 +162,9 @@ def test_leave_the_queue(history: tuple[EventPayload, ...]) -> None:
 
 def test_leaving_without_a_reason() -> None:
     [event] = decide(given(ISSUED), NO_FACTS, LeaveQueue(reason=None, at=LEAVE.at))
-    assert event == TicketLeft(ticket_id=TICKET_ID, reason=None, left_at=LEAVE.at)
+    assert event == TicketLeft(
+        ticket_id=TICKET_ID, reason=None, left_at=LEAVE.at, account_ref=INTAKE.account_ref
+    )
 
 
 @pytest.mark.parametrize(

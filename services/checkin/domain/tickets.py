@@ -493,7 +493,14 @@ def decide(ticket: Ticket, facts: TicketFacts, command: Command) -> list[EventPa
                 {TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.PARKED},
                 "leave the queue with",
             )
-            return [TicketLeft(ticket_id=_id(ticket), reason=command.reason, left_at=command.at)]
+            return [
+                TicketLeft(
+                    ticket_id=_id(ticket),
+                    reason=command.reason,
+                    left_at=command.at,
+                    account_ref=ticket.account_ref,  # whose key seals the reason
+                )
+            ]
         case RaisePriority():
             _require_issued(ticket)
             if ticket.escalated or ticket.status not in {

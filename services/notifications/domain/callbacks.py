@@ -314,6 +314,7 @@ def decide_cancel(state: Callback, command: Cancel) -> list[EventPayload]:
             by=command.by,
             reason=command.reason,
             cancelled_at=command.at,
+            account_ref=state.account_ref or None,  # whose key seals the reason
         )
     ]
 

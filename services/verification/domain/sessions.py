@@ -826,6 +826,7 @@ def _review_requested(
         required_approvals=2 if session.four_eyes else 1,
         evidence_refs=list(command.evidence_refs),
         requested_at=command.at,
+        account_ref=session.account_ref,  # whose key seals the reason (erased with them)
     )
 
 
@@ -846,6 +847,7 @@ def _decide_review(session: Session, command: DecideReview) -> list[EventPayload
         approved=command.approved,
         reason=command.reason,
         decided_at=command.at,
+        account_ref=session.account_ref,  # whose key seals the reason (erased with them)
     )
     if not command.approved:
         reason = f"{CHECK_NAMES[command.check]} rejected by a reviewer: {command.reason}"

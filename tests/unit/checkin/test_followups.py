@@ -275,8 +275,12 @@ def test_the_endpoints_without_a_view_model_are_the_counted_read_model_answers()
         and "GET" in getattr(route, "methods", set())
     )
     assert untyped == [
+        "/agents/{agent_id}/live",  # the live streams push these same read-model views
         "/sites/{site_id}/appointments",
         "/sites/{site_id}/board",
+        "/sites/{site_id}/board/live",
         "/sites/{site_id}/dashboard",
+        "/sites/{site_id}/dashboard/live",
         "/sites/{site_id}/estimate-accuracy",
+        "/tickets/{ticket_id}/live",
     ]
