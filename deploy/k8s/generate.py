@@ -239,7 +239,15 @@ def service_documents(service: str) -> list[dict[str, Any]]:
                     "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
                 },
                 "template": {
-                    "metadata": {"labels": labels},
+                    "metadata": {
+                        "labels": labels,
+                        # Prometheus' kubernetes_sd pod role scrapes GET /metrics (docs/operations)
+                        "annotations": {
+                            "prometheus.io/scrape": "true",
+                            "prometheus.io/path": "/metrics",
+                            "prometheus.io/port": str(port),
+                        },
+                    },
                     "spec": {
                         "terminationGracePeriodSeconds": 30,
                         "securityContext": {"runAsNonRoot": True},

@@ -60,6 +60,10 @@ async def redact_subject(conn: asyncpg.Connection, subject_id: str) -> None:
     questions of an erased account's open sessions (they quote its facts) are deleted."""
     kind, _, ref = subject_id.partition(":")
     if kind == "account":
+        # the customer's own words asking for a review: sealed in the event, plain here
+        await conn.execute(
+            "UPDATE review_queue SET reason = '(erased)' WHERE account_ref = $1", ref
+        )
         await conn.execute(
             """DELETE FROM knowledge_questions WHERE verification_id IN
                    (SELECT verification_id FROM session_views WHERE account_ref = $1)""",

@@ -73,3 +73,13 @@ def test_dashboards_parse_and_every_panel_queries_prometheus() -> None:
         for panel in dashboard["panels"]:
             assert panel["targets"], f"{path.name}: {panel['title']} has no query"
             assert all(target["expr"] for target in panel["targets"])
+
+
+def test_the_kubernetes_deployments_carry_the_scrape_configuration() -> None:
+    base = RULES.parents[1] / "deploy" / "k8s" / "base"
+    for name in ("checkin", "cases", "verification", "notifications"):
+        documents = list(yaml.safe_load_all((base / f"{name}.yaml").read_text()))
+        [deployment] = [d for d in documents if d and d["kind"] == "Deployment"]
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/path"] == "/metrics"
