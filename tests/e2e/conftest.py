@@ -114,6 +114,7 @@ class ServiceProcess:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    env: dict[str, str]  # the environment it runs in (its namespace): for the operator CLI
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -156,7 +157,7 @@ async def processes(
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
         )
-        running[service] = ServiceProcess(service, f"http://127.0.0.1:{port}", process, log)
+        running[service] = ServiceProcess(service, f"http://127.0.0.1:{port}", process, log, env)
     try:
         async with httpx.AsyncClient(timeout=60) as client:
             for service in running.values():

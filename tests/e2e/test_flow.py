@@ -189,9 +189,7 @@ async def outbox_drained(client: httpx.AsyncClient, service: ServiceProcess) -> 
 
 
 async def test_frontdesk_trace_follows_a_check_in_across_the_services(
-    processes: dict[str, ServiceProcess],
-    token: Callable[..., str],
-    env_for_processes: dict[str, str],
+    processes: dict[str, ServiceProcess], token: Callable[..., str]
 ) -> None:
     customer = auth(token("customer", sub=f"cust-{new_id()}"))
     staff = auth(token("agent"))
@@ -206,29 +204,33 @@ async def test_frontdesk_trace_follows_a_check_in_across_the_services(
         assert issued.headers["X-Correlation-Id"] == correlation
         await follow_flow(client, processes, customer, staff, issued.json()["ticket_id"])
 
+    last: dict[str, Any] = {}
+
     async def traced() -> list[dict[str, Any]] | None:
         done = await asyncio.to_thread(
             subprocess.run,
             [sys.executable, "-m", "runtime.cli", "trace", correlation],
-            env=env_for_processes,
+            env=processes["checkin"].env,  # the processes' namespace
             cwd=ROOT,
             capture_output=True,
             text=True,
             timeout=120,
         )
+        last.update(returncode=done.returncode, stderr=done.stderr[-2000:])
         if done.returncode != 0:
             return None
         events: list[dict[str, Any]] = json.loads(done.stdout)
         producers = {event["service"] for event in events}
         groups = {group.split(".")[0] for event in events for group in event["applied_by"]}
+        last.update(producers=sorted(producers), groups=sorted(groups), events=len(events))
         everyone = {"checkin", "cases", "verification", "notifications"}
-        return (
-            events
-            if {"checkin", "cases", "notifications"} <= producers and everyone <= groups
-            else None
-        )
+        complete = {"checkin", "cases", "notifications"} <= producers and everyone <= groups
+        return events if complete else None
 
-    events = await eventually(traced, within=180)
+    try:
+        events = await eventually(traced, within=180, interval=1.0)
+    except AssertionError:
+        raise AssertionError(f"the trace never covered the flow: {last}") from None
     assert [e["at"] for e in events] == sorted(e["at"] for e in events)
     first = events[0]
     assert first["event"].startswith("checkin.ticket_issued")
