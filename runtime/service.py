@@ -149,7 +149,9 @@ class ServiceRuntime:
         self.name = definition.name
         self.tracer_provider = setup_telemetry(definition.name, settings.log_level)
         self.privacy = Privacy(None)  # the key store is attached when the service starts
-        self.store = EventStore(definition.name, self.privacy, self.clock)
+        self.store = EventStore(
+            definition.name, self.privacy, self.clock, max_event_bytes=settings.event_max_bytes
+        )
         self.broker = build_broker(settings.kafka, definition.name, self.tracer_provider)
         self.groups = [*definition.consumer_groups(self), self._privacy_group()]
         self.retention_policies = [*RUNTIME_POLICIES, *definition.retention]
@@ -480,7 +482,10 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.token_verifier = TokenVerifier(
-        settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
+        settings.jwt_secret.get_secret_value(),
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
     )
     install_problem_handlers(app)
     install_request_context(app)

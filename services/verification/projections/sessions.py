@@ -80,7 +80,7 @@ async def on_review_requested(
         requested.check.value,
         row["account_ref"],
         row["purpose"],
-        requested.reason,
+        requested.reason or "(erased)",  # None once the account's key is gone (a replay)
         requested.required_approvals,
         requested.evidence_refs,
         requested.requested_at,
