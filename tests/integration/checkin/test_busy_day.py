@@ -70,6 +70,7 @@ from runtime.cli import read_model_digest
 from runtime.db import create_pool, migrate
 from runtime.errors import RuleViolation
 from runtime.eventstore import CommandContext, EventStore
+from runtime.privacy import Privacy
 from runtime.scheduler import ManualClock
 from runtime.settings import ServiceSettings
 from services.checkin import application, appointments, queries
@@ -92,6 +93,7 @@ from services.checkin.domain.tickets import (
 )
 from services.checkin.projections import READ_MODELS, apply_event, projection_group
 from tests.conftest import admin_dsn
+from tests.unit.test_privacy import KeysInMemory
 
 pytestmark = pytest.mark.integration
 
@@ -210,7 +212,8 @@ class Day:
     def __init__(self, pool: asyncpg.Pool, clock: ManualClock) -> None:
         self.pool = pool
         self.clock = clock
-        self.store = EventStore("checkin")
+        # leave reasons are sealed personal data: a key store in memory (as in the unit tests)
+        self.store = EventStore("checkin", Privacy(KeysInMemory()))
         self.position = 0
         self.moved: set[ServiceQueue] = set()
         self.turned_away: list[uuid.UUID] = []

@@ -3,8 +3,8 @@ document, sent in-process over ASGI to the running stack with a token of each ro
 no answer may be a 5xx, and every answer must be documented (status, content type, schema).
 
 Bounded to fit CI: ``FUZZ_EXAMPLES`` examples per operation (10; fewer for a quick run),
-derandomized (the same
-requests every run), the roles taking turns across an operation's examples."""
+derandomized (the same requests every run), the roles taking turns across an operation's
+examples."""
 
 from __future__ import annotations
 
