@@ -187,15 +187,20 @@ _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
 def _error_statuses(method: str, operation: dict[str, Any], rate_limited: bool) -> list[str]:
-    statuses = ["500"]
+    """What any operation can answer besides its own successes: a rule of the current state
+    (409) or invalid input (400/422) can come from any handler, so they are documented
+    everywhere; 401/403 where a token is needed (401 too on unsecured writes: webhooks and
+    signed links authenticate by signature); 404 with a path id or a write; 413 on writes."""
+    writes = method in ("post", "put", "patch", "delete")
+    statuses = ["400", "409", "422", "500"]
     if operation.get("security"):
         statuses += ["401", "403"]
-    if "{" in operation.get("x-path", "") or method in ("put", "patch", "delete"):
+    elif writes:
+        statuses.append("401")
+    if "{" in operation.get("x-path", "") or writes:
         statuses.append("404")
-    if method in ("post", "put", "patch", "delete"):
-        statuses += ["409", "413", "422"]
-    elif operation.get("parameters"):
-        statuses.append("422")
+    if writes:
+        statuses.append("413")
     if rate_limited:
         statuses.append("429")
     return statuses
@@ -205,8 +210,8 @@ def add_problem_responses(
     document: dict[str, Any], rate_limited: set[tuple[str, str]] | None = None
 ) -> dict[str, Any]:
     """Adds to every operation of an OpenAPI document the problem+json error answers it can
-    give (401/403 when it needs a token, 404 with a path id, 409/413/422 for writes, 429 when
-    rate-limited, 500 always), with one ``Problem`` schema component. Idempotent."""
+    give (``_error_statuses``; 429 when rate-limited), with one ``Problem`` schema component.
+    Idempotent."""
     components = document.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
     components.pop("HTTPValidationError", None)

@@ -2,9 +2,9 @@
 document, sent in-process over ASGI to the running stack with a token of each role in turn;
 no answer may be a 5xx, and every answer must be documented (status, content type, schema).
 
-Bounded to fit CI: ``FUZZ_EXAMPLES`` examples per operation (5; 10 for a deeper run),
-derandomized (the same
-requests every run), the roles taking turns across an operation's examples."""
+Bounded to fit CI: ``FUZZ_EXAMPLES`` examples per operation (10; fewer for a quick run),
+derandomized (the same requests every run), the roles taking turns across an operation's
+examples."""
 
 from __future__ import annotations
 
@@ -27,7 +27,14 @@ from tests.conftest import SERVICES
 from tests.integration.conftest import RunningService
 
 pytestmark = pytest.mark.integration
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
+# What the fuzzer finds in the services and is not fixed yet, with why (issue 12 follow-ups):
+# the test fails when one of these is fixed too, so the list stays true.
+KNOWN: dict[str, str] = {
+    "cases GET /privacy/my-data": "the export calls the peers over HTTP; a peer unreachable "
+    "(none listens in this in-process stack) is a 500, should be 502/503 problem+json",
+    "cases GET /privacy/subjects/{subject_id}/export": "same: a peer unreachable is a 500",
+}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -98,6 +105,9 @@ async def test_fuzzed_requests_get_no_5xx_and_documented_answers(
             )
             case.validate_response(response, checks=CHECKS)
         except (Exception, BaseExceptionGroup) as error:  # the first failure per operation
-            key = f"{case.method} {case.path}"
+            key = f"{service} {case.method} {case.path}"
             failures.setdefault(key, f"{type(error).__name__}: {str(error)[:300]}")
-    assert failures == {}, "\n".join(f"{k}: {v}" for k, v in sorted(failures.items()))
+    known = {key for key in KNOWN if key.startswith(f"{service} ")}
+    unexpected = {k: v for k, v in failures.items() if k not in known}
+    assert unexpected == {}, "\n".join(f"{k}: {v}" for k, v in sorted(unexpected.items()))
+    assert known <= set(failures), f"fixed, remove from KNOWN: {sorted(known - set(failures))}"
