@@ -34,3 +34,15 @@ class NotFound(FrontdeskError):
 class IdempotencyKeyReused(FrontdeskError):
     status = 422
     title = "Idempotency-Key reused with a different request"
+
+
+class Unavailable(FrontdeskError):
+    """Something this answer needs (a peer service, the database) cannot be reached now:
+    nothing was changed; ``Retry-After`` says when to try again."""
+
+    status = 503
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, retry_after_seconds: int = 5) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after_seconds)}

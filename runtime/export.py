@@ -19,6 +19,7 @@ from fastapi import APIRouter, Path, Request
 from contracts import Envelope
 from runtime.audit import record_access
 from runtime.auth import Principal, TokenVerifier, require_roles
+from runtime.errors import Unavailable
 from runtime.running import RunningService
 
 SUBJECT_ID_PATTERN = r"^[a-z_]+:[^\s]{1,200}$"
@@ -88,11 +89,17 @@ async def gather_subject_data(
     async with httpx.AsyncClient(timeout=10) as client:
 
         async def ask(service: str, base_url: str) -> tuple[str, dict[str, Any]]:
-            response = await client.get(
-                f"{base_url.rstrip('/')}/privacy/subjects/{subject_id}/data",
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            response.raise_for_status()
+            try:
+                response = await client.get(
+                    f"{base_url.rstrip('/')}/privacy/subjects/{subject_id}/data",
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                response.raise_for_status()
+            except httpx.HTTPError as error:
+                raise Unavailable(
+                    f"the {service} service could not give its part of the copy "
+                    f"({type(error).__name__}); an incomplete copy is not given"
+                ) from None
             return service, response.json()["data"]
 
         answers = await asyncio.gather(*(ask(name, url) for name, url in sorted(peers.items())))

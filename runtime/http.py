@@ -182,6 +182,7 @@ _ERROR_TITLES = {
     "422": "Invalid request (the fields are named)",
     "429": "Too many requests (Retry-After says when to try again)",
     "500": "Internal error (the X-Correlation-Id header names it in the logs)",
+    "503": "Unavailable for now: nothing was changed (Retry-After says when to try again)",
 }
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
@@ -203,6 +204,7 @@ def _error_statuses(method: str, operation: dict[str, Any], rate_limited: bool) 
         statuses.append("413")
     if rate_limited:
         statuses.append("429")
+    statuses.append("503")  # the database or a peer out of reach
     return statuses
 
 
@@ -225,7 +227,7 @@ def add_problem_responses(
             for status in _error_statuses(method, {**operation, "x-path": path}, limited):
                 answer = responses.setdefault(status, {"description": _ERROR_TITLES[status]})
                 answer["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
-                if status == "429":
+                if status in ("429", "503"):
                     answer["headers"] = {
                         "Retry-After": {
                             "description": "Seconds to wait before trying again",

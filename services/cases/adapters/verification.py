@@ -8,6 +8,7 @@ from uuid import UUID
 
 import httpx
 
+from runtime.errors import Unavailable
 from runtime.settings import ServiceSettings
 
 
@@ -22,12 +23,17 @@ class VerificationSessions:
     async def session(self, verification_id: UUID, token: str) -> dict[str, Any] | None:
         """The session as the verification service knows it; None if it knows no such one."""
         base_url = self._settings.peer_urls()["verification"].rstrip("/")
-        async with httpx.AsyncClient(timeout=self._timeout) as client:
-            response = await client.get(
-                f"{base_url}/verification/sessions/{verification_id}",
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        if response.status_code == 404:
-            return None
-        response.raise_for_status()
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout) as client:
+                response = await client.get(
+                    f"{base_url}/verification/sessions/{verification_id}",
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+            if response.status_code == 404:
+                return None
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            raise Unavailable(
+                f"the verification service could not be asked ({type(error).__name__})"
+            ) from None
         return response.json()  # type: ignore[no-any-return]
