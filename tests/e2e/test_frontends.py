@@ -46,7 +46,7 @@ async def frontends(processes: dict[str, ServiceProcess]) -> AsyncIterator[Servi
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    server = ServiceProcess("frontends", f"http://127.0.0.1:{port}", process, log)
+    server = ServiceProcess("frontends", f"http://127.0.0.1:{port}", process, log, env)
     try:
         async with httpx.AsyncClient(timeout=30) as client:
             await _wait_healthy(client, server)
