@@ -128,6 +128,8 @@ class Namespace:
             "FRONTDESK_DATABASE_PREFIX": self.settings.database_prefix,
             "FRONTDESK_KAFKA_TOPIC_PREFIX": self.kafka.topic_prefix,
             "FRONTDESK_LOG_LEVEL": "WARNING",
+            # a load generator is one principal at one address: no rate limit stands in its way
+            "FRONTDESK_RATE_LIMITS": "intake=100000000/1,customer=100000000/1",
             "OTEL_SERVICE_NAME": extra.pop("OTEL_SERVICE_NAME", "bench"),
             **extra,
         }

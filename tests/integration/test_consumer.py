@@ -102,7 +102,7 @@ async def harness(
     group = ConsumerGroup(
         name=harness.group_name,
         topics=[CHECKIN_TICKETS],
-        handlers={"checkin.ticket_left": harness.effect},
+        handlers={TicketLeft: harness.effect},
     )
     await ensure_topics(kafka, [CHECKIN_TICKETS, dead_letter_topic(group.name)])
     broker = build_broker(kafka, "consumer-test", None)
