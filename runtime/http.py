@@ -31,6 +31,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from runtime.auth import Forbidden, Unauthenticated
@@ -137,6 +138,27 @@ def install_problem_handlers(app: FastAPI) -> None:
     for outage in DATABASE_OUTAGES:
         app.add_exception_handler(outage, unavailable)
 
+    async def invalid_event(request: Request, error: Exception) -> JSONResponse:
+        """A request whose values pass its own model but not the event it would produce (the
+        contracts' input policy): refused, nothing written (the transaction rolled back)."""
+        assert isinstance(error, ValidationError)
+        errors = [
+            {
+                "field": ".".join(str(part) for part in item["loc"]),
+                "message": item["msg"],
+                "type": item["type"],
+            }
+            for item in error.errors(include_input=False, include_url=False)
+        ]
+        names = ", ".join(sorted({e["field"] for e in errors if e["field"]})) or "request"
+        log.warning(
+            "request refused by the event model",
+            extra=log_fields(route=_route(request.scope), model=error.title, fields=names),
+        )
+        return problem(422, "Invalid request", f"invalid: {names}", errors=errors)
+
+    app.add_exception_handler(ValidationError, invalid_event)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error", extra=log_fields(path=request.url.path))
@@ -226,7 +248,8 @@ def add_problem_responses(
             limited = (path, method) in (rate_limited or set())
             for status in _error_statuses(method, {**operation, "x-path": path}, limited):
                 answer = responses.setdefault(status, {"description": _ERROR_TITLES[status]})
-                answer["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
+                if not (status == "503" and "content" in answer):  # /readyz's own 503 body
+                    answer["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
                 if status in ("429", "503"):
                     answer["headers"] = {
                         "Retry-After": {

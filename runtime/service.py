@@ -430,7 +430,16 @@ def operations_router() -> APIRouter:
         body, media_type = render_metrics()
         return Response(body, media_type=media_type)
 
-    @router.get("/readyz", summary="PostgreSQL and Kafka are reachable")
+    @router.get(
+        "/readyz",
+        summary="PostgreSQL and Kafka are reachable",
+        responses={
+            503: {
+                "description": "Not ready: the checks say what is unavailable",
+                "content": {"application/json": {}},
+            }
+        },
+    )
     async def readyz(runtime: Runtime) -> JSONResponse:
         checks = await runtime.readiness()
         ready = checks["database"] == "ok" and checks["kafka"] == "ok"

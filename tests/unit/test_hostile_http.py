@@ -13,7 +13,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from runtime.cli import SERVICES, definition_of
 from runtime.http import (
@@ -61,6 +61,13 @@ def build_app(**policy: Any) -> FastAPI:
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("a bug")
+
+    @app.post("/events-refuse")
+    async def events_refuse(site: Site) -> None:
+        class Strict(BaseModel):
+            account_ref: str = Field(pattern=r"^[a-z]+$")
+
+        Strict(account_ref=site.name)  # the event this request would produce refuses it
 
     @app.get("/database-down")
     async def database_down() -> None:
@@ -299,3 +306,12 @@ async def test_an_unusable_correlation_id_is_refused_not_replaced(
     )
     assert response.status_code == 422
     assert field_of(response) == "header.X-Correlation-Id"
+
+
+async def test_a_request_its_event_refuses_is_a_422_naming_the_field(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/events-refuse", json={"name": "Not Lowercase"})
+    assert response.status_code == 422
+    assert field_of(response) == "account_ref"
+    assert "Not Lowercase" not in response.text  # the value is never echoed
