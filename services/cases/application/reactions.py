@@ -16,6 +16,7 @@ Events that name a case this service does not know are ignored (another system's
 from __future__ import annotations
 
 import logging
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -40,7 +41,7 @@ from services.cases.application.cases import (
     contact_id_for_ticket,
     open_or_attach,
 )
-from services.cases.domain.case import RecordCallback, RecordVerification, case_stream
+from services.cases.domain.case import CaseCommand, RecordCallback, RecordVerification, case_stream
 from services.cases.domain.case_types import CASE_TYPE_OF
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,14 @@ log = logging.getLogger(__name__)
 
 def reaction_groups(runtime: RunningService) -> list[ConsumerGroup]:
     """The reactions; ``runtime`` is read only when an event arrives."""
+
+    async def react(
+        conn: asyncpg.Connection, event: ReceivedEvent[Any], case_id: UUID, command: CaseCommand
+    ) -> None:
+        """A case changed in reaction to ``event``: same flow, caused by it."""
+        await change_case(
+            conn, runtime.store, case_id, command, CommandContext.caused_by(event.envelope, "cases")
+        )
 
     async def known(conn: asyncpg.Connection, case_id: UUID) -> bool:
         case = await repositories.cases(runtime.store).state(conn, case_stream(case_id))
@@ -95,13 +104,7 @@ def reaction_groups(runtime: RunningService) -> list[ConsumerGroup]:
             reasons=tuple(completed.reasons),
             at=completed.completed_at,
         )
-        await change_case(
-            conn,
-            runtime.store,
-            completed.case_id,
-            command,
-            CommandContext.caused_by(event.envelope, "cases"),
-        )
+        await react(conn, event, completed.case_id, command)
 
     async def on_callback_completed(
         conn: asyncpg.Connection, event: ReceivedEvent[CallbackCompleted]
@@ -112,13 +115,7 @@ def reaction_groups(runtime: RunningService) -> list[ConsumerGroup]:
         command = RecordCallback(
             answer.callback_id, CallbackOutcome.COMPLETED, answer.attempts, answer.completed_at
         )
-        await change_case(
-            conn,
-            runtime.store,
-            answer.case_id,
-            command,
-            CommandContext.caused_by(event.envelope, "cases"),
-        )
+        await react(conn, event, answer.case_id, command)
 
     async def on_callback_missed(
         conn: asyncpg.Connection, event: ReceivedEvent[CallbackMissed]
@@ -129,13 +126,7 @@ def reaction_groups(runtime: RunningService) -> list[ConsumerGroup]:
         command = RecordCallback(
             answer.callback_id, CallbackOutcome.MISSED, answer.attempts, answer.missed_at
         )
-        await change_case(
-            conn,
-            runtime.store,
-            answer.case_id,
-            command,
-            CommandContext.caused_by(event.envelope, "cases"),
-        )
+        await react(conn, event, answer.case_id, command)
 
     async def on_account_suspended(
         conn: asyncpg.Connection, event: ReceivedEvent[AccountSuspended]
