@@ -82,12 +82,18 @@ class Repository(Generic[S]):
 
     async def get(self, conn: asyncpg.Connection, stream_id: str) -> Loaded[S]:
         """The aggregate's current state (from its snapshot, if any, and the events after)."""
+        loaded, _ = await self._load(conn, stream_id)
+        return loaded
+
+    async def _load(self, conn: asyncpg.Connection, stream_id: str) -> tuple[Loaded[S], int]:
+        """The state, and the version of the snapshot it started from (0: none)."""
         state, version = await self._snapshot(conn, stream_id)
+        snapshot_version = version
         history = await self.store.load(conn, stream_id, after_version=version)
         if history:
             state = self.aggregate.fold((recorded.payload for recorded in history), state)
             version = history[-1].envelope.stream_version
-        return Loaded(state, version)
+        return Loaded(state, version), snapshot_version
 
     async def state(self, conn: asyncpg.Connection, stream_id: str) -> S:
         return (await self.get(conn, stream_id)).state
@@ -103,7 +109,7 @@ class Repository(Generic[S]):
 
         Must run inside a transaction. Raises ``ConcurrencyConflict`` when another
         transaction appended to the stream first (``runtime.commands.command`` retries)."""
-        loaded = await self.get(conn, stream_id)
+        loaded, snapshot_version = await self._load(conn, stream_id)
         events = list(decide(loaded.state))
         if not events:
             return Executed(stream_id, loaded.state, loaded.state, loaded.version, [], [])
@@ -112,7 +118,7 @@ class Repository(Generic[S]):
         executed = Executed(
             stream_id, loaded.state, state, loaded.version + len(events), events, envelopes
         )
-        await self._keep_snapshot(conn, executed, loaded.version)
+        await self._keep_snapshot(conn, executed, snapshot_version)
         for hook in self.after_append:
             await hook(conn, executed, context)
         return executed
@@ -142,13 +148,13 @@ class Repository(Generic[S]):
             return self.aggregate.initial(), 0
 
     async def _keep_snapshot(
-        self, conn: asyncpg.Connection, executed: Executed[S], loaded_version: int
+        self, conn: asyncpg.Connection, executed: Executed[S], snapshot_version: int
     ) -> None:
         policy = self.aggregate.snapshots
         if policy is None:
             return
-        if executed.version // policy.every == loaded_version // policy.every:
-            return  # this append did not cross the interval
+        if executed.version - snapshot_version < policy.every:
+            return  # fewer than ``every`` events to fold since the last snapshot
         await conn.execute(
             """INSERT INTO snapshots (stream_id, aggregate, fold_version, stream_version, state)
                VALUES ($1, $2, $3, $4, $5)
