@@ -23,6 +23,7 @@ from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.notifications.conftest import Sandboxes
 from tests.integration.notifications.test_callbacks import (
+    answers_once,
     callback_answers,
     callback_view,
     sent_message,
@@ -257,7 +258,7 @@ async def test_the_caller_is_called_back_when_their_turn_comes_and_reached(
     # the agent calls: reached → completed, and cases hears it
     kept = await attempt(stack, callback_id, "reached", agent_h)
     assert kept["status"] == "completed"
-    answers = await eventually(lambda: callback_answers(settings, callback_id))
+    answers = await answers_once(settings, callback_id, "notifications.callback_completed")
     types = [e.event_type for e in answers]
     assert types.count("notifications.callback_requested") == 1
     assert "notifications.callback_completed" in types
