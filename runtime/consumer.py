@@ -38,6 +38,7 @@ from pydantic import ValidationError
 
 from contracts import Envelope, EventPayload, TopicSpec, UnknownEventType, dead_letter_topic
 from contracts.registry import REGISTRY
+from runtime.batched_writes import BatchedWrites, WritesFailed
 from runtime.kafka import topic_partitions
 from runtime.privacy import Privacy
 from runtime.telemetry import correlation_id_var, log_fields
@@ -233,6 +234,16 @@ class _RecordFailed(Exception):
     def __init__(self, position: int, error: BaseException) -> None:
         super().__init__(describe_error(error))
         self.position, self.error = position, error
+
+
+def _blame(failed: WritesFailed) -> Exception:
+    """Batched writes that failed together: one record's are its failure; several records'
+    (one statement sent for all of them) blame nobody, so each is tried in its own
+    transaction."""
+    if len(failed.positions) == 1:
+        [position] = failed.positions
+        return _RecordFailed(position, failed.error)
+    return RuntimeError(f"batched writes failed: {describe_error(failed.error)}")
 
 
 class ConsumerRunner:
@@ -505,18 +516,32 @@ class ConsumerRunner:
                     [pending.record.offset for pending in run],
                 )
             }
+            # a projection's writes go together (runtime.batched_writes); a reaction's
+            # appends keep the connection as it is
+            writes = BatchedWrites(conn, INFRASTRUCTURE_ERRORS) if self.group.rebuildable else None
             outcomes = []
             for position, pending in enumerate(run):
                 if pending.envelope.event_id not in fresh:
                     outcomes.append(Outcome.DUPLICATE)
                     continue
                 try:
-                    await self._handle(conn, pending, traced)
+                    if writes is None:
+                        await self._handle(conn, pending, traced)
+                    else:
+                        writes.position = position
+                        await self._handle(writes.connection, pending, traced)
                 except INFRASTRUCTURE_ERRORS:
                     raise
+                except WritesFailed as failed:
+                    raise _blame(failed) from failed.error
                 except Exception as error:
                     raise _RecordFailed(position, error) from error
                 outcomes.append(Outcome.APPLIED)
+            if writes is not None:
+                try:
+                    await writes.flush()
+                except WritesFailed as failed:
+                    raise _blame(failed) from failed.error
         return outcomes
 
     async def _handle(self, conn: asyncpg.Connection, pending: _Pending, traced: bool) -> None:

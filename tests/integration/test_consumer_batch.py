@@ -45,7 +45,8 @@ async def pool(databases: list[str], settings: ServiceSettings) -> AsyncIterator
     await migrate(pool, [])
     await pool.execute(
         """CREATE TABLE IF NOT EXISTS batch_effects (
-               seq bigserial PRIMARY KEY, grp text NOT NULL, stream_id text NOT NULL)"""
+               seq bigserial PRIMARY KEY, grp text NOT NULL,
+               stream_id text NOT NULL CHECK (stream_id NOT LIKE 'refused%'))"""
     )
     yield pool
     await pool.close()
@@ -69,10 +70,14 @@ def envelope(stream_id: str) -> Envelope:
 
 
 class Effects:
-    """A handler writing one row per applied record (in order), failing on demand."""
+    """A handler writing one row per applied record (in order), failing on demand. As a
+    ``projection`` (a group with read models) its writes are batched (runtime.batched_writes)
+    and sent later; as a reaction each is sent at its call. A stream id starting with
+    ``refused`` is refused by the table's CHECK: the write itself fails."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, projection: bool = False) -> None:
         self.pool = pool
+        self.projection = projection
         self.group = f"tests.b{uuid.uuid4().hex[:6]}"
         self.failures: dict[str, int] = {}
         self.infrastructure_failures: dict[str, int] = {}
@@ -96,7 +101,12 @@ class Effects:
         self.letters.append(letter)
 
     def runner(self, **options: Any) -> ConsumerRunner:
-        group = ConsumerGroup(self.group, [CHECKIN_TICKETS], {TicketLeft: self.handler})
+        group = ConsumerGroup(
+            self.group,
+            [CHECKIN_TICKETS],
+            {TicketLeft: self.handler},
+            read_models=("batch_effects",) if self.projection else (),
+        )
         return ConsumerRunner(
             self.pool,
             group,
@@ -127,9 +137,9 @@ def records(events: Sequence[Envelope | bytes], start: int = 0) -> list[Record]:
     ]
 
 
-@pytest.fixture
-def effects(pool: asyncpg.Pool) -> Effects:
-    return Effects(pool)
+@pytest.fixture(params=["reaction", "projection"])
+def effects(pool: asyncpg.Pool, request: pytest.FixtureRequest) -> Effects:
+    return Effects(pool, projection=request.param == "projection")
 
 
 async def test_a_batch_commits_its_records_in_order_with_their_inbox_rows(
@@ -190,6 +200,26 @@ async def test_a_failing_record_does_not_poison_its_batch_mates(effects: Effects
     )
     assert row is not None
     assert (row["kafka_offset"], row["attempts"]) == (2, 3)
+
+
+async def test_a_write_that_fails_blames_its_own_record_even_when_sent_later(
+    effects: Effects,
+) -> None:
+    # a projection's writes travel together: the refused one fails when the batch's writes
+    # are sent, and still only its record is retried and dead-lettered
+    events = [envelope(name) for name in ("s0", "s1", "refused-2", "s3", "s4")]
+    outcomes = await effects.runner().handle_batch(records(events))
+    assert outcomes == [
+        Outcome.APPLIED,
+        Outcome.APPLIED,
+        Outcome.DEAD_LETTERED,
+        Outcome.APPLIED,
+        Outcome.APPLIED,
+    ]
+    assert await effects.applied() == ["s0", "s1", "s3", "s4"]
+    [letter] = effects.letters
+    assert (letter.offset, letter.attempts) == (2, 3)
+    assert "batch_effects_stream_id_check" in letter.error
 
 
 async def test_an_undecodable_record_is_dead_lettered_at_its_place(effects: Effects) -> None:

@@ -1,0 +1,123 @@
+"""The connection a projection's handlers get inside a consumer batch: their writes are sent
+together instead of one round trip each.
+
+A projection handler mostly writes (``INSERT … ON CONFLICT``, ``UPDATE``) and sometimes reads
+what it wrote before. Sent one by one, each write costs a round trip to PostgreSQL, which
+bounded a rebuild at a few thousand events per second whatever the handler did. Here a write
+(``execute`` with arguments) is queued; the queue is sent when the handler next reads
+(``fetch``, ``fetchrow``, ``fetchval``, any other call), when it opens a savepoint, and before
+the batch commits. A run of the same statement goes as one pipelined ``executemany``. Reads
+therefore see every earlier write, in order, and the projection ends in the state it would
+have reached statement by statement, inside the same transaction.
+
+What a handler gives up: ``execute`` answers ``None`` instead of PostgreSQL's status string
+(no projection reads it), and a failing write surfaces at the next flush, not at its call:
+the failure names the batch positions of the records whose writes failed, so the runner
+still blames the right record (``WritesFailed``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class _Write:
+    sql: str
+    args: tuple[Any, ...]
+    position: int  # the batch position of the record whose handler queued it
+
+
+class WritesFailed(Exception):
+    """Queued writes failed when they were sent; ``positions``: whose writes they were."""
+
+    def __init__(self, positions: frozenset[int], error: BaseException) -> None:
+        super().__init__(str(error))
+        self.positions, self.error = positions, error
+
+
+class BatchedWrites:
+    """Wraps the batch's connection (see the module's text). ``position`` is set by the runner
+    before each record's handler runs. ``passthrough`` errors (the database is gone) are
+    raised as they are; other failures of queued writes become ``WritesFailed``."""
+
+    def __init__(
+        self, conn: asyncpg.Connection, passthrough: tuple[type[BaseException], ...]
+    ) -> None:
+        self._conn = conn
+        self._passthrough = passthrough
+        self._queued: list[_Write] = []
+        self.position = 0
+
+    @property
+    def connection(self) -> asyncpg.Connection:
+        """This object as the handlers' type says: they call only what is defined here."""
+        return cast(asyncpg.Connection, self)
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        if not args:  # a script (simple query protocol): sent at its turn
+            await self.flush()
+            await self._conn.execute(sql)
+            return
+        self._queued.append(_Write(sql, args, self.position))
+
+    async def flush(self) -> None:
+        """Send every queued write, in order; consecutive copies of a statement together."""
+        queued, self._queued = self._queued, []
+        for sql, run in itertools.groupby(queued, key=lambda write: write.sql):
+            writes = list(run)
+            try:
+                if len(writes) == 1:
+                    await self._conn.execute(sql, *writes[0].args)
+                else:
+                    await self._conn.executemany(sql, [write.args for write in writes])
+            except self._passthrough:
+                raise
+            except Exception as error:
+                positions = frozenset(write.position for write in writes)
+                raise WritesFailed(positions, error) from error
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        await self.flush()
+        return await self._conn.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        await self.flush()
+        return await self._conn.fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any, column: int = 0) -> Any:
+        await self.flush()
+        return await self._conn.fetchval(sql, *args, column=column)
+
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        await self.flush()
+        await self._conn.executemany(sql, args)
+
+    @asynccontextmanager
+    async def _savepoint(self) -> AsyncIterator[None]:
+        await self.flush()
+        async with self._conn.transaction():
+            yield
+            await self.flush()  # its writes belong inside it
+
+    def transaction(self) -> Any:
+        return self._savepoint()
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other coroutine method of the connection flushes first."""
+        method = getattr(self._conn, name)
+        if not inspect.iscoroutinefunction(method):
+            return method
+
+        async def flushed_first(*args: Any, **kwargs: Any) -> Any:
+            await self.flush()
+            return await method(*args, **kwargs)
+
+        return flushed_first

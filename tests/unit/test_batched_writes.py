@@ -1,0 +1,98 @@
+"""runtime.batched_writes: a projection's writes are sent in their order, a run of one
+statement as one executemany, and every read sees the writes queued before it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from runtime.batched_writes import BatchedWrites, WritesFailed
+
+pytestmark = pytest.mark.unit
+
+
+class Recorder:
+    """Stands in for asyncpg's connection: records what reaches it."""
+
+    def __init__(self, failing: str | None = None) -> None:
+        self.sent: list[tuple[str, str, Any]] = []
+        self.failing = failing
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        self._check(sql)
+        self.sent.append(("execute", sql, args))
+        return "INSERT 0 1"
+
+    async def executemany(self, sql: str, args: list[tuple[Any, ...]]) -> None:
+        self._check(sql)
+        self.sent.append(("executemany", sql, list(args)))
+
+    async def fetchval(self, sql: str, *args: Any, column: int = 0) -> Any:
+        self.sent.append(("fetchval", sql, args))
+        return len(self.sent)
+
+    async def copy_records_to_table(self, table: str, records: list[Any]) -> None:
+        self.sent.append(("copy", table, records))
+
+    def is_closed(self) -> bool:
+        return False
+
+    def _check(self, sql: str) -> None:
+        if sql == self.failing:
+            raise ValueError(f"refused: {sql}")
+
+
+def writes_over(recorder: Recorder) -> BatchedWrites:
+    return BatchedWrites(recorder, (ConnectionError,))  # type: ignore[arg-type]
+
+
+async def test_runs_of_one_statement_go_together_and_reads_see_what_came_before() -> None:
+    recorder = Recorder()
+    writes = writes_over(recorder)
+    conn = writes.connection
+    await conn.execute("A", 1)
+    await conn.execute("A", 2)
+    await conn.execute("B", 3)
+    assert recorder.sent == []  # nothing sent yet
+    await conn.fetchval("READ")
+    await conn.execute("A", 4)
+    await writes.flush()
+    assert recorder.sent == [
+        ("executemany", "A", [(1,), (2,)]),
+        ("execute", "B", (3,)),
+        ("fetchval", "READ", ()),
+        ("execute", "A", (4,)),
+    ]
+
+
+async def test_a_script_and_any_other_call_flush_first() -> None:
+    recorder = Recorder()
+    writes = writes_over(recorder)
+    conn = writes.connection
+    await conn.execute("A", 1)
+    await conn.execute("SET LOCAL x = 1")
+    await conn.execute("A", 2)
+    await conn.copy_records_to_table("t", records=[(1,)])
+    assert conn.is_closed() is False
+    assert [call[:2] for call in recorder.sent] == [
+        ("execute", "A"),
+        ("execute", "SET LOCAL x = 1"),
+        ("execute", "A"),
+        ("copy", "t"),
+    ]
+
+
+async def test_a_failing_write_names_the_records_whose_writes_it_carried() -> None:
+    writes = writes_over(Recorder(failing="BAD"))
+    conn = writes.connection
+    writes.position = 0
+    await conn.execute("A", 1)
+    writes.position = 1
+    await conn.execute("BAD", 2)
+    writes.position = 2
+    await conn.execute("BAD", 3)
+    with pytest.raises(WritesFailed) as failed:
+        await writes.flush()
+    assert failed.value.positions == frozenset({1, 2})
+    assert "refused: BAD" in str(failed.value.error)
