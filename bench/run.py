@@ -20,10 +20,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bench import http_pairs, pairs
+from bench import freshness, http_pairs, pairs
 from bench.stack import Namespace, load_average
 
-ROWS = ("append", "relay", "consume", "command", "http")
+ROWS = ("append", "relay", "consume", "command", "http", "freshness")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class Sizes:
     seconds: float  # HTTP load per repetition
     waiting: int
     fill_budget: float  # seconds to fill the queue
+    rate: float  # tickets/s for freshness
+    fresh_seconds: float
 
 
 FULL = Sizes(
@@ -45,8 +47,20 @@ FULL = Sizes(
     seconds=10,
     waiting=2000,
     fill_budget=90,
+    rate=50,
+    fresh_seconds=60,
 )
-SMOKE = Sizes(events=20, stream=50, commands=3, clients=2, seconds=1, waiting=5, fill_budget=10)
+SMOKE = Sizes(
+    events=20,
+    stream=50,
+    commands=3,
+    clients=2,
+    seconds=1,
+    waiting=5,
+    fill_budget=10,
+    rate=5,
+    fresh_seconds=2,
+)
 
 
 @dataclass
@@ -200,7 +214,39 @@ async def bench(reps: int, sizes: Sizes, only: set[str]) -> list[Row]:
             await scratch.pool.close()
         if "http" in only:
             rows += await http_rows(namespace, reps, sizes)
+        if "freshness" in only:
+            rows += await freshness_rows(namespace, reps, sizes)
     return rows
+
+
+async def freshness_rows(namespace: Namespace, reps: int, sizes: Sizes) -> list[Row]:
+    checkin = await namespace.service("checkin")
+    await namespace.service("cases")
+    token = namespace.token("agent")
+    await http_pairs.warm_up(checkin, token)
+    cases_dsn = namespace.settings.dsn("cases")
+    p50 = Row("ticket → case visible p50 (c)", "checkin+cases", "raw hop", "ms", True)
+    p99 = Row("ticket → case visible p99 (c)", "checkin+cases", "raw hop", "ms", True)
+    seen: list[str] = []
+    for rep in range(reps):
+        site = f"fresh-{rep}-{namespace.id}"
+        ours_first = rep % 2 == 0
+        if not ours_first:
+            raw = await freshness.raw_hop(namespace, sizes.rate, sizes.fresh_seconds)
+        ours = await freshness.tickets_to_cases(
+            checkin, cases_dsn, token, sizes.rate, sizes.fresh_seconds, site
+        )
+        if ours_first:
+            raw = await freshness.raw_hop(namespace, sizes.rate, sizes.fresh_seconds)
+        seen.append(f"{ours.seen}/{ours.sent}")
+        for row, share in ((p50, 0.5), (p99, 0.99)):
+            row.subjects.append(ours.result(sizes.fresh_seconds).percentile(share) * 1000)
+            row.baselines.append(raw.result(sizes.fresh_seconds).percentile(share) * 1000)
+    p99.note = (
+        f"{sizes.rate:.0f} tickets/s for {sizes.fresh_seconds:.0f} s, open loop, load generator "
+        f"on the same box; cases seen per run {', '.join(seen)}; target p99 ≤ 250 ms"
+    )
+    return [p50, p99]
 
 
 async def _ms(latency: Awaitable[float]) -> float:

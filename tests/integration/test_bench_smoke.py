@@ -26,5 +26,6 @@ def test_the_bench_runs_in_smoke_mode_and_prints_its_table() -> None:
     table = result.stdout
     assert "| row |" in table
     assert "load average" in table
-    for row in ("append (a)", "relay (b)", "consumer live (c)", "rebuild (c)", "(d)", "(e)"):
+    rows = ("append (a)", "relay (b)", "consumer live (c)", "rebuild (c)", "(d)", "(e)")
+    for row in (*rows, "ticket → case visible p99 (c)"):
         assert row in table, table

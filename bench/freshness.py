@@ -1,0 +1,148 @@
+"""Freshness (issue 13, item 5): tickets at a steady rate through check-in's HTTP API while
+check-in and cases both run; how long from a ticket's 201 until its case is visible in the
+read model the cases API answers from — against a raw produce → consume hop on the same
+broker at the same rate.
+
+Visible = the case's row committed in cases' ``case_views`` (what ``GET /cases?ticket_id=``
+reads), polled from the database every 10 ms, so that the probe does not load the services
+it measures (a latency is at most one poll late). The path measured: check-in appends the
+ticket and relays it, cases' intake reaction opens the case and relays it, cases' projection
+writes the view — three relays and two consumer hops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.http_pairs import intake
+from bench.load import LoadResult
+from bench.stack import Namespace, Process
+from contracts import TopicSpec
+from runtime.kafka import ensure_topics, topic_partitions
+
+POLL = 0.01
+HOP = TopicSpec("bench.hop", "bench", "record", "raw produce → consume baseline")
+
+
+@dataclass(frozen=True)
+class Freshness:
+    sent: int
+    seen: int
+    errors: int
+    latencies: list[float]  # seconds, ticket 201 → case visible
+
+    def result(self, seconds: float) -> LoadResult:
+        return LoadResult(self.seen, self.errors, seconds, self.latencies, None)
+
+
+async def tickets_to_cases(
+    checkin: Process, cases_dsn: str, token: str, rate: float, seconds: float, site: str
+) -> Freshness:
+    """Open loop: a ticket every 1/``rate`` s for ``seconds``, whatever the answers take."""
+    answered: dict[uuid.UUID, float] = {}
+    visible: dict[uuid.UUID, float] = {}
+    errors = 0
+    run = uuid.uuid4().hex[:6]
+    done = asyncio.Event()
+
+    async def watch() -> None:
+        conn = await asyncpg.connect(cases_dsn)
+        try:
+            while not done.is_set() or len(visible) < len(answered):
+                pending = [t for t in answered if t not in visible]
+                if pending:
+                    rows = await conn.fetch(
+                        "SELECT source_ticket_id FROM case_views "
+                        "WHERE source_ticket_id = ANY($1::uuid[])",
+                        pending,
+                    )
+                    now = time.perf_counter()
+                    for row in rows:
+                        visible[row[0]] = now
+                await asyncio.sleep(POLL)
+        finally:
+            await conn.close()
+
+    async with httpx.AsyncClient(
+        base_url=checkin.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    ) as client:
+
+        async def one(n: int) -> None:
+            nonlocal errors
+            response = await client.post("/tickets", json=intake(site, f"acct-fresh-{run}-{n}"))
+            if response.status_code != 201:
+                errors += 1
+                return
+            answered[uuid.UUID(response.json()["ticket_id"])] = time.perf_counter()
+
+        watcher = asyncio.create_task(watch())
+        started = time.perf_counter()
+        sends = []
+        count = int(rate * seconds)
+        for n in range(count):
+            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+            sends.append(asyncio.create_task(one(n)))
+        await asyncio.gather(*sends)
+        done.set()
+        with contextlib.suppress(TimeoutError):  # what never became visible counts as missing
+            await asyncio.wait_for(watcher, timeout=120)
+    latencies = [visible[t] - answered[t] for t in answered if t in visible]
+    return Freshness(count, len(latencies), errors + len(answered) - len(latencies), latencies)
+
+
+async def raw_hop(namespace: Namespace, rate: float, seconds: float) -> Freshness:
+    """The same rate of records produced (acks=all, idempotent) and consumed on one topic:
+    produce acknowledged → record consumed."""
+    await ensure_topics(namespace.kafka, [HOP])
+    topic = namespace.kafka.topic(HOP.name)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=namespace.kafka.bootstrap_servers, acks="all", enable_idempotence=True
+    )
+    consumer = AIOKafkaConsumer(bootstrap_servers=namespace.kafka.bootstrap_servers, group_id=None)
+    await producer.start()
+    await consumer.start()
+    partitions = await topic_partitions(namespace.kafka.bootstrap_servers, [topic])
+    consumer.assign(partitions)
+    await consumer.seek_to_end(*partitions)
+    acknowledged: dict[bytes, float] = {}
+    consumed: dict[bytes, float] = {}
+    count = int(rate * seconds)
+
+    async def consume() -> None:
+        while len(consumed) < count:
+            batch = await consumer.getmany(timeout_ms=100)
+            now = time.perf_counter()
+            for records in batch.values():
+                for record in records:
+                    if record.value:
+                        consumed.setdefault(record.value, now)
+
+    reader = asyncio.create_task(consume())
+    try:
+        started = time.perf_counter()
+
+        async def one(n: int) -> None:
+            value = f"{n}".encode()
+            await producer.send_and_wait(topic, value)
+            acknowledged[value] = time.perf_counter()
+
+        sends = []
+        for n in range(count):
+            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+            sends.append(asyncio.create_task(one(n)))
+        await asyncio.gather(*sends)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(reader, timeout=60)
+    finally:
+        reader.cancel()
+        await consumer.stop()
+        await producer.stop()
+    latencies = [max(0.0, consumed[v] - acknowledged[v]) for v in acknowledged if v in consumed]
+    return Freshness(count, len(latencies), count - len(latencies), latencies)
