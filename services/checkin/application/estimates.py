@@ -135,6 +135,7 @@ class QueueFacts:
     """What every estimate of a queue at one moment shares: service times per problem
     category, the agents' capacity and the range's calibration."""
 
+    queue: ServiceQueue
     times: Mapping[str, ServiceTimes]
     overall: ServiceTimes
     capacity: Capacity
@@ -154,7 +155,7 @@ async def queue_facts(
     times, overall = await _service_times(conn, site_id, queue, site.settings(queue), now)
     capacity = await _capacity(conn, site_id, queue, times, overall, now)
     calibration = calibrate(await _recent_outcomes(conn, site_id, queue, now), overall.mean)
-    return QueueFacts(times, overall, capacity, calibration)
+    return QueueFacts(queue, times, overall, capacity, calibration)
 
 
 async def waiting_line(
@@ -181,7 +182,8 @@ def estimate_line(
     policy: RoutingPolicy = DEFAULT_POLICY,
 ) -> dict[UUID, WaitEstimate]:
     """Every waiting ticket's estimate, in one pass down the queue's order."""
-    waiting = [waiting_of(row, site) for row in rows]
+    relax_after = timedelta(minutes=site.settings(facts.queue).relax_after_minutes)
+    waiting = [waiting_of(row, site, relax_after) for row in rows]
     category = {row["ticket_id"]: row["problem_category"] for row in rows}
     estimates: dict[UUID, WaitEstimate] = {}
     work = WorkAhead()
@@ -206,6 +208,23 @@ async def estimate_queue(
     return estimate_line(rows, site, facts, now, policy)
 
 
+# who waits per problem category (ticket_id NULL), then the tickets that arrived since $4
+_WAITING_COUNTS_AND_RECENT = """
+SELECT problem_category, sum(waiting)::int AS waiting, NULL::uuid AS ticket_id,
+       NULL AS number, NULL AS queue, NULL::timestamptz AS arrival_at, NULL AS language,
+       NULL AS dialect, NULL AS required_skill, NULL::boolean AS accessibility,
+       NULL::boolean AS escalated, NULL::timestamptz AS appointment_start,
+       NULL::timestamptz AS appointment_end
+FROM queue_waiting WHERE site_id = $1 AND queue = $2 AND channel = ANY($3::text[])
+GROUP BY problem_category
+UNION ALL
+SELECT problem_category, 1, ticket_id, number, queue, arrival_at, language, dialect,
+       required_skill, accessibility, escalated, appointment_start, appointment_end
+FROM ticket_index WHERE site_id = $1 AND queue = $2 AND status = 'waiting'
+  AND arrival_at >= $4 AND channel = ANY($3::text[])
+"""
+
+
 async def estimate_new_ticket(
     conn: asyncpg.Connection,
     site: Site,
@@ -223,30 +242,22 @@ async def estimate_new_ticket(
     than any head start the new one has). So: the counts per problem category of who waits,
     minus those few."""
     facts = await queue_facts(conn, site, site_id, queue, now)
-    counts = {
-        row["problem_category"]: row["waiting"]
-        for row in await conn.fetch(
-            """SELECT problem_category, sum(waiting)::int AS waiting FROM queue_waiting
-               WHERE site_id = $1 AND queue = $2 AND channel = ANY($3::text[])
-               GROUP BY problem_category""",
-            site_id,
-            queue.value,
-            LINE_CHANNELS,
-        )
-    }
+    counts: dict[str, int] = {}
     place = queue_place(ticket, now, policy)
     for row in await conn.fetch(
-        """SELECT * FROM ticket_index WHERE site_id = $1 AND queue = $2 AND status = 'waiting'
-             AND arrival_at >= $3 AND channel = ANY($4::text[])""",
+        _WAITING_COUNTS_AND_RECENT,
         site_id,
         queue.value,
-        now - head_start(ticket, now, policy),
         LINE_CHANNELS,
+        now - head_start(ticket, now, policy),
     ):
-        if queue_place(waiting_of(row, site), now, policy) >= place:  # behind the new one
-            counts[row["problem_category"]] = counts.get(row["problem_category"], 0) - 1
+        category = row["problem_category"]
+        if row["ticket_id"] is None:
+            counts[category] = counts.get(category, 0) + row["waiting"]
+        elif queue_place(waiting_of(row, site), now, policy) >= place:  # behind the new one
+            counts[category] = counts.get(category, 0) - 1
     work = WorkAhead()
-    for category, count in sorted(counts.items()):  # (a count < 0: a move committed between)
+    for category, count in sorted(counts.items()):
         work = work.plus(facts.times_of(category), count)
     return facts.estimate(work, intake.problem_category.value, now)
 

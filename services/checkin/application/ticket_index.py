@@ -192,9 +192,14 @@ async def active_ticket(
     return ActiveTicket(row["number"], TicketStatus(row["status"])) if row else None
 
 
-def waiting_of(row: asyncpg.Record, site: Site) -> WaitingTicket:
-    """A waiting ticket as routing sees it, from its index row."""
+def waiting_of(
+    row: asyncpg.Record, site: Site, relax_after: timedelta | None = None
+) -> WaitingTicket:
+    """A waiting ticket as routing sees it, from its index row (``relax_after``: its queue's,
+    when the caller already knows it)."""
     queue = ServiceQueue(row["queue"])
+    if relax_after is None:
+        relax_after = timedelta(minutes=site.settings(queue).relax_after_minutes)
     return WaitingTicket(
         ticket_id=row["ticket_id"],
         number=row["number"],
@@ -206,5 +211,5 @@ def waiting_of(row: asyncpg.Record, site: Site) -> WaitingTicket:
         escalated=row["escalated"],
         appointment_start=row["appointment_start"],
         appointment_end=row["appointment_end"],
-        relax_after=timedelta(minutes=site.settings(queue).relax_after_minutes),
+        relax_after=relax_after,
     )
