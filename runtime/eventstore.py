@@ -114,6 +114,10 @@ class EventStore:
             stream_id,
             after_version,
         )
+        return await self.recorded(rows)
+
+    async def recorded(self, rows: Sequence[asyncpg.Record]) -> list[RecordedEvent]:
+        """Rows of ``events`` (``position``, ``envelope``) as recorded events, revealed."""
         recorded = []
         for row in rows:
             envelope = Envelope.model_validate(row["envelope"])

@@ -64,6 +64,25 @@ class MasterKey:
         return AESGCM(self.material).decrypt(nonce, sealed, _aad(subject_id, version))
 
 
+# The subject's latest key, or (a subject never seen) its first one, inserted with the key
+# wrapped by the caller; nothing when another transaction inserted the first key meanwhile.
+_CURRENT_OR_FIRST = """
+WITH latest AS (
+    SELECT version, wrapped_key FROM subject_keys
+    WHERE subject_id = $1 ORDER BY version DESC LIMIT 1
+), created AS (
+    INSERT INTO subject_keys (subject_id, version, wrapped_key)
+    SELECT $1, 1, $2 WHERE NOT EXISTS (SELECT FROM latest)
+    ON CONFLICT DO NOTHING
+    RETURNING version, wrapped_key
+)
+SELECT version, wrapped_key FROM created
+UNION ALL
+SELECT version, wrapped_key FROM latest
+LIMIT 1
+"""
+
+
 def _aad(subject_id: str, version: int) -> bytes:
     return f"frontdesk-subject-key|{subject_id}|{version}".encode()
 
@@ -99,6 +118,23 @@ class PostgresKeyStore:
         cached = self._cached(subject_id, None)
         if cached is not None:
             return cached
+        # one round trip for the usual cases: the subject's latest key, or its first key
+        # created now (wrapped before asking, in case it is needed)
+        material = os.urandom(KEY_BYTES)
+        row = await self.pool.fetchrow(
+            _CURRENT_OR_FIRST, subject_id, self.master_key.wrap(subject_id, 1, material)
+        )
+        if row is not None and row["wrapped_key"] is not None:
+            stored = self.master_key.unwrap(subject_id, row["version"], row["wrapped_key"])
+            return self._remember(SubjectKey(subject_id, row["version"], stored), current=True)
+        if row is None:  # another process created the first key at the same moment
+            first = await self.key(subject_id, 1)
+            if first is not None:
+                return self._remember(first, current=True)
+        return await self._next_key(subject_id)
+
+    async def _next_key(self, subject_id: str) -> SubjectKey:
+        """A new key after an erasure (the latest version has no key any more)."""
         async with self._creating:
             row = await self.pool.fetchrow(
                 """SELECT version, wrapped_key FROM subject_keys
@@ -110,7 +146,7 @@ class PostgresKeyStore:
                 return self._remember(
                     SubjectKey(subject_id, row["version"], material), current=True
                 )
-            version = 1 if row is None else row["version"] + 1  # after an erasure: a new key
+            version = 1 if row is None else row["version"] + 1
             material = os.urandom(KEY_BYTES)
             await self.pool.execute(
                 """INSERT INTO subject_keys (subject_id, version, wrapped_key)

@@ -30,7 +30,7 @@ import asyncpg
 from contracts import Envelope, EventPayload
 from runtime.aggregate import AggregateType
 from runtime.context import CommandContext
-from runtime.eventstore import EventStore
+from runtime.eventstore import EventStore, RecordedEvent
 from runtime.telemetry import log_fields
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,19 @@ class Executed(Generic[S]):
         return bool(self.events)
 
 
+# the snapshot (first, its envelope NULL) and the events after it, in one round trip
+_LOAD_WITH_SNAPSHOT = """
+WITH snapshot AS (
+    SELECT stream_version, state FROM snapshots
+    WHERE stream_id = $1 AND aggregate = $2 AND fold_version = $3
+)
+SELECT NULL::bigint AS position, NULL::jsonb AS envelope, stream_version, state FROM snapshot
+UNION ALL
+SELECT position, envelope, stream_version, NULL::jsonb FROM events
+WHERE stream_id = $1 AND stream_version > coalesce((SELECT stream_version FROM snapshot), 0)
+ORDER BY stream_version
+"""
+
 AfterAppend = Callable[[asyncpg.Connection, "Executed[S]", CommandContext], Awaitable[None]]
 Decide = Callable[[S], Sequence[EventPayload]]
 
@@ -86,14 +99,33 @@ class Repository(Generic[S]):
         return loaded
 
     async def _load(self, conn: asyncpg.Connection, stream_id: str) -> tuple[Loaded[S], int]:
-        """The state, and the version of the snapshot it started from (0: none)."""
-        state, version = await self._snapshot(conn, stream_id)
-        snapshot_version = version
-        history = await self.store.load(conn, stream_id, after_version=version)
+        """The state, and the version of the snapshot it started from (0: none). One round
+        trip: the snapshot (if the aggregate keeps them) and the events after it."""
+        policy = self.aggregate.snapshots
+        if policy is None:
+            history = await self.store.load(conn, stream_id)
+            return self._folded(self.aggregate.initial(), 0, history), 0
+        rows = await conn.fetch(_LOAD_WITH_SNAPSHOT, stream_id, self.aggregate.name, policy.version)
+        if not rows or rows[0]["envelope"] is not None:
+            return self._folded(self.aggregate.initial(), 0, await self.store.recorded(rows)), 0
+        snapshot, rows = rows[0], rows[1:]
+        try:
+            state = self.aggregate.load_state(snapshot["state"])
+        except Exception as error:  # a snapshot is never the truth: fold the events instead
+            log.warning(
+                "snapshot unreadable, folding the stream",
+                extra=log_fields(aggregate=self.aggregate.name, error=type(error).__name__),
+            )
+            history = await self.store.load(conn, stream_id)
+            return self._folded(self.aggregate.initial(), 0, history), 0
+        version = snapshot["stream_version"]
+        return self._folded(state, version, await self.store.recorded(rows)), version
+
+    def _folded(self, state: S, version: int, history: Sequence[RecordedEvent]) -> Loaded[S]:
         if history:
             state = self.aggregate.fold((recorded.payload for recorded in history), state)
             version = history[-1].envelope.stream_version
-        return Loaded(state, version), snapshot_version
+        return Loaded(state, version)
 
     async def state(self, conn: asyncpg.Connection, stream_id: str) -> S:
         return (await self.get(conn, stream_id)).state
@@ -124,28 +156,6 @@ class Repository(Generic[S]):
         return executed
 
     # -- snapshots --------------------------------------------------------------------------
-
-    async def _snapshot(self, conn: asyncpg.Connection, stream_id: str) -> tuple[S, int]:
-        policy = self.aggregate.snapshots
-        if policy is None:
-            return self.aggregate.initial(), 0
-        row = await conn.fetchrow(
-            "SELECT stream_version, state FROM snapshots"
-            " WHERE stream_id = $1 AND aggregate = $2 AND fold_version = $3",
-            stream_id,
-            self.aggregate.name,
-            policy.version,
-        )
-        if row is None:
-            return self.aggregate.initial(), 0
-        try:
-            return self.aggregate.load_state(row["state"]), row["stream_version"]
-        except Exception as error:  # a snapshot is never the truth: fold the events instead
-            log.warning(
-                "snapshot unreadable, folding the stream",
-                extra=log_fields(aggregate=self.aggregate.name, error=type(error).__name__),
-            )
-            return self.aggregate.initial(), 0
 
     async def _keep_snapshot(
         self, conn: asyncpg.Connection, executed: Executed[S], snapshot_version: int

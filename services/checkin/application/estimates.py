@@ -2,11 +2,21 @@
 how long services took lately, how accurate past estimates were), gathered from the
 command-side indexes and the estimate-accuracy read model; the arithmetic is the pure
 ``domain.estimates``.
+
+Cost in the queue's length n: a new ticket's estimate (``estimate_new_ticket``, every issue)
+reads the counts of who waits per problem category (``queue_waiting``) and only the tickets
+that arrived within its own priority head start (the only ones that may stand behind it), so
+it is O(1) for a ticket without priority and O(arrivals in the last 45 minutes at most) for
+one with; every other fact is bounded by time windows or sample limits, never by n. A whole
+queue's estimates (``estimate_queue``: re-estimation as the queue moves, a ticket's live
+estimate) sort the waiting tickets once and sum the work ahead as they go: O(n log n).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -19,7 +29,9 @@ from services.checkin.application.agents import present_agents
 from services.checkin.application.ticket_index import waiting_of
 from services.checkin.domain.estimates import (
     Capacity,
+    RangeCalibration,
     ServiceTimes,
+    WorkAhead,
     calibrate,
     estimate_wait,
     remaining_minutes,
@@ -29,7 +41,9 @@ from services.checkin.domain.routing import (
     DEFAULT_POLICY,
     RoutingPolicy,
     WaitingTicket,
+    head_start,
     queue_order,
+    queue_place,
 )
 from services.checkin.domain.sites import Site
 from services.checkin.domain.tickets import REMOTE_CHANNELS
@@ -37,6 +51,8 @@ from services.checkin.domain.tickets import REMOTE_CHANNELS
 SERVICE_SAMPLE_WINDOW = timedelta(hours=3)
 SERVICE_SAMPLES_PER_CATEGORY = 30
 CALIBRATION_PAIRS = 200  # the most recent estimate outcomes a queue's range is calibrated on
+# the channels of the line desks call from (remote contacts wait in the assignment pool)
+LINE_CHANNELS = [c.value for c in Channel if c not in REMOTE_CHANNELS]
 
 
 async def _service_times(
@@ -85,7 +101,7 @@ async def _capacity(
     busy_queues = {
         row["queue"]
         for row in await conn.fetch(
-            "SELECT DISTINCT queue FROM ticket_index WHERE site_id = $1 AND status = 'waiting'",
+            "SELECT DISTINCT queue FROM queue_waiting WHERE site_id = $1 AND waiting > 0",
             site_id,
         )
     }
@@ -114,6 +130,69 @@ async def _capacity(
     return Capacity(free_shares=tuple(free), busy=tuple(busy))
 
 
+@dataclass(frozen=True)
+class QueueFacts:
+    """What every estimate of a queue at one moment shares: service times per problem
+    category, the agents' capacity and the range's calibration."""
+
+    queue: ServiceQueue
+    times: Mapping[str, ServiceTimes]
+    overall: ServiceTimes
+    capacity: Capacity
+    calibration: RangeCalibration | None
+
+    def times_of(self, category: str) -> ServiceTimes:
+        return self.times.get(category, self.overall)
+
+    def estimate(self, work: WorkAhead, category: str, now: datetime) -> WaitEstimate:
+        own = self.times_of(category)
+        return estimate_wait(work, self.capacity, own, now, self.calibration)
+
+
+async def queue_facts(
+    conn: asyncpg.Connection, site: Site, site_id: str, queue: ServiceQueue, now: datetime
+) -> QueueFacts:
+    times, overall = await _service_times(conn, site_id, queue, site.settings(queue), now)
+    capacity = await _capacity(conn, site_id, queue, times, overall, now)
+    calibration = calibrate(await _recent_outcomes(conn, site_id, queue, now), overall.mean)
+    return QueueFacts(queue, times, overall, capacity, calibration)
+
+
+async def waiting_line(
+    conn: asyncpg.Connection, site_id: str, queue: ServiceQueue
+) -> list[asyncpg.Record]:
+    """The index rows of the queue's waiting walk-in and virtual-queue tickets. Remote
+    contacts (phone, chat, email) are not in that line — desks never call them, the
+    assignment engine offers them to agents' free places — and get no estimate: a wait in the
+    pool depends on per-channel concurrency the fluid model does not describe."""
+    return await conn.fetch(  # type: ignore[no-any-return]
+        """SELECT * FROM ticket_index WHERE site_id = $1 AND queue = $2 AND status = 'waiting'
+             AND channel = ANY($3::text[])""",
+        site_id,
+        queue.value,
+        LINE_CHANNELS,
+    )
+
+
+def estimate_line(
+    rows: Sequence[asyncpg.Record],
+    site: Site,
+    facts: QueueFacts,
+    now: datetime,
+    policy: RoutingPolicy = DEFAULT_POLICY,
+) -> dict[UUID, WaitEstimate]:
+    """Every waiting ticket's estimate, in one pass down the queue's order."""
+    relax_after = timedelta(minutes=site.settings(facts.queue).relax_after_minutes)
+    waiting = [waiting_of(row, site, relax_after) for row in rows]
+    category = {row["ticket_id"]: row["problem_category"] for row in rows}
+    estimates: dict[UUID, WaitEstimate] = {}
+    work = WorkAhead()
+    for ticket in queue_order(waiting, now, policy):
+        estimates[ticket.ticket_id] = facts.estimate(work, category[ticket.ticket_id], now)
+        work = work.plus(facts.times_of(category[ticket.ticket_id]))
+    return estimates
+
+
 async def estimate_queue(
     conn: asyncpg.Connection,
     site: Site,
@@ -121,61 +200,102 @@ async def estimate_queue(
     queue: ServiceQueue,
     now: datetime,
     *,
-    extra: tuple[WaitingTicket, Intake] | None = None,
     policy: RoutingPolicy = DEFAULT_POLICY,
 ) -> dict[UUID, WaitEstimate]:
-    """Estimates of every waiting walk-in and virtual-queue ticket of a queue (and ``extra``,
-    one being issued). Remote contacts (phone, chat, email) are not in that line — desks never
-    call them, the assignment engine offers them to agents' free places — and get no estimate:
-    a wait in the pool depends on per-channel concurrency the fluid model does not describe."""
-    settings = site.settings(queue)
-    rows = await conn.fetch(
-        """SELECT * FROM ticket_index WHERE site_id = $1 AND queue = $2 AND status = 'waiting'
-             AND channel = ANY($3::text[])""",
+    """Estimates of every waiting walk-in and virtual-queue ticket of a queue."""
+    rows = await waiting_line(conn, site_id, queue)
+    facts = await queue_facts(conn, site, site_id, queue, now)
+    return estimate_line(rows, site, facts, now, policy)
+
+
+# who waits per problem category (ticket_id NULL), then the tickets that arrived since $4
+_WAITING_COUNTS_AND_RECENT = """
+SELECT problem_category, sum(waiting)::int AS waiting, NULL::uuid AS ticket_id,
+       NULL AS number, NULL AS queue, NULL::timestamptz AS arrival_at, NULL AS language,
+       NULL AS dialect, NULL AS required_skill, NULL::boolean AS accessibility,
+       NULL::boolean AS escalated, NULL::timestamptz AS appointment_start,
+       NULL::timestamptz AS appointment_end
+FROM queue_waiting WHERE site_id = $1 AND queue = $2 AND channel = ANY($3::text[])
+GROUP BY problem_category
+UNION ALL
+SELECT problem_category, 1, ticket_id, number, queue, arrival_at, language, dialect,
+       required_skill, accessibility, escalated, appointment_start, appointment_end
+FROM ticket_index WHERE site_id = $1 AND queue = $2 AND status = 'waiting'
+  AND arrival_at >= $4 AND channel = ANY($3::text[])
+"""
+
+
+async def estimate_new_ticket(
+    conn: asyncpg.Connection,
+    site: Site,
+    site_id: str,
+    queue: ServiceQueue,
+    now: datetime,
+    ticket: WaitingTicket,
+    intake: Intake,
+    policy: RoutingPolicy = DEFAULT_POLICY,
+) -> WaitEstimate:
+    """The estimate of a ticket being issued now, the same as ``estimate_queue`` would give it
+    with the ticket in the queue, without reading the queue: every waiting ticket is ahead of
+    it except those whose place in the queue's order comes after its own, and those can only
+    be tickets that arrived within its priority head start (an older ticket has waited longer
+    than any head start the new one has). So: the counts per problem category of who waits,
+    minus those few."""
+    facts = await queue_facts(conn, site, site_id, queue, now)
+    counts: dict[str, int] = {}
+    place = queue_place(ticket, now, policy)
+    for row in await conn.fetch(
+        _WAITING_COUNTS_AND_RECENT,
         site_id,
         queue.value,
-        [c.value for c in Channel if c not in REMOTE_CHANNELS],
-    )
-    waiting = [waiting_of(row, site) for row in rows]
-    category = {row["ticket_id"]: row["problem_category"] for row in rows}
-    if extra is not None:
-        waiting.append(extra[0])
-        category[extra[0].ticket_id] = extra[1].problem_category.value
-    times, overall = await _service_times(conn, site_id, queue, settings, now)
-    capacity = await _capacity(conn, site_id, queue, times, overall, now)
-    calibration = calibrate(await _recent_outcomes(conn, site_id, queue, now), overall.mean)
-    ordered = queue_order(waiting, now, policy)
-    estimates: dict[UUID, WaitEstimate] = {}
-    ahead: list[ServiceTimes] = []
-    for ticket in ordered:
-        own = times.get(category[ticket.ticket_id], overall)
-        estimates[ticket.ticket_id] = estimate_wait(ahead, capacity, own, now, calibration)
-        ahead.append(own)
-    return estimates
+        LINE_CHANNELS,
+        now - head_start(ticket, now, policy),
+    ):
+        category = row["problem_category"]
+        if row["ticket_id"] is None:
+            counts[category] = counts.get(category, 0) + row["waiting"]
+        elif queue_place(waiting_of(row, site), now, policy) >= place:  # behind the new one
+            counts[category] = counts.get(category, 0) - 1
+    work = WorkAhead()
+    for category, count in sorted(counts.items()):
+        work = work.plus(facts.times_of(category), count)
+    return facts.estimate(work, intake.problem_category.value, now)
 
 
 async def _recent_outcomes(
     conn: asyncpg.Connection, site_id: str, queue: ServiceQueue, now: datetime
 ) -> list[tuple[float, float]]:
     """(expected, actual) minutes of the queue's recent estimates at issue, from the
-    estimate-accuracy read model: tickets first called in the sample window, plus tickets
-    still waiting longer than they were told (their wait so far is a lower bound of the
-    actual; leaving them out would bias the range towards the short waits that end first)."""
+    estimate-accuracy read model: tickets still waiting longer than they were told (their wait
+    so far is a lower bound of the actual; leaving them out would bias the range towards the
+    short waits that end first), then tickets first called in the sample window, the most
+    recent first. Each part is a range of an index (migrations/0006), not a pass over the
+    waiting tickets."""
     rows = await conn.fetch(
-        """SELECT (first_estimate ->> 'expected_minutes')::float AS expected,
-                  extract(epoch FROM coalesce(first_called_at, $4) - issued_at) / 60.0 AS actual
-           FROM queue_tickets
-           WHERE site_id = $1 AND queue = $2 AND first_estimate IS NOT NULL
-             AND issued_at <= $4
-             AND (first_called_at > $3 AND first_called_at <= $4
-                  OR status = 'waiting' AND first_called_at IS NULL
-                     AND issued_at + make_interval(
-                           mins => (first_estimate ->> 'expected_minutes')::int) < $4)
-           ORDER BY coalesce(first_called_at, $4) DESC LIMIT $5""",
+        """(SELECT (first_estimate ->> 'expected_minutes')::float AS expected,
+                   extract(epoch FROM $4 - issued_at) / 60.0 AS actual, 0 AS part
+            FROM queue_tickets
+            WHERE site_id = $1 AND queue = $2 AND status = 'waiting'
+              AND first_called_at IS NULL AND first_estimate IS NOT NULL
+              AND checkin_overdue_at(issued_at, (first_estimate ->> 'expected_minutes')::int)
+                  < $4
+              AND issued_at <= $4
+            ORDER BY checkin_overdue_at(issued_at,
+                                        (first_estimate ->> 'expected_minutes')::int)
+            LIMIT $5)
+           UNION ALL
+           (SELECT (first_estimate ->> 'expected_minutes')::float AS expected,
+                   extract(epoch FROM first_called_at - issued_at) / 60.0 AS actual, 1 AS part
+            FROM queue_tickets
+            WHERE site_id = $1 AND queue = $2 AND first_estimate IS NOT NULL
+              AND first_called_at > $3 AND first_called_at <= $4 AND issued_at <= $4
+            ORDER BY first_called_at DESC
+            LIMIT $5)""",
         site_id,
         queue.value,
         now - SERVICE_SAMPLE_WINDOW,
         now,
         CALIBRATION_PAIRS,
     )
-    return [(float(row["expected"]), float(row["actual"])) for row in rows]
+    ordered = sorted(rows, key=lambda row: row["part"])  # the still waiting first
+    return [(float(row["expected"]), float(row["actual"])) for row in ordered][:CALIBRATION_PAIRS]

@@ -2,8 +2,10 @@
 
 Written by an after-append hook of the ticket repository (``application.tickets``) in the
 same transaction as every append, so what routing, estimates, assignment and the
-one-active-ticket rule read is never behind what was decided. ``ticket_counters`` hands out
-the daily numbers of a queue.
+one-active-ticket rule read is never behind what was decided. The same statement keeps
+``queue_waiting`` (how many tickets wait per site, queue, channel and problem category: what a
+new ticket's estimate reads instead of the whole queue) in step, from the ticket's state
+before and after. ``ticket_counters`` hands out the daily numbers of a queue.
 """
 
 from __future__ import annotations
@@ -37,13 +39,38 @@ async def index_ticket_hook(
         executed.before.status is TicketStatus.NOT_ISSUED
         and executed.state.channel is Channel.VIRTUAL_QUEUE
     )
+    counted = waiting_moves(executed.before, executed.state)
     if newly_virtual:
-        await _index_virtual_ticket(conn, executed.state)
+        await _index_virtual_ticket(conn, executed.state, counted)
     else:
-        await index_ticket(conn, executed.state)
+        await index_ticket(conn, executed.state, counted)
 
 
-async def _index_virtual_ticket(conn: asyncpg.Connection, ticket: Ticket) -> None:
+WaitingKey = tuple[str, str, str, str]  # site, queue, channel, problem category
+
+
+def _waiting_key(ticket: Ticket) -> WaitingKey | None:
+    if ticket.status is not TicketStatus.WAITING:
+        return None
+    if not (ticket.site_id and ticket.queue and ticket.channel and ticket.problem_category):
+        return None
+    return ticket.site_id, ticket.queue.value, ticket.channel.value, ticket.problem_category.value
+
+
+def waiting_moves(before: Ticket, after: Ticket) -> list[tuple[WaitingKey, int]]:
+    """How a change of a ticket changes the counts of who waits: -1 where it stopped waiting,
+    +1 where it started (a transfer does both), in the order of the keys (a transaction locks
+    the rows in one order, so two transfers never deadlock)."""
+    was, now = _waiting_key(before), _waiting_key(after)
+    if was == now:
+        return []
+    moves = ([(was, -1)] if was else []) + ([(now, 1)] if now else [])
+    return sorted(moves)
+
+
+async def _index_virtual_ticket(
+    conn: asyncpg.Connection, ticket: Ticket, counted: list[tuple[WaitingKey, int]]
+) -> None:
     """Index a new virtual-queue ticket. ``decide`` already refused a second active ticket,
     but two joins at the same moment can both pass that check; the database then refuses the
     second (it waits for the first to commit): 409, and the caller's transaction rolls back,
@@ -51,7 +78,7 @@ async def _index_virtual_ticket(conn: asyncpg.Connection, ticket: Ticket) -> Non
     reaches it)."""
     try:
         async with conn.transaction():
-            await index_ticket(conn, ticket)
+            await index_ticket(conn, ticket, counted)
     except asyncpg.UniqueViolationError as error:
         holder = ONE_VIRTUAL_TICKET.get(error.constraint_name or "")
         if holder is None:
@@ -62,12 +89,16 @@ async def _index_virtual_ticket(conn: asyncpg.Connection, ticket: Ticket) -> Non
         ) from None
 
 
-async def index_ticket(conn: asyncpg.Connection, ticket: Ticket) -> None:
+async def index_ticket(
+    conn: asyncpg.Connection, ticket: Ticket, counted: list[tuple[WaitingKey, int]]
+) -> None:
+    """The ticket's row, and the counts of who waits changed by ``counted``: one statement."""
     assert ticket.ticket_id is not None
     assert ticket.language is not None
     appointment = ticket.appointment
     await conn.execute(
-        """INSERT INTO ticket_index (ticket_id, site_id, queue, number, status, channel,
+        """WITH indexed AS (
+           INSERT INTO ticket_index (ticket_id, site_id, queue, number, status, channel,
                problem_category, language, dialect, required_skill, accessibility, escalated,
                appointment_start, appointment_end, arrival_at, account_ref, customer_id,
                person_ref, agent_id, desk_id, last_agent_id, called_at, first_called_at,
@@ -82,7 +113,16 @@ async def index_ticket(conn: asyncpg.Connection, ticket: Ticket) -> None:
                called_at = EXCLUDED.called_at, first_called_at = EXCLUDED.first_called_at,
                serving_started_at = EXCLUDED.serving_started_at,
                answer_by = EXCLUDED.answer_by, ended_at = EXCLUDED.ended_at,
-               estimate = EXCLUDED.estimate, ahead_told = EXCLUDED.ahead_told""",
+               estimate = EXCLUDED.estimate, ahead_told = EXCLUDED.ahead_told
+           RETURNING 1
+        ), counted AS (
+           INSERT INTO queue_waiting (site_id, queue, channel, problem_category, waiting)
+           SELECT * FROM unnest($31::text[], $32::text[], $33::text[], $34::text[], $35::int[])
+           ON CONFLICT (site_id, queue, channel, problem_category)
+           DO UPDATE SET waiting = greatest(queue_waiting.waiting + EXCLUDED.waiting, 0)
+           RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM indexed), (SELECT count(*) FROM counted)""",
         ticket.ticket_id,
         ticket.site_id,
         ticket.queue.value if ticket.queue else None,
@@ -113,6 +153,11 @@ async def index_ticket(conn: asyncpg.Connection, ticket: Ticket) -> None:
         ticket.ahead_told,
         ticket.service_day,
         ticket.owner_agent_id,
+        [key[0] for key, _ in counted],
+        [key[1] for key, _ in counted],
+        [key[2] for key, _ in counted],
+        [key[3] for key, _ in counted],
+        [delta for _, delta in counted],
     )
 
 
@@ -147,9 +192,14 @@ async def active_ticket(
     return ActiveTicket(row["number"], TicketStatus(row["status"])) if row else None
 
 
-def waiting_of(row: asyncpg.Record, site: Site) -> WaitingTicket:
-    """A waiting ticket as routing sees it, from its index row."""
+def waiting_of(
+    row: asyncpg.Record, site: Site, relax_after: timedelta | None = None
+) -> WaitingTicket:
+    """A waiting ticket as routing sees it, from its index row (``relax_after``: its queue's,
+    when the caller already knows it)."""
     queue = ServiceQueue(row["queue"])
+    if relax_after is None:
+        relax_after = timedelta(minutes=site.settings(queue).relax_after_minutes)
     return WaitingTicket(
         ticket_id=row["ticket_id"],
         number=row["number"],
@@ -161,5 +211,5 @@ def waiting_of(row: asyncpg.Record, site: Site) -> WaitingTicket:
         escalated=row["escalated"],
         appointment_start=row["appointment_start"],
         appointment_end=row["appointment_end"],
-        relax_after=timedelta(minutes=site.settings(queue).relax_after_minutes),
+        relax_after=relax_after,
     )

@@ -32,7 +32,7 @@ from services.checkin.application.agents import (
 )
 from services.checkin.application.appointments import booked_queue
 from services.checkin.application.appointments import check_in as check_in_appointment
-from services.checkin.application.estimates import estimate_queue
+from services.checkin.application.estimates import estimate_new_ticket
 from services.checkin.application.sites import load_site
 from services.checkin.application.ticket_index import (
     active_ticket,
@@ -155,11 +155,11 @@ async def issue_ticket(
     )
     # remote contacts wait in the assignment pool, not in the line the estimate describes
     remote = request.channel in REMOTE_CHANNELS or not site.serves(request.queue)
-    estimates = (
-        {}
+    estimate = (
+        None
         if remote
-        else await estimate_queue(
-            conn, site, request.site_id, request.queue, now, extra=(draft, request.intake)
+        else await estimate_new_ticket(
+            conn, site, request.site_id, request.queue, now, draft, request.intake
         )
     )
     command = IssueTicket(
@@ -172,7 +172,7 @@ async def issue_ticket(
         intake=request.intake,
         at=now,
         service_day=day,
-        estimate=estimates.get(ticket_id),
+        estimate=estimate,
         appointment=request.appointment,
         person_ref=person_ref,
         screening_confirmed_by=request.screening_confirmed_by,

@@ -39,7 +39,7 @@ from runtime.context import CommandContext
 from runtime.errors import ConcurrencyConflict, RuleViolation
 from runtime.eventstore import EventStore
 from runtime.running import RunningService
-from services.checkin.application.estimates import estimate_queue
+from services.checkin.application.estimates import estimate_line, queue_facts, waiting_line
 from services.checkin.application.sites import load_site
 from services.checkin.application.tickets import change_ticket
 from services.checkin.domain.tickets import (
@@ -138,20 +138,19 @@ async def reestimate(
     context: CommandContext,
 ) -> int:
     """Re-estimate a configured site's queue as it moved: announce estimates that shifted by
-    more than the margin, and "N ahead" / "you are next" to virtual-queue holders. Returns how
-    many events were appended. A site never configured keeps the estimate given at issue."""
+        more than the margin, and "N ahead" / "you are next" to virtual-queue holders. Returns how
+        many events were appended. A site never configured keeps the estimate given at issue.
+
+    One pass down the queue (O(n log n) in its length, the sort), and events only for the
+    tickets whose estimate or position notice is due: a move changes the estimates of the
+    tickets behind it, and every one of them must be compared with what its holder was told."""
     site = await load_site(conn, store, site_id)
     if not site.configured:
         return 0
-    estimates = await estimate_queue(conn, site, site_id, queue, now)
-    rows = {
-        row["ticket_id"]: row
-        for row in await conn.fetch(
-            "SELECT ticket_id, channel, estimate, ahead_told FROM ticket_index "
-            "WHERE ticket_id = ANY($1::uuid[])",
-            list(estimates),
-        )
-    }
+    line = await waiting_line(conn, site_id, queue)
+    facts = await queue_facts(conn, site, site_id, queue, now)
+    estimates = estimate_line(line, site, facts, now)
+    rows = {row["ticket_id"]: row for row in line}
     appended = 0
     for ticket_id, estimate in estimates.items():
         row = rows[ticket_id]

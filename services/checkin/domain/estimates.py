@@ -129,36 +129,66 @@ def calibrate(
     )
 
 
+@dataclass(frozen=True)
+class WorkAhead:
+    """The tickets ahead of one, summed: how many, their mean service times, their variances,
+    and whether every one of those times was measured. Built one ticket (or one problem
+    category's count) at a time, so a queue's estimates cost one pass, and a new ticket's
+    estimate only the counts of who waits."""
+
+    tickets: int = 0
+    minutes: float = 0.0
+    variance: float = 0.0
+    measured: bool = True
+
+    def plus(self, times: ServiceTimes, count: int = 1) -> WorkAhead:
+        if count <= 0:
+            return self
+        return WorkAhead(
+            tickets=self.tickets + count,
+            minutes=self.minutes + count * times.mean,
+            variance=self.variance + count * times.sd**2,
+            measured=self.measured and times.measured,
+        )
+
+
+def work_of(ahead: Sequence[ServiceTimes]) -> WorkAhead:
+    work = WorkAhead()
+    for times in ahead:
+        work = work.plus(times)
+    return work
+
+
 def estimate_wait(
-    ahead: Sequence[ServiceTimes],
+    ahead: Sequence[ServiceTimes] | WorkAhead,
     capacity: Capacity,
     own: ServiceTimes,
     at: datetime,
     calibration: RangeCalibration | None = None,
 ) -> WaitEstimate:
-    """The wait of a ticket with ``ahead`` tickets before it in the queue's order, with the
-    range calibrated on the queue's recent errors when there are enough of them."""
+    """The wait of a ticket with ``ahead`` tickets before it in the queue's order (each one's
+    service times, or their sum), with the range calibrated on the queue's recent errors when
+    there are enough of them."""
+    work = ahead if isinstance(ahead, WorkAhead) else work_of(ahead)
     free_now = len(capacity.free_shares)
     k = capacity.effective_agents
     if capacity.agents == 0 or k <= 0:
         k = 1.0  # nobody signed in: assume one agent will be (the estimate says agents=0)
-    if len(ahead) < free_now:
+    if work.tickets < free_now:
         expected = 0.0
         spread = 0.0
     else:
-        work = sum(t.mean for t in ahead) + sum(share * left for share, left in capacity.busy)
-        variance = sum(t.sd**2 for t in ahead) + sum(
-            (share * 0.5 * own.sd) ** 2 for share, _ in capacity.busy
-        )
-        expected = work / k
+        minutes = work.minutes + sum(share * left for share, left in capacity.busy)
+        variance = work.variance + sum((share * 0.5 * own.sd) ** 2 for share, _ in capacity.busy)
+        expected = minutes / k
         spread = Z_80 * math.sqrt(variance) / k
-    measured = own.measured and all(t.measured for t in ahead)
+    measured = own.measured and work.measured
     if calibration is not None:
         low, high = calibration.range(expected)
     else:
         low, high = max(0, math.floor(expected - spread)), math.ceil(expected + spread)
     return WaitEstimate(
-        ahead=len(ahead),
+        ahead=work.tickets,
         expected_minutes=round(expected),
         low_minutes=min(low, round(expected)),
         high_minutes=max(high, round(expected)),

@@ -127,14 +127,18 @@ def effective_wait(ticket: WaitingTicket, now: datetime, policy: RoutingPolicy) 
     return max(now - ticket.arrival_at, timedelta()) + head_start(ticket, now, policy)
 
 
+def queue_place(
+    ticket: WaitingTicket, now: datetime, policy: RoutingPolicy = DEFAULT_POLICY
+) -> tuple[timedelta, datetime, str]:
+    """Where a ticket stands in the queue's order: a smaller place is further ahead."""
+    return -effective_wait(ticket, now, policy), ticket.arrival_at, str(ticket.ticket_id)
+
+
 def queue_order(
     tickets: Sequence[WaitingTicket], now: datetime, policy: RoutingPolicy = DEFAULT_POLICY
 ) -> list[WaitingTicket]:
     """The queue's order for positions ("N ahead"): by effective wait, agent-independent."""
-    return sorted(
-        tickets,
-        key=lambda t: (-effective_wait(t, now, policy), t.arrival_at, str(t.ticket_id)),
-    )
+    return sorted(tickets, key=lambda t: queue_place(t, now, policy))
 
 
 def best_present_language(ticket: WaitingTicket, present: Sequence[AgentSkills]) -> MatchLevel:

@@ -777,3 +777,20 @@ async def check_index_is_the_fold(pool: asyncpg.Pool, store: EventStore) -> None
                 row["arrival_at"],
             )
             assert ticket.status in FINAL_STATUSES or ticket.status is TicketStatus.WAITING
+        # the counts of who waits (what a new ticket's estimate reads) are those of the index
+        counted = {
+            tuple(row[:4]): row["waiting"]
+            for row in await conn.fetch(
+                "SELECT site_id, queue, channel, problem_category, waiting FROM queue_waiting"
+                " WHERE waiting > 0"
+            )
+        }
+        indexed = {
+            tuple(row[:4]): row["n"]
+            for row in await conn.fetch(
+                "SELECT site_id, queue, channel, problem_category, count(*) AS n"
+                " FROM ticket_index WHERE status = 'waiting'"
+                " GROUP BY site_id, queue, channel, problem_category"
+            )
+        }
+        assert counted == indexed
