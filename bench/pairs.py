@@ -28,7 +28,7 @@ from runtime.aggregate import AggregateType, Snapshots
 from runtime.consumer import ConsumerGroup, ConsumerRunner, ReceivedEvent
 from runtime.db import create_pool, migrate
 from runtime.eventstore import CommandContext, EventStore
-from runtime.kafka import build_broker, ensure_topics, kafka_publisher, topic_partitions
+from runtime.kafka import TransactionalPublisher, build_broker, ensure_topics, topic_partitions
 from runtime.relay import OutboxRelay
 from runtime.repository import Repository
 
@@ -185,10 +185,11 @@ async def relay(scratch: Scratch, count: int) -> float:
     await fill_outbox(scratch, count)
     kafka = scratch.namespace.kafka
     await ensure_topics(kafka, [CHECKIN_TICKETS])
-    broker = build_broker(kafka, "bench-relay", None)
-    await broker.connect()
     relay = OutboxRelay(
-        scratch.pool, kafka_publisher(broker), service="bench", topic_name=kafka.topic
+        scratch.pool,
+        TransactionalPublisher(kafka, "bench"),
+        service="bench",
+        topic_name=kafka.topic,
     )
     stop = asyncio.Event()
     started = time.perf_counter()
@@ -199,7 +200,6 @@ async def relay(scratch: Scratch, count: int) -> float:
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
-        await broker.stop()
     return count / elapsed
 
 
@@ -234,10 +234,11 @@ async def fill_topic(scratch: Scratch, topic: TopicSpec, count: int) -> None:
     await fill_outbox(scratch, count)
     kafka = scratch.namespace.kafka
     await ensure_topics(kafka, [topic])
-    broker = build_broker(kafka, "bench-fill", None)
-    await broker.connect()
     relay = OutboxRelay(
-        scratch.pool, kafka_publisher(broker), service="bench", topic_name=kafka.topic
+        scratch.pool,
+        TransactionalPublisher(kafka, "bench"),
+        service="bench",
+        topic_name=kafka.topic,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
@@ -246,7 +247,6 @@ async def fill_topic(scratch: Scratch, topic: TopicSpec, count: int) -> None:
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
-        await broker.stop()
 
 
 async def projection(conn: asyncpg.Connection, received: ReceivedEvent[TicketLeft]) -> None:
