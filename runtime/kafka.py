@@ -123,6 +123,7 @@ class TransactionalPublisher:
             acks="all",
             request_timeout_ms=15_000,
             max_request_size=self.settings.max_message_bytes,
+            max_batch_size=256 * 1024,
         )
         try:
             await producer.start()  # registers the id: the previous holder is fenced

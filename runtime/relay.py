@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
@@ -146,39 +145,61 @@ class OutboxRelay:
         self.max_backoff = max_backoff
         self._wake = asyncio.Event()
         self.is_leader = False
-        self._taken_over = False  # fenced every earlier relay and skipped what they published
+        self.taken_over = False  # fenced every earlier relay and skipped what they published
 
     async def publish_pending(self) -> int:
         """One pass: publish what is in the outbox, oldest first, a batch (one Kafka
         transaction) at a time; returns how many went out. Takes over first when it has not
         yet, or failed since. Refused records are parked; a transient failure raises
         RelayError after the rows of the batch's committed records are deleted."""
-        if not self._taken_over:
+        if not self.taken_over:
             await self.take_over()
         total = 0
-        while True:
-            with suppress_instrumentation():  # polling is not a flow worth a trace
-                rows = await self.pool.fetch(
-                    """SELECT o.position, o.topic, o.attempts, e.stream_id, e.event_id,
-                              e.event_type, e.envelope,
-                              (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS read_ms
-                       FROM outbox o JOIN events e USING (position)
-                       ORDER BY o.position LIMIT $1""",
-                    self.batch_size,
-                )
-            if not rows:
-                return total
-            outcome = await self._send_batch(rows)
-            with suppress_instrumentation():
-                await self._settle(outcome)
-            if outcome.sent:
-                published_counter.add(len(outcome.sent), {"service": self.service})
-                total += len(outcome.sent)
-            if outcome.failure is not None:
-                self._taken_over = False  # the commit's fate may be unknown: look before resending
-                if outcome.fenced:
-                    raise RelayFenced(outcome.failure)
-                raise RelayError(f"publishing position {outcome.failed[0]}: {outcome.failure}")
+        # the previous batch's delete runs while the next batch is read and sent; the next
+        # commits only once it is done, so at most one committed batch is ever undeleted
+        settling: asyncio.Task[int] | None = None
+        settling_positions: list[int] = []
+        try:
+            while True:
+                with suppress_instrumentation():  # polling is not a flow worth a trace
+                    rows = await self.pool.fetch(
+                        """SELECT o.position, o.topic, o.attempts, e.stream_id, e.event_id,
+                                  e.event_type, e.envelope::text AS value,
+                                  e.envelope -> 'trace' AS trace,
+                                  (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+                                      AS read_ms
+                           FROM outbox o JOIN events e USING (position)
+                           WHERE o.position <> ALL($2::bigint[])
+                           ORDER BY o.position LIMIT $1""",
+                        self.batch_size,
+                        settling_positions,
+                    )
+                if not rows:
+                    return total + (await settling if settling is not None else 0)
+                outcome = await self._send_batch(rows, settling)
+                if settling is not None:
+                    total += await settling  # done already (awaited before the commit)
+                    settling = None
+                if outcome.failure is not None:
+                    with suppress_instrumentation():
+                        total += await self._settle_counted(outcome)
+                    self.taken_over = False  # the commit's fate may be unknown: look first
+                    if outcome.fenced:
+                        raise RelayFenced(outcome.failure)
+                    raise RelayError(f"publishing position {outcome.failed[0]}: {outcome.failure}")
+                with suppress_instrumentation():
+                    settling = asyncio.create_task(self._settle_counted(outcome))
+                settling_positions = [*outcome.sent, *(p for p, _, _ in outcome.parked)]
+        finally:
+            if settling is not None and not settling.done():
+                with contextlib.suppress(Exception):
+                    await settling
+
+    async def _settle_counted(self, outcome: _Outcome) -> int:
+        await self._settle(outcome)
+        if outcome.sent:
+            published_counter.add(len(outcome.sent), {"service": self.service})
+        return len(outcome.sent)
 
     async def take_over(self) -> None:
         """Fence every earlier relay of this service (a fresh producer registers the
@@ -216,13 +237,17 @@ class OutboxRelay:
                     "outbox rows already on Kafka not published again",
                     extra=log_fields(service=self.service, rows=skipped),
                 )
-        self._taken_over = True
+        self.taken_over = True
 
-    async def _send_batch(self, rows: list[asyncpg.Record]) -> _Outcome:
+    async def _send_batch(
+        self, rows: list[asyncpg.Record], previous: Awaitable[int] | None = None
+    ) -> _Outcome:
         """One transaction: hand every record to the producer in order, await every
-        acknowledgement, commit. When anything but a refusal at send fails, nothing of the
-        batch is visible (aborted) or its fate is unknown (the commit failed): then nothing
-        counts as sent, and the next take-over sorts out what Kafka has."""
+        acknowledgement and the ``previous`` batch's delete, commit. When anything but a
+        refusal at send fails, nothing of the batch is visible (aborted) or its fate is
+        unknown (the commit failed): then nothing counts as sent, and the next take-over sorts
+        out what Kafka has. When the previous delete fails, this batch is aborted and that
+        error raised."""
         outcome = _Outcome()
         try:
             await self.publisher.begin()
@@ -263,6 +288,13 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await self.publisher.abort()
         else:
+            if previous is not None:
+                try:
+                    await previous
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await self.publisher.abort()
+                    raise
             try:
                 await self.publisher.commit()
             except Exception as error:
@@ -362,7 +394,7 @@ class OutboxRelay:
                         await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
             finally:
                 self.is_leader = False
-                self._taken_over = False
+                self.taken_over = False
                 with contextlib.suppress(Exception):
                     await self.publisher.stop()
                 with contextlib.suppress(Exception):
@@ -435,14 +467,13 @@ async def drop_parked(pool: asyncpg.Pool, position: int) -> bool:
 
 
 def _record(row: asyncpg.Record, topic_name: Callable[[str], str]) -> OutboundRecord:
-    envelope = row["envelope"]
-    trace = envelope.get("trace") or {}
+    trace = row["trace"] or {}
     carrier = {k: v for k, v in trace.items() if k in ("traceparent", "tracestate") and v}
     return OutboundRecord(
         position=row["position"],
         topic=topic_name(row["topic"]),
         key=row["stream_id"].encode(),
-        value=json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode(),
+        value=row["value"].encode(),  # the envelope as PostgreSQL writes jsonb out
         headers={
             "event_id": str(row["event_id"]),
             "event_type": row["event_type"],
