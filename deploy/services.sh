@@ -214,7 +214,7 @@ frontends() {  # start|stop|status
         FRONTDESK_FRONTENDS_PORT=$FRONTENDS_PORT nohup "$VENV/bin/python" -m frontends \
           >>"$LOGS/frontends.log" 2>&1 &
         echo $! >"$pid"
-        wait_http frontends "$FRONTENDS_PORT" "$pid"
+        wait_ready frontends "$FRONTENDS_PORT" "$pid" /healthz "$READY_TIMEOUT"
       fi
       echo "[services] frontends: http://127.0.0.1:$FRONTENDS_PORT/ (board, kiosk, console, wall)" ;;
     stop)

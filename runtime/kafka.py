@@ -1,22 +1,27 @@
-"""Kafka set-up shared by every service: a durable broker, topics, and the relay's publisher."""
+"""Kafka set-up shared by every service: a durable broker, topics, the relay's transactional
+publisher, and reading topics to their end."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Iterable
+import time
+from collections.abc import AsyncIterator, Awaitable, Collection, Iterable
 from dataclasses import replace
+from datetime import datetime
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.middlewares import AckPolicy
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind
 
 from contracts import TopicSpec
-from runtime.relay import OutboundRecord, Publish, RecordRefused
+from runtime.relay import OutboundRecord, RecordRefused, RelayFenced
 from runtime.settings import KafkaSettings, UnsafeSettings
 from runtime.telemetry import log_fields
 
@@ -87,33 +92,121 @@ REFUSED_FOR_GOOD: tuple[type[Exception], ...] = (
 )
 
 
-def kafka_publisher(broker: KafkaBroker) -> Publish:
-    """The relay's publisher: sends through FastStream (so the telemetry middleware injects
-    the re-attached trace context into the Kafka headers) without waiting per record. Kafka's
-    permanent refusals come out as RecordRefused, at send or at acknowledgement."""
+def relay_transactional_id(settings: KafkaSettings, service: str) -> str:
+    """One stable transactional id per service relay (namespaced like the topics): whichever
+    replica leads registers it, fencing the one before."""
+    return f"{settings.topic_prefix}frontdesk.{service}.relay"
 
-    async def publish(record: OutboundRecord) -> Awaitable[object]:
+
+class TransactionalPublisher:
+    """The relay's Publisher (runtime.relay): an aiokafka transactional producer, idempotent
+    with acks=all, under the service's transactional id; a new producer at every start.
+
+    Each record goes out in a producer span of the trace its command stored (the relay makes
+    that trace current), whose context is injected into the record's headers. Kafka's
+    permanent refusals come out as RecordRefused, a newer holder of the id as RelayFenced."""
+
+    def __init__(self, settings: KafkaSettings, service: str) -> None:
+        self.settings = settings
+        self.service = service
+        self.transactional_id = relay_transactional_id(settings, service)
+        self._producer: AIOKafkaProducer | None = None
+        self._fenced = False
+        self._tracer = trace.get_tracer("frontdesk.relay")
+
+    async def start(self) -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=[s.strip() for s in self.settings.bootstrap_servers.split(",")],
+            client_id=f"{self.service}-relay",
+            transactional_id=self.transactional_id,
+            enable_idempotence=True,
+            acks="all",
+            request_timeout_ms=15_000,
+            max_request_size=self.settings.max_message_bytes,
+            max_batch_size=256 * 1024,
+        )
         try:
-            acknowledgement = await broker.publish(
-                record.value,
+            await producer.start()  # registers the id: the previous holder is fenced
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer, self._fenced = producer, False
+
+    async def stop(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+    def _live(self) -> AIOKafkaProducer:
+        if self._fenced:
+            raise RelayFenced(f"{self.transactional_id} is held by a newer relay")
+        if self._producer is None:
+            raise RuntimeError("the relay's producer is not started")
+        return self._producer
+
+    async def begin(self) -> None:
+        await self._live().begin_transaction()
+
+    async def send(self, record: OutboundRecord) -> Awaitable[object]:
+        producer = self._live()
+        headers = {**record.headers, "correlation_id": record.headers.get("event_id", "")}
+        with self._tracer.start_as_current_span(
+            f"{record.topic} publish",
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation": "publish",
+                "messaging.destination.name": record.topic,
+                "messaging.message.id": record.headers.get("event_id", ""),
+            },
+        ):
+            propagate.inject(headers)
+        try:
+            acknowledgement = await producer.send(
                 record.topic,
+                record.value,
                 key=record.key,
-                headers=record.headers,
-                correlation_id=record.headers.get("event_id"),
-                no_confirm=True,
+                headers=[(name, value.encode()) for name, value in headers.items()],
+                timestamp_ms=record.timestamp_ms,
             )
         except REFUSED_FOR_GOOD as error:
             raise RecordRefused(f"{type(error).__name__}: {error}") from error
-        return _refusals_as_record_refused(acknowledgement)
+        except kafka_errors.ProducerFenced as error:
+            raise self._fence(error) from error
+        return self._acknowledged(acknowledgement)
 
-    return publish
+    async def _acknowledged(self, acknowledgement: Awaitable[object]) -> object:
+        try:
+            return await acknowledgement
+        except REFUSED_FOR_GOOD as error:
+            raise RecordRefused(f"{type(error).__name__}: {error}") from error
+        except kafka_errors.ProducerFenced as error:
+            raise self._fence(error) from error
 
+    async def commit(self) -> None:
+        try:
+            await self._live().commit_transaction()
+        except kafka_errors.ProducerFenced as error:
+            raise self._fence(error) from error
 
-async def _refusals_as_record_refused(acknowledgement: Awaitable[object]) -> object:
-    try:
-        return await acknowledgement
-    except REFUSED_FOR_GOOD as error:
-        raise RecordRefused(f"{type(error).__name__}: {error}") from error
+    async def abort(self) -> None:
+        try:
+            await self._live().abort_transaction()
+        except kafka_errors.ProducerFenced as error:
+            raise self._fence(error) from error
+
+    def _fence(self, error: Exception) -> RelayFenced:
+        self._fenced = True
+        return RelayFenced(f"{self.transactional_id}: {error}")
+
+    async def published_event_ids(self, topics: Collection[str], since: datetime) -> set[str]:
+        found = set()
+        async for batch in read_to_end(self.settings.bootstrap_servers, topics, since=since):
+            for record in batch:
+                event_id = dict(record.headers or ()).get("event_id")
+                if event_id is not None:
+                    found.add(event_id.decode())
+        return found
 
 
 async def topic_partitions(bootstrap_servers: str, topics: Iterable[str]) -> list[TopicPartition]:
@@ -131,6 +224,76 @@ async def topic_partitions(bootstrap_servers: str, topics: Iterable[str]) -> lis
             raise RuntimeError(f"topic {topic['topic']}: Kafka error {topic['error_code']}")
         partitions += [TopicPartition(topic["topic"], p["partition"]) for p in topic["partitions"]]
     return sorted(partitions)
+
+
+async def read_to_end(
+    bootstrap_servers: str,
+    topics: Collection[str],
+    *,
+    since: datetime | None = None,
+    batch_size: int = 1000,
+    stall_seconds: float = 60.0,
+) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+    """The committed records of ``topics`` (every partition, each in its order), in batches:
+    from the beginning, or from the first record timestamped ``since`` or later, up to the
+    ends the topics have when it starts (a transaction still open there is waited for; an
+    aborted one is skipped). Raises TimeoutError after ``stall_seconds`` without progress."""
+    partitions = await topic_partitions(bootstrap_servers, topics)
+    servers = [server.strip() for server in bootstrap_servers.split(",")]
+    ends = await _high_watermarks(servers, partitions)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=servers,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        max_poll_records=batch_size,
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        if since is not None:
+            starts = await consumer.offsets_for_times(
+                {tp: int(since.timestamp() * 1000) for tp in partitions}
+            )
+            for tp in partitions:
+                found = starts.get(tp)
+                consumer.seek(tp, found.offset if found is not None else ends[tp])
+        remaining = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
+        progress = time.monotonic()
+        while remaining:
+            polled = await consumer.getmany(*remaining, timeout_ms=1000, max_records=batch_size)
+            batch = [
+                record
+                for tp, records in polled.items()
+                for record in records
+                if record.offset < ends[tp]
+            ]
+            if batch:
+                yield batch
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+                    progress = time.monotonic()
+            if batch:
+                progress = time.monotonic()
+            elif time.monotonic() - progress > stall_seconds:
+                raise TimeoutError(f"reading {sorted(topics)} made no progress")
+    finally:
+        await consumer.stop()
+
+
+async def _high_watermarks(
+    servers: list[str], partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """Where each partition ends, open transactions included."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        return ends
+    finally:
+        await consumer.stop()
 
 
 async def delete_namespace_topics(settings: KafkaSettings) -> list[str]:

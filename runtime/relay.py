@@ -1,15 +1,29 @@
-"""The outbox relay: publishes committed events to Kafka, in commit order per aggregate.
+"""The outbox relay: publishes committed events to Kafka exactly once, in commit order per
+aggregate.
 
 One relay leads per service database (a PostgreSQL advisory lock), so replicas never publish
 the same rows concurrently. It reads the outbox rows that are still there (not "after the last
 position seen"), so a transaction that took a lower position but committed later is published
 on the next pass instead of being skipped (PITFALLS 13).
 
-It publishes in batches: every record of a batch is handed to the producer in position order
-(each with its own key and trace headers; same key, same partition, so per-aggregate order
-holds), then all the acknowledgements are awaited together, then that batch's rows are deleted.
-A crash between publishing and deleting re-publishes at most that one batch; consumers
-de-duplicate on the event id.
+Exactly once on Kafka, across a crash and a leader change: every batch is one Kafka
+transaction under the service's stable transactional id (``Publisher``). Every record of a
+batch is handed to the producer in position order (each with its own key and trace headers;
+same key, same partition, so per-aggregate order holds), the acknowledgements are awaited,
+the transaction commits, then the batch's rows are deleted. Two things make the gap between
+the commit and the delete harmless:
+
+- taking over fences: a relay that starts publishing (a new leader, a restarted process, or
+  this one after a failure) first registers the transactional id, which aborts the previous
+  holder's open transaction and makes its every later send or commit fail
+  (``RelayFenced``): a leader that lost its lock without knowing it cannot publish any more;
+- then, before publishing, it reads the committed tail of the target partitions since the
+  oldest pending row was recorded and deletes the rows whose event ids are already there
+  (each record carries its event id in the ``event_id`` header; each record's Kafka timestamp
+  is the database's clock when the relay read its row, so no record of a pending row is older
+  than that row's ``recorded_at``).
+
+Consumers read with ``isolation_level="read_committed"``: an aborted batch is never seen.
 
 A record Kafka refuses for good (too large, invalid: ``RecordRefused``) cannot stop the relay:
 it is set aside into ``parked_outbox`` (a metric and an error log line, never the payload) and
@@ -22,10 +36,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
 
 import asyncpg
 from opentelemetry import context as otel_context
@@ -46,10 +61,26 @@ failure_counter = meter.create_counter(
 parked_counter = meter.create_counter(
     "frontdesk.outbox.parked", description="Outbox records Kafka refused for good, set aside"
 )
+skipped_counter = meter.create_counter(
+    "frontdesk.outbox.already_published",
+    description="Outbox rows a new leader found already on Kafka and did not publish again",
+)
+# a record's timestamp is the database's clock when its row was read, never before the row's
+# recorded_at; the take-over reads this much further back in case that clock stepped back
+CLOCK_STEP_MARGIN = timedelta(seconds=5)
 
 
 class RecordRefused(Exception):
     """Kafka refuses this record for good (too large, invalid): retrying cannot help."""
+
+
+class RelayError(RuntimeError):
+    pass
+
+
+class RelayFenced(RelayError):
+    """Another relay registered this service's transactional id since: it leads now, and
+    nothing this one sends or commits reaches the topics."""
 
 
 @dataclass(frozen=True)
@@ -60,10 +91,33 @@ class OutboundRecord:
     value: bytes
     headers: dict[str, str]
     trace_carrier: dict[str, str]
+    timestamp_ms: int
 
 
-Publish = Callable[[OutboundRecord], Awaitable[Awaitable[object]]]
-"""Send one record; returns an awaitable that resolves when Kafka acknowledged it."""
+class Publisher(Protocol):
+    """The relay's side of Kafka: transactions under one stable transactional id per service
+    (runtime.kafka.TransactionalPublisher)."""
+
+    async def start(self) -> None:
+        """Connect (a new producer each time) and register the transactional id: the previous
+        holder's open transaction is aborted and it is fenced."""
+
+    async def stop(self) -> None: ...
+
+    async def begin(self) -> None: ...
+
+    async def send(self, record: OutboundRecord) -> Awaitable[object]:
+        """Hand one record to the producer; returns an awaitable that resolves when Kafka
+        acknowledged it (raises RecordRefused when Kafka refuses it for good)."""
+
+    async def commit(self) -> None:
+        """Commit the transaction (raises RelayFenced when another relay took over)."""
+
+    async def abort(self) -> None: ...
+
+    async def published_event_ids(self, topics: Collection[str], since: datetime) -> set[str]:
+        """The event ids of the committed records of ``topics`` timestamped ``since`` or later,
+        up to the topics' current ends."""
 
 
 def _relay_lock_key(service: str) -> int:
@@ -74,7 +128,7 @@ class OutboxRelay:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        publish: Publish,
+        publisher: Publisher,
         *,
         service: str,
         batch_size: int = 200,
@@ -84,42 +138,122 @@ class OutboxRelay:
     ) -> None:
         self.topic_name = topic_name
         self.pool = pool
-        self.publish = publish
+        self.publisher = publisher
         self.service = service
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
         self._wake = asyncio.Event()
         self.is_leader = False
+        self.taken_over = False  # fenced every earlier relay and skipped what they published
 
     async def publish_pending(self) -> int:
-        """One pass: publish what is in the outbox, oldest first, a batch at a time; returns
-        how many went out. Refused records are parked; a transient failure raises RelayError
-        after the batch's acknowledged rows are deleted."""
+        """One pass: publish what is in the outbox, oldest first, a batch (one Kafka
+        transaction) at a time; returns how many went out. Takes over first when it has not
+        yet, or failed since. Refused records are parked; a transient failure raises
+        RelayError after the rows of the batch's committed records are deleted."""
+        if not self.taken_over:
+            await self.take_over()
         total = 0
-        while True:
-            with suppress_instrumentation():  # polling is not a flow worth a trace
-                rows = await self.pool.fetch(
-                    """SELECT o.position, o.topic, o.attempts, e.stream_id, e.event_id,
-                              e.event_type, e.envelope
-                       FROM outbox o JOIN events e USING (position)
-                       ORDER BY o.position LIMIT $1""",
-                    self.batch_size,
-                )
-            if not rows:
-                return total
-            outcome = await self._send_batch(rows)
-            with suppress_instrumentation():
-                await self._settle(outcome)
-            if outcome.sent:
-                published_counter.add(len(outcome.sent), {"service": self.service})
-                total += len(outcome.sent)
-            if outcome.failure is not None:
-                raise RelayError(f"publishing position {outcome.failed[0]}: {outcome.failure}")
+        # the previous batch's delete runs while the next batch is read and sent; the next
+        # commits only once it is done, so at most one committed batch is ever undeleted
+        settling: asyncio.Task[int] | None = None
+        settling_positions: list[int] = []
+        try:
+            while True:
+                with suppress_instrumentation():  # polling is not a flow worth a trace
+                    rows = await self.pool.fetch(
+                        """SELECT o.position, o.topic, o.attempts, e.stream_id, e.event_id,
+                                  e.event_type, e.envelope::text AS value,
+                                  e.envelope -> 'trace' AS trace,
+                                  (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+                                      AS read_ms
+                           FROM outbox o JOIN events e USING (position)
+                           WHERE o.position <> ALL($2::bigint[])
+                           ORDER BY o.position LIMIT $1""",
+                        self.batch_size,
+                        settling_positions,
+                    )
+                if not rows:
+                    return total + (await settling if settling is not None else 0)
+                outcome = await self._send_batch(rows, settling)
+                if settling is not None:
+                    total += await settling  # done already (awaited before the commit)
+                    settling = None
+                if outcome.failure is not None:
+                    with suppress_instrumentation():
+                        total += await self._settle_counted(outcome)
+                    self.taken_over = False  # the commit's fate may be unknown: look first
+                    if outcome.fenced:
+                        raise RelayFenced(outcome.failure)
+                    raise RelayError(f"publishing position {outcome.failed[0]}: {outcome.failure}")
+                with suppress_instrumentation():
+                    settling = asyncio.create_task(self._settle_counted(outcome))
+                settling_positions = [*outcome.sent, *(p for p, _, _ in outcome.parked)]
+        finally:
+            if settling is not None and not settling.done():
+                with contextlib.suppress(Exception):
+                    await settling
 
-    async def _send_batch(self, rows: list[asyncpg.Record]) -> _Outcome:
-        """Hand every record to the producer in order, then await every acknowledgement."""
+    async def _settle_counted(self, outcome: _Outcome) -> int:
+        await self._settle(outcome)
+        if outcome.sent:
+            published_counter.add(len(outcome.sent), {"service": self.service})
+        return len(outcome.sent)
+
+    async def take_over(self) -> None:
+        """Fence every earlier relay of this service (a fresh producer registers the
+        transactional id), then delete the outbox rows whose events are already on Kafka:
+        published by a relay that died, or failed, between its commit and its delete."""
+        with contextlib.suppress(Exception):
+            await self.publisher.stop()  # a failed or fenced producer is not reused
+        try:
+            await self.publisher.start()
+        except Exception as error:
+            raise RelayError(f"taking over: {type(error).__name__}: {error}") from error
+        with suppress_instrumentation():
+            pending = await self.pool.fetch(
+                """SELECT o.topic, min(e.recorded_at) AS oldest
+                   FROM outbox o JOIN events e USING (position) GROUP BY o.topic"""
+            )
+        if pending:
+            since = min(row["oldest"] for row in pending) - CLOCK_STEP_MARGIN
+            topics = {self.topic_name(row["topic"]) for row in pending}
+            try:
+                on_kafka = await self.publisher.published_event_ids(topics, since)
+            except Exception as error:
+                raise RelayError(f"reading {sorted(topics)}: {error!r}") from error
+            skipped = await self.pool.fetchval(
+                """WITH done AS (
+                       DELETE FROM outbox o USING events e
+                       WHERE o.position = e.position AND e.event_id = ANY($1::uuid[])
+                       RETURNING 1)
+                   SELECT count(*) FROM done""",
+                list(on_kafka),
+            )
+            if skipped:
+                skipped_counter.add(skipped, {"service": self.service})
+                log.warning(
+                    "outbox rows already on Kafka not published again",
+                    extra=log_fields(service=self.service, rows=skipped),
+                )
+        self.taken_over = True
+
+    async def _send_batch(
+        self, rows: list[asyncpg.Record], previous: Awaitable[int] | None = None
+    ) -> _Outcome:
+        """One transaction: hand every record to the producer in order, await every
+        acknowledgement and the ``previous`` batch's delete, commit. When anything but a
+        refusal at send fails, nothing of the batch is visible (aborted) or its fate is
+        unknown (the commit failed): then nothing counts as sent, and the next take-over sorts
+        out what Kafka has. When the previous delete fails, this batch is aborted and that
+        error raised."""
         outcome = _Outcome()
+        try:
+            await self.publisher.begin()
+        except Exception as error:
+            outcome.fail(rows[0]["position"], f"begin: {type(error).__name__}: {error}", error)
+            return outcome
         pending: list[tuple[OutboundRecord, Awaitable[object]]] = []
         for row in rows:
             try:
@@ -129,24 +263,45 @@ class OutboxRelay:
                 continue
             token = otel_context.attach(context_from_carrier(record.trace_carrier))
             try:
-                pending.append((record, await self.publish(record)))
+                pending.append((record, await self.publisher.send(record)))
             except RecordRefused as error:
                 outcome.park(record.position, row, f"send: {error}")
             except Exception as error:
                 # transient (Kafka away): send nothing after it, so the order per key holds
-                outcome.fail(record.position, f"send: {type(error).__name__}: {error}")
+                outcome.fail(record.position, f"send: {type(error).__name__}: {error}", error)
                 break
             finally:
                 otel_context.detach(token)
         by_position = {row["position"]: row for row in rows}
         results = await asyncio.gather(*(ack for _, ack in pending), return_exceptions=True)
+        acknowledged = []
         for (record, _), result in zip(pending, results, strict=True):
             if isinstance(result, RecordRefused):
                 outcome.park(record.position, by_position[record.position], f"ack: {result}")
             elif isinstance(result, BaseException):
-                outcome.fail(record.position, f"ack: {type(result).__name__}: {result}")
+                outcome.fail(record.position, f"ack: {type(result).__name__}: {result}", result)
             else:
-                outcome.sent.append(record.position)
+                acknowledged.append(record.position)
+        if len(acknowledged) < len(pending):
+            # a refusal or a failure at acknowledgement: the transaction cannot commit; the
+            # rows not parked stay and go out again in the next transaction
+            with contextlib.suppress(Exception):
+                await self.publisher.abort()
+        else:
+            if previous is not None:
+                try:
+                    await previous
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await self.publisher.abort()
+                    raise
+            try:
+                await self.publisher.commit()
+            except Exception as error:
+                position = acknowledged[0] if acknowledged else rows[0]["position"]
+                outcome.fail(position, f"commit: {type(error).__name__}: {error}", error)
+            else:
+                outcome.sent = acknowledged
         if outcome.failure is not None:
             log.warning("relay publication failed", extra=log_fields(error=outcome.failure))
         return outcome
@@ -224,6 +379,11 @@ class OutboxRelay:
                     try:
                         await self.publish_pending()
                         backoff = self.poll_interval
+                    except RelayFenced as error:
+                        # another replica leads (this one lost its lock without noticing)
+                        log.warning("outbox relay fenced", extra=log_fields(error=str(error)))
+                        await _sleep_or_stop(stop, 1.0)
+                        return
                     except RelayError as error:
                         failure_counter.add(1, {"service": self.service})
                         log.warning("outbox relay retrying", extra=log_fields(error=str(error)))
@@ -234,14 +394,13 @@ class OutboxRelay:
                         await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
             finally:
                 self.is_leader = False
+                self.taken_over = False
+                with contextlib.suppress(Exception):
+                    await self.publisher.stop()
                 with contextlib.suppress(Exception):
                     await conn.remove_listener(OUTBOX_CHANNEL, listener)
                 with contextlib.suppress(Exception):
                     await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
-
-
-class RelayError(RuntimeError):
-    pass
 
 
 @dataclass
@@ -250,13 +409,15 @@ class _Outcome:
     parked: list[tuple[int, asyncpg.Record, str]] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     failure: str | None = None
+    fenced: bool = False
 
     def park(self, position: int, row: asyncpg.Record, reason: str) -> None:
         self.parked.append((position, row, reason))
 
-    def fail(self, position: int, reason: str) -> None:
+    def fail(self, position: int, reason: str, error: BaseException) -> None:
         self.failed.append(position)
         self.failure = self.failure or reason
+        self.fenced = self.fenced or isinstance(error, RelayFenced)
 
 
 # -- operators: parked records (frontdesk parked list|retry|drop SERVICE [POSITION]) ---------
@@ -306,20 +467,20 @@ async def drop_parked(pool: asyncpg.Pool, position: int) -> bool:
 
 
 def _record(row: asyncpg.Record, topic_name: Callable[[str], str]) -> OutboundRecord:
-    envelope = row["envelope"]
-    trace = envelope.get("trace") or {}
+    trace = row["trace"] or {}
     carrier = {k: v for k, v in trace.items() if k in ("traceparent", "tracestate") and v}
     return OutboundRecord(
         position=row["position"],
         topic=topic_name(row["topic"]),
         key=row["stream_id"].encode(),
-        value=json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode(),
+        value=row["value"].encode(),  # the envelope as PostgreSQL writes jsonb out
         headers={
             "event_id": str(row["event_id"]),
             "event_type": row["event_type"],
             "content-type": "application/json",
         },
         trace_carrier=carrier,
+        timestamp_ms=row["read_ms"],
     )
 
 

@@ -40,11 +40,11 @@ from runtime.eventstore import EventStore
 from runtime.export import export_router, exports_nothing
 from runtime.http import install_problem_handlers, install_request_context
 from runtime.kafka import (
+    TransactionalPublisher,
     assert_durable,
     build_broker,
     consumer_ack_policy,
     ensure_topics,
-    kafka_publisher,
 )
 from runtime.keystore import KEYSTORE_MIGRATIONS, MasterKey, PostgresKeyStore
 from runtime.metrics import (
@@ -285,7 +285,7 @@ class ServiceRuntime:
         await self.kafka_connected.wait()
         self.relay = OutboxRelay(
             self.pool,
-            kafka_publisher(self.broker),
+            TransactionalPublisher(self.settings.kafka, self.name),
             service=self.name,
             batch_size=self.settings.relay_batch_size,
             poll_interval=self.settings.relay_poll_interval_ms / 1000,

@@ -21,13 +21,12 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from contracts import TOPICS, Envelope
 from runtime.context import correlation_uuid
 from runtime.db import connect
-from runtime.kafka import topic_partitions
+from runtime.kafka import read_to_end
 from runtime.settings import ServiceSettings
 
 
@@ -70,34 +69,17 @@ async def events_of_flow(settings: ServiceSettings, correlation: str) -> list[Tr
     wanted = correlation_uuid(correlation)
     kafka = settings.kafka
     topics = [kafka.topic(spec.name) for spec in TOPICS.values()]
-    partitions = await topic_partitions(kafka.bootstrap_servers, topics)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers, group_id=None, enable_auto_commit=False
-    )
     found: list[TracedEvent] = []
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
-        remaining = {tp for tp in partitions if end[tp] > 0}
-        while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
-            for tp, records in batches.items():
-                for record in records:
-                    if record.offset >= end[tp] or record.value is None:
-                        continue
-                    try:
-                        envelope = Envelope.from_bytes(record.value)
-                    except ValidationError:
-                        continue  # not an envelope: the dead-letter tooling's business
-                    if envelope.correlation_id == wanted:
-                        found.append(_traced(envelope, tp.topic.removeprefix(kafka.topic_prefix)))
-            for tp in list(remaining):
-                if await consumer.position(tp) >= end[tp]:
-                    remaining.discard(tp)
-    finally:
-        await consumer.stop()
+    async for batch in read_to_end(kafka.bootstrap_servers, topics, batch_size=5000):
+        for record in batch:
+            if record.value is None:
+                continue
+            try:
+                envelope = Envelope.from_bytes(record.value)
+            except ValidationError:
+                continue  # not an envelope: the dead-letter tooling's business
+            if envelope.correlation_id == wanted:
+                found.append(_traced(envelope, record.topic.removeprefix(kafka.topic_prefix)))
     found.sort(key=lambda e: (e.occurred_at, e.service, e.stream, e.stream_version))
     return found
 

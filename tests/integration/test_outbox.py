@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 import pytest_asyncio
-from faststream.kafka import KafkaBroker
 
 from contracts import Actor, Envelope
 from contracts.events.checkin import TicketLeft
@@ -18,7 +17,7 @@ from contracts.topics import CHECKIN_TICKETS
 from runtime.db import create_pool, migrate
 from runtime.errors import ConcurrencyConflict
 from runtime.eventstore import CommandContext, EventStore
-from runtime.kafka import build_broker, ensure_topics, kafka_publisher
+from runtime.kafka import TransactionalPublisher, ensure_topics
 from runtime.relay import OutboundRecord, OutboxRelay, RelayError
 from runtime.settings import KafkaSettings, ServiceSettings
 from tests.integration.kafka_tools import read_topic
@@ -36,16 +35,13 @@ async def pool(databases: list[str], settings: ServiceSettings) -> AsyncIterator
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def kafka(settings: ServiceSettings) -> AsyncIterator[tuple[KafkaSettings, KafkaBroker]]:
-    """A topic namespace of this test's own, and a connected durable broker."""
+async def kafka(settings: ServiceSettings) -> KafkaSettings:
+    """A topic namespace of this test's own (and so a relay transactional id of its own)."""
     own = settings.kafka.model_copy(
         update={"topic_prefix": f"{settings.kafka.topic_prefix}{uuid.uuid4().hex[:8]}."}
     )
     await ensure_topics(own, [CHECKIN_TICKETS])
-    broker = build_broker(own, "outbox-test", None)
-    await broker.connect()
-    yield own, broker
-    await broker.stop()
+    return own
 
 
 def left(n: int) -> TicketLeft:
@@ -55,6 +51,22 @@ def left(n: int) -> TicketLeft:
 
 
 CONTEXT = CommandContext.new(Actor(id="tester", role="agent"))
+
+
+STARTED: list[TransactionalPublisher] = []
+
+
+def publisher(topics: KafkaSettings) -> TransactionalPublisher:
+    """A relay's publisher for the service "t": every one has the same transactional id."""
+    STARTED.append(TransactionalPublisher(topics, "t"))
+    return STARTED[-1]
+
+
+@pytest_asyncio.fixture(loop_scope="session", autouse=True)
+async def stop_publishers() -> AsyncIterator[None]:
+    yield
+    while STARTED:
+        await STARTED.pop().stop()
 
 
 async def append(pool: asyncpg.Pool, stream: str, version: int, count: int) -> list[Envelope]:
@@ -71,14 +83,14 @@ async def published(kafka: KafkaSettings) -> list[Envelope]:
 
 
 async def test_relay_publishes_in_order_per_aggregate_keyed_by_stream(
-    pool: asyncpg.Pool, kafka: tuple[KafkaSettings, KafkaBroker]
+    pool: asyncpg.Pool, kafka: KafkaSettings
 ) -> None:
-    topics, broker = kafka
+    topics = kafka
     streams = [f"ticket-{uuid.uuid4()}" for _ in range(3)]
     for round_ in range(4):  # interleave appends of three aggregates
         for stream in streams:
             await append(pool, stream, round_ * 2, 2)
-    relay = OutboxRelay(pool, kafka_publisher(broker), service="t", topic_name=topics.topic)
+    relay = OutboxRelay(pool, publisher(topics), service="t", topic_name=topics.topic)
     assert await relay.publish_pending() == 24
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
     records = await read_topic(topics.bootstrap_servers, topics.topic(CHECKIN_TICKETS.name))
@@ -95,27 +107,28 @@ async def test_relay_publishes_in_order_per_aggregate_keyed_by_stream(
 
 
 async def test_crash_between_commit_and_publish_loses_nothing(
-    pool: asyncpg.Pool, kafka: tuple[KafkaSettings, KafkaBroker]
+    pool: asyncpg.Pool, kafka: KafkaSettings
 ) -> None:
-    topics, broker = kafka
+    topics = kafka
     stream = f"ticket-{uuid.uuid4()}"
     committed = await append(pool, stream, 0, 5)  # committed; no relay ran ("crash")
-    real = kafka_publisher(broker)
-    sent = 0
 
-    async def dies_after_two(record: OutboundRecord) -> Awaitable[object]:
-        nonlocal sent
-        if sent == 2:
-            raise ConnectionError("the process died here")
-        sent += 1
-        return await real(record)
+    class DiesAfterTwo(TransactionalPublisher):
+        sent = 0
 
+        async def send(self, record: OutboundRecord) -> Awaitable[object]:
+            if self.sent == 2:
+                raise ConnectionError("the process died here")
+            self.sent += 1
+            return await super().send(record)
+
+    dying = DiesAfterTwo(topics, "t")
+    STARTED.append(dying)
     with pytest.raises(RelayError):
-        await OutboxRelay(
-            pool, dies_after_two, service="t", topic_name=topics.topic
-        ).publish_pending()
+        await OutboxRelay(pool, dying, service="t", topic_name=topics.topic).publish_pending()
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 3
     # a fresh relay (the restarted process) publishes the rest
+    real = publisher(topics)
     assert (
         await OutboxRelay(pool, real, service="t", topic_name=topics.topic).publish_pending() == 3
     )
@@ -124,12 +137,12 @@ async def test_crash_between_commit_and_publish_loses_nothing(
 
 
 async def test_transactions_committing_out_of_order_are_not_skipped(
-    pool: asyncpg.Pool, kafka: tuple[KafkaSettings, KafkaBroker]
+    pool: asyncpg.Pool, kafka: KafkaSettings
 ) -> None:
     """T1 takes the lower position but commits after T2, whose event is published first.
     A relay that remembered "the last position I published" would skip T1's event."""
-    topics, broker = kafka
-    relay = OutboxRelay(pool, kafka_publisher(broker), service="t", topic_name=topics.topic)
+    topics = kafka
+    relay = OutboxRelay(pool, publisher(topics), service="t", topic_name=topics.topic)
     store = EventStore("checkin")
     slow_stream, fast_stream = f"ticket-{uuid.uuid4()}", f"ticket-{uuid.uuid4()}"
     async with pool.acquire() as slow:
@@ -197,12 +210,12 @@ async def test_rolled_back_command_leaves_no_event_and_no_outbox_row(pool: async
 
 
 async def test_only_one_relay_leads_and_nothing_is_published_twice(
-    pool: asyncpg.Pool, kafka: tuple[KafkaSettings, KafkaBroker]
+    pool: asyncpg.Pool, kafka: KafkaSettings
 ) -> None:
-    topics, broker = kafka
+    topics = kafka
     relays = [
         OutboxRelay(
-            pool, kafka_publisher(broker), service="t", topic_name=topics.topic, poll_interval=0.05
+            pool, publisher(topics), service="t", topic_name=topics.topic, poll_interval=0.05
         )
         for _ in range(2)
     ]
