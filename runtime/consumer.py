@@ -28,7 +28,6 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
@@ -39,7 +38,7 @@ from pydantic import ValidationError
 from contracts import Envelope, EventPayload, TopicSpec, UnknownEventType, dead_letter_topic
 from contracts.registry import REGISTRY
 from runtime.batched_writes import BatchedWrites, WritesFailed
-from runtime.kafka import topic_partitions
+from runtime.kafka import read_to_end, topic_extent
 from runtime.privacy import Privacy
 from runtime.telemetry import correlation_id_var, log_fields
 
@@ -310,6 +309,8 @@ class ConsumerRunner:
             *[self.topic_name(topic.name) for topic in self.group.topics],
             group_id=self.topic_name(self.group.name),  # namespaced like the topics
             auto_offset_reset="earliest",
+            # the relay publishes in transactions: an aborted batch is never seen
+            isolation_level="read_committed",
             ack_policy=ack_policy,
             batch=True,
             max_records=self.max_records,
@@ -717,44 +718,18 @@ class ConsumerRunner:
                     await conn.execute(
                         "DELETE FROM dead_letters WHERE consumer_group = $1", self.group.name
                     )
-                consumer = AIOKafkaConsumer(
-                    bootstrap_servers=bootstrap_servers,
-                    group_id=None,
-                    enable_auto_commit=False,
-                    auto_offset_reset="earliest",
-                    max_poll_records=commit_every,
-                )
-                partitions = await topic_partitions(
-                    bootstrap_servers, [self.topic_name(topic.name) for topic in self.group.topics]
-                )
-                await consumer.start()
-                try:
-                    consumer.assign(partitions)
-                    await consumer.seek_to_beginning(*partitions)
-                    end = await consumer.end_offsets(partitions)
-                    begin = await consumer.beginning_offsets(partitions)
-                    total = sum(end[tp] - begin[tp] for tp in partitions)
-                    remaining = {tp for tp in partitions if end[tp] > begin[tp]}
-                    while remaining:
-                        polled = await consumer.getmany(
-                            *remaining, timeout_ms=1000, max_records=commit_every
-                        )
-                        batch = [
-                            Record.of(record)
-                            for tp, records in polled.items()
-                            for record in records
-                            if record.offset < end[tp]
-                        ]
-                        for outcome in await self.handle_batch(batch, conn=conn):
-                            counts[outcome] += 1
-                        done += len(batch)
-                        if progress is not None:
-                            progress(RebuildProgress(self.group.name, done, total, started))
-                        for tp in list(remaining):
-                            if await consumer.position(tp) >= end[tp]:
-                                remaining.discard(tp)
-                finally:
-                    await consumer.stop()
+                topics = [self.topic_name(topic.name) for topic in self.group.topics]
+                total = await topic_extent(bootstrap_servers, topics)
+                async for polled in read_to_end(bootstrap_servers, topics, batch_size=commit_every):
+                    batch = [Record.of(record) for record in polled]
+                    for outcome in await self.handle_batch(batch, conn=conn):
+                        counts[outcome] += 1
+                    done += len(batch)
+                    if progress is not None:
+                        progress(RebuildProgress(self.group.name, done, total, started))
+                if progress is not None and done != total:
+                    # the extent counted transaction markers too: the replay is complete
+                    progress(RebuildProgress(self.group.name, done, done, started))
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", self.lock_key)
         seconds = time.monotonic() - started

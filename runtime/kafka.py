@@ -283,6 +283,20 @@ async def read_to_end(
         await consumer.stop()
 
 
+async def topic_extent(bootstrap_servers: str, topics: Collection[str]) -> int:
+    """How many offsets ``topics`` hold now: their records, and the markers the transactions
+    that wrote them left (a replay's progress counts up to about this)."""
+    partitions = await topic_partitions(bootstrap_servers, topics)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+        beginnings = await consumer.beginning_offsets(partitions)
+        return sum(ends[tp] - beginnings[tp] for tp in partitions)
+    finally:
+        await consumer.stop()
+
+
 async def _high_watermarks(
     servers: list[str], partitions: list[TopicPartition]
 ) -> dict[TopicPartition, int]:
