@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from contracts.events.verification_organizations import VERIFICATION_ORGANIZATIONS
@@ -263,3 +264,81 @@ async def test_deposits_expire_by_timer_and_can_be_sent_again(
     assert [a["deposit_attempts"] for a in answers] == [1, 2, 3]
     assert answers[-1]["status"] == "rejected"
     assert answers[-1]["reasons"] == ["the micro-deposit amounts were not confirmed in 3 attempts"]
+
+
+async def test_flow_7_over_http_only_the_company_reads_its_deposits_on_its_bank_statement(
+    stack: Stack, token: Callable[..., str], sandbox_idp: SandboxIdp
+) -> None:
+    """BRIEF flow 7 as a company and a reviewer do it, through HTTP only: the company learns
+    the two amounts from its own bank's statement (the sandbox bank over real HTTP,
+    authenticated as the account holder), never from Frontdesk."""
+    client = stack["verification"].client
+    name = brand()
+    admin = auth(token("customer", sub=f"admin-{name}"))
+    body = profile(f"{name}.com")
+    account = body["bank_account_number"]
+    registered = await client.post("/verification/organizations", json=body, headers=admin)
+    assert registered.status_code == 201, registered.text
+    base = f"/verification/organizations/{registered.json()['organization_id']}"
+    documents = []
+    for kind, content in (
+        ("business_licence", b"%PDF-fake-business-licence"),
+        ("authorization_letter", b"%PDF-fake-letter-sealed-by-the-legal-representative"),
+    ):
+        uploaded = await client.post(
+            f"{base}/documents",
+            json={"kind": kind, "content_type": "application/pdf",
+                  "content_base64": base64.b64encode(content).decode()},
+            headers=admin,
+        )  # fmt: skip
+        assert uploaded.status_code == 201, uploaded.text
+        documents.append(uploaded.json()["media_id"])
+    sent = await client.post(f"{base}/deposits", headers=admin)
+    assert sent.status_code == 202, sent.text
+    assert "amounts_cents" not in sent.text
+
+    credential = sandbox_idp.bank.holder_credential(account)  # the company's own bank login
+    async with httpx.AsyncClient(base_url=sandbox_idp.bank_url, timeout=30) as bank:
+        path = f"/v1/accounts/{account}/statement"
+        assert (await bank.get(path)).status_code == 401
+        statement = await bank.get(path, headers={"Authorization": f"Bearer {credential}"})
+    assert statement.status_code == 200, statement.text
+    deposits = [
+        entry
+        for entry in statement.json()["entries"]
+        if entry["direction"] == "credit" and entry["description"].startswith("Frontdesk")
+    ]
+    assert len(deposits) == 2
+    amounts = [entry["amount_cents"] for entry in deposits]
+
+    confirmed = await client.post(
+        f"{base}/deposits/confirmation", json={"amounts_cents": amounts}, headers=admin
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["deposits"] == "confirmed"
+    reviewer = auth(token("reviewer", sub="rev-flow-7"))
+    reviewed = await client.post(
+        f"{base}/document-review",
+        json={"approved": True, "document_refs": documents,
+              "reason": "licence matches the register; letter sealed by the representative"},
+        headers=reviewer,
+    )  # fmt: skip
+    assert reviewed.status_code == 200, reviewed.text
+    assert reviewed.json()["status"] == "submitted"
+    called = await client.post(
+        f"{base}/phone-confirmation",
+        json={"confirmed": True, "note": "the switchboard put us through to the contact"},
+        headers=reviewer,
+    )
+    assert called.status_code == 200, called.text
+    shown = await client.get(base, headers=admin)
+    assert shown.json()["status"] == "verified"
+    organization_id = registered.json()["organization_id"]
+    types = await eventually(
+        lambda: _having(org_events(stack, organization_id), "verification.organization_verified")
+    )
+    assert types[:2] == ["verification.organization_submitted", "verification.deposits_sent"]
+    published = await events_on_topic(stack, VERIFICATION_ORGANIZATIONS.name)
+    for envelope in published:
+        if envelope.payload.get("organization_id") == organization_id:
+            assert "amounts" not in str(envelope.payload)
