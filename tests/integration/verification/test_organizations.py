@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from contracts.events.verification_organizations import VERIFICATION_ORGANIZATIONS
+from contracts.events.verification_protected_domains import VERIFICATION_PROTECTED_DOMAINS
 from runtime.scheduler import OffsetClock
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
@@ -128,7 +129,7 @@ async def test_an_organization_is_verified_end_to_end_and_an_impersonator_is_blo
     submitted = await client.post("/verification/organizations", json=body, headers=admin)
     assert submitted.status_code == 201, submitted.text
     org = submitted.json()
-    assert org["open_flags"] == []
+    assert await staff_flags(client, token, org["organization_id"]) == []
     assert org["bank_account_last4"] == body["bank_account_number"][-4:]
     other = auth(token("customer", sub="someone-else"))
     hidden = await client.get(
@@ -163,16 +164,22 @@ async def test_an_organization_is_verified_end_to_end_and_an_impersonator_is_blo
         "/verification/organizations", json=impostor_body, headers=impostor_admin
     )
     assert impostor.status_code == 201, impostor.text
-    [flag] = impostor.json()["open_flags"]
+    impostor_id = impostor.json()["organization_id"]
+    assert "open_flags" not in impostor.json()  # a flag is never told to the one it flags
+    [flag] = await staff_flags(client, token, impostor_id)
     assert flag["domain"] == impostor_domain
     assert flag["resembles"] == domain
     assert "brand_embedded" in flag["techniques"]
-    impostor_id = impostor.json()["organization_id"]
     blocked = await verify_steps(
         stack, token, sandbox_idp, impostor_id, impostor_admin, impostor_body["bank_account_number"]
     )
     assert blocked["status"] == "submitted"  # every step done, but the flag blocks it
-    assert blocked["open_flags"] == [flag]
+    assert await staff_flags(client, token, impostor_id) == [flag]
+    seen_by_impostor = await client.get(
+        f"/verification/organizations/{impostor_id}", headers=impostor_admin
+    )
+    assert seen_by_impostor.status_code == 200
+    assert "open_flags" not in seen_by_impostor.json()
     flagged = await eventually(
         lambda: _having(org_events(stack, impostor_id), "verification.lookalike_domain_flagged")
     )
@@ -196,6 +203,73 @@ async def test_an_organization_is_verified_end_to_end_and_an_impersonator_is_blo
     assert "already verified for another organization" in taken.json()["detail"]
 
 
+async def staff_flags(
+    client: Any, token: Callable[..., str], organization_id: str
+) -> list[dict[str, Any]]:
+    """The organization's open look-alike flags as a reviewer sees them."""
+    shown = await client.get(
+        f"/verification/organizations/{organization_id}", headers=auth(token("reviewer"))
+    )
+    assert shown.status_code == 200, shown.text
+    return shown.json()["open_flags"]  # type: ignore[no-any-return]
+
+
+async def test_a_protected_brand_is_guarded_although_it_has_no_verified_organization_here(
+    stack: Stack, token: Callable[..., str], sandbox_idp: SandboxIdp
+) -> None:
+    """The seeds' exact case: sh-byd.com is flagged against the protected byd.com (seeded at
+    start-up), silently for the claimant; an operator protects another brand over HTTP."""
+    client = stack["verification"].client
+    reviewer, operator = auth(token("reviewer")), auth(token("admin", sub="op-1"))
+    listed = await client.get("/verification/protected-domains", headers=reviewer)
+    assert {"domain": "byd.com", "brand": "BYD", "source": "seed"} in listed.json()
+    impostor = auth(token("customer", sub=f"admin-sh-byd-{brand()}"))
+    submitted = await client.post(
+        "/verification/organizations", json=profile("sh-byd.com"), headers=impostor
+    )
+    assert submitted.status_code == 201, submitted.text
+    assert "open_flags" not in submitted.json()
+    [flag] = await staff_flags(client, token, submitted.json()["organization_id"])
+    assert (flag["domain"], flag["resembles"]) == ("sh-byd.com", "byd.com")
+    assert "brand_embedded" in flag["techniques"]
+
+    name = brand()
+    refused = await client.post(
+        "/verification/protected-domains",
+        json={"domain": f"{name}.com", "brand": name.title()},
+        headers=reviewer,
+    )
+    assert refused.status_code == 403  # operators only
+    added = await client.post(
+        "/verification/protected-domains",
+        json={"domain": f"{name}.com", "brand": name.title()},
+        headers=operator,
+    )
+    assert added.status_code == 201, added.text
+    assert added.json() == {"domain": f"{name}.com", "brand": name.title(), "source": "operator"}
+    lookalike = await client.post(
+        "/verification/organizations", json=profile(f"{name}-official.com"), headers=impostor
+    )
+    [flag] = await staff_flags(client, token, lookalike.json()["organization_id"])
+    assert flag["resembles"] == f"{name}.com"
+    removed = await client.post(
+        f"/verification/protected-domains/{name}.com/removal",
+        json={"reason": "the brand is no longer at risk"},
+        headers=operator,
+    )
+    assert removed.status_code == 200, removed.text
+    assert f"{name}.com" not in [entry["domain"] for entry in removed.json()]
+    unflagged = await client.post(
+        "/verification/organizations", json=profile(f"{name}-shop.com"), headers=impostor
+    )
+    assert await staff_flags(client, token, unflagged.json()["organization_id"]) == []
+    published = await events_on_topic(stack, VERIFICATION_PROTECTED_DOMAINS.name)
+    assert {e.event_type for e in published if e.payload["domain"] == f"{name}.com"} == {
+        "verification.protected_domain_added",
+        "verification.protected_domain_removed",
+    }
+
+
 async def _having(found: Any, event_type: str) -> list[str] | None:
     types = await found
     return types if event_type in types else None
@@ -211,7 +285,7 @@ async def test_a_contact_email_on_a_lookalike_domain_blocks_until_a_reviewer_cle
     admin = auth(token("customer", sub=f"admin-{name}"))
     body = profile(domain, contact_domain=swapped)
     org = (await client.post("/verification/organizations", json=body, headers=admin)).json()
-    [flag] = org["open_flags"]
+    [flag] = await staff_flags(client, token, org["organization_id"])
     assert flag["source"] == "contact_email"
     assert flag["domain"] == swapped
     done = await verify_steps(
