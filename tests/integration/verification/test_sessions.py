@@ -189,7 +189,20 @@ async def test_a_proxy_proves_only_themself_and_the_holder_verifies_remotely_wit
         f"/verification/sessions/{proxy_id}/knowledge-challenge", headers=spouse_auth
     )
     assert refused.status_code == 409
-    assert "does not require a knowledge challenge" in refused.json()["detail"]
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "proxy_cannot_verify_for_holder"
+    assert (
+        "a proxy cannot pass the knowledge challenge for the account holder"
+        in (refused.json()["detail"])
+    )
+    code = await client.post(
+        f"/verification/sessions/{proxy_id}/possession-code",
+        json={"channel": "sms"},
+        headers=spouse_auth,
+    )
+    assert code.status_code == 409
+    assert code.json()["code"] == "proxy_cannot_verify_for_holder"
+    assert "a proxy cannot pass the one-time code for the account holder" in code.json()["detail"]
 
     await pass_identity_check(stack, sandbox_idp, proxy_id, spouse_auth)
     certificate = base64.b64encode(b"%PDF-fake-marriage-certificate").decode()
