@@ -20,6 +20,7 @@ from contracts.vocabulary import PersonRole, RiskLevel, VerificationPurpose
 from runtime.scheduler import OffsetClock
 from sandboxes.account_platform import SandboxAccountFacts
 from services.verification.adapters.identity_provider import signed_headers
+from services.verification.domain.texts import question_prompt
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.verification.conftest import (
@@ -54,7 +55,11 @@ async def completed_on_topic(stack: Stack, verification_id: Any) -> dict[str, An
 
 
 async def pass_knowledge(
-    client: httpx.AsyncClient, verification_id: Any, account: str, headers: dict[str, str]
+    client: httpx.AsyncClient,
+    verification_id: Any,
+    account: str,
+    headers: dict[str, str],
+    language: str | None = None,
 ) -> dict[str, Any]:
     challenge = await client.post(
         f"/verification/sessions/{verification_id}/knowledge-challenge", headers=headers
@@ -62,6 +67,10 @@ async def pass_knowledge(
     assert challenge.status_code == 201, challenge.text
     questions = challenge.json()["questions"]
     assert len(questions) == 4
+    if language is not None:  # the questions come in the session's language
+        assert [q["prompt"] for q in questions] == [
+            question_prompt(q["kind"], language) for q in questions
+        ]
     for question in questions:
         if question["options"]:
             assert len(question["options"]) == 4  # the right answer and three decoys
@@ -131,7 +140,7 @@ async def test_a_case_request_opens_a_session_the_holder_passes_and_cases_hears_
         await client.get(f"/verification/sessions/{verification_id}", headers=stranger)
     ).status_code == 404
     # verify while you wait: the holder answers on their own phone
-    session = await pass_knowledge(client, verification_id, account, holder)
+    session = await pass_knowledge(client, verification_id, account, holder, "zh-CN")
     assert session["current_check"] == C.OWNERSHIP_EVIDENCE
 
     facts = SandboxAccountFacts.sandbox_answers(account).facts
