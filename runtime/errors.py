@@ -6,6 +6,9 @@ from __future__ import annotations
 class FrontdeskError(Exception):
     status = 400
     title = "Bad request"
+    # a stable, machine-readable name of the refusal a client may act on (problem+json
+    # ``code``); None: the status and title say enough
+    code: str | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)

@@ -110,8 +110,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(FrontdeskError)
     async def domain_error(request: Request, error: FrontdeskError) -> JSONResponse:
+        extra = {"code": error.code} if error.code is not None else {}
         return problem(
-            error.status, error.title, error.detail, headers=getattr(error, "headers", None)
+            error.status,
+            error.title,
+            error.detail,
+            headers=getattr(error, "headers", None),
+            **extra,
         )
 
     @app.exception_handler(StarletteHTTPException)

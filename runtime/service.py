@@ -131,6 +131,8 @@ class ServiceDefinition:
     retention: Sequence[RetentionPolicy] = ()
     # what the service holds about a person, for their copy of their data (runtime/export.py)
     export_subject: ExportSubject = exports_nothing
+    # run once at each start, after the migrations (e.g. seeding reference data as events)
+    on_start: Callable[[RunningService], Awaitable[None]] | None = None
 
 
 class ServiceRuntime:
@@ -298,6 +300,8 @@ class ServiceRuntime:
         self.timers = TimerRunner(self.pool, self.timer_handlers, self.clock, service=self.name)
         async with self.pool.acquire() as conn:
             await ensure_scheduled(conn, self.name, self.clock.now())
+        if self.definition.on_start is not None:
+            await self.definition.on_start(self)
         self._tasks = [
             asyncio.create_task(self._connect_kafka(), name=f"{self.name}-kafka"),
             asyncio.create_task(self._run_relay(), name=f"{self.name}-relay"),

@@ -89,6 +89,14 @@ class LookalikeDomainFlagged(EventPayload):
     techniques: list[LookalikeTechnique]
     source: str = Field(description="contact_email | official_domain")
     flagged_at: AwareDatetime
+    protected_brand: str | None = Field(
+        default=None,
+        max_length=100,
+        description="When ``resembles`` is on the operators' registry of protected brands: "
+        "the brand's name (absent: it resembles another organization's verified domain or the "
+        "organization's own official domain). Empty ``techniques`` with a protected brand: the "
+        "protected domain itself is claimed.",
+    )
 
 
 @REGISTRY.event(

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from runtime.service import ServiceDefinition, create_app
 from services.verification.api import ROUTERS
+from services.verification.application.protected_domains import seed_protected_domains
 from services.verification.application.reactions import case_requests, code_delivery_outcomes
 from services.verification.application.retention import policies as retention_policies
 from services.verification.application.timers import timer_handlers
@@ -40,6 +41,7 @@ DEFINITION = ServiceDefinition(
     wiring=build_wiring,
     retention=retention_policies(),
     export_subject=export_subject,
+    on_start=seed_protected_domains,
 )
 
 

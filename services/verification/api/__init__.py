@@ -11,6 +11,7 @@ from services.verification.api import (
     media,
     organizations,
     ownership,
+    protected_domains,
     reviews,
     sessions,
 )
@@ -26,4 +27,5 @@ ROUTERS = [
     reviews.router,
     organizations.router,
     lookalike_flags.router,
+    protected_domains.router,
 ]

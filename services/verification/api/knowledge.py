@@ -15,6 +15,7 @@ from runtime.service import Runtime
 from services.verification.api.access import Participant, context_of, session_for
 from services.verification.api.views import SessionView, session_view
 from services.verification.application import knowledge
+from services.verification.domain.texts import question_prompt
 from services.verification.wiring import WiringDep
 
 router = APIRouter(tags=["verification"])
@@ -25,7 +26,7 @@ SessionId = Annotated[UUID, Path(description="Verification session id")]
 class QuestionView(BaseModel):
     question_id: UUID
     kind: str
-    prompt: str
+    prompt: str = Field(description="In the session's language (zh-CN, en, fr, de or ja).")
     options: list[str] = Field(description="Empty: type the answer (a past password).")
 
 
@@ -67,9 +68,15 @@ async def knowledge_challenge(
     questions = await knowledge.issue_knowledge_challenge(
         runtime.pool, runtime.store, wiring, session, runtime.clock.now(), context_of(principal)
     )
+    language = session.language.tag if session.language is not None else None
     return ChallengeView(
         questions=[
-            QuestionView(question_id=q.question_id, kind=q.kind, prompt=q.prompt, options=q.options)
+            QuestionView(
+                question_id=q.question_id,
+                kind=q.kind,
+                prompt=question_prompt(q.kind, language),
+                options=q.options,
+            )
             for q in questions
         ],
         required_correct=wiring.settings.knowledge_required_correct,

@@ -28,6 +28,7 @@ from services.verification.api.media import store_upload
 from services.verification.api.views import MediaUpload, MediaView
 from services.verification.application import organizations as use_cases
 from services.verification.application.media import media_owned_by
+from services.verification.application.protected_domains import protected_domains
 from services.verification.domain.organizations import (
     ClearFlag,
     ConfirmPhone,
@@ -102,7 +103,11 @@ class OrganizationView(BaseModel):
     deposits_expire_at: AwareDatetime | None
     documents_approved: bool
     phone_confirmed: bool
-    open_flags: list[FlagView] = Field(description="Look-alike flags that block verification.")
+    open_flags: list[FlagView] | None = Field(
+        default=None,
+        description="Look-alike flags that block verification: shown to staff and services "
+        "only, absent for the claimant (a flag is never told to the one it flags).",
+    )
     reasons: list[str]
 
 
@@ -136,10 +141,12 @@ class Rejection(BaseModel):
     )
 
 
-def organization_view(organization: Organization) -> OrganizationView:
+def organization_view(organization: Organization, principal: Principal) -> OrganizationView:
+    """The organization as ``principal`` may see it: its look-alike flags for staff only (the
+    field is left unset, hence absent from the answer, for the claimant)."""
     if organization.status is OrganizationStatus.NONE:
         raise NotFound("no such organization")
-    return OrganizationView(
+    view = OrganizationView(
         organization_id=organization.organization_id,  # type: ignore[arg-type]
         legal_name=organization.legal_name,  # type: ignore[arg-type]
         status=organization.status,
@@ -151,7 +158,10 @@ def organization_view(organization: Organization) -> OrganizationView:
         deposits_expire_at=organization.deposits_expire_at,
         documents_approved=organization.documents_approved,
         phone_confirmed=organization.phone_confirmed,
-        open_flags=[
+        reasons=list(organization.reasons),
+    )
+    if principal.is_staff:
+        view.open_flags = [
             FlagView(
                 flag_id=f.flag_id,
                 domain=f.domain,
@@ -160,15 +170,15 @@ def organization_view(organization: Organization) -> OrganizationView:
                 source=f.source,
             )
             for f in organization.open_flags
-        ],
-        reasons=list(organization.reasons),
-    )
+        ]
+    return view
 
 
 @router.post(
     "/verification/organizations",
     status_code=201,
     response_model=OrganizationView,
+    response_model_exclude_unset=True,
     summary="Submit an organization's profile (domains are screened for look-alikes)",
 )
 async def submit_organization(
@@ -198,18 +208,24 @@ async def submit_organization(
             submitted_by=principal.id,
             verified_elsewhere=await use_cases.verified_domains_elsewhere(conn, organization_id),
             at=runtime.clock.now(),
+            protected=(await protected_domains(conn, runtime.store)).protected,
         )
         executed = await use_cases.change_organization(
             conn, runtime.store, organization_id, command, context
         )
-        return 201, organization_view(executed.state)
+        shown = organization_view(executed.state, principal)
+        return 201, shown.model_dump(mode="json", exclude_unset=True)
 
     return await idempotent(
         runtime.pool, f"submit-organization:{principal.id}", idempotency_key, fingerprint(body), act
     )
 
 
-@router.get("/verification/organizations/{organization_id}", response_model=OrganizationView)
+@router.get(
+    "/verification/organizations/{organization_id}",
+    response_model=OrganizationView,
+    response_model_exclude_unset=True,
+)
 async def get_organization(
     organization_id: OrganizationId,
     runtime: Runtime,
@@ -217,7 +233,7 @@ async def get_organization(
 ) -> OrganizationView:
     async with runtime.pool.acquire() as conn:
         shown = organization_view(
-            await visible_organization(conn, runtime, principal, organization_id)
+            await visible_organization(conn, runtime, principal, organization_id), principal
         )
         await audit_organization_read(conn, runtime, principal, organization_id)
     return shown
@@ -227,6 +243,7 @@ async def get_organization(
     "/verification/organizations/{organization_id}/deposits",
     status_code=202,
     response_model=OrganizationView,
+    response_model_exclude_unset=True,
     summary="Send two random small amounts to the registered bank account",
 )
 async def send_deposits(
@@ -240,12 +257,13 @@ async def send_deposits(
         runtime.pool, runtime.store, wiring, organization, runtime.clock.now(),
         context_of(principal),
     )  # fmt: skip
-    return organization_view(sent)
+    return organization_view(sent, principal)
 
 
 @router.post(
     "/verification/organizations/{organization_id}/deposits/confirmation",
     response_model=OrganizationView,
+    response_model_exclude_unset=True,
     summary="Confirm both amounts as read on the bank statement (at most 3 attempts)",
 )
 async def confirm_deposits(
@@ -264,7 +282,7 @@ async def confirm_deposits(
             conn, runtime.store, wiring, organization_id, amounts, runtime.clock.now(), context
         ),
     )
-    return organization_view(confirmed)
+    return organization_view(confirmed, principal)
 
 
 @router.post(
@@ -304,12 +322,13 @@ async def _review(
         await audit_organization_read(conn, runtime, principal, organization_id)
         return executed.state
 
-    return organization_view(await command(runtime.pool, act))
+    return organization_view(await command(runtime.pool, act), principal)
 
 
 @router.post(
     "/verification/organizations/{organization_id}/document-review",
     response_model=OrganizationView,
+    response_model_exclude_unset=True,
     summary="A reviewer approves or rejects the documents, with a reason",
 )
 async def review_documents(
@@ -330,6 +349,7 @@ async def review_documents(
 @router.post(
     "/verification/organizations/{organization_id}/phone-confirmation",
     response_model=OrganizationView,
+    response_model_exclude_unset=True,
     summary="A reviewer records the outcome of the confirmation call",
 )
 async def confirm_phone(
@@ -345,6 +365,7 @@ async def confirm_phone(
 @router.post(
     "/verification/organizations/{organization_id}/flags/{flag_id}/clearance",
     response_model=OrganizationView,
+    response_model_exclude_unset=True,
     summary="A reviewer clears a look-alike domain flag, with a reason",
 )
 async def clear_flag(
@@ -361,6 +382,7 @@ async def clear_flag(
 @router.post(
     "/verification/organizations/{organization_id}/rejection",
     response_model=OrganizationView,
+    response_model_exclude_unset=True,
     summary="A reviewer rejects the organization, with reasons",
 )
 async def reject(

@@ -34,6 +34,7 @@ from services.verification.domain.sessions import (
     BeginKnowledgeChallenge,
     Session,
 )
+from services.verification.domain.texts import question_prompt
 from services.verification.wiring import Wiring
 
 
@@ -82,7 +83,7 @@ async def build_challenge(
                 Question(
                     question_id,
                     kind,
-                    "Type a password this account used before (not the current one).",
+                    question_prompt(kind, None),
                     [],
                     None,
                 )
@@ -96,7 +97,6 @@ async def build_challenge(
                 candidate = f"{rng.randrange(10000):04d}"
                 if candidate != right:
                     decoys.add(candidate)
-            prompt = "Which are the last four digits of the phone number registered on the account?"
             wrong = sorted(decoys)
         else:
             pool = facts.friends if kind == "friend" else facts.login_cities
@@ -106,11 +106,6 @@ async def build_challenge(
             right = rng.choice(choices)
             decoy_kind = "friend" if kind == "friend" else "city"
             wrong = await provider.decoys(decoy_kind, set(pool), 3, rng.getrandbits(32))
-            prompt = (
-                "Which of these people is in the account's friend list?"
-                if kind == "friend"
-                else "From which of these cities was the account used recently?"
-            )
         used.add(right)
         options = [right, *wrong]
         rng.shuffle(options)
@@ -118,7 +113,7 @@ async def build_challenge(
             Question(
                 question_id,
                 kind,
-                prompt,
+                question_prompt(kind, None),
                 options,
                 digest(key, answer_context(question_id), normalize_answer(right)),
             )

@@ -9,6 +9,7 @@ open. A reviewer may reject at any step; failing the deposits or the phone call 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -37,6 +38,7 @@ from services.verification.domain.lookalike import (
     is_same_or_subdomain,
     normalize,
 )
+from services.verification.domain.protected_domains import Protected
 from services.verification.domain.uscc import uscc_problem
 
 _FLAG_NAMESPACE = uuid.UUID("3d0c1d7e-8a51-4c4b-9a43-5b8f0e2c6a11")
@@ -112,6 +114,8 @@ class SubmitOrganization:
     # domains other organizations have verified (the impersonation guard compares with them)
     verified_elsewhere: tuple[str, ...]
     at: datetime
+    # the operators' registry of protected brands' domains (compared with them too)
+    protected: tuple[Protected, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -187,12 +191,20 @@ def screen_domains(
     contact_domain: str,
     verified_elsewhere: tuple[str, ...],
     at: datetime,
+    protected: tuple[Protected, ...] = (),
 ) -> list[LookalikeDomainFlagged]:
-    """Flags for the contact domain and the official domains (deterministic flag ids)."""
+    """Flags for the contact domain and the official domains (deterministic flag ids): the
+    contact domain against the official ones; each official domain against the domains other
+    organizations verified, else against the protected brands' domains (a protected domain or
+    one of its subdomains claimed as it is, too: empty techniques)."""
     flags: list[LookalikeDomainFlagged] = []
 
     def flag(
-        domain: str, resembles: str, techniques: list[LookalikeTechnique], source: str
+        domain: str,
+        resembles: str,
+        techniques: list[LookalikeTechnique],
+        source: str,
+        brand: str | None = None,
     ) -> None:
         flags.append(
             LookalikeDomainFlagged(
@@ -203,6 +215,7 @@ def screen_domains(
                 techniques=techniques,
                 source=source,
                 flagged_at=at,
+                protected_brand=brand,
             )
         )
 
@@ -220,12 +233,28 @@ def screen_domains(
                 "contact_email",
             )
     for own in official:
-        for theirs in verified_elsewhere:
-            match = find_lookalike(own, theirs)
+        if _resembles_verified(own, verified_elsewhere, flag):
+            continue
+        for entry in protected:
+            if is_same_or_subdomain(own, entry.domain):
+                flag(own, entry.domain, [], "official_domain", entry.brand)
+                break
+            match = find_lookalike(own, entry.domain)
             if match is not None:
-                flag(own, theirs, list(match.techniques), "official_domain")
+                flag(own, entry.domain, list(match.techniques), "official_domain", entry.brand)
                 break
     return flags
+
+
+def _resembles_verified(
+    own: str, verified_elsewhere: tuple[str, ...], flag: Callable[..., None]
+) -> bool:
+    for theirs in verified_elsewhere:
+        match = find_lookalike(own, theirs)
+        if match is not None:
+            flag(own, theirs, list(match.techniques), "official_domain")
+            return True
+    return False
 
 
 def decide_organization(
@@ -359,7 +388,12 @@ def _submit(organization: Organization, command: SubmitOrganization) -> list[Eve
         submitted_at=command.at,
     )
     flags = screen_domains(
-        command.organization_id, official, contact_domain, command.verified_elsewhere, command.at
+        command.organization_id,
+        official,
+        contact_domain,
+        command.verified_elsewhere,
+        command.at,
+        command.protected,
     )
     return [submitted, *flags]
 

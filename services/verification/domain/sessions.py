@@ -63,6 +63,23 @@ from services.verification.domain.plans import (
 )
 
 
+class ProxyCannotVerifyForHolder(RuleViolation):
+    """A proxy (a spouse, a guardian…) tried one of the holder's own checks: a proxy proves
+    only their own identity and relationship; the holder verifies themself, remotely if need
+    be. Stable problem+json ``code`` for clients."""
+
+    title = "A proxy cannot verify for the account holder"
+    code = "proxy_cannot_verify_for_holder"
+
+    def __init__(self, check: Check) -> None:
+        super().__init__(
+            f"a proxy cannot pass the {CHECK_NAMES[check]} for the account holder: this session "
+            "proves only the proxy's own identity and relationship to the holder; the holder "
+            "verifies themself (remotely, on their own phone, if they cannot come)"
+        )
+        self.check = check
+
+
 class SessionStatus(StrEnum):
     NONE = "none"
     OPEN = "open"
@@ -160,6 +177,8 @@ class Session:
         for item in self.progress:
             if item.check is check:
                 return item
+        if self.person_role is PersonRole.PROXY and check in HOLDER_OWNERSHIP_CHECKS:
+            raise ProxyCannotVerifyForHolder(check)
         raise RuleViolation(f"this session does not require a {CHECK_NAMES[check]}")
 
     @property
@@ -471,7 +490,7 @@ def _current(session: Session, check: Check) -> CheckProgress:
             f"complete the {CHECK_NAMES[current.check]} before the {CHECK_NAMES[check]}"
         )
     if session.person_role is PersonRole.PROXY and check in HOLDER_OWNERSHIP_CHECKS:
-        raise RuleViolation("a proxy cannot pass a check on the holder's behalf")
+        raise ProxyCannotVerifyForHolder(check)
     return progress
 
 

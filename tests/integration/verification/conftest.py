@@ -6,7 +6,10 @@
   webhooks travel over HTTP like a provider's, and its wiring points at the sandbox (the real
   ``HttpIdentityProvider`` code path: httpx calls, signature checks). The shared ``stack``
   builds its services before this fixture knows the ports, so the fixture gives the running
-  service its own wiring (``runtime.wiring``) and restores the previous one afterwards.
+  service its own wiring (``runtime.wiring``) and restores the previous one afterwards;
+- the sandbox bank served over HTTP on a free port: the service sends its micro-deposits
+  through the real ``HttpBank``, and an organization reads its statement there as the account
+  holder (``bank_url``; ``bank`` is the same ledger in process).
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from contracts.events.cases import VerificationRequested
 from contracts.vocabulary import LanguagePreference, PersonRole, RiskLevel, VerificationPurpose
 from runtime.errors import ConcurrencyConflict
 from runtime.eventstore import CommandContext
+from sandboxes import bank as sandbox_bank
 from sandboxes.account_platform import SandboxAccountFacts
 from sandboxes.bank import SandboxBank
+from services.verification.adapters.bank import HttpBank
 from services.verification.adapters.identity_provider import HttpIdentityProvider
 from services.verification.config import VerificationSettings
 from services.verification.wiring import Wiring
@@ -44,6 +49,7 @@ from tests.integration.test_http import intake
 
 API_KEY = "sandbox-api-key-for-tests"
 WEBHOOK_SECRET = "sandbox-webhook-secret-for-tests"
+BANK_API_KEY = "sandbox-bank-api-key-for-tests"
 
 
 def free_port() -> int:
@@ -59,6 +65,7 @@ class SandboxIdp:
     process: subprocess.Popen[bytes]
     wiring: Wiring
     bank: SandboxBank
+    bank_url: str
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -67,7 +74,7 @@ class SandboxIdp:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def sandbox_idp(stack: dict[str, RunningService]) -> AsyncIterator[SandboxIdp]:
-    idp_port, service_port = free_port(), free_port()
+    idp_port, service_port, bank_port = free_port(), free_port(), free_port()
     process = subprocess.Popen(  # noqa: ASYNC220 - a long-lived child process
         [
             sys.executable,
@@ -97,6 +104,19 @@ async def sandbox_idp(stack: dict[str, RunningService]) -> AsyncIterator[Sandbox
         )
     )
     serving = asyncio.create_task(server.serve())
+    bank = SandboxBank()
+    bank_server = uvicorn.Server(
+        uvicorn.Config(
+            sandbox_bank.create_app(BANK_API_KEY, bank),
+            host="127.0.0.1",
+            port=bank_port,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+        )
+    )
+    bank_serving = asyncio.create_task(bank_server.serve())
+    bank_url = f"http://127.0.0.1:{bank_port}"
     try:
 
         async def healthy() -> bool:
@@ -107,6 +127,7 @@ async def sandbox_idp(stack: dict[str, RunningService]) -> AsyncIterator[Sandbox
 
         await eventually(healthy, within=90)
         await eventually(lambda: _started(server), within=90)
+        await eventually(lambda: _started(bank_server), within=90)
         settings = VerificationSettings(
             public_base_url=f"http://127.0.0.1:{service_port}",
             idp_base_url=base_url,
@@ -119,7 +140,6 @@ async def sandbox_idp(stack: dict[str, RunningService]) -> AsyncIterator[Sandbox
             media_retention_days=1,
             deposit_expiry_days=1,
         )
-        bank = SandboxBank()
         wiring = Wiring(
             settings=settings,
             facts=SandboxAccountFacts(),
@@ -129,15 +149,17 @@ async def sandbox_idp(stack: dict[str, RunningService]) -> AsyncIterator[Sandbox
                 api_key=API_KEY,
                 webhook_secret=WEBHOOK_SECRET.encode(),
             ),
-            bank=bank,
+            bank=HttpBank(base_url=bank_url, api_key=BANK_API_KEY),
         )
         previous, verification.runtime.wiring = verification.runtime.wiring, wiring
-        yield SandboxIdp(base_url, settings.public_base_url, process, wiring, bank)
+        yield SandboxIdp(base_url, settings.public_base_url, process, wiring, bank, bank_url)
         verification.runtime.wiring = previous
     finally:
-        server.should_exit = True
+        server.should_exit = bank_server.should_exit = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(serving, 10)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(bank_serving, 10)
         process.terminate()
         process.wait(10)
 

@@ -11,9 +11,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from contracts.events.verification_organizations import VERIFICATION_ORGANIZATIONS
+from contracts.events.verification_protected_domains import VERIFICATION_PROTECTED_DOMAINS
 from runtime.scheduler import OffsetClock
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
@@ -127,7 +129,7 @@ async def test_an_organization_is_verified_end_to_end_and_an_impersonator_is_blo
     submitted = await client.post("/verification/organizations", json=body, headers=admin)
     assert submitted.status_code == 201, submitted.text
     org = submitted.json()
-    assert org["open_flags"] == []
+    assert await staff_flags(client, token, org["organization_id"]) == []
     assert org["bank_account_last4"] == body["bank_account_number"][-4:]
     other = auth(token("customer", sub="someone-else"))
     hidden = await client.get(
@@ -162,16 +164,22 @@ async def test_an_organization_is_verified_end_to_end_and_an_impersonator_is_blo
         "/verification/organizations", json=impostor_body, headers=impostor_admin
     )
     assert impostor.status_code == 201, impostor.text
-    [flag] = impostor.json()["open_flags"]
+    impostor_id = impostor.json()["organization_id"]
+    assert "open_flags" not in impostor.json()  # a flag is never told to the one it flags
+    [flag] = await staff_flags(client, token, impostor_id)
     assert flag["domain"] == impostor_domain
     assert flag["resembles"] == domain
     assert "brand_embedded" in flag["techniques"]
-    impostor_id = impostor.json()["organization_id"]
     blocked = await verify_steps(
         stack, token, sandbox_idp, impostor_id, impostor_admin, impostor_body["bank_account_number"]
     )
     assert blocked["status"] == "submitted"  # every step done, but the flag blocks it
-    assert blocked["open_flags"] == [flag]
+    assert await staff_flags(client, token, impostor_id) == [flag]
+    seen_by_impostor = await client.get(
+        f"/verification/organizations/{impostor_id}", headers=impostor_admin
+    )
+    assert seen_by_impostor.status_code == 200
+    assert "open_flags" not in seen_by_impostor.json()
     flagged = await eventually(
         lambda: _having(org_events(stack, impostor_id), "verification.lookalike_domain_flagged")
     )
@@ -195,6 +203,73 @@ async def test_an_organization_is_verified_end_to_end_and_an_impersonator_is_blo
     assert "already verified for another organization" in taken.json()["detail"]
 
 
+async def staff_flags(
+    client: Any, token: Callable[..., str], organization_id: str
+) -> list[dict[str, Any]]:
+    """The organization's open look-alike flags as a reviewer sees them."""
+    shown = await client.get(
+        f"/verification/organizations/{organization_id}", headers=auth(token("reviewer"))
+    )
+    assert shown.status_code == 200, shown.text
+    return shown.json()["open_flags"]  # type: ignore[no-any-return]
+
+
+async def test_a_protected_brand_is_guarded_although_it_has_no_verified_organization_here(
+    stack: Stack, token: Callable[..., str], sandbox_idp: SandboxIdp
+) -> None:
+    """The seeds' exact case: sh-byd.com is flagged against the protected byd.com (seeded at
+    start-up), silently for the claimant; an operator protects another brand over HTTP."""
+    client = stack["verification"].client
+    reviewer, operator = auth(token("reviewer")), auth(token("admin", sub="op-1"))
+    listed = await client.get("/verification/protected-domains", headers=reviewer)
+    assert {"domain": "byd.com", "brand": "BYD", "source": "seed"} in listed.json()
+    impostor = auth(token("customer", sub=f"admin-sh-byd-{brand()}"))
+    submitted = await client.post(
+        "/verification/organizations", json=profile("sh-byd.com"), headers=impostor
+    )
+    assert submitted.status_code == 201, submitted.text
+    assert "open_flags" not in submitted.json()
+    [flag] = await staff_flags(client, token, submitted.json()["organization_id"])
+    assert (flag["domain"], flag["resembles"]) == ("sh-byd.com", "byd.com")
+    assert "brand_embedded" in flag["techniques"]
+
+    name = brand()
+    refused = await client.post(
+        "/verification/protected-domains",
+        json={"domain": f"{name}.com", "brand": name.title()},
+        headers=reviewer,
+    )
+    assert refused.status_code == 403  # operators only
+    added = await client.post(
+        "/verification/protected-domains",
+        json={"domain": f"{name}.com", "brand": name.title()},
+        headers=operator,
+    )
+    assert added.status_code == 201, added.text
+    assert added.json() == {"domain": f"{name}.com", "brand": name.title(), "source": "operator"}
+    lookalike = await client.post(
+        "/verification/organizations", json=profile(f"{name}-official.com"), headers=impostor
+    )
+    [flag] = await staff_flags(client, token, lookalike.json()["organization_id"])
+    assert flag["resembles"] == f"{name}.com"
+    removed = await client.post(
+        f"/verification/protected-domains/{name}.com/removal",
+        json={"reason": "the brand is no longer at risk"},
+        headers=operator,
+    )
+    assert removed.status_code == 200, removed.text
+    assert f"{name}.com" not in [entry["domain"] for entry in removed.json()]
+    unflagged = await client.post(
+        "/verification/organizations", json=profile(f"{name}-shop.com"), headers=impostor
+    )
+    assert await staff_flags(client, token, unflagged.json()["organization_id"]) == []
+    published = await events_on_topic(stack, VERIFICATION_PROTECTED_DOMAINS.name)
+    assert {e.event_type for e in published if e.payload["domain"] == f"{name}.com"} == {
+        "verification.protected_domain_added",
+        "verification.protected_domain_removed",
+    }
+
+
 async def _having(found: Any, event_type: str) -> list[str] | None:
     types = await found
     return types if event_type in types else None
@@ -210,7 +285,7 @@ async def test_a_contact_email_on_a_lookalike_domain_blocks_until_a_reviewer_cle
     admin = auth(token("customer", sub=f"admin-{name}"))
     body = profile(domain, contact_domain=swapped)
     org = (await client.post("/verification/organizations", json=body, headers=admin)).json()
-    [flag] = org["open_flags"]
+    [flag] = await staff_flags(client, token, org["organization_id"])
     assert flag["source"] == "contact_email"
     assert flag["domain"] == swapped
     done = await verify_steps(
@@ -263,3 +338,81 @@ async def test_deposits_expire_by_timer_and_can_be_sent_again(
     assert [a["deposit_attempts"] for a in answers] == [1, 2, 3]
     assert answers[-1]["status"] == "rejected"
     assert answers[-1]["reasons"] == ["the micro-deposit amounts were not confirmed in 3 attempts"]
+
+
+async def test_flow_7_over_http_only_the_company_reads_its_deposits_on_its_bank_statement(
+    stack: Stack, token: Callable[..., str], sandbox_idp: SandboxIdp
+) -> None:
+    """BRIEF flow 7 as a company and a reviewer do it, through HTTP only: the company learns
+    the two amounts from its own bank's statement (the sandbox bank over real HTTP,
+    authenticated as the account holder), never from Frontdesk."""
+    client = stack["verification"].client
+    name = brand()
+    admin = auth(token("customer", sub=f"admin-{name}"))
+    body = profile(f"{name}.com")
+    account = body["bank_account_number"]
+    registered = await client.post("/verification/organizations", json=body, headers=admin)
+    assert registered.status_code == 201, registered.text
+    base = f"/verification/organizations/{registered.json()['organization_id']}"
+    documents = []
+    for kind, content in (
+        ("business_licence", b"%PDF-fake-business-licence"),
+        ("authorization_letter", b"%PDF-fake-letter-sealed-by-the-legal-representative"),
+    ):
+        uploaded = await client.post(
+            f"{base}/documents",
+            json={"kind": kind, "content_type": "application/pdf",
+                  "content_base64": base64.b64encode(content).decode()},
+            headers=admin,
+        )  # fmt: skip
+        assert uploaded.status_code == 201, uploaded.text
+        documents.append(uploaded.json()["media_id"])
+    sent = await client.post(f"{base}/deposits", headers=admin)
+    assert sent.status_code == 202, sent.text
+    assert "amounts_cents" not in sent.text
+
+    credential = sandbox_idp.bank.holder_credential(account)  # the company's own bank login
+    async with httpx.AsyncClient(base_url=sandbox_idp.bank_url, timeout=30) as bank:
+        path = f"/v1/accounts/{account}/statement"
+        assert (await bank.get(path)).status_code == 401
+        statement = await bank.get(path, headers={"Authorization": f"Bearer {credential}"})
+    assert statement.status_code == 200, statement.text
+    deposits = [
+        entry
+        for entry in statement.json()["entries"]
+        if entry["direction"] == "credit" and entry["description"].startswith("Frontdesk")
+    ]
+    assert len(deposits) == 2
+    amounts = [entry["amount_cents"] for entry in deposits]
+
+    confirmed = await client.post(
+        f"{base}/deposits/confirmation", json={"amounts_cents": amounts}, headers=admin
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["deposits"] == "confirmed"
+    reviewer = auth(token("reviewer", sub="rev-flow-7"))
+    reviewed = await client.post(
+        f"{base}/document-review",
+        json={"approved": True, "document_refs": documents,
+              "reason": "licence matches the register; letter sealed by the representative"},
+        headers=reviewer,
+    )  # fmt: skip
+    assert reviewed.status_code == 200, reviewed.text
+    assert reviewed.json()["status"] == "submitted"
+    called = await client.post(
+        f"{base}/phone-confirmation",
+        json={"confirmed": True, "note": "the switchboard put us through to the contact"},
+        headers=reviewer,
+    )
+    assert called.status_code == 200, called.text
+    shown = await client.get(base, headers=admin)
+    assert shown.json()["status"] == "verified"
+    organization_id = registered.json()["organization_id"]
+    types = await eventually(
+        lambda: _having(org_events(stack, organization_id), "verification.organization_verified")
+    )
+    assert types[:2] == ["verification.organization_submitted", "verification.deposits_sent"]
+    published = await events_on_topic(stack, VERIFICATION_ORGANIZATIONS.name)
+    for envelope in published:
+        if envelope.payload.get("organization_id") == organization_id:
+            assert "amounts" not in str(envelope.payload)

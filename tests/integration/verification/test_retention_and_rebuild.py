@@ -25,7 +25,12 @@ from tests.integration.kafka_tools import consumers_caught_up
 from tests.integration.test_privacy import raw_log
 from tests.integration.test_rebuild import cli
 from tests.integration.verification.conftest import SandboxIdp, events_on_topic
-from tests.integration.verification.test_organizations import brand, profile, verify_steps
+from tests.integration.verification.test_organizations import (
+    brand,
+    profile,
+    staff_flags,
+    verify_steps,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -216,9 +221,9 @@ async def test_verification_read_models_rebuilt_from_kafka_equal_the_live_ones(
     await verify_steps(
         stack, token, sandbox_idp, org["organization_id"], admin, body["bank_account_number"]
     )
+    [flag] = await staff_flags(client, token, org["organization_id"])
     await client.post(
-        f"/verification/organizations/{org['organization_id']}/flags/"
-        f"{org['open_flags'][0]['flag_id']}/clearance",
+        f"/verification/organizations/{org['organization_id']}/flags/{flag['flag_id']}/clearance",
         json={"reason": "the support subsidiary's domain"},
         headers=auth(token("reviewer", sub="rev-x")),
     )

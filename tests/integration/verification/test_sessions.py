@@ -20,6 +20,7 @@ from contracts.vocabulary import PersonRole, RiskLevel, VerificationPurpose
 from runtime.scheduler import OffsetClock
 from sandboxes.account_platform import SandboxAccountFacts
 from services.verification.adapters.identity_provider import signed_headers
+from services.verification.domain.texts import question_prompt
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.verification.conftest import (
@@ -54,7 +55,11 @@ async def completed_on_topic(stack: Stack, verification_id: Any) -> dict[str, An
 
 
 async def pass_knowledge(
-    client: httpx.AsyncClient, verification_id: Any, account: str, headers: dict[str, str]
+    client: httpx.AsyncClient,
+    verification_id: Any,
+    account: str,
+    headers: dict[str, str],
+    language: str | None = None,
 ) -> dict[str, Any]:
     challenge = await client.post(
         f"/verification/sessions/{verification_id}/knowledge-challenge", headers=headers
@@ -62,6 +67,10 @@ async def pass_knowledge(
     assert challenge.status_code == 201, challenge.text
     questions = challenge.json()["questions"]
     assert len(questions) == 4
+    if language is not None:  # the questions come in the session's language
+        assert [q["prompt"] for q in questions] == [
+            question_prompt(q["kind"], language) for q in questions
+        ]
     for question in questions:
         if question["options"]:
             assert len(question["options"]) == 4  # the right answer and three decoys
@@ -131,7 +140,7 @@ async def test_a_case_request_opens_a_session_the_holder_passes_and_cases_hears_
         await client.get(f"/verification/sessions/{verification_id}", headers=stranger)
     ).status_code == 404
     # verify while you wait: the holder answers on their own phone
-    session = await pass_knowledge(client, verification_id, account, holder)
+    session = await pass_knowledge(client, verification_id, account, holder, "zh-CN")
     assert session["current_check"] == C.OWNERSHIP_EVIDENCE
 
     facts = SandboxAccountFacts.sandbox_answers(account).facts
@@ -189,7 +198,20 @@ async def test_a_proxy_proves_only_themself_and_the_holder_verifies_remotely_wit
         f"/verification/sessions/{proxy_id}/knowledge-challenge", headers=spouse_auth
     )
     assert refused.status_code == 409
-    assert "does not require a knowledge challenge" in refused.json()["detail"]
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "proxy_cannot_verify_for_holder"
+    assert (
+        "a proxy cannot pass the knowledge challenge for the account holder"
+        in (refused.json()["detail"])
+    )
+    code = await client.post(
+        f"/verification/sessions/{proxy_id}/possession-code",
+        json={"channel": "sms"},
+        headers=spouse_auth,
+    )
+    assert code.status_code == 409
+    assert code.json()["code"] == "proxy_cannot_verify_for_holder"
+    assert "a proxy cannot pass the one-time code for the account holder" in code.json()["detail"]
 
     await pass_identity_check(stack, sandbox_idp, proxy_id, spouse_auth)
     certificate = base64.b64encode(b"%PDF-fake-marriage-certificate").decode()

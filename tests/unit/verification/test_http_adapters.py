@@ -62,6 +62,37 @@ async def test_the_bank_adapter_sends_micro_deposits_to_the_sandbox_over_http() 
         )
 
 
+async def test_only_the_account_holder_reads_the_statement_of_incoming_transfers() -> None:
+    ledger = bank.SandboxBank()
+    app = bank.create_app(KEY, ledger)
+    transport = httpx.ASGITransport(app=app)
+    gateway = HttpBank(base_url="http://bank", api_key=KEY, transport=transport)
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    refs = await gateway.send_micro_deposits(
+        account_number="6222020000002", bank_name="ICBC", amounts_cents=(56, 7),
+        reference="Frontdesk verification 5678", at=at,
+    )  # fmt: skip
+    holder = ledger.holder_credential("6222020000002")
+    entries = await gateway.incoming_transfers(
+        account_number="6222020000002", holder_credential=holder
+    )
+    assert [(e.transfer_ref, e.amount_cents, e.description) for e in entries] == [
+        (refs[0], 56, "Frontdesk verification 5678"),
+        (refs[1], 7, "Frontdesk verification 5678"),
+    ]
+    assert {(e.currency, e.booked_at) for e in entries} == {("CNY", at)}
+    async with httpx.AsyncClient(transport=transport, base_url="http://bank") as client:
+        path = "/v1/accounts/6222020000002/statement"
+        assert (await client.get(path)).status_code == 401
+        as_gateway = await client.get(path, headers={"Authorization": f"Bearer {KEY}"})
+        assert as_gateway.status_code == 403  # the platform never reads a company's statement
+        other = ledger.holder_credential("6222020000001")
+        as_other = await client.get(path, headers={"Authorization": f"Bearer {other}"})
+        assert as_other.status_code == 403
+    with pytest.raises(BankUnavailable):
+        await gateway.incoming_transfers(account_number="6222020000002", holder_credential=KEY)
+
+
 def test_the_in_process_sandboxes_are_marked_so_that_production_refuses_them() -> None:
     assert isinstance(bank.SandboxBank(), Sandbox)
     assert isinstance(account_platform.SandboxAccountFacts(), Sandbox)

@@ -39,6 +39,7 @@ from services.verification.domain.sessions import (
     EndCooldown,
     Expire,
     IssueCode,
+    ProxyCannotVerifyForHolder,
     RecordAttempt,
     RequestCode,
     RequestReview,
@@ -344,10 +345,12 @@ def proxy_session(risk: RiskLevel = RiskLevel.LOW) -> Session:
 
 def test_a_proxy_cannot_take_the_holders_checks() -> None:
     state = proxy_session()
-    with pytest.raises(RuleViolation, match="does not require a knowledge challenge"):
+    with pytest.raises(ProxyCannotVerifyForHolder, match="cannot pass the knowledge challenge"):
         decide(state, BeginCheck(K, "q", at(1)))
-    with pytest.raises(RuleViolation):
+    with pytest.raises(ProxyCannotVerifyForHolder, match="cannot pass the one-time code") as e:
         decide(state, RequestCode(uuid.uuid4(), CodeChannel.SMS, "en", "/c", at(5), at(1)))
+    assert isinstance(e.value, RuleViolation)
+    assert (e.value.status, e.value.code) == (409, "proxy_cannot_verify_for_holder")
 
 
 def test_a_verified_proxy_session_proves_only_the_proxy() -> None:
