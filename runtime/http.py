@@ -111,7 +111,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(FrontdeskError)
     async def domain_error(request: Request, error: FrontdeskError) -> JSONResponse:
         return problem(
-            error.status, error.title, error.detail, headers=getattr(error, "headers", None)
+            error.status,
+            error.title,
+            error.detail,
+            headers=getattr(error, "headers", None),
+            **error.fields,
         )
 
     @app.exception_handler(StarletteHTTPException)
