@@ -398,6 +398,7 @@ def decide(ticket: Ticket, facts: TicketFacts, command: Command) -> list[EventPa
                     agent_id=command.agent_id,
                     called_at=command.at,
                     match=command.match,
+                    channel=ticket.channel,
                 )
             ]
         case RecallTicket():
@@ -570,6 +571,7 @@ def decide(ticket: Ticket, facts: TicketFacts, command: Command) -> list[EventPa
                     agent_id=command.agent_id,
                     called_at=command.at,
                     match=command.match,
+                    channel=ticket.channel,
                 ),
             ]
         case ExpireAssignment():

@@ -2,9 +2,10 @@
 """What check-in tells a person, in zh-CN, en, fr, de and ja. Pure.
 
 The names of the queues, the ways forward a refusal offers, a refusal's sentence and a
-ticket's place. A person never sees an internal code: a frontend gets the codes as data and these texts to show.
-A language is chosen as the notifications service does: exact tag → same language → English.
-Times are the site's local time (the caller formats them in the site's zone)."""
+ticket's place. A person never sees an internal code: a frontend gets the codes as data and
+these texts to show. A language is chosen as the notifications service does: exact tag →
+same language → English. Times are the site's local time (the caller formats them in the
+site's zone)."""
 
 from __future__ import annotations
 
