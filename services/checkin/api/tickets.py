@@ -353,6 +353,7 @@ async def _change(
     "/tickets/{ticket_id}/leave",
     response_model=TicketView,
     summary="Leave the queue",
+    dependencies=[RateLimited("customer")],
     tags=["tickets"],
 )
 async def leave_queue(
@@ -372,6 +373,7 @@ async def leave_queue(
     response_model=TicketView,
     tags=["tickets"],
     summary="Call me back instead of holding",
+    dependencies=[RateLimited("customer")],
 )
 async def request_callback(
     ticket_id: TicketId,
