@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class FrontdeskError(Exception):
+    """``fields``: members the problem+json answer carries beside ``detail``, for a frontend
+    (the way forward a refusal offers, as data: a next opening, alternatives as codes)."""
+
     status = 400
     title = "Bad request"
     # a stable, machine-readable name of the refusal a client may act on (problem+json
     # ``code``); None: the status and title say enough
     code: str | None = None
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, fields: Mapping[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.fields: dict[str, Any] = dict(fields or {})
 
 
 class RuleViolation(FrontdeskError):

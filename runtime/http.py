@@ -117,6 +117,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             error.detail,
             headers=getattr(error, "headers", None),
             **extra,
+            **error.fields,
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -233,6 +233,12 @@ class TicketCalled(EventPayload):
     match: RoutingMatch | None = Field(
         default=None, description="Set when chosen by call-next routing; absent for a direct call."
     )
+    channel: Channel | None = Field(
+        default=None,
+        description="The ticket's channel: a walk-in or virtual-queue visitor comes to the desk; "
+        "a phone, chat or email contact goes nowhere (an agent is about to contact them). "
+        "Absent on events written before it was added.",
+    )
 
 
 @REGISTRY.event("checkin.ticket_left", version=1, topic=CHECKIN_TICKETS)

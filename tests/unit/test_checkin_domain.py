@@ -65,7 +65,11 @@ ISSUED = TicketIssued(
     issued_at=T0,
 )
 CALLED = TicketCalled(
-    ticket_id=TICKET_ID, desk_id="desk-07", agent_id="agent-demo-042", called_at=CALL.at
+    ticket_id=TICKET_ID,
+    desk_id="desk-07",
+    agent_id="agent-demo-042",
+    called_at=CALL.at,
+    channel=Channel.WALK_IN,
 )
 # the ticket's account seals the leaver's words (erased with the account)
 LEFT = TicketLeft(

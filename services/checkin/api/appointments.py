@@ -20,6 +20,7 @@ from contracts.vocabulary import ServiceQueue as Queue
 from runtime.auth import STAFF_ROLES, Forbidden, Principal, require_roles
 from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
 from runtime.errors import NotFound
+from runtime.limits import RateLimited
 from runtime.service import Runtime, ServiceRuntime
 from services.checkin.api.roles import ID, SiteId, ViewerRoles, context_of
 from services.checkin.application import appointments
@@ -63,6 +64,11 @@ class BookRequest(BaseModel):
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(default=None, max_length=200)
+
+
+class RescheduleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slot_start: AwareDatetime = Field(description="Start of the new slot, as listed by /slots.")
 
 
 class AppointmentView(BaseModel):
@@ -142,6 +148,7 @@ async def list_slots(
     response_model=AppointmentView,
     tags=["appointments"],
     summary="Book a place in a slot",
+    dependencies=[RateLimited("customer")],
 )
 async def book_appointment(
     body: BookRequest,
@@ -201,6 +208,7 @@ async def get_appointment(
     response_model=AppointmentView,
     tags=["appointments"],
     summary="Cancel an appointment (frees its place)",
+    dependencies=[RateLimited("customer")],
 )
 async def cancel_appointment(
     appointment_id: AppointmentId,
@@ -226,6 +234,51 @@ async def cancel_appointment(
         ),
     )
     return _view(row)
+
+
+@router.post(
+    "/appointments/{appointment_id}/reschedule",
+    status_code=201,
+    response_model=AppointmentView,
+    tags=["appointments"],
+    summary="Move an appointment to another slot in one step",
+    dependencies=[RateLimited("customer")],
+)
+async def reschedule_appointment(
+    appointment_id: AppointmentId,
+    body: RescheduleRequest,
+    runtime: Runtime,
+    principal: Annotated[Principal, BookerRoles],
+    idempotency_key: IdempotencyKey = None,
+) -> object:
+    """The booking moves to another slot of the same queue, atomically: the new appointment
+    (201) is booked under the booking rules and the old one cancelled ("rescheduled") in the
+    same transaction; a 409 (the new slot full or started, the old one no longer cancellable)
+    changes nothing, the old place is kept. A customer moves only their own (404 otherwise)."""
+    await _visible(runtime, principal, appointment_id)
+    context = context_of(principal)
+    new_appointment_id = uuid.uuid4()
+
+    async def act(conn: asyncpg.Connection) -> tuple[int, Any]:
+        row = await appointments.reschedule(
+            conn,
+            runtime.store,
+            appointment_id,
+            new_appointment_id=new_appointment_id,
+            start=body.slot_start,
+            by_staff=principal.is_staff,
+            now=runtime.clock.now(),
+            context=context,
+        )
+        return 201, _view(row)
+
+    return await idempotent(
+        runtime.pool,
+        f"reschedule-appointment:{principal.id}:{appointment_id}",
+        idempotency_key,
+        fingerprint(body),
+        act,
+    )
 
 
 @router.get(

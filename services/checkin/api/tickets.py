@@ -48,6 +48,7 @@ from services.checkin.application.tickets import call_ticket as call_to_desk
 from services.checkin.application.tickets import recall_ticket as call_again
 from services.checkin.domain.tickets import (
     DEFAULT_QUEUE,
+    REMOTE_CHANNELS,
     CallTicket,
     Command,
     CompleteTicket,
@@ -61,6 +62,7 @@ from services.checkin.domain.tickets import (
     TicketStatus,
     TransferTicket,
 )
+from services.checkin.domain.wording import called_message, language_of, place_message
 from services.checkin.wiring import Wiring
 
 router = APIRouter()
@@ -106,6 +108,13 @@ class IssueTicketRequest(BaseModel):
     )
 
 
+class Place(BaseModel):
+    """A waiting ticket's place, as data (the same as ``message`` says)."""
+
+    ahead: int = Field(description="Tickets ahead in the queue's current order.")
+    you_are_next: bool
+
+
 class TicketView(BaseModel):
     ticket_id: UUID
     number: str
@@ -128,6 +137,16 @@ class TicketView(BaseModel):
     service_day: str | None = None
     estimate: WaitEstimate | None = Field(
         default=None, description="While waiting: position and wait, estimated now."
+    )
+    place: Place | None = Field(default=None, description="While waiting: the place, as data.")
+    language: str = Field(
+        default="en", description="The language of ``message`` (the ticket's, or the nearest)."
+    )
+    message: str | None = Field(
+        default=None,
+        description="What to show the person now, in their language: their place and wait "
+        "while waiting; where to go (a desk) or that an agent is about to contact them (a "
+        "phone, chat or email contact) once called.",
     )
 
 
@@ -181,7 +200,23 @@ def view_of(ticket: Ticket, estimate: WaitEstimate | None = None) -> TicketView:
         callback_requested=ticket.callback_requested,
         service_day=ticket.service_day.isoformat() if ticket.service_day else None,
         estimate=estimate,
+        **_told(ticket, estimate),
     )
+
+
+def _told(ticket: Ticket, estimate: WaitEstimate | None) -> dict[str, Any]:
+    """The ticket's place as data and what to tell its person, in their language."""
+    language = language_of(ticket.language.tag if ticket.language else None)
+    told: dict[str, Any] = {"language": language}
+    if ticket.status is TicketStatus.WAITING and estimate is not None:
+        told["place"] = Place(ahead=estimate.ahead, you_are_next=estimate.ahead == 0)
+        told["message"] = place_message(
+            language, estimate.ahead, estimate.low_minutes, estimate.high_minutes
+        )
+    elif ticket.status is TicketStatus.CALLED:
+        remote = ticket.channel in REMOTE_CHANNELS
+        told["message"] = called_message(language, ticket.desk_id, remote)
+    return told
 
 
 async def _live_estimate(runtime: ServiceRuntime, ticket: Ticket) -> WaitEstimate | None:
@@ -318,6 +353,7 @@ async def _change(
     "/tickets/{ticket_id}/leave",
     response_model=TicketView,
     summary="Leave the queue",
+    dependencies=[RateLimited("customer")],
     tags=["tickets"],
 )
 async def leave_queue(
@@ -337,6 +373,7 @@ async def leave_queue(
     response_model=TicketView,
     tags=["tickets"],
     summary="Call me back instead of holding",
+    dependencies=[RateLimited("customer")],
 )
 async def request_callback(
     ticket_id: TicketId,

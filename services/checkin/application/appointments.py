@@ -1,4 +1,4 @@
-"""Appointments: use cases (book, cancel, check in, missed) and the ``appointments`` read model.
+"""Appointments: use cases (book, cancel, reschedule, check in, missed) and their index.
 
 Use cases run in the caller's transaction. Besides the slot's events they keep the command-side
 ``appointment_index`` in step (one row per appointment, a pure function of its slot's state):
@@ -202,6 +202,39 @@ async def cancel_appointment(
     command = CancelAppointment(appointment_id, now, by_staff=by_staff, reason=reason)
     await _change(conn, store, appointment_id, command, context)
     return await appointment_row(conn, appointment_id)
+
+
+async def reschedule(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    appointment_id: UUID,
+    *,
+    new_appointment_id: UUID,
+    start: datetime,
+    by_staff: bool,
+    now: datetime,
+    context: CommandContext,
+) -> asyncpg.Record:
+    """Move a booking to the slot at ``start`` (same site, queue and person) in one step: the
+    old place is cancelled ("rescheduled") and the new one booked in the caller's transaction,
+    under the same rules as cancelling and booking. A refused booking (full, started, beyond
+    the horizon, …) rolls the cancellation back with it: the person keeps their old place."""
+    old = await appointment_row(conn, appointment_id)
+    if old["slot_start"] == start:
+        raise RuleViolation("the appointment is already in that slot")
+    command = CancelAppointment(appointment_id, now, by_staff=by_staff, reason="rescheduled")
+    await _change(conn, store, appointment_id, command, context)
+    return await book(
+        conn,
+        store,
+        appointment_id=new_appointment_id,
+        site_id=old["site_id"],
+        queue=ServiceQueue(old["queue"]),
+        start=start,
+        customer_id=old["customer_id"],
+        now=now,
+        context=context,
+    )
 
 
 async def booked_queue(

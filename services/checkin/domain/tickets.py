@@ -52,6 +52,7 @@ from runtime.aggregate import AggregateType
 from runtime.errors import NotFound, RuleViolation
 from services.checkin.domain.agents import Agent
 from services.checkin.domain.sites import Site
+from services.checkin.domain.wording import Alternative, local_time, queue_label, refusal_fields
 
 TICKET_PREFIX: dict[ServiceQueue, str] = {
     ServiceQueue.ACCOUNT_SECURITY: "A",
@@ -397,6 +398,7 @@ def decide(ticket: Ticket, facts: TicketFacts, command: Command) -> list[EventPa
                     agent_id=command.agent_id,
                     called_at=command.at,
                     match=command.match,
+                    channel=ticket.channel,
                 )
             ]
         case RecallTicket():
@@ -569,6 +571,7 @@ def decide(ticket: Ticket, facts: TicketFacts, command: Command) -> list[EventPa
                     agent_id=command.agent_id,
                     called_at=command.at,
                     match=command.match,
+                    channel=ticket.channel,
                 ),
             ]
         case ExpireAssignment():
@@ -631,21 +634,28 @@ def _check_issue(ticket: Ticket, facts: TicketFacts, command: IssueTicket) -> No
         raise RuleViolation("the security screening is confirmed for walk-ins only")
     if not site.serves(queue):
         raise RuleViolation(f"site {site.site_id} does not serve {queue}")
+    tag = command.intake.language.tag
     if site.queue_closed_today(queue, now):
         reopening = site.next_opening(now, queue)
-        when = f"; it opens again at {reopening.isoformat()}" if reopening else ""
-        raise RuleViolation(f"{queue} is closed for today at {site.site_id}{when}")
+        when = f"; it opens again at {_local(site, reopening)}" if reopening else ""
+        raise RuleViolation(
+            f"{queue} is closed for today at {site.site_id}{when}",
+            refusal_fields("queue_closed_today", tag, site.zone, queue, next_opening=reopening),
+        )
     if not site.is_open(now):
         reopening = site.next_opening(now, queue)
-        when = f"; it opens at {reopening.isoformat()}" if reopening else ""
-        raise RuleViolation(f"site {site.site_id} is closed now{when}")
+        when = f"; it opens at {_local(site, reopening)}" if reopening else ""
+        raise RuleViolation(
+            f"site {site.site_id} is closed now{when}",
+            refusal_fields("site_closed_now", tag, site.zone, queue, next_opening=reopening),
+        )
     held = facts.active_ticket
     if channel is Channel.VIRTUAL_QUEUE and held is not None:
         raise RuleViolation(
             f"this person or account already holds ticket {held.number} ({held.status}): "
             "one active ticket at a time"
         )
-    _check_served_before_closing(site, queue, command.estimate, now)
+    _check_served_before_closing(site, queue, command.estimate, now, tag)
     if ticket.status is not TicketStatus.NOT_ISSUED:
         raise RuleViolation("this ticket was already issued")
     screened = command.screening_confirmed_by
@@ -657,24 +667,42 @@ def _check_issue(ticket: Ticket, facts: TicketFacts, command: IssueTicket) -> No
 
 
 def _check_served_before_closing(
-    site: Site, queue: ServiceQueue, estimate: WaitEstimate | None, now: datetime
+    site: Site, queue: ServiceQueue, estimate: WaitEstimate | None, now: datetime, tag: str
 ) -> None:
     """Closing rule: a person who cannot be served before closing is told so, with the next
-    opening and the alternatives, instead of being given a number that will not be called.
-    The test is the upper end of the estimated range plus one service."""
+    opening and the alternatives (as text, and as fields a frontend acts on), instead of being
+    given a number that will not be called. The test is the upper end of the estimated range
+    plus one service. Every time is the site's local time."""
     closes = site.closes_at(now)
     if closes is None or estimate is None:
         return
-    service = timedelta(minutes=site.settings(queue).default_service_minutes)
-    if now + timedelta(minutes=estimate.high_minutes) + service <= closes:
+    minutes = site.settings(queue).default_service_minutes
+    done = now + timedelta(minutes=estimate.high_minutes) + timedelta(minutes=minutes)
+    if done <= closes:
         return
     reopening = site.next_opening(closes, queue)
-    when = f"; it opens again at {reopening.isoformat()}" if reopening else ""
+    when = f"; it opens again at {_local(site, reopening)}" if reopening else ""
+    wait = f"up to {estimate.high_minutes} min of waiting and " if estimate.high_minutes else ""
+    alternatives = (Alternative.APPOINTMENT, Alternative.CALLBACK)
     raise RuleViolation(
-        f"{queue} cannot serve you before closing at {closes.isoformat()} (the wait is "
-        f"estimated at {estimate.low_minutes}-{estimate.high_minutes} min){when}; "
-        "alternatives: book an appointment, or ask for a callback"
+        f"{queue_label(queue, 'en')} cannot serve you before closing at {_local(site, closes)}"
+        f" ({wait}{minutes:g} min of service would end at {_local(site, done)}){when}; "
+        "alternatives: book an appointment, or ask for a callback",
+        refusal_fields(
+            "served_before_closing",
+            tag,
+            site.zone,
+            queue,
+            closes=closes,
+            next_opening=reopening,
+            alternatives=alternatives,
+        ),
     )
+
+
+def _local(site: Site, at: datetime) -> str:
+    """A time in a refusal's text: the site's local time, with the zone named."""
+    return f"{local_time(at.astimezone(site.zone))} ({site.timezone})"
 
 
 def _id(ticket: Ticket) -> UUID:

@@ -35,7 +35,7 @@ from contracts.events.verification_organizations import (
 )
 from contracts.events.verification_sessions import CodeDeliveryRequested
 from contracts.topics import CASES_CASES, CHECKIN_TICKETS, VERIFICATION_SESSIONS
-from contracts.vocabulary import PersonRole
+from contracts.vocabulary import Channel, PersonRole
 from runtime.consumer import ConsumerGroup, ReceivedEvent
 from runtime.context import CommandContext
 from runtime.running import RunningService
@@ -171,15 +171,15 @@ def reaction_groups(runtime: RunningService) -> list[ConsumerGroup]:
     async def on_ticket_called(
         conn: asyncpg.Connection, event: ReceivedEvent[TicketCalled]
     ) -> None:
-        """ "You are next, please come to desk X"."""
+        """ "You are next, please come to desk X"; a phone, chat or email contact goes to no
+        desk: "you are next, please get ready. An agent is about to contact you"."""
         called = event.payload
+        channel = called.channel
+        told = {"desk": called.desk_id}
+        if channel is not None and channel not in (Channel.WALK_IN, Channel.VIRTUAL_QUEUE):
+            told = {"contact": channel.value}
         await tell_ticket_holder(
-            conn,
-            event,
-            called.ticket_id,
-            NotificationKind.QUEUE_NEXT,
-            {"desk": called.desk_id},
-            called.called_at,
+            conn, event, called.ticket_id, NotificationKind.QUEUE_NEXT, told, called.called_at
         )
 
     async def on_position_changed(

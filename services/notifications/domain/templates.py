@@ -75,15 +75,17 @@ TEMPLATES: dict[NotificationKind, Template] = {
             ja=("順番のお知らせ", "{number}：あと {ahead} 人です。{link_line}"),
         ),
     ),
+    # desk: a visitor is called to a desk; contact (the channel, never shown): a phone, chat or
+    # email contact, who goes nowhere, is told an agent is about to contact them
     NotificationKind.QUEUE_NEXT: _T(
-        {"number": Var.TEXT, "desk": Var.TEXT},
-        frozenset({"desk"}),
+        {"number": Var.TEXT, "desk": Var.TEXT, "contact": Var.TEXT},
+        frozenset({"desk", "contact"}),
         _texts(
-            zh_CN=("轮到您了", "{number}：轮到您了，{desk_line}"),
-            en=("You are next", "{number}: you are next, {desk_line}"),
-            fr=("C'est à vous", "{number} : c'est à vous, {desk_line}"),
-            de=("Sie sind dran", "{number}: Sie sind dran, {desk_line}"),
-            ja=("まもなくです", "{number}：次の番です。{desk_line}"),
+            zh_CN=("轮到您了", "{number}：轮到您了，{desk_line}{contact_line}"),
+            en=("You are next", "{number}: you are next, {desk_line}{contact_line}"),
+            fr=("C'est à vous", "{number} : c'est à vous, {desk_line}{contact_line}"),
+            de=("Sie sind dran", "{number}: Sie sind dran, {desk_line}{contact_line}"),
+            ja=("まもなくです", "{number}：次の番です。{desk_line}{contact_line}"),
         ),
     ),
     NotificationKind.ONE_TIME_CODE: _T(
@@ -538,6 +540,13 @@ _LINES = {
         "de": "bitte kommen Sie zu Schalter {desk}.",
         "ja": "{desk} 番窓口へお越しください。",
     },
+    "contact_line": {
+        "zh-CN": "客服马上会与您联系，请保持电话或对话畅通。",
+        "en": " An agent is about to contact you; please stay reachable.",
+        "fr": " Un conseiller va vous contacter ; restez joignable.",
+        "de": " Gleich meldet sich ein Mitarbeiter bei Ihnen; bleiben Sie erreichbar.",
+        "ja": "まもなく担当者からご連絡しますので、そのままお待ちください。",
+    },
     "domains_line": {
         "zh-CN": "认证域名：{domains}",
         "en": " Verified domains: {domains}",
@@ -565,6 +574,7 @@ _LINE_NEEDS = {
     "wait_line": "wait_minutes",
     "link_line": "link",
     "desk_line": "desk",
+    "contact_line": "contact",
     "domains_line": "domains",
     "opt_out_line": "unsubscribe",
 }
