@@ -22,6 +22,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from runtime import positions
 from runtime.errors import ConcurrencyConflict, IdempotencyKeyReused
 
 T = TypeVar("T")
@@ -38,8 +39,11 @@ async def command(
     """Run ``act`` in one transaction, again on a concurrency conflict (bounded)."""
     for attempt in range(1, attempts + 1):
         try:
+            written = positions.start_attempt()
             async with pool.acquire() as conn, conn.transaction():
-                return await act(conn)
+                result = await act(conn)
+            positions.committed(written)
+            return result
         except ConcurrencyConflict:
             if attempt == attempts:
                 raise
@@ -99,6 +103,7 @@ async def _idempotent_once(
             if replay is not None:
                 return replay
         try:
+            written = positions.start_attempt()
             async with conn.transaction():
                 status, answer = await act(conn)
                 body = jsonable_encoder(answer)
@@ -119,6 +124,7 @@ async def _idempotent_once(
             replay = await _stored_answer(conn, scope, key, request_fingerprint)
             assert replay is not None
             return replay
+    positions.committed(written)
     return JSONResponse(body, status_code=status)
 
 

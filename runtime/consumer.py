@@ -37,6 +37,7 @@ from pydantic import ValidationError
 
 from contracts import Envelope, EventPayload, TopicSpec, UnknownEventType, dead_letter_topic
 from contracts.registry import REGISTRY
+from runtime import positions
 from runtime.batched_writes import BatchedWrites, WritesFailed
 from runtime.kafka import read_to_end, topic_extent
 from runtime.privacy import Privacy
@@ -62,6 +63,8 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
 
 
 P = TypeVar("P", bound=EventPayload, covariant=True)
+
+PRUNE_POSITIONS_EVERY = 300.0  # seconds between removals of stream positions over an hour old
 
 
 @dataclass(frozen=True)
@@ -288,6 +291,7 @@ class ConsumerRunner:
         self.batch_timeout_ms = batch_timeout_ms
         self.lock_key = group_lock_key(group.name)
         self._handlers = group.by_event_type
+        self._positions_pruned = time.monotonic()
 
     # -- the live subscription -------------------------------------------------------------
 
@@ -351,9 +355,11 @@ class ConsumerRunner:
         outcomes: list[Outcome | None] = [None] * len(records)
         run: list[_Pending] = []
         in_run: set[UUID] = set()
+        passed: list[Envelope] = []
         for index, record in enumerate(records):
             try:
                 envelope, event_type = decode_record(record.value)
+                passed.append(envelope)
             except PoisonMessage:
                 envelope = None
             handler = None if envelope is None else self._handlers.get(event_type)
@@ -372,7 +378,25 @@ class ConsumerRunner:
             outcomes[index] = await self._alone(record, conn, traced)
         await self._run(run, outcomes, conn, traced)
         assert all(outcome is not None for outcome in outcomes)
+        if conn is None:  # live (a rebuild's positions would say nothing new)
+            await self._record_passed(passed)
         return outcomes  # type: ignore[return-value]
+
+    async def _record_passed(self, passed: Sequence[Envelope]) -> None:
+        """After the batch committed: how far the group got in each stream, for reads that
+        wait for a client's writes (runtime/positions.py). Advisory: a failure here only
+        makes such a read wait longer."""
+        try:
+            await positions.record_passed(self.pool, self.group.name, passed)
+            if time.monotonic() - self._positions_pruned > PRUNE_POSITIONS_EVERY:
+                self._positions_pruned = time.monotonic()
+                await positions.forget_old(self.pool, self.group.name)
+                await positions.forget_old_causes(self.pool)
+        except INFRASTRUCTURE_ERRORS as error:
+            log.warning(
+                "stream positions not recorded",
+                extra=log_fields(group=self.group.name, error=describe_error(error)),
+            )
 
     async def _run(
         self,
@@ -521,13 +545,16 @@ class ConsumerRunner:
             # appends keep the connection as it is
             writes = BatchedWrites(conn, INFRASTRUCTURE_ERRORS) if self.group.rebuildable else None
             outcomes = []
+            causes: list[tuple[Envelope, list[positions.Position]]] = []
             for position, pending in enumerate(run):
                 if pending.envelope.event_id not in fresh:
                     outcomes.append(Outcome.DUPLICATE)
                     continue
                 try:
-                    if writes is None:
+                    if writes is None:  # a reaction: what it appends, for reads after writes
+                        caused = positions.start_attempt()
                         await self._handle(conn, pending, traced)
+                        causes.append((pending.envelope, caused))
                     else:
                         writes.position = position
                         await self._handle(writes.connection, pending, traced)
@@ -543,6 +570,8 @@ class ConsumerRunner:
                     await writes.flush()
                 except WritesFailed as failed:
                     raise _blame(failed) from failed.error
+            positions.attempt_writes.set(None)
+            await positions.record_caused(conn, causes)
         return outcomes
 
     async def _handle(self, conn: asyncpg.Connection, pending: _Pending, traced: bool) -> None:

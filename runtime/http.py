@@ -34,6 +34,7 @@ from opentelemetry.trace import Status, StatusCode
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from runtime import positions
 from runtime.auth import Forbidden, Unauthenticated
 from runtime.context import correlation_uuid
 from runtime.errors import FrontdeskError
@@ -42,6 +43,7 @@ from runtime.telemetry import correlation_id_var, log_fields
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 CORRELATION_HEADER = "X-Correlation-Id"
+WRITTEN = positions.WRITTEN_HEADER.lower().encode()
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -430,11 +432,41 @@ class BodyTooLarge(Exception):
 class Edge:
     """The pure ASGI middleware in front of every service's routes (see the module doc)."""
 
-    def __init__(self, app: ASGIApp, policy: InputPolicy | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        policy: InputPolicy | None = None,
+        caught_up: Callable[[list[positions.Position]], Awaitable[list[positions.Position] | None]]
+        | None = None,
+    ) -> None:
         self.app = app
         self.policy = policy or InputPolicy()
+        self.caught_up = caught_up  # reads after a client's writes (runtime/positions.py)
         self.uploads = re.compile(self.policy.upload_paths)
         self.access = logging.getLogger("frontdesk.http")
+
+    async def _after_writes(
+        self, header: bytes, reached: list[positions.Position]
+    ) -> JSONResponse | None:
+        """A read that names the positions of the client's writes waits for them and for what
+        they caused here (bounded), and answers with every position reached (to pass on to
+        the next service); 202 with Retry-After when the read models are not there yet."""
+        assert self.caught_up is not None
+        try:
+            wanted = positions.parse(header.decode("latin-1"))
+        except positions.InvalidPosition as error:
+            return problem(400, error.title, error.detail)
+        found = await self.caught_up(wanted)
+        if found is not None:
+            reached.extend(found)
+            return None
+        return problem(
+            202,
+            "Catching up",
+            "the read models have not yet reached the positions in Frontdesk-After; "
+            "nothing is wrong: ask again after Retry-After seconds",
+            headers={"Retry-After": "1"},
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -448,6 +480,8 @@ class Edge:
         # every log line and event of the flow carries the UUID form, in every service
         token = correlation_id_var.set(str(correlation_uuid(correlation_id)))
         authenticated = "authorization" in headers
+        written: list[positions.Position] = []  # what the request's commands appended
+        writes_token = positions.request_writes.set(written)
         state = {"status": 500, "started": False}
         extra = [
             (CORRELATION_HEADER.lower().encode(), correlation_id.encode()),
@@ -461,6 +495,8 @@ class Edge:
                 added = [(n, v) for n, v in extra if n not in names]
                 if authenticated and b"cache-control" not in names:
                     added.append((b"cache-control", b"no-store"))
+                if written:
+                    added.append((WRITTEN, positions.header_value(written).encode()))
                 message["headers"] = [*message.get("headers", ()), *added]
             await send(message)
 
@@ -474,6 +510,8 @@ class Edge:
                 )
             if refused is None and scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
                 refused, receive = await self._read_body(scope, headers, receive)
+            elif refused is None and "frontdesk-after" in headers and self.caught_up:
+                refused = await self._after_writes(headers["frontdesk-after"], written)
             if refused is not None:
                 await refused(scope, receive, send_with_headers)
             else:
@@ -494,6 +532,7 @@ class Edge:
             answer = problem(500, "Internal error", "an unexpected error occurred; it was logged")
             await answer(scope, receive, send_with_headers)  # the connection stays open
         finally:
+            positions.request_writes.reset(writes_token)
             route = _route(scope)
             if route not in ("/healthz", "/readyz"):
                 self.access.info(
@@ -621,7 +660,11 @@ def install_request_context(app: FastAPI) -> None:
     status, duration — never the query string or the body (they can carry personal data).
     Runs inside the request's span, so the line carries its trace id."""
     runtime = getattr(app.state, "runtime", None)
-    app.add_middleware(Edge, policy=InputPolicy.of(getattr(runtime, "settings", None)))
+    app.add_middleware(
+        Edge,
+        policy=InputPolicy.of(getattr(runtime, "settings", None)),
+        caught_up=getattr(runtime, "caught_up", None),
+    )
     serve_docs_locally(app)
 
 

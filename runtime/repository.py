@@ -28,6 +28,7 @@ from typing import Generic, TypeVar
 import asyncpg
 
 from contracts import Envelope, EventPayload
+from runtime import positions
 from runtime.aggregate import AggregateType
 from runtime.context import CommandContext
 from runtime.eventstore import EventStore, RecordedEvent
@@ -146,6 +147,7 @@ class Repository(Generic[S]):
         if not events:
             return Executed(stream_id, loaded.state, loaded.state, loaded.version, [], [])
         envelopes = await self.store.append(conn, stream_id, loaded.version, events, context)
+        positions.written(envelopes)  # the answer's Frontdesk-Written, once committed
         state = self.aggregate.fold(events, loaded.state)
         executed = Executed(
             stream_id, loaded.state, state, loaded.version + len(events), events, envelopes

@@ -28,6 +28,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from contracts import REGISTRY, TOPICS, Envelope, TopicSpec, dead_letter_topic
 from contracts.events.privacy import DataSubjectErased
 from contracts.topics import CASES_DATA_SUBJECTS, SHARED
+from runtime import positions
 from runtime.auth import TokenVerifier
 from runtime.consumer import (
     ConsumerGroup,
@@ -386,6 +387,18 @@ class ServiceRuntime:
             schema_version="3.0.0",
         )
         return spec.to_specification().to_jsonable()  # type: ignore[no-any-return]
+
+    async def caught_up(self, wanted: list[positions.Position]) -> list[positions.Position] | None:
+        """Wait until this service's consumer groups passed the positions a client wrote and
+        what they caused here (up to ``read_after_wait_seconds``): every position reached,
+        or None (runtime/positions.py)."""
+        readers: dict[str, list[str]] = {}
+        for group in self.groups:
+            for topic in group.topics:
+                readers.setdefault(topic.name, []).append(group.name)
+        return await positions.caught_up(
+            self.pool, readers, wanted, self.settings.read_after_wait_seconds
+        )
 
 
 class UnstartedService:

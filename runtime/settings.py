@@ -179,6 +179,13 @@ class ServiceSettings(BaseSettings):
         ge=4096,
         description="Largest stored event envelope; a command whose event is larger fails (413).",
     )
+    read_after_wait_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        le=30,
+        description="Longest a read with Frontdesk-After waits for the read models to pass "
+        "the positions it names before answering 202 with Retry-After.",
+    )
     jwt_max_lifetime_seconds: int = Field(
         default=24 * 3600, ge=60, description="Longest token lifetime admitted (exp - iat)."
     )
