@@ -120,7 +120,11 @@ async def open_or_attach(
     conn: asyncpg.Connection, store: EventStore, contact: NewContact, context: CommandContext
 ) -> tuple[Case, bool]:
     """Attach the contact to the account's open case of the same problem, or open one.
-    Returns the case and whether the contact was attached (False: a case was opened)."""
+    Returns the case and whether the contact was attached (False: a case was opened).
+
+    The account is held first (``open_problems.hold_account``): a platform suspension
+    recorded at the same moment is then either seen here, or sees this case and links it."""
+    await open_problems.hold_account(conn, contact.account_ref)
     if not await open_problems.claim(
         conn, contact.account_ref, contact.case_type, contact.new_case_id
     ):
@@ -210,6 +214,7 @@ async def split_contact(
     if not source.opened:
         raise NotFound(f"case {source_id} not found")
     account_ref = command.account_ref or source.account_ref or ""
+    await open_problems.hold_account(conn, account_ref)
     account = await repositories.accounts(store).state(conn, account_stream(account_ref))
     facts = CaseFacts(
         case_id=command.new_case_id,
