@@ -10,12 +10,18 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from contracts.events.cases import CasePriority, CaseStatus, CaseType, WaitingOn
+from contracts.events.cases import (
+    CasePriority,
+    CaseStatus,
+    CaseType,
+    DecisionOutcome,
+    WaitingOn,
+)
+from services.cases.domain.customer_texts import next_step, outcome_label
 from services.cases.domain.visibility import (
     Audience,
     appeal_until,
     case_for,
-    next_step,
     suspension_for,
 )
 
@@ -56,7 +62,8 @@ class CustomerCaseView(BaseModel):
         description="The disputed report: category, an organization's name, the evidence."
     )
     decision: dict[str, Any] | None = Field(
-        description="Outcome, reason code and version, threshold, facts, explanation."
+        description="Outcome (its code, and outcome_label: as the customer reads it), reason "
+        "code and version, threshold, facts, explanation."
     )
     appeal_until: AwareDatetime | None
     merged_into: UUID | None
@@ -101,6 +108,12 @@ def full_view(row: dict[str, Any], appeal_period: timedelta) -> dict[str, Any]:
     pending = [v["purpose"] for v in view["verifications"] if v.get("outcome") is None]
     view["next_step"] = next_step(status, waiting, pending, view["appeal_until"], view["language"])
     view["suspensions"] = [suspension_for(s, view["language"]) for s in view["suspensions"]]
+    if view["decision"] and not view["decision"].get("outcome_label"):  # decided before labels
+        decision = view["decision"]
+        label = outcome_label(
+            DecisionOutcome(decision["outcome"]), decision["explanation_language"]
+        )
+        view["decision"] = {**decision, "outcome_label": label}
     return view
 
 

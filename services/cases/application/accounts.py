@@ -69,6 +69,7 @@ async def record_suspension(
         window_hours=suspended.window_hours,
         facts=suspended.facts,
         suspended_at=suspended.suspended_at,
+        scope=suspended.scope,
     )
     command = RecordSuspension(
         account_ref=suspended.account_ref,

@@ -74,6 +74,7 @@ from services.cases.domain.case_types import (
     PROBLEM_CATEGORY_OF,
     CaseTypeSpec,
 )
+from services.cases.domain.customer_texts import outcome_label
 from services.cases.domain.policies import decision_policy, explain_suspension, explanation_language
 from services.cases.domain.service_levels import plan_service_levels
 from services.cases.domain.visibility import Caller
@@ -804,6 +805,7 @@ def decide_record_decision(case: Case, command: RecordDecision) -> list[EventPay
             explanation=explanation,
             explanation_language=language,
             decided_at=command.at,
+            outcome_label=outcome_label(command.outcome, language),
         )
     )
     draft.status(CaseStatus.RESOLVED, f"decision:{command.outcome.value}", command.at)
