@@ -401,6 +401,11 @@ class DecisionRecorded(EventPayload):
     explanation: str = Field(description="Plain-language explanation in explanation_language.")
     explanation_language: str = Field(description="BCP 47 tag the explanation is written in.")
     decided_at: AwareDatetime
+    appeal_until: AwareDatetime | None = Field(
+        default=None,
+        description="Until when the customer may appeal; the case closes by itself then "
+        "unless it was reopened. Absent on decisions recorded before cases wrote it.",
+    )
     outcome_label: str | None = Field(
         default=None,
         max_length=120,

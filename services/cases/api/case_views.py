@@ -103,7 +103,12 @@ def full_view(row: dict[str, Any], appeal_period: timedelta) -> dict[str, Any]:
     decided_at = (
         datetime.fromisoformat(view["decision"]["decided_at"]) if view["decision"] else None
     )
-    until = appeal_until(decided_at, appeal_period)
+    decided_until = view["decision"].get("appeal_until") if view["decision"] else None
+    until = (
+        datetime.fromisoformat(decided_until)
+        if decided_until  # what the decision promised; before it said, the configured period
+        else appeal_until(decided_at, appeal_period)
+    )
     view["appeal_until"] = until if status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) else None
     pending = [v["purpose"] for v in view["verifications"] if v.get("outcome") is None]
     view["next_step"] = next_step(status, waiting, pending, view["appeal_until"], view["language"])

@@ -164,6 +164,7 @@ async def record_decision(
     case_id: CaseId,
     body: DecisionRequest,
     runtime: Runtime,
+    wiring: CasesWiring,
     principal: Annotated[Principal, Workers],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -177,6 +178,7 @@ async def record_decision(
         policy_version=body.policy_version,
         refund_amount=body.refund_amount,
         currency=body.currency,
+        appeal_period=wiring.settings.appeal_period,
     )
 
     def decision(case: Case) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from services.cases.domain.case import (
     CaseCommand,
     CaseFacts,
     CheckServiceLevel,
+    CloseAfterAppealPeriod,
     Merge,
     OpenCase,
     Reopen,
@@ -253,6 +254,22 @@ def service_level_timer(runtime: RunningService) -> TimerHandler:
         )
         await change_case(
             conn, runtime.store, UUID(payload["case_id"]), command, timer.context("cases")
+        )
+
+    return fire
+
+
+def appeal_period_timer(runtime: RunningService) -> TimerHandler:
+    """Closes a decided case when its appeal period is over (nothing if it was reopened); in
+    the flow of the decision that scheduled the timer."""
+
+    async def fire(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
+        await change_case(
+            conn,
+            runtime.store,
+            UUID(timer.payload["case_id"]),
+            CloseAfterAppealPeriod(now),
+            timer.context("cases"),
         )
 
     return fire

@@ -307,6 +307,7 @@ class RecordDecision:
     policy_version: int | None = None
     refund_amount: str | None = None
     currency: str | None = None
+    appeal_period: timedelta | None = None  # the case closes by itself after it
 
 
 @dataclass(frozen=True)
@@ -322,6 +323,16 @@ class Reopen:
 class Close:
     reason: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class CloseAfterAppealPeriod:
+    """The appeal period's timer fired: close the decided case if nobody appealed in time."""
+
+    at: datetime
+
+
+APPEAL_PERIOD_ENDED = "the appeal period ended"
 
 
 @dataclass(frozen=True)
@@ -805,6 +816,7 @@ def decide_record_decision(case: Case, command: RecordDecision) -> list[EventPay
             explanation=explanation,
             explanation_language=language,
             decided_at=command.at,
+            appeal_until=command.at + command.appeal_period if command.appeal_period else None,
             outcome_label=outcome_label(command.outcome, language),
         )
     )
@@ -822,10 +834,11 @@ def decide_reopen(case: Case, command: Reopen, facts: CaseFacts = NO_FACTS) -> l
             f"only a resolved or closed case can be reopened (it is {case.status.value})"
         )
     assert case.resolved_at is not None
-    ends = case.resolved_at + command.appeal_period
+    # the period the decision named holds, even if the configured one changed since
+    ends = appeal_ends(case) or case.resolved_at + command.appeal_period
     if command.at > ends:
         raise RuleViolation(
-            f"the appeal period of {command.appeal_period.days} days ended on "
+            f"the appeal period of {(ends - case.resolved_at).days} days ended on "
             f"{ends.date().isoformat()}"
         )
     _require_free_problem(case.case_id, facts)
@@ -854,6 +867,22 @@ def decide_close(case: Case, command: Close) -> list[EventPayload]:
     draft.add(CaseClosed(case_id=case.case_id, reason=command.reason, closed_at=command.at))
     draft.status(CaseStatus.CLOSED, "closed", command.at)
     return draft.finish(command.at)
+
+
+def appeal_ends(case: Case) -> datetime | None:
+    """When the appeal period of the case's decision ends, if the decision says."""
+    return case.decision.appeal_until if case.decision is not None else None
+
+
+def decide_close_after_appeal_period(
+    case: Case, command: CloseAfterAppealPeriod
+) -> list[EventPayload]:
+    """Close a decided case once its appeal period is over; nothing when it was reopened,
+    closed already, or decided again with a later period (a stale timer)."""
+    ends = appeal_ends(case)
+    if case.status is not CaseStatus.RESOLVED or ends is None or command.at < ends:
+        return []
+    return decide_close(case, Close(APPEAL_PERIOD_ENDED, command.at))
 
 
 def decide_escalate(case: Case, command: Escalate) -> list[EventPayload]:
@@ -1139,6 +1168,7 @@ CaseCommand = (
     | RecordDecision
     | Reopen
     | Close
+    | CloseAfterAppealPeriod
     | Escalate
     | Assign
     | ChangePriority
@@ -1180,6 +1210,8 @@ def decide(case: Case, facts: CaseFacts, command: CaseCommand) -> list[EventPayl
             return decide_reopen(case, command, facts)
         case Close():
             return decide_close(case, command)
+        case CloseAfterAppealPeriod():
+            return decide_close_after_appeal_period(case, command)
         case Escalate():
             return decide_escalate(case, command)
         case Assign():
