@@ -68,13 +68,23 @@ async def case_facts(
     caller: Caller | None,
 ) -> CaseFacts:
     """What ``decide`` needs beside the case: who asks; for a reopening, which case of the
-    same problem is open now."""
-    open_case = None
+    same problem is open now and the account's standing suspensions (the account held first,
+    as for an opening: a suspension recorded at the same moment is seen here or links the
+    reopened case)."""
     if isinstance(command, Reopen):
         case = await repositories.cases(store).state(conn, case_stream(case_id))
         if case.account_ref is not None and case.case_type is not None:
-            open_case = await open_problems.owner(conn, case.account_ref, case.case_type)
-    return CaseFacts(case_id=case_id, caller=caller, open_case=open_case)
+            await open_problems.hold_account(conn, case.account_ref)
+            account = await repositories.accounts(store).state(
+                conn, account_stream(case.account_ref)
+            )
+            return CaseFacts(
+                case_id=case_id,
+                caller=caller,
+                open_case=await open_problems.owner(conn, case.account_ref, case.case_type),
+                suspensions=account.standing_suspensions(),
+            )
+    return CaseFacts(case_id=case_id, caller=caller)
 
 
 async def change_case(

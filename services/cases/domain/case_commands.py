@@ -248,7 +248,8 @@ class CaseFacts:
     # the account's unresolved case of the problem the command opens or reopens, per the
     # write-side index (None: there is none)
     open_case: UUID | None = None
-    # the standing platform suspensions of the account a split contact's new case is for
+    # the account's standing platform suspensions: for a split contact's new case (of its
+    # account), and for a reopened case (those recorded while it was decided)
     suspensions: tuple[SuspensionRule, ...] = ()
 
 

@@ -14,6 +14,7 @@ from contracts.events.cases import (
     CaseStatus,
     DecisionOutcome,
     DecisionRecorded,
+    SuspensionLinked,
     VerificationRecorded,
     VerificationRequested,
 )
@@ -232,6 +233,18 @@ def decide_reopen(case: Case, command: Reopen, facts: CaseFacts = NO_FACTS) -> l
             reopened_at=command.at,
         )
     )
+    # suspensions the platform recorded while the case was decided: linked now it is open again
+    known = {s.suspension_id for s in case.suspensions}
+    for rule in facts.suspensions:
+        if rule.suspension_id not in known:
+            draft.add(
+                SuspensionLinked(
+                    case_id=case.case_id,
+                    account_ref=case.account_ref,
+                    suspension=rule,
+                    linked_at=command.at,
+                )
+            )
     draft.status(CaseStatus.IN_REVIEW, "appeal" if command.appeal else "reopened", command.at)
     return draft.finish(command.at, restarted=True, customer_contacted=command.appeal)
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 
-from contracts.events.cases import CaseClosed, CaseStatus, DecisionOutcome
+from contracts.events.cases import CaseClosed, CaseStatus, DecisionOutcome, SuspensionRule
+from contracts.events.platform import SuspensionScope
 from runtime.errors import RuleViolation
 from services.cases.domain.case import (
     APPEAL_PERIOD_ENDED,
     NO_FACTS,
+    CaseFacts,
     Close,
     CloseAfterAppealPeriod,
     Reopen,
@@ -92,3 +95,20 @@ def test_an_appeal_is_judged_by_the_period_its_decision_named() -> None:
     late = Reopen(True, ENDS + timedelta(days=1), timedelta(days=60))
     with pytest.raises(RuleViolation, match="appeal period of 30 days ended on 2026-12-23"):
         decide_reopen(given.case, late)
+
+
+def test_a_suspension_recorded_while_the_case_was_decided_links_when_it_is_appealed() -> None:
+    given = decided()
+    later = SuspensionRule(
+        suspension_id=uuid4(),
+        rule_code="WALLET-DORMANT",
+        rule_version=1,
+        threshold=365,
+        facts={"days_inactive": "400"},
+        suspended_at=ENDS - timedelta(days=3),
+        scope=SuspensionScope.WALLET,
+    )
+    appeal = Reopen(True, ENDS - timedelta(days=1), PERIOD)
+    events = given.apply(decide_reopen(given.case, appeal, CaseFacts(suspensions=(later,))))
+    assert types_of(events)[:2] == ["cases.case_reopened", "cases.suspension_linked"]
+    assert given.case.suspensions[-1] == later
