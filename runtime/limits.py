@@ -131,13 +131,16 @@ def limiter_of(request: Request) -> RateLimiter:
     return limiter  # type: ignore[no-any-return]
 
 
-def RateLimited(name: str) -> Any:
+def RateLimited(name: str, *, customers_only: bool = False) -> Any:
     """A dependency applying the limit ``name`` to the caller (401 first when there is no
-    valid token; FastAPI resolves the principal once per request)."""
+    valid token; FastAPI resolves the principal once per request). ``customers_only``: staff
+    and services pass unlimited (a route both read, e.g. an agent console that polls)."""
 
     async def check(
         request: Request, principal: Annotated[Principal, Depends(current_principal)]
     ) -> None:
+        if customers_only and principal.is_staff:
+            return
         client = request.client
         limiter_of(request).check(name, principal.id, client.host if client else "unknown")
 

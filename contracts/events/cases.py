@@ -19,6 +19,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.base import EventPayload, PersonalData
+from contracts.events.platform import SuspensionScope
 from contracts.fields import Identifier
 from contracts.registry import REGISTRY
 from contracts.topics import CASES_CASES
@@ -327,6 +328,12 @@ class SuspensionRule(BaseModel):
     window_hours: int | None = Field(default=None, ge=1)
     facts: Facts = Field(default_factory=dict, description="What the platform observed.")
     suspended_at: AwareDatetime
+    scope: SuspensionScope | None = Field(
+        default=None,
+        description="What was suspended: account (the whole account), wallet (only its "
+        "wallet), storefront (only its shop); absent on suspensions recorded before cases "
+        "kept it.",
+    )
 
 
 @REGISTRY.event("cases.suspension_linked", version=1, topic=CASES_CASES)
@@ -394,6 +401,18 @@ class DecisionRecorded(EventPayload):
     explanation: str = Field(description="Plain-language explanation in explanation_language.")
     explanation_language: str = Field(description="BCP 47 tag the explanation is written in.")
     decided_at: AwareDatetime
+    appeal_until: AwareDatetime | None = Field(
+        default=None,
+        description="Until when the customer may appeal; the case closes by itself then "
+        "unless it was reopened. Absent on decisions recorded before cases wrote it.",
+    )
+    outcome_label: str | None = Field(
+        default=None,
+        max_length=120,
+        description="The outcome as the customer reads it, in explanation_language (e.g. "
+        "已恢复, restored, rétabli); messages to the customer show this, never the code. "
+        "Absent on decisions recorded before cases wrote it.",
+    )
 
 
 @REGISTRY.event("cases.note_added", version=1, topic=CASES_CASES)

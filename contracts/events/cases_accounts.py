@@ -47,9 +47,15 @@ class SuspensionRecorded(EventPayload):
     and every case opened later while it stands, links it."""
 
     account_ref: Identifier
-    scope: SuspensionScope
+    scope: SuspensionScope = Field(
+        description="What the platform suspended: account (the whole account), wallet (only "
+        "its wallet), storefront (only its shop)."
+    )
     suspension: SuspensionRule
-    platform_event_id: UUID = Field(description="Event id of platform.account_suspended.")
+    platform_event_id: UUID = Field(
+        description="Event id of platform.account_suspended; for a suspension the platform "
+        "reported over HTTP, an id derived from its suspension id."
+    )
     recorded_at: AwareDatetime
 
 

@@ -1,7 +1,8 @@
 """Events of the account platform (an external system, not one of Frontdesk's services), on
 ``frontdesk.platform.accounts``, keyed by ``account-<account_ref>``.
 
-Frontdesk only consumes them: the platform's own adapter publishes them in this envelope. They
+Frontdesk only consumes them: the platform's own adapter publishes them in this envelope, or
+reports the same payload to cases over HTTP (``POST /platform/suspensions``, service role). They
 carry the rule that fired, its version and threshold, and the facts that triggered it, so that
 a case can say exactly why an account was suspended. No personal data.
 """
@@ -29,7 +30,10 @@ PLATFORM_ACCOUNTS = register_topic(
 
 
 class SuspensionScope(StrEnum):
-    """What the platform suspended."""
+    """What the platform suspended: ``account`` — the whole account (sign-in, messaging,
+    everything); ``wallet`` — only the account's wallet (payments and balance; the account
+    itself still works); ``storefront`` — only the account's shop (its listings and sales;
+    the account itself still works)."""
 
     ACCOUNT = "account"
     WALLET = "wallet"
@@ -43,7 +47,10 @@ class AccountSuspended(EventPayload):
 
     suspension_id: UUID = Field(description="The platform's id of this suspension.")
     account_ref: Identifier = Field(description="Opaque platform account id.")
-    scope: SuspensionScope
+    scope: SuspensionScope = Field(
+        description="What was suspended: account (the whole account), wallet (only its "
+        "wallet: payments and balance), storefront (only its shop: listings and sales)."
+    )
     rule_code: str = Field(
         max_length=64, description="Stable code of the rule, e.g. SPAM-GROUP-CONTACT."
     )

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from runtime.export import gather_router
 from runtime.service import ServiceDefinition, create_app
 from services.cases.api import routers
-from services.cases.application.cases import service_level_timer
+from services.cases.application.appeal_timers import APPEAL_PERIOD_TIMER
+from services.cases.application.cases import appeal_period_timer, service_level_timer
 from services.cases.application.reactions import reaction_groups
 from services.cases.application.service_level_timers import SERVICE_LEVEL_TIMER
 from services.cases.config import build_wiring
@@ -29,7 +30,10 @@ DEFINITION = ServiceDefinition(
     routers=[*routers, gather_router()],
     consumer_groups=lambda runtime: [*reaction_groups(runtime), *projection_groups()],
     redact_subject=redact_subject,
-    timers=lambda runtime: {SERVICE_LEVEL_TIMER: service_level_timer(runtime)},
+    timers=lambda runtime: {
+        SERVICE_LEVEL_TIMER: service_level_timer(runtime),
+        APPEAL_PERIOD_TIMER: appeal_period_timer(runtime),
+    },
     wiring=build_wiring,
     retention=retention_policies(),
     export_subject=export_subject,

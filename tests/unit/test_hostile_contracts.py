@@ -64,6 +64,7 @@ ALLOWED: dict[str, str] = {
     "DecisionRecorded.explanation": REVIEW,
     "DecisionRecorded.explanation_language": VOCABULARY,
     "DecisionRecorded.facts": GENERATED,
+    "DecisionRecorded.outcome_label": GENERATED,
     "DepositsSent.bank_account_last4": ORGANIZATION,
     "DeskAdded.location": STAFF_NOTE,
     "Evidence.kind": VOCABULARY,

@@ -14,6 +14,7 @@ from services.cases.api import (
     policies,
     privacy,
     staff,
+    suspensions,
     tags,
     timelines,
 )
@@ -27,6 +28,7 @@ routers: list[APIRouter] = [
     timelines.router,
     policies.router,
     tags.router,
+    suspensions.router,
     staff.router,
     privacy.router,
     accesses.router,

@@ -10,12 +10,18 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from contracts.events.cases import CasePriority, CaseStatus, CaseType, WaitingOn
+from contracts.events.cases import (
+    CasePriority,
+    CaseStatus,
+    CaseType,
+    DecisionOutcome,
+    WaitingOn,
+)
+from services.cases.domain.customer_texts import next_step, outcome_label
 from services.cases.domain.visibility import (
     Audience,
     appeal_until,
     case_for,
-    next_step,
     suspension_for,
 )
 
@@ -56,7 +62,8 @@ class CustomerCaseView(BaseModel):
         description="The disputed report: category, an organization's name, the evidence."
     )
     decision: dict[str, Any] | None = Field(
-        description="Outcome, reason code and version, threshold, facts, explanation."
+        description="Outcome (its code, and outcome_label: as the customer reads it), reason "
+        "code and version, threshold, facts, explanation."
     )
     appeal_until: AwareDatetime | None
     merged_into: UUID | None
@@ -96,11 +103,22 @@ def full_view(row: dict[str, Any], appeal_period: timedelta) -> dict[str, Any]:
     decided_at = (
         datetime.fromisoformat(view["decision"]["decided_at"]) if view["decision"] else None
     )
-    until = appeal_until(decided_at, appeal_period)
+    decided_until = view["decision"].get("appeal_until") if view["decision"] else None
+    until = (
+        datetime.fromisoformat(decided_until)
+        if decided_until  # what the decision promised; before it said, the configured period
+        else appeal_until(decided_at, appeal_period)
+    )
     view["appeal_until"] = until if status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) else None
     pending = [v["purpose"] for v in view["verifications"] if v.get("outcome") is None]
     view["next_step"] = next_step(status, waiting, pending, view["appeal_until"], view["language"])
     view["suspensions"] = [suspension_for(s, view["language"]) for s in view["suspensions"]]
+    if view["decision"] and not view["decision"].get("outcome_label"):  # decided before labels
+        decision = view["decision"]
+        label = outcome_label(
+            DecisionOutcome(decision["outcome"]), decision["explanation_language"]
+        )
+        view["decision"] = {**decision, "outcome_label": label}
     return view
 
 

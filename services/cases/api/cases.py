@@ -27,6 +27,7 @@ from runtime.auth import STAFF_ROLES, Principal, require_roles
 from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
 from runtime.context import CommandContext
 from runtime.errors import NotFound
+from runtime.limits import RateLimited
 from runtime.service import Runtime
 from services.cases.api.case_views import CaseView, CustomerCaseView, shaped
 from services.cases.application.cases import NewContact, change_case, open_or_attach
@@ -90,6 +91,7 @@ async def visible(
     "/cases/{case_id}",
     response_model=CaseView | CustomerCaseView,
     summary="A case (customers see their own, without internal fields)",
+    dependencies=[RateLimited("customer", customers_only=True)],
 )
 async def get_case(
     case_id: CaseId,
@@ -106,6 +108,7 @@ async def get_case(
     "/cases",
     response_model=list[CaseView | CustomerCaseView],
     summary="Cases by ticket, account, status or assignee (customers: their own)",
+    dependencies=[RateLimited("customer", customers_only=True)],
 )
 async def list_cases(
     runtime: Runtime,

@@ -26,6 +26,7 @@ from contracts.vocabulary import PersonRole, RiskLevel, VerificationPurpose
 from runtime.auth import Principal
 from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
 from runtime.context import CommandContext
+from runtime.limits import RateLimited
 from runtime.service import Runtime
 from services.cases.api.cases import (
     CaseId,
@@ -164,6 +165,7 @@ async def record_decision(
     case_id: CaseId,
     body: DecisionRequest,
     runtime: Runtime,
+    wiring: CasesWiring,
     principal: Annotated[Principal, Workers],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -177,6 +179,7 @@ async def record_decision(
         policy_version=body.policy_version,
         refund_amount=body.refund_amount,
         currency=body.currency,
+        appeal_period=wiring.settings.appeal_period,
     )
 
     def decision(case: Case) -> dict[str, Any]:
@@ -208,6 +211,7 @@ class ReopenRequest(BaseModel):
     "/cases/{case_id}/reopen",
     response_model=CommandResult,
     summary="Reopen (staff) or appeal (the customer) within the appeal period",
+    dependencies=[RateLimited("customer", customers_only=True)],
 )
 async def reopen(
     case_id: CaseId,
@@ -254,6 +258,7 @@ class ReplyRequest(BaseModel):
     "/cases/{case_id}/replies",
     response_model=CommandResult,
     summary="The customer answered: the case leaves awaiting_customer, its clock resumes",
+    dependencies=[RateLimited("customer", customers_only=True)],
 )
 async def customer_reply(
     case_id: CaseId,

@@ -17,6 +17,7 @@ from runtime.auth import Principal, require_roles
 from runtime.commands import command
 from runtime.context import CommandContext
 from runtime.export import gather_subject_data
+from runtime.limits import RateLimited
 from runtime.service import Runtime
 from services.cases.application.data_subjects import (
     change_data_subject,
@@ -154,6 +155,7 @@ async def erase_subject(
     description="The account holder who passed a verification session themselves within "
     "FRONTDESK_CASES_SELF_EXPORT_MINUTES (30) gets everything the services hold about their "
     "account, as one JSON document; the read is recorded as a self-access.",
+    dependencies=[RateLimited("customer")],
 )
 async def my_data(
     verification_id: Annotated[UUID, Query(description="The session the customer passed.")],

@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from runtime.audit import record_access
 from runtime.auth import Principal
+from runtime.limits import RateLimited
 from runtime.service import Runtime
 from services.cases.api.cases import CaseId, Readers, Staff, visible
 from services.cases.domain.visibility import Audience, timeline_entry_for
@@ -82,6 +83,7 @@ async def account_timeline(
     "/cases/{case_id}/timeline",
     response_model=list[TimelineEntry],
     summary="The case's history (customers: what they may see)",
+    dependencies=[RateLimited("customer", customers_only=True)],
 )
 async def case_timeline(
     case_id: CaseId,

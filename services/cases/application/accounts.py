@@ -3,6 +3,7 @@ on the account, linked to every unresolved case of it)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -36,15 +37,29 @@ async def change_account(
     return executed.state
 
 
+@dataclass(frozen=True)
+class SuspensionOutcome:
+    """What recording a platform suspension did: whether the account learnt it now (False: it
+    knew it already, from Kafka or an earlier request), and the cases that link it."""
+
+    recorded: bool
+    linked_cases: list[UUID]
+
+
 async def record_suspension(
     conn: asyncpg.Connection,
     store: EventStore,
     suspended: AccountSuspended,
     platform_event_id: UUID,
     context: CommandContext,
-) -> list[UUID]:
+) -> SuspensionOutcome:
     """Record the platform's suspension on the account and link it to every unresolved case
-    of the account (cases opened later link it when they open). Returns the linked cases."""
+    of the account (cases opened later link it when they open). Idempotent by the platform's
+    suspension id, whichever way it came (Kafka or HTTP).
+
+    The account is held first (``open_problems.hold_account``), so a case opening at the same
+    moment either finds the suspension on the account or is found here, in either order."""
+    await open_problems.hold_account(conn, suspended.account_ref)
     rule = SuspensionRule(
         suspension_id=suspended.suspension_id,
         rule_code=suspended.rule_code,
@@ -54,6 +69,7 @@ async def record_suspension(
         window_hours=suspended.window_hours,
         facts=suspended.facts,
         suspended_at=suspended.suspended_at,
+        scope=suspended.scope,
     )
     command = RecordSuspension(
         account_ref=suspended.account_ref,
@@ -62,7 +78,7 @@ async def record_suspension(
         platform_event_id=platform_event_id,
         at=suspended.suspended_at,
     )
-    await repositories.accounts(store).execute(
+    executed = await repositories.accounts(store).execute(
         conn,
         account_stream(suspended.account_ref),
         lambda account: decide(account, command),
@@ -72,4 +88,4 @@ async def record_suspension(
     link = LinkSuspension(rule, suspended.suspended_at)
     for case_id in open_cases:
         await change_case(conn, store, case_id, link, context)
-    return open_cases
+    return SuspensionOutcome(recorded=executed.changed, linked_cases=open_cases)

@@ -35,6 +35,7 @@ from services.cases.domain.case import (
     CaseCommand,
     CaseFacts,
     CheckServiceLevel,
+    CloseAfterAppealPeriod,
     Merge,
     OpenCase,
     Reopen,
@@ -67,13 +68,23 @@ async def case_facts(
     caller: Caller | None,
 ) -> CaseFacts:
     """What ``decide`` needs beside the case: who asks; for a reopening, which case of the
-    same problem is open now."""
-    open_case = None
+    same problem is open now and the account's standing suspensions (the account held first,
+    as for an opening: a suspension recorded at the same moment is seen here or links the
+    reopened case)."""
     if isinstance(command, Reopen):
         case = await repositories.cases(store).state(conn, case_stream(case_id))
         if case.account_ref is not None and case.case_type is not None:
-            open_case = await open_problems.owner(conn, case.account_ref, case.case_type)
-    return CaseFacts(case_id=case_id, caller=caller, open_case=open_case)
+            await open_problems.hold_account(conn, case.account_ref)
+            account = await repositories.accounts(store).state(
+                conn, account_stream(case.account_ref)
+            )
+            return CaseFacts(
+                case_id=case_id,
+                caller=caller,
+                open_case=await open_problems.owner(conn, case.account_ref, case.case_type),
+                suspensions=account.standing_suspensions(),
+            )
+    return CaseFacts(case_id=case_id, caller=caller)
 
 
 async def change_case(
@@ -120,7 +131,11 @@ async def open_or_attach(
     conn: asyncpg.Connection, store: EventStore, contact: NewContact, context: CommandContext
 ) -> tuple[Case, bool]:
     """Attach the contact to the account's open case of the same problem, or open one.
-    Returns the case and whether the contact was attached (False: a case was opened)."""
+    Returns the case and whether the contact was attached (False: a case was opened).
+
+    The account is held first (``open_problems.hold_account``): a platform suspension
+    recorded at the same moment is then either seen here, or sees this case and links it."""
+    await open_problems.hold_account(conn, contact.account_ref)
     if not await open_problems.claim(
         conn, contact.account_ref, contact.case_type, contact.new_case_id
     ):
@@ -210,6 +225,7 @@ async def split_contact(
     if not source.opened:
         raise NotFound(f"case {source_id} not found")
     account_ref = command.account_ref or source.account_ref or ""
+    await open_problems.hold_account(conn, account_ref)
     account = await repositories.accounts(store).state(conn, account_stream(account_ref))
     facts = CaseFacts(
         case_id=command.new_case_id,
@@ -248,6 +264,22 @@ def service_level_timer(runtime: RunningService) -> TimerHandler:
         )
         await change_case(
             conn, runtime.store, UUID(payload["case_id"]), command, timer.context("cases")
+        )
+
+    return fire
+
+
+def appeal_period_timer(runtime: RunningService) -> TimerHandler:
+    """Closes a decided case when its appeal period is over (nothing if it was reopened); in
+    the flow of the decision that scheduled the timer."""
+
+    async def fire(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
+        await change_case(
+            conn,
+            runtime.store,
+            UUID(timer.payload["case_id"]),
+            CloseAfterAppealPeriod(now),
+            timer.context("cases"),
         )
 
     return fire

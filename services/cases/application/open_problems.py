@@ -43,6 +43,18 @@ async def keep_open_problems(
         raise RuleViolation(ALREADY_OPEN.format(owner=owner))
 
 
+async def hold_account(conn: asyncpg.Connection, account_ref: str) -> None:
+    """Hold the account until the end of the transaction, against the other writer that must
+    see what this one does: a case opening reads the account's suspensions after claiming its
+    problem here, a platform suspension reads this index after recording itself on the
+    account. Without it the two transactions each miss the other's uncommitted write and the
+    case never links the suspension; with it the later one sees the earlier one's commit, in
+    either order."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('cases.account:' || $1, 0))", account_ref
+    )
+
+
 async def claim(
     conn: asyncpg.Connection, account_ref: str, case_type: CaseType, case_id: UUID
 ) -> bool:

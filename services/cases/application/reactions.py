@@ -132,7 +132,7 @@ def reaction_groups(runtime: RunningService) -> list[ConsumerGroup]:
         conn: asyncpg.Connection, event: ReceivedEvent[AccountSuspended]
     ) -> None:
         suspended = event.payload
-        linked = await record_suspension(
+        outcome = await record_suspension(
             conn,
             runtime.store,
             suspended,
@@ -141,7 +141,9 @@ def reaction_groups(runtime: RunningService) -> list[ConsumerGroup]:
         )
         log.info(
             "platform suspension recorded",
-            extra=log_fields(suspension_id=str(suspended.suspension_id), cases=len(linked)),
+            extra=log_fields(
+                suspension_id=str(suspended.suspension_id), cases=len(outcome.linked_cases)
+            ),
         )
 
     return [

@@ -4,7 +4,6 @@ the site's business calendar after every decision. Pure, no I/O."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from contracts.events.cases import (
     CaseStatus,
@@ -13,9 +12,7 @@ from contracts.events.cases import (
     ServiceLevelTarget,
 )
 from services.cases.domain.calendar import calendar_for
-
-if TYPE_CHECKING:  # the case module imports this one
-    from services.cases.domain.case import Case
+from services.cases.domain.case_state import Case
 
 
 def _target(

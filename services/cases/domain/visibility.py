@@ -12,7 +12,6 @@ individual reporter's identity. Anything not listed for customers is not shown t
 """
 
 # Chinese text uses Chinese (full-width) punctuation on purpose.
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 
@@ -20,8 +19,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from contracts.events.cases import CaseStatus, ReporterCategory, SuspensionRule, WaitingOn
-from services.cases.domain.policies import explain_suspension, explanation_language
+from contracts.events.cases import ReporterCategory, SuspensionRule
+from services.cases.domain.policies import explain_suspension
 
 
 class Caller(Protocol):
@@ -165,65 +164,6 @@ def timeline_entry_for(entry: dict[str, Any], audience: Audience) -> dict[str, A
         "case_id": entry["case_id"],
         "details": details,
     }
-
-
-# -- what the customer reads: the next step ---------------------------------------------------
-
-_NEXT_STEP: dict[CaseStatus, tuple[str, str]] = {
-    CaseStatus.OPEN: (
-        "我们已收到您的问题，客服人员会尽快处理。",
-        "We have your request; an agent will pick it up shortly.",
-    ),
-    CaseStatus.TRIAGE: ("客服人员正在了解您的问题。", "An agent is looking into your request."),
-    CaseStatus.IN_REVIEW: ("您的案件正在审核中。", "Your case is being reviewed."),
-    CaseStatus.AWAITING_SPECIALIST: (
-        "您的案件已交给专家处理。",
-        "A specialist is handling your case.",
-    ),
-    CaseStatus.AWAITING_CUSTOMER: (
-        "我们需要您的回复，请查看消息并回复。",
-        "We need your answer: please read our message and reply.",
-    ),
-    CaseStatus.ESCALATED: ("您的案件已交由主管处理。", "A supervisor is handling your case."),
-    CaseStatus.CLOSED: ("案件已结束。", "The case is closed."),
-    CaseStatus.MERGED: (
-        "此案件已并入您的另一个案件，请查看该案件。",
-        "This case was merged into another of your cases; follow that one.",
-    ),
-}
-
-
-def next_step(
-    status: CaseStatus,
-    waiting: WaitingOn,
-    pending_purposes: list[str],
-    appeal_until: datetime | None,
-    language: str,
-) -> str:
-    zh = explanation_language(language) == "zh-CN"
-    if status is CaseStatus.AWAITING_VERIFICATION:
-        purposes = ", ".join(pending_purposes) or "identity"
-        if waiting is WaitingOn.ACCOUNT_HOLDER:
-            return (
-                f"需要账号持有人本人完成身份核验（{purposes}），可远程完成，无需到场。"
-                if zh
-                else f"The account holder must verify their own identity ({purposes}); it can "
-                "be done remotely, no visit needed."
-            )
-        return (
-            f"请完成身份核验（{purposes}），可远程完成。"
-            if zh
-            else f"Please complete the verification ({purposes}); it can be done remotely."
-        )
-    if status is CaseStatus.RESOLVED:
-        until = appeal_until.date().isoformat() if appeal_until else ""
-        return (
-            f"已作出决定（见说明）。如不同意，可在 {until} 前申诉。"
-            if zh
-            else f"A decision was made (see the explanation). You may appeal until {until}."
-        )
-    text_zh, text_en = _NEXT_STEP[status]
-    return text_zh if zh else text_en
 
 
 def appeal_until(resolved_at: datetime | None, period: timedelta) -> datetime | None:

@@ -11,13 +11,13 @@ import pytest
 from contracts.events.cases import CaseStatus, WaitingOn
 from runtime.auth import Principal
 from services.cases.api.case_views import CaseView, CustomerCaseView
+from services.cases.domain.customer_texts import next_step
 from services.cases.domain.visibility import (
     CUSTOMER_CASE_FIELDS,
     CUSTOMER_TIMELINE_KINDS,
     Audience,
     audience_for,
     case_for,
-    next_step,
     report_for,
     timeline_entry_for,
 )
