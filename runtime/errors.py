@@ -18,6 +18,10 @@ class RuleViolation(FrontdeskError):
     status = 409
     title = "Not allowed in the current state"
 
+    def __init__(self, detail: str, rule: str | None = None) -> None:
+        super().__init__(detail)
+        self.rule = rule  # the rule's stable name, for a frontend (problem+json ``rule``)
+
 
 class ConcurrencyConflict(FrontdeskError):
     """Another command changed the same aggregate first; nothing was written."""

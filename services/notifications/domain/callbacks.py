@@ -201,9 +201,24 @@ def decide_request(state: Callback, command: RequestCallback) -> list[EventPaylo
 
 
 def decide_attempt(state: Callback, command: RecordAttempt) -> list[EventPayload]:
+    """An attempt is refused once the promised time's ``max_attempts`` are spent (moving the
+    callback gives a new time its own attempts) and while the person is in quiet hours."""
     state.require_open()
     assert state.availability is not None
     assert state.window_end is not None
+    if state.attempts_in_slot >= state.max_attempts:
+        raise RuleViolation(
+            f"all {state.max_attempts} attempts for this promised time were made: reschedule "
+            "the callback to try again",
+            rule="max_attempts",
+        )
+    if state.availability.is_quiet(command.at):
+        local = state.availability.local(command.at).strftime("%Y-%m-%d %H:%M")
+        raise RuleViolation(
+            f"{local} ({state.availability.timezone}) falls in the person's quiet hours: "
+            "nobody may call them now",
+            rule="quiet_hours",
+        )
     attempt = state.attempts + 1
     base = {
         "callback_id": state.callback_id,
@@ -270,7 +285,10 @@ def decide_attempt(state: Callback, command: RecordAttempt) -> list[EventPayload
 def _refuse_quiet(availability: Availability, start: datetime, length: timedelta = SLOT) -> None:
     if availability.allowed_intervals(start, start + length) != [(start, start + length)]:
         local = availability.local(start).strftime("%Y-%m-%d %H:%M")
-        raise RuleViolation(f"{local} ({availability.timezone}) falls in the person's quiet hours")
+        raise RuleViolation(
+            f"{local} ({availability.timezone}) falls in the person's quiet hours",
+            rule="quiet_hours",
+        )
 
 
 def decide_reschedule(state: Callback, command: Reschedule) -> list[EventPayload]:
@@ -280,12 +298,18 @@ def decide_reschedule(state: Callback, command: Reschedule) -> list[EventPayload
     if command.by is CallbackActor.CUSTOMER:
         if state.customer_reschedules >= MAX_CUSTOMER_RESCHEDULES:
             raise RuleViolation(
-                f"a callback can be rescheduled at most {MAX_CUSTOMER_RESCHEDULES} times"
+                f"a callback can be rescheduled at most {MAX_CUSTOMER_RESCHEDULES} times",
+                rule="max_reschedules",
             )
         if command.start < command.at + RESCHEDULE_NOTICE:
-            raise RuleViolation("a new time must be at least one hour from now")
+            raise RuleViolation(
+                "a new time must be at least one hour from now", rule="reschedule_notice"
+            )
         if command.start > state.promised_window_end + RESCHEDULE_HORIZON:
-            raise RuleViolation("a new time must be within 14 days of the promised window")
+            raise RuleViolation(
+                "a new time must be within 14 days of the promised window",
+                rule="reschedule_horizon",
+            )
     elif command.start <= command.at:
         raise RuleViolation("a new time must be in the future")
     _refuse_quiet(state.availability, command.start)

@@ -239,12 +239,12 @@ async def test_flow_5_unanswered_callback_retries_tells_the_guardian_and_is_miss
     assert sms["to"] == "+33612345678"
     assert sms["body"].startswith("Un spécialiste vous appellera entre")
 
-    # three unanswered attempts, each after the configured spacing
+    # three unanswered attempts, each when due (never in quiet hours), after the spacing
     for _ in range(3):
-        view = await record(stack, token, requested.callback_id, "no_answer")
         wait = datetime.fromisoformat(view["due_at"]) - clock.now()
         if wait > timedelta():
             clock.advance(wait)
+        view = await record(stack, token, requested.callback_id, "no_answer")
     assert view["attempts"] == 3
 
     # then the guardian is told we tried and how to reach us, once
@@ -442,3 +442,66 @@ async def test_callback_requests_are_validated(stack: Stack, token: Callable[...
     assert past.status_code == 409
     unknown = await client.get(f"/callbacks/{uuid.uuid4()}", headers=auth(token("agent")))
     assert unknown.status_code == 404
+
+
+async def test_an_attempt_in_quiet_hours_or_beyond_max_attempts_is_refused_naming_the_rule(
+    stack: Stack, clock: OffsetClock, token: Callable[..., str], sandboxes: Sandboxes
+) -> None:
+    client = stack["notifications"].client
+    staff = auth(token("specialist", sub="spec-wallet-1"))
+    now = clock.now()
+    # the person's quiet hours (UTC) run from an hour ago to three hours from now
+    quiet = {
+        "start": f"{now - timedelta(hours=1):%H:%M}",
+        "end": f"{now + timedelta(hours=3):%H:%M}",
+    }
+    body = agent_request(
+        f"cust-{uuid.uuid4().hex[:8]}",
+        timezone="UTC",
+        window_start=now.isoformat(),
+        window_end=(now + timedelta(hours=20)).isoformat(),
+        quiet_hours=quiet,
+        preferred_hours={"start": quiet["end"], "end": quiet["start"]},
+        max_attempts=1,
+    )
+    created = await client.post("/callbacks", json=body, headers=auth(token("agent")))
+    assert created.status_code == 201, created.text
+    callback_id = created.json()["callback_id"]
+
+    async def attempt(outcome: str) -> Any:
+        return await client.post(
+            f"/callbacks/{callback_id}/attempts", json={"outcome": outcome}, headers=staff
+        )
+
+    # calling now would wake them: 409, the rule named, nothing recorded
+    quiet_call = await attempt("no_answer")
+    assert quiet_call.status_code == 409, quiet_call.text
+    assert quiet_call.headers["content-type"] == "application/problem+json"
+    assert quiet_call.json()["rule"] == "quiet_hours"
+    assert "quiet hours" in quiet_call.json()["detail"]
+    shown = await client.get(f"/callbacks/{callback_id}", headers=staff)
+    assert shown.json()["attempts"] == 0
+
+    # when due, the one attempt allowed is taken; a second is refused
+    clock.advance(
+        datetime.fromisoformat(created.json()["due_at"]) - clock.now() + timedelta(minutes=1)
+    )
+    first = await attempt("no_answer")
+    assert first.status_code == 200, first.text
+    assert first.json()["attempts"] == 1
+    beyond = await attempt("reached")
+    assert beyond.status_code == 409, beyond.text
+    assert beyond.json()["rule"] == "max_attempts"
+    shown = await client.get(f"/callbacks/{callback_id}", headers=staff)
+    assert (shown.json()["attempts"], shown.json()["status"]) == (1, "scheduled")
+
+    # moved to a new time, the callback gets its attempts again
+    start = clock.now() + timedelta(hours=2)
+    moved = await client.post(
+        f"/callbacks/{callback_id}/reschedule", json={"start": start.isoformat()}, headers=staff
+    )
+    assert moved.status_code == 200, moved.text
+    clock.advance(start - clock.now())
+    reached = await attempt("reached")
+    assert reached.status_code == 200, reached.text
+    assert (reached.json()["attempts"], reached.json()["status"]) == (2, "completed")
