@@ -4,7 +4,8 @@
 recipient's language with a fallback (exact tag → same language → English). Variables are
 declared per kind and validated when the message is rendered: a missing, unknown or malformed
 variable is refused rather than sent as a broken message. Times are shown in the recipient's
-own timezone, in their language's format."""
+own timezone, in their language's format; a code of the contracts' vocabulary (an outcome, a
+queue) is shown as its label in the recipient's language (``labels.py``), never as the code."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from enum import StrEnum
 
 from contracts.events.notifications import NotificationKind
 from services.notifications.domain.hours import zone
+from services.notifications.domain.labels import OUTCOMES, QUEUES, Labels
 
 
 class TemplateError(ValueError):
@@ -31,7 +33,7 @@ class Var(StrEnum):
 
 @dataclass(frozen=True)
 class Template:
-    variables: dict[str, Var]
+    variables: dict[str, Var | Labels]  # Labels: a code, shown as its label
     optional: frozenset[str]
     texts: dict[str, tuple[str, str]]  # language → (subject, body)
 
@@ -50,18 +52,33 @@ TEMPLATES: dict[NotificationKind, Template] = {
     NotificationKind.TICKET_ISSUED: _T(
         {
             "number": Var.TEXT,
-            "queue": Var.TEXT,
+            "queue": QUEUES,
             "ahead": Var.INT,
             "wait_minutes": Var.INT,
             "link": Var.URL,
         },
         frozenset({"ahead", "wait_minutes", "link", "queue"}),
         _texts(
-            zh_CN=("取号成功", "您的号码是 {number}。{ahead_line}{wait_line}{link_line}"),
-            en=("Your number", "Your number is {number}.{ahead_line}{wait_line}{link_line}"),
-            fr=("Votre numéro", "Votre numéro est {number}.{ahead_line}{wait_line}{link_line}"),
-            de=("Ihre Nummer", "Ihre Nummer ist {number}.{ahead_line}{wait_line}{link_line}"),
-            ja=("受付番号", "受付番号は {number} です。{ahead_line}{wait_line}{link_line}"),
+            zh_CN=(
+                "取号成功",
+                "您的号码是 {number}。{queue_line}{ahead_line}{wait_line}{link_line}",
+            ),
+            en=(
+                "Your number",
+                "Your number is {number}.{queue_line}{ahead_line}{wait_line}{link_line}",
+            ),
+            fr=(
+                "Votre numéro",
+                "Votre numéro est {number}.{queue_line}{ahead_line}{wait_line}{link_line}",
+            ),
+            de=(
+                "Ihre Nummer",
+                "Ihre Nummer ist {number}.{queue_line}{ahead_line}{wait_line}{link_line}",
+            ),
+            ja=(
+                "受付番号",
+                "受付番号は {number} です。{queue_line}{ahead_line}{wait_line}{link_line}",
+            ),
         ),
     ),
     NotificationKind.QUEUE_POSITION: _T(
@@ -111,7 +128,7 @@ TEMPLATES: dict[NotificationKind, Template] = {
         ),
     ),
     NotificationKind.CASE_DECISION: _T(
-        {"case_ref": Var.TEXT, "decision": Var.TEXT, "explanation": Var.TEXT, "link": Var.URL},
+        {"case_ref": Var.TEXT, "decision": OUTCOMES, "explanation": Var.TEXT, "link": Var.URL},
         frozenset({"link"}),
         _texts(
             zh_CN=(
@@ -517,6 +534,13 @@ TEMPLATES: dict[NotificationKind, Template] = {
 
 # optional pieces, per language: rendered only when their variable is given
 _LINES = {
+    "queue_line": {
+        "zh-CN": "服务类别：{queue}。",
+        "en": " Queue: {queue}.",
+        "fr": " File : {queue}.",
+        "de": " Warteschlange: {queue}.",
+        "ja": "窓口：{queue}。",
+    },
     "ahead_line": {
         "zh-CN": "前面还有 {ahead} 位。",
         "en": " {ahead} ahead of you.",
@@ -561,6 +585,7 @@ _LINES = {
     },
 }
 _LINE_NEEDS = {
+    "queue_line": "queue",
     "ahead_line": "ahead",
     "wait_line": "wait_minutes",
     "link_line": "link",
@@ -656,9 +681,14 @@ _URL = re.compile(r"^https://[^\s]{1,300}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def _check(name: str, kind: Var, value: str, timezone: str | None, language: str) -> str:
+def _check(name: str, kind: Var | Labels, value: str, timezone: str | None, language: str) -> str:
     if _CONTROL.search(value) or len(value) > 2000:
         raise TemplateError(f"variable {name} holds control characters or is too long")
+    if isinstance(kind, Labels):
+        label = kind.label(value, language)
+        if label is None:
+            raise TemplateError(f"variable {name}: {value!r} has no {language} label")
+        return label
     match kind:
         case Var.INT:
             if not value.isdigit():

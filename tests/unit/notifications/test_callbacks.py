@@ -231,9 +231,7 @@ def test_a_moved_callback_gets_new_attempts() -> None:
         )
     staff = Reschedule(start=utc(24, 2), by=CallbackActor.STAFF, at=utc(23, 6))
     history.append(decide_reschedule(given(*history), staff))
-    recorded, completed = decide_attempt(
-        given(*history), attempt(CallbackOutcome.REACHED, utc(24, 2))
-    )
+    _, completed = decide_attempt(given(*history), attempt(CallbackOutcome.REACHED, utc(24, 2)))
     assert isinstance(completed, CallbackCompleted)
     assert completed.attempts == 4
 
