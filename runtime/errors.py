@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class FrontdeskError(Exception):
     status = 400
@@ -10,6 +12,10 @@ class FrontdeskError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+    def members(self) -> dict[str, Any]:
+        """What the problem+json answer carries besides type, title, status and detail."""
+        return {}
 
 
 class RuleViolation(FrontdeskError):
@@ -21,6 +27,25 @@ class RuleViolation(FrontdeskError):
     def __init__(self, detail: str, rule: str | None = None) -> None:
         super().__init__(detail)
         self.rule = rule  # the rule's stable name, for a frontend (problem+json ``rule``)
+
+    def members(self) -> dict[str, Any]:
+        return {"rule": self.rule} if self.rule else {}
+
+
+class InvalidValue(FrontdeskError):
+    """A value its request model accepts that a rule refuses on its own (a date beyond the
+    horizon the rule allows from now): 422 naming the field, like a model's own refusal."""
+
+    status = 422
+    title = "Invalid request"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"invalid: {field}: {message}")
+        self.field = field
+        self.message = message
+
+    def members(self) -> dict[str, Any]:
+        return {"errors": [{"field": self.field, "message": self.message, "type": "value_error"}]}
 
 
 class ConcurrencyConflict(FrontdeskError):

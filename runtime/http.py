@@ -110,13 +110,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(FrontdeskError)
     async def domain_error(request: Request, error: FrontdeskError) -> JSONResponse:
-        rule = getattr(error, "rule", None)
         return problem(
             error.status,
             error.title,
             error.detail,
             headers=getattr(error, "headers", None),
-            **({"rule": rule} if rule else {}),
+            **error.members(),
         )
 
     @app.exception_handler(StarletteHTTPException)

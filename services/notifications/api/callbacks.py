@@ -177,8 +177,6 @@ async def request_callback(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     now = runtime.clock.now()
-    if body.window_end <= now + timedelta(minutes=10):
-        raise RuleViolation("the window must end at least 10 minutes from now")
 
     async def act(conn: asyncpg.Connection) -> tuple[int, Any]:
         callback_id = uuid.uuid4()

@@ -43,7 +43,7 @@ from contracts.events.notifications import (
 )
 from contracts.vocabulary import LanguagePreference, PersonRole, ServiceQueue
 from runtime.aggregate import AggregateType
-from runtime.errors import NotFound, RuleViolation
+from runtime.errors import InvalidValue, NotFound, RuleViolation
 from services.notifications.domain.hours import Availability, zone
 
 SLOT = timedelta(hours=1)  # the promise made when a time is chosen explicitly
@@ -51,6 +51,8 @@ REMINDER_LEAD = timedelta(minutes=15)
 MAX_CUSTOMER_RESCHEDULES = 2
 RESCHEDULE_NOTICE = timedelta(hours=1)
 RESCHEDULE_HORIZON = timedelta(days=14)
+PROMISE_NOTICE = timedelta(minutes=10)  # an agent's promise leaves time to call
+PROMISE_HORIZON = timedelta(days=366)  # an agent's promise ends within a year from now
 
 
 class CallbackStatus(StrEnum):
@@ -155,6 +157,8 @@ def decide_request(state: Callback, command: RequestCallback) -> list[EventPaylo
         return []
     if command.window_end <= command.window_start:
         raise RuleViolation("the callback window ends before it starts")
+    if command.requested_by is CallbackActor.STAFF:
+        _check_agent_window(command)
     zone(command.timezone)
     availability = Availability(command.timezone, command.preferred_hours, command.quiet_hours)
     accepted = CallbackAccepted(
@@ -198,6 +202,16 @@ def decide_request(state: Callback, command: RequestCallback) -> list[EventPaylo
             scheduled_at=command.at,
         ),
     ]
+
+
+def _check_agent_window(command: RequestCallback) -> None:
+    """An agent's promise (``POST /callbacks``) ends at least ``PROMISE_NOTICE`` and at most
+    ``PROMISE_HORIZON`` from now. (Cases' promises carry their own window: a refusal there
+    would drop a promise already made to the person.)"""
+    if command.window_end <= command.at + PROMISE_NOTICE:
+        raise RuleViolation("the window must end at least 10 minutes from now")
+    if command.window_end > command.at + PROMISE_HORIZON:
+        raise InvalidValue("window_end", f"at most {PROMISE_HORIZON.days} days from now")
 
 
 def decide_attempt(state: Callback, command: RecordAttempt) -> list[EventPayload]:

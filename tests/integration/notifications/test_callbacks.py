@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -327,6 +327,16 @@ async def test_a_repeated_callback_request_is_taken_on_once(
     assert [m["kind"] for m in told].count("callback_scheduled") == 1
 
 
+def winter_day_in_berlin(clock: OffsetClock) -> date:
+    """The first day at least two days from now on which Berlin keeps CET (UTC+1): an agent's
+    promise within the horizon whose local times the test can spell out."""
+    day = (clock.now() + timedelta(days=2)).date()
+    berlin = ZoneInfo("Europe/Berlin")
+    while datetime.combine(day, time(12), berlin).utcoffset() != timedelta(hours=1):
+        day += timedelta(days=1)
+    return day
+
+
 def agent_request(customer: str, **overrides: Any) -> dict[str, Any]:
     body = {
         "case_id": str(uuid.uuid4()),
@@ -347,12 +357,18 @@ def agent_request(customer: str, **overrides: Any) -> dict[str, Any]:
 async def test_an_agent_promises_a_callback_and_the_customer_moves_or_cancels_only_their_own(
     stack: Stack,
     settings: ServiceSettings,
+    clock: OffsetClock,
     token: Callable[..., str],
     sandboxes: Sandboxes,
 ) -> None:
     client = stack["notifications"].client
     customer = f"cust-{uuid.uuid4().hex[:8]}"
-    body = agent_request(customer)
+    day = winter_day_in_berlin(clock)
+    body = agent_request(
+        customer,
+        window_start=f"{day}T07:00:00Z",
+        window_end=f"{day + timedelta(days=1)}T19:00:00Z",
+    )
     created = await client.post(
         "/callbacks",
         json=body,
@@ -360,8 +376,8 @@ async def test_an_agent_promises_a_callback_and_the_customer_moves_or_cancels_on
     )
     assert created.status_code == 201, created.text
     callback = created.json()
-    # 08:00 in Berlin on 7 January 2030 is before preferred hours: 09:00 local (08:00 UTC)
-    assert callback["due_at"] == "2030-01-07T08:00:00Z"
+    # 08:00 in Berlin (CET) is before preferred hours: 09:00 local (08:00 UTC)
+    assert callback["due_at"] == f"{day}T08:00:00Z"
     assert callback["reschedules_left"] == 2
     callback_id = callback["callback_id"]
     mine, theirs = auth(token("customer", sub=customer)), auth(token("customer", sub="cust-other"))
@@ -371,7 +387,7 @@ async def test_an_agent_promises_a_callback_and_the_customer_moves_or_cancels_on
     assert (await client.get(f"/callbacks/{callback_id}", headers=theirs)).status_code == 404
     moved = await client.post(
         f"/callbacks/{callback_id}/reschedule",
-        json={"start": "2030-01-07T13:00:00Z"},
+        json={"start": f"{day}T13:00:00Z"},
         headers=theirs,
     )
     assert moved.status_code == 404
@@ -379,7 +395,7 @@ async def test_an_agent_promises_a_callback_and_the_customer_moves_or_cancels_on
     # into their quiet hours: refused with the reason
     quiet = await client.post(
         f"/callbacks/{callback_id}/reschedule",
-        json={"start": "2030-01-07T21:30:00Z"},
+        json={"start": f"{day}T21:30:00Z"},
         headers=mine,
     )
     assert quiet.status_code == 409
@@ -389,14 +405,14 @@ async def test_an_agent_promises_a_callback_and_the_customer_moves_or_cancels_on
     for hour in (13, 14):
         moved = await client.post(
             f"/callbacks/{callback_id}/reschedule",
-            json={"start": f"2030-01-07T{hour}:00:00Z"},
+            json={"start": f"{day}T{hour}:00:00Z"},
             headers=mine,
         )
         assert moved.status_code == 200, moved.text
-    assert moved.json()["promised_local"] == "2030-01-07 15:00 to 2030-01-07 16:00 (CET)"
+    assert moved.json()["promised_local"] == f"{day} 15:00 to {day} 16:00 (CET)"
     third = await client.post(
         f"/callbacks/{callback_id}/reschedule",
-        json={"start": "2030-01-07T15:00:00Z"},
+        json={"start": f"{day}T15:00:00Z"},
         headers=mine,
     )
     assert third.status_code == 409
@@ -505,3 +521,21 @@ async def test_an_attempt_in_quiet_hours_or_beyond_max_attempts_is_refused_namin
     reached = await attempt("reached")
     assert reached.status_code == 200, reached.text
     assert (reached.json()["attempts"], reached.json()["status"]) == (2, "completed")
+
+
+async def test_a_promise_beyond_the_horizon_is_refused_naming_the_field(
+    stack: Stack, token: Callable[..., str]
+) -> None:
+    client = stack["notifications"].client
+    for window_end in ("9999-12-31T23:00:00Z", "2199-01-01T00:00:00Z"):
+        body = agent_request(f"cust-{uuid.uuid4().hex[:8]}", window_end=window_end)
+        refused = await client.post("/callbacks", json=body, headers=auth(token("agent")))
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in refused.json()["errors"]] == ["window_end"]
+        written = await stack["notifications"].runtime.pool.fetchval(
+            """SELECT count(*) FROM events WHERE event_type = 'notifications.callback_requested'
+                 AND envelope->'payload'->>'case_id' = $1""",
+            body["case_id"],
+        )
+        assert written == 0

@@ -23,7 +23,7 @@ from contracts.events.notifications import (
     CallbackScheduled,
 )
 from contracts.vocabulary import LanguagePreference, PersonRole, ServiceQueue
-from runtime.errors import NotFound, RuleViolation
+from runtime.errors import InvalidValue, NotFound, RuleViolation
 from services.notifications.domain.callbacks import (
     CALLBACK,
     Callback,
@@ -129,6 +129,17 @@ def test_a_window_with_no_allowed_moment_is_scheduled_after_it_and_says_so() -> 
 
 def test_a_repeated_request_changes_nothing() -> None:
     assert decide_request(given(scheduled()), request()) == []
+
+
+def test_an_agents_promise_ends_soon_enough_to_be_kept() -> None:
+    with pytest.raises(InvalidValue, match="window_end: at most 366 days") as refused:
+        scheduled(requested_by=CallbackActor.STAFF, window_end=datetime(9999, 12, 31, tzinfo=UTC))
+    assert refused.value.members()["errors"][0]["field"] == "window_end"
+    with pytest.raises(RuleViolation, match="at least 10 minutes"):
+        scheduled(requested_by=CallbackActor.STAFF, window_end=utc(23, 0, 15))
+    assert scheduled(
+        requested_by=CallbackActor.STAFF, window_end=utc(23, 0, 10) + timedelta(days=366)
+    )
 
 
 def test_a_window_ending_before_it_starts_is_refused() -> None:
