@@ -19,6 +19,7 @@ from contracts import Envelope
 from contracts.events.cases import CallbackRequested
 from contracts.events.notifications import NOTIFICATIONS_CALLBACKS
 from contracts.vocabulary import LanguagePreference, PersonRole, ServiceQueue
+from runtime.limits import Rate, RateLimiter
 from runtime.scheduler import OffsetClock
 from runtime.settings import ServiceSettings
 from tests.conftest import auth, eventually
@@ -539,3 +540,47 @@ async def test_a_promise_beyond_the_horizon_is_refused_naming_the_field(
             body["case_id"],
         )
         assert written == 0
+
+
+async def test_a_callback_request_is_bounded_like_every_contract(
+    stack: Stack, token: Callable[..., str]
+) -> None:
+    client = stack["notifications"].client
+    customer = f"cust-{uuid.uuid4().hex[:8]}"
+    for overrides, field in (
+        ({"language": {"tag": "zh" + "-CN" * 30_000}}, "language.tag"),  # the pattern repeats
+        ({"account_ref": "acct with spaces"}, "account_ref"),  # one identifier pattern
+        ({"customer_id": "c" * 129}, "customer_id"),
+    ):
+        refused = await client.post(
+            "/callbacks", json=agent_request(customer, **overrides), headers=auth(token("agent"))
+        )
+        assert refused.status_code == 422, (field, refused.text)
+        assert field in {e["field"] for e in refused.json()["errors"]}, refused.text
+
+
+async def test_a_customer_moving_or_cancelling_callbacks_is_rate_limited(
+    stack: Stack, clock: OffsetClock, token: Callable[..., str]
+) -> None:
+    app = stack["notifications"].app
+    kept = getattr(app.state, "rate_limiter", None)
+    app.state.rate_limiter = RateLimiter({"customer": Rate(2, 3600)})
+    try:
+        customer = f"cust-{uuid.uuid4().hex[:8]}"
+        mine = auth(token("customer", sub=customer))
+        client = stack["notifications"].client
+        answers = []
+        for path in ("reschedule", "cancel", "cancel"):
+            answer = await client.post(
+                f"/callbacks/{uuid.uuid4()}/{path}",
+                json={"start": (clock.now() + timedelta(days=1)).isoformat()}
+                if path == "reschedule"
+                else {},
+                headers=mine,
+            )
+            answers.append(answer)
+        assert [a.status_code for a in answers] == [404, 404, 429]
+        assert answers[-1].headers["content-type"] == "application/problem+json"
+        assert int(answers[-1].headers["Retry-After"]) >= 1
+    finally:
+        app.state.rate_limiter = kept
