@@ -183,6 +183,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
+        "rule": {
+            "type": "string",
+            "description": "The stable name of the rule that refused a command (some 409s).",
+        },
         "errors": {
             "type": "array",
             "items": {
