@@ -7,8 +7,9 @@ from typing import Any
 
 
 class FrontdeskError(Exception):
-    """``fields``: members the problem+json answer carries beside ``detail``, for a frontend
-    (the way forward a refusal offers, as data: a next opening, alternatives as codes)."""
+    """An answer that is not a success, as problem+json: ``status``, ``title``, ``detail``,
+    and ``members()`` beside them for a frontend — a stable ``code`` naming the refusal, and
+    ``fields``: the way forward it offers, as data (a next opening, alternatives as codes)."""
 
     status = 400
     title = "Bad request"
@@ -21,12 +22,44 @@ class FrontdeskError(Exception):
         self.detail = detail
         self.fields: dict[str, Any] = dict(fields or {})
 
+    def members(self) -> dict[str, Any]:
+        """What the problem+json answer carries besides type, title, status and detail."""
+        named = {"code": self.code} if self.code is not None else {}
+        return {**named, **self.fields}
+
 
 class RuleViolation(FrontdeskError):
-    """A command that the aggregate's current state does not allow (an illegal transition)."""
+    """A command that the aggregate's current state does not allow (an illegal transition);
+    ``rule``: the rule's stable name (problem+json ``rule``)."""
 
     status = 409
     title = "Not allowed in the current state"
+
+    def __init__(
+        self, detail: str, fields: Mapping[str, Any] | None = None, *, rule: str | None = None
+    ) -> None:
+        super().__init__(detail, fields)
+        self.rule = rule
+
+    def members(self) -> dict[str, Any]:
+        named = {"rule": self.rule} if self.rule else {}
+        return {**named, **super().members()}
+
+
+class InvalidValue(FrontdeskError):
+    """A value its request model accepts that a rule refuses on its own (a date beyond the
+    horizon the rule allows from now): 422 naming the field, like a model's own refusal."""
+
+    status = 422
+    title = "Invalid request"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"invalid: {field}: {message}")
+        self.field = field
+        self.message = message
+
+    def members(self) -> dict[str, Any]:
+        return {"errors": [{"field": self.field, "message": self.message, "type": "value_error"}]}
 
 
 class ConcurrencyConflict(FrontdeskError):

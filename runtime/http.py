@@ -112,14 +112,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(FrontdeskError)
     async def domain_error(request: Request, error: FrontdeskError) -> JSONResponse:
-        extra = {"code": error.code} if error.code is not None else {}
         return problem(
             error.status,
             error.title,
             error.detail,
             headers=getattr(error, "headers", None),
-            **extra,
-            **error.fields,
+            **error.members(),
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -187,6 +185,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
+        "rule": {
+            "type": "string",
+            "description": "The stable name of the rule that refused a command (some 409s).",
+        },
         "errors": {
             "type": "array",
             "items": {

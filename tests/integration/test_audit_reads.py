@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from runtime.scheduler import OffsetClock
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.verification.test_organizations import brand, profile
@@ -18,7 +20,10 @@ pytestmark = pytest.mark.integration
 Stack = dict[str, RunningService]
 
 
-def callback_request(account: str, customer: str, case_id: str) -> dict[str, Any]:
+def callback_request(
+    account: str, customer: str, case_id: str, clock: OffsetClock
+) -> dict[str, Any]:
+    start = clock.now() + timedelta(days=2)  # within the year an agent's promise may reach
     return {
         "case_id": case_id,
         "account_ref": account,
@@ -28,8 +33,8 @@ def callback_request(account: str, customer: str, case_id: str) -> dict[str, Any
         "phone": "+8613800000077",
         "timezone": "Asia/Shanghai",
         "language": {"tag": "zh-CN"},
-        "window_start": "2030-03-04T01:00:00Z",
-        "window_end": "2030-03-05T12:00:00Z",
+        "window_start": start.isoformat(),
+        "window_end": (start + timedelta(hours=35)).isoformat(),
     }
 
 
@@ -42,7 +47,7 @@ async def accesses_of(stack: Stack, token: Callable[..., str], subject: str) -> 
 
 
 async def test_a_reviewer_opening_a_verification_and_a_specialist_listing_callbacks_are_listed(
-    stack: Stack, token: Callable[..., str]
+    stack: Stack, token: Callable[..., str], clock: OffsetClock
 ) -> None:
     account, customer = f"acct-{uuid.uuid4().hex[:8]}", f"cust-{uuid.uuid4().hex[:8]}"
     subject, case_id = f"account:{account}", str(uuid.uuid4())
@@ -76,7 +81,7 @@ async def test_a_reviewer_opening_a_verification_and_a_specialist_listing_callba
     notifications = stack["notifications"].client
     created = await notifications.post(
         "/callbacks",
-        json=callback_request(account, customer, case_id),
+        json=callback_request(account, customer, case_id, clock),
         headers=auth(token("specialist", sub="specialist-audited")),
     )
     assert created.status_code == 201, created.text

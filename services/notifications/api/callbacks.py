@@ -15,11 +15,13 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from contracts import EventPayload
 from contracts.events.notifications import CallbackActor, CallbackOutcome, HoursWindow
+from contracts.fields import Identifier, PlainText35
 from contracts.vocabulary import E164_PATTERN, LanguagePreference, PersonRole, ServiceQueue
 from runtime.auth import STAFF_ROLES, Principal, require_roles
 from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
 from runtime.context import CommandContext
 from runtime.errors import NotFound, RuleViolation
+from runtime.limits import RateLimited
 from runtime.service import Runtime, ServiceRuntime
 from services.notifications.api.access import CALLERS, HHMM, Forbid, audit_read
 from services.notifications.application.callbacks import change_callback, existing_callback
@@ -53,14 +55,14 @@ class Hours(Forbid):
 
 
 class Language(Forbid):
-    tag: str = Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", examples=["zh-CN"])
+    tag: PlainText35 = Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", examples=["zh-CN"])
     dialect: str | None = Field(default=None, max_length=40)
 
 
 class CallbackRequestBody(Forbid):
     case_id: UUID | None = None
-    account_ref: str = Field(min_length=1, max_length=100)
-    customer_id: str | None = Field(default=None, min_length=1, max_length=100)
+    account_ref: Identifier
+    customer_id: Identifier | None = None
     queue: ServiceQueue
     recipient_role: PersonRole = PersonRole.HOLDER
     phone: str = Field(pattern=E164_PATTERN, description="Number to call, E.164; personal data.")
@@ -177,8 +179,6 @@ async def request_callback(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     now = runtime.clock.now()
-    if body.window_end <= now + timedelta(minutes=10):
-        raise RuleViolation("the window must end at least 10 minutes from now")
 
     async def act(conn: asyncpg.Connection) -> tuple[int, Any]:
         callback_id = uuid.uuid4()
@@ -303,6 +303,7 @@ async def record_attempt(
     "/callbacks/{callback_id}/reschedule",
     response_model=CallbackView,
     summary="Move a callback (the customer, for their own, within limits; or staff)",
+    dependencies=[RateLimited("customer")],
 )
 async def reschedule_callback(
     callback_id: UUID,
@@ -322,6 +323,7 @@ async def reschedule_callback(
     "/callbacks/{callback_id}/cancel",
     response_model=CallbackView,
     summary="Cancel a callback (the customer, for their own; or staff)",
+    dependencies=[RateLimited("customer")],
 )
 async def cancel_callback(
     callback_id: UUID,

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from contracts.events.notifications import MessageChannel, NotificationKind
 from contracts.events.notifications_campaigns import CampaignContent
+from contracts.fields import PlainText35
 from runtime.auth import Principal, require_roles
 from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
 from runtime.context import CommandContext
@@ -43,7 +44,7 @@ LANGUAGE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
 
 
 class ContentBody(Forbid):
-    language: str = Field(pattern=LANGUAGE, examples=["zh-CN"])
+    language: PlainText35 = Field(pattern=LANGUAGE, examples=["zh-CN"])
     title: str = Field(min_length=1, max_length=120)
     body: str = Field(min_length=1, max_length=1000)
 
@@ -53,7 +54,7 @@ class CampaignBody(Forbid):
     tag: str = Field(pattern=TAG, examples=["wallet-reactivated"])
     channel: MessageChannel
     contents: list[ContentBody] = Field(min_length=1, max_length=10)
-    default_language: str = Field(pattern=LANGUAGE, examples=["en"])
+    default_language: PlainText35 = Field(pattern=LANGUAGE, examples=["en"])
     rate_per_minute: int = Field(ge=1, le=MAX_RATE_PER_MINUTE, examples=[60])
 
     @model_validator(mode="after")

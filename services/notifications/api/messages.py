@@ -6,15 +6,30 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from contracts.events.notifications import MessageChannel, NotificationKind
 from runtime.auth import STAFF_ROLES, Principal, require_roles
+from runtime.errors import NotFound
 from runtime.service import Runtime
 from services.notifications.api.access import audit_read
-from services.notifications.projections.messages import messages_to, subject_of_recipient
+from services.notifications.projections.messages import (
+    message,
+    messages_to,
+    subject_of_recipient,
+)
 
 router = APIRouter(tags=["notifications"])
+
+
+class ChannelGaveUp(BaseModel):
+    channel: MessageChannel
+    attempts: int
+    reason: str = Field(description="Why the channel gave up (error class and status).")
+    failed_at: AwareDatetime
+    next_channel: MessageChannel | None = Field(
+        description="The channel tried next; null when none was left (the message failed)."
+    )
 
 
 class NotificationView(BaseModel):
@@ -31,6 +46,10 @@ class NotificationView(BaseModel):
     requested_at: AwareDatetime
     sent_at: AwareDatetime | None
     delivered_at: AwareDatetime | None
+    fallbacks: list[ChannelGaveUp] = Field(
+        description="Each channel the message gave up on, in order, and why; `channel` is the "
+        "one it is on now (or the last one tried)."
+    )
 
 
 @router.get(
@@ -55,3 +74,30 @@ async def list_notifications(
             recipient_ref,
         )
     return [NotificationView.model_validate(dict(row)) for row in rows]
+
+
+@router.get(
+    "/notifications/{notification_id:uuid}",  # never "unsubscribe", "receipts"
+    response_model=NotificationView,
+    summary="One message: where it stands, and each channel it fell back from",
+)
+async def get_notification(
+    notification_id: UUID,
+    runtime: Runtime,
+    principal: Annotated[Principal, require_roles(*STAFF_ROLES, "service")],
+) -> NotificationView:
+    async with runtime.pool.acquire() as conn:
+        row = await message(conn, notification_id)
+        if row is None:
+            raise NotFound(f"notification {notification_id} not found")
+        subject = await subject_of_recipient(conn, row["recipient_ref"])
+    await audit_read(
+        runtime,
+        principal,
+        subject,
+        "message",
+        str(notification_id),
+        ["recipient_ref", "channel", "status"],
+        row["recipient_ref"],
+    )
+    return NotificationView.model_validate(dict(row))

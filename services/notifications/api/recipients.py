@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from contracts.events.notifications import HoursWindow, MessageChannel, RecipientPreferencesSet
+from contracts.fields import IDENTIFIER
 from contracts.vocabulary import E164_PATTERN
 from runtime.auth import STAFF_ROLES, Principal, require_roles
 from runtime.commands import command
@@ -88,7 +89,7 @@ def preferences_view(prefs: RecipientPreferencesSet | None) -> PreferencesView:
     summary="Set a person's channels, language, hours and marketing consent",
 )
 async def set_preferences(
-    account_ref: Annotated[str, Path(min_length=1, max_length=100)],
+    account_ref: Annotated[str, Path(pattern=IDENTIFIER)],
     body: PreferencesBody,
     runtime: Runtime,
     principal: Annotated[Principal, require_roles(*STAFF_ROLES, "service")],
@@ -129,7 +130,7 @@ async def set_preferences(
     summary="A person's message preferences",
 )
 async def get_preferences(
-    account_ref: Annotated[str, Path(min_length=1, max_length=100)],
+    account_ref: Annotated[str, Path(pattern=IDENTIFIER)],
     runtime: Runtime,
     principal: Annotated[Principal, require_roles(*STAFF_ROLES, "service")],
 ) -> PreferencesView:

@@ -19,11 +19,7 @@ from runtime.service import Runtime
 from services.notifications.adapters.http_provider import SIGNATURE_HEADER, signature_of
 from services.notifications.application.messages import SERVICE_ACTOR
 from services.notifications.application.messages import take_receipt as record_receipt
-from services.notifications.application.recipients import (
-    INBOUND_CHANNELS,
-    InboundReply,
-    take_inbound_reply,
-)
+from services.notifications.application.recipients import InboundReply, take_inbound_reply
 from services.notifications.wiring import NotificationsWiring, Wired
 
 router = APIRouter(tags=["notifications"])
@@ -122,8 +118,6 @@ async def take_inbound(
         inbound = InboundBody.model_validate(json.loads(body))
     except (ValueError, TypeError):
         raise RuleViolation("the reply is not a valid inbound document") from None
-    if inbound.channel not in INBOUND_CHANNELS:
-        raise RuleViolation(f"no inbound replies on {inbound.channel.value}")
     reply = InboundReply(
         message_id=inbound.message_id,
         channel=inbound.channel,

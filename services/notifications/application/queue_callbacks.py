@@ -49,7 +49,8 @@ from services.notifications.application.callbacks import (
 from services.notifications.application.messages import SERVICE, request_message
 from services.notifications.application.recipients import preferences_of, reach
 from services.notifications.config import NotificationSettings
-from services.notifications.domain.callbacks import (
+from services.notifications.domain.messages import RequestNotification
+from services.notifications.domain.queue_callbacks import (
     RequestQueueCallback,
     TicketEnd,
     TurnCame,
@@ -60,7 +61,6 @@ from services.notifications.domain.callbacks import (
     ticket_end_of,
     wait_left,
 )
-from services.notifications.domain.messages import RequestNotification
 from services.notifications.projections.ticket_cases import case_of_ticket
 from services.notifications.wiring import NotificationsWiring
 

@@ -45,6 +45,7 @@ from services.notifications.application.queue_callbacks import queue_callback_ha
 from services.notifications.application.recipients import preferences_of, reach
 from services.notifications.config import NotificationSettings
 from services.notifications.domain.callbacks import RequestCallback, decide_request
+from services.notifications.domain.decisions import decision_variables
 from services.notifications.domain.hours import DEFAULT_PREFERRED, DEFAULT_QUIET
 from services.notifications.domain.messages import RequestNotification
 from services.notifications.domain.organizations import organization_message
@@ -225,12 +226,7 @@ def reaction_groups(runtime: RunningService) -> list[ConsumerGroup]:
                 recipient_ref=recipient,
                 language=decided.explanation_language,
                 triggered_by=event.envelope.event_id,
-                variables={
-                    "case_ref": str(decided.case_id)[:8].upper(),
-                    "decision": decided.outcome.value.replace("_", " "),
-                    "explanation": decided.explanation,
-                    "link": f"{settings().public_url}/cases/{decided.case_id}",
-                },
+                variables=decision_variables(decided, settings().public_url),
                 at=decided.decided_at,
                 account_ref=decided.account_ref,
                 timezone=person.timezone,

@@ -17,7 +17,6 @@ channel, whether it was an opt-out and how many accounts it concerned.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,6 +40,8 @@ from services.notifications.domain.recipients import (
     opt_out_keyword,
     reach_of,
     recipient_stream,
+    require_inbound_channel,
+    sender_address,
 )
 from services.notifications.projections.preferences import accounts_with_address
 
@@ -101,23 +102,6 @@ async def unsubscribe(
 
 # -- inbound replies ----------------------------------------------------------------------------
 
-INBOUND_CHANNELS = (MessageChannel.SMS, MessageChannel.WECHAT, MessageChannel.QQ)
-_PHONE_NOISE = re.compile(r"[\s\-().]")
-
-
-def sender_address(channel: MessageChannel, sender: str) -> str:
-    """The sender as our preferences store it: an E.164 phone (providers may send ``0086…``
-    or the digits without ``+``; spaces, dashes and brackets dropped), or the open id as is."""
-    sender = sender.strip()
-    if channel is not MessageChannel.SMS:
-        return sender
-    digits = _PHONE_NOISE.sub("", sender)
-    if digits.startswith("00"):
-        digits = "+" + digits[2:]
-    elif digits.isdigit():
-        digits = "+" + digits
-    return digits
-
 
 @dataclass(frozen=True)
 class InboundReply:
@@ -143,6 +127,7 @@ async def take_inbound_reply(
 ) -> InboundOutcome:
     """In the caller's transaction: record the reply's id (a second delivery waits for the
     first to commit, then does nothing), then withdraw consent where it is an opt-out."""
+    require_inbound_channel(reply.channel)
     keyword = opt_out_keyword(reply.text)
     taken = await conn.fetchval(
         """INSERT INTO inbound_replies (channel, message_id, opt_out, accounts, received_at)

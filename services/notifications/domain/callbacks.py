@@ -1,4 +1,3 @@
-# Over 600 lines: one state machine for promised and queue callbacks, kept in one module.
 """The callback aggregate: a promise that someone calls a person back within a window.
 
 Pure: commands carry ``at`` (the caller's now); nothing here reads a clock or does I/O.
@@ -9,23 +8,18 @@ most ``max_attempts``; then the person is told we tried) → completed (reached)
 window ended) | cancelled. The customer may reschedule (at most twice, at least an hour ahead,
 within 14 days of the promised window, not into quiet hours) or cancel while it is open.
 
-A phone caller's queue callback starts earlier: waiting for the turn (the caller asked to be
-called back instead of holding; their place is kept) → requested and scheduled, due at once
-for a short window, when check-in assigns their contact to an agent → the same attempts,
-completion, miss and cancellation as any callback. The ticket's end closes it: served →
-completed, left → cancelled, no-show → missed (while due) or cancelled (before its turn).
+A phone caller's queue callback starts earlier (``waiting_turn``): its commands are in
+``queue_callbacks.py``; its events fold here, like every callback's.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
 from contracts.base import EventPayload
-from contracts.events.checkin import TicketCompleted, TicketLeft, TicketNoShow, TicketTransferred
 from contracts.events.notifications import (
     CallbackAccepted,
     CallbackActor,
@@ -43,7 +37,7 @@ from contracts.events.notifications import (
 )
 from contracts.vocabulary import LanguagePreference, PersonRole, ServiceQueue
 from runtime.aggregate import AggregateType
-from runtime.errors import NotFound, RuleViolation
+from runtime.errors import InvalidValue, NotFound, RuleViolation
 from services.notifications.domain.hours import Availability, zone
 
 SLOT = timedelta(hours=1)  # the promise made when a time is chosen explicitly
@@ -51,6 +45,8 @@ REMINDER_LEAD = timedelta(minutes=15)
 MAX_CUSTOMER_RESCHEDULES = 2
 RESCHEDULE_NOTICE = timedelta(hours=1)
 RESCHEDULE_HORIZON = timedelta(days=14)
+PROMISE_NOTICE = timedelta(minutes=10)  # an agent's promise leaves time to call
+PROMISE_HORIZON = timedelta(days=366)  # an agent's promise ends within a year from now
 
 
 class CallbackStatus(StrEnum):
@@ -155,6 +151,8 @@ def decide_request(state: Callback, command: RequestCallback) -> list[EventPaylo
         return []
     if command.window_end <= command.window_start:
         raise RuleViolation("the callback window ends before it starts")
+    if command.requested_by is CallbackActor.STAFF:
+        _check_agent_window(command)
     zone(command.timezone)
     availability = Availability(command.timezone, command.preferred_hours, command.quiet_hours)
     accepted = CallbackAccepted(
@@ -200,10 +198,35 @@ def decide_request(state: Callback, command: RequestCallback) -> list[EventPaylo
     ]
 
 
+def _check_agent_window(command: RequestCallback) -> None:
+    """An agent's promise (``POST /callbacks``) ends at least ``PROMISE_NOTICE`` and at most
+    ``PROMISE_HORIZON`` from now. (Cases' promises carry their own window: a refusal there
+    would drop a promise already made to the person.)"""
+    if command.window_end <= command.at + PROMISE_NOTICE:
+        raise RuleViolation("the window must end at least 10 minutes from now")
+    if command.window_end > command.at + PROMISE_HORIZON:
+        raise InvalidValue("window_end", f"at most {PROMISE_HORIZON.days} days from now")
+
+
 def decide_attempt(state: Callback, command: RecordAttempt) -> list[EventPayload]:
+    """An attempt is refused once the promised time's ``max_attempts`` are spent (moving the
+    callback gives a new time its own attempts) and while the person is in quiet hours."""
     state.require_open()
     assert state.availability is not None
     assert state.window_end is not None
+    if state.attempts_in_slot >= state.max_attempts:
+        raise RuleViolation(
+            f"all {state.max_attempts} attempts for this promised time were made: reschedule "
+            "the callback to try again",
+            rule="max_attempts",
+        )
+    if state.availability.is_quiet(command.at):
+        local = state.availability.local(command.at).strftime("%Y-%m-%d %H:%M")
+        raise RuleViolation(
+            f"{local} ({state.availability.timezone}) falls in the person's quiet hours: "
+            "nobody may call them now",
+            rule="quiet_hours",
+        )
     attempt = state.attempts + 1
     base = {
         "callback_id": state.callback_id,
@@ -270,7 +293,10 @@ def decide_attempt(state: Callback, command: RecordAttempt) -> list[EventPayload
 def _refuse_quiet(availability: Availability, start: datetime, length: timedelta = SLOT) -> None:
     if availability.allowed_intervals(start, start + length) != [(start, start + length)]:
         local = availability.local(start).strftime("%Y-%m-%d %H:%M")
-        raise RuleViolation(f"{local} ({availability.timezone}) falls in the person's quiet hours")
+        raise RuleViolation(
+            f"{local} ({availability.timezone}) falls in the person's quiet hours",
+            rule="quiet_hours",
+        )
 
 
 def decide_reschedule(state: Callback, command: Reschedule) -> list[EventPayload]:
@@ -280,12 +306,18 @@ def decide_reschedule(state: Callback, command: Reschedule) -> list[EventPayload
     if command.by is CallbackActor.CUSTOMER:
         if state.customer_reschedules >= MAX_CUSTOMER_RESCHEDULES:
             raise RuleViolation(
-                f"a callback can be rescheduled at most {MAX_CUSTOMER_RESCHEDULES} times"
+                f"a callback can be rescheduled at most {MAX_CUSTOMER_RESCHEDULES} times",
+                rule="max_reschedules",
             )
         if command.start < command.at + RESCHEDULE_NOTICE:
-            raise RuleViolation("a new time must be at least one hour from now")
+            raise RuleViolation(
+                "a new time must be at least one hour from now", rule="reschedule_notice"
+            )
         if command.start > state.promised_window_end + RESCHEDULE_HORIZON:
-            raise RuleViolation("a new time must be within 14 days of the promised window")
+            raise RuleViolation(
+                "a new time must be within 14 days of the promised window",
+                rule="reschedule_horizon",
+            )
     elif command.start <= command.at:
         raise RuleViolation("a new time must be in the future")
     _refuse_quiet(state.availability, command.start)
@@ -319,204 +351,7 @@ def decide_cancel(state: Callback, command: Cancel) -> list[EventPayload]:
     ]
 
 
-# -- a phone caller's queue callback ----------------------------------------------------------
-
-_QUEUE_CALLBACKS = uuid.UUID("5f0c2b7e-4d1a-4e8b-9a3c-6d2e1f0b7c94")
 ALL_DAY = HoursWindow(start="00:00", end="00:00")  # the caller is waiting: any hour is theirs
-
-
-def queue_callback_id(ticket_id: UUID) -> UUID:
-    """One callback per ticket (check-in takes one callback request per ticket): the id is
-    derived from the ticket, so a redelivered request or a re-offer finds the same stream."""
-    return uuid.uuid5(_QUEUE_CALLBACKS, f"queue-callback|{ticket_id}")
-
-
-@dataclass(frozen=True)
-class RequestQueueCallback:
-    ticket_id: UUID
-    ticket_number: str
-    queue: ServiceQueue
-    account_ref: str
-    customer_id: str | None
-    phone: str | None
-    language: LanguagePreference
-    expected_minutes: int | None
-    at: datetime
-
-
-@dataclass(frozen=True)
-class TurnCame:
-    """Check-in offered the caller's contact to an agent: the call is due now."""
-
-    agent_id: str
-    case_id: UUID | None
-    timezone: str
-    window: timedelta  # the agent has this long (at least the contact's answer window)
-    answer_by: datetime
-    max_attempts: int
-    attempt_spacing: timedelta
-    at: datetime
-
-
-class TicketEnd(StrEnum):
-    COMPLETED = "completed"
-    LEFT = "left"
-    NO_SHOW = "no_show"
-    TRANSFERRED = "transferred"
-
-
-@dataclass(frozen=True)
-class TicketEnded:
-    end: TicketEnd
-    at: datetime
-    detail: str | None = None
-
-
-def wait_left(
-    expected_minutes: int | None, estimated_at: datetime | None, at: datetime
-) -> int | None:
-    """The wait left at ``at`` by check-in's latest estimate (never below zero); None when
-    check-in gave none."""
-    if expected_minutes is None or estimated_at is None:
-        return None
-    elapsed = max(0, int((at - estimated_at).total_seconds() // 60))
-    return max(0, expected_minutes - elapsed)
-
-
-def ticket_end_of(event: object) -> tuple[UUID, TicketEnded] | None:
-    """Which end of a ticket an event is, with its time."""
-    match event:
-        case TicketCompleted():
-            return event.ticket_id, TicketEnded(TicketEnd.COMPLETED, event.completed_at)
-        case TicketLeft():
-            return event.ticket_id, TicketEnded(TicketEnd.LEFT, event.left_at)
-        case TicketNoShow():
-            return event.ticket_id, TicketEnded(TicketEnd.NO_SHOW, event.at)
-        case TicketTransferred():
-            return event.ticket_id, TicketEnded(
-                TicketEnd.TRANSFERRED, event.transferred_at, event.to_queue.value
-            )
-    return None
-
-
-def decide_queue_request(state: Callback, command: RequestQueueCallback) -> list[EventPayload]:
-    """Record that the caller waits for their turn to be called back; a repeat is nothing."""
-    if state.status is not CallbackStatus.NONE:
-        return []
-    return [
-        QueueCallbackRequested(
-            callback_id=queue_callback_id(command.ticket_id),
-            ticket_id=command.ticket_id,
-            ticket_number=command.ticket_number,
-            queue=command.queue,
-            account_ref=command.account_ref,
-            customer_id=command.customer_id,
-            phone=command.phone,
-            language=command.language,
-            expected_minutes=command.expected_minutes,
-            requested_at=command.at,
-        )
-    ]
-
-
-def decide_turn(state: Callback, command: TurnCame) -> list[EventPayload]:
-    """The caller's turn: a callback due at once, for the agent, until the window ends. Only
-    the first offer makes it due: a re-offer to another agent, a repeated assignment or a
-    turn after the callback closed change nothing (exactly one callback per request)."""
-    if state.status is not CallbackStatus.WAITING_TURN:
-        return []
-    assert state.callback_id is not None
-    assert state.ticket_id is not None
-    window_end = max(command.at + command.window, command.answer_by)
-    request = RequestCallback(
-        callback_id=state.callback_id,
-        case_id=command.case_id,
-        account_ref=state.account_ref,
-        customer_id=state.customer_id,
-        queue=state.queue,
-        recipient_role=PersonRole.HOLDER,
-        recipient_ref=state.recipient_ref,
-        phone=state.phone,
-        timezone=command.timezone,
-        language=LanguagePreference(tag=state.language),
-        window_start=command.at,
-        window_end=window_end,
-        preferred_hours=ALL_DAY,
-        quiet_hours=None,
-        max_attempts=command.max_attempts,
-        attempt_spacing=command.attempt_spacing,
-        requested_by=CallbackActor.CUSTOMER,
-        at=command.at,
-    )
-    events = decide_request(replace(state, status=CallbackStatus.NONE), request)
-    accepted = events[0]
-    assert isinstance(accepted, CallbackAccepted)
-    events[0] = accepted.model_copy(
-        update={"ticket_id": state.ticket_id, "agent_id": command.agent_id}
-    )
-    return events
-
-
-def decide_ticket_ended(state: Callback, command: TicketEnded) -> list[EventPayload]:
-    """The ticket ended: close what is still open. Served while due → completed (the agent had
-    the caller); left → cancelled (the caller gave up); no-show while due → missed (the
-    promise was not kept: cases escalates); anything before the turn → cancelled. A transfer
-    without a reached call cancels it (the receiving queue takes the ticket as a contact)."""
-    if state.status is CallbackStatus.WAITING_TURN:
-        reason = {
-            TicketEnd.COMPLETED: "the ticket was served before its turn to be called back",
-            TicketEnd.LEFT: "the caller left the queue",
-            TicketEnd.NO_SHOW: "the ticket was marked a no-show",
-            TicketEnd.TRANSFERRED: "the ticket was transferred",
-        }[command.end]
-        by = CallbackActor.CUSTOMER if command.end is TicketEnd.LEFT else CallbackActor.STAFF
-        return [
-            CallbackCancelled(
-                callback_id=state.callback_id,
-                case_id=state.case_id,
-                by=by,
-                reason=reason,
-                cancelled_at=command.at,
-            )
-        ]
-    if not state.is_open:
-        return []
-    match command.end:
-        case TicketEnd.COMPLETED:
-            return [
-                CallbackCompleted(
-                    callback_id=state.callback_id,
-                    case_id=state.case_id,
-                    attempts=max(state.attempts, 1),
-                    completed_at=command.at,
-                )
-            ]
-        case TicketEnd.NO_SHOW:
-            return [
-                CallbackMissed(
-                    callback_id=state.callback_id,
-                    case_id=state.case_id,
-                    attempts=state.attempts,
-                    missed_at=command.at,
-                )
-            ]
-        case TicketEnd.LEFT:
-            reason = "the caller left the queue"
-            by = CallbackActor.CUSTOMER
-        case _:
-            reason = (
-                f"the ticket was transferred{f' to {command.detail}' if command.detail else ''}"
-            )
-            by = CallbackActor.STAFF
-    return [
-        CallbackCancelled(
-            callback_id=state.callback_id,
-            case_id=state.case_id,
-            by=by,
-            reason=reason,
-            cancelled_at=command.at,
-        )
-    ]
 
 
 def decide_deadline(state: Callback, now: datetime) -> list[EventPayload]:

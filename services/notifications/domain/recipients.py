@@ -3,6 +3,7 @@ consent. Pure, no I/O."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -88,6 +89,31 @@ def opt_out_keyword(text: str) -> str | None:
     if folded not in OPT_OUT_KEYWORDS:
         return None
     return folded.upper() if folded.isascii() else folded
+
+
+INBOUND_CHANNELS = (MessageChannel.SMS, MessageChannel.WECHAT, MessageChannel.QQ)
+_PHONE_NOISE = re.compile(r"[\s\-().]")
+
+
+def require_inbound_channel(channel: MessageChannel) -> None:
+    """Replies are taken on the channels a person can answer a message on (email replies
+    reach a mailbox nobody reads: its opt-out is the unsubscribe link)."""
+    if channel not in INBOUND_CHANNELS:
+        raise RuleViolation(f"no inbound replies on {channel.value}")
+
+
+def sender_address(channel: MessageChannel, sender: str) -> str:
+    """The sender as our preferences store it: an E.164 phone (providers may send ``0086…``
+    or the digits without ``+``; spaces, dashes and brackets dropped), or the open id as is."""
+    sender = sender.strip()
+    if channel is not MessageChannel.SMS:
+        return sender
+    digits = _PHONE_NOISE.sub("", sender)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    elif digits.isdigit():
+        digits = "+" + digits
+    return digits
 
 
 @dataclass(frozen=True)

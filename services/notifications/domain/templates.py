@@ -1,10 +1,10 @@
 # ruff: noqa: RUF001  (full-width punctuation is correct in Chinese and Japanese text)
-# Over 600 lines: the texts of every message kind in five languages, kept together.
 """Message templates per kind, localized in zh-CN, en, fr, de and ja, rendered in the
 recipient's language with a fallback (exact tag → same language → English). Variables are
 declared per kind and validated when the message is rendered: a missing, unknown or malformed
 variable is refused rather than sent as a broken message. Times are shown in the recipient's
-own timezone, in their language's format."""
+own timezone, in their language's format; a code of the contracts' vocabulary (an outcome, a
+queue) is shown as its label in the recipient's language (``labels.py``), never as the code."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from enum import StrEnum
 
 from contracts.events.notifications import NotificationKind
 from services.notifications.domain.hours import zone
+from services.notifications.domain.labels import OUTCOMES, QUEUES, Labels
+from services.notifications.domain.organization_texts import ORGANIZATION_TEXTS
 
 
 class TemplateError(ValueError):
@@ -31,7 +33,7 @@ class Var(StrEnum):
 
 @dataclass(frozen=True)
 class Template:
-    variables: dict[str, Var]
+    variables: dict[str, Var | Labels]  # Labels: a code, shown as its label
     optional: frozenset[str]
     texts: dict[str, tuple[str, str]]  # language → (subject, body)
 
@@ -50,18 +52,33 @@ TEMPLATES: dict[NotificationKind, Template] = {
     NotificationKind.TICKET_ISSUED: _T(
         {
             "number": Var.TEXT,
-            "queue": Var.TEXT,
+            "queue": QUEUES,
             "ahead": Var.INT,
             "wait_minutes": Var.INT,
             "link": Var.URL,
         },
         frozenset({"ahead", "wait_minutes", "link", "queue"}),
         _texts(
-            zh_CN=("取号成功", "您的号码是 {number}。{ahead_line}{wait_line}{link_line}"),
-            en=("Your number", "Your number is {number}.{ahead_line}{wait_line}{link_line}"),
-            fr=("Votre numéro", "Votre numéro est {number}.{ahead_line}{wait_line}{link_line}"),
-            de=("Ihre Nummer", "Ihre Nummer ist {number}.{ahead_line}{wait_line}{link_line}"),
-            ja=("受付番号", "受付番号は {number} です。{ahead_line}{wait_line}{link_line}"),
+            zh_CN=(
+                "取号成功",
+                "您的号码是 {number}。{queue_line}{ahead_line}{wait_line}{link_line}",
+            ),
+            en=(
+                "Your number",
+                "Your number is {number}.{queue_line}{ahead_line}{wait_line}{link_line}",
+            ),
+            fr=(
+                "Votre numéro",
+                "Votre numéro est {number}.{queue_line}{ahead_line}{wait_line}{link_line}",
+            ),
+            de=(
+                "Ihre Nummer",
+                "Ihre Nummer ist {number}.{queue_line}{ahead_line}{wait_line}{link_line}",
+            ),
+            ja=(
+                "受付番号",
+                "受付番号は {number} です。{queue_line}{ahead_line}{wait_line}{link_line}",
+            ),
         ),
     ),
     NotificationKind.QUEUE_POSITION: _T(
@@ -113,7 +130,7 @@ TEMPLATES: dict[NotificationKind, Template] = {
         ),
     ),
     NotificationKind.CASE_DECISION: _T(
-        {"case_ref": Var.TEXT, "decision": Var.TEXT, "explanation": Var.TEXT, "link": Var.URL},
+        {"case_ref": Var.TEXT, "decision": OUTCOMES, "explanation": Var.TEXT, "link": Var.URL},
         frozenset({"link"}),
         _texts(
             zh_CN=(
@@ -284,223 +301,46 @@ TEMPLATES: dict[NotificationKind, Template] = {
             ),
         ),
     ),
-    # -- an organization's verification, told to its contact person -------------------------
+    # -- an organization's verification, told to its contact person (texts: organization_texts.py)
     NotificationKind.ORGANIZATION_SUBMITTED: _T(
         {"organization": Var.TEXT, "link": Var.URL},
         frozenset({"link"}),
-        _texts(
-            zh_CN=(
-                "机构认证申请已收到",
-                "{organization} 的认证申请已收到。下一步：我们将向贵机构登记的对公账户"
-                "打入两笔小额款项，请核对金额后确认。{link_line}",
-            ),
-            en=(
-                "Verification request received",
-                "We received the verification request of {organization}. Next: we send two "
-                "small deposits to its registered bank account; confirm the amounts.{link_line}",
-            ),
-            fr=(
-                "Demande de vérification reçue",
-                "Nous avons reçu la demande de vérification de {organization}. Prochaine étape : "
-                "deux petits virements sur son compte bancaire enregistré, dont vous confirmerez "
-                "les montants.{link_line}",
-            ),
-            de=(
-                "Verifizierungsantrag eingegangen",
-                "Der Verifizierungsantrag von {organization} ist eingegangen. Nächster Schritt: "
-                "zwei kleine Überweisungen auf das hinterlegte Geschäftskonto, deren Beträge Sie "
-                "bestätigen.{link_line}",
-            ),
-            ja=(
-                "認証申請を受け付けました",
-                "{organization} の認証申請を受け付けました。次に、登録された法人口座へ少額を"
-                "2回お振り込みしますので、金額をご確認のうえ入力してください。{link_line}",
-            ),
-        ),
+        ORGANIZATION_TEXTS[NotificationKind.ORGANIZATION_SUBMITTED],
     ),
     NotificationKind.ORGANIZATION_DEPOSITS_SENT: _T(
         {"organization": Var.TEXT, "account_last4": Var.TEXT, "expires_at": Var.TIME},
         frozenset(),
-        _texts(
-            zh_CN=(
-                "小额打款已发出",
-                "我们已向 {organization} 尾号 {account_last4} 的账户打入两笔小额款项。"
-                "请在 {expires_at} 前确认这两笔金额。",
-            ),
-            en=(
-                "Two small deposits sent",
-                "We sent two small deposits to the account of {organization} ending in "
-                "{account_last4}. Confirm both amounts before {expires_at}.",
-            ),
-            fr=(
-                "Deux petits virements envoyés",
-                "Nous avons envoyé deux petits virements sur le compte de {organization} se "
-                "terminant par {account_last4}. Confirmez les deux montants avant le "
-                "{expires_at}.",
-            ),
-            de=(
-                "Zwei kleine Überweisungen gesendet",
-                "Wir haben zwei kleine Beträge auf das Konto von {organization} mit der Endung "
-                "{account_last4} überwiesen. Bestätigen Sie beide Beträge bis {expires_at}.",
-            ),
-            ja=(
-                "少額振込のお知らせ",
-                "{organization} の末尾 {account_last4} の口座へ少額を2回お振り込みしました。"
-                "{expires_at} までに両方の金額をご確認ください。",
-            ),
-        ),
+        ORGANIZATION_TEXTS[NotificationKind.ORGANIZATION_DEPOSITS_SENT],
     ),
     NotificationKind.ORGANIZATION_DEPOSIT_CONFIRMATION_FAILED: _T(
         {"organization": Var.TEXT, "attempts_left": Var.INT},
         frozenset(),
-        _texts(
-            zh_CN=(
-                "金额不符",
-                "{organization}：确认的金额与打款不符。还可尝试 {attempts_left} 次。",
-            ),
-            en=(
-                "The amounts did not match",
-                "{organization}: the amounts entered do not match the deposits. "
-                "Attempts left: {attempts_left}.",
-            ),
-            fr=(
-                "Les montants ne correspondent pas",
-                "{organization} : les montants saisis ne correspondent pas aux virements. "
-                "Essais restants : {attempts_left}.",
-            ),
-            de=(
-                "Die Beträge stimmen nicht",
-                "{organization}: Die eingegebenen Beträge stimmen nicht mit den Überweisungen "
-                "überein. Verbleibende Versuche: {attempts_left}.",
-            ),
-            ja=(
-                "金額が一致しません",
-                "{organization}：入力された金額が振込額と一致しません。"
-                "残り {attempts_left} 回です。",
-            ),
-        ),
+        ORGANIZATION_TEXTS[NotificationKind.ORGANIZATION_DEPOSIT_CONFIRMATION_FAILED],
     ),
     NotificationKind.ORGANIZATION_DEPOSITS_CONFIRMED: _T(
         {"organization": Var.TEXT},
         frozenset(),
-        _texts(
-            zh_CN=(
-                "打款金额已确认",
-                "{organization} 的打款金额已确认。下一步：审核员审核营业执照和加盖公章的授权书。",
-            ),
-            en=(
-                "Deposits confirmed",
-                "The deposits of {organization} are confirmed. Next: a reviewer checks the "
-                "business licence and the sealed authorization letter.",
-            ),
-            fr=(
-                "Virements confirmés",
-                "Les virements de {organization} sont confirmés. Prochaine étape : un "
-                "vérificateur examine l'extrait d'immatriculation et la lettre d'autorisation "
-                "cachetée.",
-            ),
-            de=(
-                "Überweisungen bestätigt",
-                "Die Überweisungen von {organization} sind bestätigt. Nächster Schritt: Eine "
-                "Prüferin oder ein Prüfer sieht Gewerbeschein und gesiegelte Vollmacht durch.",
-            ),
-            ja=(
-                "振込金額を確認しました",
-                "{organization} の振込金額を確認しました。次に、審査担当者が営業許可証と"
-                "押印済みの委任状を確認します。",
-            ),
-        ),
+        ORGANIZATION_TEXTS[NotificationKind.ORGANIZATION_DEPOSITS_CONFIRMED],
     ),
     NotificationKind.ORGANIZATION_DEPOSITS_EXPIRED: _T(
         {"organization": Var.TEXT},
         frozenset(),
-        _texts(
-            zh_CN=(
-                "打款确认已过期",
-                "{organization} 未在期限内确认打款金额。您可以申请重新打款。",
-            ),
-            en=(
-                "The deposits expired",
-                "The deposit amounts of {organization} were not confirmed in time. You may ask "
-                "for new deposits.",
-            ),
-            fr=(
-                "Les virements ont expiré",
-                "Les montants des virements de {organization} n'ont pas été confirmés à temps. "
-                "Vous pouvez demander de nouveaux virements.",
-            ),
-            de=(
-                "Die Überweisungen sind abgelaufen",
-                "Die Beträge für {organization} wurden nicht rechtzeitig bestätigt. Sie können "
-                "neue Überweisungen anfordern.",
-            ),
-            ja=(
-                "振込確認の期限切れ",
-                "{organization} の振込金額が期限内に確認されませんでした。再度の振込をお申し込み"
-                "いただけます。",
-            ),
-        ),
+        ORGANIZATION_TEXTS[NotificationKind.ORGANIZATION_DEPOSITS_EXPIRED],
     ),
     NotificationKind.ORGANIZATION_DOCUMENTS_APPROVED: _T(
         {"organization": Var.TEXT},
         frozenset(),
-        _texts(
-            zh_CN=(
-                "资料审核通过",
-                "{organization} 的营业执照和授权书已审核通过。下一步：审核员将致电贵机构确认。",
-            ),
-            en=(
-                "Documents approved",
-                "The documents of {organization} are approved. Next: a reviewer calls you to "
-                "confirm.",
-            ),
-            fr=(
-                "Documents approuvés",
-                "Les documents de {organization} sont approuvés. Prochaine étape : un "
-                "vérificateur vous appelle pour confirmer.",
-            ),
-            de=(
-                "Unterlagen genehmigt",
-                "Die Unterlagen von {organization} sind genehmigt. Nächster Schritt: Wir rufen "
-                "Sie zur Bestätigung an.",
-            ),
-            ja=(
-                "書類審査を通過しました",
-                "{organization} の書類審査が完了しました。次に、審査担当者から確認のお電話を"
-                "差し上げます。",
-            ),
-        ),
+        ORGANIZATION_TEXTS[NotificationKind.ORGANIZATION_DOCUMENTS_APPROVED],
     ),
     NotificationKind.ORGANIZATION_VERIFIED: _T(
         {"organization": Var.TEXT, "domains": Var.TEXT},
         frozenset({"domains"}),
-        _texts(
-            zh_CN=("机构认证成功", "{organization} 已通过认证。{domains_line}"),
-            en=("Organization verified", "{organization} is verified.{domains_line}"),
-            fr=("Organisation vérifiée", "{organization} est vérifiée.{domains_line}"),
-            de=("Organisation verifiziert", "{organization} ist verifiziert.{domains_line}"),
-            ja=("組織認証が完了しました", "{organization} の認証が完了しました。{domains_line}"),
-        ),
+        ORGANIZATION_TEXTS[NotificationKind.ORGANIZATION_VERIFIED],
     ),
     NotificationKind.ORGANIZATION_REJECTED: _T(
         {"organization": Var.TEXT, "reasons": Var.TEXT},
         frozenset(),
-        _texts(
-            zh_CN=("机构认证未通过", "{organization} 的认证未通过。原因：{reasons}"),
-            en=(
-                "Organization not verified",
-                "The verification of {organization} was rejected. Reasons: {reasons}",
-            ),
-            fr=(
-                "Organisation non vérifiée",
-                "La vérification de {organization} a été refusée. Motifs : {reasons}",
-            ),
-            de=(
-                "Organisation nicht verifiziert",
-                "Die Verifizierung von {organization} wurde abgelehnt. Gründe: {reasons}",
-            ),
-            ja=("組織認証不可", "{organization} の認証は承認されませんでした。理由：{reasons}"),
-        ),
+        ORGANIZATION_TEXTS[NotificationKind.ORGANIZATION_REJECTED],
     ),
     NotificationKind.CAMPAIGN: _T(
         # unsubscribe: the one-click link (email), given at send time; without it the footer
@@ -519,6 +359,13 @@ TEMPLATES: dict[NotificationKind, Template] = {
 
 # optional pieces, per language: rendered only when their variable is given
 _LINES = {
+    "queue_line": {
+        "zh-CN": "服务类别：{queue}。",
+        "en": " Queue: {queue}.",
+        "fr": " File : {queue}.",
+        "de": " Warteschlange: {queue}.",
+        "ja": "窓口：{queue}。",
+    },
     "ahead_line": {
         "zh-CN": "前面还有 {ahead} 位。",
         "en": " {ahead} ahead of you.",
@@ -570,6 +417,7 @@ _LINES = {
     },
 }
 _LINE_NEEDS = {
+    "queue_line": "queue",
     "ahead_line": "ahead",
     "wait_line": "wait_minutes",
     "link_line": "link",
@@ -666,9 +514,14 @@ _URL = re.compile(r"^https://[^\s]{1,300}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def _check(name: str, kind: Var, value: str, timezone: str | None, language: str) -> str:
+def _check(name: str, kind: Var | Labels, value: str, timezone: str | None, language: str) -> str:
     if _CONTROL.search(value) or len(value) > 2000:
         raise TemplateError(f"variable {name} holds control characters or is too long")
+    if isinstance(kind, Labels):
+        label = kind.label(value, language)
+        if label is None:
+            raise TemplateError(f"variable {name}: {value!r} has no {language} label")
+        return label
     match kind:
         case Var.INT:
             if not value.isdigit():

@@ -3,6 +3,8 @@ rendered when it is sent)."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import asyncpg
 
 from contracts.events.notifications import (
@@ -72,24 +74,36 @@ async def project_failed(
     conn: asyncpg.Connection, event: ReceivedEvent[NotificationFailed]
 ) -> None:
     failed = event.payload
+    gave_up = [
+        {
+            "channel": failed.channel.value,
+            "attempts": failed.attempts,
+            "reason": failed.reason,
+            "failed_at": failed.failed_at.isoformat(),
+            "next_channel": failed.fallback_channel.value if failed.fallback_channel else None,
+        }
+    ]
     if failed.fallback_channel is not None:
         await conn.execute(
             """UPDATE notification_log SET status = 'queued', channel = $2, attempts = 0,
-                   provider_message_id = NULL, sent_at = NULL, failure_reason = $3
+                   provider_message_id = NULL, sent_at = NULL, failure_reason = $3,
+                   fallbacks = fallbacks || $4::jsonb
                WHERE notification_id = $1""",
             failed.notification_id,
             failed.fallback_channel.value,
             failed.reason,
+            gave_up,
         )
         return
     await conn.execute(
         """UPDATE notification_log SET status = 'failed', failed_at = $2, failure_reason = $3,
-               attempts = $4
+               attempts = $4, fallbacks = fallbacks || $5::jsonb
            WHERE notification_id = $1""",
         failed.notification_id,
         failed.failed_at,
         failed.reason,
         failed.attempts,
+        gave_up,
     )
 
 
@@ -132,13 +146,21 @@ handlers: dict[type, EventHandler] = {
 # -- queries ------------------------------------------------------------------------------------
 
 
+_SHOWN = """notification_id, kind, purpose, channel, recipient_ref, language, status, attempts,
+    provider_message_id, failure_reason, requested_at, sent_at, delivered_at, fallbacks"""
+
+
 async def messages_to(conn: asyncpg.Connection, recipient_ref: str) -> list[asyncpg.Record]:
     return await conn.fetch(  # type: ignore[no-any-return]
-        """SELECT notification_id, kind, purpose, channel, recipient_ref, language, status,
-               attempts, provider_message_id, failure_reason, requested_at, sent_at,
-               delivered_at
-           FROM notification_log WHERE recipient_ref = $1 ORDER BY requested_at""",
+        f"""SELECT {_SHOWN} FROM notification_log WHERE recipient_ref = $1
+            ORDER BY requested_at""",
         recipient_ref,
+    )
+
+
+async def message(conn: asyncpg.Connection, notification_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(  # type: ignore[no-any-return]
+        f"SELECT {_SHOWN} FROM notification_log WHERE notification_id = $1", notification_id
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from contracts import Envelope
 from contracts.events.cases import CallbackRequested
 from contracts.events.notifications import NOTIFICATIONS_CALLBACKS
 from contracts.vocabulary import LanguagePreference, PersonRole, ServiceQueue
+from runtime.limits import Rate, RateLimiter
 from runtime.scheduler import OffsetClock
 from runtime.settings import ServiceSettings
 from tests.conftest import auth, eventually
@@ -239,12 +240,12 @@ async def test_flow_5_unanswered_callback_retries_tells_the_guardian_and_is_miss
     assert sms["to"] == "+33612345678"
     assert sms["body"].startswith("Un spécialiste vous appellera entre")
 
-    # three unanswered attempts, each after the configured spacing
+    # three unanswered attempts, each when due (never in quiet hours), after the spacing
     for _ in range(3):
-        view = await record(stack, token, requested.callback_id, "no_answer")
         wait = datetime.fromisoformat(view["due_at"]) - clock.now()
         if wait > timedelta():
             clock.advance(wait)
+        view = await record(stack, token, requested.callback_id, "no_answer")
     assert view["attempts"] == 3
 
     # then the guardian is told we tried and how to reach us, once
@@ -327,6 +328,16 @@ async def test_a_repeated_callback_request_is_taken_on_once(
     assert [m["kind"] for m in told].count("callback_scheduled") == 1
 
 
+def winter_day_in_berlin(clock: OffsetClock) -> date:
+    """The first day at least two days from now on which Berlin keeps CET (UTC+1): an agent's
+    promise within the horizon whose local times the test can spell out."""
+    day = (clock.now() + timedelta(days=2)).date()
+    berlin = ZoneInfo("Europe/Berlin")
+    while datetime.combine(day, time(12), berlin).utcoffset() != timedelta(hours=1):
+        day += timedelta(days=1)
+    return day
+
+
 def agent_request(customer: str, **overrides: Any) -> dict[str, Any]:
     body = {
         "case_id": str(uuid.uuid4()),
@@ -347,12 +358,18 @@ def agent_request(customer: str, **overrides: Any) -> dict[str, Any]:
 async def test_an_agent_promises_a_callback_and_the_customer_moves_or_cancels_only_their_own(
     stack: Stack,
     settings: ServiceSettings,
+    clock: OffsetClock,
     token: Callable[..., str],
     sandboxes: Sandboxes,
 ) -> None:
     client = stack["notifications"].client
     customer = f"cust-{uuid.uuid4().hex[:8]}"
-    body = agent_request(customer)
+    day = winter_day_in_berlin(clock)
+    body = agent_request(
+        customer,
+        window_start=f"{day}T07:00:00Z",
+        window_end=f"{day + timedelta(days=1)}T19:00:00Z",
+    )
     created = await client.post(
         "/callbacks",
         json=body,
@@ -360,8 +377,8 @@ async def test_an_agent_promises_a_callback_and_the_customer_moves_or_cancels_on
     )
     assert created.status_code == 201, created.text
     callback = created.json()
-    # 08:00 in Berlin on 7 January 2030 is before preferred hours: 09:00 local (08:00 UTC)
-    assert callback["due_at"] == "2030-01-07T08:00:00Z"
+    # 08:00 in Berlin (CET) is before preferred hours: 09:00 local (08:00 UTC)
+    assert callback["due_at"] == f"{day}T08:00:00Z"
     assert callback["reschedules_left"] == 2
     callback_id = callback["callback_id"]
     mine, theirs = auth(token("customer", sub=customer)), auth(token("customer", sub="cust-other"))
@@ -371,7 +388,7 @@ async def test_an_agent_promises_a_callback_and_the_customer_moves_or_cancels_on
     assert (await client.get(f"/callbacks/{callback_id}", headers=theirs)).status_code == 404
     moved = await client.post(
         f"/callbacks/{callback_id}/reschedule",
-        json={"start": "2030-01-07T13:00:00Z"},
+        json={"start": f"{day}T13:00:00Z"},
         headers=theirs,
     )
     assert moved.status_code == 404
@@ -379,7 +396,7 @@ async def test_an_agent_promises_a_callback_and_the_customer_moves_or_cancels_on
     # into their quiet hours: refused with the reason
     quiet = await client.post(
         f"/callbacks/{callback_id}/reschedule",
-        json={"start": "2030-01-07T21:30:00Z"},
+        json={"start": f"{day}T21:30:00Z"},
         headers=mine,
     )
     assert quiet.status_code == 409
@@ -389,14 +406,14 @@ async def test_an_agent_promises_a_callback_and_the_customer_moves_or_cancels_on
     for hour in (13, 14):
         moved = await client.post(
             f"/callbacks/{callback_id}/reschedule",
-            json={"start": f"2030-01-07T{hour}:00:00Z"},
+            json={"start": f"{day}T{hour}:00:00Z"},
             headers=mine,
         )
         assert moved.status_code == 200, moved.text
-    assert moved.json()["promised_local"] == "2030-01-07 15:00 to 2030-01-07 16:00 (CET)"
+    assert moved.json()["promised_local"] == f"{day} 15:00 to {day} 16:00 (CET)"
     third = await client.post(
         f"/callbacks/{callback_id}/reschedule",
-        json={"start": "2030-01-07T15:00:00Z"},
+        json={"start": f"{day}T15:00:00Z"},
         headers=mine,
     )
     assert third.status_code == 409
@@ -442,3 +459,128 @@ async def test_callback_requests_are_validated(stack: Stack, token: Callable[...
     assert past.status_code == 409
     unknown = await client.get(f"/callbacks/{uuid.uuid4()}", headers=auth(token("agent")))
     assert unknown.status_code == 404
+
+
+async def test_an_attempt_in_quiet_hours_or_beyond_max_attempts_is_refused_naming_the_rule(
+    stack: Stack, clock: OffsetClock, token: Callable[..., str], sandboxes: Sandboxes
+) -> None:
+    client = stack["notifications"].client
+    staff = auth(token("specialist", sub="spec-wallet-1"))
+    now = clock.now()
+    # the person's quiet hours (UTC) run from an hour ago to three hours from now
+    quiet = {
+        "start": f"{now - timedelta(hours=1):%H:%M}",
+        "end": f"{now + timedelta(hours=3):%H:%M}",
+    }
+    body = agent_request(
+        f"cust-{uuid.uuid4().hex[:8]}",
+        timezone="UTC",
+        window_start=now.isoformat(),
+        window_end=(now + timedelta(hours=20)).isoformat(),
+        quiet_hours=quiet,
+        preferred_hours={"start": quiet["end"], "end": quiet["start"]},
+        max_attempts=1,
+    )
+    created = await client.post("/callbacks", json=body, headers=auth(token("agent")))
+    assert created.status_code == 201, created.text
+    callback_id = created.json()["callback_id"]
+
+    async def attempt(outcome: str) -> Any:
+        return await client.post(
+            f"/callbacks/{callback_id}/attempts", json={"outcome": outcome}, headers=staff
+        )
+
+    # calling now would wake them: 409, the rule named, nothing recorded
+    quiet_call = await attempt("no_answer")
+    assert quiet_call.status_code == 409, quiet_call.text
+    assert quiet_call.headers["content-type"] == "application/problem+json"
+    assert quiet_call.json()["rule"] == "quiet_hours"
+    assert "quiet hours" in quiet_call.json()["detail"]
+    shown = await client.get(f"/callbacks/{callback_id}", headers=staff)
+    assert shown.json()["attempts"] == 0
+
+    # when due, the one attempt allowed is taken; a second is refused
+    clock.advance(
+        datetime.fromisoformat(created.json()["due_at"]) - clock.now() + timedelta(minutes=1)
+    )
+    first = await attempt("no_answer")
+    assert first.status_code == 200, first.text
+    assert first.json()["attempts"] == 1
+    beyond = await attempt("reached")
+    assert beyond.status_code == 409, beyond.text
+    assert beyond.json()["rule"] == "max_attempts"
+    shown = await client.get(f"/callbacks/{callback_id}", headers=staff)
+    assert (shown.json()["attempts"], shown.json()["status"]) == (1, "scheduled")
+
+    # moved to a new time, the callback gets its attempts again
+    start = clock.now() + timedelta(hours=2)
+    moved = await client.post(
+        f"/callbacks/{callback_id}/reschedule", json={"start": start.isoformat()}, headers=staff
+    )
+    assert moved.status_code == 200, moved.text
+    clock.advance(start - clock.now())
+    reached = await attempt("reached")
+    assert reached.status_code == 200, reached.text
+    assert (reached.json()["attempts"], reached.json()["status"]) == (2, "completed")
+
+
+async def test_a_promise_beyond_the_horizon_is_refused_naming_the_field(
+    stack: Stack, token: Callable[..., str]
+) -> None:
+    client = stack["notifications"].client
+    for window_end in ("9999-12-31T23:00:00Z", "2199-01-01T00:00:00Z"):
+        body = agent_request(f"cust-{uuid.uuid4().hex[:8]}", window_end=window_end)
+        refused = await client.post("/callbacks", json=body, headers=auth(token("agent")))
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in refused.json()["errors"]] == ["window_end"]
+        written = await stack["notifications"].runtime.pool.fetchval(
+            """SELECT count(*) FROM events WHERE event_type = 'notifications.callback_requested'
+                 AND envelope->'payload'->>'case_id' = $1""",
+            body["case_id"],
+        )
+        assert written == 0
+
+
+async def test_a_callback_request_is_bounded_like_every_contract(
+    stack: Stack, token: Callable[..., str]
+) -> None:
+    client = stack["notifications"].client
+    customer = f"cust-{uuid.uuid4().hex[:8]}"
+    for overrides, field in (
+        ({"language": {"tag": "zh" + "-CN" * 30_000}}, "language.tag"),  # the pattern repeats
+        ({"account_ref": "acct with spaces"}, "account_ref"),  # one identifier pattern
+        ({"customer_id": "c" * 129}, "customer_id"),
+    ):
+        refused = await client.post(
+            "/callbacks", json=agent_request(customer, **overrides), headers=auth(token("agent"))
+        )
+        assert refused.status_code == 422, (field, refused.text)
+        assert field in {e["field"] for e in refused.json()["errors"]}, refused.text
+
+
+async def test_a_customer_moving_or_cancelling_callbacks_is_rate_limited(
+    stack: Stack, clock: OffsetClock, token: Callable[..., str]
+) -> None:
+    app = stack["notifications"].app
+    kept = getattr(app.state, "rate_limiter", None)
+    app.state.rate_limiter = RateLimiter({"customer": Rate(2, 3600)})
+    try:
+        customer = f"cust-{uuid.uuid4().hex[:8]}"
+        mine = auth(token("customer", sub=customer))
+        client = stack["notifications"].client
+        answers = []
+        for path in ("reschedule", "cancel", "cancel"):
+            answer = await client.post(
+                f"/callbacks/{uuid.uuid4()}/{path}",
+                json={"start": (clock.now() + timedelta(days=1)).isoformat()}
+                if path == "reschedule"
+                else {},
+                headers=mine,
+            )
+            answers.append(answer)
+        assert [a.status_code for a in answers] == [404, 404, 429]
+        assert answers[-1].headers["content-type"] == "application/problem+json"
+        assert int(answers[-1].headers["Retry-After"]) >= 1
+    finally:
+        app.state.rate_limiter = kept

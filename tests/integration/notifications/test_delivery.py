@@ -279,6 +279,26 @@ async def test_transient_failures_back_off_then_the_next_channel_takes_over(
             sent["notification_id"]
         )
         assert wechat["to"] == f"wx-{account}"
+
+        # the message's own page shows the channel it fell back from, and why
+        async def one() -> Any:
+            answer = await stack["notifications"].client.get(
+                f"/notifications/{sent['notification_id']}", headers=auth(token("agent"))
+            )
+            assert answer.status_code == 200, answer.text
+            shown = answer.json()
+            return shown if shown["status"] == "sent" else None
+
+        shown = await eventually(one)
+        assert shown["channel"] == "wechat"
+        [gave_up] = shown["fallbacks"]
+        assert (gave_up["channel"], gave_up["attempts"], gave_up["next_channel"]) == (
+            "qq",
+            4,
+            "wechat",
+        )
+        assert "503" in gave_up["reason"]
+        assert sent["fallbacks"] == shown["fallbacks"]  # the recipient's list shows it too
     finally:
         await qq.fail_next(0)
 
@@ -303,6 +323,14 @@ async def test_a_permanent_refusal_falls_back_at_once_and_the_last_channel_fails
     failed = await message_of(stack, token, f"ticket:{ticket['ticket_id']}", status="failed")
     assert failed["failure_reason"] == "http-sms: HTTP 400"
     assert failed["attempts"] == 1
+    # the last channel gave up, with nothing left to fall back to
+    [gave_up] = failed["fallbacks"]
+    assert gave_up["channel"] == "sms"
+    assert (gave_up["reason"], gave_up["next_channel"]) == ("http-sms: HTTP 400", None)
+    unknown = await stack["notifications"].client.get(
+        f"/notifications/{uuid.uuid4()}", headers=auth(token("agent"))
+    )
+    assert unknown.status_code == 404
 
 
 async def test_delivery_receipts_by_webhook_update_the_status(

@@ -18,7 +18,7 @@ import pytest
 from runtime.scheduler import OffsetClock
 from runtime.settings import ServiceSettings
 from services.cases.application.cases import case_id_for_ticket
-from services.notifications.domain.callbacks import queue_callback_id
+from services.notifications.domain.queue_callbacks import queue_callback_id
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.notifications.conftest import Sandboxes

@@ -16,6 +16,7 @@ from contracts.events.cases import DecisionOutcome, DecisionRecorded
 from contracts.events.checkin import TicketPositionChanged
 from contracts.events.notifications import MessageChannel
 from runtime.settings import ServiceSettings
+from services.notifications.domain.labels import QUEUES
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.notifications.conftest import Sandboxes, publish, wiring_of
@@ -50,6 +51,7 @@ async def test_ticket_messages_follow_the_queue(
     recipient = f"ticket:{ticket['ticket_id']}"
     issued = await sent_body(stack, token, sandboxes, recipient, "ticket_issued")
     assert issued.startswith(f"Your number is {ticket['number']}.")
+    assert f" Queue: {QUEUES.label(ticket['queue'], 'en')}." in issued  # its name, not its code
     assert f"/tickets/{ticket['ticket_id']}" in issued
 
     # the virtual queue moves (as check-in publishes it)
@@ -125,7 +127,8 @@ async def test_a_case_decision_is_explained_to_the_person(
         stream_version=2,
     )
     body = await sent_body(stack, token, sandboxes, f"account:{account}", "case_decision")
-    assert body.startswith(f"您的案件 {str(case_id)[:8].upper()} 已有结果：restored。")
+    # the outcome in the customer's words, never its code
+    assert body.startswith(f"您的案件 {str(case_id)[:8].upper()} 已有结果：已恢复。")
     assert "3 次异地登录" in body
     [received] = [
         m for m in await sandboxes.providers[MessageChannel.SMS].amessages() if m["body"] == body

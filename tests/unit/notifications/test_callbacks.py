@@ -23,7 +23,7 @@ from contracts.events.notifications import (
     CallbackScheduled,
 )
 from contracts.vocabulary import LanguagePreference, PersonRole, ServiceQueue
-from runtime.errors import NotFound, RuleViolation
+from runtime.errors import InvalidValue, NotFound, RuleViolation
 from services.notifications.domain.callbacks import (
     CALLBACK,
     Callback,
@@ -131,6 +131,17 @@ def test_a_repeated_request_changes_nothing() -> None:
     assert decide_request(given(scheduled()), request()) == []
 
 
+def test_an_agents_promise_ends_soon_enough_to_be_kept() -> None:
+    with pytest.raises(InvalidValue, match="window_end: at most 366 days") as refused:
+        scheduled(requested_by=CallbackActor.STAFF, window_end=datetime(9999, 12, 31, tzinfo=UTC))
+    assert refused.value.members()["errors"][0]["field"] == "window_end"
+    with pytest.raises(RuleViolation, match="at least 10 minutes"):
+        scheduled(requested_by=CallbackActor.STAFF, window_end=utc(23, 0, 15))
+    assert scheduled(
+        requested_by=CallbackActor.STAFF, window_end=utc(23, 0, 10) + timedelta(days=366)
+    )
+
+
 def test_a_window_ending_before_it_starts_is_refused() -> None:
     with pytest.raises(RuleViolation, match="ends before it starts"):
         scheduled(window_end=utc(22, 0))
@@ -194,21 +205,46 @@ def test_after_the_last_attempt_the_person_is_told_we_tried() -> None:
             exhausted_at=utc(23, 5),
         ),
     ]
-    # the callback stays open until its window ends (a late call can still reach them)
+    # the callback stays open until its window ends (moved, a late call can still reach them)
     state = given(*history, events)
     assert state.status is CallbackStatus.SCHEDULED
-    # and the "we tried" message is not sent twice
-    assert not any(
-        isinstance(e, CallbackAttemptsExhausted)
-        for e in decide_attempt(state, attempt(CallbackOutcome.NO_ANSWER, utc(23, 6)))
-    )
+    # and the "we tried" message is not sent twice: a fourth attempt is refused, naming the rule
+    with pytest.raises(RuleViolation, match="all 3 attempts") as refused:
+        decide_attempt(state, attempt(CallbackOutcome.NO_ANSWER, utc(23, 6)))
+    assert refused.value.rule == "max_attempts"
 
 
 def test_no_attempt_left_in_the_window_ends_the_attempts() -> None:
+    early = given(scheduled(window_end=utc(23, 11)))  # the window ends at 19:00 local
     events = decide_attempt(
-        given(scheduled()), attempt(CallbackOutcome.NO_ANSWER, utc(23, 23, 30))
-    )  # 07:30 local; +2h is after the window's end
+        early, attempt(CallbackOutcome.NO_ANSWER, utc(23, 10))
+    )  # 18:00 local; +2h is after the window's end
     assert isinstance(events[-1], CallbackAttemptsExhausted)
+    # a late call within the attempts left is still taken, and "we tried" is not told twice
+    later = decide_attempt(
+        given(scheduled(window_end=utc(23, 11)), events),
+        attempt(CallbackOutcome.NO_ANSWER, utc(23, 10, 30)),
+    )
+    assert not any(isinstance(e, CallbackAttemptsExhausted) for e in later)
+
+
+def test_an_attempt_in_the_persons_quiet_hours_is_refused() -> None:
+    with pytest.raises(RuleViolation, match="quiet hours") as refused:
+        decide_attempt(given(scheduled()), attempt(CallbackOutcome.REACHED, utc(23, 14)))
+    assert refused.value.rule == "quiet_hours"  # 22:00 local
+
+
+def test_a_moved_callback_gets_new_attempts() -> None:
+    history = [scheduled()]
+    for hour in (1, 3, 5):
+        history.append(
+            decide_attempt(given(*history), attempt(CallbackOutcome.NO_ANSWER, utc(23, hour)))
+        )
+    staff = Reschedule(start=utc(24, 2), by=CallbackActor.STAFF, at=utc(23, 6))
+    history.append(decide_reschedule(given(*history), staff))
+    _, completed = decide_attempt(given(*history), attempt(CallbackOutcome.REACHED, utc(24, 2)))
+    assert isinstance(completed, CallbackCompleted)
+    assert completed.attempts == 4
 
 
 def test_a_wrong_number_ends_the_attempts_at_once() -> None:

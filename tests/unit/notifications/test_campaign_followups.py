@@ -28,7 +28,7 @@ from contracts.events.notifications_campaigns import (
     CampaignProgressed,
 )
 from runtime.errors import RuleViolation
-from services.notifications.application.recipients import InboundReply, sender_address
+from services.notifications.application.recipients import InboundReply
 from services.notifications.config import NotificationSettings
 from services.notifications.domain.campaigns import (
     CAMPAIGN,
@@ -59,6 +59,8 @@ from services.notifications.domain.recipients import (
     marketing_consented,
     marketing_moment,
     opt_out_keyword,
+    require_inbound_channel,
+    sender_address,
 )
 
 pytestmark = pytest.mark.unit
@@ -369,6 +371,13 @@ def test_open_ids_are_taken_as_they_are_and_a_reply_never_shows_its_sender_or_te
     reply = InboundReply("sms-in-1", SMS, "+8613800000001", "TD", T0)
     assert "13800000001" not in repr(reply)
     assert "TD" not in repr(reply)
+
+
+def test_replies_are_taken_only_on_channels_a_person_can_answer_on() -> None:
+    for channel in (SMS, WECHAT, MessageChannel.QQ):
+        require_inbound_channel(channel)
+    with pytest.raises(RuleViolation, match="no inbound replies on email"):
+        require_inbound_channel(MessageChannel.EMAIL)
 
 
 def test_campaigns_go_by_every_channel_with_an_opt_out_path_email_by_its_link() -> None:

@@ -36,12 +36,14 @@ from services.notifications.domain.callbacks import (
     Callback,
     CallbackStatus,
     RecordAttempt,
+    decide_attempt,
+    decide_deadline,
+)
+from services.notifications.domain.queue_callbacks import (
     RequestQueueCallback,
     TicketEnd,
     TicketEnded,
     TurnCame,
-    decide_attempt,
-    decide_deadline,
     decide_queue_request,
     decide_ticket_ended,
     decide_turn,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.events.notifications import NotificationKind
+from services.notifications.domain.labels import Labels
 from services.notifications.domain.templates import (
     LANGUAGES,
     TEMPLATES,
@@ -26,7 +27,10 @@ EXAMPLES = {
 
 
 def full_variables(kind: NotificationKind) -> dict[str, str]:
-    return {name: EXAMPLES[var] for name, var in TEMPLATES[kind].variables.items()}
+    return {
+        name: next(iter(var.by_code)) if isinstance(var, Labels) else EXAMPLES[var]
+        for name, var in TEMPLATES[kind].variables.items()
+    }
 
 
 @pytest.mark.parametrize("kind", list(NotificationKind))
