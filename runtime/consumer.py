@@ -39,7 +39,7 @@ from contracts import Envelope, EventPayload, TopicSpec, UnknownEventType, dead_
 from contracts.registry import REGISTRY
 from runtime import positions
 from runtime.batched_writes import BatchedWrites, WritesFailed
-from runtime.kafka import read_to_end, topic_extent
+from runtime.kafka import read_to_end
 from runtime.privacy import Privacy
 from runtime.telemetry import correlation_id_var, log_fields
 
@@ -748,15 +748,21 @@ class ConsumerRunner:
                         "DELETE FROM dead_letters WHERE consumer_group = $1", self.group.name
                     )
                 topics = [self.topic_name(topic.name) for topic in self.group.topics]
-                total = await topic_extent(bootstrap_servers, topics)
-                async for polled in read_to_end(bootstrap_servers, topics, batch_size=commit_every):
+                extent: list[int] = []
+                async for polled in read_to_end(
+                    bootstrap_servers,
+                    topics,
+                    batch_size=commit_every,
+                    open_transactions=False,  # what commits later, live consumers apply
+                    extent=extent.append,
+                ):
                     batch = [Record.of(record) for record in polled]
                     for outcome in await self.handle_batch(batch, conn=conn):
                         counts[outcome] += 1
                     done += len(batch)
                     if progress is not None:
-                        progress(RebuildProgress(self.group.name, done, total, started))
-                if progress is not None and done != total:
+                        progress(RebuildProgress(self.group.name, done, extent[0], started))
+                if progress is not None and done != sum(extent):
                     # the extent counted transaction markers too: the replay is complete
                     progress(RebuildProgress(self.group.name, done, done, started))
             finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Collection, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from dataclasses import replace
 from datetime import datetime
 
@@ -233,14 +233,18 @@ async def read_to_end(
     since: datetime | None = None,
     batch_size: int = 1000,
     stall_seconds: float = 60.0,
+    open_transactions: bool = True,
+    extent: Callable[[int], None] | None = None,
 ) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
     """The committed records of ``topics`` (every partition, each in its order), in batches:
     from the beginning, or from the first record timestamped ``since`` or later, up to the
-    ends the topics have when it starts (a transaction still open there is waited for; an
-    aborted one is skipped). Raises TimeoutError after ``stall_seconds`` without progress."""
+    ends the topics have when it starts (an aborted transaction is skipped; one still open
+    there is waited for, unless ``open_transactions`` is False: then the end is where the
+    committed records end). ``extent`` is told how many offsets lie between the beginnings
+    and those ends (records and transaction markers: a progress total). Raises TimeoutError
+    after ``stall_seconds`` without progress."""
     partitions = await topic_partitions(bootstrap_servers, topics)
     servers = [server.strip() for server in bootstrap_servers.split(",")]
-    ends = await _high_watermarks(servers, partitions)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=servers,
         group_id=None,
@@ -250,6 +254,13 @@ async def read_to_end(
     )
     await consumer.start()
     try:
+        if open_transactions:
+            ends = await _high_watermarks(servers, partitions)
+        else:  # the last stable offsets, as a read_committed consumer is told them
+            ends = await consumer.end_offsets(partitions)
+        if extent is not None:
+            beginnings = await consumer.beginning_offsets(partitions)
+            extent(sum(ends[tp] - beginnings[tp] for tp in partitions))
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         if since is not None:
@@ -279,20 +290,6 @@ async def read_to_end(
                 progress = time.monotonic()
             elif time.monotonic() - progress > stall_seconds:
                 raise TimeoutError(f"reading {sorted(topics)} made no progress")
-    finally:
-        await consumer.stop()
-
-
-async def topic_extent(bootstrap_servers: str, topics: Collection[str]) -> int:
-    """How many offsets ``topics`` hold now: their records, and the markers the transactions
-    that wrote them left (a replay's progress counts up to about this)."""
-    partitions = await topic_partitions(bootstrap_servers, topics)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(partitions)
-        beginnings = await consumer.beginning_offsets(partitions)
-        return sum(ends[tp] - beginnings[tp] for tp in partitions)
     finally:
         await consumer.stop()
 
