@@ -871,7 +871,11 @@ def _decide_review(session: Session, command: DecideReview) -> list[EventPayload
     if not command.approved:
         reason = f"{CHECK_NAMES[command.check]} rejected by a reviewer: {command.reason}"
         failed = CheckFailed(
-            verification_id=_id(session), check=command.check, reason=reason, failed_at=command.at
+            verification_id=_id(session),
+            check=command.check,
+            reason=reason,
+            failed_at=command.at,
+            account_ref=session.account_ref,  # whose key seals the reason (erased with them)
         )
         state = evolve(evolve(session, decided), failed)
         return [
@@ -1013,7 +1017,8 @@ def evolve(session: Session, event: EventPayload) -> Session:
                 session, event.check, status=CheckStatus.PASSED, reasons=tuple(event.reasons)
             )
         case CheckFailed():
-            return _with(session, event.check, status=CheckStatus.FAILED, reasons=(event.reason,))
+            reasons = (event.reason,) if event.reason is not None else ()  # None: erased
+            return _with(session, event.check, status=CheckStatus.FAILED, reasons=reasons)
         case ReviewRequested():
             return _with(
                 session,
