@@ -65,11 +65,19 @@ class SessionView(BaseModel):
     )
 
 
+MEDIA_BASE64_MAX_CHARS = 8_000_000  # the HTTP layer's upload body limit; the size setting decides
+
+
 class MediaUpload(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: MediaKind
     content_type: Literal["image/jpeg", "image/png", "application/pdf"]
-    content_base64: str = Field(min_length=4, description="The file, base64-encoded.")
+    content_base64: str = Field(
+        min_length=4,
+        max_length=MEDIA_BASE64_MAX_CHARS,
+        description="The file, base64-encoded (the decoded file is also held to the "
+        "service's media size limit).",
+    )
 
 
 class MediaView(BaseModel):

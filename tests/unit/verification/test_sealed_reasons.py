@@ -51,7 +51,8 @@ async def test_the_reason_is_sealed_under_the_accounts_key_and_gone_after_erasur
     keys, event = KeysInMemory(), failed()
     privacy, event_id = Privacy(keys), uuid.uuid4()
     sealed, ref = await privacy.seal(event_id, event)
-    assert ref is not None and ref.subject_id == "account:acct-7"
+    assert ref is not None
+    assert ref.subject_id == "account:acct-7"
     assert sealed["reason"].startswith(TOKEN_PREFIX)
     assert "certificate" not in str(sealed)
     assert (await privacy.reveal(envelope(event_id, sealed, ref)))["reason"] == WORDS
