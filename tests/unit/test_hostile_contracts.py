@@ -105,6 +105,7 @@ ALLOWED: dict[str, str] = {
     "OrganizationVerified.legal_name": ORGANIZATION,
     "OrganizationVerified.reasons": GENERATED,
     "OrganizationVerified.verified_domains": ORGANIZATION,
+    "OutcomeReason.parameters": VOCABULARY,
     "OwnershipItem.explanation": GENERATED,
     "OwnershipItem.kind": VOCABULARY,
     "PersonalDataAccessed.fields": VOCABULARY,
