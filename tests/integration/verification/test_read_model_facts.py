@@ -28,17 +28,22 @@ async def test_a_holder_verified_in_another_session_within_the_window_counts(
         (current, "holder", "verified", NOW),  # the session asking
     ]
     async with pool.acquire() as conn:
-        for verification_id, role, status, completed_at in rows:
-            await conn.execute(
-                """INSERT INTO session_views (verification_id, account_ref, purpose, risk_level,
-                       person_role, checks, status, started_at, expires_at, completed_at,
-                       version)
-                   VALUES ($1, $2, 'account_recovery', 'low', $3, '{}', $4, $5, $5, $5, 1)""",
-                verification_id, account, role, status, completed_at,
-            )  # fmt: skip
-        assert await holder_verified_since(conn, account, current, NOW - timedelta(days=365))
-        # within 29 days only the asking session itself (excluded), a proxy and a failure
-        assert not await holder_verified_since(conn, account, current, NOW - timedelta(days=29))
-        assert not await holder_verified_since(
-            conn, "acct-other", current, NOW - timedelta(days=365)
-        )
+        transaction = conn.transaction()  # rolled back: the rebuild tests compare the tables
+        await transaction.start()
+        try:
+            for verification_id, role, status, completed_at in rows:
+                await conn.execute(
+                    """INSERT INTO session_views (verification_id, account_ref, purpose, risk_level,
+                           person_role, checks, status, started_at, expires_at, completed_at,
+                           version)
+                       VALUES ($1, $2, 'account_recovery', 'low', $3, '{}', $4, $5, $5, $5, 1)""",
+                    verification_id, account, role, status, completed_at,
+                )  # fmt: skip
+            assert await holder_verified_since(conn, account, current, NOW - timedelta(days=365))
+            # within 29 days only the asking session itself (excluded), a proxy and a failure
+            assert not await holder_verified_since(conn, account, current, NOW - timedelta(days=29))
+            assert not await holder_verified_since(
+                conn, "acct-other", current, NOW - timedelta(days=365)
+            )
+        finally:
+            await transaction.rollback()
