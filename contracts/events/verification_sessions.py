@@ -136,13 +136,44 @@ class CheckPassed(EventPayload):
 
 
 @REGISTRY.event("verification.check_failed", version=1, topic=VERIFICATION_SESSIONS)
-class CheckFailed(EventPayload):
-    """A check cannot pass (e.g. a reviewer rejected the evidence): the session fails."""
+class CheckFailedV1(EventPayload):
+    """A check cannot pass (v1: the reason, which quotes the reviewer, in plain text)."""
+
+    model_config = ConfigDict(title="CheckFailed")
 
     verification_id: UUID
     check: VerificationCheck
     reason: str
     failed_at: AwareDatetime
+
+
+@REGISTRY.event("verification.check_failed", version=2, topic=VERIFICATION_SESSIONS)
+class CheckFailed(EventPayload):
+    """A check cannot pass (e.g. a reviewer rejected the evidence): the session fails.
+    v2: the reason quotes the reviewer's words about the person, so it is personal data,
+    sealed under the account's key (v1 payloads upcast unchanged: their reason stays as
+    written)."""
+
+    data_subject = ("account", "account_ref")
+
+    verification_id: UUID
+    check: VerificationCheck
+    reason: FreeText2000 | None = PersonalData(
+        "Why the check failed, quoting the reviewer's words.", default=None
+    )
+    failed_at: AwareDatetime
+    account_ref: Identifier | None = Field(
+        default=None, description="The session's account: whose key seals the reason."
+    )
+
+    @classmethod
+    def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
+        return subject_or_fallback(payload, "account_ref", "verification", "verification_id")
+
+
+@REGISTRY.upcaster("verification.check_failed", from_version=1)
+def _check_failed_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # same fields; the reason became optional (erasable) and personal
 
 
 @REGISTRY.event("verification.ownership_assessed", version=1, topic=VERIFICATION_SESSIONS)

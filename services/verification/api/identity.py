@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from runtime.auth import Principal, Unauthenticated
 from runtime.commands import command
+from runtime.limits import RateLimited
 from runtime.service import Runtime
 from services.verification.adapters.identity_provider import WebhookRejected
 from services.verification.api.access import Participant, context_of, session_for
@@ -32,6 +33,7 @@ class IdentityCheckStarted(BaseModel):
     status_code=201,
     response_model=IdentityCheckStarted,
     summary="Open a document and face-liveness session at the identity provider",
+    dependencies=[RateLimited("customer")],  # each opens a paid provider session
 )
 async def identity_check(
     verification_id: SessionId,

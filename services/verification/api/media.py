@@ -15,6 +15,7 @@ from contracts.events.verification_media import MediaOwner
 from runtime.auth import Principal
 from runtime.commands import command
 from runtime.errors import RuleViolation
+from runtime.limits import RateLimited
 from runtime.service import Runtime, ServiceRuntime
 from services.verification.api.access import Participant, context_of, visible_session
 from services.verification.api.views import MediaUpload, MediaView
@@ -31,6 +32,7 @@ SessionId = Annotated[UUID, Path(description="Verification session id")]
     status_code=201,
     response_model=MediaView,
     summary="Upload evidence (held encrypted, purged after its retention period)",
+    dependencies=[RateLimited("customer")],
 )
 async def upload_session_media(
     verification_id: SessionId,

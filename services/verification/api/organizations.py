@@ -16,6 +16,7 @@ from contracts.vocabulary import E164_PATTERN
 from runtime.auth import STAFF_ROLES, Principal, require_roles
 from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
 from runtime.errors import NotFound, RuleViolation
+from runtime.limits import RateLimited
 from runtime.service import Runtime
 from services.verification.api.access import (
     Reviewer,
@@ -290,6 +291,7 @@ async def confirm_deposits(
     status_code=201,
     response_model=MediaView,
     summary="Upload the business licence or the sealed authorization letter (held encrypted)",
+    dependencies=[RateLimited("customer")],
 )
 async def upload_document(
     organization_id: OrganizationId,

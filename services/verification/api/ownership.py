@@ -8,7 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.fields import PlainText200
 from runtime.auth import Principal
+from runtime.limits import RateLimited
 from runtime.service import Runtime
 from services.verification.api.access import Participant, context_of, session_for
 from services.verification.api.views import SessionView, session_view
@@ -19,6 +21,7 @@ from services.verification.wiring import WiringDep
 router = APIRouter(tags=["verification"])
 
 SessionId = Annotated[UUID, Path(description="Verification session id")]
+Short = Annotated[PlainText200, Field(max_length=100)]
 
 
 class PaymentClaim(BaseModel):
@@ -29,10 +32,10 @@ class PaymentClaim(BaseModel):
 
 class OwnershipEvidenceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    device: str | None = Field(default=None, max_length=100)
-    login_cities: list[str] = Field(default_factory=list, max_length=5)
+    device: Short | None = None
+    login_cities: list[Short] = Field(default_factory=list, max_length=5)
     payment: PaymentClaim | None = None
-    vouching_contacts: list[str] = Field(default_factory=list, max_length=5)
+    vouching_contacts: list[Short] = Field(default_factory=list, max_length=5)
     evidence_refs: list[UUID] = Field(default_factory=list, max_length=10)
 
 
@@ -40,6 +43,7 @@ class OwnershipEvidenceRequest(BaseModel):
     "/verification/sessions/{verification_id}/ownership-evidence",
     response_model=SessionView,
     summary="Alternative proofs when the registered phone is dead (scored; low → reviewer)",
+    dependencies=[RateLimited("customer")],
 )
 async def ownership_evidence(
     verification_id: SessionId,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.events.verification_sessions import SessionOrigin
+from contracts.fields import Identifier, PlainText200
 from contracts.vocabulary import (
     LanguagePreference,
     PersonRole,
@@ -47,11 +48,13 @@ SUMMARY_FIELDS = ["account_ref", "checks", "outcome_reasons"]
 class StartSessionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_ref: str = Field(min_length=1, max_length=100)
+    account_ref: Identifier = Field(
+        description="The account: the one identifier pattern of intake and privacy."
+    )
     purpose: VerificationPurpose
     risk_level: RiskLevel
     person_role: PersonRole
-    person_ref: str | None = Field(
+    person_ref: PlainText200 | None = Field(
         default=None,
         max_length=200,
         description="Platform id of the person taking the checks; that customer may take them "

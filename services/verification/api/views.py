@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from contracts.events.verification import OutcomeReason
 from contracts.events.verification_media import MediaKind
 from contracts.events.verification_sessions import CodeChannel, CodeDeliveryFailure
 from contracts.vocabulary import PersonRole, RiskLevel, VerificationPurpose
@@ -18,6 +19,7 @@ from services.verification.domain.sessions import (
     SessionStatus,
     codes_left,
 )
+from services.verification.domain.texts import explain
 
 
 class CheckView(BaseModel):
@@ -56,7 +58,15 @@ class SessionView(BaseModel):
     checks: list[CheckView]
     four_eyes: bool
     expires_at: AwareDatetime
-    reasons: list[str]
+    reasons: list[str] = Field(description="Why the session ended, in English (staff).")
+    reason_codes: list[OutcomeReason] = Field(
+        default_factory=list, description="The same reasons as codes and parameters."
+    )
+    explanations: list[str] = Field(
+        default_factory=list,
+        description="The reasons in the session's language (zh-CN, en, fr, de or ja), for the "
+        "customer; sessions completed before reason codes existed show the English reasons.",
+    )
     completed_at: AwareDatetime | None
     cooldown_until: AwareDatetime | None
     code_delivery: CodeDeliveryView | None = None
@@ -65,11 +75,19 @@ class SessionView(BaseModel):
     )
 
 
+MEDIA_BASE64_MAX_CHARS = 8_000_000  # the HTTP layer's upload body limit; the size setting decides
+
+
 class MediaUpload(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: MediaKind
     content_type: Literal["image/jpeg", "image/png", "application/pdf"]
-    content_base64: str = Field(min_length=4, description="The file, base64-encoded.")
+    content_base64: str = Field(
+        min_length=4,
+        max_length=MEDIA_BASE64_MAX_CHARS,
+        description="The file, base64-encoded (the decoded file is also held to the "
+        "service's media size limit).",
+    )
 
 
 class MediaView(BaseModel):
@@ -108,11 +126,20 @@ def session_view(session: Session) -> SessionView:
         four_eyes=session.four_eyes,
         expires_at=session.expires_at,  # type: ignore[arg-type]
         reasons=list(session.outcome_reasons),
+        reason_codes=list(session.outcome_codes),
+        explanations=explanations(session),
         completed_at=session.completed_at,
         cooldown_until=session.cooldown_until,
         code_delivery=code_delivery_view(session),
         codes_left=codes_left(session) if Check.POSSESSION_CODE in session.checks else None,
     )
+
+
+def explanations(session: Session) -> list[str]:
+    if not session.outcome_codes:
+        return list(session.outcome_reasons)  # completed before reason codes existed
+    tag = session.language.tag if session.language else None
+    return [explain(reason, tag) for reason in session.outcome_codes]
 
 
 def code_delivery_view(session: Session) -> CodeDeliveryView | None:

@@ -11,12 +11,11 @@ import asyncpg
 
 from contracts.events.verification_media import MediaKind, MediaOwner, MediaPurged, MediaStored
 from runtime.context import CommandContext
-from runtime.errors import RuleViolation
 from runtime.eventstore import EventStore
 from runtime.repository import Executed, Repository
 from runtime.scheduler import Timer, schedule
 from services.verification.application.sessions import SERVICE
-from services.verification.domain.media import MEDIA, Media, decide_purge
+from services.verification.domain.media import MEDIA, Media, decide_purge, require_owned
 from services.verification.wiring import Wiring
 
 MEDIA_PURGE_TIMER = "media-purge"
@@ -97,14 +96,14 @@ async def store_media(
 async def media_owned_by(
     conn: asyncpg.Connection, media_ids: Sequence[UUID], owner_id: UUID
 ) -> None:
-    found = await conn.fetchval(
-        "SELECT count(*) FROM media_objects WHERE media_id = ANY($1::uuid[]) AND owner_id = $2 "
+    """Gather which of the references are held media of ``owner_id``; the rule decides."""
+    held = await conn.fetch(
+        "SELECT media_id FROM media_objects WHERE media_id = ANY($1::uuid[]) AND owner_id = $2 "
         "AND purged_at IS NULL",
         list(media_ids),
         owner_id,
     )
-    if found != len(set(media_ids)):
-        raise RuleViolation("every evidence reference must be media uploaded for this case")
+    require_owned(media_ids, {row["media_id"] for row in held})
 
 
 async def on_media_purge_timer(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
@@ -9,6 +10,7 @@ from uuid import UUID
 from contracts.base import EventPayload
 from contracts.events.verification_media import MediaOwner, MediaPurged, MediaStored
 from runtime.aggregate import AggregateType
+from runtime.errors import RuleViolation
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,13 @@ class Media:
     owner_id: UUID | None = None
     retain_until: datetime | None = None
     purged: bool = False
+
+
+def require_owned(references: Sequence[UUID], held: Collection[UUID]) -> None:
+    """Evidence is cited by reference only when it is media uploaded for this session (or
+    organization) and still held: ``held`` are the references that are."""
+    if not set(references) <= set(held):
+        raise RuleViolation("every evidence reference must be media uploaded for this case")
 
 
 def decide_purge(media: Media, at: datetime) -> list[EventPayload]:

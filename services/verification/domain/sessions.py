@@ -17,7 +17,12 @@ from enum import StrEnum
 from uuid import UUID
 
 from contracts.base import EventPayload
-from contracts.events.verification import VerificationCompleted, VerificationOutcome
+from contracts.events.verification import (
+    OutcomeReason,
+    ReasonCode,
+    VerificationCompleted,
+    VerificationOutcome,
+)
 from contracts.events.verification_sessions import (
     CheckAttemptFailed,
     CheckFailed,
@@ -164,6 +169,7 @@ class Session:
     expires_at: datetime | None = None
     progress: tuple[CheckProgress, ...] = ()
     outcome_reasons: tuple[str, ...] = ()
+    outcome_codes: tuple[OutcomeReason, ...] = ()
     completed_at: datetime | None = None
     cooldown: timedelta = timedelta(hours=24)  # how long a lockout pauses the account
     cooldown_until: datetime | None = None
@@ -543,10 +549,13 @@ def _start(session: Session, command: StartSession) -> list[EventPayload]:
     events: list[EventPayload] = [started]
     state = evolve(session, started)
     if refused:
-        events.append(_completed(state, VerificationOutcome.FAILED, [refused], command.at))
+        code = OutcomeReason(code=ReasonCode.GUARDIAN_FOR_HOLDER)
+        events.append(_completed(state, VerificationOutcome.FAILED, [refused], command.at, [code]))
     elif cooling:
+        assert command.account_cooldown_until is not None
         reason = _cooldown_reason(command.account_cooldown_until)
-        events.append(_completed(state, VerificationOutcome.LOCKED, [reason], command.at))
+        code = _reason(ReasonCode.COOLING_DOWN, until=command.account_cooldown_until)
+        events.append(_completed(state, VerificationOutcome.LOCKED, [reason], command.at, [code]))
     return events
 
 
@@ -558,8 +567,21 @@ def _cooldown_reason(until: datetime | None) -> str:
     )
 
 
+def _reason(code: ReasonCode, **parameters: object) -> OutcomeReason:
+    """A reason code; checks by their code, times in ISO 8601 (texts.explain renders them)."""
+    shown = {
+        name: value.isoformat() if isinstance(value, datetime) else str(value)
+        for name, value in parameters.items()
+    }
+    return OutcomeReason(code=code, parameters=shown)
+
+
 def _completed(
-    session: Session, outcome: VerificationOutcome, reasons: list[str], at: datetime
+    session: Session,
+    outcome: VerificationOutcome,
+    reasons: list[str],
+    at: datetime,
+    codes: list[OutcomeReason],
 ) -> VerificationCompleted:
     assert session.account_ref is not None
     assert session.purpose is not None
@@ -572,6 +594,7 @@ def _completed(
         person_role=session.person_role,
         outcome=outcome,
         reasons=reasons,
+        reason_codes=codes,
         completed_at=at,
     )
 
@@ -594,12 +617,14 @@ def _passed(session: Session, check: Check, reasons: list[str], at: datetime) ->
             else f"{CHECK_NAMES[p.check]} passed"
             for p in state.progress
         ]
+        codes = [_reason(ReasonCode.CHECK_PASSED, check=p.check.value) for p in state.progress]
         if session.person_role is PersonRole.PROXY:
             summary.append(
                 "this proves the proxy's own identity and relationship to the holder only; "
                 "it does not verify the account holder"
             )
-        events.append(_completed(state, VerificationOutcome.VERIFIED, summary, at))
+            codes.append(_reason(ReasonCode.PROXY_ONLY))
+        events.append(_completed(state, VerificationOutcome.VERIFIED, summary, at, codes))
     return events
 
 
@@ -638,7 +663,10 @@ def _lock_out(session: Session, check: Check, failures: int, at: datetime) -> li
         cooldown_until=cooldown_until,
         locked_at=at,
     )
-    return [locked, _completed(session, VerificationOutcome.LOCKED, [reason], at)]
+    code = _reason(
+        ReasonCode.LOCKED_OUT, check=check.value, failures=failures, until=cooldown_until
+    )
+    return [locked, _completed(session, VerificationOutcome.LOCKED, [reason], at, [code])]
 
 
 def codes_left(session: Session) -> int:
@@ -871,13 +899,23 @@ def _decide_review(session: Session, command: DecideReview) -> list[EventPayload
     if not command.approved:
         reason = f"{CHECK_NAMES[command.check]} rejected by a reviewer: {command.reason}"
         failed = CheckFailed(
-            verification_id=_id(session), check=command.check, reason=reason, failed_at=command.at
+            verification_id=_id(session),
+            check=command.check,
+            reason=reason,
+            failed_at=command.at,
+            account_ref=session.account_ref,  # whose key seals the reason (erased with them)
         )
         state = evolve(evolve(session, decided), failed)
         return [
             decided,
             failed,
-            _completed(state, VerificationOutcome.FAILED, [reason], command.at),
+            _completed(
+                state,
+                VerificationOutcome.FAILED,
+                [reason],
+                command.at,
+                [_reason(ReasonCode.REJECTED_BY_REVIEWER, check=command.check.value)],
+            ),
         ]
     approvals = len(progress.approvals) + 1
     if approvals < progress.required_approvals:
@@ -893,11 +931,17 @@ def _expire(session: Session, command: Expire) -> list[EventPayload]:
     assert session.expires_at is not None
     if command.at < session.expires_at:
         return []
-    pending = [CHECK_NAMES[p.check] for p in session.progress if p.status is not CheckStatus.PASSED]
+    left = [p.check for p in session.progress if p.status is not CheckStatus.PASSED]
+    pending = [CHECK_NAMES[check] for check in left]
     reason = f"the session expired at {session.expires_at:%Y-%m-%d %H:%M} UTC before the " + (
         ", ".join(pending) + " " + ("was" if len(pending) == 1 else "were") + " completed"
     )
-    return [_completed(session, VerificationOutcome.EXPIRED, [reason], command.at)]
+    code = _reason(
+        ReasonCode.EXPIRED,
+        expired_at=session.expires_at,
+        checks=",".join(check.value for check in left),
+    )
+    return [_completed(session, VerificationOutcome.EXPIRED, [reason], command.at, [code])]
 
 
 def _end_cooldown(session: Session, command: EndCooldown) -> list[EventPayload]:
@@ -1013,7 +1057,8 @@ def evolve(session: Session, event: EventPayload) -> Session:
                 session, event.check, status=CheckStatus.PASSED, reasons=tuple(event.reasons)
             )
         case CheckFailed():
-            return _with(session, event.check, status=CheckStatus.FAILED, reasons=(event.reason,))
+            reasons = (event.reason,) if event.reason is not None else ()  # None: erased
+            return _with(session, event.check, status=CheckStatus.FAILED, reasons=reasons)
         case ReviewRequested():
             return _with(
                 session,
@@ -1043,6 +1088,7 @@ def evolve(session: Session, event: EventPayload) -> Session:
                 session,
                 status=status,
                 outcome_reasons=tuple(event.reasons),
+                outcome_codes=tuple(event.reason_codes),
                 completed_at=event.completed_at,
             )
     return session

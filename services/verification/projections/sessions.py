@@ -4,6 +4,7 @@ staff lists of sessions, and the reviewers' queue."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -228,6 +229,23 @@ handlers: dict[type, Handler] = {payload: _versioned(h) for payload, h in _SHOWN
 
 
 # -- queries (the API's reads) ------------------------------------------------------------------
+
+
+async def holder_verified_since(
+    conn: asyncpg.Connection, account_ref: str, other_than: UUID, since: datetime
+) -> bool:
+    """Whether the account's holder was verified in another session completed since
+    ``since`` (a fact for the ownership points table)."""
+    found = await conn.fetchval(
+        """SELECT 1 FROM session_views
+           WHERE account_ref = $1 AND status = 'verified' AND person_role = 'holder'
+             AND verification_id <> $2 AND completed_at >= $3
+           LIMIT 1""",
+        account_ref,
+        other_than,
+        since,
+    )
+    return bool(found)
 
 
 async def sessions_of(
