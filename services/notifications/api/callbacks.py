@@ -53,7 +53,9 @@ class Hours(Forbid):
 
 
 class Language(Forbid):
-    tag: str = Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", examples=["zh-CN"])
+    tag: str = Field(
+        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35, examples=["zh-CN"]
+    )
     dialect: str | None = Field(default=None, max_length=40)
 
 

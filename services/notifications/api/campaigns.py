@@ -43,7 +43,7 @@ LANGUAGE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
 
 
 class ContentBody(Forbid):
-    language: str = Field(pattern=LANGUAGE, examples=["zh-CN"])
+    language: str = Field(pattern=LANGUAGE, max_length=35, examples=["zh-CN"])
     title: str = Field(min_length=1, max_length=120)
     body: str = Field(min_length=1, max_length=1000)
 
@@ -53,7 +53,7 @@ class CampaignBody(Forbid):
     tag: str = Field(pattern=TAG, examples=["wallet-reactivated"])
     channel: MessageChannel
     contents: list[ContentBody] = Field(min_length=1, max_length=10)
-    default_language: str = Field(pattern=LANGUAGE, examples=["en"])
+    default_language: str = Field(pattern=LANGUAGE, max_length=35, examples=["en"])
     rate_per_minute: int = Field(ge=1, le=MAX_RATE_PER_MINUTE, examples=[60])
 
     @model_validator(mode="after")

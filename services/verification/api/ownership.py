@@ -30,9 +30,13 @@ class PaymentClaim(BaseModel):
 class OwnershipEvidenceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     device: str | None = Field(default=None, max_length=100)
-    login_cities: list[str] = Field(default_factory=list, max_length=5)
+    login_cities: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=5
+    )
     payment: PaymentClaim | None = None
-    vouching_contacts: list[str] = Field(default_factory=list, max_length=5)
+    vouching_contacts: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=5
+    )
     evidence_refs: list[UUID] = Field(default_factory=list, max_length=10)
 
 

@@ -69,7 +69,10 @@ class MediaUpload(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: MediaKind
     content_type: Literal["image/jpeg", "image/png", "application/pdf"]
-    content_base64: str = Field(min_length=4, description="The file, base64-encoded.")
+    # the upload body cap (http_upload_body_bytes) refuses sooner; this is the field's own bound
+    content_base64: str = Field(
+        min_length=4, max_length=16_000_000, description="The file, base64-encoded."
+    )
 
 
 class MediaView(BaseModel):
