@@ -206,3 +206,15 @@ Seconds = Bounded(0, 7 * 24 * 3600, int)
 """A duration in whole seconds of a setting: 0 to a week."""
 Count = Bounded(0, 1000, int)
 """A small count of a setting (recalls, attempts): 0 to 1000."""
+
+
+def MaxItems(max_items: int) -> Any:
+    """A list of at most ``max_items`` entries when written (stored ones are read as they are);
+    annotate ``Annotated[list[X], MaxItems(n)]``."""
+
+    def check(value: list[Any], info: ValidationInfo) -> list[Any]:
+        if not stored(info) and len(value) > max_items:
+            raise ValueError(f"at most {max_items} entries")
+        return value
+
+    return AfterValidator(check)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +12,11 @@ from contracts.fields import PlainText35
 # A phone number in E.164 ("+" country code and number, at most 15 digits): the one pattern
 # every API, contract and token check uses.
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+
+# A specialist skill (an agent has it, a ticket may require it): a lower-case word of a fixed
+# vocabulary such as ``minors_refunds``, as request models accept it.
+SKILL_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+Skill = Annotated[str, Field(min_length=1, max_length=64, pattern=SKILL_PATTERN)]
 
 
 class ServiceQueue(StrEnum):

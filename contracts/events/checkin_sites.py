@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from datetime import date, time
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.base import EventPayload
-from contracts.fields import Count, FractionalMinutes, Minutes, Seconds
+from contracts.fields import Count, FractionalMinutes, MaxItems, Minutes, Seconds
 from contracts.registry import REGISTRY
 from contracts.topics import TopicSpec, register_topic
 from contracts.vocabulary import ServiceQueue
@@ -80,7 +81,8 @@ class QueueSettings(BaseModel):
         description="After this wait with nobody of the required language or specialist skill "
         "signed in, the requirement relaxes to the next best match.",
     )
-    assignment_rules: list[AssignmentRule] = Field(
+    assignment_rules: Annotated[list[AssignmentRule], MaxItems(len(AssignmentRule))] = Field(
+        json_schema_extra={"maxItems": len(AssignmentRule)},
         default_factory=lambda: [
             AssignmentRule.LAST_AGENT,
             AssignmentRule.OWNER_AGENT,

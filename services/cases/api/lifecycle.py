@@ -22,6 +22,7 @@ from contracts.events.cases import (
     Evidence,
     ReporterCategory,
 )
+from contracts.fields import MAX_INTEGER, MAX_NUMBER
 from contracts.vocabulary import PersonRole, RiskLevel, VerificationPurpose
 from runtime.auth import Principal
 from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
@@ -59,6 +60,11 @@ from services.cases.domain.case import (
 
 router = APIRouter(tags=["cases"])
 FACT_KEY = r"^[a-z][a-z0-9_]{0,39}$"
+FactValue = (
+    Annotated[str, Field(max_length=200)]
+    | Annotated[int, Field(ge=-MAX_INTEGER, le=MAX_INTEGER)]
+    | Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False)]
+)
 
 
 class StatusRequest(BaseModel):
@@ -136,8 +142,10 @@ class DecisionRequest(BaseModel):
 
     outcome: DecisionOutcome
     reason_code: str = Field(min_length=2, max_length=64, examples=["OWNERSHIP-PROVEN"])
-    policy_version: int | None = Field(default=None, ge=1, description="Default: the latest.")
-    facts: dict[str, str | int | float] = Field(
+    policy_version: int | None = Field(
+        default=None, ge=1, le=10_000, description="Default: the latest."
+    )
+    facts: dict[str, FactValue] = Field(
         default_factory=dict,
         max_length=20,
         description="The concrete facts the rule's explanation names (no personal data).",

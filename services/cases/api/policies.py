@@ -59,6 +59,6 @@ async def list_policies(principal: Annotated[Principal, Anyone]) -> list[PolicyV
 async def get_policy(
     code: Annotated[str, Path(max_length=64)],
     principal: Annotated[Principal, Anyone],
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=10_000)] = None,
 ) -> PolicyView:
     return _policy_view(policy(code, version))

@@ -27,10 +27,29 @@ Platform = require_roles("service")
 _HTTP_REPORTS = uuid.UUID("3b0f7c52-9d1e-4c1a-8f57-6a2e0d4b9c31")
 
 
+FactName = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[a-z][a-z0-9_]*$")]
+FactValue = Annotated[str, Field(max_length=200)]
+
+
 class SuspensionReport(AccountSuspended):
-    """The platform's suspension, the same fields as ``platform.account_suspended``."""
+    """The platform's suspension, the same fields as ``platform.account_suspended``, each
+    bounded as a request must be (the event's own model reads what was published)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule_version: int = Field(ge=1, le=1_000_000, description="Version of the rule that fired.")
+    threshold: int | None = Field(
+        default=None, ge=0, le=1_000_000_000, description="The rule's N (e.g. 10 group chats)."
+    )
+    window_hours: int | None = Field(
+        default=None, ge=1, le=24 * 366, description="The rule's time window in hours."
+    )
+    facts: dict[FactName, FactValue] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="The concrete facts that triggered it, e.g. {'group_chats': '14'}; "
+        "no personal data.",
+    )
 
 
 class SuspensionAnswer(BaseModel):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.events.checkin_agents import AgentStatus, ChannelLimits
-from contracts.vocabulary import LanguagePreference
+from contracts.vocabulary import LanguagePreference, Skill
 from contracts.vocabulary import ServiceQueue as Queue
 from runtime.auth import Principal
 from runtime.commands import command
@@ -46,7 +46,7 @@ AgentId = Annotated[str, Path(max_length=200)]
 class ProfileRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     queues: list[Queue] = Field(min_length=1, max_length=len(Queue))
-    specialist_skills: list[str] = Field(default_factory=list, max_length=20)
+    specialist_skills: list[Skill] = Field(default_factory=list, max_length=20)
     languages: list[LanguagePreference] = Field(min_length=1, max_length=10)
     limits: ChannelLimits = Field(default_factory=ChannelLimits)
 

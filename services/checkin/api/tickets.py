@@ -22,6 +22,7 @@ from contracts.vocabulary import (
     Channel,
     LanguagePreference,
     ProblemCategory,
+    Skill,
 )
 from contracts.vocabulary import ServiceQueue as Queue
 from runtime.auth import STAFF_ROLES, Forbidden, Principal, require_roles
@@ -172,7 +173,7 @@ class CompleteRequest(BaseModel):
 class TransferRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to_queue: Queue
-    required_skill: str | None = Field(default=None, min_length=1, max_length=64)
+    required_skill: Skill | None = None
     reason: str | None = Field(default=None, max_length=200)
 
 

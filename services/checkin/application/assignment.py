@@ -103,6 +103,7 @@ from services.checkin.domain.tickets import (
     REMOTE_CHANNELS,
     AssignContact,
     ExpireAssignment,
+    HandBackContact,
     ReleaseContact,
     Ticket,
     TicketStatus,
@@ -420,7 +421,9 @@ async def step_away(
     """Any agent command, and when it takes the agent away (a break, signing out) the remote
     contacts offered to them and not yet answered go back to the pool at once — keeping their
     place, since their arrival time never changes — and the pool is offered to the others in
-    the same transaction. Contacts already answered (``serving``) stay with the agent.
+    the same transaction. Contacts already answered (``serving``) stay with an agent on a
+    break; an agent who signs out hands them back to their queue (``HandBackContact``: ahead
+    of everyone who came after them, for the next agent with their language and skill).
 
     The site's assignment lock is taken before anything is written, like every pass (no
     lock-order deadlock with a pass or an answer timer of the same site)."""
@@ -436,9 +439,35 @@ async def step_away(
         if isinstance(command, SignOut)
         else UnansweredReason.AGENT_ON_BREAK
     )
-    if await release_offered(conn, store, agent_id, reason, now, context):
+    released = await release_offered(conn, store, agent_id, reason, now, context)
+    handed_back = isinstance(command, SignOut) and await hand_back_answered(
+        conn, store, agent_id, now, context
+    )
+    if released or handed_back:
         await dispatch(conn, store, site_id, now, context)
     return agent
+
+
+async def hand_back_answered(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    agent_id: str,
+    now: datetime,
+    context: CommandContext,
+) -> bool:
+    """Hand the remote contacts the agent answered and did not finish back to their queues
+    (the caller holds the site's lock and offers the pool again). True when any went back."""
+    rows = await conn.fetch(
+        """SELECT ticket_id FROM ticket_index
+           WHERE agent_id = $1 AND status = 'serving' AND channel = ANY($2::text[])
+           ORDER BY called_at, ticket_id""",
+        agent_id,
+        REMOTE,
+    )
+    command = HandBackContact(agent_id=agent_id, at=now)
+    for row in rows:
+        await change_ticket(conn, store, row["ticket_id"], command, context)
+    return bool(rows)
 
 
 async def release_offered(

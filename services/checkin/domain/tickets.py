@@ -311,6 +311,20 @@ class ReleaseContact:
 
 
 @dataclass(frozen=True)
+class HandBackContact:
+    """The agent serving a remote contact (a phone call, chat or email they had answered)
+    signed out before finishing it: the contact waits again in its own queue, keeping its
+    arrival time (so it is ahead of everyone who came after it), its language and its
+    specialist skill, for the next agent who has them. Its ``checkin.ticket_transferred``
+    says why (``reason``: ``agent_signed_out``). A break keeps the answered contacts: the
+    agent comes back to them."""
+
+    agent_id: str
+    at: datetime
+    reason: UnansweredReason = UnansweredReason.AGENT_SIGNED_OUT
+
+
+@dataclass(frozen=True)
 class RequestCallback:
     at: datetime
 
@@ -332,6 +346,7 @@ Command = (
     | AssignContact
     | ExpireAssignment
     | ReleaseContact
+    | HandBackContact
     | RequestCallback
 )
 
@@ -596,6 +611,27 @@ def decide(ticket: Ticket, facts: TicketFacts, command: Command) -> list[EventPa
                     agent_id=command.agent_id,
                     at=command.at,
                     reason=command.reason,
+                )
+            ]
+        case HandBackContact():
+            _require_issued(ticket)
+            answered = ticket.status is TicketStatus.SERVING
+            if not answered or ticket.agent_id != command.agent_id:
+                return []  # finished meanwhile, or not this agent's
+            if ticket.channel not in REMOTE_CHANNELS:
+                raise RuleViolation(f"{ticket.number} is served at a desk: finish it there")
+            assert ticket.queue is not None
+            assert ticket.arrival_at is not None
+            return [
+                TicketTransferred(
+                    ticket_id=_id(ticket),
+                    from_queue=ticket.queue,
+                    to_queue=ticket.queue,
+                    required_skill=ticket.required_skill,
+                    agent_id=command.agent_id,
+                    reason=command.reason.value,
+                    arrival_at=ticket.arrival_at,
+                    transferred_at=command.at,
                 )
             ]
         case RequestCallback():

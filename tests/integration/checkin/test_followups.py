@@ -275,7 +275,16 @@ async def test_a_break_or_sign_out_gives_the_offered_contacts_back_at_once(
         "checkin.contact_unanswered",
         "agent_signed_out",
     )
-    assert (await center.ticket(c1["ticket_id"]))["status"] == "serving"  # answered: kept
+    # c1, answered and not finished (a break kept it with li): a sign-out hands it back to
+    # its queue at once, keeping its arrival time, and the event says why
+    handed = await center.ticket(c1["ticket_id"])
+    assert (handed["status"], handed["agent_id"]) == ("waiting", None)
+    transfer = await checkin.runtime.pool.fetchval(
+        """SELECT envelope -> 'payload' ->> 'reason' FROM events
+           WHERE stream_id = $1 AND event_type = 'checkin.ticket_transferred'""",
+        f"ticket-{c1['ticket_id']}",
+    )
+    assert transfer == "agent_signed_out"
 
     # a supervisor sends wang on a break: both his offered chats go back, and to nobody
     supervisor_break = await checkin.client.post(
@@ -289,7 +298,7 @@ async def test_a_break_or_sign_out_gives_the_offered_contacts_back_at_once(
     line = await dashboard_line(
         center, lambda line: line["returned_today"]["released"] == 4, "account_security"
     )
-    assert line["in_pool"] == line["waiting"] == 3  # c3, c4, c5
+    assert line["in_pool"] == line["waiting"] == 4  # c1 (handed back), c3, c4, c5
     assert line["offered_not_answered"] == 0
     assert line["offered_today"] == 5
     assert line["reassigned_today"] == 1  # c3: li, then wang
@@ -301,8 +310,16 @@ async def test_a_break_or_sign_out_gives_the_offered_contacts_back_at_once(
     line = await dashboard_line(
         center, lambda line: line["offered_not_answered"] == 2, "account_security"
     )
-    assert line["in_pool"] == 1  # c5: c3 and c4 were ahead of it
-    assert line["reassigned_today"] == 2  # c3 a third time, c4 a second time
+    # c1 and c3 came first: c1 is offered to wang (its previous agent li), c3 a third time
+    assert line["in_pool"] == 2  # c4, c5
+    for contact, previous in ((c1, li), (c3, wang)):
+        offer = (await assignments(checkin, contact["ticket_id"]))[-1]
+        assert (offer["type"], offer["agent_id"], offer["previous_agent_id"]) == (
+            "checkin.contact_assigned",
+            wang,
+            previous,
+        )
+    assert line["reassigned_today"] == 2  # c3 and c1
     assert line["reassigned_share_today"] == 0.4
 
     # the read models rebuilt from Kafka equal the live ones

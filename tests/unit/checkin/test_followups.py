@@ -24,7 +24,7 @@ from contracts.events.checkin import (
 from contracts.events.checkin_sites import AnswerWindows, AssignmentRule, QueueSettings
 from contracts.registry import REGISTRY
 from contracts.vocabulary import Channel, ServiceQueue
-from runtime.errors import NotFound
+from runtime.errors import NotFound, RuleViolation
 from services.checkin.api import routers
 from services.checkin.application.board import remote_contacts
 from services.checkin.domain.assignment import answer_window
@@ -32,6 +32,7 @@ from services.checkin.domain.tickets import (
     NO_FACTS,
     TICKET,
     AssignContact,
+    HandBackContact,
     ReleaseContact,
     Ticket,
     TicketStatus,
@@ -95,6 +96,43 @@ def test_an_offered_contact_is_released_at_once_keeping_its_place(
     )
     assert isinstance(again[0], ContactAssigned)
     assert again[0].previous_agent_id == AGENT
+
+
+def test_a_signed_out_agents_answered_contact_waits_again_at_the_front_for_the_next() -> None:
+    answered = ticket_evolve(offered(), serving(T0 + minutes(1.2)))
+    at = T0 + minutes(30)
+    events = decide(answered, NO_FACTS, HandBackContact(agent_id=AGENT, at=at))
+    assert events == [
+        checkin_events.TicketTransferred(
+            ticket_id=TICKET_ID,
+            from_queue=A,
+            to_queue=A,
+            required_skill=None,
+            agent_id=AGENT,
+            reason="agent_signed_out",  # the event says why
+            arrival_at=T0,  # ahead of everyone who came after it
+            transferred_at=at,
+        )
+    ]
+    after = ticket_evolve(answered, events[0])
+    assert (after.status, after.agent_id, after.last_agent_id) == (
+        TicketStatus.WAITING,
+        None,
+        AGENT,
+    )
+    assert after.arrival_at == T0
+    # finished meanwhile, or someone else's: nothing; a walk-in at a desk: finish it there
+    assert decide(after, NO_FACTS, HandBackContact(agent_id=AGENT, at=at)) == []
+    assert decide(answered, NO_FACTS, HandBackContact(agent_id="agent-demo-077", at=at)) == []
+    walk_in = ticket_evolve(
+        fold([issued(Channel.WALK_IN)]),
+        checkin_events.TicketCalled(
+            ticket_id=TICKET_ID, desk_id=DESK, agent_id=AGENT, called_at=T0 + minutes(3)
+        ),
+    )
+    walk_in = ticket_evolve(walk_in, serving())
+    with pytest.raises(RuleViolation, match="desk"):
+        decide(walk_in, NO_FACTS, HandBackContact(agent_id=AGENT, at=at))
 
 
 def test_a_contact_answered_ended_or_offered_to_someone_else_is_not_released() -> None:
