@@ -897,11 +897,13 @@ def _decide_review(session: Session, command: DecideReview) -> list[EventPayload
         account_ref=session.account_ref,  # whose key seals the reason (erased with them)
     )
     if not command.approved:
-        reason = f"{CHECK_NAMES[command.check]} rejected by a reviewer: {command.reason}"
+        # the reviewer's words travel sealed (ReviewDecided, CheckFailed); the outcome that
+        # cases and the person read names the check and who decided, never the words
+        reason = f"{CHECK_NAMES[command.check]} rejected by a reviewer"
         failed = CheckFailed(
             verification_id=_id(session),
             check=command.check,
-            reason=reason,
+            reason=f"{reason}: {command.reason}",
             failed_at=command.at,
             account_ref=session.account_ref,  # whose key seals the reason (erased with them)
         )
@@ -921,7 +923,7 @@ def _decide_review(session: Session, command: DecideReview) -> list[EventPayload
     if approvals < progress.required_approvals:
         return [decided]
     reviewers = "two reviewers" if approvals > 1 else "a reviewer"
-    reason = f"approved by {reviewers}: {command.reason}"
+    reason = f"approved by {reviewers}"  # their words stay sealed in ReviewDecided
     return [decided, *_passed(evolve(session, decided), command.check, [reason], command.at)]
 
 

@@ -411,7 +411,7 @@ def test_high_risk_reviews_need_two_distinct_reviewers() -> None:
     assert "approved by two reviewers" in completed(events).reasons[1]
 
 
-def test_a_rejected_review_fails_the_session_with_the_reviewers_reason() -> None:
+def test_a_rejected_review_fails_the_session_and_only_sealed_events_quote_the_reviewer() -> None:
     state = proxy_session()
     state, _ = run(
         [
@@ -423,9 +423,12 @@ def test_a_rejected_review_fails_the_session_with_the_reviewers_reason() -> None
     )
     _, events = run([DecideReview(R, "rev-a", False, "the certificate is altered", at(4))], state)
     assert [type(e) for e in events] == [ReviewDecided, CheckFailed, VerificationCompleted]
-    assert completed(events).reasons == [
-        "proxy relationship rejected by a reviewer: the certificate is altered"
-    ]
+    # the outcome cases and the person read names the check, never the reviewer's words
+    assert completed(events).reasons == ["proxy relationship rejected by a reviewer"]
+    # the words are kept where they are sealed under the account's key (issue 12)
+    [failed] = [e for e in events if isinstance(e, CheckFailed)]
+    assert failed.reason == "proxy relationship rejected by a reviewer: the certificate is altered"
+    assert failed.account_ref is not None
 
 
 # -- dead phone: ownership evidence -----------------------------------------------------------
