@@ -1,6 +1,6 @@
 """A person's copy of their data: every service answers for itself, cases gathers them.
 
-Each service declares ``export_subject(conn, subject_id) -> dict`` in its ServiceDefinition
+Each service declares ``export_subject(conn, subject_id, wiring) -> dict`` in its ServiceDefinition
 (what it holds about the person, personal values decrypted, no biometric content); the runtime
 serves it as ``GET /privacy/subjects/{subject_id}/data`` to callers with the ``service`` role.
 ``gather_subject_data`` asks every service (``FRONTDESK_PEERS``) with a short-lived service
@@ -25,7 +25,9 @@ from runtime.running import RunningService
 SUBJECT_ID_PATTERN = r"^[a-z_]+:[^\s]{1,200}$"
 
 
-async def exports_nothing(conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
+async def exports_nothing(
+    conn: asyncpg.Connection, subject_id: str, wiring: object
+) -> dict[str, Any]:
     """For a service that holds nothing about people beyond what others export."""
     return {}
 
@@ -70,7 +72,7 @@ def export_router() -> APIRouter:
         runtime = _runtime(request)
         async with runtime.pool.acquire() as conn:
             events = await events_of_subject(conn, runtime, subject_id)
-            extras = await runtime.export_subject(conn, subject_id)
+            extras = await runtime.export_subject(conn, subject_id, runtime.wiring)
         return {
             "service": runtime.name,
             "subject_id": subject_id,

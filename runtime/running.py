@@ -16,7 +16,8 @@ from runtime.privacy import Privacy
 from runtime.scheduler import Clock
 from runtime.settings import ServiceSettings
 
-ExportSubject = Callable[[asyncpg.Connection, str], Awaitable[dict[str, Any]]]
+# (conn, subject id, the service's wiring) -> what the service holds about the person
+ExportSubject = Callable[[asyncpg.Connection, str, Any], Awaitable[dict[str, Any]]]
 
 
 class RunningService(Protocol):

@@ -14,17 +14,17 @@ from typing import Any
 import asyncpg
 
 from services.cases.api.case_views import shaped
-from services.cases.config import CasesSettings
+from services.cases.config import Wiring
 from services.cases.domain.visibility import Audience, timeline_entry_for
 from services.cases.projections import account_timeline, audit_log, case_views
 
 
-async def export_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
+async def export_subject(conn: asyncpg.Connection, subject_id: str, wiring: Any) -> dict[str, Any]:
     kind, _, ref = subject_id.partition(":")
     if kind != "account":
         return {}
-    # runtime/export.py passes no wiring to an export: the settings are read here
-    appeal_period = CasesSettings().appeal_period
+    assert isinstance(wiring, Wiring), "the cases service exports with its own wiring"
+    appeal_period = wiring.settings.appeal_period
     cases = []
     for row in await case_views.cases_of_account(conn, ref):
         case = shaped(row, Audience.CUSTOMER, appeal_period).model_dump(mode="json")

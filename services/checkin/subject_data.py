@@ -12,7 +12,9 @@ from typing import Any
 import asyncpg
 
 
-async def export_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
+async def export_subject(
+    conn: asyncpg.Connection, subject_id: str, wiring: object
+) -> dict[str, Any]:
     kind, _, ref = subject_id.partition(":")
     if kind != "account":
         return {}

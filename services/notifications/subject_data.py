@@ -42,7 +42,9 @@ def _plain(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def export_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
+async def export_subject(
+    conn: asyncpg.Connection, subject_id: str, wiring: object
+) -> dict[str, Any]:
     if subject_id.startswith("organization:"):
         return await _export_organization(conn, subject_id)
     if not subject_id.startswith("account:"):

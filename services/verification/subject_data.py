@@ -21,7 +21,9 @@ def _plain(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def export_subject(conn: asyncpg.Connection, subject_id: str) -> dict[str, Any]:
+async def export_subject(
+    conn: asyncpg.Connection, subject_id: str, wiring: object
+) -> dict[str, Any]:
     kind, _, ref = subject_id.partition(":")
     if kind == "organization":
         rows = await conn.fetch(
