@@ -25,6 +25,7 @@ from runtime.service import Runtime, ServiceRuntime
 from services.checkin.api.roles import ID, SiteId, ViewerRoles, context_of
 from services.checkin.application import appointments
 from services.checkin.application.sites import load_site
+from services.checkin.projections import appointments as bookings
 
 router = APIRouter()
 
@@ -94,9 +95,7 @@ async def _visible(
     runtime: ServiceRuntime, principal: Principal, appointment_id: UUID
 ) -> asyncpg.Record:
     async with runtime.pool.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT * FROM appointment_index WHERE appointment_id = $1", appointment_id
-        )
+        row = await appointments.find_appointment(conn, appointment_id)
     if row is None or (not principal.is_staff and row["customer_id"] != principal.id):
         raise NotFound(f"appointment {appointment_id} not found")  # no hint that it exists
     return row
@@ -291,10 +290,8 @@ async def my_appointments(
     runtime: Runtime, principal: Annotated[Principal, require_roles("customer")]
 ) -> list[AppointmentView]:
     """The caller's own appointments, latest slot first (at most 50)."""
-    rows = await runtime.pool.fetch(
-        "SELECT * FROM appointment_index WHERE customer_id = $1 ORDER BY slot_start DESC LIMIT 50",
-        principal.id,
-    )
+    async with runtime.pool.acquire() as conn:
+        rows = await appointments.customer_appointments(conn, principal.id)
     return [_view(row) for row in rows]
 
 
@@ -317,13 +314,10 @@ async def site_appointments(
         if not site.configured:
             raise NotFound(f"no such site {site_id}")
         the_day = day or site.local_day(now)
-        start = _local_midnight(the_day, site.timezone)
-        rows = await conn.fetch(
-            """SELECT appointment_id, queue, slot_start, slot_end, customer_id, status, ticket_id
-               FROM appointments WHERE site_id = $1 AND slot_start >= $2 AND slot_start < $3
-               ORDER BY slot_start, appointment_id""",
+        rows = await bookings.day_bookings(
+            conn,
             site_id,
-            start,
+            _local_midnight(the_day, site.timezone),
             _local_midnight(the_day + timedelta(days=1), site.timezone),
         )
     counts: dict[str, int] = {}

@@ -14,6 +14,7 @@ from runtime.auth import Principal
 from runtime.service import Runtime
 from services.checkin.api.roles import BoardRoles, SiteId, StaffRoles, SupervisorRoles
 from services.checkin.application import board
+from services.checkin.projections import queue_tickets
 
 router = APIRouter()
 
@@ -35,12 +36,8 @@ async def queue_counts(
     runtime: Runtime,
     principal: Annotated[Principal, StaffRoles],
 ) -> list[QueueCount]:
-    rows = await runtime.pool.fetch(
-        """SELECT queue, count(*) AS waiting, min(issued_at) AS oldest
-           FROM queue_tickets WHERE site_id = $1 AND status = 'waiting'
-           GROUP BY queue ORDER BY queue""",
-        site_id,
-    )
+    async with runtime.pool.acquire() as conn:
+        rows = await queue_tickets.waiting_per_queue(conn, site_id)
     return [
         QueueCount(queue=row["queue"], waiting=row["waiting"], oldest_issued_at=row["oldest"])
         for row in rows

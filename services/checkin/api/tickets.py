@@ -39,6 +39,7 @@ from services.checkin.api.roles import (
 )
 from services.checkin.application.estimates import estimate_queue
 from services.checkin.application.sites import load_site
+from services.checkin.application.ticket_index import customer_ticket_ids
 from services.checkin.application.tickets import (
     IssueRequest,
     change_ticket,
@@ -328,14 +329,11 @@ async def my_tickets(
     runtime: Runtime, principal: Annotated[Principal, require_roles("customer")]
 ) -> list[TicketView]:
     """The caller's own tickets, newest first (at most 20)."""
-    rows = await runtime.pool.fetch(
-        "SELECT ticket_id FROM ticket_index WHERE customer_id = $1 ORDER BY arrival_at DESC "
-        "LIMIT 20",
-        principal.id,
-    )
+    async with runtime.pool.acquire() as conn:
+        ticket_ids = await customer_ticket_ids(conn, principal.id)
     views = []
-    for row in rows:
-        ticket = await _visible_ticket(runtime, principal, row["ticket_id"])
+    for ticket_id in ticket_ids:
+        ticket = await _visible_ticket(runtime, principal, ticket_id)
         views.append(view_of(ticket, await _live_estimate(runtime, ticket)))
     return views
 

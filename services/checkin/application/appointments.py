@@ -13,7 +13,7 @@ from ``frontdesk.checkin.appointments`` by ``projections.appointments``; it is r
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
@@ -27,6 +27,7 @@ from runtime.repository import Repository
 from runtime.scheduler import Timer, cancel, schedule
 from services.checkin.application.sites import load_site
 from services.checkin.domain.appointments import (
+    NO_FACTS,
     SLOT,
     AppointmentStatus,
     BookAppointment,
@@ -36,8 +37,8 @@ from services.checkin.domain.appointments import (
     Slot,
     SlotAvailability,
     SlotCommand,
+    SlotFacts,
     appointment_ref,
-    bookable_slot,
     day_slots,
     decide_slot,
     slot_stream,
@@ -59,13 +60,14 @@ async def _change_slot(
     conn: asyncpg.Connection,
     store: EventStore,
     stream_id: str,
+    facts: SlotFacts,
     command: SlotCommand,
     context: CommandContext,
 ) -> Slot:
     """Decide on the slot and append. Of two concurrent bookings of the last place, the second
     append conflicts; ``runtime.commands`` runs its request again on the fresh slot."""
     executed = await slots(store).execute(
-        conn, stream_id, lambda slot: decide_slot(slot, command), context
+        conn, stream_id, lambda slot: decide_slot(slot, facts, command), context
     )
     return executed.state
 
@@ -122,36 +124,21 @@ async def book(
     site = await load_site(conn, store, site_id)
     if not site.configured:
         raise NotFound(f"no such site {site_id}")
-    start, end = bookable_slot(site, queue, start, now)
     day = site.local_day(start)
-    held = await conn.fetchrow(
-        """SELECT slot_start FROM appointment_index WHERE customer_id = $1 AND site_id = $2
-             AND queue = $3 AND service_day = $4 AND status = 'booked'""",
-        customer_id,
-        site_id,
-        queue.value,
-        day,
+    facts = SlotFacts(
+        site=site, other_booking=await _other_booking(conn, customer_id, site_id, queue, day)
     )
-    if held is not None:
-        local = held["slot_start"].astimezone(site.zone)
-        raise RuleViolation(
-            f"this person already has an appointment in {queue} at {local.isoformat()}: "
-            "one at a time per queue and day (cancel it to book another)"
-        )
-    settings = site.settings(queue)
     command = BookAppointment(
         appointment_id=appointment_id,
         site_id=site_id,
         queue=queue,
         start=start,
-        end=end,
         customer_id=customer_id,
-        capacity=settings.appointment_capacity,
-        early=timedelta(minutes=settings.appointment_early_minutes),
-        grace=timedelta(minutes=settings.appointment_grace_minutes),
         at=now,
     )
-    slot = await _change_slot(conn, store, slot_stream(site_id, queue, start), command, context)
+    slot = await _change_slot(
+        conn, store, slot_stream(site_id, queue, start), facts, command, context
+    )
     await _index(conn, slot, appointment_id, day)
     booking = slot.bookings[appointment_id]
     await schedule(
@@ -165,10 +152,41 @@ async def book(
     return await appointment_row(conn, appointment_id)
 
 
-async def appointment_row(conn: asyncpg.Connection, appointment_id: UUID) -> asyncpg.Record:
-    row = await conn.fetchrow(
+async def _other_booking(
+    conn: asyncpg.Connection, customer_id: str, site_id: str, queue: ServiceQueue, day: date
+) -> datetime | None:
+    """The slot start of the person's active booking in that queue on that local day."""
+    held: datetime | None = await conn.fetchval(
+        """SELECT slot_start FROM appointment_index WHERE customer_id = $1 AND site_id = $2
+             AND queue = $3 AND service_day = $4 AND status = 'booked'""",
+        customer_id,
+        site_id,
+        queue.value,
+        day,
+    )
+    return held
+
+
+async def find_appointment(conn: asyncpg.Connection, appointment_id: UUID) -> asyncpg.Record | None:
+    """An appointment's index row, if it exists."""
+    return await conn.fetchrow(
         "SELECT * FROM appointment_index WHERE appointment_id = $1", appointment_id
     )
+
+
+async def customer_appointments(conn: asyncpg.Connection, customer_id: str) -> list[asyncpg.Record]:
+    """A customer's appointments, latest slot first (at most 50)."""
+    return list(
+        await conn.fetch(
+            """SELECT * FROM appointment_index WHERE customer_id = $1
+               ORDER BY slot_start DESC LIMIT 50""",
+            customer_id,
+        )
+    )
+
+
+async def appointment_row(conn: asyncpg.Connection, appointment_id: UUID) -> asyncpg.Record:
+    row = await find_appointment(conn, appointment_id)
     if row is None:
         raise NotFound(f"appointment {appointment_id} not found")
     return row
@@ -182,7 +200,7 @@ async def _change(
     context: CommandContext,
 ) -> Slot:
     row = await appointment_row(conn, appointment_id)
-    slot = await _change_slot(conn, store, row["stream_id"], command, context)
+    slot = await _change_slot(conn, store, row["stream_id"], NO_FACTS, command, context)
     await _index(conn, slot, appointment_id, row["service_day"])
     if slot.bookings[appointment_id].status is not AppointmentStatus.BOOKED:
         await cancel(conn, missed_timer_id(appointment_id))

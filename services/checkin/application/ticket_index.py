@@ -11,6 +11,7 @@ before and after. ``ticket_counters`` hands out the daily numbers of a queue.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from uuid import UUID
 
 import asyncpg
 
@@ -190,6 +191,16 @@ async def active_ticket(
         customer_id,
     )
     return ActiveTicket(row["number"], TicketStatus(row["status"])) if row else None
+
+
+async def customer_ticket_ids(conn: asyncpg.Connection, customer_id: str) -> list[UUID]:
+    """A customer's tickets, newest first (at most 20)."""
+    rows = await conn.fetch(
+        "SELECT ticket_id FROM ticket_index WHERE customer_id = $1 ORDER BY arrival_at DESC "
+        "LIMIT 20",
+        customer_id,
+    )
+    return [row["ticket_id"] for row in rows]
 
 
 def waiting_of(

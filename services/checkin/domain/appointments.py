@@ -169,16 +169,26 @@ class Slot:
 
 
 @dataclass(frozen=True)
+class SlotFacts:
+    """What the application gathers for a slot's decision. For a booking: the site (its slot
+    grid, opening hours, horizon, closures and the queue's capacity and check-in window) and
+    the start of the person's other active booking in that queue on the slot's local day, if
+    any. Other commands need none (``NO_FACTS``)."""
+
+    site: Site = field(default_factory=Site)
+    other_booking: datetime | None = None
+
+
+NO_FACTS = SlotFacts()
+
+
+@dataclass(frozen=True)
 class BookAppointment:
     appointment_id: UUID
     site_id: str
     queue: ServiceQueue
     start: datetime
-    end: datetime
     customer_id: str
-    capacity: int
-    early: timedelta
-    grace: timedelta
     at: datetime
 
 
@@ -209,36 +219,10 @@ class MarkMissed:
 SlotCommand = BookAppointment | CancelAppointment | CheckInAppointment | MarkMissed
 
 
-def decide_slot(slot: Slot, command: SlotCommand) -> list[EventPayload]:
+def decide_slot(slot: Slot, facts: SlotFacts, command: SlotCommand) -> list[EventPayload]:
     match command:
         case BookAppointment():
-            if command.appointment_id in slot.bookings:
-                raise RuleViolation(f"appointment {command.appointment_id} was already booked")
-            if any(
-                b.customer_id == command.customer_id and b.status in HOLDS_A_PLACE
-                for b in slot.bookings.values()
-            ):
-                raise RuleViolation("this person already holds a place in this slot")
-            if slot.taken >= command.capacity:
-                raise RuleViolation(
-                    f"the slot at {command.start.isoformat()} is full "
-                    f"({command.capacity} of {command.capacity} places booked): pick another"
-                )
-            return [
-                AppointmentBooked(
-                    appointment_id=command.appointment_id,
-                    site_id=command.site_id,
-                    queue=command.queue,
-                    slot_start=command.start,
-                    slot_end=command.end,
-                    customer_id=command.customer_id,
-                    capacity=command.capacity,
-                    places_left=command.capacity - slot.taken - 1,
-                    check_in_from=command.start - command.early,
-                    check_in_until=command.end + command.grace,
-                    booked_at=command.at,
-                )
-            ]
+            return _decide_booking(slot, facts, command)
         case CancelAppointment():
             booking = slot.booking(command.appointment_id)
             _require_booked(booking, "cancel")
@@ -304,6 +288,48 @@ def decide_slot(slot: Slot, command: SlotCommand) -> list[EventPayload]:
                 )
             ]
     raise TypeError(f"unknown command {command!r}")
+
+
+def _decide_booking(slot: Slot, facts: SlotFacts, command: BookAppointment) -> list[EventPayload]:
+    """Every booking rule: a bookable slot of the site (``bookable_slot``), one booking per
+    person, queue and local day, one place per person in a slot, and the slot's capacity."""
+    site, queue = facts.site, command.queue
+    start, end = bookable_slot(site, queue, command.start, command.at)
+    if facts.other_booking is not None:
+        local = facts.other_booking.astimezone(site.zone)
+        raise RuleViolation(
+            f"this person already has an appointment in {queue} at {local.isoformat()}: "
+            "one at a time per queue and day (cancel it to book another)"
+        )
+    if command.appointment_id in slot.bookings:
+        raise RuleViolation(f"appointment {command.appointment_id} was already booked")
+    if any(
+        b.customer_id == command.customer_id and b.status in HOLDS_A_PLACE
+        for b in slot.bookings.values()
+    ):
+        raise RuleViolation("this person already holds a place in this slot")
+    settings = site.settings(queue)
+    capacity = settings.appointment_capacity
+    if slot.taken >= capacity:
+        raise RuleViolation(
+            f"the slot at {start.isoformat()} is full "
+            f"({capacity} of {capacity} places booked): pick another"
+        )
+    return [
+        AppointmentBooked(
+            appointment_id=command.appointment_id,
+            site_id=command.site_id,
+            queue=queue,
+            slot_start=start,
+            slot_end=end,
+            customer_id=command.customer_id,
+            capacity=capacity,
+            places_left=capacity - slot.taken - 1,
+            check_in_from=start - timedelta(minutes=settings.appointment_early_minutes),
+            check_in_until=end + timedelta(minutes=settings.appointment_grace_minutes),
+            booked_at=command.at,
+        )
+    ]
 
 
 def _require_booked(booking: Booking, action: str) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -66,6 +67,22 @@ async def on_missed(conn: asyncpg.Connection, event: ReceivedEvent[AppointmentMi
         "UPDATE appointments SET status = 'missed', ended_at = $2 WHERE appointment_id = $1",
         e.appointment_id,
         e.missed_at,
+    )
+
+
+async def day_bookings(
+    conn: asyncpg.Connection, site_id: str, start: datetime, end: datetime
+) -> list[asyncpg.Record]:
+    """The bookings of a site whose slot starts in [start, end), in slot order."""
+    return list(
+        await conn.fetch(
+            """SELECT appointment_id, queue, slot_start, slot_end, customer_id, status, ticket_id
+               FROM appointments WHERE site_id = $1 AND slot_start >= $2 AND slot_start < $3
+               ORDER BY slot_start, appointment_id""",
+            site_id,
+            start,
+            end,
+        )
     )
 
 

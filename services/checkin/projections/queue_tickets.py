@@ -201,6 +201,18 @@ async def on_nothing(conn: asyncpg.Connection, event: ReceivedEvent[Any]) -> Non
     """Events that change no column of the read model (recorded in the inbox all the same)."""
 
 
+async def waiting_per_queue(conn: asyncpg.Connection, site_id: str) -> list[asyncpg.Record]:
+    """How many tickets wait per queue of a site (``queue``, ``waiting``, ``oldest``)."""
+    return list(
+        await conn.fetch(
+            """SELECT queue, count(*) AS waiting, min(issued_at) AS oldest
+               FROM queue_tickets WHERE site_id = $1 AND status = 'waiting'
+               GROUP BY queue ORDER BY queue""",
+            site_id,
+        )
+    )
+
+
 handlers: dict[type[Any], EventHandler] = {
     TicketIssued: on_issued,
     TicketCalled: on_called,

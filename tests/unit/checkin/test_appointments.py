@@ -23,6 +23,7 @@ from runtime.errors import NotFound, RuleViolation
 from runtime.settings import UnsafeSettings
 from services.checkin.config import CheckinSettings, phone_ref
 from services.checkin.domain.appointments import (
+    NO_FACTS,
     SLOT,
     AppointmentStatus,
     BookAppointment,
@@ -30,6 +31,7 @@ from services.checkin.domain.appointments import (
     CheckInAppointment,
     MarkMissed,
     Slot,
+    SlotFacts,
     appointment_ref,
     bookable_slot,
     day_slots,
@@ -93,22 +95,23 @@ def site(
 def book(
     appointment_id: UUID = A1,
     customer: str = "cust-1",
-    capacity: int = 2,
     start: datetime | None = None,
 ) -> BookAppointment:
-    start = start or local(MONDAY, 10)
     return BookAppointment(
         appointment_id=appointment_id,
         site_id="sz-test",
         queue=Q,
-        start=start,
-        end=start + timedelta(minutes=20),
+        start=start or local(MONDAY, 10),
         customer_id=customer,
-        capacity=capacity,
-        early=timedelta(minutes=30),
-        grace=timedelta(minutes=10),
         at=NOW,
     )
+
+
+def booking(
+    slot: Slot, command: BookAppointment, other: datetime | None = None
+) -> list[EventPayload]:
+    """Decide a booking on the test site (capacity 2, check in 30 min early to 10 min late)."""
+    return decide_slot(slot, SlotFacts(site=site(), other_booking=other), command)
 
 
 def given(*events: EventPayload) -> Slot:
@@ -116,7 +119,7 @@ def given(*events: EventPayload) -> Slot:
 
 
 def booked(appointment_id: UUID = A1, customer: str = "cust-1") -> EventPayload:
-    [event] = decide_slot(Slot(), book(appointment_id, customer))
+    [event] = booking(Slot(), book(appointment_id, customer))
     return event
 
 
@@ -212,7 +215,7 @@ def test_day_slots_show_free_places_and_past_slots_as_not_bookable() -> None:
 
 
 def test_booking_records_the_window_and_the_places_left() -> None:
-    [event] = decide_slot(Slot(), book())
+    [event] = booking(Slot(), book())
     assert isinstance(event, AppointmentBooked)
     assert event.places_left == 1
     assert event.check_in_from == local(MONDAY, 9, 30)
@@ -222,22 +225,31 @@ def test_booking_records_the_window_and_the_places_left() -> None:
 def test_a_full_slot_refuses_the_next_booking() -> None:
     slot = given(booked(A1, "cust-1"), booked(A2, "cust-2"))
     with pytest.raises(RuleViolation, match="is full"):
-        decide_slot(slot, book(A3, "cust-3"))
+        booking(slot, book(A3, "cust-3"))
 
 
 def test_a_cancelled_or_missed_place_is_free_again() -> None:
     slot = given(booked(A1, "cust-1"), booked(A2, "cust-2"))
-    cancelled = decide_slot(slot, CancelAppointment(A1, NOW, by_staff=False))
+    cancelled = decide_slot(slot, NO_FACTS, CancelAppointment(A1, NOW, by_staff=False))
     slot = given(booked(A1, "cust-1"), booked(A2, "cust-2"), *cancelled)
     assert slot.taken == 1
-    [again] = decide_slot(slot, book(A3, "cust-3"))
+    [again] = booking(slot, book(A3, "cust-3"))
     assert isinstance(again, AppointmentBooked)
     assert again.places_left == 0
 
 
 def test_one_person_one_place_per_slot() -> None:
     with pytest.raises(RuleViolation, match="already holds a place"):
-        decide_slot(given(booked(A1, "cust-1")), book(A2, "cust-1"))
+        booking(given(booked(A1, "cust-1")), book(A2, "cust-1"))
+
+
+def test_booking_decides_the_site_rules_and_one_booking_per_person_queue_and_day() -> None:
+    with pytest.raises(RuleViolation, match="not the start"):
+        booking(Slot(), book(start=local(MONDAY, 10, 5)))
+    with pytest.raises(RuleViolation, match="already has an appointment"):
+        booking(Slot(), book(start=local(MONDAY, 11)), other=local(MONDAY, 10))
+    with pytest.raises(NotFound):
+        decide_slot(Slot(), NO_FACTS, book())
 
 
 # -- cancel -----------------------------------------------------------------------------------
@@ -246,17 +258,19 @@ def test_one_person_one_place_per_slot() -> None:
 def test_a_customer_cancels_before_the_slot_starts_staff_until_the_window_ends() -> None:
     slot = given(booked())
     with pytest.raises(RuleViolation, match="has started"):
-        decide_slot(slot, CancelAppointment(A1, local(MONDAY, 10), by_staff=False))
-    [event] = decide_slot(slot, CancelAppointment(A1, local(MONDAY, 10), by_staff=True))
+        decide_slot(slot, NO_FACTS, CancelAppointment(A1, local(MONDAY, 10), by_staff=False))
+    [event] = decide_slot(slot, NO_FACTS, CancelAppointment(A1, local(MONDAY, 10), by_staff=True))
     assert isinstance(event, AppointmentCancelled)
 
 
 def test_cancel_twice_or_an_unknown_appointment() -> None:
-    slot = given(booked(), *decide_slot(given(booked()), CancelAppointment(A1, NOW, False)))
+    slot = given(
+        booked(), *decide_slot(given(booked()), NO_FACTS, CancelAppointment(A1, NOW, False))
+    )
     with pytest.raises(RuleViolation, match="that is cancelled"):
-        decide_slot(slot, CancelAppointment(A1, NOW, by_staff=True))
+        decide_slot(slot, NO_FACTS, CancelAppointment(A1, NOW, by_staff=True))
     with pytest.raises(NotFound):
-        decide_slot(slot, CancelAppointment(A2, NOW, by_staff=True))
+        decide_slot(slot, NO_FACTS, CancelAppointment(A2, NOW, by_staff=True))
 
 
 # -- check-in window and missed -------------------------------------------------------------
@@ -268,7 +282,7 @@ def check_in(at: datetime, customer: str = "cust-1", queue: ServiceQueue = Q) ->
 
 @pytest.mark.parametrize("at", [local(MONDAY, 9, 30), local(MONDAY, 10, 5), local(MONDAY, 10, 30)])
 def test_check_in_within_early_allowance_to_grace(at: datetime) -> None:
-    [event] = decide_slot(given(booked()), check_in(at))
+    [event] = decide_slot(given(booked()), NO_FACTS, check_in(at))
     assert isinstance(event, AppointmentCheckedIn)
     assert event.ticket_id == TICKET
     slot = given(booked(), event)
@@ -289,20 +303,20 @@ def test_check_in_within_early_allowance_to_grace(at: datetime) -> None:
 )
 def test_check_in_refusals_say_why(command: CheckInAppointment, why: str) -> None:
     with pytest.raises(RuleViolation, match=why):
-        decide_slot(given(booked()), command)
+        decide_slot(given(booked()), NO_FACTS, command)
 
 
 def test_missed_only_after_the_grace_window_and_only_when_still_booked() -> None:
     slot = given(booked())
-    assert decide_slot(slot, MarkMissed(A1, local(MONDAY, 10, 29))) == []
-    [event] = decide_slot(slot, MarkMissed(A1, local(MONDAY, 10, 30)))
+    assert decide_slot(slot, NO_FACTS, MarkMissed(A1, local(MONDAY, 10, 29))) == []
+    [event] = decide_slot(slot, NO_FACTS, MarkMissed(A1, local(MONDAY, 10, 30)))
     assert isinstance(event, AppointmentMissed)
     missed = given(booked(), event)
     assert missed.taken == 0
-    checked = given(booked(), *decide_slot(slot, check_in(local(MONDAY, 10))))
-    assert decide_slot(checked, MarkMissed(A1, local(MONDAY, 11))) == []  # stale timer
+    checked = given(booked(), *decide_slot(slot, NO_FACTS, check_in(local(MONDAY, 10))))
+    assert decide_slot(checked, NO_FACTS, MarkMissed(A1, local(MONDAY, 11))) == []  # stale timer
     with pytest.raises(RuleViolation, match="that is missed"):
-        decide_slot(missed, check_in(local(MONDAY, 10, 20)))
+        decide_slot(missed, NO_FACTS, check_in(local(MONDAY, 10, 20)))
 
 
 def test_the_slot_stream_is_keyed_by_site_queue_and_utc_start() -> None:
