@@ -118,6 +118,8 @@ async def queues_moved(
         if row is None or site_id is None:
             return []
         return [(site_id, queue) for queue in row["queues"]]
+    if isinstance(payload, TicketIssued):
+        return [(payload.site_id, payload.queue.value)]  # the event says where: no query
     row = await conn.fetchrow(
         "SELECT site_id, queue FROM ticket_index WHERE ticket_id = $1", payload.ticket_id
     )
