@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, get_args
 
 import jwt
@@ -21,6 +21,8 @@ E164 = re.compile(E164_PATTERN)
 # in events and logs)
 SUBJECT = re.compile(r"^[A-Za-z0-9._:@+\-]{1,200}$")
 MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600
+# tokens verified once and remembered (a client sends the same token with every request)
+VERIFIED_TOKENS_KEPT = 10_000
 
 
 class Unauthenticated(Exception):
@@ -68,8 +70,28 @@ class TokenVerifier:
     audience: str
     # the longest lifetime (exp - iat) a token may claim (FRONTDESK_JWT_MAX_LIFETIME_SECONDS)
     max_lifetime_seconds: int = MAX_TOKEN_LIFETIME_SECONDS
+    # token -> (principal, valid from, valid until): a token's signature and claims are checked
+    # once; a later request with the same token string only re-checks the time window
+    _verified: dict[str, tuple[Principal, float, float]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None:
+            principal, valid_from, valid_until = known
+            if valid_from <= time.time() < valid_until:
+                return principal
+            del self._verified[token]  # expired: the full check says why
+        principal, valid_from, valid_until = self._verify(token)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = (principal, valid_from, valid_until)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float, float]:
+        """The principal of a token and the window in which it is valid (PyJWT: ``iat`` and
+        ``nbf`` not in the future, ``exp`` not reached)."""
         try:
             claims = jwt.decode(
                 token,
@@ -102,11 +124,13 @@ class TokenVerifier:
         verified = claims.get("phone_number_verified") is True
         if phone is not None and not (isinstance(phone, str) and E164.match(phone)):
             raise Unauthenticated("token claim phone_number must be an E.164 number")
-        return Principal(
+        principal = Principal(
             id=subject,
             roles=frozenset(roles),
             verified_phone=phone if verified else None,
         )
+        valid_from = max(int(issued), int(claims.get("nbf", issued)))
+        return principal, valid_from, int(expires)
 
     def issue(
         self,

@@ -427,6 +427,11 @@ def _client(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
+_EDGE_HEADERS = frozenset(
+    {b"x-correlation-id", b"authorization", b"content-length", b"content-type"}
+)
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -475,7 +480,12 @@ class Edge:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", ())}
+        # the few request headers the edge reads (ASGI servers send the names in lower case)
+        headers = {
+            name.decode("latin-1").lower(): value
+            for name, value in scope.get("headers", ())
+            if name.lower() in _EDGE_HEADERS
+        }
         offered = headers.get("x-correlation-id", b"").decode("latin-1")
         usable = _correlation_id(offered)
         correlation_id = usable or str(uuid.uuid4())  # as the caller chose it (the header)
@@ -536,7 +546,7 @@ class Edge:
         finally:
             positions.request_writes.reset(writes_token)
             route = _route(scope)
-            if route not in ("/healthz", "/readyz"):
+            if route not in ("/healthz", "/readyz") and self.access.isEnabledFor(logging.INFO):
                 self.access.info(
                     "request",
                     extra=log_fields(

@@ -426,7 +426,8 @@ class UnstartedService:
         return self.definition.consumer_groups(self)
 
 
-def runtime_of(request: Request) -> ServiceRuntime:
+async def runtime_of(request: Request) -> ServiceRuntime:
+    """The service's runtime (async: a plain ``def`` dependency runs in a worker thread)."""
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
@@ -522,10 +523,13 @@ def create_app(
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=runtime.tracer_provider, excluded_urls="healthz,readyz,metrics"
     )
-    # statements only: query parameters carry personal data and never go into spans
-    AsyncPGInstrumentor(capture_parameters=False).instrument(
-        tracer_provider=runtime.tracer_provider
-    )
+    if settings.trace_sql:
+        # a span per SQL statement (FRONTDESK_TRACE_SQL, off by default: about a dozen spans
+        # per command on the hot path); statements only: query parameters carry personal
+        # data and never go into spans
+        AsyncPGInstrumentor(capture_parameters=False).instrument(
+            tracer_provider=runtime.tracer_provider
+        )
     return app
 
 

@@ -194,6 +194,11 @@ class ServiceSettings(BaseSettings):
         description="name=requests/seconds per principal and per client address, per replica.",
     )
     log_level: str = "INFO"
+    trace_sql: bool = Field(
+        default=False,
+        description="A span per SQL statement (asyncpg instrumentation); off: commands, "
+        "consumers, the relay and HTTP requests keep their spans.",
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
 
     @model_validator(mode="after")

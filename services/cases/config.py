@@ -58,7 +58,7 @@ def build_wiring(settings: ServiceSettings) -> Wiring:
     )
 
 
-def wiring_of(runtime: Runtime) -> Wiring:
+async def wiring_of(runtime: Runtime) -> Wiring:
     wiring = runtime.wiring
     assert isinstance(wiring, Wiring), "the cases service runs with its own wiring"
     return wiring

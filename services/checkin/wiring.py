@@ -27,7 +27,7 @@ def build_wiring(settings: ServiceSettings) -> CheckinWiring:
     return CheckinWiring(settings=CheckinSettings())
 
 
-def wiring_of(runtime: Runtime) -> CheckinWiring:
+async def wiring_of(runtime: Runtime) -> CheckinWiring:
     wiring = runtime.wiring
     assert isinstance(wiring, CheckinWiring), "check-in runs with its own wiring"
     return wiring

@@ -87,7 +87,7 @@ def build_wiring(platform: ServiceSettings) -> NotificationsWiring:
     )
 
 
-def wiring_of(request: Request) -> NotificationsWiring:
+async def wiring_of(request: Request) -> NotificationsWiring:
     wiring = request.app.state.runtime.wiring
     assert isinstance(wiring, NotificationsWiring)
     return wiring

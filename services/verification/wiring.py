@@ -80,7 +80,7 @@ def wiring_of(runtime: RunningService) -> Wiring:
     return wiring
 
 
-def _wiring(request: Request) -> Wiring:
+async def _wiring(request: Request) -> Wiring:
     return wiring_of(request.app.state.runtime)
 
 

@@ -142,6 +142,7 @@ async def processes(
             "FRONTDESK_DATABASE_PREFIX": settings.database_prefix,
             "FRONTDESK_KAFKA_TOPIC_PREFIX": settings.kafka.topic_prefix,
             "FRONTDESK_RELAY_POLL_INTERVAL_MS": "100",
+            "FRONTDESK_TRACE_SQL": "true",  # the trace shows the SQL INSERT spans
             "FRONTDESK_RATE_LIMITS": TEST_RATE_LIMITS,
             "FRONTDESK_PEERS": peers,
             "OTEL_SERVICE_NAME": service,

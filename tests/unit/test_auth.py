@@ -138,3 +138,35 @@ def test_a_malformed_phone_claim_is_unauthenticated() -> None:
         VERIFIER.verify(bad)
     with pytest.raises(ValueError, match=r"E\.164"):
         VERIFIER.issue("cust-1", ["customer"], verified_phone="13800000001")
+
+
+def test_a_token_verified_once_is_remembered_until_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    verifier = TokenVerifier(secret=SECRET, issuer="frontdesk", audience="frontdesk")
+    token = verifier.issue("alice", ["agent"], ttl_seconds=600)
+    decoded: list[str] = []
+    decode = jwt.decode
+
+    def counted(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    first = verifier.verify(token)
+    assert verifier.verify(token) == first
+    assert decoded == [token]  # checked once
+    later = time.time() + 600
+    monkeypatch.setattr(time, "time", lambda: later)
+    verifier.verify(token)  # PyJWT's own clock has not reached exp yet
+    assert decoded == [token, token]  # past exp by our clock: checked in full again
+
+
+def test_a_token_with_the_wrong_signature_is_refused_even_after_the_right_one_was_seen() -> None:
+    verifier = TokenVerifier(secret=SECRET, issuer="frontdesk", audience="frontdesk")
+    token = verifier.issue("alice", ["agent"], ttl_seconds=600)
+    verifier.verify(token)
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+    with pytest.raises(Unauthenticated):
+        verifier.verify(forged)

@@ -565,6 +565,8 @@ async def _site_of_event(conn: asyncpg.Connection, payload: PlaceFreed) -> str |
         )
         site_id = getattr(payload, "site_id", None) or (row["site_id"] if row else None)
         return site_id  # type: ignore[no-any-return]
+    if isinstance(payload, TicketIssued):  # the event says where and how: no query
+        return payload.site_id if payload.channel.value in REMOTE else None
     row = await conn.fetchrow(
         "SELECT site_id, channel FROM ticket_index WHERE ticket_id = $1", payload.ticket_id
     )

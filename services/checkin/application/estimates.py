@@ -25,7 +25,6 @@ import asyncpg
 from contracts.events.checkin import Intake, WaitEstimate
 from contracts.events.checkin_sites import QueueSettings
 from contracts.vocabulary import Channel, ServiceQueue
-from services.checkin.application.agents import present_agents
 from services.checkin.application.ticket_index import waiting_of
 from services.checkin.domain.estimates import (
     Capacity,
@@ -55,30 +54,107 @@ CALIBRATION_PAIRS = 200  # the most recent estimate outcomes a queue's range is 
 LINE_CHANNELS = [c.value for c in Channel if c not in REMOTE_CHANNELS]
 
 
-async def _service_times(
+# Every fact of a queue's estimates in one round trip (one row of arrays): recent service
+# times, the agents present for the queue, the queues with people waiting at the site (an
+# agent's share), what the present agents are serving, the calibration's recent outcomes
+# (tickets still waiting past their estimate, then tickets first called in the window, each an
+# index range, migrations/0006); and, for a new ticket ($7 not NULL), who waits per problem
+# category and the tickets that arrived since $7 (the only ones that may stand behind it).
+_QUEUE_FACTS = """
+WITH present AS (
+    SELECT agent_id, queues FROM agent_index
+    WHERE site_id = $1 AND status IN ('available', 'serving') AND $2 = ANY(queues)
+)
+SELECT
+    array(SELECT (problem_category, extract(epoch FROM ended_at - serving_started_at) / 60.0)
+          FROM ticket_index
+          WHERE site_id = $1 AND queue = $2 AND status = 'completed'
+            AND ended_at > $3 AND ended_at <= $4 AND serving_started_at IS NOT NULL
+          ORDER BY ended_at DESC LIMIT 500) AS services,
+    array(SELECT (agent_id, queues) FROM present ORDER BY agent_id) AS agents,
+    array(SELECT DISTINCT queue FROM queue_waiting
+          WHERE site_id = $1 AND waiting > 0 AND EXISTS (SELECT FROM present)) AS busy_queues,
+    array(SELECT (agent_id, problem_category, coalesce(serving_started_at, called_at))
+          FROM ticket_index
+          WHERE site_id = $1 AND status IN ('called', 'serving')
+            AND agent_id IN (SELECT agent_id FROM present)) AS serving,
+    array((SELECT ((first_estimate ->> 'expected_minutes')::float,
+                   extract(epoch FROM $4 - issued_at) / 60.0, 0)
+           FROM queue_tickets
+           WHERE site_id = $1 AND queue = $2 AND status = 'waiting'
+             AND first_called_at IS NULL AND first_estimate IS NOT NULL
+             AND checkin_overdue_at(issued_at, (first_estimate ->> 'expected_minutes')::int)
+                 < $4
+             AND issued_at <= $4
+           ORDER BY checkin_overdue_at(issued_at,
+                                       (first_estimate ->> 'expected_minutes')::int)
+           LIMIT $5)
+          UNION ALL
+          (SELECT ((first_estimate ->> 'expected_minutes')::float,
+                   extract(epoch FROM first_called_at - issued_at) / 60.0, 1)
+           FROM queue_tickets
+           WHERE site_id = $1 AND queue = $2 AND first_estimate IS NOT NULL
+             AND first_called_at > $3 AND first_called_at <= $4 AND issued_at <= $4
+           ORDER BY first_called_at DESC
+           LIMIT $5)) AS outcomes,
+    array(SELECT (problem_category, sum(waiting)::int) FROM queue_waiting
+          WHERE $7::timestamptz IS NOT NULL
+            AND site_id = $1 AND queue = $2 AND channel = ANY($6::text[])
+          GROUP BY problem_category) AS waiting,
+    array(SELECT (problem_category, ticket_id, number, queue, arrival_at, language, dialect,
+                  required_skill, accessibility, escalated, appointment_start, appointment_end)
+          FROM ticket_index
+          WHERE $7::timestamptz IS NOT NULL
+            AND site_id = $1 AND queue = $2 AND status = 'waiting'
+            AND arrival_at >= $7 AND channel = ANY($6::text[])) AS arrived
+"""
+
+
+# the columns of an arrived ticket, as ``waiting_of`` reads them
+_ARRIVED = (
+    "problem_category",
+    "ticket_id",
+    "number",
+    "queue",
+    "arrival_at",
+    "language",
+    "dialect",
+    "required_skill",
+    "accessibility",
+    "escalated",
+    "appointment_start",
+    "appointment_end",
+)
+
+
+async def _fetch_facts(
     conn: asyncpg.Connection,
     site_id: str,
     queue: ServiceQueue,
-    settings: QueueSettings,
     now: datetime,
-) -> tuple[dict[str, ServiceTimes], ServiceTimes]:
-    rows = await conn.fetch(
-        """SELECT problem_category,
-                  extract(epoch FROM ended_at - serving_started_at) / 60.0 AS minutes
-           FROM ticket_index
-           WHERE site_id = $1 AND queue = $2 AND status = 'completed'
-             AND ended_at > $3 AND ended_at <= $4 AND serving_started_at IS NOT NULL
-           ORDER BY ended_at DESC LIMIT 500""",
+    arrived_since: datetime | None,
+) -> asyncpg.Record:
+    return await conn.fetchrow(
+        _QUEUE_FACTS,
         site_id,
         queue.value,
         now - SERVICE_SAMPLE_WINDOW,
         now,
+        CALIBRATION_PAIRS,
+        LINE_CHANNELS,
+        arrived_since,
     )
+
+
+def _service_times(
+    services: Sequence[tuple[str, float]], settings: QueueSettings
+) -> tuple[dict[str, ServiceTimes], ServiceTimes]:
+    """(problem category, minutes) of the recent services, the most recent first."""
     by_category: dict[str, list[float]] = defaultdict(list)
-    for row in rows:
-        if len(by_category[row["problem_category"]]) < SERVICE_SAMPLES_PER_CATEGORY:
-            by_category[row["problem_category"]].append(float(row["minutes"]))
-    everything = [float(row["minutes"]) for row in rows[:SERVICE_SAMPLES_PER_CATEGORY]]
+    for category, minutes in services:
+        if len(by_category[category]) < SERVICE_SAMPLES_PER_CATEGORY:
+            by_category[category].append(float(minutes))
+    everything = [float(minutes) for _, minutes in services[:SERVICE_SAMPLES_PER_CATEGORY]]
     overall = service_times(everything, settings.default_service_minutes)
     per_category = {
         category: service_times(samples, settings.default_service_minutes)
@@ -87,47 +163,50 @@ async def _service_times(
     return per_category, overall
 
 
-async def _capacity(
-    conn: asyncpg.Connection,
-    site_id: str,
+def _capacity(
+    facts: asyncpg.Record,
     queue: ServiceQueue,
     times: dict[str, ServiceTimes],
     overall: ServiceTimes,
     now: datetime,
 ) -> Capacity:
-    agents = [row for row in await present_agents(conn, site_id) if queue.value in row["queues"]]
-    if not agents:
+    """The shares of the present agents' time this queue gets, free now or busy for a while."""
+    if not facts["agents"]:
         return Capacity()
-    busy_queues = {
-        row["queue"]
-        for row in await conn.fetch(
-            "SELECT DISTINCT queue FROM queue_waiting WHERE site_id = $1 AND waiting > 0",
-            site_id,
-        )
-    }
-    serving = {
-        row["agent_id"]: row
-        for row in await conn.fetch(
-            """SELECT agent_id, problem_category, coalesce(serving_started_at, called_at) AS since
-               FROM ticket_index WHERE site_id = $1 AND status IN ('called', 'serving')
-                 AND agent_id = ANY($2::text[])""",
-            site_id,
-            [row["agent_id"] for row in agents],
-        )
-    }
+    busy_queues = set(facts["busy_queues"])
+    serving = {agent_id: (category, since) for agent_id, category, since in facts["serving"]}
     free: list[float] = []
     busy: list[tuple[float, float]] = []
-    for row in agents:
-        contended = [q for q in row["queues"] if q in busy_queues] or [queue.value]
+    for agent_id, queues in facts["agents"]:
+        contended = [q for q in queues if q in busy_queues] or [queue.value]
         share = 1.0 / max(1, len(set(contended) | {queue.value}))
-        current = serving.get(row["agent_id"])
+        current = serving.get(agent_id)
         if current is None:
             free.append(share)
         else:
-            category_times = times.get(current["problem_category"], overall)
-            elapsed = (now - current["since"]).total_seconds() / 60
-            busy.append((share, remaining_minutes(category_times, elapsed)))
+            category, since = current
+            elapsed = (now - since).total_seconds() / 60
+            busy.append((share, remaining_minutes(times.get(category, overall), elapsed)))
     return Capacity(free_shares=tuple(free), busy=tuple(busy))
+
+
+def _recent_outcomes(outcomes: Sequence[tuple[float, float, int]]) -> list[tuple[float, float]]:
+    """(expected, actual) minutes of the queue's recent estimates at issue, from the
+    estimate-accuracy read model: tickets still waiting longer than they were told (their wait
+    so far is a lower bound of the actual; leaving them out would bias the range towards the
+    short waits that end first), then tickets first called in the sample window, the most
+    recent first."""
+    ordered = sorted(outcomes, key=lambda outcome: outcome[2])  # the still waiting first
+    return [(float(expected), float(actual)) for expected, actual, _ in ordered][:CALIBRATION_PAIRS]
+
+
+def _queue_facts_of(
+    facts: asyncpg.Record, site: Site, queue: ServiceQueue, now: datetime
+) -> QueueFacts:
+    times, overall = _service_times(facts["services"], site.settings(queue))
+    capacity = _capacity(facts, queue, times, overall, now)
+    calibration = calibrate(_recent_outcomes(facts["outcomes"]), overall.mean)
+    return QueueFacts(queue, times, overall, capacity, calibration)
 
 
 @dataclass(frozen=True)
@@ -152,10 +231,8 @@ class QueueFacts:
 async def queue_facts(
     conn: asyncpg.Connection, site: Site, site_id: str, queue: ServiceQueue, now: datetime
 ) -> QueueFacts:
-    times, overall = await _service_times(conn, site_id, queue, site.settings(queue), now)
-    capacity = await _capacity(conn, site_id, queue, times, overall, now)
-    calibration = calibrate(await _recent_outcomes(conn, site_id, queue, now), overall.mean)
-    return QueueFacts(queue, times, overall, capacity, calibration)
+    facts = await _fetch_facts(conn, site_id, queue, now, None)
+    return _queue_facts_of(facts, site, queue, now)
 
 
 async def waiting_line(
@@ -208,23 +285,6 @@ async def estimate_queue(
     return estimate_line(rows, site, facts, now, policy)
 
 
-# who waits per problem category (ticket_id NULL), then the tickets that arrived since $4
-_WAITING_COUNTS_AND_RECENT = """
-SELECT problem_category, sum(waiting)::int AS waiting, NULL::uuid AS ticket_id,
-       NULL AS number, NULL AS queue, NULL::timestamptz AS arrival_at, NULL AS language,
-       NULL AS dialect, NULL AS required_skill, NULL::boolean AS accessibility,
-       NULL::boolean AS escalated, NULL::timestamptz AS appointment_start,
-       NULL::timestamptz AS appointment_end
-FROM queue_waiting WHERE site_id = $1 AND queue = $2 AND channel = ANY($3::text[])
-GROUP BY problem_category
-UNION ALL
-SELECT problem_category, 1, ticket_id, number, queue, arrival_at, language, dialect,
-       required_skill, accessibility, escalated, appointment_start, appointment_end
-FROM ticket_index WHERE site_id = $1 AND queue = $2 AND status = 'waiting'
-  AND arrival_at >= $4 AND channel = ANY($3::text[])
-"""
-
-
 async def estimate_new_ticket(
     conn: asyncpg.Connection,
     site: Site,
@@ -241,61 +301,16 @@ async def estimate_new_ticket(
     be tickets that arrived within its priority head start (an older ticket has waited longer
     than any head start the new one has). So: the counts per problem category of who waits,
     minus those few."""
-    facts = await queue_facts(conn, site, site_id, queue, now)
-    counts: dict[str, int] = {}
     place = queue_place(ticket, now, policy)
-    for row in await conn.fetch(
-        _WAITING_COUNTS_AND_RECENT,
-        site_id,
-        queue.value,
-        LINE_CHANNELS,
-        now - head_start(ticket, now, policy),
-    ):
-        category = row["problem_category"]
-        if row["ticket_id"] is None:
-            counts[category] = counts.get(category, 0) + row["waiting"]
-        elif queue_place(waiting_of(row, site), now, policy) >= place:  # behind the new one
+    row = await _fetch_facts(conn, site_id, queue, now, now - head_start(ticket, now, policy))
+    facts = _queue_facts_of(row, site, queue, now)
+    counts = {category: waiting for category, waiting in row["waiting"]}
+    for values in row["arrived"]:
+        arrived = dict(zip(_ARRIVED, values, strict=True))
+        if queue_place(waiting_of(arrived, site), now, policy) >= place:  # behind the new one
+            category = arrived["problem_category"]
             counts[category] = counts.get(category, 0) - 1
     work = WorkAhead()
     for category, count in sorted(counts.items()):
         work = work.plus(facts.times_of(category), count)
     return facts.estimate(work, intake.problem_category.value, now)
-
-
-async def _recent_outcomes(
-    conn: asyncpg.Connection, site_id: str, queue: ServiceQueue, now: datetime
-) -> list[tuple[float, float]]:
-    """(expected, actual) minutes of the queue's recent estimates at issue, from the
-    estimate-accuracy read model: tickets still waiting longer than they were told (their wait
-    so far is a lower bound of the actual; leaving them out would bias the range towards the
-    short waits that end first), then tickets first called in the sample window, the most
-    recent first. Each part is a range of an index (migrations/0006), not a pass over the
-    waiting tickets."""
-    rows = await conn.fetch(
-        """(SELECT (first_estimate ->> 'expected_minutes')::float AS expected,
-                   extract(epoch FROM $4 - issued_at) / 60.0 AS actual, 0 AS part
-            FROM queue_tickets
-            WHERE site_id = $1 AND queue = $2 AND status = 'waiting'
-              AND first_called_at IS NULL AND first_estimate IS NOT NULL
-              AND checkin_overdue_at(issued_at, (first_estimate ->> 'expected_minutes')::int)
-                  < $4
-              AND issued_at <= $4
-            ORDER BY checkin_overdue_at(issued_at,
-                                        (first_estimate ->> 'expected_minutes')::int)
-            LIMIT $5)
-           UNION ALL
-           (SELECT (first_estimate ->> 'expected_minutes')::float AS expected,
-                   extract(epoch FROM first_called_at - issued_at) / 60.0 AS actual, 1 AS part
-            FROM queue_tickets
-            WHERE site_id = $1 AND queue = $2 AND first_estimate IS NOT NULL
-              AND first_called_at > $3 AND first_called_at <= $4 AND issued_at <= $4
-            ORDER BY first_called_at DESC
-            LIMIT $5)""",
-        site_id,
-        queue.value,
-        now - SERVICE_SAMPLE_WINDOW,
-        now,
-        CALIBRATION_PAIRS,
-    )
-    ordered = sorted(rows, key=lambda row: row["part"])  # the still waiting first
-    return [(float(row["expected"]), float(row["actual"])) for row in ordered][:CALIBRATION_PAIRS]

@@ -10,7 +10,9 @@ before and after. ``ticket_counters`` hands out the daily numbers of a queue.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -204,7 +206,7 @@ async def customer_ticket_ids(conn: asyncpg.Connection, customer_id: str) -> lis
 
 
 def waiting_of(
-    row: asyncpg.Record, site: Site, relax_after: timedelta | None = None
+    row: Mapping[str, Any], site: Site, relax_after: timedelta | None = None
 ) -> WaitingTicket:
     """A waiting ticket as routing sees it, from its index row (``relax_after``: its queue's,
     when the caller already knows it)."""

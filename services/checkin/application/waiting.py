@@ -8,6 +8,7 @@ holders. Never replayed (it appends events of its own). Times come from the trig
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 import asyncpg
 
@@ -118,6 +119,8 @@ async def queues_moved(
         if row is None or site_id is None:
             return []
         return [(site_id, queue) for queue in row["queues"]]
+    if isinstance(payload, TicketIssued):
+        return [(payload.site_id, payload.queue.value)]  # the event says where: no query
     row = await conn.fetchrow(
         "SELECT site_id, queue FROM ticket_index WHERE ticket_id = $1", payload.ticket_id
     )
@@ -151,21 +154,25 @@ async def reestimate(
     facts = await queue_facts(conn, site, site_id, queue, now)
     estimates = estimate_line(line, site, facts, now)
     rows = {row["ticket_id"]: row for row in line}
-    appended = 0
+    due: list[tuple[UUID, Command]] = []
     for ticket_id, estimate in estimates.items():
         row = rows[ticket_id]
-        commands: list[Command] = []
         told = WaitEstimate.model_validate(row["estimate"]) if row["estimate"] else None
         if estimate_shifted(told, estimate, site.estimate_margin_minutes):
-            commands.append(RecordEstimate(estimate, site.estimate_margin_minutes))
+            due.append((ticket_id, RecordEstimate(estimate, site.estimate_margin_minutes)))
         if row["channel"] == Channel.VIRTUAL_QUEUE.value and position_notice_due(
             row["ahead_told"], estimate.ahead
         ):
-            commands.append(RecordPosition(estimate.ahead, estimate.expected_minutes, now))
-        for command in commands:
-            await change_ticket(conn, store, ticket_id, command, context)
-            appended += 1
-    return appended
+            due.append((ticket_id, RecordPosition(estimate.ahead, estimate.expected_minutes, now)))
+    if not due:
+        return 0  # nothing to announce: no savepoint, no write
+    try:
+        async with conn.transaction():  # a savepoint: a lost race skips, not fails
+            for ticket_id, command in due:
+                await change_ticket(conn, store, ticket_id, command, context)
+    except (ConcurrencyConflict, RuleViolation):
+        return 0  # someone changed a ticket meanwhile: its next move re-estimates again
+    return len(due)
 
 
 def waiting_group(runtime: RunningService) -> ConsumerGroup:
@@ -175,13 +182,7 @@ def waiting_group(runtime: RunningService) -> ConsumerGroup:
         context = CommandContext.caused_by(event.envelope, "checkin")
         now = payload_time(event.payload)
         for site_id, queue in await queues_moved(conn, event.payload):
-            try:
-                async with conn.transaction():  # a savepoint: a lost race skips, not fails
-                    await reestimate(
-                        conn, runtime.store, site_id, ServiceQueue(queue), now, context
-                    )
-            except (ConcurrencyConflict, RuleViolation):
-                pass  # someone changed a ticket meanwhile: its next move re-estimates again
+            await reestimate(conn, runtime.store, site_id, ServiceQueue(queue), now, context)
 
     return ConsumerGroup(
         name="checkin.waiting",

@@ -10,7 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from contracts.envelope import Actor
+from contracts.events.checkin_sites import DeskKind
+from runtime.context import CommandContext
 from runtime.scheduler import OffsetClock
+from services.checkin.application.sites import change_site, load_site
+from services.checkin.domain.sites import AddDesk
 from tests.conftest import auth, eventually
 from tests.integration.checkin.helpers import Desk, stream_events
 from tests.integration.conftest import RunningService
@@ -198,3 +203,52 @@ async def test_a_queue_stops_issuing_when_the_forecast_runs_past_closing(
     assert "cannot serve you before closing" in refused
     assert "it opens again at" in refused
     assert "book an appointment, or ask for a callback" in refused
+
+
+async def test_a_site_read_again_is_brought_up_to_date_and_a_rolled_back_change_is_not_kept(
+    stack: dict[str, RunningService], token: Callable[..., str]
+) -> None:
+    """``load_site`` keeps the last state it read: a later change is folded in, and a state
+    read inside a transaction that rolled back is not served afterwards, even once another
+    event took its version."""
+    checkin = stack["checkin"]
+    desk = Desk(checkin.client, token)
+    await desk.configure()
+    runtime = checkin.runtime
+    context = CommandContext.new(Actor(id="supervisor-1", role="supervisor"))
+    at = datetime.now(UTC)
+
+    async def add(desk_id: str) -> None:
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            await change_site(
+                conn, runtime.store, desk.site_id, AddDesk(desk_id, DeskKind.COUNTER, at), context
+            )
+
+    async def desks() -> set[str]:
+        async with runtime.pool.acquire() as conn:
+            return set((await load_site(conn, runtime.store, desk.site_id)).desks)
+
+    before = await desks()
+    await add("kept-1")
+    assert await desks() == before | {"kept-1"}
+
+    class RolledBack(Exception):
+        pass
+
+    async def add_read_and_roll_back() -> None:
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            await change_site(
+                conn,
+                runtime.store,
+                desk.site_id,
+                AddDesk("rolled-back", DeskKind.COUNTER, at),
+                context,
+            )
+            assert "rolled-back" in (await load_site(conn, runtime.store, desk.site_id)).desks
+            raise RolledBack
+
+    with pytest.raises(RolledBack):
+        await add_read_and_roll_back()
+    assert await desks() == before | {"kept-1"}
+    await add("kept-2")  # takes the version the rolled-back event had
+    assert await desks() == before | {"kept-1", "kept-2"}
