@@ -133,8 +133,9 @@ async def test_checkin_read_models_rebuilt_from_kafka_equal_the_live_ones(
 
     await settled(stack)  # nothing in flight in any service: reactions included
     before = await cli(env_for_processes, "digest", "checkin")
-    assert set(before) >= {"queue_tickets", "agent_states", "sites"}
-    assert all(not value.startswith("0:") for value in before.values()), before
+    written = {"queue_tickets", "agent_states", "sites"}  # by this test; others may be empty
+    assert set(before) >= written
+    assert all(not before[name].startswith("0:") for name in written), before
     reports = await cli(env_for_processes, "rebuild", "checkin")
     assert [r["applied"] > 0 for r in reports] == [True]
     assert await cli(env_for_processes, "digest", "checkin") == before
