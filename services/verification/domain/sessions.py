@@ -94,6 +94,16 @@ class SessionStatus(StrEnum):
     LOCKED = "locked"
 
 
+def outcome_of(status: SessionStatus | str) -> VerificationOutcome | None:
+    """A session's outcome from its status: an ended session's status *is* its outcome
+    (verified, failed, expired, locked — the words of ``verification_completed`` and of the
+    cases service's view of its verifications); ``open`` (and ``none``) have none yet."""
+    return _OUTCOMES.get(str(status))
+
+
+_OUTCOMES = {outcome.value: outcome for outcome in VerificationOutcome}
+
+
 class CheckStatus(StrEnum):
     PENDING = "pending"
     IN_PROGRESS = "in_progress"
@@ -178,6 +188,11 @@ class Session:
     @property
     def checks(self) -> tuple[Check, ...]:
         return tuple(p.check for p in self.progress)
+
+    @property
+    def outcome(self) -> VerificationOutcome | None:
+        """How the session ended, in ``verification_completed``'s words (None while open)."""
+        return outcome_of(self.status)
 
     def progress_of(self, check: Check) -> CheckProgress:
         for item in self.progress:

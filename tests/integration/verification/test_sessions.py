@@ -654,6 +654,7 @@ async def test_the_cases_service_asks_through_its_api_and_moves_on_when_the_hold
         else:
             raise AssertionError(f"unexpected check {check}")
     assert session["status"] == "verified", session
+    assert session["outcome"] == "verified", session  # the case's word too (issue 16 item 11)
 
     async def recorded() -> Any:
         view = (await cases.get(f"/cases/{case['case_id']}", headers=agent)).json()
@@ -662,3 +663,13 @@ async def test_the_cases_service_asks_through_its_api_and_moves_on_when_the_hold
 
     view = await eventually(recorded)
     assert view["status"] != "awaiting_verification"
+
+    async def listed() -> Any:  # the agents' list (read model) uses the same words
+        rows = await client.get(
+            "/verification/sessions", params={"case_id": case["case_id"]}, headers=agent
+        )
+        [row] = rows.json()
+        return row if row["status"] != "open" else None
+
+    row = await eventually(listed)
+    assert (row["status"], row["outcome"]) == ("verified", "verified")
