@@ -14,6 +14,7 @@ from contracts.vocabulary import LanguagePreference, RiskLevel, VerificationPurp
 from services.verification.api.views import session_view
 from services.verification.domain.sessions import (
     BeginCheck,
+    Command,
     DecideReview,
     Expire,
     RecordAttempt,
@@ -113,7 +114,7 @@ def test_the_view_names_the_outcome_with_the_events_words_once_the_session_ended
     opened = session_view(state)
     assert (opened.status, opened.outcome) == ("open", None)
     wrong = [RecordAttempt(K, False, "wrong", at(2 + n)) for n in range(3)]
-    endings = {
+    endings: dict[VerificationOutcome, list[Command]] = {
         VerificationOutcome.VERIFIED: [
             BeginCheck(K, "q", at(1)),
             RecordAttempt(K, True, "r", at(2)),
