@@ -169,6 +169,8 @@ class RejectOrganization:
     reviewer_id: str
     reasons: tuple[str, ...]
     at: datetime
+    # what the contact is told (the reasons quote the reviewer, for staff)
+    code: RejectionCode = RejectionCode.REJECTED_BY_REVIEWER
 
 
 OrganizationCommand = (
@@ -356,7 +358,7 @@ def decide_organization(
             )
             return [cleared, *_maybe_verified(organization, cleared, command.at)]
         case RejectOrganization():
-            code = RejectionReason(code=RejectionCode.REJECTED_BY_REVIEWER)
+            code = RejectionReason(code=command.code)
             return [
                 _rejected(
                     organization, list(command.reasons), [code], command.reviewer_id, command.at

@@ -68,6 +68,12 @@ def test_each_rejection_names_its_reason_as_a_code_never_the_reviewers_words() -
     reviewer = rejection([RejectOrganization("rev-1", ("impersonates byd.com",), AT)])
     assert reviewer.reason_codes == [RejectionReason(code=RejectionCode.REJECTED_BY_REVIEWER)]
     assert reviewer.reasons == ["impersonates byd.com"]  # staff keep the words
+    expired = RejectOrganization(
+        "rev-1", ("licence expired",), AT, RejectionCode.DOCUMENTS_REJECTED
+    )
+    assert rejection([expired]).reason_codes == [
+        RejectionReason(code=RejectionCode.DOCUMENTS_REJECTED)
+    ]  # the reviewer says which code the contact is told
 
 
 def test_unconfirmed_deposits_name_the_attempts() -> None:
