@@ -204,6 +204,10 @@ async def test_a_proxy_proves_only_themself_and_the_holder_verifies_remotely_wit
         "a proxy cannot pass the knowledge challenge for the account holder"
         in (refused.json()["detail"])
     )
+    # a stable rule, the check as data, and the message in the session's language (zh-CN)
+    assert refused.json()["rule"] == "proxy_cannot_verify_for_holder"
+    assert refused.json()["check"] == "knowledge_challenge"
+    assert refused.json()["message"].startswith("代理人不能代替账号持有人完成知识问答")
     code = await client.post(
         f"/verification/sessions/{proxy_id}/possession-code",
         json={"channel": "sms"},
