@@ -16,9 +16,10 @@ from __future__ import annotations
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.base import EventPayload, PersonalData
+from contracts.fields import PlainText200
 from contracts.registry import REGISTRY
 from contracts.topics import TopicSpec, register_topic
 
@@ -183,9 +184,34 @@ class OrganizationVerified(EventPayload):
     verified_at: AwareDatetime
 
 
+class RejectionCode(StrEnum):
+    """Why an organization was rejected, as a code the notifications service renders in the
+    contact's language (the English ``reasons`` quote the reviewer and are for staff)."""
+
+    DOCUMENTS_REJECTED = "documents_rejected"  # the licence or authorization letter
+    PHONE_CONFIRMATION_FAILED = "phone_confirmation_failed"  # the confirmation call
+    DEPOSITS_NOT_CONFIRMED = "deposits_not_confirmed"  # {attempts}
+    REJECTED_BY_REVIEWER = "rejected_by_reviewer"  # a reviewer's rejection (e.g. impersonation)
+
+
+class RejectionReason(BaseModel):
+    """One reason as a code and its parameters (``attempts``: a count)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: RejectionCode
+    parameters: dict[str, PlainText200] = Field(default_factory=dict, max_length=5)
+
+
 @REGISTRY.event("verification.organization_rejected", version=1, topic=VERIFICATION_ORGANIZATIONS)
 class OrganizationRejected(EventPayload):
     organization_id: UUID
     reasons: list[str]
+    reason_codes: list[RejectionReason] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The reasons as codes and parameters, to render in the contact's "
+        "language (empty in events written before the codes existed).",
+    )
     rejected_by: str = Field(description="A reviewer's id, or verification for a rule.")
     rejected_at: AwareDatetime

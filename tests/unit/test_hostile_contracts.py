@@ -125,6 +125,7 @@ ALLOWED: dict[str, str] = {
     "RecipientPreferencesSet.language": VOCABULARY,
     "RecipientPreferencesSet.reason": STAFF_NOTE,
     "RecipientPreferencesSet.timezone": VOCABULARY,
+    "RejectionReason.parameters": VOCABULARY,
     "ReportRecorded.organization_name": ORGANIZATION,
     "ReviewDecidedV1.reason": "v1, read only: new decisions are written as v2 (sealed reason)",
     "ReviewRequestedV1.reason": "v1, read only: new requests are written as v2 (sealed reason)",

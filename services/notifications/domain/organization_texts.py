@@ -1,11 +1,14 @@
 # ruff: noqa: RUF001  (full-width punctuation is correct in Chinese and Japanese text)
 """What an organization's contact person reads at each step of its verification, in the five
 template languages: the texts of the organization kinds (their variables are declared with
-the other kinds in ``templates.py``). Pure data."""
+the other kinds in ``templates.py``), and the labels of the reasons an organization is
+rejected for. Pure data."""
 
 from __future__ import annotations
 
 from contracts.events.notifications import NotificationKind
+from contracts.events.verification_organizations import RejectionCode
+from services.notifications.domain.labels import Labels
 
 
 def _texts(**by_language: tuple[str, str]) -> dict[str, tuple[str, str]]:
@@ -180,20 +183,58 @@ ORGANIZATION_TEXTS: dict[NotificationKind, dict[str, tuple[str, str]]] = {
         de=("Organisation verifiziert", "{organization} ist verifiziert.{domains_line}"),
         ja=("組織認証が完了しました", "{organization} の認証が完了しました。{domains_line}"),
     ),
+    # {reason}: the rejection's code as its label; {reasons}: the English reasons of a
+    # rejection written before the codes existed (one of the two is given)
     NotificationKind.ORGANIZATION_REJECTED: _texts(
-        zh_CN=("机构认证未通过", "{organization} 的认证未通过。原因：{reasons}"),
+        zh_CN=("机构认证未通过", "{organization} 的认证未通过。原因：{reason}{reasons}"),
         en=(
             "Organization not verified",
-            "The verification of {organization} was rejected. Reasons: {reasons}",
+            "The verification of {organization} was rejected. Reasons: {reason}{reasons}",
         ),
         fr=(
             "Organisation non vérifiée",
-            "La vérification de {organization} a été refusée. Motifs : {reasons}",
+            "La vérification de {organization} a été refusée. Motifs : {reason}{reasons}",
         ),
         de=(
             "Organisation nicht verifiziert",
-            "Die Verifizierung von {organization} wurde abgelehnt. Gründe: {reasons}",
+            "Die Verifizierung von {organization} wurde abgelehnt. Gründe: {reason}{reasons}",
         ),
-        ja=("組織認証不可", "{organization} の認証は承認されませんでした。理由：{reasons}"),
+        ja=("組織認証不可", "{organization} の認証は承認されませんでした。理由：{reason}{reasons}"),
     ),
 }
+
+# why an organization was rejected (verification.organization_rejected.reason_codes)
+REJECTION_REASONS = Labels(
+    RejectionCode,
+    {
+        RejectionCode.DOCUMENTS_REJECTED: {
+            "zh-CN": "营业执照或授权书未通过审核。",
+            "en": "the business licence or the authorization letter was not accepted.",
+            "fr": "l'extrait d'immatriculation ou la lettre d'autorisation n'a pas été accepté.",
+            "de": "Gewerbeschein oder Vollmacht wurden nicht anerkannt.",
+            "ja": "営業許可証または委任状が承認されませんでした。",
+        },
+        RejectionCode.PHONE_CONFIRMATION_FAILED: {
+            "zh-CN": "电话确认未能证实贵机构的申请。",
+            "en": "the confirmation call did not confirm the request.",
+            "fr": "l'appel de confirmation n'a pas confirmé la demande.",
+            "de": "der Bestätigungsanruf hat den Antrag nicht bestätigt.",
+            "ja": "確認のお電話で申請内容を確認できませんでした。",
+        },
+        RejectionCode.DEPOSITS_NOT_CONFIRMED: {
+            "zh-CN": "在允许的次数内未能确认两笔打款金额。",
+            "en": "the two deposit amounts were not confirmed within the attempts allowed.",
+            "fr": "les montants des deux virements n'ont pas été confirmés dans le nombre "
+            "d'essais permis.",
+            "de": "die beiden Beträge wurden nicht innerhalb der erlaubten Versuche bestätigt.",
+            "ja": "許可された回数内に2回の振込金額を確認できませんでした。",
+        },
+        RejectionCode.REJECTED_BY_REVIEWER: {
+            "zh-CN": "审核人员未批准该申请。",
+            "en": "a reviewer did not approve the request.",
+            "fr": "un vérificateur n'a pas approuvé la demande.",
+            "de": "eine Prüferin oder ein Prüfer hat den Antrag nicht genehmigt.",
+            "ja": "審査担当者が申請を承認しませんでした。",
+        },
+    },
+)

@@ -56,6 +56,9 @@ def organization_message(
             return NotificationKind.ORGANIZATION_VERIFIED, (
                 variables if event.verified_domains else {}
             )
-        case OrganizationRejected():
+        case OrganizationRejected() if event.reason_codes:
+            # the code, labelled in the contact's language (each rejection has one reason)
+            return NotificationKind.ORGANIZATION_REJECTED, {"reason": event.reason_codes[0].code}
+        case OrganizationRejected():  # written before the codes existed: its English reasons
             return NotificationKind.ORGANIZATION_REJECTED, {"reasons": "; ".join(event.reasons)}
     return None

@@ -17,7 +17,7 @@ from enum import StrEnum
 from contracts.events.notifications import NotificationKind
 from services.notifications.domain.hours import zone
 from services.notifications.domain.labels import OUTCOMES, QUEUES, Labels
-from services.notifications.domain.organization_texts import ORGANIZATION_TEXTS
+from services.notifications.domain.organization_texts import ORGANIZATION_TEXTS, REJECTION_REASONS
 
 
 class TemplateError(ValueError):
@@ -338,8 +338,8 @@ TEMPLATES: dict[NotificationKind, Template] = {
         ORGANIZATION_TEXTS[NotificationKind.ORGANIZATION_VERIFIED],
     ),
     NotificationKind.ORGANIZATION_REJECTED: _T(
-        {"organization": Var.TEXT, "reasons": Var.TEXT},
-        frozenset(),
+        {"organization": Var.TEXT, "reason": REJECTION_REASONS, "reasons": Var.TEXT},
+        frozenset({"reason", "reasons"}),  # one of them: the code, or old events' English
         ORGANIZATION_TEXTS[NotificationKind.ORGANIZATION_REJECTED],
     ),
     NotificationKind.CAMPAIGN: _T(

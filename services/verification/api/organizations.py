@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from contracts.events.verification_media import MediaKind, MediaOwner
+from contracts.events.verification_organizations import RejectionCode
 from contracts.vocabulary import E164_PATTERN
 from runtime.auth import STAFF_ROLES, Principal, require_roles
 from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
@@ -139,6 +140,13 @@ class Rejection(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reasons: list[Annotated[str, Field(min_length=3, max_length=500)]] = Field(
         min_length=1, max_length=10
+    )
+    reason_code: RejectionCode = Field(
+        default=RejectionCode.REJECTED_BY_REVIEWER,
+        description="What the organization's contact is told, in their language (the reasons "
+        "are for staff): documents_rejected, phone_confirmation_failed, "
+        "deposits_not_confirmed or rejected_by_reviewer (the default; say nothing more to a "
+        "possible impersonator).",
     )
 
 
@@ -393,5 +401,7 @@ async def reject(
     runtime: Runtime,
     principal: Annotated[Principal, Reviewer],
 ) -> OrganizationView:
-    command = RejectOrganization(principal.id, tuple(body.reasons), runtime.clock.now())
+    command = RejectOrganization(
+        principal.id, tuple(body.reasons), runtime.clock.now(), body.reason_code
+    )
     return await _review(runtime, principal, organization_id, command)

@@ -71,13 +71,13 @@ async def request_review(
     runtime: Runtime,
     principal: Annotated[Principal, Participant],
 ) -> SessionView:
-    await session_for(runtime, principal, verification_id)
+    session = await session_for(runtime, principal, verification_id)
     context = context_of(principal)
     request = RequestReview(body.check, body.reason, tuple(body.evidence_refs), runtime.clock.now())
 
     async def act(conn: asyncpg.Connection) -> Session:
         if body.evidence_refs:
-            await media_owned_by(conn, body.evidence_refs, verification_id)
+            await media_owned_by(conn, body.evidence_refs, verification_id, session.language_tag)
         return (await change_session(conn, runtime.store, verification_id, request, context)).state
 
     return session_view(await command(runtime.pool, act))

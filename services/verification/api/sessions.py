@@ -11,6 +11,7 @@ import asyncpg
 from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from contracts.events.verification import VerificationOutcome
 from contracts.events.verification_sessions import SessionOrigin
 from contracts.fields import Identifier, PlainText200
 from contracts.vocabulary import (
@@ -33,7 +34,7 @@ from services.verification.api.access import (
 )
 from services.verification.api.views import SessionView, session_view
 from services.verification.application.sessions import start_session as start
-from services.verification.domain.sessions import StartSession
+from services.verification.domain.sessions import StartSession, outcome_of
 from services.verification.projections.sessions import sessions_of
 from services.verification.wiring import WiringDep
 
@@ -73,7 +74,10 @@ class SessionSummary(BaseModel):
     account_ref: str
     purpose: str
     person_role: str
-    status: str
+    status: str = Field(description="open, or once ended the same word as `outcome`.")
+    outcome: VerificationOutcome | None = Field(
+        description="null while open; verified | failed | expired | locked."
+    )
     checks: list[str]
     passed_checks: list[str]
     outcome_reasons: list[str]
@@ -151,7 +155,9 @@ async def list_sessions(
     if account_ref is None and case_id is None:
         raise RuleViolation("give account_ref or case_id")
     rows = await sessions_of(runtime.pool, account_ref, case_id)
-    shown = [SessionSummary.model_validate(dict(row)) for row in rows]
+    shown = [
+        SessionSummary.model_validate({**row, "outcome": outcome_of(row["status"])}) for row in rows
+    ]
     async with runtime.pool.acquire() as conn, conn.transaction():
         for row in rows:
             await audit_read(

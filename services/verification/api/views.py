@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from contracts.events.verification import OutcomeReason
+from contracts.events.verification import OutcomeReason, VerificationOutcome
 from contracts.events.verification_media import MediaKind
 from contracts.events.verification_sessions import CodeChannel, CodeDeliveryFailure
 from contracts.vocabulary import PersonRole, RiskLevel, VerificationPurpose
@@ -53,7 +53,13 @@ class SessionView(BaseModel):
     risk_level: RiskLevel
     person_role: PersonRole
     person_ref: str | None
-    status: SessionStatus
+    status: SessionStatus = Field(
+        description="open while checks remain; once ended, the same word as `outcome`."
+    )
+    outcome: VerificationOutcome | None = Field(
+        description="null while open; once ended verified | failed | expired | locked — the "
+        "words of verification.verification_completed and of the case's verifications."
+    )
     current_check: Check | None
     checks: list[CheckView]
     four_eyes: bool
@@ -111,6 +117,7 @@ def session_view(session: Session) -> SessionView:
         person_role=session.person_role,  # type: ignore[arg-type]
         person_ref=session.person_ref,
         status=session.status,
+        outcome=session.outcome,
         current_check=current.check if current else None,
         checks=[
             CheckView(

@@ -94,16 +94,20 @@ async def store_media(
 
 
 async def media_owned_by(
-    conn: asyncpg.Connection, media_ids: Sequence[UUID], owner_id: UUID
+    conn: asyncpg.Connection,
+    media_ids: Sequence[UUID],
+    owner_id: UUID,
+    language: str | None = None,
 ) -> None:
-    """Gather which of the references are held media of ``owner_id``; the rule decides."""
+    """Gather which of the references are held media of ``owner_id``; the rule decides (and
+    tells a refusal in ``language``)."""
     held = await conn.fetch(
         "SELECT media_id FROM media_objects WHERE media_id = ANY($1::uuid[]) AND owner_id = $2 "
         "AND purged_at IS NULL",
         list(media_ids),
         owner_id,
     )
-    require_owned(media_ids, {row["media_id"] for row in held})
+    require_owned(media_ids, {row["media_id"] for row in held}, language)
 
 
 async def on_media_purge_timer(

@@ -36,7 +36,7 @@ async def assess_ownership(
 
     async def act(conn: asyncpg.Connection) -> Session:
         if claim.evidence_refs:
-            await media_owned_by(conn, claim.evidence_refs, verification_id)
+            await media_owned_by(conn, claim.evidence_refs, verification_id, session.language_tag)
         earlier = await holder_verified_since(
             conn, account.account_ref, verification_id, now - EARLIER_SESSION_WINDOW
         )

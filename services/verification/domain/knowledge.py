@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runtime.errors import RuleViolation
+from services.verification.domain.refusals import Refusal
 
 TOPICS = {
     "phone_last4": "the registered phone",
@@ -43,16 +43,13 @@ class NewChallenge:
     def challenge_no(self) -> int:
         return self.latest.challenge_no + 1 if self.latest else 1
 
-    def refusal(self) -> str | None:
+    def refusal(self) -> Refusal | None:
         latest, required = self.latest, self.required_correct
         reachable = latest is not None and latest.right_answers + latest.unanswered >= required
         if latest is not None and latest.unanswered and reachable:
-            return "answer the questions already asked first"
+            return Refusal.ANSWER_ASKED_QUESTIONS_FIRST
         if len(self.question_kinds) < required:
-            return (
-                "the platform holds too few facts about this account for a knowledge "
-                "challenge; ask a reviewer to decide"
-            )
+            return Refusal.TOO_FEW_ACCOUNT_FACTS
         return None
 
     def detail(self) -> str:
@@ -80,11 +77,11 @@ class Answer:
     questions: int
     required_correct: int
 
-    def refusal(self) -> str | None:
+    def refusal(self) -> Refusal | None:
         if self.answered_before:
-            return "this question was already answered"
+            return Refusal.QUESTION_ALREADY_ANSWERED
         if self.challenge_no != self.latest_challenge_no:
-            return "this question belongs to an earlier challenge"
+            return Refusal.QUESTION_FROM_EARLIER_CHALLENGE
         return None
 
     @property
@@ -112,8 +109,3 @@ class Answer:
 
     def failure_reason(self) -> str:
         return f"a wrong answer to a question about {TOPICS[self.kind]}"
-
-
-def refuse(reason: str | None) -> None:
-    if reason is not None:
-        raise RuleViolation(reason)

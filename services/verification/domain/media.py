@@ -10,7 +10,7 @@ from uuid import UUID
 from contracts.base import EventPayload
 from contracts.events.verification_media import MediaOwner, MediaPurged, MediaStored
 from runtime.aggregate import AggregateType
-from runtime.errors import RuleViolation
+from services.verification.domain.refusals import Refusal, refused
 
 
 @dataclass(frozen=True)
@@ -22,11 +22,14 @@ class Media:
     purged: bool = False
 
 
-def require_owned(references: Sequence[UUID], held: Collection[UUID]) -> None:
+def require_owned(
+    references: Sequence[UUID], held: Collection[UUID], language: str | None = None
+) -> None:
     """Evidence is cited by reference only when it is media uploaded for this session (or
-    organization) and still held: ``held`` are the references that are."""
+    organization) and still held: ``held`` are the references that are; the refusal is told
+    in ``language`` (the session's)."""
     if not set(references) <= set(held):
-        raise RuleViolation("every evidence reference must be media uploaded for this case")
+        raise refused(Refusal.EVIDENCE_NOT_HELD_MEDIA, language)
 
 
 def decide_purge(media: Media, at: datetime) -> list[EventPayload]:

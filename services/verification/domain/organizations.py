@@ -29,6 +29,8 @@ from contracts.events.verification_organizations import (
     OrganizationSubmitted,
     OrganizationVerified,
     PhoneConfirmed,
+    RejectionCode,
+    RejectionReason,
     ReviewStep,
 )
 from runtime.aggregate import AggregateType
@@ -167,6 +169,8 @@ class RejectOrganization:
     reviewer_id: str
     reasons: tuple[str, ...]
     at: datetime
+    # what the contact is told (the reasons quote the reviewer, for staff)
+    code: RejectionCode = RejectionCode.REJECTED_BY_REVIEWER
 
 
 OrganizationCommand = (
@@ -309,6 +313,7 @@ def decide_organization(
                     _rejected(
                         organization,
                         [f"documents rejected: {command.reason}"],
+                        [RejectionReason(code=RejectionCode.DOCUMENTS_REJECTED)],
                         command.reviewer_id,
                         command.at,
                     ),
@@ -330,7 +335,13 @@ def decide_organization(
                 reason = f"the phone confirmation failed: {command.note}"
                 return [
                     confirmed,
-                    _rejected(organization, [reason], command.reviewer_id, command.at),
+                    _rejected(
+                        organization,
+                        [reason],
+                        [RejectionReason(code=RejectionCode.PHONE_CONFIRMATION_FAILED)],
+                        command.reviewer_id,
+                        command.at,
+                    ),
                 ]
             return [confirmed, *_maybe_verified(organization, confirmed, command.at)]
         case ClearFlag():
@@ -347,7 +358,12 @@ def decide_organization(
             )
             return [cleared, *_maybe_verified(organization, cleared, command.at)]
         case RejectOrganization():
-            return [_rejected(organization, list(command.reasons), command.reviewer_id, command.at)]
+            code = RejectionReason(code=command.code)
+            return [
+                _rejected(
+                    organization, list(command.reasons), [code], command.reviewer_id, command.at
+                )
+            ]
     raise TypeError(f"unknown command {command!r}")
 
 
@@ -429,14 +445,26 @@ def _confirm_deposits(organization: Organization, command: ConfirmDeposits) -> l
     if left > 0:
         return [failed]
     reason = f"the micro-deposit amounts were not confirmed in {attempts} attempts"
-    return [failed, _rejected(organization, [reason], "verification", command.at)]
+    code = RejectionReason(
+        code=RejectionCode.DEPOSITS_NOT_CONFIRMED, parameters={"attempts": str(attempts)}
+    )
+    return [failed, _rejected(organization, [reason], [code], "verification", command.at)]
 
 
 def _rejected(
-    organization: Organization, reasons: list[str], by: str, at: datetime
+    organization: Organization,
+    reasons: list[str],
+    codes: list[RejectionReason],
+    by: str,
+    at: datetime,
 ) -> OrganizationRejected:
+    """The rejection: English ``reasons`` for staff, ``reason_codes`` for the contact."""
     return OrganizationRejected(
-        organization_id=_id(organization), reasons=reasons, rejected_by=by, rejected_at=at
+        organization_id=_id(organization),
+        reasons=reasons,
+        reason_codes=codes,
+        rejected_by=by,
+        rejected_at=at,
     )
 
 

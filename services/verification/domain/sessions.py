@@ -53,7 +53,7 @@ from contracts.vocabulary import (
 )
 from runtime.aggregate import AggregateType
 from runtime.errors import NotFound, RuleViolation
-from services.verification.domain.knowledge import Answer, NewChallenge, refuse
+from services.verification.domain.knowledge import Answer, NewChallenge
 from services.verification.domain.ownership import OwnershipClaim, OwnershipFacts, score_ownership
 from services.verification.domain.plans import (
     ATTEMPT_LIMITS,
@@ -66,6 +66,12 @@ from services.verification.domain.plans import (
     PlanRefused,
     plan_checks,
 )
+from services.verification.domain.refusals import (
+    Refusal,
+    parameters_of,
+    refusal_message,
+    refused,
+)
 
 
 class ProxyCannotVerifyForHolder(RuleViolation):
@@ -76,11 +82,12 @@ class ProxyCannotVerifyForHolder(RuleViolation):
     title = "A proxy cannot verify for the account holder"
     code = "proxy_cannot_verify_for_holder"
 
-    def __init__(self, check: Check) -> None:
+    def __init__(self, check: Check, tag: str | None = None) -> None:
+        rule, values = Refusal.PROXY_CANNOT_VERIFY_FOR_HOLDER, parameters_of(check=check)
         super().__init__(
-            f"a proxy cannot pass the {CHECK_NAMES[check]} for the account holder: this session "
-            "proves only the proxy's own identity and relationship to the holder; the holder "
-            "verifies themself (remotely, on their own phone, if they cannot come)"
+            refusal_message(rule, "en", values),
+            fields={"message": refusal_message(rule, tag, values), **values},
+            rule=rule.value,
         )
         self.check = check
 
@@ -92,6 +99,16 @@ class SessionStatus(StrEnum):
     FAILED = "failed"
     EXPIRED = "expired"
     LOCKED = "locked"
+
+
+def outcome_of(status: SessionStatus | str) -> VerificationOutcome | None:
+    """A session's outcome from its status: an ended session's status *is* its outcome
+    (verified, failed, expired, locked — the words of ``verification_completed`` and of the
+    cases service's view of its verifications); ``open`` (and ``none``) have none yet."""
+    return _OUTCOMES.get(str(status))
+
+
+_OUTCOMES = {outcome.value: outcome for outcome in VerificationOutcome}
 
 
 class CheckStatus(StrEnum):
@@ -179,13 +196,23 @@ class Session:
     def checks(self) -> tuple[Check, ...]:
         return tuple(p.check for p in self.progress)
 
+    @property
+    def language_tag(self) -> str | None:
+        """The person's language (the session's), for what they are told."""
+        return self.language.tag if self.language else None
+
+    @property
+    def outcome(self) -> VerificationOutcome | None:
+        """How the session ended, in ``verification_completed``'s words (None while open)."""
+        return outcome_of(self.status)
+
     def progress_of(self, check: Check) -> CheckProgress:
         for item in self.progress:
             if item.check is check:
                 return item
         if self.person_role is PersonRole.PROXY and check in HOLDER_OWNERSHIP_CHECKS:
-            raise ProxyCannotVerifyForHolder(check)
-        raise RuleViolation(f"this session does not require a {CHECK_NAMES[check]}")
+            raise ProxyCannotVerifyForHolder(check, self.language_tag)
+        raise refused(Refusal.CHECK_NOT_REQUIRED, self.language_tag, check=check)
 
     @property
     def last_delivery(self) -> CodeDelivery | None:
@@ -392,7 +419,7 @@ def decide(session: Session, command: Command) -> list[EventPayload]:
         case RecordCodeDeliveryProgress():
             return _delivery_progressed(session, command)
         case BeginKnowledgeChallenge():
-            refuse(command.challenge.refusal())
+            _refuse(session, command.challenge.refusal())
             detail = command.challenge.detail()
             return decide(session, BeginCheck(Check.KNOWLEDGE_CHALLENGE, detail, command.at))
         case AnswerQuestion():
@@ -409,13 +436,15 @@ def decide(session: Session, command: Command) -> list[EventPayload]:
         case BeginCheck():
             progress = _current(session, command.check)
             if command.check is Check.POSSESSION_CODE:
-                raise RuleViolation("a one-time code is requested, not begun")
+                raise refused(Refusal.CODE_REQUESTED_NOT_BEGUN, session.language_tag)
             if command.check in REVIEWED_CHECKS:
-                raise RuleViolation(
-                    f"the {CHECK_NAMES[command.check]} is decided by a reviewer: submit evidence"
+                raise refused(
+                    Refusal.CHECK_DECIDED_BY_REVIEWER, session.language_tag, check=command.check
                 )
             if progress.status is CheckStatus.AWAITING_REVIEW:
-                raise RuleViolation(f"the {CHECK_NAMES[command.check]} is with a reviewer")
+                raise refused(
+                    Refusal.CHECK_WITH_REVIEWER, session.language_tag, check=command.check
+                )
             return [
                 CheckStarted(
                     verification_id=_id(session),
@@ -435,11 +464,11 @@ def decide(session: Session, command: Command) -> list[EventPayload]:
         case RecordAttempt():
             progress = _current(session, command.check)
             if progress.status is not CheckStatus.IN_PROGRESS:
-                raise RuleViolation(f"the {CHECK_NAMES[command.check]} has not been started")
+                raise refused(Refusal.CHECK_NOT_STARTED, session.language_tag, check=command.check)
             if command.check is Check.DOCUMENT_AND_LIVENESS and (
                 command.provider_session_ref != progress.provider_session_ref
             ):
-                raise RuleViolation("this identity-provider session is not the current one")
+                raise refused(Refusal.PROVIDER_SESSION_NOT_CURRENT, session.language_tag)
             if command.passed:
                 return _passed(session, command.check, [command.reason], command.at)
             return _attempt_failed(session, progress, command.reason, command.at)
@@ -448,7 +477,9 @@ def decide(session: Session, command: Command) -> list[EventPayload]:
         case RequestReview():
             progress = _current(session, command.check)
             if progress.status is CheckStatus.AWAITING_REVIEW:
-                raise RuleViolation(f"the {CHECK_NAMES[command.check]} is already with a reviewer")
+                raise refused(
+                    Refusal.CHECK_ALREADY_WITH_REVIEWER, session.language_tag, check=command.check
+                )
             return [_review_requested(session, command.check, command.reason, command)]
         case DecideReview():
             return _decide_review(session, command)
@@ -457,15 +488,20 @@ def decide(session: Session, command: Command) -> list[EventPayload]:
 
 def _answer(session: Session, command: AnswerQuestion) -> list[EventPayload]:
     answer = command.answer
-    refuse(answer.refusal())
+    _refuse(session, answer.refusal())
     k = Check.KNOWLEDGE_CHALLENGE
     if answer.passes:
         return decide(session, RecordAttempt(k, True, answer.pass_reason(), command.at))
     if not answer.correct:
         return decide(session, RecordAttempt(k, False, answer.failure_reason(), command.at))
     if session.status is not SessionStatus.OPEN:
-        raise RuleViolation(f"the verification session is {session.status.value}")
+        raise refused(Refusal.SESSION_ENDED, session.language_tag, outcome=session.status)
     return []  # a right answer, not yet enough
+
+
+def _refuse(session: Session, rule: Refusal | None) -> None:
+    if rule is not None:
+        raise refused(rule, session.language_tag)
 
 
 def _id(session: Session) -> UUID:
@@ -477,26 +513,24 @@ def _require_open(session: Session, at: datetime) -> None:
     if session.status is SessionStatus.NONE:
         raise NotFound("no such verification session")
     if session.status is not SessionStatus.OPEN:
-        raise RuleViolation(f"the verification session is {session.status.value}")
+        raise refused(Refusal.SESSION_ENDED, session.language_tag, outcome=session.status)
     assert session.expires_at is not None
     if at >= session.expires_at:
-        raise RuleViolation(
-            f"the verification session expired at {session.expires_at:%Y-%m-%d %H:%M} UTC"
-        )
+        raise refused(Refusal.SESSION_EXPIRED, session.language_tag, expired_at=session.expires_at)
 
 
 def _current(session: Session, check: Check) -> CheckProgress:
     progress = session.progress_of(check)
     if progress.status is CheckStatus.PASSED:
-        raise RuleViolation(f"the {CHECK_NAMES[check]} is already passed")
+        raise refused(Refusal.CHECK_ALREADY_PASSED, session.language_tag, check=check)
     current = session.current
     assert current is not None
     if current.check is not check:
-        raise RuleViolation(
-            f"complete the {CHECK_NAMES[current.check]} before the {CHECK_NAMES[check]}"
+        raise refused(
+            Refusal.CHECKS_IN_ORDER, session.language_tag, current_check=current.check, check=check
         )
     if session.person_role is PersonRole.PROXY and check in HOLDER_OWNERSHIP_CHECKS:
-        raise ProxyCannotVerifyForHolder(check)
+        raise ProxyCannotVerifyForHolder(check, session.language_tag)
     return progress
 
 
@@ -685,14 +719,11 @@ def _codes_left(progress: CheckProgress) -> int:
 def _request_code(session: Session, command: RequestCode) -> list[EventPayload]:
     progress = _current(session, Check.POSSESSION_CODE)
     if progress.undelivered >= MAX_UNDELIVERED_CODES:
-        raise RuleViolation(
-            f"{progress.undelivered} codes could not be delivered for this session; no more: "
-            "an agent can verify the account without a code (registered phone unavailable)"
+        raise refused(
+            Refusal.CODES_UNDELIVERED_LIMIT, session.language_tag, count=progress.undelivered
         )
     if _codes_left(progress) == 0:
-        raise RuleViolation(
-            f"{MAX_CODE_DELIVERIES} codes were already sent for this session; no more"
-        )
+        raise refused(Refusal.CODES_SENT_LIMIT, session.language_tag, limit=MAX_CODE_DELIVERIES)
     assert session.account_ref is not None
     events: list[EventPayload] = []
     if progress.status is CheckStatus.PENDING:
@@ -746,14 +777,14 @@ def _check_code(session: Session, command: CheckCode) -> list[EventPayload]:
     progress = _current(session, Check.POSSESSION_CODE)
     last = session.last_delivery
     if last is not None and last.status is DeliveryStatus.FAILED and not last.claimed:
-        raise RuleViolation("the last code could not be delivered; request a new code")
+        raise refused(Refusal.CODE_NOT_DELIVERED, session.language_tag)
     if progress.delivery_id is None or progress.code_expires_at is None:
-        raise RuleViolation("no code has been sent yet")
+        raise refused(Refusal.NO_CODE_SENT, session.language_tag)
     if progress.delivery_id != command.delivery_id:
-        raise RuleViolation("this is not the latest code; enter the last code sent")
+        raise refused(Refusal.CODE_NOT_LATEST, session.language_tag)
     if command.at >= progress.code_expires_at:
-        raise RuleViolation(
-            f"the code expired at {progress.code_expires_at:%H:%M:%S} UTC; request a new one"
+        raise refused(
+            Refusal.CODE_EXPIRED, session.language_tag, code_expires_at=progress.code_expires_at
         )
     if command.matches:
         return _passed(
@@ -842,7 +873,11 @@ def _delivery_progressed(
 def _assess_ownership(session: Session, command: AssessOwnership) -> list[EventPayload]:
     progress = _current(session, Check.OWNERSHIP_EVIDENCE)
     if progress.status is CheckStatus.AWAITING_REVIEW:
-        raise RuleViolation("the ownership evidence is already with a reviewer")
+        raise refused(
+            Refusal.CHECK_ALREADY_WITH_REVIEWER,
+            session.language_tag,
+            check=Check.OWNERSHIP_EVIDENCE,
+        )
     score = sum(item.points for item in command.items)
     assessed = OwnershipAssessed(
         verification_id=_id(session),

@@ -129,7 +129,7 @@ async def test_a_rejection_is_told_with_its_reasons_once(
     organization_id = submitted.json()["organization_id"]
     rejected = await client.post(
         f"/verification/organizations/{organization_id}/rejection",
-        json={"reasons": ["the business licence has expired"]},
+        json={"reasons": ["the business licence has expired"], "reason_code": "documents_rejected"},
         headers=auth(token("reviewer", sub="rev-org")),
     )
     assert rejected.status_code == 200, rejected.text
@@ -145,4 +145,6 @@ async def test_a_rejection_is_told_with_its_reasons_once(
         m for m in sandboxes.mailbox.list() if m["message_id"] == rejection["provider_message_id"]
     ]
     assert mail["subject"] == "机构认证未通过"
-    assert mail["body"].endswith("原因：the business licence has expired")
+    # the reason as its label in the contact's language; the reviewer's English stays inside
+    assert mail["body"].endswith("原因：营业执照或授权书未通过审核。")
+    assert "the business licence has expired" not in mail["body"]

@@ -229,6 +229,7 @@ async def test_a_code_the_provider_refused_shows_on_the_session_and_a_new_one_wo
     row = await eventually(listed, within=180)
     assert row["code_delivery_status"] == "sent"
     assert row["code_delivery_reason"] is None  # the latest code is fine
+    assert (row["status"], row["outcome"]) == ("open", None)  # still checks to take
 
 
 async def test_a_code_never_claimed_in_time_shows_on_the_session_and_a_new_one_works(

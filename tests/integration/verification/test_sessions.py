@@ -204,6 +204,10 @@ async def test_a_proxy_proves_only_themself_and_the_holder_verifies_remotely_wit
         "a proxy cannot pass the knowledge challenge for the account holder"
         in (refused.json()["detail"])
     )
+    # a stable rule, the check as data, and the message in the session's language (zh-CN)
+    assert refused.json()["rule"] == "proxy_cannot_verify_for_holder"
+    assert refused.json()["check"] == "knowledge_challenge"
+    assert refused.json()["message"].startswith("代理人不能代替账号持有人完成知识问答")
     code = await client.post(
         f"/verification/sessions/{proxy_id}/possession-code",
         json={"channel": "sms"},
@@ -654,6 +658,7 @@ async def test_the_cases_service_asks_through_its_api_and_moves_on_when_the_hold
         else:
             raise AssertionError(f"unexpected check {check}")
     assert session["status"] == "verified", session
+    assert session["outcome"] == "verified", session  # the case's word too (issue 16 item 11)
 
     async def recorded() -> Any:
         view = (await cases.get(f"/cases/{case['case_id']}", headers=agent)).json()
@@ -662,3 +667,13 @@ async def test_the_cases_service_asks_through_its_api_and_moves_on_when_the_hold
 
     view = await eventually(recorded)
     assert view["status"] != "awaiting_verification"
+
+    async def listed() -> Any:  # the agents' list (read model) uses the same words
+        rows = await client.get(
+            "/verification/sessions", params={"case_id": case["case_id"]}, headers=agent
+        )
+        [row] = rows.json()
+        return row if row["status"] != "open" else None
+
+    row = await eventually(listed)
+    assert (row["status"], row["outcome"]) == ("verified", "verified")

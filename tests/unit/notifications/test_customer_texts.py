@@ -75,7 +75,11 @@ def variants(kind: NotificationKind) -> Iterator[dict[str, str]]:
 
 
 def test_the_codes_a_message_shows_come_from_contract_vocabularies() -> None:
-    assert {v.__name__ for v in VOCABULARIES} >= {"DecisionOutcome", "ServiceQueue"}
+    assert {v.__name__ for v in VOCABULARIES} >= {
+        "DecisionOutcome",
+        "ServiceQueue",
+        "RejectionCode",
+    }
 
 
 @pytest.mark.parametrize("labels", list(VOCABULARIES.values()), ids=lambda v: v.vocabulary.__name__)

@@ -21,6 +21,8 @@ from contracts.events.verification_organizations import (
     OrganizationReviewDecided,
     OrganizationVerified,
     PhoneConfirmed,
+    RejectionCode,
+    RejectionReason,
     ReviewStep,
 )
 from services.notifications.config import NotificationSettings
@@ -101,6 +103,17 @@ def review(approved: bool) -> OrganizationReviewDecided:
             K.ORGANIZATION_REJECTED,
             {"reasons": "documents rejected: licence expired; phone not confirmed"},
         ),
+        (
+            OrganizationRejected(
+                organization_id=ORG,
+                reasons=["documents rejected: the seal is forged"],
+                reason_codes=[RejectionReason(code=RejectionCode.DOCUMENTS_REJECTED)],
+                rejected_by="rev-1",
+                rejected_at=T0,
+            ),
+            K.ORGANIZATION_REJECTED,
+            {"reason": "documents_rejected"},  # the code: the reviewer's words stay inside
+        ),
     ],
 )
 def test_each_step_is_told_with_its_details(
@@ -178,3 +191,29 @@ def test_a_message_to_an_organizations_contact_is_that_organizations_personal_da
     assert requested.account_ref is None
     assert requested.data_subject_id == subject  # sealed with the organization's key
     assert requested.to_email == "contact@fake-co.example"
+
+
+@pytest.mark.parametrize("code", list(RejectionCode))
+def test_a_rejection_is_told_in_the_contacts_language_without_its_code(
+    code: RejectionCode,
+) -> None:
+    rejected = OrganizationRejected(
+        organization_id=ORG,
+        reasons=["the reviewer's own words"],
+        reason_codes=[RejectionReason(code=code)],
+        rejected_by="rev-1",
+        rejected_at=T0,
+    )
+    told = organization_message(rejected, SETTINGS)
+    assert told is not None
+    kind, variables = told
+    texts = {
+        language: render(kind, language, {"organization": "Fake Co", **variables}).body
+        for language in ("zh-CN", "en", "fr", "de", "ja")
+    }
+    assert len(set(texts.values())) == 5
+    for text in texts.values():
+        assert code.value not in text, text
+        assert "_" not in text, text
+        assert "own words" not in text, text
+    assert texts["zh-CN"].endswith("\u3002")  # a Chinese sentence, labelled

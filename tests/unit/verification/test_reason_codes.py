@@ -14,6 +14,7 @@ from contracts.vocabulary import LanguagePreference, RiskLevel, VerificationPurp
 from services.verification.api.views import session_view
 from services.verification.domain.sessions import (
     BeginCheck,
+    Command,
     DecideReview,
     Expire,
     RecordAttempt,
@@ -105,3 +106,38 @@ def test_the_view_explains_the_reasons_in_the_sessions_language() -> None:
     assert view.explanations == [explain(view.reason_codes[0], "zh-CN")]
     assert "一次性验证码" in view.explanations[0]
     assert "2026-11-23 09:00 UTC" in view.explanations[0]
+
+
+def test_the_view_names_the_outcome_with_the_events_words_once_the_session_ended() -> None:
+    """Issue 16 item 11: `outcome` was null while `status` said verified; one vocabulary."""
+    state, _ = run([start(VerificationPurpose.SUSPENSION_APPEAL, RiskLevel.LOW)])  # K only
+    opened = session_view(state)
+    assert (opened.status, opened.outcome) == ("open", None)
+    wrong = [RecordAttempt(K, False, "wrong", at(2 + n)) for n in range(3)]
+    endings: dict[VerificationOutcome, list[Command]] = {
+        VerificationOutcome.VERIFIED: [
+            BeginCheck(K, "q", at(1)),
+            RecordAttempt(K, True, "r", at(2)),
+        ],
+        VerificationOutcome.LOCKED: [BeginCheck(K, "q", at(1)), *wrong],
+        VerificationOutcome.EXPIRED: [Expire(at(60))],
+    }
+    for outcome, commands in endings.items():
+        ended, events = run(commands, state)
+        view = session_view(ended)
+        assert view.outcome is completed(events).outcome is outcome
+        assert view.status == outcome.value
+    refused, events = run([start(origin=SessionOrigin.CASE_REQUEST, account_cooldown_until=at(30))])
+    assert session_view(refused).outcome is completed(events).outcome
+    failed_state = proxy_session()
+    failed_state, _ = run(
+        [
+            BeginCheck(D, "p", at(1), "sandbox", "idp-1"),
+            RecordAttempt(D, True, "ok", at(2), "idp-1"),
+            RequestReview(R, "evidence", (), at(3)),
+        ],
+        failed_state,
+    )
+    failed_state, _ = run([DecideReview(R, "rev-a", False, "altered", at(4))], failed_state)
+    failed = session_view(failed_state)
+    assert (failed.status, failed.outcome) == ("failed", VerificationOutcome.FAILED)
