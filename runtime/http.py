@@ -428,7 +428,7 @@ def _client(scope: Scope) -> str:
 
 
 _EDGE_HEADERS = frozenset(
-    {b"x-correlation-id", b"authorization", b"content-length", b"content-type"}
+    {b"x-correlation-id", b"authorization", b"content-length", b"content-type", b"frontdesk-after"}
 )
 
 
