@@ -136,7 +136,6 @@ ALLOWED: dict[str, str] = {
     "StatusChanged.reason": STAFF_NOTE,
     "SuspensionRule.facts": GENERATED,
     "SuspensionRule.threshold_unit": VOCABULARY,
-    "TicketCompleted.resolution": REVIEW,
     "TicketIssued.number": VOCABULARY,
     "TicketIssuedV1.number": VOCABULARY,
     "TicketParked.reason": STAFF_NOTE,
@@ -201,6 +200,7 @@ def test_every_free_text_field_is_sealed_or_allowed_with_a_reason() -> None:
     ("event_type", "field"),
     [
         ("checkin.ticket_left", "reason"),
+        ("checkin.ticket_completed", "resolution"),
         ("notifications.callback_cancelled", "reason"),
         ("verification.review_requested", "reason"),
         ("verification.review_decided", "reason"),
