@@ -66,7 +66,8 @@ async def test_the_text_is_sealed_under_the_subjects_key_and_null_after_erasure(
     keys, event, event_id = KeysInMemory(), make(), uuid.uuid4()
     privacy = Privacy(keys)
     sealed, ref = await privacy.seal(event_id, event)
-    assert ref is not None and ref.subject_id == subject
+    assert ref is not None
+    assert ref.subject_id == subject
     assert str(sealed[field]).startswith(TOKEN_PREFIX)
     assert "wife" not in str(sealed)
     assert (await privacy.reveal(envelope(event_id, event, sealed, ref)))[field] == WORDS
