@@ -14,13 +14,14 @@ says when it was recorded.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.base import EventPayload, PersonalData
 from contracts.events.platform import SuspensionScope
-from contracts.fields import Identifier
+from contracts.fields import FreeText200, Identifier, subject_or_fallback
 from contracts.registry import REGISTRY
 from contracts.topics import CASES_CASES
 from contracts.vocabulary import (
@@ -455,12 +456,41 @@ class CaseReopened(EventPayload):
 
 
 @REGISTRY.event("cases.case_closed", version=1, topic=CASES_CASES)
-class CaseClosed(EventPayload):
-    """A resolved case was closed."""
+class CaseClosedV1(EventPayload):
+    """A resolved case was closed (v1: the staff's reason in plain text)."""
+
+    model_config = ConfigDict(title="CaseClosed")
 
     case_id: UUID
     reason: str = Field(max_length=200)
     closed_at: AwareDatetime
+
+
+@REGISTRY.event("cases.case_closed", version=2, topic=CASES_CASES)
+class CaseClosed(EventPayload):
+    """A resolved case was closed. v2: the staff's reason is free text that may speak of the
+    person, so it is personal data, sealed under the case's account key (v1 payloads upcast
+    unchanged: their reason stays as written)."""
+
+    data_subject = ("account", "account_ref")
+
+    case_id: UUID
+    reason: FreeText200 | None = PersonalData(
+        "Why the case was closed, in the staff's words.", default=None
+    )
+    closed_at: AwareDatetime
+    account_ref: Identifier | None = Field(
+        default=None, description="The case's account: whose key seals the reason."
+    )
+
+    @classmethod
+    def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
+        return subject_or_fallback(payload, "account_ref", "case", "case_id")
+
+
+@REGISTRY.upcaster("cases.case_closed", from_version=1)
+def _case_closed_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # same fields; the reason became optional (erasable) and personal
 
 
 @REGISTRY.event("cases.verification_requested", version=1, topic=CASES_CASES)

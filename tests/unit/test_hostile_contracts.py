@@ -45,7 +45,7 @@ ALLOWED: dict[str, str] = {
     "CampaignProgressed.skipped_hours": GENERATED,
     "CampaignProgressed.skipped_untagged": GENERATED,
     "CampaignStarted.name": STAFF_NOTE,
-    "CaseClosed.reason": REVIEW,
+    "CaseClosedV1.reason": "v1, read only: new closures are written as v2 (sealed reason)",
     "CaseEscalated.reason": GENERATED,
     "CaseMerged.customer_ids": VOCABULARY,
     "CheckAttemptFailed.reason": GENERATED,
@@ -206,6 +206,7 @@ def test_every_free_text_field_is_sealed_or_allowed_with_a_reason() -> None:
         ("verification.review_decided", "reason"),
         ("verification.check_failed", "reason"),
         ("cases.legal_hold_placed", "reason"),
+        ("cases.case_closed", "reason"),
     ],
 )
 def test_the_free_text_reasons_are_sealed_personal_data(event_type: str, field: str) -> None:

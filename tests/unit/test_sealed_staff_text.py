@@ -12,6 +12,7 @@ import pytest
 
 from contracts import REGISTRY, Envelope
 from contracts.base import EventPayload
+from contracts.events.cases import CaseClosed
 from contracts.events.checkin import TicketCompleted
 from runtime.privacy import TOKEN_PREFIX, Privacy
 from tests.unit.test_privacy import KeysInMemory
@@ -33,9 +34,14 @@ def ticket_completed() -> EventPayload:
     )
 
 
+def case_closed() -> EventPayload:
+    return CaseClosed(case_id=uuid.uuid4(), reason=WORDS, closed_at=AT, account_ref="acct-7")
+
+
 # (the event with the words, the sealed field, its subject)
 SEALED = [
     pytest.param(ticket_completed, "resolution", "account:acct-7", id="ticket_completed"),
+    pytest.param(case_closed, "reason", "account:acct-7", id="case_closed"),
 ]
 
 
@@ -90,3 +96,12 @@ def test_a_ticket_completed_in_plain_text_before_still_reads_as_written() -> Non
     assert isinstance(decoded, TicketCompleted)
     assert decoded.resolution == "restored"
     assert decoded.data_subject_id == f"ticket:{ticket_id}"
+
+
+def test_a_case_closed_in_plain_text_before_still_reads_as_written() -> None:
+    case_id = str(uuid.uuid4())
+    stored = {"case_id": case_id, "reason": "resolved", "closed_at": "2025-06-01T00:00:00Z"}
+    decoded = REGISTRY.decode("cases.case_closed", 1, stored)
+    assert isinstance(decoded, CaseClosed)
+    assert decoded.reason == "resolved"
+    assert decoded.data_subject_id == f"case:{case_id}"
