@@ -141,6 +141,11 @@ FreeText2000 = Annotated[
     AfterValidator(_text(2000, single_line=False)),
     Field(json_schema_extra={"maxLength": 2000}),
 ]
+FreeText8000 = Annotated[
+    str,
+    AfterValidator(_text(8000, single_line=False)),
+    Field(json_schema_extra={"maxLength": 8000}),
+]
 
 
 def _identifier(value: str, info: ValidationInfo) -> str:

@@ -61,10 +61,13 @@ ALLOWED: dict[str, str] = {
     "DataPurged.policy": VOCABULARY,
     "DataPurged.service": VOCABULARY,
     "DataSubjectErased.reason": STAFF_NOTE,
-    "DecisionRecorded.explanation": REVIEW,
     "DecisionRecorded.explanation_language": VOCABULARY,
     "DecisionRecorded.facts": GENERATED,
     "DecisionRecorded.outcome_label": GENERATED,
+    "DecisionRecordedV1.explanation": "v1, read only: new decisions are written as v2 (sealed)",
+    "DecisionRecordedV1.explanation_language": VOCABULARY,
+    "DecisionRecordedV1.facts": GENERATED,
+    "DecisionRecordedV1.outcome_label": GENERATED,
     "DepositsSent.bank_account_last4": ORGANIZATION,
     "DeskAdded.location": STAFF_NOTE,
     "Evidence.kind": VOCABULARY,
@@ -207,6 +210,7 @@ def test_every_free_text_field_is_sealed_or_allowed_with_a_reason() -> None:
         ("verification.check_failed", "reason"),
         ("cases.legal_hold_placed", "reason"),
         ("cases.case_closed", "reason"),
+        ("cases.decision_recorded", "explanation"),
     ],
 )
 def test_the_free_text_reasons_are_sealed_personal_data(event_type: str, field: str) -> None:

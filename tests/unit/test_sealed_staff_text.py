@@ -12,7 +12,7 @@ import pytest
 
 from contracts import REGISTRY, Envelope
 from contracts.base import EventPayload
-from contracts.events.cases import CaseClosed
+from contracts.events.cases import CaseClosed, DecisionOutcome, DecisionRecorded
 from contracts.events.checkin import TicketCompleted
 from runtime.privacy import TOKEN_PREFIX, Privacy
 from tests.unit.test_privacy import KeysInMemory
@@ -38,10 +38,25 @@ def case_closed() -> EventPayload:
     return CaseClosed(case_id=uuid.uuid4(), reason=WORDS, closed_at=AT, account_ref="acct-7")
 
 
+def decision_recorded() -> EventPayload:
+    return DecisionRecorded(
+        case_id=uuid.uuid4(),
+        decision_id=uuid.uuid4(),
+        account_ref="acct-7",
+        outcome=DecisionOutcome.REFERRED_ELSEWHERE,
+        reason_code="OUT-OF-SCOPE",
+        policy_version=1,
+        explanation=WORDS,
+        explanation_language="en",
+        decided_at=AT,
+    )
+
+
 # (the event with the words, the sealed field, its subject)
 SEALED = [
     pytest.param(ticket_completed, "resolution", "account:acct-7", id="ticket_completed"),
     pytest.param(case_closed, "reason", "account:acct-7", id="case_closed"),
+    pytest.param(decision_recorded, "explanation", "account:acct-7", id="decision_recorded"),
 ]
 
 

@@ -1,6 +1,7 @@
-"""Staff's free text about a case may speak of the person (issue 12): it travels sealed under
-the account's key — never in clear in the event store — shows in the timelines while the
-account lives, and reads as null there once the account is erased; the entries stay."""
+"""Staff's free text about a case may speak of the person (issue 12): the closing reason and
+the decision's explanation (with the facts staff typed) travel sealed under the account's key,
+show while the account lives, and read as null in the case and its timeline once the account
+is erased; the case and its entries stay."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from runtime.privacy import TOKEN_PREFIX
 from tests.conftest import auth, eventually
 from tests.integration.cases.support import new_account
 from tests.integration.conftest import RunningService
@@ -66,6 +68,14 @@ async def test_the_closing_reason_is_sealed_and_gone_from_the_timeline_after_era
     )
     assert stored is not None
     assert "nephew" not in stored
+    decision = await service.runtime.pool.fetchval(
+        "SELECT envelope->'payload'->>'explanation' FROM events "
+        "WHERE event_type = 'cases.decision_recorded' AND stream_id = $1",
+        f"case-{case_id}",
+    )
+    assert decision.startswith(TOKEN_PREFIX)
+    shown = await cases.get(f"/cases/{case_id}", headers=agent)
+    assert shown.json()["decision"]["explanation"]
 
     erased = await cases.post(
         f"/privacy/subjects/account:{account}/erasure",
@@ -76,6 +86,8 @@ async def test_the_closing_reason_is_sealed_and_gone_from_the_timeline_after_era
 
     async def redacted() -> bool:
         details = await closing_details()
-        return details is not None and details["reason"] is None
+        shown = await cases.get(f"/cases/{case_id}", headers=agent)
+        explained = shown.json()["decision"]["explanation"]
+        return details is not None and details["reason"] is None and explained is None
 
     await eventually(redacted)
