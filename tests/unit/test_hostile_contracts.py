@@ -32,7 +32,6 @@ ALLOWED: dict[str, str] = {
     "AccountSuspended.threshold_unit": VOCABULARY,
     "AgentProfileSet.specialist_skills": VOCABULARY,
     "AgentStatusChanged.reason": STAFF_NOTE,
-    "AppointmentCancelled.reason": REVIEW,
     "CallbackAccepted.timezone": VOCABULARY,
     "CallbackRequested.timezone": VOCABULARY,
     "CallbackScheduled.timezone": VOCABULARY,
@@ -204,6 +203,7 @@ def test_every_free_text_field_is_sealed_or_allowed_with_a_reason() -> None:
     [
         ("checkin.ticket_left", "reason"),
         ("checkin.ticket_completed", "resolution"),
+        ("checkin.appointment_cancelled", "reason"),
         ("notifications.callback_cancelled", "reason"),
         ("verification.review_requested", "reason"),
         ("verification.review_decided", "reason"),

@@ -14,6 +14,8 @@ from contracts import REGISTRY, Envelope
 from contracts.base import EventPayload
 from contracts.events.cases import CaseClosed, DecisionOutcome, DecisionRecorded
 from contracts.events.checkin import TicketCompleted
+from contracts.events.checkin_appointments import AppointmentCancelled
+from contracts.vocabulary import ServiceQueue
 from runtime.privacy import TOKEN_PREFIX, Privacy
 from tests.unit.test_privacy import KeysInMemory
 
@@ -52,11 +54,24 @@ def decision_recorded() -> EventPayload:
     )
 
 
+def appointment_cancelled() -> EventPayload:
+    return AppointmentCancelled(
+        appointment_id=uuid.uuid4(),
+        site_id="sz-futian-01",
+        queue=ServiceQueue.GENERAL,
+        slot_start=AT,
+        reason=WORDS,
+        cancelled_at=AT,
+        customer_id="cust-7",
+    )
+
+
 # (the event with the words, the sealed field, its subject)
 SEALED = [
     pytest.param(ticket_completed, "resolution", "account:acct-7", id="ticket_completed"),
     pytest.param(case_closed, "reason", "account:acct-7", id="case_closed"),
     pytest.param(decision_recorded, "explanation", "account:acct-7", id="decision_recorded"),
+    pytest.param(appointment_cancelled, "reason", "customer:cust-7", id="appointment_cancelled"),
 ]
 
 
