@@ -15,6 +15,7 @@ from contracts.base import EventPayload
 from contracts.events.cases import CaseClosed, DecisionOutcome, DecisionRecorded
 from contracts.events.checkin import TicketCompleted
 from contracts.events.checkin_appointments import AppointmentCancelled
+from contracts.events.verification_organizations import PhoneConfirmed
 from contracts.vocabulary import ServiceQueue
 from runtime.privacy import TOKEN_PREFIX, Privacy
 from tests.unit.test_privacy import KeysInMemory
@@ -66,12 +67,26 @@ def appointment_cancelled() -> EventPayload:
     )
 
 
+ORGANIZATION = uuid.uuid4()
+
+
+def phone_confirmed() -> EventPayload:
+    return PhoneConfirmed(
+        organization_id=ORGANIZATION,
+        reviewer_id="reviewer-1",
+        confirmed=False,
+        note=WORDS,
+        confirmed_at=AT,
+    )
+
+
 # (the event with the words, the sealed field, its subject)
 SEALED = [
     pytest.param(ticket_completed, "resolution", "account:acct-7", id="ticket_completed"),
     pytest.param(case_closed, "reason", "account:acct-7", id="case_closed"),
     pytest.param(decision_recorded, "explanation", "account:acct-7", id="decision_recorded"),
     pytest.param(appointment_cancelled, "reason", "customer:cust-7", id="appointment_cancelled"),
+    pytest.param(phone_confirmed, "note", f"organization:{ORGANIZATION}", id="phone_confirmed"),
 ]
 
 
