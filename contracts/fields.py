@@ -127,6 +127,9 @@ PlainText35 = Annotated[
 PlainText200 = Annotated[
     str, AfterValidator(_text(200, single_line=True)), Field(json_schema_extra={"maxLength": 200})
 ]
+FreeText100 = Annotated[
+    str, AfterValidator(_text(100, single_line=False)), Field(json_schema_extra={"maxLength": 100})
+]
 FreeText200 = Annotated[
     str, AfterValidator(_text(200, single_line=False)), Field(json_schema_extra={"maxLength": 200})
 ]
@@ -137,6 +140,11 @@ FreeText2000 = Annotated[
     str,
     AfterValidator(_text(2000, single_line=False)),
     Field(json_schema_extra={"maxLength": 2000}),
+]
+FreeText8000 = Annotated[
+    str,
+    AfterValidator(_text(8000, single_line=False)),
+    Field(json_schema_extra={"maxLength": 8000}),
 ]
 
 

@@ -14,13 +14,14 @@ says when it was recorded.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.base import EventPayload, PersonalData
 from contracts.events.platform import SuspensionScope
-from contracts.fields import Identifier
+from contracts.fields import FreeText200, FreeText8000, Identifier, subject_or_fallback
 from contracts.registry import REGISTRY
 from contracts.topics import CASES_CASES
 from contracts.vocabulary import (
@@ -378,10 +379,10 @@ class ReportRecorded(EventPayload):
 
 
 @REGISTRY.event("cases.decision_recorded", version=1, topic=CASES_CASES)
-class DecisionRecorded(EventPayload):
-    """The case was decided. Every outcome names its rule (reason code and version from the
-    policy catalogue, with its threshold), the concrete facts, and the explanation rendered in
-    the customer's language. The status becomes resolved."""
+class DecisionRecordedV1(EventPayload):
+    """The case was decided (v1: the explanation, with the staff's facts, in plain text)."""
+
+    model_config = ConfigDict(title="DecisionRecorded")
 
     case_id: UUID
     decision_id: UUID
@@ -413,6 +414,55 @@ class DecisionRecorded(EventPayload):
         "已恢复, restored, rétabli); messages to the customer show this, never the code. "
         "Absent on decisions recorded before cases wrote it.",
     )
+
+
+@REGISTRY.event("cases.decision_recorded", version=2, topic=CASES_CASES)
+class DecisionRecorded(EventPayload):
+    """The case was decided. Every outcome names its rule (reason code and version from the
+        policy catalogue, with its threshold), the concrete facts, and the explanation rendered in
+        the customer's language. The status becomes resolved. v2: the explanation carries the facts
+    staff typed and may speak of the person, so it is personal data, sealed under the account's
+    key (v1 payloads upcast unchanged: their explanation stays as written)."""
+
+    data_subject = ("account", "account_ref")
+
+    case_id: UUID
+    decision_id: UUID
+    account_ref: Identifier
+    outcome: DecisionOutcome
+    reason_code: str = Field(max_length=64)
+    policy_version: int = Field(ge=1)
+    threshold: int | None = Field(default=None, description="The rule's N, when it has one.")
+    facts: Facts = Field(default_factory=dict, description="The concrete facts (no personal data).")
+    suspension: SuspensionRule | None = Field(
+        default=None, description="The platform rule that suspended the account, if linked."
+    )
+    refund_amount: str | None = Field(
+        default=None, pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$", description="Decimal amount."
+    )
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    explanation: FreeText8000 | None = PersonalData(
+        "Plain-language explanation in explanation_language (null once erased).", default=None
+    )
+    explanation_language: str = Field(description="BCP 47 tag the explanation is written in.")
+    decided_at: AwareDatetime
+    appeal_until: AwareDatetime | None = Field(
+        default=None,
+        description="Until when the customer may appeal; the case closes by itself then "
+        "unless it was reopened. Absent on decisions recorded before cases wrote it.",
+    )
+    outcome_label: str | None = Field(
+        default=None,
+        max_length=120,
+        description="The outcome as the customer reads it, in explanation_language (e.g. "
+        "已恢复, restored, rétabli); messages to the customer show this, never the code. "
+        "Absent on decisions recorded before cases wrote it.",
+    )
+
+
+@REGISTRY.upcaster("cases.decision_recorded", from_version=1)
+def _decision_recorded_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # same fields; the explanation became optional (erasable) and personal
 
 
 @REGISTRY.event("cases.note_added", version=1, topic=CASES_CASES)
@@ -455,12 +505,41 @@ class CaseReopened(EventPayload):
 
 
 @REGISTRY.event("cases.case_closed", version=1, topic=CASES_CASES)
-class CaseClosed(EventPayload):
-    """A resolved case was closed."""
+class CaseClosedV1(EventPayload):
+    """A resolved case was closed (v1: the staff's reason in plain text)."""
+
+    model_config = ConfigDict(title="CaseClosed")
 
     case_id: UUID
     reason: str = Field(max_length=200)
     closed_at: AwareDatetime
+
+
+@REGISTRY.event("cases.case_closed", version=2, topic=CASES_CASES)
+class CaseClosed(EventPayload):
+    """A resolved case was closed. v2: the staff's reason is free text that may speak of the
+    person, so it is personal data, sealed under the case's account key (v1 payloads upcast
+    unchanged: their reason stays as written)."""
+
+    data_subject = ("account", "account_ref")
+
+    case_id: UUID
+    reason: FreeText200 | None = PersonalData(
+        "Why the case was closed, in the staff's words.", default=None
+    )
+    closed_at: AwareDatetime
+    account_ref: Identifier | None = Field(
+        default=None, description="The case's account: whose key seals the reason."
+    )
+
+    @classmethod
+    def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
+        return subject_or_fallback(payload, "account_ref", "case", "case_id")
+
+
+@REGISTRY.upcaster("cases.case_closed", from_version=1)
+def _case_closed_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # same fields; the reason became optional (erasable) and personal
 
 
 @REGISTRY.event("cases.verification_requested", version=1, topic=CASES_CASES)

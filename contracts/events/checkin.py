@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.base import EventPayload, PersonalData
 from contracts.events.checkin_sites import AssignmentRule
-from contracts.fields import FreeText200, Identifier, subject_or_fallback
+from contracts.fields import FreeText100, FreeText200, Identifier, subject_or_fallback
 from contracts.registry import REGISTRY
 from contracts.topics import CHECKIN_TICKETS
 from contracts.vocabulary import (
@@ -287,15 +287,26 @@ class TicketServingStarted(EventPayload):
 
 @REGISTRY.event("checkin.ticket_completed", version=1, topic=CHECKIN_TICKETS)
 class TicketCompleted(EventPayload):
-    """Service at the desk ended. Final."""
+    """Service at the desk ended. Final. The agent's resolution is free text that may speak
+    of the person: it is sealed under the account's key (events written before it was sealed
+    read as written)."""
+
+    data_subject = ("account", "account_ref")
 
     ticket_id: UUID
     agent_id: str
-    resolution: str | None = Field(
-        default=None, max_length=100, description="Short resolution code chosen by the agent."
+    resolution: FreeText100 | None = PersonalData(
+        "How the agent resolved the visit, in the agent's words.", default=None
     )
     service_seconds: int = Field(ge=0, description="From serving started to completed.")
     completed_at: AwareDatetime
+    account_ref: Identifier | None = Field(
+        default=None, description="The ticket's account: whose key seals the resolution."
+    )
+
+    @classmethod
+    def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
+        return subject_or_fallback(payload, "account_ref", "ticket", "ticket_id")
 
 
 @REGISTRY.event("checkin.ticket_transferred", version=1, topic=CHECKIN_TICKETS)

@@ -12,11 +12,13 @@ Only ids travel here (the customer id, the ticket id): no name, phone or free te
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from contracts.base import EventPayload
+from contracts.base import EventPayload, PersonalData
+from contracts.fields import FreeText200
 from contracts.registry import REGISTRY
 from contracts.topics import TopicSpec, register_topic
 from contracts.vocabulary import ServiceQueue
@@ -53,14 +55,30 @@ class AppointmentBooked(EventPayload):
 
 @REGISTRY.event("checkin.appointment_cancelled", version=1, topic=CHECKIN_APPOINTMENTS)
 class AppointmentCancelled(EventPayload):
-    """The appointment was cancelled; its place is free again."""
+    """The appointment was cancelled; its place is free again. The reason is free text (the
+    customer's or the reception's words) that may speak of the person: it is sealed under the
+    customer's key (events written before it was sealed read as written)."""
+
+    data_subject = ("customer", "customer_id")
 
     appointment_id: UUID
     site_id: str
     queue: ServiceQueue
     slot_start: AwareDatetime
-    reason: str | None = Field(default=None, max_length=200)
+    reason: FreeText200 | None = PersonalData(
+        "Why the appointment was cancelled, in the customer's or staff's words.", default=None
+    )
     cancelled_at: AwareDatetime
+    customer_id: str | None = Field(
+        default=None, description="The customer it was booked for: whose key seals the reason."
+    )
+
+    @classmethod
+    def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
+        """``customer:<id>``; before producers named the customer, the appointment's own."""
+        if payload.get("customer_id"):
+            return f"customer:{payload['customer_id']}"
+        return f"appointment:{payload['appointment_id']}"
 
 
 @REGISTRY.event("checkin.appointment_checked_in", version=1, topic=CHECKIN_APPOINTMENTS)

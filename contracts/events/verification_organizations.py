@@ -14,12 +14,13 @@ can read on its bank statement). Stream id: ``organization-<organization_id>``.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.base import EventPayload, PersonalData
-from contracts.fields import PlainText200
+from contracts.fields import FreeText2000, PlainText200
 from contracts.registry import REGISTRY
 from contracts.topics import TopicSpec, register_topic
 
@@ -165,14 +166,39 @@ class OrganizationReviewDecided(EventPayload):
 
 
 @REGISTRY.event("verification.phone_confirmed", version=1, topic=VERIFICATION_ORGANIZATIONS)
-class PhoneConfirmed(EventPayload):
-    """A reviewer called the organization and recorded the outcome."""
+class PhoneConfirmedV1(EventPayload):
+    """A reviewer called the organization and recorded the outcome (v1: the note in plain
+    text)."""
+
+    model_config = ConfigDict(title="PhoneConfirmed")
 
     organization_id: UUID
     reviewer_id: str
     confirmed: bool
     note: str = Field(description="What the call established (no personal data).")
     confirmed_at: AwareDatetime
+
+
+@REGISTRY.event("verification.phone_confirmed", version=2, topic=VERIFICATION_ORGANIZATIONS)
+class PhoneConfirmed(EventPayload):
+    """A reviewer called the organization and recorded the outcome. v2: the reviewer's note
+    may speak of the person who answered, so it is personal data, sealed under the
+    organization's key (v1 payloads upcast unchanged: their note stays as written)."""
+
+    data_subject = ("organization", "organization_id")
+
+    organization_id: UUID
+    reviewer_id: str
+    confirmed: bool
+    note: FreeText2000 | None = PersonalData(
+        "What the call established, in the reviewer's words.", default=None
+    )
+    confirmed_at: AwareDatetime
+
+
+@REGISTRY.upcaster("verification.phone_confirmed", from_version=1)
+def _phone_confirmed_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # same fields; the note became optional (erasable) and personal
 
 
 @REGISTRY.event("verification.organization_verified", version=1, topic=VERIFICATION_ORGANIZATIONS)

@@ -256,7 +256,14 @@ def decide_close(case: Case, command: Close) -> list[EventPayload]:
     if case.status is not CaseStatus.RESOLVED:
         raise RuleViolation(f"only a resolved case can be closed (it is {case.status.value})")
     draft = Draft(case)
-    draft.add(CaseClosed(case_id=case.case_id, reason=command.reason, closed_at=command.at))
+    draft.add(
+        CaseClosed(
+            case_id=case.case_id,
+            reason=command.reason,
+            closed_at=command.at,
+            account_ref=case.account_ref,  # whose key seals the reason
+        )
+    )
     draft.status(CaseStatus.CLOSED, "closed", command.at)
     return draft.finish(command.at)
 

@@ -61,3 +61,4 @@ def projection_groups() -> list[ConsumerGroup]:
 async def redact_subject(conn: asyncpg.Connection, subject_id: str) -> None:
     """An erased person's own words leave every read model; the cases themselves stay."""
     await case_views.redact(conn, subject_id)
+    await account_timeline.redact(conn, subject_id)

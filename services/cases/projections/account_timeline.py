@@ -44,6 +44,25 @@ async def record(
     )
 
 
+# the sealed words an entry's details copy, per kind: null once the account is erased
+SEALED_DETAILS = (("case_closed", "reason"),)
+
+
+async def redact(conn: asyncpg.Connection, subject_id: str) -> None:
+    """An erased account's sealed words leave its timeline; the entries stay."""
+    kind, _, account_ref = subject_id.partition(":")
+    if kind != "account":
+        return
+    for entry_kind, key in SEALED_DETAILS:
+        await conn.execute(
+            "UPDATE account_timeline SET details = jsonb_set(details, ARRAY[$3::text], "
+            "'null'::jsonb) WHERE account_ref = $1 AND kind = $2 AND details ? $3",
+            account_ref,
+            entry_kind,
+            key,
+        )
+
+
 # -- reads ------------------------------------------------------------------------------------
 
 _TIMELINE = """SELECT t.at, t.kind, t.case_id, t.details, t.actor_role, c.words

@@ -794,3 +794,8 @@ async def redact(conn: asyncpg.Connection, subject_id: str) -> None:
     await conn.execute("UPDATE case_views SET summary = NULL WHERE subject_id = $1", subject_id)
     await conn.execute("UPDATE case_contacts SET words = NULL WHERE subject_id = $1", subject_id)
     await conn.execute("UPDATE case_notes SET text = NULL WHERE subject_id = $1", subject_id)
+    await conn.execute(
+        "UPDATE case_views SET decision = jsonb_set(decision, '{explanation}', 'null'::jsonb) "
+        "WHERE subject_id = $1 AND decision ? 'explanation'",
+        subject_id,
+    )

@@ -240,6 +240,7 @@ def decide_slot(slot: Slot, facts: SlotFacts, command: SlotCommand) -> list[Even
                     slot_start=slot.start,
                     reason=command.reason,
                     cancelled_at=command.at,
+                    customer_id=booking.customer_id,  # whose key seals the reason
                 )
             ]
         case CheckInAppointment():

@@ -456,6 +456,7 @@ def decide(ticket: Ticket, facts: TicketFacts, command: Command) -> list[EventPa
                     resolution=command.resolution,
                     service_seconds=seconds,
                     completed_at=command.at,
+                    account_ref=ticket.account_ref,  # whose key seals the resolution
                 )
             ]
         case TransferTicket():

@@ -11,6 +11,6 @@ def decision_variables(decided: DecisionRecorded, public_url: str) -> dict[str, 
     return {
         "case_ref": str(decided.case_id)[:8].upper(),
         "decision": decided.outcome.value,
-        "explanation": decided.explanation,
+        "explanation": decided.explanation or "",  # None: the account was erased
         "link": f"{public_url}/cases/{decided.case_id}",
     }

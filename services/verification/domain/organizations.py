@@ -332,7 +332,7 @@ def decide_organization(
                 confirmed_at=command.at,
             )
             if not command.confirmed:
-                reason = f"the phone confirmation failed: {command.note}"
+                reason = "the phone confirmation failed"  # the note travels only sealed
                 return [
                     confirmed,
                     _rejected(

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from runtime.privacy import TOKEN_PREFIX
 from runtime.scheduler import OffsetClock
 from tests.conftest import auth, eventually
 from tests.integration.checkin.helpers import Desk, fake_phone, stream_events
@@ -130,6 +131,14 @@ async def test_capacity_the_last_place_race_cancel_and_who_sees_what(
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled"
     assert await free_places(checkin, desk, start) == 1
+    sealed = await checkin.runtime.pool.fetchrow(  # the customer's words travel sealed (issue 12)
+        "SELECT envelope->'payload'->>'reason' AS reason, envelope->'personal_data' AS ref "
+        "FROM events WHERE event_type = 'checkin.appointment_cancelled' "
+        "AND envelope->'payload'->>'appointment_id' = $1",
+        mine,
+    )
+    assert sealed["reason"].startswith(TOKEN_PREFIX)
+    assert sealed["ref"]["subject_id"] == f"customer:{c1}"
     again = await checkin.client.post(f"/appointments/{mine}/cancel", json={}, headers=h1)
     assert again.status_code == 409
     key = str(uuid.uuid4())

@@ -416,3 +416,4 @@ async def test_flow_7_over_http_only_the_company_reads_its_deposits_on_its_bank_
     for envelope in published:
         if envelope.payload.get("organization_id") == organization_id:
             assert "amounts" not in str(envelope.payload)
+            assert "switchboard" not in str(envelope.payload)  # the note travels sealed

@@ -139,6 +139,7 @@ def test_complete_records_who_and_the_service_time() -> None:
         resolution="restored",
         service_seconds=15 * 60,
         completed_at=T0 + minutes(27),
+        account_ref=ISSUED.intake.account_ref,  # whose key seals the resolution
     )
 
 
