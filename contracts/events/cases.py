@@ -419,8 +419,8 @@ class DecisionRecordedV1(EventPayload):
 @REGISTRY.event("cases.decision_recorded", version=2, topic=CASES_CASES)
 class DecisionRecorded(EventPayload):
     """The case was decided. Every outcome names its rule (reason code and version from the
-        policy catalogue, with its threshold), the concrete facts, and the explanation rendered in
-        the customer's language. The status becomes resolved. v2: the explanation carries the facts
+    policy catalogue, with its threshold), the concrete facts, and the explanation rendered in
+    the customer's language. The status becomes resolved. v2: the explanation carries the facts
     staff typed and may speak of the person, so it is personal data, sealed under the account's
     key (v1 payloads upcast unchanged: their explanation stays as written)."""
 
