@@ -6,6 +6,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, get_args
+from uuid import UUID
 
 import jwt
 from fastapi import Depends, Request
@@ -16,6 +17,8 @@ from contracts.vocabulary import E164_PATTERN
 
 ROLES: tuple[str, ...] = get_args(Role)
 STAFF_ROLES = ("agent", "specialist", "supervisor", "reviewer", "admin")
+# the roles an organization's own staff may hold in its contact centre (token claim ``org``)
+ORGANIZATION_ROLES = ("agent", "specialist", "supervisor", "admin")
 E164 = re.compile(E164_PATTERN)
 # A token's subject: non-empty, bounded, printable ASCII without spaces (it becomes an actor id
 # in events and logs)
@@ -40,6 +43,9 @@ class Principal:
     # the OpenID Connect standard claims phone_number + phone_number_verified: the platform's
     # sign-in proved this customer holds the number (E.164); None when not proved
     verified_phone: str | None = None
+    # the verified organization whose contact centre this caller works in (token claim
+    # ``org``); None: the platform's own staff, a customer or a service
+    organization: UUID | None = None
 
     def has_any(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -47,6 +53,13 @@ class Principal:
     @property
     def is_staff(self) -> bool:
         return self.has_any(*STAFF_ROLES, "service")
+
+    def works_for(self, organization_id: UUID | None) -> bool:
+        """Whether this caller may see and act on a resource of ``organization_id`` (None: the
+        platform's own service centre). An organization's staff work only in its contact
+        centre, the platform's staff only in the platform's; a service (an integrating system)
+        in every one. One organization never sees another's."""
+        return "service" in self.roles or self.organization == organization_id
 
     def actor(self) -> Actor:
         order = (
@@ -128,6 +141,7 @@ class TokenVerifier:
             id=subject,
             roles=frozenset(roles),
             verified_phone=phone if verified else None,
+            organization=_organization(claims.get("org"), roles),
         )
         valid_from = max(int(issued), int(claims.get("nbf", issued)))
         return principal, valid_from, int(expires)
@@ -139,6 +153,7 @@ class TokenVerifier:
         ttl_seconds: int = 8 * 3600,
         *,
         verified_phone: str | None = None,
+        organization: UUID | None = None,
     ) -> str:
         unknown = set(roles) - set(ROLES)
         if not SUBJECT.match(subject):
@@ -149,6 +164,8 @@ class TokenVerifier:
             raise ValueError(f"unknown roles {sorted(unknown)}")
         if verified_phone is not None and not E164.match(verified_phone):
             raise ValueError("verified_phone must be an E.164 number")
+        if organization is not None and not set(roles) <= set(ORGANIZATION_ROLES):
+            raise ValueError(f"an organization's staff hold only {list(ORGANIZATION_ROLES)}")
         now = int(time.time())
         claims: dict[str, object] = {
             "sub": subject,
@@ -160,13 +177,35 @@ class TokenVerifier:
         }
         if verified_phone is not None:
             claims |= {"phone_number": verified_phone, "phone_number_verified": True}
+        if organization is not None:
+            claims["org"] = str(organization)
         return jwt.encode(claims, self.secret, algorithm="HS256")
+
+
+def _organization(claim: object, roles: list[str]) -> UUID | None:
+    """The ``org`` claim: the organization whose staff the caller is, given by the platform's
+    sign-in for an organization's administrators, supervisors and agents."""
+    if claim is None:
+        return None
+    if not isinstance(claim, str) or len(claim) > 36:
+        raise Unauthenticated("token claim org must be an organization id (a UUID)")
+    try:
+        organization = UUID(claim)
+    except ValueError:
+        raise Unauthenticated("token claim org must be an organization id (a UUID)") from None
+    if not set(roles) <= set(ORGANIZATION_ROLES):
+        raise Unauthenticated(
+            f"token claim org is for an organization's staff: roles {list(ORGANIZATION_ROLES)}"
+        )
+    return organization
 
 
 _bearer = HTTPBearer(
     auto_error=False,
     description="JWT with `sub` and `roles` claims (customers: optionally `phone_number` and "
-    "`phone_number_verified`, the OpenID Connect standard claims of the platform's sign-in)",
+    "`phone_number_verified`, the OpenID Connect standard claims of the platform's sign-in; "
+    "an organization's staff: `org`, the organization id, which admits them to their "
+    "organization's contact centre only)",
 )
 
 
@@ -180,16 +219,24 @@ async def current_principal(
     return verifier.verify(credentials.credentials)
 
 
-def require_roles(*roles: str) -> object:
-    """A dependency that admits callers having at least one of ``roles``."""
+def require_roles(*roles: str, organizations: bool = False) -> object:
+    """A dependency that admits callers having at least one of ``roles``. An organization's
+    staff (token claim ``org``) are refused unless ``organizations``: the route then serves
+    organizations' contact centres too, and checks ``Principal.works_for`` on what it reads
+    and changes."""
     allowed = set(roles)
 
     async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.roles.intersection(allowed):
             raise Forbidden(f"this needs one of the roles {sorted(allowed)}")
+        if principal.organization is not None and not organizations:
+            raise Forbidden(
+                "an organization's staff work only in their organization's contact centre"
+            )
         return principal
 
     check.allowed_roles = tuple(sorted(allowed))  # type: ignore[attr-defined]  # docs/api.md
+    check.admits_organizations = organizations  # type: ignore[attr-defined]  # docs/api.md
     return Depends(check)
 
 

@@ -1,6 +1,6 @@
 """``frontdesk``: the operator's and developer's command line.
 
-frontdesk token --role agent [--sub alice] [--ttl 3600] [--phone +86...]   a development token
+frontdesk token --role agent [--sub alice] [--phone +86...] [--org ID]  a development token
 frontdesk topics                                           create/fix every topic
 frontdesk contracts export | check                         schemas, EVENTS.md, wiring tables
 frontdesk migrate SERVICE                                  apply a service's migrations
@@ -19,6 +19,7 @@ import json
 import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
+from uuid import UUID
 
 from contracts import TOPICS, dead_letter_topic
 from contracts.catalog import (
@@ -49,7 +50,15 @@ def cmd_token(args: argparse.Namespace) -> int:
         settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
     )
     roles = args.role or ["agent"]
-    print(verifier.issue(args.sub or f"dev-{roles[0]}", roles, args.ttl, verified_phone=args.phone))
+    print(
+        verifier.issue(
+            args.sub or f"dev-{roles[0]}",
+            roles,
+            args.ttl,
+            verified_phone=args.phone,
+            organization=args.org,
+        )
+    )
     return 0
 
 
@@ -275,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--ttl", type=int, default=8 * 3600)
     token.add_argument(
         "--phone", help="a phone number the sign-in verified (E.164; customers' virtual queue)"
+    )
+    token.add_argument(
+        "--org", type=UUID, help="an organization's staff: its id (its contact centre only)"
     )
     commands.add_parser("topics", help="create every topic with its retention")
     trace = commands.add_parser("trace", help="every event of a flow, across the services")

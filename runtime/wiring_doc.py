@@ -89,6 +89,14 @@ def _roles(dependant: Any) -> list[str]:
     return sorted(set(found))
 
 
+def _admits_organizations(dependant: Any) -> bool:
+    """Whether the route serves organizations' staff too (``require_roles(organizations=)``)."""
+    return any(
+        getattr(dependency.call, "admits_organizations", False) or _admits_organizations(dependency)
+        for dependency in dependant.dependencies
+    )
+
+
 def endpoints_table() -> str:
     from fastapi.routing import APIRoute
 
@@ -106,6 +114,8 @@ def endpoints_table() -> str:
         for route in sorted(routes, key=lambda r: (r.path, sorted(r.methods or ()))):
             roles = _roles(route.dependant)
             who = ", ".join(roles) if roles else "no token"
+            if _admits_organizations(route.dependant):
+                who += " (also an organization's staff)"
             methods = "/".join(sorted(route.methods or ()))
             summary = " ".join((route.summary or route.name.replace("_", " ")).split())
             rows.append(f"| `{methods} {route.path}` | {who} | {summary} |")

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from runtime.export import gather_router
+from runtime.organizations import organizations_projection
 from runtime.service import ServiceDefinition, create_app
 from services.cases.api import routers
 from services.cases.application.appeal_timers import APPEAL_PERIOD_TIMER
@@ -28,7 +29,11 @@ DEFINITION = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     # cases owns the account timeline, so it answers for a person's copy of their data
     routers=[*routers, gather_router()],
-    consumer_groups=lambda runtime: [*reaction_groups(runtime), *projection_groups()],
+    consumer_groups=lambda runtime: [
+        *reaction_groups(runtime),
+        *projection_groups(),
+        organizations_projection("cases"),
+    ],
     redact_subject=redact_subject,
     timers=lambda runtime: {
         SERVICE_LEVEL_TIMER: service_level_timer(runtime),

@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from runtime.consumer import ConsumerGroup
+from runtime.organizations import organizations_projection
 from runtime.running import RunningService
 from runtime.scheduler import Timer, TimerHandler
 from runtime.service import ServiceDefinition, create_app
@@ -29,6 +30,7 @@ def consumer_groups(runtime: RunningService) -> list[ConsumerGroup]:
         waiting_group(runtime),
         escalation_group(runtime),
         assignment.assignment_group(runtime),
+        organizations_projection("checkin"),
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runtime.organizations import organizations_projection
 from runtime.service import ServiceDefinition
 from services.notifications.api import ROUTERS
 from services.notifications.application.callbacks import callback_timers
@@ -24,7 +25,11 @@ DEFINITION = ServiceDefinition(
     default_port=8004,
     migrations=Path(__file__).parent / "migrations",
     routers=ROUTERS,
-    consumer_groups=lambda runtime: [*reaction_groups(runtime), *projection_groups()],
+    consumer_groups=lambda runtime: [
+        *reaction_groups(runtime),
+        *projection_groups(),
+        organizations_projection("notifications"),
+    ],
     redact_subject=redact_subject,
     timers=lambda runtime: {
         **send_timer(runtime),
