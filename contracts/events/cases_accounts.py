@@ -69,6 +69,11 @@ class CustomerTagged(EventPayload):
     campaign_id: str | None = Field(default=None, max_length=100)
     case_id: UUID | None = Field(default=None, description="The case that led to it, if any.")
     tagged_at: AwareDatetime
+    organization_id: UUID | None = Field(
+        default=None,
+        description="The verified organization whose contact centre put the tag (its campaigns "
+        "alone may use it); None: the platform's own service centre.",
+    )
 
 
 @REGISTRY.event("cases.customer_untagged", version=1, topic=CASES_ACCOUNTS)
@@ -78,6 +83,10 @@ class CustomerUntagged(EventPayload):
     account_ref: Identifier
     tag: str = Field(pattern=TAG)
     untagged_at: AwareDatetime
+    organization_id: UUID | None = Field(
+        default=None,
+        description="Whose tag it was (the organization's contact centre; None: the platform's).",
+    )
 
 
 @REGISTRY.event("cases.staff_skills_set", version=1, topic=CASES_STAFF)
