@@ -119,17 +119,25 @@ async def eventually(
 @pytest.fixture(scope="session")
 def token(settings: ServiceSettings) -> Callable[..., str]:
     """``token("agent", sub="a1")`` — a bearer token signed with the session's secret;
-    ``token("customer", sub="c1", phone="+8613...")`` with a verified phone number."""
+    ``token("customer", sub="c1", phone="+8613...")`` with a verified phone number;
+    ``token("admin", org=organization_id)`` an organization's administrator."""
     from runtime.auth import TokenVerifier
 
     verifier = TokenVerifier(
         settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience
     )
 
-    def make(*roles: str, sub: str | None = None, ttl: int = 3600, phone: str | None = None) -> str:
-        """``phone``: the number the platform's sign-in verified (phone_number claims)."""
+    def make(
+        *roles: str,
+        sub: str | None = None,
+        ttl: int = 3600,
+        phone: str | None = None,
+        org: uuid.UUID | None = None,
+    ) -> str:
+        """``phone``: the number the platform's sign-in verified (phone_number claims);
+        ``org``: the organization whose contact centre the staff member works in."""
         subject = sub or f"test-{roles[0]}-{uuid.uuid4().hex[:6]}"
-        return verifier.issue(subject, list(roles), ttl, verified_phone=phone)
+        return verifier.issue(subject, list(roles), ttl, verified_phone=phone, organization=org)
 
     return make
 
