@@ -4,7 +4,7 @@
 -- platform's; NULLS NOT DISTINCT needs PostgreSQL 15).
 ALTER TABLE customer_tags ADD COLUMN organization_id uuid;
 ALTER TABLE customer_tags DROP CONSTRAINT customer_tags_pkey;
-ALTER TABLE customer_tags
-    ADD CONSTRAINT customer_tags_owner_tag UNIQUE NULLS NOT DISTINCT (account_ref, tag, organization_id);
+ALTER TABLE customer_tags ADD CONSTRAINT customer_tags_owner_tag
+    UNIQUE NULLS NOT DISTINCT (account_ref, tag, organization_id);
 DROP INDEX customer_tags_tag;
 CREATE INDEX customer_tags_tag ON customer_tags (tag, organization_id);
