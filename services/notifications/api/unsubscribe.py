@@ -23,6 +23,7 @@ import logging
 from typing import Annotated
 from urllib.parse import parse_qs
 
+import asyncpg
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse
 
@@ -30,6 +31,7 @@ from runtime.commands import command
 from runtime.context import CommandContext
 from runtime.service import Runtime
 from runtime.telemetry import log_fields
+from services.notifications.application.campaigns import campaign_owner
 from services.notifications.application.messages import SERVICE_ACTOR
 from services.notifications.application.recipients import unsubscribe as withdraw_email_consent
 from services.notifications.domain.recipients import Unsubscribe
@@ -154,12 +156,15 @@ async def unsubscribe(
         form = parse_qs(body.decode("utf-8", "replace")[: MAX_TOKEN_LENGTH + 200])
         token = next(iter(form.get("token", [])), None)
     claim = _claim(token, runtime, wiring)
-    link = Unsubscribe(claim.channel, claim.campaign_id, runtime.clock.now())
     context = CommandContext.new(SERVICE_ACTOR)
-    withdrawn = await command(
-        runtime.pool,
-        lambda conn: withdraw_email_consent(conn, runtime.store, claim.account_ref, link, context),
-    )
+
+    async def act(conn: asyncpg.Connection) -> bool:
+        # an organization's campaign: the consent to that organization alone is withdrawn
+        owner = await campaign_owner(conn, runtime.store, claim.campaign_id)
+        link = Unsubscribe(claim.channel, claim.campaign_id, runtime.clock.now(), owner)
+        return await withdraw_email_consent(conn, runtime.store, claim.account_ref, link, context)
+
+    withdrawn = await command(runtime.pool, act)
     log.info(
         "unsubscribe link taken",
         extra=log_fields(
