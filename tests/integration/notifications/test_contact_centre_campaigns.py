@@ -261,14 +261,20 @@ async def test_an_organizations_campaign_reaches_only_its_own_consenting_tagged_
     assert all(received == [] for received in texts.values()), texts
     assert view["campaign_id"] not in await listed(stack, admin_a, name)
 
-    # A's unsubscribe link withdraws the consent to A alone: the platform's stays
+    # A's unsubscribe link names A and withdraws the consent to A alone: the platform's stays
     signed = parse_qs(urlsplit(link).query)["token"][0]
+    page = await client.get(
+        f"/notifications/unsubscribe?token={signed}", headers={"Accept-Language": "zh-CN"}
+    )
+    assert page.status_code == 200, page.text
+    assert f"不再通过电子邮件接收{A_NAME}的营销信息？" in page.text
     clicked = await client.post(
         f"/notifications/unsubscribe?token={signed}",
         content=b"List-Unsubscribe=One-Click",
         headers=ONE_CLICK,
     )
     assert clicked.status_code == 200, clicked.text
+    assert f"no more marketing email from {A_NAME}." in clicked.text
     to_a = await client.get(
         f"/recipients/{a1}/organization-consent", headers=auth(token("agent", org=org_a))
     )

@@ -18,6 +18,7 @@ from contracts.events.notifications_campaigns import CampaignContent, CampaignSt
 from contracts.events.notifications_consent import OrganizationConsentSet
 from runtime.errors import RuleViolation
 from runtime.organizations import VerifiedOrganization
+from services.notifications.api.unsubscribe import page_texts
 from services.notifications.domain.campaigns import (
     CAMPAIGN,
     Audience,
@@ -216,3 +217,14 @@ def test_an_opt_out_reply_withdraws_every_senders_consent_on_its_channel() -> No
     assert withdrawn == consent(ORG_A, []).model_copy(update={"set_by": "inbound:sms"})
     # a reply from another number withdraws nothing
     assert decide_opt_out(person, OptOut(C.SMS, "+8613900000002", "TD", T0)) == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_unsubscribe_page_names_the_organization_whose_campaign_it_was(
+    language: str,
+) -> None:
+    question, done = page_texts(language, "ACME")
+    assert "ACME" in question
+    assert "ACME" in done
+    assert (question, done) != page_texts(language, None)
+    assert "ACME" not in "".join(page_texts(language, None))
