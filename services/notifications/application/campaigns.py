@@ -210,10 +210,13 @@ async def cancel_campaign(
 ) -> Campaign:
     """Stop the next batch and withdraw the messages not sent yet. The timer goes first: if a
     batch holds it (firing), this waits for that batch to commit, then sees its progress; the
-    campaign's lock keeps any later batch out until the cancel committed."""
+    campaign's lock keeps any later batch out until the cancel committed. Another contact
+    centre's campaign is not found before anything is touched (its owner never changes)."""
+    if principal is not None:
+        await existing_campaign(conn, store, campaign, principal)
     await cancel(conn, batch_timer_id(campaign))
     await lock_campaign(conn, campaign)
-    state = await existing_campaign(conn, store, campaign, principal)
+    state = await existing_campaign(conn, store, campaign)
     may_cancel(state)
     withdrawn = await withdraw_waiting(conn, store, campaign, state, command.at, context)
     command = replace(command, withdrawn=withdrawn)
