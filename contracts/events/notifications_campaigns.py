@@ -69,6 +69,12 @@ class CampaignStarted(EventPayload):
     skipped_excluded: int = Field(ge=0, description="Members with an open complaint or appeal.")
     started_by: str
     started_at: AwareDatetime
+    organization_id: UUID | None = Field(
+        default=None,
+        description="The verified organization whose contact centre runs the campaign: its "
+        "audience is the customers that organization tagged, consenting to its marketing, and "
+        "its messages name it as the sender; None: the platform's own service centre.",
+    )
 
 
 @REGISTRY.event("notifications.campaign_progressed", version=1, topic=NOTIFICATIONS_CAMPAIGNS)

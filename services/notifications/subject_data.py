@@ -4,7 +4,8 @@ and forgetting it when it is erased (``redact_subject``).
 For a person (``account:<ref>``): the messages sent to them (to their account, to their
 tickets, to their callbacks: kind, channel, status, when — message texts are never stored),
 their callbacks (the number to call, their hours, the promised window and what became of it),
-their preferences and marketing consents, and the campaigns that targeted them. For an
+their preferences and marketing consents (to the platform, and to each organization), and the
+campaigns that targeted them (with the organization that ran each, if any). For an
 organization (``organization:<id>``): the contact its verification gave (name, phone, email)
 and the messages sent to that contact. The events recorded about the subject (addresses
 decrypted) come from the runtime.
@@ -75,9 +76,14 @@ async def export_subject(
            FROM recipient_preferences WHERE subject_id = $1""",
         subject_id,
     )
+    organization_consents = await conn.fetch(
+        """SELECT organization_id::text, marketing_consent, updated_at
+           FROM organization_consent WHERE subject_id = $1 ORDER BY organization_id""",
+        subject_id,
+    )
     campaigns = await conn.fetch(
-        """SELECT t.campaign_id::text, c.name, c.tag, c.channel, c.status, c.started_at,
-                  c.finished_at
+        """SELECT t.campaign_id::text, c.organization_id::text, c.name, c.tag, c.channel,
+                  c.status, c.started_at, c.finished_at
            FROM campaign_targets t LEFT JOIN campaigns c ON c.campaign_id = t.campaign_id
            WHERE t.account_ref = $1 ORDER BY c.started_at, t.campaign_id""",
         subject_id.removeprefix("account:"),
@@ -86,6 +92,7 @@ async def export_subject(
         "callbacks": [_plain(row) for row in callbacks],
         "messages": [_plain(row) for row in messages],
         "preferences": [_plain(row) for row in preferences],
+        "organization_consents": [_plain(row) for row in organization_consents],
         "campaigns": [_plain(row) for row in campaigns],
     }
 

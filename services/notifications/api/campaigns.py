@@ -1,4 +1,9 @@
-"""HTTP API of campaigns: start one to a tag's customers, follow its counts, cancel it."""
+"""HTTP API of campaigns: start one to a tag's customers, follow its counts, cancel it.
+
+The routes serve organizations' contact centres too: a verified organization's administrator
+or supervisor (token claim ``org``) runs that organization's campaigns — to the customers its
+own staff tagged, who consented to its marketing — and sees and cancels only those; the
+platform's staff see only the platform's. Another contact centre's campaign is 404."""
 
 from __future__ import annotations
 
@@ -38,7 +43,7 @@ from services.notifications.projections.messages import campaign_message_counts
 
 router = APIRouter(tags=["campaigns"])
 
-Operators = require_roles("supervisor", "admin")
+Operators = require_roles("supervisor", "admin", organizations=True)
 TAG = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
 LANGUAGE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
 
@@ -84,6 +89,9 @@ class CancelBody(Forbid):
 
 class CampaignView(BaseModel):
     campaign_id: UUID
+    organization_id: UUID | None = Field(
+        description="The organization whose contact centre runs it; null: the platform's."
+    )
     name: str
     tag: str
     channel: MessageChannel
@@ -118,6 +126,7 @@ async def view_of(conn: asyncpg.Connection, state: Campaign) -> CampaignView:
     assert state.started_at is not None
     return CampaignView(
         campaign_id=state.campaign_id,  # type: ignore[arg-type]
+        organization_id=state.organization_id,
         name=state.name,
         tag=state.tag,
         channel=state.channel,
@@ -148,7 +157,8 @@ async def view_of(conn: asyncpg.Connection, state: Campaign) -> CampaignView:
     "/campaigns",
     status_code=201,
     response_model=CampaignView,
-    summary="Start a campaign to the customers with a tag (consented, no open complaint)",
+    summary="Start a campaign to the customers with a tag (consented, no open complaint); an "
+    "organization's: its own tag, consent to it, the organization verified",
 )
 async def create_campaign(
     body: CampaignBody,
@@ -165,18 +175,20 @@ async def create_campaign(
             contents=tuple(CampaignContent(**c.model_dump()) for c in body.contents),
             default_language=body.default_language,
             rate_per_minute=body.rate_per_minute,
-            audience=await audience_of(conn, body.tag, body.channel),
+            audience=await audience_of(conn, body.tag, body.channel, principal.organization),
             started_by=principal.id,
             at=runtime.clock.now(),
+            organization_id=principal.organization,
         )
         state = await start_campaign(
             conn, runtime.store, command, CommandContext.new(principal.actor())
         )
         return 201, await view_of(conn, state)
 
-    return await idempotent(
-        runtime.pool, f"start-campaign:{principal.id}", idempotency_key, fingerprint(body), act
-    )
+    # an organization's staff member's keys are theirs within that organization
+    owner = f"{principal.organization}:" if principal.organization else ""
+    scope = f"start-campaign:{owner}{principal.id}"
+    return await idempotent(runtime.pool, scope, idempotency_key, fingerprint(body), act)
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignView, summary="One campaign")
@@ -184,7 +196,8 @@ async def get_campaign(
     campaign_id: UUID, runtime: Runtime, principal: Annotated[Principal, Operators]
 ) -> CampaignView:
     async with runtime.pool.acquire() as conn:
-        return await view_of(conn, await existing_campaign(conn, runtime.store, campaign_id))
+        state = await existing_campaign(conn, runtime.store, campaign_id, principal)
+        return await view_of(conn, state)
 
 
 @router.post(
@@ -204,7 +217,9 @@ async def cancel(
     context = CommandContext.new(principal.actor())
     state = await command(
         runtime.pool,
-        lambda conn: cancel_campaign(conn, runtime.store, campaign_id, cancellation, context),
+        lambda conn: cancel_campaign(
+            conn, runtime.store, campaign_id, cancellation, context, principal
+        ),
     )
     async with runtime.pool.acquire() as conn:
         return await view_of(conn, state)
@@ -212,6 +227,7 @@ async def cancel(
 
 class CampaignSummary(BaseModel):
     campaign_id: UUID
+    organization_id: UUID | None
     name: str
     tag: str
     channel: MessageChannel
@@ -238,7 +254,8 @@ class CampaignSummary(BaseModel):
 @router.get(
     "/campaigns",
     response_model=list[CampaignSummary],
-    summary="Campaigns, newest first (read model: may lag a moment behind)",
+    summary="The caller's contact centre's campaigns, newest first (read model: may lag a "
+    "moment behind)",
 )
 async def list_campaigns(
     runtime: Runtime,
@@ -250,5 +267,7 @@ async def list_campaigns(
     if status is CampaignStatus.NONE:
         return []
     async with runtime.pool.acquire() as conn:
-        rows = await campaigns_list(conn, status.value if status else None, tag, limit)
+        rows = await campaigns_list(
+            conn, principal.organization, status.value if status else None, tag, limit
+        )
     return [CampaignSummary.model_validate(dict(row)) for row in rows]

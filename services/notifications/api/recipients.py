@@ -1,8 +1,11 @@
-"""HTTP API of recipients: a person's channels, language, hours and marketing consent."""
+"""HTTP API of recipients: a person's channels, language, hours and marketing consent, and
+their marketing consent to each verified organization (recorded by that organization's own
+staff: consent is per sender)."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Path
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
@@ -10,17 +13,21 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from contracts.events.notifications import HoursWindow, MessageChannel, RecipientPreferencesSet
 from contracts.fields import IDENTIFIER
 from contracts.vocabulary import E164_PATTERN
-from runtime.auth import STAFF_ROLES, Principal, require_roles
+from runtime.auth import STAFF_ROLES, Forbidden, Principal, require_roles
 from runtime.commands import command
 from runtime.context import CommandContext
 from runtime.errors import NotFound, RuleViolation
 from runtime.service import Runtime
 from services.notifications.api.access import Forbid, audit_read
 from services.notifications.api.callbacks import Hours, Language
-from services.notifications.application.recipients import preferences_of
+from services.notifications.application.recipients import (
+    preferences_of,
+    recipient_of,
+    set_organization_consent,
+)
 from services.notifications.application.recipients import set_preferences as set_preferences_of
 from services.notifications.domain.hours import zone
-from services.notifications.domain.recipients import SetPreferences
+from services.notifications.domain.recipients import SetOrganizationConsent, SetPreferences
 
 router = APIRouter(tags=["notifications"])
 
@@ -148,3 +155,84 @@ async def get_preferences(
         f"account:{account_ref}",
     )
     return preferences_view(prefs)
+
+
+# -- consent to an organization's campaigns -----------------------------------------------------
+
+OrganizationStaff = require_roles("agent", "supervisor", "admin", organizations=True)
+CONSENT_PATH = "/recipients/{account_ref}/organization-consent"
+
+
+class OrganizationConsentBody(Forbid):
+    marketing_consent: list[MessageChannel] = Field(max_length=4, examples=[["sms"]])
+
+
+class OrganizationConsentView(BaseModel):
+    account_ref: str
+    organization_id: UUID
+    marketing_consent: list[MessageChannel] = Field(
+        description="Channels the person agreed to receive this organization's marketing on "
+        "(reached only where their preferences give an address)."
+    )
+
+
+def organization_of(principal: Principal) -> UUID:
+    """The caller's organization: consent to it is what its staff record and read."""
+    if principal.organization is None:
+        raise Forbidden(
+            "only an organization's staff record consent to its campaigns; the platform's "
+            "own is the marketing consent of the preferences"
+        )
+    return principal.organization
+
+
+@router.put(
+    CONSENT_PATH,
+    response_model=OrganizationConsentView,
+    summary="Record, on the person's word, the channels they agree to receive the caller's "
+    "organization's marketing on (an organization's staff; the organization verified)",
+)
+async def put_organization_consent(
+    account_ref: Annotated[str, Path(pattern=IDENTIFIER)],
+    body: OrganizationConsentBody,
+    runtime: Runtime,
+    principal: Annotated[Principal, OrganizationStaff],
+) -> OrganizationConsentView:
+    organization_id = organization_of(principal)
+    consent = SetOrganizationConsent(
+        account_ref=account_ref,
+        organization_id=organization_id,
+        marketing_consent=tuple(dict.fromkeys(body.marketing_consent)),
+        set_by=principal.id,
+        at=runtime.clock.now(),
+    )
+    context = CommandContext.new(principal.actor())
+    recipient = await command(
+        runtime.pool,
+        lambda conn: set_organization_consent(conn, runtime.store, consent, context),
+    )
+    return OrganizationConsentView(
+        account_ref=account_ref,
+        organization_id=organization_id,
+        marketing_consent=sorted(recipient.consent_to(organization_id)),
+    )
+
+
+@router.get(
+    CONSENT_PATH,
+    response_model=OrganizationConsentView,
+    summary="The person's consent to the caller's organization's marketing (none: empty)",
+)
+async def get_organization_consent(
+    account_ref: Annotated[str, Path(pattern=IDENTIFIER)],
+    runtime: Runtime,
+    principal: Annotated[Principal, OrganizationStaff],
+) -> OrganizationConsentView:
+    organization_id = organization_of(principal)
+    async with runtime.pool.acquire() as conn:
+        recipient = await recipient_of(conn, runtime.store, account_ref)
+    return OrganizationConsentView(
+        account_ref=account_ref,
+        organization_id=organization_id,
+        marketing_consent=sorted(recipient.consent_to(organization_id)),
+    )

@@ -22,14 +22,18 @@ import html
 import logging
 from typing import Annotated
 from urllib.parse import parse_qs
+from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse
 
 from runtime.commands import command
 from runtime.context import CommandContext
+from runtime.organizations import verified_organization
 from runtime.service import Runtime
 from runtime.telemetry import log_fields
+from services.notifications.application.campaigns import campaign_owner
 from services.notifications.application.messages import SERVICE_ACTOR
 from services.notifications.application.recipients import unsubscribe as withdraw_email_consent
 from services.notifications.domain.recipients import Unsubscribe
@@ -77,6 +81,31 @@ _PAGES = {
     ),
 }
 
+# (question, done) when the campaign was an organization's: the page names that organization
+# (its verified legal name), whose marketing alone the click stops
+_ORGANIZATION_PAGES = {
+    "zh-CN": (
+        "不再通过电子邮件接收{sender}的营销信息？",
+        "您已退订，不会再收到{sender}的营销邮件。",
+    ),
+    "en": (
+        "Stop receiving marketing email from {sender}?",
+        "You are unsubscribed: no more marketing email from {sender}.",
+    ),
+    "fr": (
+        "Ne plus recevoir les e-mails promotionnels de {sender} ?",
+        "Vous êtes désabonné : plus d'e-mails promotionnels de {sender}.",
+    ),
+    "de": (
+        "Keine Werbe-E-Mails mehr von {sender} erhalten?",
+        "Sie haben abbestellt: keine Werbe-E-Mails mehr von {sender}.",
+    ),
+    "ja": (
+        "{sender}からのマーケティングメールの配信を停止しますか？",
+        "配信を停止しました。今後{sender}からのマーケティングメールは届きません。",
+    ),
+}
+
 Token = Annotated[str | None, Query(max_length=MAX_TOKEN_LENGTH, description="The signed token.")]
 AcceptLanguage = Annotated[str | None, Header(alias="Accept-Language")]
 
@@ -111,6 +140,22 @@ def _page(language: str, message: str, form_action: str | None, button: str) -> 
     )
 
 
+def page_texts(language: str, sender: str | None) -> tuple[str, str]:
+    """The page's question and its answer once done, naming the organization if it sent."""
+    if sender is None:
+        _, question, _, done = _PAGES[language]
+        return question, done
+    question, done = _ORGANIZATION_PAGES[language]
+    return question.format(sender=sender), done.format(sender=sender)
+
+
+async def _sender(conn: asyncpg.Connection, runtime: Runtime, campaign_id: UUID) -> str | None:
+    """The organization whose campaign the link came from (its legal name), else None."""
+    owner = await campaign_owner(conn, runtime.store, campaign_id)
+    organization = await verified_organization(conn, owner) if owner else None
+    return organization.legal_name if organization else None
+
+
 def _claim(token: str | None, runtime: Runtime, wiring: NotificationsWiring) -> UnsubscribeClaim:
     if not token:
         raise InvalidUnsubscribeToken("the unsubscribe link has no token")
@@ -127,10 +172,12 @@ def _claim(token: str | None, runtime: Runtime, wiring: NotificationsWiring) -> 
 async def unsubscribe_page(
     runtime: Runtime, wiring: Wired, token: Token = None, accept_language: AcceptLanguage = None
 ) -> HTMLResponse:
-    _claim(token, runtime, wiring)
+    claim = _claim(token, runtime, wiring)
+    async with runtime.pool.acquire() as conn:
+        sender = await _sender(conn, runtime, claim.campaign_id)
     language = _language(accept_language)
-    _, question, button, _ = _PAGES[language]
-    return _page(language, question, f"{PATH}?token={token}", button)
+    question, _ = page_texts(language, sender)
+    return _page(language, question, f"{PATH}?token={token}", _PAGES[language][2])
 
 
 @router.post(
@@ -154,12 +201,17 @@ async def unsubscribe(
         form = parse_qs(body.decode("utf-8", "replace")[: MAX_TOKEN_LENGTH + 200])
         token = next(iter(form.get("token", [])), None)
     claim = _claim(token, runtime, wiring)
-    link = Unsubscribe(claim.channel, claim.campaign_id, runtime.clock.now())
     context = CommandContext.new(SERVICE_ACTOR)
-    withdrawn = await command(
-        runtime.pool,
-        lambda conn: withdraw_email_consent(conn, runtime.store, claim.account_ref, link, context),
-    )
+
+    async def act(conn: asyncpg.Connection) -> bool:
+        # an organization's campaign: the consent to that organization alone is withdrawn
+        owner = await campaign_owner(conn, runtime.store, claim.campaign_id)
+        link = Unsubscribe(claim.channel, claim.campaign_id, runtime.clock.now(), owner)
+        return await withdraw_email_consent(conn, runtime.store, claim.account_ref, link, context)
+
+    withdrawn = await command(runtime.pool, act)
+    async with runtime.pool.acquire() as conn:
+        sender = await _sender(conn, runtime, claim.campaign_id)
     log.info(
         "unsubscribe link taken",
         extra=log_fields(
@@ -169,4 +221,4 @@ async def unsubscribe(
         ),
     )
     language = _language(accept_language)
-    return _page(language, _PAGES[language][3], None, "")
+    return _page(language, page_texts(language, sender)[1], None, "")

@@ -16,6 +16,10 @@ since the firing batch holds the timer row), takes the campaign's lock (a batch 
 later waits for the cancel and then sees it), withdraws the campaign's messages not sent yet
 (``notification_withdrawn``) and appends ``campaign_cancelled``: a target was either in a
 committed batch or is never messaged, and nothing goes out after the cancel.
+
+A verified organization's campaign (``organization_id``) gathers the same facts for its own
+contact centre: the organization as verification verified it (to start, and its legal name to
+sign each message), its own tag's members, and each person's consent to its marketing.
 """
 
 from __future__ import annotations
@@ -33,9 +37,11 @@ from contracts.events.notifications import (
     NotificationKind,
     WithdrawalReason,
 )
+from runtime.auth import Principal
 from runtime.context import CommandContext
 from runtime.errors import NotFound
 from runtime.eventstore import EventStore
+from runtime.organizations import verified_organization
 from runtime.repository import Repository
 from runtime.running import RunningService
 from runtime.scheduler import Timer, TimerHandler, cancel, schedule
@@ -47,7 +53,7 @@ from services.notifications.application.messages import (
     request_message,
     send_timer_id,
 )
-from services.notifications.application.recipients import preferences_of
+from services.notifications.application.recipients import recipient_of
 from services.notifications.config import NotificationSettings
 from services.notifications.domain.campaigns import (
     CAMPAIGN,
@@ -65,13 +71,18 @@ from services.notifications.domain.campaigns import (
     may_cancel,
     next_batch_positions,
     select_audience,
+    sender_variables,
 )
 from services.notifications.domain.messages import (
     RequestNotification,
     decide_withdraw,
     notification_id,
 )
-from services.notifications.domain.recipients import marketing_moment, reach_of
+from services.notifications.domain.recipients import (
+    marketing_consented,
+    marketing_moment,
+    reach_of,
+)
 from services.notifications.projections.campaign_audience import (
     has_open_complaint_or_appeal,
     is_tagged,
@@ -111,12 +122,23 @@ async def started_event_of(conn: asyncpg.Connection, campaign: UUID) -> UUID | N
 
 
 async def existing_campaign(
-    conn: asyncpg.Connection, store: EventStore, campaign: UUID
+    conn: asyncpg.Connection, store: EventStore, campaign: UUID, principal: Principal | None = None
 ) -> Campaign:
+    """The campaign; NotFound as well when ``principal`` does not work in the contact centre
+    that runs it (another organization's campaign, or the platform's, is not revealed)."""
     state = await campaigns(store).state(conn, campaign_stream(campaign))
-    if state.status is CampaignStatus.NONE:
+    if state.status is CampaignStatus.NONE or (
+        principal is not None and not principal.works_for(state.organization_id)
+    ):
         raise NotFound(f"campaign {campaign} not found")
     return state
+
+
+async def campaign_owner(
+    conn: asyncpg.Connection, store: EventStore, campaign: UUID
+) -> UUID | None:
+    """Whose contact centre runs the campaign (None: the platform's own)."""
+    return (await campaigns(store).state(conn, campaign_stream(campaign))).organization_id
 
 
 def message_of(started_event: UUID, account_ref: str) -> UUID:
@@ -124,9 +146,12 @@ def message_of(started_event: UUID, account_ref: str) -> UUID:
     return notification_id(started_event, f"account:{account_ref}", NotificationKind.CAMPAIGN)
 
 
-async def audience_of(conn: asyncpg.Connection, tag: str, channel: MessageChannel) -> Audience:
-    """The tag's members split into targets and those skipped (``select_audience``)."""
-    return select_audience(await members_of(conn, tag, channel), channel)
+async def audience_of(
+    conn: asyncpg.Connection, tag: str, channel: MessageChannel, organization_id: UUID | None
+) -> Audience:
+    """The members of the owner's tag (None: the platform's) split into targets and those
+    skipped (``select_audience``), by their consent to that owner's marketing."""
+    return select_audience(await members_of(conn, tag, channel, organization_id), channel)
 
 
 async def start_campaign(
@@ -135,7 +160,11 @@ async def start_campaign(
     command: StartCampaign,
     context: CommandContext,
 ) -> Campaign:
-    """Record the start with its audience snapshot; the first batch is due at once."""
+    """Record the start with its audience snapshot; the first batch is due at once. An
+    organization's campaign needs the organization verified (the fact gathered here)."""
+    if command.organization_id is not None:
+        verified = await verified_organization(conn, command.organization_id)
+        command = replace(command, verified=verified)
     executed = await campaigns(store).execute(
         conn,
         campaign_stream(command.campaign_id),
@@ -177,10 +206,14 @@ async def cancel_campaign(
     campaign: UUID,
     command: CancelCampaign,
     context: CommandContext,
+    principal: Principal | None = None,
 ) -> Campaign:
     """Stop the next batch and withdraw the messages not sent yet. The timer goes first: if a
     batch holds it (firing), this waits for that batch to commit, then sees its progress; the
-    campaign's lock keeps any later batch out until the cancel committed."""
+    campaign's lock keeps any later batch out until the cancel committed. Another contact
+    centre's campaign is not found before anything is touched (its owner never changes)."""
+    if principal is not None:
+        await existing_campaign(conn, store, campaign, principal)
     await cancel(conn, batch_timer_id(campaign))
     await lock_campaign(conn, campaign)
     state = await existing_campaign(conn, store, campaign)
@@ -266,6 +299,10 @@ async def run_batch(
     assert started_event is not None
     assert state.channel is not None
     channel = state.channel
+    organization = state.organization_id
+    sender = sender_variables(
+        await verified_organization(conn, organization) if organization else None
+    )
     rows = await conn.fetch(
         """SELECT account_ref FROM campaign_targets
            WHERE campaign_id = $1 AND position >= $2 AND position < $3 ORDER BY position""",
@@ -276,17 +313,17 @@ async def run_batch(
     checks, reaches, moments = [], {}, {}
     for row in rows:
         account = row["account_ref"]
-        recipient = f"account:{account}"
-        prefs = await preferences_of(conn, store, recipient)
+        recipient = await recipient_of(conn, store, account)
+        prefs = recipient.preferences
         reach = reach_of(prefs)
         moment = marketing_moment(prefs, settings, now)
         reaches[account], moments[account] = reach, moment
         checks.append(
             TargetCheck(
                 account,
-                consented=channel in reach.marketing_consent,
+                consented=marketing_consented(prefs, channel, recipient.consent_to(organization)),
                 excluded=await has_open_complaint_or_appeal(conn, account),
-                tagged=await is_tagged(conn, state.tag, account),
+                tagged=await is_tagged(conn, state.tag, account, organization),
                 reachable_hours=moment is not None,
             )
         )
@@ -306,7 +343,7 @@ async def run_batch(
                 recipient_ref=f"account:{account}",
                 language=content.language,
                 triggered_by=started_event,
-                variables={"title": content.title, "body": content.body},
+                variables={"title": content.title, "body": content.body, **sender},
                 at=now,
                 purpose=MessagePurpose.MARKETING,
                 account_ref=account,

@@ -39,6 +39,7 @@ from services.notifications.adapters.channels import (
     SendResult,
 )
 from services.notifications.adapters.code_claims import ClaimedCode, ClaimRefused
+from services.notifications.application.campaigns import campaign_owner
 from services.notifications.application.messages import (
     SEND_TIMER,
     SERVICE,
@@ -46,7 +47,7 @@ from services.notifications.application.messages import (
     notification_stream,
     schedule_send,
 )
-from services.notifications.application.recipients import preferences_of
+from services.notifications.application.recipients import preferences_of, recipient_of
 from services.notifications.domain.messages import (
     Accepted,
     CodeClaimedForAnotherChannel,
@@ -124,8 +125,16 @@ async def _facts(
     marketing = None
     if state.purpose is MessagePurpose.MARKETING:
         prefs = await preferences_of(conn, store, state.recipient_ref)
+        # consent is per sender: to the platform's marketing, or to the organization's
+        # whose campaign it is
+        owner = await campaign_owner(conn, store, state.campaign_id) if state.campaign_id else None
+        consent: frozenset[MessageChannel] | None = None  # None: the platform's
+        if owner is not None:
+            account = state.account_ref
+            recipient = await recipient_of(conn, store, account) if account else None
+            consent = recipient.consent_to(owner) if recipient else frozenset()
         marketing = MarketingFacts(
-            consented=marketing_consented(prefs, channel),
+            consented=marketing_consented(prefs, channel, consent),
             complaint_or_appeal=bool(
                 state.account_ref and await has_open_complaint_or_appeal(conn, state.account_ref)
             ),

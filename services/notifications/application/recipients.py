@@ -1,17 +1,20 @@
 """Recipients: a person's preferences (set by staff, withdrawn by an unsubscribe link or an
-opt-out reply), read consistently from their stream to reach them.
+opt-out reply), read consistently from their stream to reach them, and their marketing
+consent to each verified organization (recorded by that organization's staff, withdrawn by
+the unsubscribe link of that organization's campaign or by an opt-out reply).
 
 Inbound replies from the SMS, WeChat and QQ providers: a provider posts each reply a person
 sent to one of our numbers or accounts to ``POST /notifications/webhooks/inbound``
 (HMAC-signed like the delivery receipts). A reply that is only ``TD``, ``退订`` or ``STOP``
-(``domain.recipients.opt_out_keyword``) withdraws marketing consent on that channel for every
-account whose preferences (read model ``recipient_preferences``, as stored) name that address
-on that channel; each account's own stream decides (``decide_opt_out``: the read model may
-lag). Campaign messages already waiting for those people are withdrawn when their moment
-comes (the dispatcher checks consent again). Anything else is ignored: a person's other
-replies are not read by anyone. Neither the address nor the text is stored or logged:
-``inbound_replies`` keeps the provider's id (a webhook delivered twice changes nothing), the
-channel, whether it was an opt-out and how many accounts it concerned.
+(``domain.recipients.opt_out_keyword``) withdraws marketing consent on that channel — to the
+platform and to every organization — for every account whose preferences (read model
+``recipient_preferences``, as stored) name that address on that channel; each account's own
+stream decides (``decide_opt_out``: the read model may lag). Campaign messages already
+waiting for those people are withdrawn when their moment comes (the dispatcher checks consent
+again). Anything else is ignored: a person's other replies are not read by anyone. Neither
+the address nor the text is stored or logged: ``inbound_replies`` keeps the provider's id (a
+webhook delivered twice changes nothing), the channel, whether it was an opt-out and how many
+accounts it concerned.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import asyncpg
 from contracts.events.notifications import MessageChannel, RecipientPreferencesSet
 from runtime.context import CommandContext
 from runtime.eventstore import EventStore
+from runtime.organizations import verified_organization
 from runtime.repository import Repository
 from runtime.telemetry import log_fields
 from services.notifications.domain.recipients import (
@@ -32,9 +36,11 @@ from services.notifications.domain.recipients import (
     OptOut,
     Reach,
     Recipient,
+    SetOrganizationConsent,
     SetPreferences,
     Unsubscribe,
     decide_opt_out,
+    decide_organization_consent,
     decide_preferences,
     decide_unsubscribe,
     opt_out_keyword,
@@ -52,6 +58,12 @@ def recipients(store: EventStore) -> Repository[Recipient]:
     return Repository(store, RECIPIENT)
 
 
+async def recipient_of(conn: asyncpg.Connection, store: EventStore, account_ref: str) -> Recipient:
+    """The person's preferences and consents, read from their stream (consistent with the
+    last command that set them)."""
+    return await recipients(store).state(conn, recipient_stream(account_ref))
+
+
 async def preferences_of(
     conn: asyncpg.Connection, store: EventStore, recipient_ref: str | None
 ) -> RecipientPreferencesSet | None:
@@ -59,8 +71,7 @@ async def preferences_of(
     that set them; the addresses decrypted, or None once erased)."""
     if recipient_ref is None or not recipient_ref.startswith("account:"):
         return None
-    account_ref = recipient_ref.removeprefix("account:")
-    return (await recipients(store).state(conn, recipient_stream(account_ref))).preferences
+    return (await recipient_of(conn, store, recipient_ref.removeprefix("account:"))).preferences
 
 
 async def reach(
@@ -82,6 +93,24 @@ async def set_preferences(
     return executed.state.preferences
 
 
+async def set_organization_consent(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    command: SetOrganizationConsent,
+    context: CommandContext,
+) -> Recipient:
+    """Record the person's consent to one organization's marketing (the organization as
+    verification verified it is the fact its rule needs)."""
+    verified = await verified_organization(conn, command.organization_id)
+    executed = await recipients(store).execute(
+        conn,
+        recipient_stream(command.account_ref),
+        lambda state: decide_organization_consent(state, verified, command),
+        context,
+    )
+    return executed.state
+
+
 async def unsubscribe(
     conn: asyncpg.Connection,
     store: EventStore,
@@ -90,7 +119,8 @@ async def unsubscribe(
     context: CommandContext,
 ) -> bool:
     """The person followed a campaign email's unsubscribe link; True when it withdrew
-    consent (a second click changes nothing)."""
+    consent (a second click changes nothing): to the platform's marketing, or to the
+    organization's whose campaign it was (``command.organization_id``)."""
     executed = await recipients(store).execute(
         conn,
         recipient_stream(account_ref),

@@ -9,6 +9,11 @@ marketing may reach them in); the last batch completes the campaign. A message i
 person's next allowed hour, so it may wait after its batch. A cancel stops the next batch and
 withdraws the messages still waiting: a target is either in a recorded batch (its message
 requested in the same transaction) or never messaged, and nothing is sent after the cancel.
+
+A verified organization's contact centre runs its own campaigns (``organization_id``; None:
+the platform's own): their audience is the customers that organization tagged, consenting to
+that organization's marketing (consent is per sender), and their messages name it as the
+sender (``sender_variables``). An organization not verified yet starts none.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from contracts.events.notifications_campaigns import (
 )
 from runtime.aggregate import AggregateType, Snapshots
 from runtime.errors import RuleViolation
+from runtime.organizations import VerifiedOrganization, require_verified
 
 MAX_RATE_PER_MINUTE = 6000
 
@@ -161,6 +167,7 @@ class Campaign:
     finished_at: datetime | None = None
     name: str = ""
     started_by: str = ""
+    organization_id: UUID | None = None  # whose contact centre runs it (None: the platform's)
 
     @property
     def remaining(self) -> int:
@@ -183,6 +190,8 @@ class StartCampaign:
     audience: Audience
     started_by: str
     at: datetime
+    organization_id: UUID | None = None  # the starting principal's organization
+    verified: VerifiedOrganization | None = None  # that organization, if verification verified it
 
 
 @dataclass(frozen=True)
@@ -236,6 +245,7 @@ CAMPAIGN_CHANNELS = REPLY_OPT_OUT_CHANNELS | LINK_OPT_OUT_CHANNELS
 def decide_start(state: Campaign, command: StartCampaign) -> list[EventPayload]:
     if state.status is not CampaignStatus.NONE:
         raise RuleViolation("this campaign was already started")
+    require_verified(command.organization_id, command.verified)
     if command.channel not in CAMPAIGN_CHANNELS:
         raise RuleViolation(
             f"no campaigns by {command.channel.value}: its messages would offer no way to opt "
@@ -262,6 +272,7 @@ def decide_start(state: Campaign, command: StartCampaign) -> list[EventPayload]:
         skipped_excluded=len(audience.skipped_excluded),
         started_by=command.started_by,
         started_at=command.at,
+        organization_id=command.organization_id,
     )
     if audience.targets:
         return [started]
@@ -362,6 +373,7 @@ def evolve(state: Campaign, event: EventPayload) -> Campaign:
                 skipped_excluded=event.skipped_excluded,
                 started_by=event.started_by,
                 started_at=event.started_at,
+                organization_id=event.organization_id,
             )
         case CampaignProgressed():
             return replace(
@@ -385,8 +397,14 @@ def evolve(state: Campaign, event: EventPayload) -> Campaign:
     return state
 
 
+def sender_variables(organization: VerifiedOrganization | None) -> dict[str, str]:
+    """The campaign template's sender: an organization's campaign names it by its verified
+    legal name (the platform's names nobody: it is the platform's own message)."""
+    return {"sender": organization.legal_name} if organization is not None else {}
+
+
 # a campaign appends a progress event per batch, for as long as its audience lasts
-CAMPAIGN = AggregateType[Campaign]("campaign", Campaign, evolve, Snapshots(version=1, every=50))
+CAMPAIGN = AggregateType[Campaign]("campaign", Campaign, evolve, Snapshots(version=2, every=50))
 
 
 def campaign_stream(campaign: UUID) -> str:

@@ -1,19 +1,22 @@
 """A recipient's preferences: channels in order, language, timezone, hours and marketing
-consent. Pure, no I/O."""
+consent — to the platform's campaigns (in the preferences) and, per sender, to each verified
+organization's (``organization_consent``). Pure, no I/O."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 from contracts.base import EventPayload
 from contracts.events.notifications import HoursWindow, MessageChannel, RecipientPreferencesSet
+from contracts.events.notifications_consent import OrganizationConsentSet
 from runtime.aggregate import AggregateType, Snapshots
 from runtime.errors import RuleViolation
+from runtime.organizations import VerifiedOrganization, require_verified
 from services.notifications.domain.hours import (
     DEFAULT_PREFERRED,
     DEFAULT_QUIET,
@@ -26,6 +29,17 @@ from services.notifications.domain.hours import (
 @dataclass(frozen=True)
 class Recipient:
     preferences: RecipientPreferencesSet | None = None
+    # the channels the person agreed to receive each verified organization's marketing on
+    # (consent is per sender: the preferences' marketing consent is to the platform's own)
+    organization_consent: dict[UUID, frozenset[MessageChannel]] = field(default_factory=dict)
+
+    def consent_to(self, organization_id: UUID | None) -> frozenset[MessageChannel]:
+        """The channels the person agreed to receive the sender's marketing on (None: the
+        platform's own campaigns)."""
+        if organization_id is None:
+            prefs = self.preferences
+            return frozenset(prefs.marketing_consent) if prefs else frozenset()
+        return self.organization_consent.get(organization_id, frozenset())
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,38 @@ def decide_preferences(state: Recipient, command: SetPreferences) -> list[EventP
             email=command.addresses.get(MessageChannel.EMAIL),
             wechat=command.addresses.get(MessageChannel.WECHAT),
             qq=command.addresses.get(MessageChannel.QQ),
+            set_by=command.set_by,
+            set_at=command.at,
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class SetOrganizationConsent:
+    """An organization's staff record, on the person's word, the channels the person agrees
+    to receive that organization's marketing on (empty: none)."""
+
+    account_ref: str
+    organization_id: UUID
+    marketing_consent: tuple[MessageChannel, ...]
+    set_by: str
+    at: datetime
+
+
+def decide_organization_consent(
+    state: Recipient, verified: VerifiedOrganization | None, command: SetOrganizationConsent
+) -> list[EventPayload]:
+    """Consent to one organization's campaigns, restated as a whole; the organization must be
+    verified. It reaches the person only on channels their preferences give an address for
+    (``marketing_consented``): an organization's staff never set a person's addresses."""
+    require_verified(command.organization_id, verified)
+    if len(set(command.marketing_consent)) != len(command.marketing_consent):
+        raise RuleViolation("each channel may appear once in the consent")
+    return [
+        OrganizationConsentSet(
+            account_ref=command.account_ref,
+            organization_id=command.organization_id,
+            marketing_consent=list(command.marketing_consent),
             set_by=command.set_by,
             set_at=command.at,
         )
@@ -127,23 +173,55 @@ class OptOut:
 
 
 def decide_opt_out(state: Recipient, command: OptOut) -> list[EventPayload]:
-    """Withdraw marketing consent on the reply's channel, restating everything else. Nothing
-    when the person gave no consent there, or when the address is no longer theirs on that
-    channel (they changed it since: the reply came from someone else's number now)."""
+    """Withdraw marketing consent on the reply's channel, restating everything else: to the
+    platform and to every organization (a reply reaches our one number or account whoever
+    the sender was, so it cannot say whose marketing it refuses: withdrawing all is the safe
+    side). Nothing when the person gave no consent there, or when the address is no longer
+    theirs on that channel (they changed it since: the reply came from someone else's
+    number now)."""
     prefs = state.preferences
-    if prefs is None or command.channel not in prefs.marketing_consent:
+    channel = command.channel
+    if prefs is None or address_of(prefs, channel) != command.address:
         return []
-    if address_of(prefs, command.channel) != command.address:
+    set_by = f"inbound:{channel.value}"
+    reason = f"inbound opt-out reply {command.keyword} on {channel.value}"
+    events: list[EventPayload] = []
+    if channel in prefs.marketing_consent:
+        events.append(
+            RecipientPreferencesSet.model_validate(
+                {
+                    **prefs.model_dump(),
+                    "marketing_consent": [c for c in prefs.marketing_consent if c != channel],
+                    "set_by": set_by,
+                    "reason": reason,
+                    "set_at": command.at,
+                }
+            )
+        )
+    for organization_id in sorted(state.organization_consent, key=str):
+        events += _withdraw_organization_consent(
+            state, organization_id, channel, set_by, command.at
+        )
+    return events
+
+
+def _withdraw_organization_consent(
+    state: Recipient,
+    organization_id: UUID,
+    channel: MessageChannel,
+    set_by: str,
+    at: datetime,
+) -> list[EventPayload]:
+    consent = state.organization_consent.get(organization_id, frozenset())
+    if channel not in consent or state.preferences is None:
         return []
     return [
-        RecipientPreferencesSet.model_validate(
-            {
-                **prefs.model_dump(),
-                "marketing_consent": [c for c in prefs.marketing_consent if c != command.channel],
-                "set_by": f"inbound:{command.channel.value}",
-                "reason": f"inbound opt-out reply {command.keyword} on {command.channel.value}",
-                "set_at": command.at,
-            }
+        OrganizationConsentSet(
+            account_ref=state.preferences.account_ref,
+            organization_id=organization_id,
+            marketing_consent=[c for c in MessageChannel if c in consent and c != channel],
+            set_by=set_by,
+            set_at=at,
         )
     ]
 
@@ -155,13 +233,23 @@ class Unsubscribe:
     channel: MessageChannel
     campaign_id: UUID
     at: datetime
+    organization_id: UUID | None = None  # whose campaign it was (None: the platform's)
 
 
 def decide_unsubscribe(state: Recipient, command: Unsubscribe) -> list[EventPayload]:
     """Withdraw marketing consent on the link's channel, restating everything else; nothing
     when there is none there (already withdrawn: a second click changes nothing). The link
     names the account, not the address: it withdraws the account's consent on that channel
-    even when the address changed since (withdrawing is the safe side)."""
+    even when the address changed since (withdrawing is the safe side). An organization's
+    campaign's link withdraws the consent to that organization alone."""
+    if command.organization_id is not None:
+        return _withdraw_organization_consent(
+            state,
+            command.organization_id,
+            command.channel,
+            f"unsubscribe:{command.channel.value}",
+            command.at,
+        )
     prefs = state.preferences
     if prefs is None or command.channel not in prefs.marketing_consent:
         return []
@@ -257,24 +345,34 @@ def marketing_moment(
     return next_marketing_moment(after, availability, window)
 
 
-def marketing_consented(prefs: RecipientPreferencesSet | None, channel: MessageChannel) -> bool:
-    """Consent to marketing on the channel, with an address for it (none once erased)."""
-    return (
-        prefs is not None
-        and channel in prefs.marketing_consent
-        and address_of(prefs, channel) is not None
-    )
+def marketing_consented(
+    prefs: RecipientPreferencesSet | None,
+    channel: MessageChannel,
+    consent: frozenset[MessageChannel] | None = None,
+) -> bool:
+    """Consent to marketing on the channel, with an address for it (none once erased). The
+    consent is the platform's (the preferences') unless another sender's is given
+    (``Recipient.consent_to``)."""
+    if prefs is None:
+        return False
+    given = frozenset(prefs.marketing_consent) if consent is None else consent
+    return channel in given and address_of(prefs, channel) is not None
 
 
 def evolve(state: Recipient, event: EventPayload) -> Recipient:
-    if isinstance(event, RecipientPreferencesSet):
-        return Recipient(preferences=event)
+    match event:
+        case RecipientPreferencesSet():
+            return replace(state, preferences=event)
+        case OrganizationConsentSet():
+            consent = {**state.organization_consent}
+            consent[event.organization_id] = frozenset(event.marketing_consent)
+            return replace(state, organization_consent=consent)
     return state
 
 
 # a person's preferences live as long as their account: snapshot them (a snapshot holds their
 # addresses: the service's redact_subject deletes it with the rest of their data)
-RECIPIENT = AggregateType[Recipient]("recipient", Recipient, evolve, Snapshots(version=1, every=20))
+RECIPIENT = AggregateType[Recipient]("recipient", Recipient, evolve, Snapshots(version=2, every=20))
 
 
 def recipient_stream(account_ref: str) -> str:

@@ -344,15 +344,16 @@ TEMPLATES: dict[NotificationKind, Template] = {
     ),
     NotificationKind.CAMPAIGN: _T(
         # unsubscribe: the one-click link (email), given at send time; without it the footer
-        # offers the opt-out reply (sms, wechat, qq: see inbound.py)
-        {"title": Var.TEXT, "body": Var.TEXT, "unsubscribe": Var.URL},
-        frozenset({"unsubscribe"}),
+        # offers the opt-out reply (sms, wechat, qq: see inbound.py). sender: the verified
+        # organization whose campaign it is (its legal name); none for the platform's own
+        {"title": Var.TEXT, "body": Var.TEXT, "unsubscribe": Var.URL, "sender": Var.TEXT},
+        frozenset({"unsubscribe", "sender"}),
         _texts(
-            zh_CN=("{title}", "{body}\n{opt_out_line}"),
-            en=("{title}", "{body}\n{opt_out_line}"),
-            fr=("{title}", "{body}\n{opt_out_line}"),
-            de=("{title}", "{body}\n{opt_out_line}"),
-            ja=("{title}", "{body}\n{opt_out_line}"),
+            zh_CN=("{title}", "{sender_line}{body}\n{opt_out_line}"),
+            en=("{title}", "{sender_line}{body}\n{opt_out_line}"),
+            fr=("{title}", "{sender_line}{body}\n{opt_out_line}"),
+            de=("{title}", "{sender_line}{body}\n{opt_out_line}"),
+            ja=("{title}", "{sender_line}{body}\n{opt_out_line}"),
         ),
     ),
 }
@@ -408,6 +409,13 @@ _LINES = {
         "de": "Zum Abbestellen öffnen Sie: {unsubscribe}",
         "ja": "配信停止はこちら：{unsubscribe}",
     },
+    "sender_line": {
+        "zh-CN": "【{sender}】",
+        "en": "From {sender}:\n",
+        "fr": "De la part de {sender} :\n",
+        "de": "Von {sender}:\n",
+        "ja": "{sender}からのお知らせ：\n",
+    },
     "link_line": {
         "zh-CN": " {link}",
         "en": " {link}",
@@ -425,6 +433,7 @@ _LINE_NEEDS = {
     "contact_line": "contact",
     "domains_line": "domains",
     "opt_out_line": "unsubscribe",
+    "sender_line": "sender",
 }
 # what a line says when its variable is absent (else nothing)
 _LINES_WITHOUT = {

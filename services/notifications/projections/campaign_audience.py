@@ -1,7 +1,11 @@
-"""Read models of a campaign's audience: who carries each tag (``campaign_tag_members``) and
-each account's cases, open or not, complaint or appeal or not (``campaign_account_cases``)."""
+"""Read models of a campaign's audience: who carries each tag, and whose tag it is
+(``campaign_tag_members``: a verified organization's, or the platform's when
+``organization_id`` is null — the same tag name of two owners is two tags), and each
+account's cases, open or not, complaint or appeal or not (``campaign_account_cases``)."""
 
 from __future__ import annotations
+
+from uuid import UUID
 
 import asyncpg
 
@@ -22,15 +26,21 @@ from services.notifications.domain.campaigns import COMPLAINT_OR_APPEAL_TYPES, M
 
 TABLES = ("campaign_tag_members", "campaign_account_cases")
 
+# the owner in the unique key of campaign_tag_members (migration 0011): the platform's own
+# tags (no organization) as the nil UUID
+_OWNER = "coalesce(organization_id, '00000000-0000-0000-0000-000000000000'::uuid)"
+
 
 async def project_tagged(conn: asyncpg.Connection, event: ReceivedEvent[CustomerTagged]) -> None:
     tagged = event.payload
     await conn.execute(
-        """INSERT INTO campaign_tag_members (tag, account_ref, tagged_at) VALUES ($1, $2, $3)
-           ON CONFLICT (tag, account_ref) DO NOTHING""",
+        f"""INSERT INTO campaign_tag_members (tag, account_ref, tagged_at, organization_id)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (tag, account_ref, ({_OWNER})) DO NOTHING""",
         tagged.tag,
         tagged.account_ref,
         tagged.tagged_at,
+        tagged.organization_id,
     )
 
 
@@ -39,9 +49,11 @@ async def project_untagged(
 ) -> None:
     untagged = event.payload
     await conn.execute(
-        "DELETE FROM campaign_tag_members WHERE tag = $1 AND account_ref = $2",
+        """DELETE FROM campaign_tag_members
+           WHERE tag = $1 AND account_ref = $2 AND organization_id IS NOT DISTINCT FROM $3""",
         untagged.tag,
         untagged.account_ref,
+        untagged.organization_id,
     )
 
 
@@ -134,9 +146,16 @@ async def has_open_complaint_or_appeal(conn: asyncpg.Connection, account_ref: st
     return bool(await conn.fetchval(_excluded_sql("$1", "$2"), account_ref, COMPLAINT_OR_APPEAL))
 
 
-async def is_tagged(conn: asyncpg.Connection, tag: str, account_ref: str) -> bool:
+async def is_tagged(
+    conn: asyncpg.Connection, tag: str, account_ref: str, organization_id: UUID | None
+) -> bool:
+    """Whether the account carries the tag of that owner (None: the platform's own tag)."""
     found = await conn.fetchval(
-        "SELECT 1 FROM campaign_tag_members WHERE tag = $1 AND account_ref = $2", tag, account_ref
+        """SELECT 1 FROM campaign_tag_members
+           WHERE tag = $1 AND account_ref = $2 AND organization_id IS NOT DISTINCT FROM $3""",
+        tag,
+        account_ref,
+        organization_id,
     )
     return found is not None
 
@@ -149,21 +168,28 @@ _ADDRESS_COLUMN = {
 }
 
 
-async def members_of(conn: asyncpg.Connection, tag: str, channel: MessageChannel) -> list[Member]:
-    """The tag's members as the read models see them now: consent on ``channel`` (with an
-    address for it, ``recipient_preferences``) and whether they have an open complaint or
-    appeal."""
+async def members_of(
+    conn: asyncpg.Connection, tag: str, channel: MessageChannel, organization_id: UUID | None
+) -> list[Member]:
+    """The members of the owner's tag (None: the platform's) as the read models see them now:
+    consent on ``channel`` to that owner's marketing (the platform's in
+    ``recipient_preferences``, an organization's in ``organization_consent``), with an address
+    for it, and whether they have an open complaint or appeal."""
     address = _ADDRESS_COLUMN[channel]
+    consent = "o.marketing_consent" if organization_id is not None else "p.marketing_consent"
     rows = await conn.fetch(
         f"""SELECT m.account_ref,
-                   (p.{address} IS NOT NULL AND $2 = ANY(p.marketing_consent)) AS consented,
+                   (p.{address} IS NOT NULL AND $2 = ANY({consent})) AS consented,
                    EXISTS ({_excluded_sql("m.account_ref", "$3")}) AS excluded
             FROM campaign_tag_members m
             LEFT JOIN recipient_preferences p ON p.recipient_ref = 'account:' || m.account_ref
-            WHERE m.tag = $1""",
+            LEFT JOIN organization_consent o
+                   ON o.recipient_ref = 'account:' || m.account_ref AND o.organization_id = $4
+            WHERE m.tag = $1 AND m.organization_id IS NOT DISTINCT FROM $4""",
         tag,
         channel.value,
         COMPLAINT_OR_APPEAL,
+        organization_id,
     )
     return [
         Member(

@@ -1,7 +1,9 @@
-"""Read model ``campaigns``: the campaigns and their progress (the list; one campaign is read
-from its stream)."""
+"""Read model ``campaigns``: the campaigns, whose contact centre runs each (``organization_id``;
+null: the platform's) and their progress (the list; one campaign is read from its stream)."""
 
 from __future__ import annotations
+
+from uuid import UUID
 
 import asyncpg
 
@@ -22,8 +24,9 @@ async def project_campaign_started(
     started = event.payload
     await conn.execute(
         """INSERT INTO campaigns (campaign_id, name, tag, channel, status, rate_per_minute,
-               members, targeted, skipped_consent, skipped_excluded, started_by, started_at)
-           VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10, $11)
+               members, targeted, skipped_consent, skipped_excluded, started_by, started_at,
+               organization_id)
+           VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10, $11, $12)
            ON CONFLICT (campaign_id) DO NOTHING""",
         started.campaign_id,
         started.name,
@@ -36,6 +39,7 @@ async def project_campaign_started(
         started.skipped_excluded,
         started.started_by,
         started.started_at,
+        started.organization_id,
     )
 
 
@@ -84,9 +88,14 @@ handlers: dict[type, EventHandler] = {
 
 
 async def campaigns_list(
-    conn: asyncpg.Connection, status: str | None, tag: str | None, limit: int
+    conn: asyncpg.Connection,
+    organization_id: UUID | None,
+    status: str | None,
+    tag: str | None,
+    limit: int,
 ) -> list[asyncpg.Record]:
-    """Campaigns newest first, with their messages' counts (``notification_log``)."""
+    """The campaigns of one contact centre (an organization's; None: the platform's own),
+    newest first, with their messages' counts (``notification_log``)."""
     return await conn.fetch(  # type: ignore[no-any-return]
         """SELECT c.*, coalesce(m.sent, 0) AS sent, coalesce(m.delivered, 0) AS delivered,
                   coalesce(m.failed, 0) AS failed, coalesce(m.waiting, 0) AS waiting,
@@ -101,8 +110,10 @@ async def campaigns_list(
                FROM notification_log n WHERE n.campaign_id = c.campaign_id
            ) m ON true
            WHERE ($1::text IS NULL OR c.status = $1) AND ($2::text IS NULL OR c.tag = $2)
+             AND c.organization_id IS NOT DISTINCT FROM $4
            ORDER BY c.started_at DESC, c.campaign_id LIMIT $3""",
         status,
         tag,
         limit,
+        organization_id,
     )

@@ -1,14 +1,16 @@
-"""Read model ``recipient_preferences``: channels, language, hours and marketing consent (the
-addresses are personal data)."""
+"""Read models ``recipient_preferences``: channels, language, hours and marketing consent to
+the platform's campaigns (the addresses are personal data); ``organization_consent``: the
+person's marketing consent to each verified organization's campaigns."""
 
 from __future__ import annotations
 
 import asyncpg
 
 from contracts.events.notifications import MessageChannel, RecipientPreferencesSet
+from contracts.events.notifications_consent import OrganizationConsentSet
 from runtime.consumer import EventHandler, ReceivedEvent
 
-TABLES = ("recipient_preferences",)
+TABLES = ("recipient_preferences", "organization_consent")
 
 
 async def project_preferences(
@@ -46,11 +48,34 @@ async def project_preferences(
     )
 
 
-handlers: dict[type, EventHandler] = {RecipientPreferencesSet: project_preferences}
+async def project_organization_consent(
+    conn: asyncpg.Connection, event: ReceivedEvent[OrganizationConsentSet]
+) -> None:
+    consent = event.payload
+    await conn.execute(
+        """INSERT INTO organization_consent (recipient_ref, organization_id, subject_id,
+               marketing_consent, updated_at)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (recipient_ref, organization_id) DO UPDATE SET
+               marketing_consent = EXCLUDED.marketing_consent,
+               updated_at = EXCLUDED.updated_at""",
+        f"account:{consent.account_ref}",
+        consent.organization_id,
+        consent.data_subject_id,
+        [c.value for c in consent.marketing_consent],
+        consent.set_at,
+    )
+
+
+handlers: dict[type, EventHandler] = {
+    RecipientPreferencesSet: project_preferences,
+    OrganizationConsentSet: project_organization_consent,
+}
 
 
 async def redact(conn: asyncpg.Connection, subject_id: str) -> None:
     await conn.execute("DELETE FROM recipient_preferences WHERE subject_id = $1", subject_id)
+    await conn.execute("DELETE FROM organization_consent WHERE subject_id = $1", subject_id)
 
 
 _ADDRESS_COLUMN = {
