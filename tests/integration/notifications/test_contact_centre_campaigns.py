@@ -11,9 +11,7 @@ unsubscribe link withdraws the consent to A alone. B's campaign with the same ta
 reaches A's customers. B's admin and the platform's admin get 404 on A's campaign and do not
 see it in their lists; an organization not verified gets 409 and nothing is written.
 
-The tags are put by the organizations' staff; until cases' tag routes serve organizations,
-the test appends ``cases.customer_tagged`` naming the organization to cases' event store, as
-cases' own command would (its relay publishes it to Kafka like any other).
+The tags are put by the organizations' agents through cases' HTTP API.
 """
 
 from __future__ import annotations
@@ -26,13 +24,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from contracts.envelope import Actor
-from contracts.events.cases_accounts import CustomerTagged
 from contracts.events.notifications import MessageChannel
-from runtime.context import CommandContext
 from runtime.organizations import verified_organization as known_organization
 from runtime.scheduler import OffsetClock
-from services.cases.domain.account import account_stream
 from tests.conftest import auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.notifications.conftest import Sandboxes, in_marketing_hours
@@ -48,20 +42,16 @@ B_NAME = "Beispiel Handels GmbH"
 
 
 async def tagged_by(
-    stack: Stack, clock: OffsetClock, organization_id: uuid.UUID, account: str, name: str
+    stack: Stack, token: Callable[..., str], organization_id: uuid.UUID, account: str, name: str
 ) -> None:
-    """The organization's staff tag a new customer in its contact centre: cases records
-    ``customer_tagged`` naming the organization (appended here as cases' command would)."""
-    cases = stack["cases"].runtime
-    tagged = CustomerTagged(
-        account_ref=account, tag=name, tagged_at=clock.now(), organization_id=organization_id
+    """The organization's agent tags a customer in its contact centre (cases' HTTP API; the
+    event names the organization)."""
+    answer = await stack["cases"].client.post(
+        f"/accounts/{account}/tags",
+        json={"tag": name},
+        headers=auth(token("agent", org=organization_id)),
     )
-    context = CommandContext(
-        actor=Actor(id=f"agent-{organization_id.hex[:6]}", role="agent"),
-        correlation_id=uuid.uuid4(),
-    )
-    async with cases.pool.acquire() as conn, conn.transaction():
-        await cases.store.append(conn, account_stream(account), 0, [tagged], context)
+    assert answer.status_code == 201, answer.text
 
 
 async def consent_to(
@@ -81,8 +71,13 @@ async def consent_to(
 
 
 async def known(stack: Stack, organization_id: uuid.UUID) -> bool:
-    async with stack["notifications"].runtime.pool.acquire() as conn:
-        return await known_organization(conn, organization_id) is not None
+    """Whether notifications and cases (where the organization's staff tag) both know the
+    organization is verified."""
+    for service in ("notifications", "cases"):
+        async with stack[service].runtime.pool.acquire() as conn:
+            if await known_organization(conn, organization_id) is None:
+                return False
+    return True
 
 
 async def listed(stack: Stack, headers: dict[str, str], name: str) -> list[str]:
@@ -134,10 +129,10 @@ async def test_an_organizations_campaign_reaches_only_its_own_consenting_tagged_
     await consent_to(stack, token, org_b, b1, "sms")
     await consent_to(stack, token, org_a, b2, "email", "sms")
     # the same tag name in three contact centres
-    await tagged_by(stack, clock, org_a, a1, name)
-    await tagged_by(stack, clock, org_a, a2, name)
-    await tagged_by(stack, clock, org_b, b1, name)
-    await tagged_by(stack, clock, org_b, b2, name)
+    await tagged_by(stack, token, org_a, a1, name)
+    await tagged_by(stack, token, org_a, a2, name)
+    await tagged_by(stack, token, org_b, b1, name)
+    await tagged_by(stack, token, org_b, b2, name)
     await tag(stack, token, p1, name)
 
     async def read_models_caught_up() -> bool:
