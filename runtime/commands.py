@@ -3,8 +3,11 @@ bounded retry when another request changed the same stream first.
 
 ``command(pool, act)`` runs ``act(conn)`` in a transaction. When it raises
 ``ConcurrencyConflict`` (another transaction appended to the stream after ``act`` loaded it),
-the whole transaction is rolled back and ``act`` runs again on the fresh state, up to
-``COMMAND_ATTEMPTS`` times; what is then illegal is refused by ``decide`` with its reason.
+or PostgreSQL aborts it as a deadlock victim or a serialization failure (two commands taking
+the same rows or locks in opposite orders: nothing was written, and PostgreSQL's documented
+answer is to run the transaction again), the whole transaction is rolled back and ``act``
+runs again on the fresh state, up to ``COMMAND_ATTEMPTS`` times; what is then illegal is
+refused by ``decide`` with its reason.
 ``idempotent(...)`` is the same with the answer stored under the caller's Idempotency-Key in
 that transaction, so a retried request returns the first answer and acts no more.
 """
@@ -28,6 +31,8 @@ from runtime.errors import ConcurrencyConflict, IdempotencyKeyReused
 T = TypeVar("T")
 
 COMMAND_ATTEMPTS = 3
+# what makes a command run again from the start: nothing of the attempt was written
+RETRIED = (ConcurrencyConflict, asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 
 async def command(
@@ -44,7 +49,7 @@ async def command(
                 result = await act(conn)
             positions.committed(written)
             return result
-        except ConcurrencyConflict:
+        except RETRIED:
             if attempt == attempts:
                 raise
     raise AssertionError("unreachable")
@@ -84,7 +89,7 @@ async def idempotent(
     for attempt in range(1, attempts + 1):
         try:
             return await _idempotent_once(pool, scope, key, request_fingerprint, act)
-        except ConcurrencyConflict:
+        except RETRIED:
             if attempt == attempts:
                 raise
     raise AssertionError("unreachable")

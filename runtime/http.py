@@ -84,6 +84,12 @@ DATABASE_OUTAGES: tuple[type[Exception], ...] = (
     asyncpg.TooManyConnectionsError,
 )
 DATABASE_RETRY_AFTER_SECONDS = 5
+# what PostgreSQL aborts under contention (runtime/commands.py retries them; these remain
+# when every attempt lost): 503 with Retry-After, nothing written
+DATABASE_CONTENTION: tuple[type[Exception], ...] = (
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -143,6 +149,23 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     for outage in DATABASE_OUTAGES:
         app.add_exception_handler(outage, unavailable)
+
+    async def contended(request: Request, error: Exception) -> JSONResponse:
+        """Every attempt of a command lost to concurrent ones (deadlocks, serialization
+        failures): nothing was written; the client tries again shortly."""
+        log.warning(
+            "command lost to concurrent ones",
+            extra=log_fields(path=_route(request.scope), error=type(error).__name__),
+        )
+        return problem(
+            503,
+            "Service busy",
+            "concurrent requests changed the same records; nothing was changed, try again",
+            headers={"Retry-After": "1"},
+        )
+
+    for contention in DATABASE_CONTENTION:
+        app.add_exception_handler(contention, contended)
 
     async def invalid_event(request: Request, error: Exception) -> JSONResponse:
         """A request whose values pass its own model but not the event it would produce (the

@@ -3,8 +3,9 @@ hooks in the same transaction, snapshots that never change the outcome."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -180,3 +181,32 @@ async def test_envelopes_carry_the_service_clock_and_timers_carry_the_flow(
     assert len(fired) == 1
     assert fired[0].correlation_id == flow.correlation_id
     assert fired[0].actor == Actor(id="test", role="service")
+
+
+async def test_a_deadlock_victim_is_run_again_and_both_commands_succeed(
+    pool: asyncpg.Pool,
+) -> None:
+    """Two commands lock the same two rows in opposite orders (as two reactions on two
+    accounts may): PostgreSQL aborts one as the deadlock victim; ``command`` runs it again
+    and both succeed, each once."""
+    table = f"deadlock_{uuid.uuid4().hex[:8]}"
+    await pool.execute(f"CREATE TABLE {table} (name text PRIMARY KEY, changes int NOT NULL)")
+    await pool.execute(f"INSERT INTO {table} VALUES ('a', 0), ('b', 0)")
+    both_hold_their_first = asyncio.Barrier(2)
+    attempts: list[str] = []
+
+    def locking(first: str, second: str) -> Callable[[asyncpg.Connection], Awaitable[None]]:
+        async def act(conn: asyncpg.Connection) -> None:
+            attempts.append(first)
+            await conn.execute(f"UPDATE {table} SET changes = changes + 1 WHERE name = $1", first)
+            if attempts.count(first) == 1:  # the first attempt meets the other head-on
+                await both_hold_their_first.wait()
+            await conn.execute(f"UPDATE {table} SET changes = changes + 1 WHERE name = $1", second)
+
+        return act
+
+    await asyncio.gather(command(pool, locking("a", "b")), command(pool, locking("b", "a")))
+    assert sorted(attempts) in (["a", "a", "b"], ["a", "b", "b"])  # one victim, run again
+    changes = dict(await pool.fetch(f"SELECT name, changes FROM {table}"))
+    assert changes == {"a": 2, "b": 2}  # every command once: the victim wrote nothing
+    await pool.execute(f"DROP TABLE {table}")

@@ -73,6 +73,10 @@ def build_app(**policy: Any) -> FastAPI:
     async def database_down() -> None:
         raise asyncpg.CannotConnectNowError("the database system is shutting down")
 
+    @app.get("/deadlocked")
+    async def deadlocked() -> None:
+        raise asyncpg.DeadlockDetectedError("deadlock detected")  # every attempt lost
+
     return app
 
 
@@ -282,6 +286,16 @@ async def test_a_database_outage_is_a_503_with_retry_after_and_the_connection_st
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     assert response.headers["content-type"].startswith("application/problem+json")
+    assert "nothing was changed" in response.json()["detail"]
+    assert (await client.put("/sites/s1", json={"name": "a"})).status_code == 200
+
+
+async def test_a_command_that_lost_every_attempt_to_contention_is_a_503(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/deadlocked")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
     assert "nothing was changed" in response.json()["detail"]
     assert (await client.put("/sites/s1", json={"name": "a"})).status_code == 200
 
