@@ -47,6 +47,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import metrics
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
+from runtime.db import keeps_session_state
 from runtime.eventstore import OUTBOX_CHANNEL
 from runtime.telemetry import context_from_carrier, log_fields
 
@@ -364,6 +365,7 @@ class OutboxRelay:
 
     async def _lead(self, stop: asyncio.Event) -> None:
         async with self.pool.acquire() as conn:
+            keeps_session_state(conn)  # the leadership's lock and LISTEN
             lock_key = _relay_lock_key(self.service)
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
                 if await _sleep_or_stop(stop, 2.0):
