@@ -644,6 +644,8 @@ class ConsumerRunner:
     def _applied(self, envelope: Envelope, record: Record) -> None:
         """One line per applied event, inside its span: the formatter adds its trace id and
         correlation id, so a flow is followed through every service's log by one id."""
+        if not log.isEnabledFor(logging.INFO):  # its fields cost more than the check
+            return
         log.info(
             "event applied",
             extra=log_fields(

@@ -274,13 +274,16 @@ class OutboxRelay:
             finally:
                 otel_context.detach(token)
         by_position = {row["position"]: row for row in rows}
-        results = await asyncio.gather(*(ack for _, ack in pending), return_exceptions=True)
         acknowledged = []
-        for (record, _), result in zip(pending, results, strict=True):
-            if isinstance(result, RecordRefused):
-                outcome.park(record.position, by_position[record.position], f"ack: {result}")
-            elif isinstance(result, BaseException):
-                outcome.fail(record.position, f"ack: {type(result).__name__}: {result}", result)
+        # awaited one after the other, not gathered: no task per record, and the producer
+        # acknowledges a partition's records in order anyway
+        for record, ack in pending:
+            try:
+                await ack
+            except RecordRefused as refused:
+                outcome.park(record.position, by_position[record.position], f"ack: {refused}")
+            except Exception as error:
+                outcome.fail(record.position, f"ack: {type(error).__name__}: {error}", error)
             else:
                 acknowledged.append(record.position)
         if len(acknowledged) < len(pending):
