@@ -391,14 +391,15 @@ class ConsumerRunner:
         along = passed if conn is None else []
         recorded = await self._run(run, outcomes, conn, traced, passed=along)
         assert all(outcome is not None for outcome in outcomes)
-        if along and not recorded:
-            await self._record_passed(passed)
+        if conn is None:
+            await self._record_passed([] if recorded else passed)
         return outcomes  # type: ignore[return-value]
 
     async def _record_passed(self, passed: Sequence[Envelope]) -> None:
-        """After the batch committed: how far the group got in each stream, for reads that
-        wait for a client's writes (runtime/positions.py). Advisory: a failure here only
-        makes such a read wait longer."""
+        """After the batch committed: how far the group got in each stream (unless its
+        transaction recorded it), for reads that wait for a client's writes
+        (runtime/positions.py); now and then, forget old positions. Advisory: a failure here
+        only makes such a read wait longer."""
         try:
             await positions.record_passed(self.pool, self.group.name, passed)
             if time.monotonic() - self._positions_pruned > PRUNE_POSITIONS_EVERY:
