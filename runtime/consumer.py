@@ -29,7 +29,7 @@ from uuid import UUID
 
 import asyncpg
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.trace import SpanKind
@@ -39,6 +39,7 @@ from contracts import Envelope, EventPayload, TopicSpec, UnknownEventType, dead_
 from contracts.registry import REGISTRY
 from runtime import positions
 from runtime.batched_writes import BatchedWrites, WritesFailed
+from runtime.db import keeps_session_state
 from runtime.kafka import read_to_end
 from runtime.privacy import Privacy
 from runtime.telemetry import correlation_id_var, log_fields
@@ -176,6 +177,11 @@ def broker_dead_letter_publisher(
     return publish
 
 
+async def _polled_records(message: StreamMessage[Any]) -> Any:
+    """A subscriber's decoder: the records of the poll (aiokafka ConsumerRecords), undecoded."""
+    return message.raw_message
+
+
 def group_lock_key(group: str) -> int:
     return 7_400_000 + sum(group.encode()) * 31 % 1_000_000
 
@@ -303,8 +309,7 @@ class ConsumerRunner:
         if ack_policy is AckPolicy.ACK_FIRST:
             raise ValueError("ACK_FIRST commits before processing and loses events on a crash")
 
-        async def consume(message: KafkaMessage) -> None:
-            raw = message.raw_message
+        async def consume(raw: Any) -> None:
             records = raw if isinstance(raw, tuple) else (raw,)
             await self.handle_batch([Record.of(record) for record in records], traced=True)
 
@@ -319,6 +324,10 @@ class ConsumerRunner:
             batch=True,
             max_records=self.max_records,
             batch_timeout_ms=self.batch_timeout_ms,
+            # the handler's argument is the polled records as they are: FastStream's default
+            # decoder would parse every value as JSON (the runner decodes envelopes itself),
+            # and asking for ``message: KafkaMessage`` resolves it in a worker thread per batch
+            decoder=_polled_records,
             title=self.group.name,
             description=self.group.description or f"Handles {', '.join(self.group.event_types)}.",
         )(consume)
@@ -376,16 +385,21 @@ class ConsumerRunner:
             await self._run(run, outcomes, conn, traced)
             run, in_run = [], set()
             outcomes[index] = await self._alone(record, conn, traced)
-        await self._run(run, outcomes, conn, traced)
+        # live, the positions passed (runtime/positions.py) go with the batch's last run when
+        # it commits at once: everything before it is done, everything in it commits with them
+        # (a rebuild's positions would say nothing new)
+        along = passed if conn is None else []
+        recorded = await self._run(run, outcomes, conn, traced, passed=along)
         assert all(outcome is not None for outcome in outcomes)
-        if conn is None:  # live (a rebuild's positions would say nothing new)
-            await self._record_passed(passed)
+        if conn is None:
+            await self._record_passed([] if recorded else passed)
         return outcomes  # type: ignore[return-value]
 
     async def _record_passed(self, passed: Sequence[Envelope]) -> None:
-        """After the batch committed: how far the group got in each stream, for reads that
-        wait for a client's writes (runtime/positions.py). Advisory: a failure here only
-        makes such a read wait longer."""
+        """After the batch committed: how far the group got in each stream (unless its
+        transaction recorded it), for reads that wait for a client's writes
+        (runtime/positions.py); now and then, forget old positions. Advisory: a failure here
+        only makes such a read wait longer."""
         try:
             await positions.record_passed(self.pool, self.group.name, passed)
             if time.monotonic() - self._positions_pruned > PRUNE_POSITIONS_EVERY:
@@ -404,14 +418,19 @@ class ConsumerRunner:
         outcomes: list[Outcome | None],
         conn: asyncpg.Connection | None,
         traced: bool,
-    ) -> None:
+        *,
+        passed: Sequence[Envelope] = (),
+    ) -> bool:
         """A run of records in one transaction; on a record's failure, the ones before it
-        again without it, then it alone (its try here counted), then the rest."""
+        again without it, then it alone (its try here counted), then the rest. ``passed``:
+        stream positions to record in the run's transaction if it commits whole; returns
+        whether they were."""
         while run:
             try:
                 async with self._connection(conn) as db:
-                    done = await self._apply(db, run, traced)
+                    done = await self._apply(db, run, traced, passed)
             except _RecordFailed as failed:
+                passed = ()
                 await self._run(run[: failed.position], outcomes, conn, traced)
                 culprit = run[failed.position]
                 poison = isinstance(failed.error, PoisonMessage)
@@ -426,11 +445,12 @@ class ConsumerRunner:
             except Exception:  # e.g. at COMMIT: no record to blame, so each in its own
                 for pending in run:
                     outcomes[pending.index] = await self._alone(pending.record, conn, traced)
-                return
+                return False
             for pending, outcome in zip(run, done, strict=True):
                 outcomes[pending.index] = outcome
                 processed_counter.add(1, {"group": self.group.name, "outcome": outcome})
-            return
+            return bool(passed)
+        return False
 
     async def _alone(
         self,
@@ -516,17 +536,24 @@ class ConsumerRunner:
                 yield own
 
     async def _apply(
-        self, conn: asyncpg.Connection, run: Sequence[_Pending], traced: bool
+        self,
+        conn: asyncpg.Connection,
+        run: Sequence[_Pending],
+        traced: bool,
+        passed: Sequence[Envelope] = (),
     ) -> list[Outcome]:
-        """One transaction: the group's shared lock and every inbox row in one statement, then
-        the handler of each record whose row was new. Raises ``_RecordFailed`` naming the
-        record whose decoding or handler failed (the transaction is rolled back)."""
+        """One transaction: the group's shared lock, every inbox row and the stream positions
+        ``passed`` in one statement, then the handler of each record whose row was new. Raises
+        ``_RecordFailed`` naming the record whose decoding or handler failed (the transaction
+        is rolled back)."""
+        streams, versions = positions.latest_versions(passed)
         async with conn.transaction():
             # the group's lock is shared between batches and held exclusively by a rebuild
             fresh = {
                 row[0]
                 for row in await conn.fetch(
-                    """WITH locked AS (SELECT pg_advisory_xact_lock_shared($1))
+                    f"""WITH locked AS (SELECT pg_advisory_xact_lock_shared($1)),
+                       passed AS ({positions.passed_statement(2, 7, 8)})
                        INSERT INTO consumer_inbox
                            (consumer_group, event_id, topic, kafka_partition, kafka_offset)
                        SELECT $2, r.event_id, r.topic, r.kafka_partition, r.kafka_offset
@@ -539,6 +566,8 @@ class ConsumerRunner:
                     [pending.record.topic for pending in run],
                     [pending.record.partition for pending in run],
                     [pending.record.offset for pending in run],
+                    streams,
+                    versions,
                 )
             }
             # a projection's writes go together (runtime.batched_writes); a reaction's
@@ -616,6 +645,8 @@ class ConsumerRunner:
     def _applied(self, envelope: Envelope, record: Record) -> None:
         """One line per applied event, inside its span: the formatter adds its trace id and
         correlation id, so a flow is followed through every service's log by one id."""
+        if not log.isEnabledFor(logging.INFO):  # its fields cost more than the check
+            return
         log.info(
             "event applied",
             extra=log_fields(
@@ -736,6 +767,7 @@ class ConsumerRunner:
         started = time.monotonic()
         done = 0
         async with self.pool.acquire() as conn:
+            keeps_session_state(conn)
             await conn.execute("SELECT pg_advisory_lock($1)", self.lock_key)
             try:
                 async with conn.transaction():

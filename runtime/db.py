@@ -23,9 +23,45 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+class Connection(asyncpg.Connection):
+    """A pool connection that is reset in full on release only when it took session state.
+
+    asyncpg resets every connection it takes back (``pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL``): one round trip per request and per consumer batch. Frontdesk's
+    session state is rare and known: a session advisory lock (the relay's leadership, a
+    rebuild, the migrations) and the relay's LISTEN; each caller says so with
+    ``keeps_session_state`` before taking it. Nothing sets session variables (``SET`` without
+    ``LOCAL``), and cursors live only inside transactions. An open transaction is still always
+    rolled back on release (asyncpg does that before asking for the reset query)."""
+
+    _session_state = False
+
+    def keep_session_state(self) -> None:
+        self._session_state = True
+
+    def get_reset_query(self) -> str:
+        if not self._session_state:
+            return ""
+        self._session_state = False
+        return super().get_reset_query()  # type: ignore[no-any-return]
+
+
+def keeps_session_state(conn: asyncpg.Connection) -> None:
+    """The pool connection ``conn`` is about to take state that outlives a transaction (a
+    session advisory lock, LISTEN): reset it in full when it goes back to the pool."""
+    mark = getattr(conn, "keep_session_state", None)  # through the pool's proxy
+    if mark is not None:
+        mark()
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        command_timeout=30,
+        connection_class=Connection,
     )
     assert pool is not None
     return pool
@@ -53,6 +89,7 @@ async def migrate(
     time (replicas starting together wait on an advisory lock). Returns what was applied."""
     applied: list[str] = []
     async with pool.acquire() as conn:
+        keeps_session_state(conn)
         await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
         try:
             await conn.execute(

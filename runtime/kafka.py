@@ -150,7 +150,7 @@ class TransactionalPublisher:
     async def send(self, record: OutboundRecord) -> Awaitable[object]:
         producer = self._live()
         headers = {**record.headers, "correlation_id": record.headers.get("event_id", "")}
-        with self._tracer.start_as_current_span(
+        span = self._tracer.start_span(  # a child of the trace the relay made current
             f"{record.topic} publish",
             kind=SpanKind.PRODUCER,
             attributes={
@@ -159,8 +159,9 @@ class TransactionalPublisher:
                 "messaging.destination.name": record.topic,
                 "messaging.message.id": record.headers.get("event_id", ""),
             },
-        ):
-            propagate.inject(headers)
+        )
+        propagate.inject(headers, context=trace.set_span_in_context(span))
+        span.end()
         try:
             acknowledgement = await producer.send(
                 record.topic,

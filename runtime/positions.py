@@ -117,25 +117,40 @@ def header_value(positions: Iterable[Position]) -> str:
     return ", ".join(f"{topic}/{stream}@{version}" for (topic, stream), version in latest.items())
 
 
+def passed_statement(group: int, streams: int, versions: int) -> str:
+    """The statement recording that a group has passed versions of streams: its parameters
+    by number (the group's name, the streams' ids, their versions), so that it can also be a
+    CTE of a larger statement."""
+    return f"""INSERT INTO stream_positions (consumer_group, stream_id, version)
+           SELECT ${group}, s.stream_id, s.version
+           FROM unnest(${streams}::text[], ${versions}::bigint[]) AS s(stream_id, version)
+           ON CONFLICT (consumer_group, stream_id) DO UPDATE
+           SET version = GREATEST(stream_positions.version, EXCLUDED.version),
+               passed_at = now()"""
+
+
+def latest_versions(envelopes: Iterable[Envelope]) -> tuple[list[str], list[int]]:
+    """The streams of ``envelopes`` (in a stable order, so that concurrent writers lock their
+    rows alike) and the latest version of each."""
+    latest: dict[str, int] = {}
+    for envelope in envelopes:
+        latest[envelope.stream_id] = max(latest.get(envelope.stream_id, 0), envelope.stream_version)
+    streams = sorted(latest)
+    return streams, [latest[stream] for stream in streams]
+
+
 async def record_passed(
     conn: asyncpg.Connection | asyncpg.Pool, group: str, envelopes: Iterable[Envelope]
 ) -> None:
     """The group has passed these events (applied, duplicate, ignored or dead-lettered)."""
-    latest: dict[str, int] = {}
-    for envelope in envelopes:
-        latest[envelope.stream_id] = max(latest.get(envelope.stream_id, 0), envelope.stream_version)
-    if not latest:
+    streams, versions = latest_versions(envelopes)
+    if not streams:
         return
     await conn.execute(
-        """INSERT INTO stream_positions (consumer_group, stream_id, version)
-           SELECT $1, s.stream_id, s.version FROM unnest($2::text[], $3::bigint[])
-               AS s(stream_id, version)
-           ON CONFLICT (consumer_group, stream_id) DO UPDATE
-           SET version = GREATEST(stream_positions.version, EXCLUDED.version),
-               passed_at = now()""",
+        passed_statement(1, 2, 3),
         group,
-        list(latest),
-        list(latest.values()),
+        streams,
+        versions,
     )
 
 

@@ -47,6 +47,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import metrics
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
+from runtime.db import keeps_session_state
 from runtime.eventstore import OUTBOX_CHANNEL
 from runtime.telemetry import context_from_carrier, log_fields
 
@@ -273,13 +274,16 @@ class OutboxRelay:
             finally:
                 otel_context.detach(token)
         by_position = {row["position"]: row for row in rows}
-        results = await asyncio.gather(*(ack for _, ack in pending), return_exceptions=True)
         acknowledged = []
-        for (record, _), result in zip(pending, results, strict=True):
-            if isinstance(result, RecordRefused):
-                outcome.park(record.position, by_position[record.position], f"ack: {result}")
-            elif isinstance(result, BaseException):
-                outcome.fail(record.position, f"ack: {type(result).__name__}: {result}", result)
+        # awaited one after the other, not gathered: no task per record, and the producer
+        # acknowledges a partition's records in order anyway
+        for record, ack in pending:
+            try:
+                await ack
+            except RecordRefused as refused:
+                outcome.park(record.position, by_position[record.position], f"ack: {refused}")
+            except Exception as error:
+                outcome.fail(record.position, f"ack: {type(error).__name__}: {error}", error)
             else:
                 acknowledged.append(record.position)
         if len(acknowledged) < len(pending):
@@ -364,6 +368,7 @@ class OutboxRelay:
 
     async def _lead(self, stop: asyncio.Event) -> None:
         async with self.pool.acquire() as conn:
+            keeps_session_state(conn)  # the leadership's lock and LISTEN
             lock_key = _relay_lock_key(self.service)
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
                 if await _sleep_or_stop(stop, 2.0):
