@@ -49,6 +49,7 @@ SEALED_DETAILS = (
     ("case_closed", "reason"),
     ("decision_recorded", "facts"),
     ("case_reopened", "evidence"),
+    ("report_recorded", "evidence"),  # its count: a rebuild after the erasure cannot know it
 )
 
 

@@ -546,7 +546,8 @@ async def on_report_recorded(
         {
             "report_id": report.report_id,
             "reporter_category": report.reporter_category.value,
-            "evidence": len(report.evidence or []),  # how many (None: the account was erased)
+            # how many; None once the account is erased (as its redaction leaves it)
+            "evidence": None if report.evidence is None else len(report.evidence),
         },
     )
 

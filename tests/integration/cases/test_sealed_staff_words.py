@@ -171,6 +171,7 @@ async def test_evidence_and_decision_facts_are_sealed_and_null_after_erasure(
     reopening = await eventually(lambda: details("case_reopened"))
     assert [e["summary"] for e in reopening["evidence"]] == [INVOICE]
     assert (await details("decision_recorded"))["facts"] == {"evidence": FORGED}
+    assert (await details("report_recorded"))["evidence"] == 1  # how many
     shown = (await cases.get(f"/cases/{case_id}", headers=agent)).json()
     assert [e["summary"] for e in shown["report"]["evidence"]] == [INVOICE]
     copy = await exported()
@@ -201,6 +202,7 @@ async def test_evidence_and_decision_facts_are_sealed_and_null_after_erasure(
             shown["report"]["evidence"] is None
             and (await details("case_reopened"))["evidence"] is None
             and (await details("decision_recorded"))["facts"] is None
+            and (await details("report_recorded"))["evidence"] is None
             and copy["cases.report_recorded"]["evidence"] is None
             and copy["cases.case_reopened"]["evidence"] is None
             and copy["cases.decision_recorded"]["facts"] is None
