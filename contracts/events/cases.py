@@ -1,5 +1,7 @@
 """Events published by the cases service on ``frontdesk.cases.cases`` (stream ``case-<id>``).
 
+(Over 600 lines: one module per topic, with the frozen old versions its consumers still read.)
+
 A case is about one problem of one platform account. Its stream holds every fact about it:
 the contacts that opened it or attached to it, its status, who works on it, the verifications
 it asked for and their outcomes, the platform suspensions linked to it, the third-party report
@@ -349,19 +351,22 @@ class SuspensionLinked(EventPayload):
 
 
 class Evidence(BaseModel):
-    """One piece of evidence, by reference (files live outside the log). No personal data."""
+    """One piece of evidence, by reference (files live outside the log). Its summary is free
+    text that may speak of the person: the events that carry evidence seal the whole list as
+    personal data from report_recorded v2 and case_reopened v2 on."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     kind: str = Field(max_length=40, examples=["photo", "invoice", "certificate"])
     reference: str = Field(max_length=200, description="Id of the stored document.")
-    summary: str = Field(max_length=300, description="What it shows, without personal data.")
+    summary: str = Field(max_length=300, description="What it shows, in the recorder's words.")
 
 
 @REGISTRY.event("cases.report_recorded", version=1, topic=CASES_CASES)
-class ReportRecorded(EventPayload):
-    """The third-party report this case disputes. An organization's name may be shown to the
-    reported customer; a private individual is only a reference, for staff."""
+class ReportRecordedV1(EventPayload):
+    """The third-party report this case disputes (v1: the evidence in plain text)."""
+
+    model_config = ConfigDict(title="ReportRecorded")
 
     case_id: UUID
     report_id: str = Field(max_length=100)
@@ -376,6 +381,46 @@ class ReportRecorded(EventPayload):
     evidence: list[Evidence] = Field(default_factory=list)
     reported_at: AwareDatetime
     recorded_at: AwareDatetime
+
+
+@REGISTRY.event("cases.report_recorded", version=2, topic=CASES_CASES)
+class ReportRecorded(EventPayload):
+    """The third-party report this case disputes. An organization's name may be shown to the
+    reported customer; a private individual is only a reference, for staff. v2: the evidence
+    (its summaries are free text that may speak of the person) is personal data, sealed as one
+    value under the case's account key, and the event names ``account_ref`` (v1 payloads upcast
+    unchanged: their evidence stays as written)."""
+
+    data_subject = ("account", "account_ref")
+
+    case_id: UUID
+    report_id: str = Field(max_length=100)
+    reporter_category: ReporterCategory
+    organization_name: str | None = Field(
+        default=None, max_length=200, description="Only for organizations (never individuals)."
+    )
+    reporter_ref: str | None = Field(
+        default=None, max_length=100, description="Opaque platform id of the reporter (staff)."
+    )
+    rule_code: str | None = Field(default=None, max_length=64)
+    evidence: list[Evidence] | None = PersonalData(
+        "The evidence, sealed as one value (null once the account is erased).",
+        default_factory=list,
+    )
+    reported_at: AwareDatetime
+    recorded_at: AwareDatetime
+    account_ref: Identifier | None = Field(
+        default=None, description="The case's account: whose key seals the evidence."
+    )
+
+    @classmethod
+    def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
+        return subject_or_fallback(payload, "account_ref", "case", "case_id")
+
+
+@REGISTRY.upcaster("cases.report_recorded", from_version=1)
+def _report_recorded_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # same fields; the evidence became optional (erasable) and personal
 
 
 @REGISTRY.event("cases.decision_recorded", version=1, topic=CASES_CASES)
@@ -417,12 +462,14 @@ class DecisionRecordedV1(EventPayload):
 
 
 @REGISTRY.event("cases.decision_recorded", version=2, topic=CASES_CASES)
-class DecisionRecorded(EventPayload):
+class DecisionRecordedV2(EventPayload):
     """The case was decided. Every outcome names its rule (reason code and version from the
     policy catalogue, with its threshold), the concrete facts, and the explanation rendered in
     the customer's language. The status becomes resolved. v2: the explanation carries the facts
     staff typed and may speak of the person, so it is personal data, sealed under the account's
     key (v1 payloads upcast unchanged: their explanation stays as written)."""
+
+    model_config = ConfigDict(title="DecisionRecorded")
 
     data_subject = ("account", "account_ref")
 
@@ -465,6 +512,61 @@ def _decision_recorded_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return payload  # same fields; the explanation became optional (erasable) and personal
 
 
+@REGISTRY.event("cases.decision_recorded", version=3, topic=CASES_CASES)
+class DecisionRecorded(EventPayload):
+    """The case was decided. Every outcome names its rule (reason code and version from the
+    policy catalogue, with its threshold), the concrete facts, and the explanation rendered in
+    the customer's language. The status becomes resolved. The explanation (v2) and the facts
+    (v3) are what staff typed about the person: personal data, sealed under the account's key;
+    the rule, its version and threshold, the outcome and the platform's suspension stay plain,
+    they explain the decision (v1 and v2 payloads upcast unchanged: their facts stay as
+    written)."""
+
+    data_subject = ("account", "account_ref")
+
+    case_id: UUID
+    decision_id: UUID
+    account_ref: Identifier
+    outcome: DecisionOutcome
+    reason_code: str = Field(max_length=64)
+    policy_version: int = Field(ge=1)
+    threshold: int | None = Field(default=None, description="The rule's N, when it has one.")
+    facts: Facts | None = PersonalData(
+        "The facts staff gave the rule's explanation, by name (e.g. checks, evidence); sealed "
+        "as one value (null once the account is erased).",
+        default_factory=dict,
+    )
+    suspension: SuspensionRule | None = Field(
+        default=None, description="The platform rule that suspended the account, if linked."
+    )
+    refund_amount: str | None = Field(
+        default=None, pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$", description="Decimal amount."
+    )
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    explanation: FreeText8000 | None = PersonalData(
+        "Plain-language explanation in explanation_language (null once erased).", default=None
+    )
+    explanation_language: str = Field(description="BCP 47 tag the explanation is written in.")
+    decided_at: AwareDatetime
+    appeal_until: AwareDatetime | None = Field(
+        default=None,
+        description="Until when the customer may appeal; the case closes by itself then "
+        "unless it was reopened. Absent on decisions recorded before cases wrote it.",
+    )
+    outcome_label: str | None = Field(
+        default=None,
+        max_length=120,
+        description="The outcome as the customer reads it, in explanation_language (e.g. "
+        "已恢复, restored, rétabli); messages to the customer show this, never the code. "
+        "Absent on decisions recorded before cases wrote it.",
+    )
+
+
+@REGISTRY.upcaster("cases.decision_recorded", from_version=2)
+def _decision_recorded_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # same fields; the facts became optional (erasable) and personal
+
+
 @REGISTRY.event("cases.note_added", version=1, topic=CASES_CASES)
 class NoteAdded(EventPayload):
     """An internal note. Never shown to customers."""
@@ -490,9 +592,10 @@ class CallbackRecorded(EventPayload):
 
 
 @REGISTRY.event("cases.case_reopened", version=1, topic=CASES_CASES)
-class CaseReopened(EventPayload):
-    """A resolved or closed case was reopened within the appeal period (an appeal when the
-    customer asked)."""
+class CaseReopenedV1(EventPayload):
+    """A resolved or closed case was reopened (v1: the evidence in plain text)."""
+
+    model_config = ConfigDict(title="CaseReopened")
 
     data_subject = ("account", "account_ref")
 
@@ -502,6 +605,31 @@ class CaseReopened(EventPayload):
     statement: str | None = PersonalData("The appellant's own words.", default=None)
     evidence: list[Evidence] = Field(default_factory=list)
     reopened_at: AwareDatetime
+
+
+@REGISTRY.event("cases.case_reopened", version=2, topic=CASES_CASES)
+class CaseReopened(EventPayload):
+    """A resolved or closed case was reopened within the appeal period (an appeal when the
+    customer asked). v2: the evidence (its summaries are free text that may speak of the
+    person) is personal data, sealed as one value under the account's key, like the statement
+    (v1 payloads upcast unchanged: their evidence stays as written)."""
+
+    data_subject = ("account", "account_ref")
+
+    case_id: UUID
+    account_ref: Identifier
+    appeal: bool = Field(description="True when the customer (or their proxy) appealed.")
+    statement: str | None = PersonalData("The appellant's own words.", default=None)
+    evidence: list[Evidence] | None = PersonalData(
+        "The evidence, sealed as one value (null once the account is erased).",
+        default_factory=list,
+    )
+    reopened_at: AwareDatetime
+
+
+@REGISTRY.upcaster("cases.case_reopened", from_version=1)
+def _case_reopened_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # same fields; the evidence became optional (erasable) and personal
 
 
 @REGISTRY.event("cases.case_closed", version=1, topic=CASES_CASES)

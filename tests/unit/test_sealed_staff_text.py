@@ -1,6 +1,8 @@
 """Staff free text that may speak of the person (issue 12): sealed under the subject's key
 (the account the event names), unreadable once that subject is erased — the event still
-reads, the text as null — and the events written in plain text before read as written."""
+reads, the text as null — and the events written in plain text before read as written.
+Free text inside a list or a map (the evidence's summaries, the decision's facts) is sealed
+with its whole list or map, as one value."""
 
 from __future__ import annotations
 
@@ -10,9 +12,17 @@ from typing import Any
 
 import pytest
 
-from contracts import REGISTRY, Envelope
+from contracts import REGISTRY, Envelope, personal_fields
 from contracts.base import EventPayload
-from contracts.events.cases import CaseClosed, DecisionOutcome, DecisionRecorded
+from contracts.events.cases import (
+    CaseClosed,
+    CaseReopened,
+    DecisionOutcome,
+    DecisionRecorded,
+    Evidence,
+    ReporterCategory,
+    ReportRecorded,
+)
 from contracts.events.checkin import TicketCompleted
 from contracts.events.checkin_appointments import AppointmentCancelled
 from contracts.events.verification_organizations import PhoneConfirmed
@@ -150,3 +160,138 @@ def test_a_case_closed_in_plain_text_before_still_reads_as_written() -> None:
     assert isinstance(decoded, CaseClosed)
     assert decoded.reason == "resolved"
     assert decoded.data_subject_id == f"case:{case_id}"
+
+
+# -- free text inside a list or a map: sealed with it, as one value ---------------------------
+
+EVIDENCE = [Evidence(kind="invoice", reference="doc-1", summary="Mr Li's invoice, his wife paid")]
+FACTS = {"finding": "Mr Li's wife posted the number", "group_chats": "14"}
+
+
+def report_recorded() -> EventPayload:
+    return ReportRecorded(
+        case_id=uuid.uuid4(),
+        report_id="ipr-1",
+        reporter_category=ReporterCategory.BRAND_RIGHTS_HOLDER,
+        organization_name="Brand Co.",
+        rule_code="IP-COUNTERFEIT-REPORT",
+        evidence=EVIDENCE,
+        reported_at=AT,
+        recorded_at=AT,
+        account_ref="acct-7",
+    )
+
+
+def case_reopened() -> EventPayload:
+    return CaseReopened(
+        case_id=uuid.uuid4(), account_ref="acct-7", appeal=True, evidence=EVIDENCE, reopened_at=AT
+    )
+
+
+def decision_with_facts() -> EventPayload:
+    return DecisionRecorded(
+        case_id=uuid.uuid4(),
+        decision_id=uuid.uuid4(),
+        account_ref="acct-7",
+        outcome=DecisionOutcome.DENIED,
+        reason_code="SUSPENSION-UPHELD",
+        policy_version=1,
+        threshold=10,
+        facts=FACTS,
+        explanation="upheld",
+        explanation_language="en",
+        decided_at=AT,
+    )
+
+
+EVIDENCE_JSON = [e.model_dump(mode="json") for e in EVIDENCE]
+SEALED_WHOLE = [
+    pytest.param(report_recorded, "evidence", EVIDENCE_JSON, id="report_recorded"),
+    pytest.param(case_reopened, "evidence", EVIDENCE_JSON, id="case_reopened"),
+    pytest.param(decision_with_facts, "facts", FACTS, id="decision_recorded"),
+]
+
+
+@pytest.mark.parametrize(("make", "field", "plain"), SEALED_WHOLE)
+async def test_a_list_or_map_of_free_text_is_sealed_whole_and_null_after_erasure(
+    make: Any, field: str, plain: Any
+) -> None:
+    keys, event, event_id = KeysInMemory(), make(), uuid.uuid4()
+    privacy = Privacy(keys)
+    sealed, ref = await privacy.seal(event_id, event)
+    assert ref is not None
+    assert ref.subject_id == "account:acct-7"
+    assert field in ref.fields
+    assert str(sealed[field]).startswith(TOKEN_PREFIX)
+    assert "wife" not in str(sealed)
+    revealed = await privacy.reveal(envelope(event_id, event, sealed, ref))
+    assert revealed[field] == plain
+    assert type(event).model_validate(revealed) == event
+    assert await keys.erase("account:acct-7")
+    erased = await privacy.reveal(envelope(event_id, event, sealed, ref))
+    assert erased[field] is None
+    assert type(event).model_validate(erased).model_dump()[field] is None
+
+
+def test_the_decision_keeps_its_rule_and_threshold_plain() -> None:
+    sealed_fields = {"facts", "explanation"}
+    assert set(personal_fields(DecisionRecorded)) == sealed_fields
+    for plain in ("reason_code", "policy_version", "threshold", "outcome", "suspension"):
+        assert plain in DecisionRecorded.model_fields
+
+
+STORED_EVIDENCE = [{"kind": "photo", "reference": "doc-7", "summary": "listing photo"}]
+
+
+def test_a_report_recorded_in_plain_text_before_still_reads_as_written() -> None:
+    case_id = str(uuid.uuid4())
+    stored = {
+        "case_id": case_id,
+        "report_id": "ipr-1",
+        "reporter_category": "brand_rights_holder",
+        "organization_name": "Brand Co.",
+        "evidence": STORED_EVIDENCE,
+        "reported_at": "2025-06-01T00:00:00Z",
+        "recorded_at": "2025-06-01T00:00:00Z",
+    }
+    decoded = REGISTRY.decode("cases.report_recorded", 1, stored)
+    assert isinstance(decoded, ReportRecorded)
+    assert [e.model_dump() for e in decoded.evidence or []] == STORED_EVIDENCE
+    assert decoded.account_ref is None
+    assert decoded.data_subject_id == f"case:{case_id}"
+
+
+def test_a_case_reopened_in_plain_text_before_still_reads_as_written() -> None:
+    stored = {
+        "case_id": str(uuid.uuid4()),
+        "account_ref": "acct-7",
+        "appeal": False,
+        "evidence": STORED_EVIDENCE,
+        "reopened_at": "2025-06-01T00:00:00Z",
+    }
+    decoded = REGISTRY.decode("cases.case_reopened", 1, stored)
+    assert isinstance(decoded, CaseReopened)
+    assert [e.model_dump() for e in decoded.evidence or []] == STORED_EVIDENCE
+    assert decoded.data_subject_id == "account:acct-7"
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_decision_recorded_with_plain_facts_before_still_reads_as_written(
+    version: int,
+) -> None:
+    stored = {
+        "case_id": str(uuid.uuid4()),
+        "decision_id": str(uuid.uuid4()),
+        "account_ref": "acct-7",
+        "outcome": "restored",
+        "reason_code": "OWNERSHIP-PROVEN",
+        "policy_version": 1,
+        "facts": {"checks": "document"},
+        "explanation": "You proved that the account is yours (document), so we restored it.",
+        "explanation_language": "en",
+        "decided_at": "2025-06-01T00:00:00Z",
+    }
+    decoded = REGISTRY.decode("cases.decision_recorded", version, stored)
+    assert isinstance(decoded, DecisionRecorded)
+    assert decoded.facts == {"checks": "document"}
+    assert decoded.explanation == stored["explanation"]

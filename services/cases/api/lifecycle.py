@@ -148,7 +148,8 @@ class DecisionRequest(BaseModel):
     facts: dict[str, FactValue] = Field(
         default_factory=dict,
         max_length=20,
-        description="The concrete facts the rule's explanation names (no personal data).",
+        description="The concrete facts the rule's explanation names; recorded sealed under "
+        "the account's key (null once the account is erased).",
     )
     refund_amount: str | None = Field(default=None, pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$")
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")

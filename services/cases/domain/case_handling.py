@@ -227,6 +227,7 @@ def decide_record_report(case: Case, command: RecordReport) -> list[EventPayload
             evidence=list(command.evidence),
             reported_at=command.reported_at,
             recorded_at=command.at,
+            account_ref=case.account_ref,  # whose key seals the evidence
         )
     ]
 

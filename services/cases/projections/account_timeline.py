@@ -45,7 +45,12 @@ async def record(
 
 
 # the sealed words an entry's details copy, per kind: null once the account is erased
-SEALED_DETAILS = (("case_closed", "reason"),)
+SEALED_DETAILS = (
+    ("case_closed", "reason"),
+    ("decision_recorded", "facts"),
+    ("case_reopened", "evidence"),
+    ("report_recorded", "evidence"),  # its count: a rebuild after the erasure cannot know it
+)
 
 
 async def redact(conn: asyncpg.Connection, subject_id: str) -> None:

@@ -546,7 +546,8 @@ async def on_report_recorded(
         {
             "report_id": report.report_id,
             "reporter_category": report.reporter_category.value,
-            "evidence": len(report.evidence),
+            # how many; None once the account is erased (as its redaction leaves it)
+            "evidence": None if report.evidence is None else len(report.evidence),
         },
     )
 
@@ -670,7 +671,13 @@ async def on_case_reopened(conn: asyncpg.Connection, event: ReceivedEvent[CaseRe
         reopened.account_ref,
         reopened.case_id,
         reopened.reopened_at,
-        {"appeal": reopened.appeal, "evidence": [_json(e) for e in reopened.evidence]},
+        {
+            "appeal": reopened.appeal,
+            # None: the account was erased
+            "evidence": None
+            if reopened.evidence is None
+            else [_json(e) for e in reopened.evidence],
+        },
     )
 
 
@@ -794,8 +801,17 @@ async def redact(conn: asyncpg.Connection, subject_id: str) -> None:
     await conn.execute("UPDATE case_views SET summary = NULL WHERE subject_id = $1", subject_id)
     await conn.execute("UPDATE case_contacts SET words = NULL WHERE subject_id = $1", subject_id)
     await conn.execute("UPDATE case_notes SET text = NULL WHERE subject_id = $1", subject_id)
+    # the sealed words the case file copies from its events: the decision's explanation and
+    # facts, the report's evidence
+    for key in ("explanation", "facts"):
+        await conn.execute(
+            "UPDATE case_views SET decision = jsonb_set(decision, ARRAY[$2::text], "
+            "'null'::jsonb) WHERE subject_id = $1 AND decision ? $2",
+            subject_id,
+            key,
+        )
     await conn.execute(
-        "UPDATE case_views SET decision = jsonb_set(decision, '{explanation}', 'null'::jsonb) "
-        "WHERE subject_id = $1 AND decision ? 'explanation'",
+        "UPDATE case_views SET report = jsonb_set(report, '{evidence}', 'null'::jsonb) "
+        "WHERE subject_id = $1 AND report ? 'evidence'",
         subject_id,
     )

@@ -1,6 +1,7 @@
-"""Staff's free text about a case may speak of the person (issue 12): the closing reason and
-the decision's explanation (with the facts staff typed) travel sealed under the account's key,
-show while the account lives, and read as null in the case and its timeline once the account
+"""Staff's free text about a case may speak of the person (issue 12): the closing reason, the
+decision's explanation and the facts staff typed, the evidence of a report and of a reopening
+(their summaries) travel sealed under the account's key, show while the account lives, and
+read as null in the case, its timeline and the person's copy of their data once the account
 is erased; the case and its entries stay."""
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ async def test_the_closing_reason_is_sealed_and_gone_from_the_timeline_after_era
     assert decision.startswith(TOKEN_PREFIX)
     shown = await cases.get(f"/cases/{case_id}", headers=agent)
     assert shown.json()["decision"]["explanation"]
+    assert shown.json()["decision"]["facts"] == {"referred_to": "Zahlungsdienst"}
 
     erased = await cases.post(
         f"/privacy/subjects/account:{account}/erasure",
@@ -87,7 +89,128 @@ async def test_the_closing_reason_is_sealed_and_gone_from_the_timeline_after_era
     async def redacted() -> bool:
         details = await closing_details()
         shown = await cases.get(f"/cases/{case_id}", headers=agent)
-        explained = shown.json()["decision"]["explanation"]
-        return details is not None and details["reason"] is None and explained is None
+        decision = shown.json()["decision"]
+        return (
+            details is not None
+            and details["reason"] is None
+            and decision["explanation"] is None
+            and decision["facts"] is None
+        )
 
     await eventually(redacted)
+
+
+INVOICE = "invoice Mr Wang signed for his mother"
+FORGED = "Mr Wang admitted his cousin forged it"
+
+
+async def test_evidence_and_decision_facts_are_sealed_and_null_after_erasure(
+    stack: dict[str, RunningService], token: Callable[..., str]
+) -> None:
+    service = stack["cases"]
+    cases = service.client
+    agent, specialist = auth(token("agent")), auth(token("specialist"))
+    supervisor, exporter = auth(token("supervisor")), auth(token("service", sub="export"))
+    account = new_account()
+    opened = await cases.post(
+        "/cases",
+        json={
+            "account_ref": account,
+            "case_type": "third_party_report_dispute",
+            "channel": "phone",
+            "language": {"tag": "en"},
+        },
+        headers=agent,
+    )
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["case_id"]
+    report = await cases.post(
+        f"/cases/{case_id}/report",
+        json={
+            "report_id": "ipr-sealed-1",
+            "reporter_category": "brand_rights_holder",
+            "organization_name": "Fake Brand Co.",
+            "evidence": [{"kind": "photo", "reference": "doc-1", "summary": INVOICE}],
+            "reported_at": "2026-11-01T08:00:00Z",
+        },
+        headers=specialist,
+    )
+    assert report.status_code == 200, report.text
+    for status in ("triage", "in_review"):
+        moved = await cases.post(f"/cases/{case_id}/status", json={"status": status}, headers=agent)
+        assert moved.status_code == 200, moved.text
+    decided = await cases.post(
+        f"/cases/{case_id}/decision",
+        json={
+            "outcome": "denied",
+            "reason_code": "REPORT-SUBSTANTIATED",
+            "facts": {"evidence": FORGED},
+        },
+        headers=specialist,
+    )
+    assert decided.status_code == 201, decided.text
+    assert decided.json()["decision"]["facts"] == {"evidence": FORGED}
+    reopened = await cases.post(
+        f"/cases/{case_id}/reopen",
+        json={"evidence": [{"kind": "invoice", "reference": "doc-2", "summary": INVOICE}]},
+        headers=agent,
+    )
+    assert reopened.status_code == 200, reopened.text
+
+    async def details(kind: str) -> Any:
+        timeline = await cases.get(f"/accounts/{account}/timeline", headers=agent)
+        assert timeline.status_code == 200, timeline.text
+        return {e["kind"]: e["details"] for e in timeline.json()["entries"]}.get(kind)
+
+    async def exported() -> dict[str, dict[str, Any]]:
+        answer = await cases.get(f"/privacy/subjects/account:{account}/data", headers=exporter)
+        assert answer.status_code == 200, answer.text
+        return {e["event_type"]: e["payload"] for e in answer.json()["data"]["events"]}
+
+    # readable while the account lives: the case, the timeline, the person's copy
+    reopening = await eventually(lambda: details("case_reopened"))
+    assert [e["summary"] for e in reopening["evidence"]] == [INVOICE]
+    assert (await details("decision_recorded"))["facts"] == {"evidence": FORGED}
+    assert (await details("report_recorded"))["evidence"] == 1  # how many
+    shown = (await cases.get(f"/cases/{case_id}", headers=agent)).json()
+    assert [e["summary"] for e in shown["report"]["evidence"]] == [INVOICE]
+    copy = await exported()
+    assert copy["cases.report_recorded"]["evidence"][0]["summary"] == INVOICE
+    assert copy["cases.case_reopened"]["evidence"][0]["summary"] == INVOICE
+    assert copy["cases.decision_recorded"]["facts"] == {"evidence": FORGED}
+    # and sealed where it is stored (and published)
+    stored = await service.runtime.pool.fetch(
+        "SELECT event_type, envelope FROM events WHERE stream_id = $1 AND event_type = ANY($2)",
+        f"case-{case_id}",
+        ["cases.report_recorded", "cases.case_reopened", "cases.decision_recorded"],
+    )
+    assert len(stored) == 3
+    for row in stored:
+        assert "Wang" not in str(row["envelope"]), row["event_type"]
+
+    erased = await cases.post(
+        f"/privacy/subjects/account:{account}/erasure",
+        json={"reason": "the person asked"},
+        headers=supervisor,
+    )
+    assert erased.status_code == 202, erased.text
+
+    async def forgotten() -> bool:
+        shown = (await cases.get(f"/cases/{case_id}", headers=agent)).json()
+        copy = await exported()
+        return (
+            shown["report"]["evidence"] is None
+            and (await details("case_reopened"))["evidence"] is None
+            and (await details("decision_recorded"))["facts"] is None
+            and (await details("report_recorded"))["evidence"] is None
+            and copy["cases.report_recorded"]["evidence"] is None
+            and copy["cases.case_reopened"]["evidence"] is None
+            and copy["cases.decision_recorded"]["facts"] is None
+        )
+
+    await eventually(forgotten)
+    # the case and its entries stay: the report, the rule and its outcome
+    shown = (await cases.get(f"/cases/{case_id}", headers=agent)).json()
+    assert shown["report"]["organization_name"] == "Fake Brand Co."
+    decision = await details("decision_recorded")
+    assert (decision["reason_code"], decision["outcome"]) == ("REPORT-SUBSTANTIATED", "denied")

@@ -13,7 +13,9 @@ from contracts.events.cases import (
     CaseType,
     DecisionOutcome,
     DecisionRecorded,
+    Evidence,
     ReporterCategory,
+    ReportRecorded,
     StatusChanged,
     VerificationRequested,
     WaitingOn,
@@ -277,6 +279,20 @@ def test_a_dispute_shows_the_report_before_its_decision() -> None:
         decision(code="REPORT-NOT-SUBSTANTIATED", facts={"evidence": "invoice"}, role="specialist"),
     )
     assert isinstance(events[0], DecisionRecorded)
+
+
+def test_the_report_names_the_account_whose_key_seals_its_evidence() -> None:
+    given = Given().open(opening(CaseType.THIRD_PARTY_REPORT_DISPUTE)).status(CaseStatus.TRIAGE)
+    evidence = (Evidence(kind="photo", reference="doc-1", summary="the seller's own photo"),)
+    [report] = decide_record_report(
+        given.case,
+        RecordReport(
+            "r-1", ReporterCategory.BRAND_RIGHTS_HOLDER, T0, LATER, "Fake Brand", evidence=evidence
+        ),
+    )
+    assert isinstance(report, ReportRecorded)
+    assert report.evidence == list(evidence)
+    assert report.data_subject_id == f"account:{given.case.account_ref}"
 
 
 def test_only_a_third_party_dispute_records_a_report() -> None:
