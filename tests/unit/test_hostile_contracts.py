@@ -32,6 +32,8 @@ ALLOWED: dict[str, str] = {
     "AccountSuspended.threshold_unit": VOCABULARY,
     "AgentProfileSet.specialist_skills": VOCABULARY,
     "AgentStatusChanged.reason": STAFF_NOTE,
+    "AppointmentReminderDue.site_name": ORGANIZATION,
+    "AppointmentReminderDue.timezone": VOCABULARY,
     "CallbackAccepted.timezone": VOCABULARY,
     "CallbackRequested.timezone": VOCABULARY,
     "CallbackScheduled.timezone": VOCABULARY,

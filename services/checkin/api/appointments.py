@@ -16,6 +16,7 @@ import asyncpg
 from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from contracts.fields import Identifier
 from contracts.vocabulary import ServiceQueue as Queue
 from runtime.auth import STAFF_ROLES, Forbidden, Principal, require_roles
 from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
@@ -26,6 +27,7 @@ from services.checkin.api.roles import ID, SiteId, ViewerRoles, context_of
 from services.checkin.application import appointments
 from services.checkin.application.sites import load_site
 from services.checkin.projections import appointments as bookings
+from services.checkin.wiring import Wiring
 
 router = APIRouter()
 
@@ -59,6 +61,12 @@ class BookRequest(BaseModel):
     slot_start: AwareDatetime = Field(description="Start of the slot, as listed by /slots.")
     customer_id: str | None = Field(
         default=None, max_length=200, description="Staff only: the customer it is for."
+    )
+    account_ref: Identifier | None = Field(
+        default=None,
+        description="The platform account the appointment is about (as a ticket's intake "
+        "names it): the customer is reminded before it starts through that account's message "
+        "preferences (channels, language). Without it, no reminder is sent.",
     )
 
 
@@ -152,6 +160,7 @@ async def list_slots(
 async def book_appointment(
     body: BookRequest,
     runtime: Runtime,
+    wiring: Wiring,
     principal: Annotated[Principal, BookerRoles],
     idempotency_key: IdempotencyKey = None,
 ) -> object:
@@ -180,6 +189,8 @@ async def book_appointment(
             customer_id=customer_id,
             now=runtime.clock.now(),
             context=context,
+            reminders=wiring.settings.appointment_reminders_minutes,
+            account_ref=body.account_ref,
         )
         return 201, _view(row)
 
@@ -247,6 +258,7 @@ async def reschedule_appointment(
     appointment_id: AppointmentId,
     body: RescheduleRequest,
     runtime: Runtime,
+    wiring: Wiring,
     principal: Annotated[Principal, BookerRoles],
     idempotency_key: IdempotencyKey = None,
 ) -> object:
@@ -268,6 +280,7 @@ async def reschedule_appointment(
             by_staff=principal.is_staff,
             now=runtime.clock.now(),
             context=context,
+            reminders=wiring.settings.appointment_reminders_minutes,
         )
         return 201, _view(row)
 
