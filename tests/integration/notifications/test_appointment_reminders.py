@@ -1,7 +1,8 @@
 """Appointment reminders end to end, over HTTP and real Kafka: check-in's reminder timer
 appends ``checkin.appointment_reminder_due`` once for a booked appointment, and
 notifications sends the customer one ``appointment_reminder`` in their language with the time
-at the site; a cancelled appointment gets none, a rescheduled one only for its new time.
+at the site; a cancelled appointment gets none, a rescheduled one only for its new time. A
+reminder held for the person's quiet hours is dropped, unsent, once the person is erased.
 
 Time: the services' shared clock is moved to just after the 2-hour reminder of the later slot
 (the 24-hour one was already past at booking), and the timers are fired; nothing waits for
@@ -17,7 +18,9 @@ from typing import Any
 import pytest
 
 from contracts.events.notifications import MessageChannel
+from runtime.privacy import TOKEN_PREFIX
 from runtime.scheduler import OffsetClock
+from services.notifications.domain.messages import RECIPIENT_ERASED
 from services.notifications.domain.templates import format_time
 from tests.conftest import auth, eventually
 from tests.integration.checkin.helpers import Desk
@@ -181,3 +184,79 @@ async def test_a_booked_appointment_is_reminded_once_a_cancelled_or_moved_one_no
     assert len(await reminder_messages(stack, token, kept_account)) == 1
     assert len(await reminder_messages(stack, token, moved_account)) == 1
     assert await reminder_messages(stack, token, cancelled_account) == []
+
+
+async def test_a_reminder_held_for_quiet_hours_is_dropped_once_the_person_is_erased(
+    stack: Stack, token: Callable[..., str], clock: OffsetClock, sandboxes: Sandboxes
+) -> None:
+    """The message's variables are sealed under the person's key: once they are erased, the
+    queued reminder has no text and no address left; the sender drops it (failed, saying
+    why) instead of failing on it, and the message view shows no text of it."""
+    checkin, notifications = stack["checkin"], stack["notifications"]
+    desk = Desk(checkin.client, token)
+    await desk.configure(queues=[appointment_queue(capacity=1)], desks=1)
+    start, _ = await two_slots_after_the_reminder_lead(checkin, desk, clock)
+    reminder_at = datetime.fromisoformat(start) - LEAD
+    quiet_from = (reminder_at - timedelta(minutes=5)).astimezone(SH)
+    quiet_until = (reminder_at + timedelta(minutes=30)).astimezone(SH)
+    account, customer = await a_customer(stack, token, clock)
+    prefs = await notifications.client.put(
+        f"/recipients/{account}/preferences",
+        json={
+            "channels": ["sms"],
+            "phone": fake_phone(),
+            "language": {"tag": "de"},
+            "timezone": "Asia/Shanghai",
+            "quiet_hours": {"start": f"{quiet_from:%H:%M}", "end": f"{quiet_until:%H:%M}"},
+        },
+        headers=auth(token("agent")),
+    )
+    assert prefs.status_code == 200, prefs.text
+    booking = await book(checkin, customer, desk.site_id, start, account)
+    clock.advance(reminder_at + timedelta(seconds=5) - clock.now())
+    await checkin.runtime.timers.fire_due()
+    assert await reminders_of(checkin, [booking["appointment_id"]]) == [booking["appointment_id"]]
+
+    async def queued() -> Any:
+        messages = await reminder_messages(stack, token, account)
+        return messages[0] if messages else None
+
+    message = await eventually(queued)
+    assert message["status"] == "queued"  # held until the quiet hours end
+    sealed = await notifications.runtime.pool.fetchval(
+        """SELECT envelope->'payload'->>'variables' FROM events
+           WHERE event_type = 'notifications.notification_requested' AND stream_id = $1""",
+        f"notification-{message['notification_id']}",
+    )
+    assert sealed.startswith(TOKEN_PREFIX)
+    assert "Test service center" not in sealed
+
+    erased = await stack["cases"].client.post(
+        f"/privacy/subjects/account:{account}/erasure",
+        json={"reason": "the person asked"},
+        headers=auth(token("supervisor")),
+    )
+    assert erased.status_code == 202, erased.text
+    keystore = notifications.runtime.privacy.keystore
+    assert keystore is not None
+
+    async def key_gone() -> bool:
+        return await keystore.key(f"account:{account}", 1) is None
+
+    await eventually(key_gone)
+
+    # the quiet hours end: the sender finds nothing to send and drops the message
+    clock.advance(quiet_until + timedelta(minutes=1) - clock.now())
+    await notifications.runtime.timers.fire_due()
+
+    async def dropped() -> Any:
+        answer = await notifications.client.get(
+            f"/notifications/{message['notification_id']}", headers=auth(token("agent"))
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json() if answer.json()["status"] == "failed" else None
+
+    view = await eventually(dropped)
+    assert view["failure_reason"] == RECIPIENT_ERASED
+    assert "Test service center" not in str(view)
+    assert await sandboxes.providers[MessageChannel.SMS].amessages(message["notification_id"]) == []
