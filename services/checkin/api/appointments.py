@@ -166,7 +166,8 @@ async def book_appointment(
 ) -> object:
     """A customer books for themself; an agent or supervisor for a customer (``customer_id``).
     409 when the slot is full, has started, is outside the opening hours or the horizon, the
-    queue takes no appointments, or the person already has one in that queue that day."""
+    queue takes no appointments, or the person already has one in that queue that day. With
+    ``account_ref`` the customer is reminded before the slot (24 h and 2 h by default)."""
     if principal.is_staff:
         if body.customer_id is None:
             raise Forbidden("staff book for a customer: name the customer_id")
