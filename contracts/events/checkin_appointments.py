@@ -3,11 +3,12 @@
 Published by the check-in service on ``frontdesk.checkin.appointments``, keyed by the slot's
 stream id ``slot-<site_id>-<queue>-<start, UTC, YYYYMMDDTHHMMZ>``. A slot is one aggregate that
 holds all its bookings, so two concurrent bookings of its last place conflict on one stream and
-exactly one wins. An appointment's life: booked -> checked in (a ticket was issued for it) |
-cancelled | missed (not checked in by the end of the slot's grace window; the place is
-released).
+exactly one wins. An appointment's life: booked -> (reminded before it starts) -> checked in (a
+ticket was issued for it) | cancelled | missed (not checked in by the end of the slot's grace
+window; the place is released).
 
-Only ids travel here (the customer id, the ticket id): no name, phone or free text.
+Only ids travel here (the customer id, the account ref, the ticket id): no name, phone or
+free text.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from contracts.base import EventPayload, PersonalData
-from contracts.fields import FreeText200
+from contracts.fields import FreeText200, Identifier
 from contracts.registry import REGISTRY
 from contracts.topics import TopicSpec, register_topic
 from contracts.vocabulary import ServiceQueue
@@ -51,6 +52,12 @@ class AppointmentBooked(EventPayload):
         description="Latest check-in: the slot's end plus its grace window; then it is missed."
     )
     booked_at: AwareDatetime
+    account_ref: Identifier | None = Field(
+        default=None,
+        description="Platform account the appointment is about, when the booking named it: "
+        "the customer is reminded through that account's message preferences. Absent on "
+        "bookings made before check-in wrote it (and then no reminder is sent).",
+    )
 
 
 @REGISTRY.event("checkin.appointment_cancelled", version=1, topic=CHECKIN_APPOINTMENTS)
@@ -79,6 +86,30 @@ class AppointmentCancelled(EventPayload):
         if payload.get("customer_id"):
             return f"customer:{payload['customer_id']}"
         return f"appointment:{payload['appointment_id']}"
+
+
+@REGISTRY.event("checkin.appointment_reminder_due", version=1, topic=CHECKIN_APPOINTMENTS)
+class AppointmentReminderDue(EventPayload):
+    """A booked appointment starts in ``before_minutes``: the customer is to be reminded
+    (notifications sends the message, in their language, on their channels). Appended by the
+    appointment's reminder timer only while the appointment is still booked and its slot has
+    not started, at most once per appointment and lead time: a cancelled, checked-in or
+    rescheduled appointment gets no reminder (a rescheduled one's new appointment gets its
+    own)."""
+
+    appointment_id: UUID
+    site_id: str
+    site_name: str = Field(max_length=200, description="The service centre's name.")
+    timezone: str = Field(max_length=64, description="IANA timezone of the site.")
+    queue: ServiceQueue
+    slot_start: AwareDatetime
+    slot_end: AwareDatetime
+    customer_id: str = Field(description="Id of the customer the appointment is for.")
+    account_ref: Identifier | None = Field(
+        default=None, description="The booking's account, whose preferences reach the customer."
+    )
+    before_minutes: int = Field(ge=1, le=7 * 24 * 60, description="Lead time of this reminder.")
+    due_at: AwareDatetime
 
 
 @REGISTRY.event("checkin.appointment_checked_in", version=1, topic=CHECKIN_APPOINTMENTS)

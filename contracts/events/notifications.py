@@ -110,6 +110,22 @@ NotificationKindV3 = StrEnum(  # type: ignore[misc]
 NotificationKindV3.__doc__ = "What a message is about; each kind has its own localized template."
 
 
+# The kinds of notification_requested v4, frozen (v5 uses NotificationKind). Named like the
+# enum it was, so that v4's committed schema stays byte for byte what it was.
+NotificationKindV4 = StrEnum(  # type: ignore[misc]
+    "NotificationKind",
+    {
+        name: name.lower()
+        for name in (
+            *NotificationKindV3.__members__,
+            "QUEUE_CALLBACK_REQUESTED",
+        )
+    },
+    module=__name__,
+)
+NotificationKindV4.__doc__ = "What a message is about; each kind has its own localized template."
+
+
 class NotificationKind(StrEnum):
     """What a message is about; each kind has its own localized template."""
 
@@ -136,6 +152,8 @@ class NotificationKind(StrEnum):
     ORGANIZATION_REJECTED = "organization_rejected"
     # a phone caller asked to be called back instead of holding (v4)
     QUEUE_CALLBACK_REQUESTED = "queue_callback_requested"
+    # a booked appointment starts soon (v5)
+    APPOINTMENT_REMINDER = "appointment_reminder"
 
 
 class MessagePurpose(StrEnum):
@@ -303,7 +321,7 @@ class NotificationRequestedV3(EventPayload):
 
 
 @REGISTRY.event("notifications.notification_requested", version=4, topic=NOTIFICATIONS_MESSAGES)
-class NotificationRequested(EventPayload):
+class NotificationRequestedV4(EventPayload):
     """A message to a person was decided on. Its id is derived from (triggering event,
     recipient, kind), so a redelivered trigger never requests a second message. It is sent
     on the first channel of ``channels`` and falls back to the next ones after repeated
@@ -317,10 +335,11 @@ class NotificationRequested(EventPayload):
     v4 over v3: the kind ``queue_callback_requested`` (a phone caller's place is kept and they
     will be called back); v3 payloads are v4 payloads unchanged."""
 
+    model_config = ConfigDict(extra="ignore", frozen=True, title="NotificationRequested")
     data_subject = ("account", "account_ref")  # the default when subject_ref is absent
 
     notification_id: UUID
-    kind: NotificationKind
+    kind: NotificationKindV4
     purpose: MessagePurpose = MessagePurpose.SERVICE
     channels: list[MessageChannel] = Field(
         min_length=1, description="Channels in the order to try them."
@@ -362,6 +381,75 @@ class NotificationRequested(EventPayload):
         return super().data_subject_of(payload)
 
 
+@REGISTRY.event("notifications.notification_requested", version=5, topic=NOTIFICATIONS_MESSAGES)
+class NotificationRequested(EventPayload):
+    """A message to a person was decided on. Its id is derived from (triggering event,
+    recipient, kind), so a redelivered trigger never requests a second message. It is sent
+    on the first channel of ``channels`` and falls back to the next ones after repeated
+    failures. The addresses and the template variables are personal data of the recipient
+    (``subject_ref``: a person's account, or an organization whose contact is addressed; else
+    the recipient itself, e.g. ``ticket:<id>``): encrypted with that subject's key,
+    unreadable once it is erased. A ``one_time_code`` message names the ``code_delivery`` to
+    claim its code from at send time; the code is in no event, and no template variable
+    holds it.
+
+    v3 over v2: ``subject_ref`` (whose personal data the addresses are, not only an account)
+    and ``code_delivery``. v2 payloads upcast with ``subject_ref = account:<account_ref>``.
+    v4 over v3: the kind ``queue_callback_requested``. v5 over v4: ``variables`` (which may
+    hold a decision's explanation, a name, a campaign's text) is sealed as a whole under the
+    recipient's key and reads as null once the recipient is erased (then the message is not
+    sent); the kind ``appointment_reminder``. v4 payloads upcast unchanged: their variables
+    stay as written."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, title="NotificationRequested")
+    data_subject = ("account", "account_ref")  # declared; data_subject_of says whose it is
+
+    notification_id: UUID
+    kind: NotificationKind
+    purpose: MessagePurpose = MessagePurpose.SERVICE
+    channels: list[MessageChannel] = Field(
+        min_length=1, description="Channels in the order to try them."
+    )
+    recipient_ref: str = Field(
+        description="Who receives it: account:<ref>, ticket:<id>, callback:<id> or "
+        "organization:<id>."
+    )
+    subject_ref: str | None = Field(
+        default=None,
+        pattern=_SUBJECT_REF,
+        description="Data subject of the addresses and variables: account:<ref> or "
+        "organization:<id> (absent: the recipient_ref's own key).",
+    )
+    account_ref: Identifier | None = Field(
+        default=None, description="Platform account whose person (or proxy) is addressed."
+    )
+    language: str = Field(description="BCP 47 tag the message is rendered in.")
+    timezone: str | None = Field(default=None, description="IANA timezone for times shown.")
+    triggered_by: UUID = Field(description="Event id of the triggering event.")
+    variables: dict[str, str] | None = PersonalData(
+        "Template variables, sealed as a whole (null once the recipient is erased).",
+        default=None,
+    )
+    campaign_id: UUID | None = None
+    code_delivery: CodeDelivery | None = Field(
+        default=None, description="one_time_code only: where its code is claimed."
+    )
+    not_before: AwareDatetime | None = Field(
+        default=None, description="Hold until then (quiet hours, rate limit)."
+    )
+    to_phone: str | None = PersonalData("Phone for SMS, E.164.", default=None)
+    to_email: str | None = PersonalData("Email address.", default=None)
+    to_wechat: str | None = PersonalData("WeChat open id.", default=None)
+    to_qq: str | None = PersonalData("QQ open id.", default=None)
+    requested_at: AwareDatetime
+
+    @classmethod
+    def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
+        """The subject named, else the recipient (``ticket:<id>``, ``callback:<id>``)."""
+        subject = payload.get("subject_ref") or payload.get("recipient_ref")
+        return str(subject) if subject else None
+
+
 @REGISTRY.upcaster("notifications.notification_requested", from_version=2)
 def _notification_requested_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
     account = payload.get("account_ref")
@@ -371,6 +459,11 @@ def _notification_requested_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
 @REGISTRY.upcaster("notifications.notification_requested", from_version=3)
 def _notification_requested_v3_to_v4(payload: dict[str, Any]) -> dict[str, Any]:
     return dict(payload)  # v4 only adds a kind
+
+
+@REGISTRY.upcaster("notifications.notification_requested", from_version=4)
+def _notification_requested_v4_to_v5(payload: dict[str, Any]) -> dict[str, Any]:
+    return dict(payload)  # same fields; the variables became personal (sealed) and erasable
 
 
 @REGISTRY.event("notifications.notification_sent", version=1, topic=NOTIFICATIONS_MESSAGES)

@@ -21,7 +21,7 @@ from services.checkin.projections import gauges as floor_gauges
 from services.checkin.projections import projection_group
 from services.checkin.retention import policies as retention_policies
 from services.checkin.subject_data import export_subject
-from services.checkin.wiring import build_wiring
+from services.checkin.wiring import CheckinWiring, build_wiring
 
 
 def consumer_groups(runtime: RunningService) -> list[ConsumerGroup]:
@@ -41,9 +41,16 @@ def timers(runtime: RunningService) -> dict[str, TimerHandler]:
     async def appointment_missed(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
         await appointments.missed_due(conn, runtime.store, timer, now)
 
+    async def appointment_reminder(conn: asyncpg.Connection, timer: Timer, now: datetime) -> None:
+        wiring = runtime.wiring
+        assert isinstance(wiring, CheckinWiring)
+        reminders = wiring.settings.appointment_reminders_minutes
+        await appointments.reminder_due(conn, runtime.store, timer, now, reminders)
+
     return {
         tickets.NO_SHOW_TIMER: no_show_due,
         appointments.MISSED_TIMER: appointment_missed,
+        appointments.REMINDER_TIMER: appointment_reminder,
         **assignment.timers(runtime),
     }
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +38,11 @@ class CheckinSettings(BaseSettings):
         default="development", validation_alias="FRONTDESK_ENV"
     )
     phone_key: SecretStr = SecretStr(DEV_PHONE_KEY)
+    # How long before a booked appointment its customer is reminded, in minutes (each lead
+    # whose moment is still ahead at booking; JSON list in the environment, e.g. [1440,120]).
+    appointment_reminders_minutes: list[Annotated[int, Field(ge=5, le=7 * 24 * 60)]] = Field(
+        default=[24 * 60, 2 * 60], max_length=4
+    )
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> CheckinSettings:

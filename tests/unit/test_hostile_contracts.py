@@ -26,12 +26,13 @@ VOCABULARY = "a word from a fixed vocabulary or a machine value set by the servi
 STAFF_NOTE = "staff's operational note about the handling, not about a person"
 ORGANIZATION = "data of an organisation (a legal person), public by nature"
 GENERATED = "text the service generates from its rules; holds no personal words"
-REVIEW = "staff free text that may mention the person: to seal next (issue 12 follow-up)"
 ALLOWED: dict[str, str] = {
     "AccountSuspended.facts": GENERATED,
     "AccountSuspended.threshold_unit": VOCABULARY,
     "AgentProfileSet.specialist_skills": VOCABULARY,
     "AgentStatusChanged.reason": STAFF_NOTE,
+    "AppointmentReminderDue.site_name": ORGANIZATION,
+    "AppointmentReminderDue.timezone": VOCABULARY,
     "CallbackAccepted.timezone": VOCABULARY,
     "CallbackRequested.timezone": VOCABULARY,
     "CallbackScheduled.timezone": VOCABULARY,
@@ -91,15 +92,17 @@ ALLOWED: dict[str, str] = {
     "NotificationFailed.reason": GENERATED,
     "NotificationRequested.language": VOCABULARY,
     "NotificationRequested.timezone": VOCABULARY,
-    "NotificationRequested.variables": REVIEW,
     "NotificationRequestedV1.language": VOCABULARY,
-    "NotificationRequestedV1.variables": REVIEW,
+    "NotificationRequestedV1.variables": "v1, read only: new messages are written as v5 (sealed)",
     "NotificationRequestedV2.language": VOCABULARY,
     "NotificationRequestedV2.timezone": VOCABULARY,
-    "NotificationRequestedV2.variables": REVIEW,
+    "NotificationRequestedV2.variables": "v2, read only: new messages are written as v5 (sealed)",
     "NotificationRequestedV3.language": VOCABULARY,
     "NotificationRequestedV3.timezone": VOCABULARY,
-    "NotificationRequestedV3.variables": REVIEW,
+    "NotificationRequestedV3.variables": "v3, read only: new messages are written as v5 (sealed)",
+    "NotificationRequestedV4.language": VOCABULARY,
+    "NotificationRequestedV4.timezone": VOCABULARY,
+    "NotificationRequestedV4.variables": "v4, read only: new messages are written as v5 (sealed)",
     "NotificationSent.provider": VOCABULARY,
     "OrganizationRejected.reasons": GENERATED,
     "OrganizationReviewDecided.reason": ORGANIZATION,
@@ -220,6 +223,7 @@ def test_every_free_text_field_is_sealed_or_allowed_with_a_reason() -> None:
         ("cases.decision_recorded", "facts"),
         ("cases.report_recorded", "evidence"),
         ("cases.case_reopened", "evidence"),
+        ("notifications.notification_requested", "variables"),
     ],
 )
 def test_the_free_text_reasons_are_sealed_personal_data(event_type: str, field: str) -> None:

@@ -16,6 +16,7 @@ import asyncpg
 from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from contracts.fields import Identifier
 from contracts.vocabulary import ServiceQueue as Queue
 from runtime.auth import STAFF_ROLES, Forbidden, Principal, require_roles
 from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
@@ -26,6 +27,7 @@ from services.checkin.api.roles import ID, SiteId, ViewerRoles, context_of
 from services.checkin.application import appointments
 from services.checkin.application.sites import load_site
 from services.checkin.projections import appointments as bookings
+from services.checkin.wiring import Wiring
 
 router = APIRouter()
 
@@ -59,6 +61,12 @@ class BookRequest(BaseModel):
     slot_start: AwareDatetime = Field(description="Start of the slot, as listed by /slots.")
     customer_id: str | None = Field(
         default=None, max_length=200, description="Staff only: the customer it is for."
+    )
+    account_ref: Identifier | None = Field(
+        default=None,
+        description="The platform account the appointment is about (as a ticket's intake "
+        "names it): the customer is reminded before it starts through that account's message "
+        "preferences (channels, language). Without it, no reminder is sent.",
     )
 
 
@@ -152,12 +160,14 @@ async def list_slots(
 async def book_appointment(
     body: BookRequest,
     runtime: Runtime,
+    wiring: Wiring,
     principal: Annotated[Principal, BookerRoles],
     idempotency_key: IdempotencyKey = None,
 ) -> object:
     """A customer books for themself; an agent or supervisor for a customer (``customer_id``).
     409 when the slot is full, has started, is outside the opening hours or the horizon, the
-    queue takes no appointments, or the person already has one in that queue that day."""
+    queue takes no appointments, or the person already has one in that queue that day. With
+    ``account_ref`` the customer is reminded before the slot (24 h and 2 h by default)."""
     if principal.is_staff:
         if body.customer_id is None:
             raise Forbidden("staff book for a customer: name the customer_id")
@@ -180,6 +190,8 @@ async def book_appointment(
             customer_id=customer_id,
             now=runtime.clock.now(),
             context=context,
+            reminders=wiring.settings.appointment_reminders_minutes,
+            account_ref=body.account_ref,
         )
         return 201, _view(row)
 
@@ -247,6 +259,7 @@ async def reschedule_appointment(
     appointment_id: AppointmentId,
     body: RescheduleRequest,
     runtime: Runtime,
+    wiring: Wiring,
     principal: Annotated[Principal, BookerRoles],
     idempotency_key: IdempotencyKey = None,
 ) -> object:
@@ -268,6 +281,7 @@ async def reschedule_appointment(
             by_staff=principal.is_staff,
             now=runtime.clock.now(),
             context=context,
+            reminders=wiring.settings.appointment_reminders_minutes,
         )
         return 201, _view(row)
 

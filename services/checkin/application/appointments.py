@@ -1,4 +1,5 @@
-"""Appointments: use cases (book, cancel, reschedule, check in, missed) and their index.
+"""Appointments: use cases (book, cancel, reschedule, check in, remind, missed) and their
+index.
 
 Use cases run in the caller's transaction. Besides the slot's events they keep the command-side
 ``appointment_index`` in step (one row per appointment, a pure function of its slot's state):
@@ -7,12 +8,19 @@ booking per person, queue and day (a unique index, so two concurrent bookings of
 cannot both pass). Capacity itself is decided on the slot's stream: of two concurrent bookings
 of the last place, the second append conflicts, decides again on the fresh slot and is refused.
 
+Two durable timers per booked appointment: the reminder (``appointment-reminder:<id>``, due at
+the next lead time of ``appointment_reminders_minutes`` still ahead; when it fires it appends
+the reminder and moves itself to the next lead, if any) and the missed timer (the end of the
+grace window). Both are dropped when the appointment is cancelled, checked in or missed; a
+reschedule cancels the old appointment (and its timers) and books the new one (with its own).
+
 The ``appointments`` read model (the day's bookings of a site for the reception) is projected
 from ``frontdesk.checkin.appointments`` by ``projections.appointments``; it is rebuildable.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from uuid import UUID
 
@@ -34,6 +42,7 @@ from services.checkin.domain.appointments import (
     CancelAppointment,
     CheckInAppointment,
     MarkMissed,
+    RemindAppointment,
     Slot,
     SlotAvailability,
     SlotCommand,
@@ -41,15 +50,21 @@ from services.checkin.domain.appointments import (
     appointment_ref,
     day_slots,
     decide_slot,
+    next_reminder,
     slot_stream,
 )
 
 MISSED_TIMER = "appointment_missed"
+REMINDER_TIMER = "appointment_reminder"
 ONE_PER_DAY = "appointment_index_one_per_day"
 
 
 def missed_timer_id(appointment_id: UUID) -> str:
     return f"appointment-missed:{appointment_id}"
+
+
+def reminder_timer_id(appointment_id: UUID) -> str:
+    return f"appointment-reminder:{appointment_id}"
 
 
 def slots(store: EventStore) -> Repository[Slot]:
@@ -120,7 +135,12 @@ async def book(
     customer_id: str,
     now: datetime,
     context: CommandContext,
+    reminders: Sequence[int] = (),
+    account_ref: str | None = None,
 ) -> asyncpg.Record:
+    """Book, and set the appointment's timers: its first reminder (of the lead times
+    ``reminders`` in minutes, the longest still ahead; none when it names no account to reach
+    the customer through) and its missed timer."""
     site = await load_site(conn, store, site_id)
     if not site.configured:
         raise NotFound(f"no such site {site_id}")
@@ -135,6 +155,7 @@ async def book(
         start=start,
         customer_id=customer_id,
         at=now,
+        account_ref=account_ref,
     )
     slot = await _change_slot(
         conn, store, slot_stream(site_id, queue, start), facts, command, context
@@ -149,7 +170,33 @@ async def book(
         {"appointment_id": str(appointment_id)},
         context,
     )
+    if account_ref is not None:
+        await _schedule_reminder(conn, slot, appointment_id, reminders, now, None, context)
     return await appointment_row(conn, appointment_id)
+
+
+async def _schedule_reminder(
+    conn: asyncpg.Connection,
+    slot: Slot,
+    appointment_id: UUID,
+    reminders: Sequence[int],
+    after: datetime,
+    shorter_than: int | None,
+    context: CommandContext,
+) -> None:
+    assert slot.start is not None
+    upcoming = next_reminder(slot.start, reminders, after, shorter_than)
+    if upcoming is None:
+        return
+    lead, due = upcoming
+    await schedule(
+        conn,
+        reminder_timer_id(appointment_id),
+        REMINDER_TIMER,
+        due,
+        {"appointment_id": str(appointment_id), "before_minutes": lead},
+        context,
+    )
 
 
 async def _other_booking(
@@ -204,6 +251,7 @@ async def _change(
     await _index(conn, slot, appointment_id, row["service_day"])
     if slot.bookings[appointment_id].status is not AppointmentStatus.BOOKED:
         await cancel(conn, missed_timer_id(appointment_id))
+        await cancel(conn, reminder_timer_id(appointment_id))
     return slot
 
 
@@ -232,16 +280,18 @@ async def reschedule(
     by_staff: bool,
     now: datetime,
     context: CommandContext,
+    reminders: Sequence[int] = (),
 ) -> asyncpg.Record:
     """Move a booking to the slot at ``start`` (same site, queue and person) in one step: the
     old place is cancelled ("rescheduled") and the new one booked in the caller's transaction,
     under the same rules as cancelling and booking. A refused booking (full, started, beyond
-    the horizon, …) rolls the cancellation back with it: the person keeps their old place."""
+    the horizon, …) rolls the cancellation back with it: the person keeps their old place.
+    The old appointment's reminder goes with it; the new one is reminded for its own time."""
     old = await appointment_row(conn, appointment_id)
     if old["slot_start"] == start:
         raise RuleViolation("the appointment is already in that slot")
     command = CancelAppointment(appointment_id, now, by_staff=by_staff, reason="rescheduled")
-    await _change(conn, store, appointment_id, command, context)
+    cancelled = await _change(conn, store, appointment_id, command, context)
     return await book(
         conn,
         store,
@@ -252,6 +302,8 @@ async def reschedule(
         customer_id=old["customer_id"],
         now=now,
         context=context,
+        reminders=reminders,
+        account_ref=cancelled.bookings[appointment_id].account_ref,
     )
 
 
@@ -300,6 +352,32 @@ async def missed_due(
         return  # cancelled or checked in meanwhile
     command = MarkMissed(appointment_id, now)
     await _change(conn, store, appointment_id, command, timer.context("checkin"))
+
+
+async def reminder_due(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    timer: Timer,
+    now: datetime,
+    reminders: Sequence[int],
+) -> None:
+    """The reminder timer: remind the customer (if the appointment is still booked and has
+    not started), then set the timer for the next, shorter lead time still ahead."""
+    appointment_id = UUID(timer.payload["appointment_id"])
+    lead = int(timer.payload["before_minutes"])
+    row = await conn.fetchrow(
+        "SELECT status, site_id FROM appointment_index WHERE appointment_id = $1",
+        appointment_id,
+    )
+    if row is None or row["status"] != AppointmentStatus.BOOKED.value:
+        return  # cancelled, checked in or missed meanwhile
+    site = await load_site(conn, store, row["site_id"])
+    context = timer.context("checkin")
+    command = RemindAppointment(
+        appointment_id, lead, now, site.name or site.site_id or row["site_id"], site.timezone
+    )
+    slot = await _change(conn, store, appointment_id, command, context)
+    await _schedule_reminder(conn, slot, appointment_id, reminders, now, lead, context)
 
 
 async def availability(

@@ -9,10 +9,17 @@ Slots follow each other from the start of each opening period of the site's loca
 whole slots that end by closing time. A queue without ``appointment_slot_minutes`` takes no
 appointments. A booked visitor may check in from ``slot_start - early`` to
 ``slot_end + grace``; after that the appointment is missed and its place released.
+
+A booked appointment is **reminded** before it starts, at each lead time of the check-in
+setting ``appointment_reminders_minutes`` (default 24 hours and 2 hours before) whose moment
+is still ahead when it is booked: booked 5 hours ahead, only the 2-hour reminder comes. Each
+reminder is appended once, and only while the appointment is booked and its slot has not
+started (``next_reminder``, ``RemindAppointment``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -25,6 +32,7 @@ from contracts.events.checkin_appointments import (
     AppointmentCancelled,
     AppointmentCheckedIn,
     AppointmentMissed,
+    AppointmentReminderDue,
 )
 from contracts.vocabulary import ServiceQueue
 from runtime.aggregate import AggregateType
@@ -147,6 +155,8 @@ class Booking:
     booked_at: datetime
     ticket_id: UUID | None = None
     ended_at: datetime | None = None
+    account_ref: str | None = None
+    reminded: frozenset[int] = frozenset()  # the lead times (minutes) reminded already
 
 
 @dataclass(frozen=True)
@@ -190,6 +200,7 @@ class BookAppointment:
     start: datetime
     customer_id: str
     at: datetime
+    account_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -216,7 +227,36 @@ class MarkMissed:
     at: datetime
 
 
-SlotCommand = BookAppointment | CancelAppointment | CheckInAppointment | MarkMissed
+@dataclass(frozen=True)
+class RemindAppointment:
+    """The reminder timer is due: remind the customer ``before_minutes`` ahead. The site's
+    name and timezone are facts for the message (the slot does not hold them)."""
+
+    appointment_id: UUID
+    before_minutes: int
+    at: datetime
+    site_name: str
+    timezone: str
+
+
+SlotCommand = (
+    BookAppointment | CancelAppointment | CheckInAppointment | MarkMissed | RemindAppointment
+)
+
+
+def next_reminder(
+    slot_start: datetime, leads: Sequence[int], after: datetime, shorter_than: int | None = None
+) -> tuple[int, datetime] | None:
+    """The first reminder still to come: the longest lead time (shorter than
+    ``shorter_than``, the one just sent) whose moment is after ``after``; None when none is
+    left (booked too late for any, or the last one sent)."""
+    for lead in sorted({lead for lead in leads if lead > 0}, reverse=True):
+        if shorter_than is not None and lead >= shorter_than:
+            continue
+        due = slot_start - timedelta(minutes=lead)
+        if due > after:
+            return lead, due
+    return None
 
 
 def decide_slot(slot: Slot, facts: SlotFacts, command: SlotCommand) -> list[EventPayload]:
@@ -288,7 +328,36 @@ def decide_slot(slot: Slot, facts: SlotFacts, command: SlotCommand) -> list[Even
                     missed_at=command.at,
                 )
             ]
+        case RemindAppointment():
+            return _decide_reminder(slot, command)
     raise TypeError(f"unknown command {command!r}")
+
+
+def _decide_reminder(slot: Slot, command: RemindAppointment) -> list[EventPayload]:
+    """A reminder only for a booking still booked, before its slot starts, once per lead
+    time: a cancelled, checked-in or missed appointment, or a stale timer, gets nothing."""
+    booking = slot.booking(command.appointment_id)
+    assert slot.start is not None
+    assert slot.end is not None
+    if booking.status is not AppointmentStatus.BOOKED or command.at >= slot.start:
+        return []
+    if command.before_minutes in booking.reminded:
+        return []
+    return [
+        AppointmentReminderDue(
+            appointment_id=booking.appointment_id,
+            site_id=slot.site_id or "",
+            site_name=command.site_name,
+            timezone=command.timezone,
+            queue=slot.queue,  # type: ignore[arg-type]
+            slot_start=slot.start,
+            slot_end=slot.end,
+            customer_id=booking.customer_id,
+            account_ref=booking.account_ref,
+            before_minutes=command.before_minutes,
+            due_at=command.at,
+        )
+    ]
 
 
 def _decide_booking(slot: Slot, facts: SlotFacts, command: BookAppointment) -> list[EventPayload]:
@@ -329,6 +398,7 @@ def _decide_booking(slot: Slot, facts: SlotFacts, command: BookAppointment) -> l
             check_in_from=start - timedelta(minutes=settings.appointment_early_minutes),
             check_in_until=end + timedelta(minutes=settings.appointment_grace_minutes),
             booked_at=command.at,
+            account_ref=command.account_ref,
         )
     ]
 
@@ -348,6 +418,7 @@ def evolve_slot(slot: Slot, event: EventPayload) -> Slot:
                 check_in_from=event.check_in_from,
                 check_in_until=event.check_in_until,
                 booked_at=event.booked_at,
+                account_ref=event.account_ref,
             )
             return replace(
                 slot,
@@ -367,6 +438,10 @@ def evolve_slot(slot: Slot, event: EventPayload) -> Slot:
             return replace(slot, bookings={**slot.bookings, event.appointment_id: booking})
         case AppointmentMissed():
             return _set(slot, event.appointment_id, AppointmentStatus.MISSED, event.missed_at)
+        case AppointmentReminderDue():
+            reminded = slot.bookings[event.appointment_id]
+            reminded = replace(reminded, reminded=reminded.reminded | {event.before_minutes})
+            return replace(slot, bookings={**slot.bookings, event.appointment_id: reminded})
     return slot
 
 

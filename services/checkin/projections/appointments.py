@@ -13,6 +13,7 @@ from contracts.events.checkin_appointments import (
     AppointmentCancelled,
     AppointmentCheckedIn,
     AppointmentMissed,
+    AppointmentReminderDue,
 )
 from runtime.consumer import EventHandler, ReceivedEvent
 
@@ -70,13 +71,26 @@ async def on_missed(conn: asyncpg.Connection, event: ReceivedEvent[AppointmentMi
     )
 
 
+async def on_reminded(
+    conn: asyncpg.Connection, event: ReceivedEvent[AppointmentReminderDue]
+) -> None:
+    e = event.payload
+    await conn.execute(
+        """UPDATE appointments SET reminded_at = $2
+           WHERE appointment_id = $1 AND (reminded_at IS NULL OR reminded_at < $2)""",
+        e.appointment_id,
+        e.due_at,
+    )
+
+
 async def day_bookings(
     conn: asyncpg.Connection, site_id: str, start: datetime, end: datetime
 ) -> list[asyncpg.Record]:
     """The bookings of a site whose slot starts in [start, end), in slot order."""
     return list(
         await conn.fetch(
-            """SELECT appointment_id, queue, slot_start, slot_end, customer_id, status, ticket_id
+            """SELECT appointment_id, queue, slot_start, slot_end, customer_id, status, ticket_id,
+                   reminded_at
                FROM appointments WHERE site_id = $1 AND slot_start >= $2 AND slot_start < $3
                ORDER BY slot_start, appointment_id""",
             site_id,
@@ -91,4 +105,5 @@ handlers: dict[type[Any], EventHandler] = {
     AppointmentCancelled: on_cancelled,
     AppointmentCheckedIn: on_checked_in,
     AppointmentMissed: on_missed,
+    AppointmentReminderDue: on_reminded,
 }

@@ -146,6 +146,8 @@ async def _facts(
         state.recipient_ref,
         now - timedelta(hours=1),
     )
+    if state.variables is None:  # the recipient was erased: decide_send drops it
+        return SendFacts(now=now), None, {}
     variables, headers = dict(state.variables), dict[str, str]()
     unsubscribe_link = True
     if needs_unsubscribe_link(state):

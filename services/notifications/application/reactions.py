@@ -15,6 +15,7 @@ import asyncpg
 
 from contracts.events.cases import CallbackRequested, DecisionRecorded
 from contracts.events.checkin import TicketCalled, TicketIssued, TicketPositionChanged
+from contracts.events.checkin_appointments import CHECKIN_APPOINTMENTS, AppointmentReminderDue
 from contracts.events.notifications import (
     CallbackActor,
     CodeDelivery,
@@ -44,11 +45,17 @@ from services.notifications.application.messages import SERVICE, request_message
 from services.notifications.application.queue_callbacks import queue_callback_handlers
 from services.notifications.application.recipients import preferences_of, reach
 from services.notifications.config import NotificationSettings
+from services.notifications.domain.appointments import (
+    DEFAULT_LANGUAGE,
+    reminder_not_before,
+    reminder_variables,
+)
 from services.notifications.domain.callbacks import RequestCallback, decide_request
 from services.notifications.domain.decisions import decision_variables
 from services.notifications.domain.hours import DEFAULT_PREFERRED, DEFAULT_QUIET
 from services.notifications.domain.messages import RequestNotification
 from services.notifications.domain.organizations import organization_message
+from services.notifications.domain.recipients import reach_of
 from services.notifications.wiring import NotificationsWiring
 
 OrganizationStep = (
@@ -235,6 +242,40 @@ def reaction_groups(runtime: RunningService) -> list[ConsumerGroup]:
             CommandContext.caused_by(event.envelope, SERVICE),
         )
 
+    async def on_appointment_reminder(
+        conn: asyncpg.Connection, event: ReceivedEvent[AppointmentReminderDue]
+    ) -> None:
+        """A booked appointment starts soon: remind the person through the booking's
+        account (their channels and language), outside their quiet hours where it can."""
+        due = event.payload
+        if due.account_ref is None:
+            return  # booked without an account: no one to reach
+        recipient = f"account:{due.account_ref}"
+        prefs = await preferences_of(conn, store, recipient)
+        person = reach_of(prefs)
+        if not person.channels:
+            return  # no channel with an address: nothing to send on
+        await request_message(
+            conn,
+            store,
+            RequestNotification(
+                kind=NotificationKind.APPOINTMENT_REMINDER,
+                channels=person.channels,
+                recipient_ref=recipient,
+                language=person.language or DEFAULT_LANGUAGE,
+                triggered_by=event.envelope.event_id,
+                variables=reminder_variables(due),
+                at=due.due_at,
+                account_ref=due.account_ref,
+                timezone=due.timezone,  # the time at the site, where the appointment is
+                addresses=person.addresses,
+                not_before=reminder_not_before(
+                    due, prefs.quiet_hours if prefs else None, person.timezone
+                ),
+            ),
+            CommandContext.caused_by(event.envelope, SERVICE),
+        )
+
     async def on_callback_requested(
         conn: asyncpg.Connection, event: ReceivedEvent[CallbackRequested]
     ) -> None:
@@ -391,6 +432,12 @@ def reaction_groups(runtime: RunningService) -> list[ConsumerGroup]:
             },
             description="Decides the messages that check-in events call for, and carries "
             "out the callbacks phone callers ask for while they wait.",
+        ),
+        ConsumerGroup(
+            name="notifications.appointment_reminders",
+            topics=[CHECKIN_APPOINTMENTS],
+            handlers={AppointmentReminderDue: on_appointment_reminder},
+            description="Reminds people of their booked appointments before they start.",
         ),
         ConsumerGroup(
             name="notifications.callback_requests",

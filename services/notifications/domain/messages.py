@@ -85,7 +85,8 @@ class Notification:
     account_ref: str | None = None
     language: str = "und"
     timezone: str | None = None
-    variables: dict[str, str] = field(default_factory=dict)
+    # None: the recipient was erased (the sealed variables read as null): nothing to send
+    variables: dict[str, str] | None = field(default_factory=dict)
     addresses: dict[MessageChannel, str] = field(default_factory=dict)
     not_before: datetime | None = None
     provider_message_id: str | None = None
@@ -141,6 +142,9 @@ _ADDRESS_FIELDS = {
     MessageChannel.WECHAT: "to_wechat",
     MessageChannel.QQ: "to_qq",
 }
+
+
+RECIPIENT_ERASED = "the recipient was erased before it was sent: nothing left to send"
 
 
 def decide_request(state: Notification, command: RequestNotification) -> list[EventPayload]:
@@ -385,10 +389,14 @@ def decide_send(state: Notification, facts: SendFacts, retry: Retry) -> SendPlan
     provider or verification client, or when its template is broken (before the claim: a
     broken template must not spend the code). Any other message fails on its channel
     (falling back) without an address or a provider, or a campaign email without its
-    unsubscribe link; a broken template fails it finally."""
+    unsubscribe link; a broken template fails it finally. A message whose recipient was
+    erased before it went out (its sealed variables and addresses read as null) is finally
+    failed at once, whatever its kind: there is no one left to tell, and no text to send."""
     now = facts.now
     if state.status is not NotificationStatus.QUEUED or state.channel is None:
         return SendPlan()
+    if state.variables is None:
+        return SendPlan(events=decide_failed(state, RECIPIENT_ERASED, now))
     channel = state.channel
     if state.not_before is not None and now < state.not_before:
         return SendPlan(hold_until=state.not_before)
@@ -552,7 +560,7 @@ def evolve(state: Notification, event: EventPayload) -> Notification:
                 account_ref=event.account_ref,
                 language=event.language,
                 timezone=event.timezone,
-                variables=dict(event.variables),
+                variables=None if event.variables is None else dict(event.variables),
                 addresses=addresses,
                 not_before=event.not_before,
                 campaign_id=event.campaign_id,

@@ -301,6 +301,41 @@ TEMPLATES: dict[NotificationKind, Template] = {
             ),
         ),
     ),
+    NotificationKind.APPOINTMENT_REMINDER: _T(
+        {"start": Var.TIME, "queue": QUEUES, "site": Var.TEXT},
+        frozenset(),
+        _texts(
+            zh_CN=(
+                "预约提醒",
+                "提醒：您已预约 {start}（当地时间）在{site}办理「{queue}」业务，"
+                "请准时到达并在前台签到。如需改期或取消，请在线操作。",
+            ),
+            en=(
+                "Appointment reminder",
+                "Reminder: your appointment for {queue} at {site} is on {start} (local time). "
+                "Please arrive on time and check in at the reception. To move or cancel it, "
+                "go online.",
+            ),
+            fr=(
+                "Rappel de rendez-vous",
+                "Rappel : votre rendez-vous pour « {queue} » à {site} est le {start} (heure "
+                "locale). Merci d'arriver à l'heure et de vous présenter à l'accueil. Pour le "
+                "déplacer ou l'annuler, rendez-vous en ligne.",
+            ),
+            de=(
+                "Terminerinnerung",
+                "Erinnerung: Ihr Termin für „{queue}“ in {site} ist am {start} (Ortszeit). "
+                "Bitte kommen Sie pünktlich und melden Sie sich am Empfang an. Verschieben "
+                "oder absagen können Sie ihn online.",
+            ),
+            ja=(
+                "ご予約のお知らせ",
+                "{start}（現地時間）に{site}で「{queue}」のご予約があります。"
+                "時間どおりにお越しいただき、受付でチェックインしてください。"
+                "変更・キャンセルはオンラインで行えます。",
+            ),
+        ),
+    ),
     # -- an organization's verification, told to its contact person (texts: organization_texts.py)
     NotificationKind.ORGANIZATION_SUBMITTED: _T(
         {"organization": Var.TEXT, "link": Var.URL},

@@ -17,6 +17,15 @@ async def project_preferences(
     conn: asyncpg.Connection, event: ReceivedEvent[RecipientPreferencesSet]
 ) -> None:
     prefs = event.payload
+    sealed = event.envelope.personal_data
+    if sealed is not None and all(getattr(prefs, name, None) is None for name in sealed.fields):
+        # the person was erased (their sealed addresses read as null): a replay leaves no
+        # row, as the erasure left none live (``redact``), so a rebuild equals the live model
+        await conn.execute(
+            "DELETE FROM recipient_preferences WHERE recipient_ref = $1",
+            f"account:{prefs.account_ref}",
+        )
+        return
     await conn.execute(
         """INSERT INTO recipient_preferences (recipient_ref, subject_id, channels, language,
                timezone, preferred_start, preferred_end, quiet_start, quiet_end, phone, email,

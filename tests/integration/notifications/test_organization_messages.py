@@ -107,10 +107,12 @@ async def test_the_contact_is_told_every_step_of_the_verification_in_their_langu
     ]
     assert len(requested) == len(STEPS)
     for envelope in requested:
-        assert envelope.schema_version == 4  # v3 and up: sealed under subject_ref
+        assert envelope.schema_version == 5  # v3 and up: sealed under subject_ref
         assert envelope.personal_data is not None
         assert envelope.personal_data.subject_id == f"organization:{organization_id}"
         assert envelope.payload["to_email"].startswith("pd1:")
+        assert envelope.payload["variables"].startswith("pd1:")  # v5: the variables too
+        assert legal_name not in envelope.model_dump_json()
         assert body["contact_email"] not in envelope.model_dump_json()
 
 

@@ -16,6 +16,7 @@ from contracts.events.checkin_appointments import (
     AppointmentCancelled,
     AppointmentCheckedIn,
     AppointmentMissed,
+    AppointmentReminderDue,
 )
 from contracts.events.checkin_sites import OpeningHours, QueueSettings, SiteConfigured
 from contracts.vocabulary import Channel, ServiceQueue
@@ -30,12 +31,14 @@ from services.checkin.domain.appointments import (
     CancelAppointment,
     CheckInAppointment,
     MarkMissed,
+    RemindAppointment,
     Slot,
     SlotFacts,
     appointment_ref,
     bookable_slot,
     day_slots,
     decide_slot,
+    next_reminder,
     slot_grid,
     slot_stream,
 )
@@ -382,3 +385,63 @@ def test_production_refuses_the_development_phone_key(monkeypatch: pytest.Monkey
         CheckinSettings()
     monkeypatch.setenv("FRONTDESK_CHECKIN_PHONE_KEY", "a-real-secret-of-at-least-32-chars!!")
     assert CheckinSettings().env == "production"
+
+
+# -- reminders --------------------------------------------------------------------------------
+
+LEADS = (24 * 60, 2 * 60)
+
+
+def remind(lead: int, at: datetime) -> RemindAppointment:
+    return RemindAppointment(A1, lead, at, site_name="Test centre", timezone=SH)
+
+
+def test_the_reminders_still_ahead_at_booking_come_longest_first() -> None:
+    start = local(MONDAY, 10)
+    day_before = start - timedelta(days=2)
+    assert next_reminder(start, LEADS, day_before) == (1440, start - timedelta(hours=24))
+    # after the 24-hour one: the 2-hour one; after that: none
+    assert next_reminder(start, LEADS, start - timedelta(hours=24), 1440) == (
+        120,
+        start - timedelta(hours=2),
+    )
+    assert next_reminder(start, LEADS, start - timedelta(hours=2), 120) is None
+    # booked five hours ahead: only the 2-hour one; booked within two hours: none
+    assert next_reminder(start, LEADS, start - timedelta(hours=5)) == (
+        120,
+        start - timedelta(hours=2),
+    )
+    assert next_reminder(start, LEADS, start - timedelta(minutes=90)) is None
+    assert next_reminder(start, (), day_before) is None
+
+
+def test_a_booked_appointment_is_reminded_once_per_lead_before_it_starts() -> None:
+    [booked_event] = booking(
+        Slot(),
+        BookAppointment(A1, "sz-test", Q, local(MONDAY, 10), "cust-1", NOW, account_ref="acct-1"),
+    )
+    slot = given(booked_event)
+    at = local(MONDAY, 8)
+    [event] = decide_slot(slot, NO_FACTS, remind(120, at))
+    assert isinstance(event, AppointmentReminderDue)
+    assert (event.account_ref, event.customer_id, event.before_minutes) == ("acct-1", "cust-1", 120)
+    assert (event.slot_start, event.slot_end, event.due_at) == (
+        local(MONDAY, 10),
+        local(MONDAY, 10, 20),
+        at,
+    )
+    assert (event.site_name, event.timezone, event.queue) == ("Test centre", SH, Q)
+    reminded = given(booked_event, event)
+    assert decide_slot(reminded, NO_FACTS, remind(120, at)) == []  # the timer fired twice
+    assert reminded.taken == 1  # a reminder changes no place
+
+
+def test_no_reminder_for_a_cancelled_checked_in_or_started_appointment() -> None:
+    slot = given(booked())
+    cancelled = given(
+        booked(), *decide_slot(slot, NO_FACTS, CancelAppointment(A1, NOW, by_staff=False))
+    )
+    assert decide_slot(cancelled, NO_FACTS, remind(120, local(MONDAY, 8))) == []
+    checked = given(booked(), *decide_slot(slot, NO_FACTS, check_in(local(MONDAY, 9, 40))))
+    assert decide_slot(checked, NO_FACTS, remind(120, local(MONDAY, 9, 45))) == []
+    assert decide_slot(slot, NO_FACTS, remind(120, local(MONDAY, 10))) == []  # too late

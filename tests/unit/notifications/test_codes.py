@@ -158,7 +158,12 @@ def test_v2_messages_read_as_v3_with_their_account_as_subject() -> None:
         2,
         {**sample, "account_ref": None, "to_phone": None, "to_wechat": None},
     )
-    assert without_account.data_subject_id is None
+    assert without_account.subject_ref is None
+    as_v3 = REGISTRY.definition("notifications.notification_requested").versions[3]
+    upcast_to_v3 = as_v3.model_validate(without_account.model_dump(mode="json"))
+    assert upcast_to_v3.data_subject_id is None
+    # v5 seals the variables under the recipient's own key when no subject is named
+    assert without_account.data_subject_id == without_account.recipient_ref
 
 
 def test_the_data_subject_of_v3_is_its_subject_ref() -> None:

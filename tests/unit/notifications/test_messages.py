@@ -3,8 +3,9 @@ machine (queued → sent → delivered | failed), retries and fallback."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -19,20 +20,27 @@ from contracts.events.notifications import (
     NotificationRequested,
     NotificationSent,
 )
+from contracts.registry import REGISTRY
 from runtime.errors import RuleViolation
+from runtime.privacy import TOKEN_PREFIX, Privacy
 from services.notifications.domain.messages import (
     NOTIFICATION,
+    RECIPIENT_ERASED,
     Notification,
     NotificationStatus,
     RequestNotification,
+    Retry,
+    SendFacts,
     decide_receipt,
     decide_request,
+    decide_send,
     decide_send_failure,
     decide_sent,
     idempotency_key,
     notification_id,
     retry_delay,
 )
+from tests.unit.test_privacy import KeysInMemory, envelope
 
 pytestmark = pytest.mark.unit
 
@@ -213,3 +221,66 @@ def test_a_failure_receipt_falls_back_to_the_next_channel() -> None:
     assert isinstance(failed, NotificationFailed)
     assert failed.fallback_channel is WECHAT
     assert failed.reason == "unreachable handset"
+
+
+# -- the variables are the recipient's personal data (v5) -----------------------------------
+
+
+async def test_the_variables_are_sealed_under_the_recipients_key_and_forgotten_with_it() -> None:
+    keys = KeysInMemory()
+    privacy, event_id = Privacy(keys), uuid4()
+    [requested] = decide_request(Notification(), request())
+    explained = requested.model_copy(update={"variables": {"explanation": "FAKE personal words"}})
+    sealed, ref = await privacy.seal(event_id, explained)
+    assert ref is not None
+    assert ref.subject_id == "account:acct-1"
+    assert "variables" in ref.fields
+    assert isinstance(sealed["variables"], str)
+    assert sealed["variables"].startswith(TOKEN_PREFIX)
+    assert "FAKE personal words" not in json.dumps(sealed)
+    revealed = await privacy.reveal(envelope(event_id, sealed, ref))
+    assert revealed["variables"] == {"explanation": "FAKE personal words"}
+
+    # a recipient with no subject named: sealed under the recipient's own key
+    anonymous = explained.model_copy(
+        update={"subject_ref": None, "account_ref": None, "to_phone": None, "to_wechat": None}
+    )
+    _, own = await privacy.seal(uuid4(), anonymous)
+    assert own is not None
+    assert own.subject_id == RECIPIENT
+
+    await keys.erase("account:acct-1")
+    erased = await privacy.reveal(envelope(event_id, sealed, ref))
+    assert erased["variables"] is None
+    assert erased["to_phone"] is None
+
+
+def test_v4_messages_read_as_v5_with_their_variables_as_written() -> None:
+    sample = json.loads(
+        open("contracts/samples/notifications.notification_requested.v4.json").read()  # noqa: SIM115
+    )
+    decoded = REGISTRY.decode("notifications.notification_requested", 4, sample)
+    assert isinstance(decoded, NotificationRequested)
+    assert decoded.variables == {"number": "P012", "wait_minutes": "25"}
+
+
+def test_a_message_whose_recipient_was_erased_is_dropped_not_sent() -> None:
+    """Erased before it went out: the variables (and the addresses) read as null. Nothing is
+    rendered or handed to a provider; the message is finally failed at once, saying why, on
+    no other channel — there is no one left to tell."""
+    [requested] = decide_request(Notification(), request())
+    as_read_after_erasure = requested.model_copy(
+        update={"variables": None, "to_phone": None, "to_wechat": None}
+    )
+    state = NOTIFICATION.fold([as_read_after_erasure])
+    assert state.status is NotificationStatus.QUEUED
+    assert state.variables is None
+    plan = decide_send(state, SendFacts(now=T0), Retry(jitter=0.0, max_attempts=3))
+    assert not plan.send
+    [failed] = plan.events
+    assert isinstance(failed, NotificationFailed)
+    assert failed.reason == RECIPIENT_ERASED
+    assert failed.fallback_channel is None
+    assert NOTIFICATION.fold([as_read_after_erasure, failed]).status is NotificationStatus.FAILED
+    # a message not erased renders and goes
+    assert decide_send(queued(), SendFacts(now=T0), Retry(jitter=0.0, max_attempts=3)).send
