@@ -1,10 +1,15 @@
 """HTTP API of sites: configure a service center (time zone, opening hours, queues, phone
-menu), add desks and remote positions, close or open a queue for the rest of the day."""
+menu), add desks and remote positions, close or open a queue for the rest of the day.
+
+A verified organization's administrator or supervisor configures its contact centre's sites
+the same way: the site is the organization's from its first configuration on (see
+``api/roles.py``)."""
 
 from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -15,9 +20,15 @@ from runtime.auth import STAFF_ROLES, Principal, require_roles
 from runtime.commands import command
 from runtime.errors import NotFound
 from runtime.service import Runtime, ServiceRuntime
-from services.checkin.api.roles import ID, SiteId, SupervisorRoles, context_of
+from services.checkin.api.roles import (
+    ID,
+    SiteId,
+    SupervisorRoles,
+    context_of,
+    site_at_work,
+)
 from services.checkin.api.tickets import ReasonRequest
-from services.checkin.application.sites import change_site, load_site
+from services.checkin.application.sites import change_site
 from services.checkin.domain.sites import (
     AddDesk,
     CloseQueue,
@@ -67,6 +78,9 @@ class SiteView(BaseModel):
     closed_today: list[Queue]
     screening_required: bool = False
     ivr_menu: dict[str, Queue] = Field(default_factory=dict)
+    organization_id: UUID | None = Field(
+        default=None, description="The organization whose contact centre this is; null: ours."
+    )
 
 
 class DeskRequest(BaseModel):
@@ -97,13 +111,18 @@ def site_view(site: Site, now: datetime) -> SiteView:
         closed_today=sorted(q for q in site.queues if site.queue_closed_today(q, now)),
         screening_required=site.screening_required,
         ivr_menu=dict(sorted(site.ivr_menu.items())),
+        organization_id=site.organization_id,
     )
 
 
 async def _change_site(
     runtime: ServiceRuntime, principal: Principal, site_id: str, action: SiteCommand, now: datetime
 ) -> SiteView:
-    """Every site command: decide and append in one transaction, answer with the site."""
+    """Every site command: decide and append in one transaction, answer with the site. The
+    site's organization never changes once configured, so checking it before is enough here
+    (the decision refuses another's site too, should it be configured meanwhile)."""
+    async with runtime.pool.acquire() as conn:
+        await site_at_work(conn, runtime.store, principal, site_id)
     context = context_of(principal)
     site = await command(
         runtime.pool, lambda conn: change_site(conn, runtime.store, site_id, action, context)
@@ -129,6 +148,7 @@ async def configure_site(
         estimate_margin_minutes=body.estimate_margin_minutes,
         screening_required=body.screening_required,
         ivr_menu=body.ivr_menu,
+        organization_id=principal.organization,
     )
     return await _change_site(runtime, principal, site_id, action, now)
 
@@ -137,10 +157,12 @@ async def configure_site(
 async def get_site(
     site_id: SiteId,
     runtime: Runtime,
-    principal: Annotated[Principal, require_roles("customer", *STAFF_ROLES, "service")],
+    principal: Annotated[
+        Principal, require_roles("customer", *STAFF_ROLES, "service", organizations=True)
+    ],
 ) -> SiteView:
     async with runtime.pool.acquire() as conn:
-        site = await load_site(conn, runtime.store, site_id)
+        site = await site_at_work(conn, runtime.store, principal, site_id)
     return site_view(site, runtime.clock.now())
 
 
@@ -158,7 +180,13 @@ async def add_desk(
     principal: Annotated[Principal, SupervisorRoles],
 ) -> SiteView:
     now = runtime.clock.now()
-    action = AddDesk(desk_id=body.desk_id, kind=body.kind, at=now, location=body.location)
+    action = AddDesk(
+        desk_id=body.desk_id,
+        kind=body.kind,
+        at=now,
+        location=body.location,
+        organization_id=principal.organization,
+    )
     return await _change_site(runtime, principal, site_id, action, now)
 
 
@@ -176,7 +204,9 @@ async def close_queue(
     principal: Annotated[Principal, SupervisorRoles],
 ) -> SiteView:
     now = runtime.clock.now()
-    action = CloseQueue(queue=queue, at=now, reason=body.reason)
+    action = CloseQueue(
+        queue=queue, at=now, reason=body.reason, organization_id=principal.organization
+    )
     return await _change_site(runtime, principal, site_id, action, now)
 
 
@@ -193,4 +223,5 @@ async def open_queue(
     principal: Annotated[Principal, SupervisorRoles],
 ) -> SiteView:
     now = runtime.clock.now()
-    return await _change_site(runtime, principal, site_id, OpenQueue(queue=queue, at=now), now)
+    action = OpenQueue(queue=queue, at=now, organization_id=principal.organization)
+    return await _change_site(runtime, principal, site_id, action, now)
