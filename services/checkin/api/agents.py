@@ -42,6 +42,7 @@ from services.checkin.domain.agents import (
     SignOut,
     TakeBreak,
 )
+from services.checkin.projections import agent_states
 
 router = APIRouter()
 
@@ -76,6 +77,17 @@ class AgentView(BaseModel):
     status_since: AwareDatetime | None
     organization_id: UUID | None = Field(
         default=None, description="The organization whose agent this is; null: ours."
+    )
+
+
+class AgentSummary(BaseModel):
+    agent_id: str
+    status: AgentStatus
+    site_id: str | None
+    desk_id: str | None
+    queues: list[Queue]
+    organization_id: UUID | None = Field(
+        description="The organization whose agent this is; null: ours."
     )
 
 
@@ -156,6 +168,30 @@ async def set_profile(
         runtime.pool, lambda conn: set_agent_profile(conn, runtime.store, agent_id, action, context)
     )
     return agent_view(agent)
+
+
+@router.get(
+    "/agents", response_model=list[AgentSummary], tags=["agents"], summary="My centre's agents"
+)
+async def list_agents(
+    runtime: Runtime, principal: Annotated[Principal, SupervisorRoles]
+) -> list[AgentSummary]:
+    """The agents of the caller's own contact centre (an organization's supervisors and
+    administrators: their organization's; the platform's: the platform's), by id, at most
+    1000, with where they are and what they do, from the ``agent_states`` read model."""
+    async with runtime.pool.acquire() as conn:
+        rows = await agent_states.centre_agents(conn, principal.organization)
+    return [
+        AgentSummary(
+            agent_id=row["agent_id"],
+            status=AgentStatus(row["status"]),
+            site_id=row["site_id"],
+            desk_id=row["desk_id"],
+            queues=sorted(Queue(q) for q in row["queues"]),
+            organization_id=row["organization_id"],
+        )
+        for row in rows
+    ]
 
 
 @router.get("/agents/{agent_id}", response_model=AgentView, tags=["agents"], summary="An agent")

@@ -22,6 +22,7 @@ from runtime.errors import NotFound
 from runtime.service import Runtime, ServiceRuntime
 from services.checkin.api.roles import (
     ID,
+    BoardRoles,
     SiteId,
     SupervisorRoles,
     context_of,
@@ -37,6 +38,7 @@ from services.checkin.domain.sites import (
     Site,
     SiteCommand,
 )
+from services.checkin.projections import sites as site_list
 
 router = APIRouter()
 
@@ -80,6 +82,16 @@ class SiteView(BaseModel):
     ivr_menu: dict[str, Queue] = Field(default_factory=dict)
     organization_id: UUID | None = Field(
         default=None, description="The organization whose contact centre this is; null: ours."
+    )
+
+
+class SiteSummary(BaseModel):
+    site_id: str
+    name: str
+    timezone: str
+    queues: list[Queue]
+    organization_id: UUID | None = Field(
+        description="The organization whose contact centre this is; null: ours."
     )
 
 
@@ -151,6 +163,29 @@ async def configure_site(
         organization_id=principal.organization,
     )
     return await _change_site(runtime, principal, site_id, action, now)
+
+
+@router.get("/sites", response_model=list[SiteSummary], tags=["sites"], summary="My centre's sites")
+async def list_sites(
+    runtime: Runtime, principal: Annotated[Principal, BoardRoles]
+) -> list[SiteSummary]:
+    """The sites of the caller's own contact centre (an organization's staff: their
+    organization's; the platform's staff: the platform's; a service: all), by id, at most
+    1000, from the ``sites`` read model (a moment behind a configuration)."""
+    async with runtime.pool.acquire() as conn:
+        rows = await site_list.centre_sites(
+            conn, principal.organization, every_centre="service" in principal.roles
+        )
+    return [
+        SiteSummary(
+            site_id=row["site_id"],
+            name=row["name"],
+            timezone=row["timezone"],
+            queues=sorted(row["queues"]),
+            organization_id=row["organization_id"],
+        )
+        for row in rows
+    ]
 
 
 @router.get("/sites/{site_id}", response_model=SiteView, tags=["sites"], summary="A site")
