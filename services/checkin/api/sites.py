@@ -26,10 +26,11 @@ from services.checkin.api.roles import (
     SiteId,
     SupervisorRoles,
     context_of,
+    require_works_at,
     site_at_work,
 )
 from services.checkin.api.tickets import ReasonRequest
-from services.checkin.application.sites import change_site
+from services.checkin.application.sites import change_site, load_site
 from services.checkin.domain.sites import (
     AddDesk,
     CloseQueue,
@@ -134,7 +135,9 @@ async def _change_site(
     site's organization never changes once configured, so checking it before is enough here
     (the decision refuses another's site too, should it be configured meanwhile)."""
     async with runtime.pool.acquire() as conn:
-        await site_at_work(conn, runtime.store, principal, site_id)
+        site = await load_site(conn, runtime.store, site_id)
+    if site.configured:  # a new site id is anyone's to configure; it is then theirs
+        require_works_at(principal, site)
     context = context_of(principal)
     site = await command(
         runtime.pool, lambda conn: change_site(conn, runtime.store, site_id, action, context)
