@@ -274,5 +274,6 @@ def evolve_agent(agent: Agent, event: EventPayload) -> Agent:
     return agent
 
 
-# An agent's stream grows all day (two status events per visitor): keep a snapshot.
-AGENT = AggregateType[Agent]("agent", Agent, evolve_agent, snapshots=Snapshots(version=1, every=20))
+# An agent's stream grows all day (two status events per visitor): keep a snapshot
+# (version 2: the state records its organization).
+AGENT = AggregateType[Agent]("agent", Agent, evolve_agent, snapshots=Snapshots(version=2, every=20))

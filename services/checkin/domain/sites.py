@@ -319,5 +319,6 @@ def evolve_site(site: Site, event: EventPayload) -> Site:
     return site
 
 
-# A site lives for years (a closure and an opening per queue and day): keep a snapshot.
-SITE = AggregateType[Site]("site", Site, evolve_site, snapshots=Snapshots(version=1, every=20))
+# A site lives for years (a closure and an opening per queue and day): keep a snapshot
+# (version 2: the state records its organization).
+SITE = AggregateType[Site]("site", Site, evolve_site, snapshots=Snapshots(version=2, every=20))

@@ -196,6 +196,14 @@ def test_agents_sign_in_only_at_their_own_organizations_sites(
             decide_agent(agent_of(agent_org), AgentFacts(site=site), command)
 
 
+def test_whose_it_is_reads_back_from_a_snapshot() -> None:
+    """Sites and agents keep snapshots (version 2 since the state records its organization)."""
+    site, agent = site_of(ORG_A), agent_of(ORG_A)
+    assert SITE.load_state(SITE.dump_state(site)) == site
+    assert AGENT.load_state(AGENT.dump_state(agent)) == agent
+    assert AGENT.load_state(AGENT.dump_state(agent)).organization_id == ORG_A
+
+
 # -- the API's checks -------------------------------------------------------------------------
 
 
