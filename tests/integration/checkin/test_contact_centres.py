@@ -206,6 +206,12 @@ async def test_an_organizations_contact_centre_is_its_own(
     )
     assert second_call.status_code == 201, second_call.text
     assert second_call.json()["in_pool"] is True
+    offers = await checkin.runtime.pool.fetch(
+        """SELECT envelope -> 'payload' ->> 'agent_id' AS agent_id FROM events
+           WHERE event_type = 'checkin.contact_assigned' AND stream_id = ANY($1::text[])""",
+        [f"ticket-{c.json()['ticket_id']}" for c in (call, chat, second_call)],
+    )
+    assert [offer["agent_id"] for offer in offers] == [a_agent, a_agent]
     mine = await client.get("/agents/me/contacts", headers=a_agent_headers)
     assert {c["ticket_id"] for c in mine.json()["contacts"]} == {
         call.json()["ticket_id"],
