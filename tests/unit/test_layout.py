@@ -102,12 +102,11 @@ def test_no_module_imports_itself_back_through_others() -> None:
     assert not circles, "import circles:\n" + "\n".join(" -> ".join(c) for c in circles)
 
 
-# runtime.organizations: its pure rule require_verified (org-design.md: called from decide)
 ALLOWED_IN_DOMAINS = (
     "contracts",
     "runtime.aggregate",
     "runtime.errors",
-    "runtime.organizations",
+    "runtime.organizations",  # the pure rule require_verified (organizations' contact centres)
     "services",
 )
 FORBIDDEN_IN_DOMAINS = ("asyncpg", "fastapi", "httpx", "opentelemetry", "aiokafka", "faststream")
@@ -115,8 +114,7 @@ FORBIDDEN_IN_DOMAINS = ("asyncpg", "fastapi", "httpx", "opentelemetry", "aiokafk
 
 def test_domains_do_no_io() -> None:
     """Every business rule lives in a pure ``decide``: the domain packages import no driver,
-    no web framework, no telemetry, and of the runtime only the aggregate, the errors and the
-    organizations' pure rule."""
+    no web framework, no telemetry, and of the runtime only the aggregate and the errors."""
     offending = []
     for path in sorted((ROOT / "services").glob("*/domain/**/*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):

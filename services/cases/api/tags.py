@@ -1,5 +1,12 @@
 """HTTP API of tags on the customer of an account (for campaigns; consent is checked at
-sending, by notifications)."""
+sending, by notifications).
+
+Also an organization's contact centre: its staff tag customers for its own campaigns. A tag
+belongs to the caller's centre (``Principal.organization``; None: the platform's service
+centre) and every read shows the caller only its own centre's tags: the platform's ``vip``,
+organization A's and organization B's on one account are three tags, each seen by its owner
+alone. Nothing else about the account (cases, timeline, suspensions) opens to an
+organization's staff."""
 
 from __future__ import annotations
 
@@ -22,8 +29,9 @@ from services.cases.projections import accounts
 
 router = APIRouter(tags=["accounts, staff and policies"])
 
-Staff = require_roles(*STAFF_ROLES, "service")
-Taggers = require_roles("agent", "specialist", "supervisor", "admin", "service")
+Staff = require_roles(*STAFF_ROLES, "service", organizations=True)
+Taggers = require_roles("agent", "specialist", "supervisor", "admin", "service", organizations=True)
+Audience = require_roles("supervisor", "admin", "service", organizations=True)
 AccountRef = Annotated[str, Path(min_length=1, max_length=100)]
 Tag = Annotated[str, Path(pattern=TAG)]
 
@@ -50,6 +58,9 @@ class TagRequest(BaseModel):
 class TagView(BaseModel):
     account_ref: str
     tag: str
+    organization_id: UUID | None = Field(
+        description="Whose tag: the organization's contact centre (None: the platform's)."
+    )
     campaign_id: str | None
     case_id: UUID | None
     tagged_at: AwareDatetime
@@ -65,6 +76,10 @@ class TagsView(BaseModel):
     status_code=201,
     response_model=TagsView,
     summary="Tag the customer of an account (for campaigns; consent is checked at sending)",
+    description="The tag belongs to the caller's centre: the platform's, or (an "
+    "organization's staff) their verified organization's, for its campaigns alone "
+    "(409 `organization_not_verified` until verification verified it). An organization's tag "
+    "names no case (422 `case_id`).",
 )
 async def tag_customer(
     account_ref: AccountRef,
@@ -72,9 +87,12 @@ async def tag_customer(
     runtime: Runtime,
     principal: Annotated[Principal, Taggers],
 ) -> TagsView:
-    tag = TagCustomer(account_ref, body.tag, runtime.clock.now(), body.campaign_id, body.case_id)
+    owner = principal.organization
+    tag = TagCustomer(
+        account_ref, body.tag, runtime.clock.now(), body.campaign_id, body.case_id, owner
+    )
     account = await command(runtime.pool, changing(runtime, principal, tag))
-    return TagsView(account_ref=account_ref, tags=sorted(account.tags))
+    return TagsView(account_ref=account_ref, tags=sorted(account.tags_of(owner)))
 
 
 @router.delete(
@@ -83,9 +101,10 @@ async def tag_customer(
 async def untag_customer(
     account_ref: AccountRef, tag: Tag, runtime: Runtime, principal: Annotated[Principal, Taggers]
 ) -> TagsView:
-    untag = UntagCustomer(account_ref, tag, runtime.clock.now())
+    owner = principal.organization
+    untag = UntagCustomer(account_ref, tag, runtime.clock.now(), owner)
     account = await command(runtime.pool, changing(runtime, principal, untag))
-    return TagsView(account_ref=account_ref, tags=sorted(account.tags))
+    return TagsView(account_ref=account_ref, tags=sorted(account.tags_of(owner)))
 
 
 @router.get(
@@ -94,7 +113,7 @@ async def untag_customer(
 async def list_tags(
     account_ref: AccountRef, runtime: Runtime, principal: Annotated[Principal, Staff]
 ) -> list[TagView]:
-    rows = await accounts.tags_of(runtime.pool, account_ref)
+    rows = await accounts.tags_of(runtime.pool, account_ref, principal.organization)
     return [TagView.model_validate(row) for row in rows]
 
 
@@ -106,7 +125,7 @@ async def list_tags(
 async def accounts_with_tag(
     tag: Tag,
     runtime: Runtime,
-    principal: Annotated[Principal, require_roles("supervisor", "admin", "service")],
+    principal: Annotated[Principal, Audience],
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> list[str]:
-    return await accounts.accounts_with_tag(runtime.pool, tag, limit)
+    return await accounts.accounts_with_tag(runtime.pool, tag, principal.organization, limit)

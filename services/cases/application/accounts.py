@@ -12,10 +12,13 @@ from contracts.events.cases import SuspensionRule
 from contracts.events.platform import AccountSuspended
 from runtime.context import CommandContext
 from runtime.eventstore import EventStore
+from runtime.organizations import verified_organization
 from services.cases.application import open_problems, repositories
 from services.cases.application.cases import change_case
 from services.cases.domain.account import (
+    NO_FACTS,
     Account,
+    AccountFacts,
     RecordSuspension,
     TagCustomer,
     UntagCustomer,
@@ -31,8 +34,17 @@ async def change_account(
     command: TagCustomer | UntagCustomer,
     context: CommandContext,
 ) -> Account:
+    """Tag or untag the customer, for the platform or for a verified organization's contact
+    centre (the fact whether it is verified is gathered here, the rule is the domain's)."""
+    organization = command.organization_id
+    facts = AccountFacts(
+        await verified_organization(conn, organization) if organization is not None else None
+    )
     executed = await repositories.accounts(store).execute(
-        conn, account_stream(command.account_ref), lambda account: decide(account, command), context
+        conn,
+        account_stream(command.account_ref),
+        lambda account: decide(account, facts, command),
+        context,
     )
     return executed.state
 
@@ -81,7 +93,7 @@ async def record_suspension(
     executed = await repositories.accounts(store).execute(
         conn,
         account_stream(suspended.account_ref),
-        lambda account: decide(account, command),
+        lambda account: decide(account, NO_FACTS, command),
         context,
     )
     open_cases = await open_problems.open_cases_of(conn, suspended.account_ref)

@@ -1,5 +1,6 @@
-"""Helpers of the cases integration tests: check in over checkin's API, publish the events of
-verification, notifications and the platform exactly as those producers would, read cases."""
+"""Helpers of the cases integration tests: check in over checkin's API, open a case over cases'
+API, publish the events of verification, notifications and the platform exactly as those
+producers would, read cases."""
 
 from __future__ import annotations
 
@@ -46,6 +47,24 @@ async def check_in(
     body = {"site_id": "shenzhen-01", "channel": channel, "intake": intake}
     headers = auth(token("customer", sub=customer)) if customer else auth(token("supervisor"))
     response = await stack["checkin"].client.post("/tickets", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def open_case(
+    cases: httpx.AsyncClient,
+    headers: dict[str, str],
+    account: str,
+    case_type: str,
+    *,
+    language: str = "zh-CN",
+    **fields: Any,
+) -> dict[str, Any]:
+    """Staff log a contact over cases' API (``POST /cases``): it opens the account's case of
+    that type, or attaches to the open one. ``fields``: the rest of the body (channel,
+    customer_id, ...). The answer: case_id, status, priority, attached, ..."""
+    body = {"account_ref": account, "case_type": case_type, "language": {"tag": language}}
+    response = await cases.post("/cases", json=body | fields, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
 

@@ -12,7 +12,7 @@ import pytest
 
 from runtime.scheduler import OffsetClock
 from tests.conftest import auth
-from tests.integration.cases.support import case_where, new_account, stream_types
+from tests.integration.cases.support import case_where, new_account, open_case, stream_types
 from tests.integration.cases.test_service_levels import move_to
 from tests.integration.conftest import RunningService
 
@@ -20,19 +20,10 @@ pytestmark = pytest.mark.integration
 
 
 async def decided_case(cases: httpx.AsyncClient, agent: dict[str, str], customer: str) -> str:
-    opened = await cases.post(
-        "/cases",
-        json={
-            "account_ref": new_account(),
-            "case_type": "other",
-            "channel": "phone",
-            "language": {"tag": "de"},
-            "customer_id": customer,
-        },
-        headers=agent,
+    opened = await open_case(
+        cases, agent, new_account(), "other", language="de", channel="phone", customer_id=customer
     )
-    assert opened.status_code == 201, opened.text
-    case_id: str = opened.json()["case_id"]
+    case_id: str = opened["case_id"]
     for status in ("triage", "in_review"):
         moved = await cases.post(f"/cases/{case_id}/status", json={"status": status}, headers=agent)
         assert moved.status_code == 200, moved.text

@@ -14,7 +14,7 @@ import pytest
 from runtime.scheduler import OffsetClock
 from services.cases.domain.calendar import SERVICE_CENTRE
 from tests.conftest import auth
-from tests.integration.cases.support import case_where, new_account
+from tests.integration.cases.support import case_where, new_account, open_case
 from tests.integration.conftest import RunningService
 
 pytestmark = pytest.mark.integration
@@ -45,20 +45,16 @@ async def test_a_warning_then_a_breach_that_escalates_to_a_supervisor(
     cases = service.client
     agent = auth(token("agent"))
     customer_id = f"cust-{uuid.uuid4().hex[:8]}"
-    opened = await cases.post(
-        "/cases",
-        json={
-            "account_ref": new_account(),
-            "case_type": "account_recovery_lost_phone",
-            "language": {"tag": "zh-CN"},
-            "customer_id": customer_id,
-            "accessibility_needs": ["elderly"],
-        },
-        headers=agent,
+    opened = await open_case(
+        cases,
+        agent,
+        new_account(),
+        "account_recovery_lost_phone",
+        customer_id=customer_id,
+        accessibility_needs=["elderly"],
     )
-    assert opened.status_code == 201, opened.text
-    assert opened.json()["priority"] == "high"
-    case_id = opened.json()["case_id"]
+    assert opened["priority"] == "high"
+    case_id = opened["case_id"]
     case = await case_where(cases, agent, case_id, lambda c: c["service_levels"]["targets"])
     first = target(case, "first_response")
     assert case["due"]["first_response_due"] == first["due_at"]

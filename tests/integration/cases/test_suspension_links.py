@@ -27,6 +27,7 @@ from tests.integration.cases.support import (
     case_where,
     check_in,
     new_account,
+    open_case,
     publish,
     stream_types,
 )
@@ -183,18 +184,10 @@ async def test_the_platform_reports_a_suspension_over_http_once(
     platform = auth(token("service", sub="account-platform"))
     agent = auth(token("agent"))
     account = new_account()
-    opened = await cases.post(
-        "/cases",
-        json={
-            "account_ref": account,
-            "case_type": "wallet_reactivation",
-            "channel": "phone",
-            "language": {"tag": "en"},
-        },
-        headers=agent,
+    opened = await open_case(
+        cases, agent, account, "wallet_reactivation", language="en", channel="phone"
     )
-    assert opened.status_code == 201, opened.text
-    case_id = opened.json()["case_id"]
+    case_id = opened["case_id"]
     suspended = suspension(account, clock.now(), SuspensionScope.WALLET)
     body = suspended.model_dump(mode="json")
 

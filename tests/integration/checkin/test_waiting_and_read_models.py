@@ -138,8 +138,7 @@ async def test_checkin_read_models_rebuilt_from_kafka_equal_the_live_ones(
     assert all(not before[name].startswith("0:") for name in written), before
     reports = await cli(env_for_processes, "rebuild", "checkin")
     applied = {report["group"]: report["applied"] for report in reports}
-    # the organizations verification verified (runtime/organizations.py): rebuilt too, from
-    # whatever this session's tests verified (none, when this file runs alone)
-    assert set(applied) == {"checkin.projections", "checkin.organizations"}
+    assert set(applied) == {"checkin.projections", "checkin.organizations"}, reports
     assert applied["checkin.projections"] > 0
+    assert all(report["dead_lettered"] == 0 for report in reports), reports
     assert await cli(env_for_processes, "digest", "checkin") == before

@@ -13,6 +13,7 @@ from contracts.events.platform import SuspensionScope
 from contracts.vocabulary import ServiceQueue
 from runtime.auth import Principal
 from runtime.errors import NotFound, RuleViolation
+from runtime.organizations import VerifiedOrganization
 from services.cases.domain import account, data_subject, staff_member
 from services.cases.domain.case import (
     CaseFacts,
@@ -26,6 +27,7 @@ from services.cases.domain.case import (
 from tests.unit.cases.support import CASE_ID, T0, Given, opening
 
 pytestmark = pytest.mark.unit
+ORGANIZATION = uuid4()
 
 
 def resolved() -> Given:
@@ -90,13 +92,22 @@ def test_the_long_lived_aggregates_round_trip_through_their_snapshots() -> None:
         [
             *account.decide(
                 ACCOUNT.initial(),
+                account.NO_FACTS,
                 account.RecordSuspension("acct-1", SuspensionScope.ACCOUNT, rule, uuid4(), at),
             ),
-            *account.decide(ACCOUNT.initial(), account.TagCustomer("acct-1", "vip", at, "c-1")),
+            *account.decide(
+                ACCOUNT.initial(), account.NO_FACTS, account.TagCustomer("acct-1", "vip", at, "c-1")
+            ),
+            *account.decide(
+                ACCOUNT.initial(),
+                account.AccountFacts(VerifiedOrganization(ORGANIZATION, "示例科技", at)),
+                account.TagCustomer("acct-1", "vip", at, organization_id=ORGANIZATION),
+            ),
         ]
     )
     assert state.suspensions
     assert state.tags
+    assert state.organization_tags
     assert ACCOUNT.snapshots is not None
     assert ACCOUNT.load_state(ACCOUNT.dump_state(state)) == state
 
