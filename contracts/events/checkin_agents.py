@@ -56,6 +56,12 @@ class AgentProfileSet(EventPayload):
     )
     limits: ChannelLimits = Field(default_factory=ChannelLimits)
     set_at: AwareDatetime
+    organization_id: UUID | None = Field(
+        default=None,
+        description="The verified organization whose agent this is (set by the first "
+        "profile, from that organization's administrator or supervisor, and never changed); "
+        "the agent signs in only at its sites. None: the platform's own agent.",
+    )
 
 
 @REGISTRY.event("checkin.agent_signed_in", version=1, topic=CHECKIN_AGENTS)

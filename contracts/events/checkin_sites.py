@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, time
 from enum import StrEnum
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -154,6 +155,12 @@ class SiteConfigured(EventPayload):
         "2 wallet & payments, 3 minors & family, 4 commerce disputes, 0 general).",
     )
     configured_at: AwareDatetime
+    organization_id: UUID | None = Field(
+        default=None,
+        description="The verified organization whose contact centre this site is (set when "
+        "the site is first configured, by that organization's administrator or supervisor, "
+        "and never changed); None: the platform's own service centre.",
+    )
 
 
 class DeskKind(StrEnum):

@@ -1,5 +1,8 @@
 """HTTP API of agents: profiles (supervisors), signing in at a desk or remote position,
-breaks, signing out, and calling the next ticket routing picks for the agent's desk."""
+breaks, signing out, and calling the next ticket routing picks for the agent's desk.
+
+An organization's administrator or supervisor sets its agents' profiles; those agents work
+only at its sites, and nobody else sees them (``api/roles.py``)."""
 
 from __future__ import annotations
 
@@ -22,9 +25,11 @@ from services.checkin.api.roles import (
     SupervisorRoles,
     context_of,
     require_self_or_supervisor,
+    require_works_with,
 )
 from services.checkin.api.tickets import CalledView, ReasonRequest, view_of
 from services.checkin.application.agents import change_agent, load_agent
+from services.checkin.application.agents import set_profile as set_agent_profile
 from services.checkin.application.agents import sign_in as sign_in_at_desk
 from services.checkin.application.assignment import step_away
 from services.checkin.application.tickets import call_next as call_next_ticket
@@ -37,6 +42,7 @@ from services.checkin.domain.agents import (
     SignOut,
     TakeBreak,
 )
+from services.checkin.projections import agent_states
 
 router = APIRouter()
 
@@ -69,6 +75,20 @@ class AgentView(BaseModel):
     remote: bool
     ticket_id: UUID | None
     status_since: AwareDatetime | None
+    organization_id: UUID | None = Field(
+        default=None, description="The organization whose agent this is; null: ours."
+    )
+
+
+class AgentSummary(BaseModel):
+    agent_id: str
+    status: AgentStatus
+    site_id: str | None
+    desk_id: str | None
+    queues: list[Queue]
+    organization_id: UUID | None = Field(
+        description="The organization whose agent this is; null: ours."
+    )
 
 
 def agent_view(agent: Agent) -> AgentView:
@@ -86,12 +106,20 @@ def agent_view(agent: Agent) -> AgentView:
         remote=agent.remote,
         ticket_id=agent.ticket_id,
         status_since=agent.status_since,
+        organization_id=agent.organization_id,
     )
+
+
+async def _works_with(runtime: ServiceRuntime, principal: Principal, agent_id: str) -> None:
+    """Another centre's agent is 404 (an agent's organization never changes once set)."""
+    async with runtime.pool.acquire() as conn:
+        require_works_with(principal, await load_agent(conn, runtime.store, agent_id))
 
 
 async def _agent_change(
     runtime: ServiceRuntime, principal: Principal, agent_id: str, action: AgentCommand
 ) -> AgentView:
+    await _works_with(runtime, principal, agent_id)
     context = context_of(principal)
     agent = await command(
         runtime.pool, lambda conn: change_agent(conn, runtime.store, agent_id, action, context)
@@ -103,6 +131,7 @@ async def _step_away(
     runtime: ServiceRuntime, principal: Principal, agent_id: str, action: TakeBreak | SignOut
 ) -> AgentView:
     """A break or a sign-out, releasing the remote contacts offered and not answered."""
+    await _works_with(runtime, principal, agent_id)
     context = context_of(principal)
     now = action.at
     agent = await command(
@@ -131,8 +160,38 @@ async def set_profile(
         languages=tuple(body.languages),
         limits=body.limits,
         at=runtime.clock.now(),
+        organization_id=principal.organization,
     )
-    return await _agent_change(runtime, principal, agent_id, action)
+    await _works_with(runtime, principal, agent_id)
+    context = context_of(principal)
+    agent = await command(
+        runtime.pool, lambda conn: set_agent_profile(conn, runtime.store, agent_id, action, context)
+    )
+    return agent_view(agent)
+
+
+@router.get(
+    "/agents", response_model=list[AgentSummary], tags=["agents"], summary="My centre's agents"
+)
+async def list_agents(
+    runtime: Runtime, principal: Annotated[Principal, SupervisorRoles]
+) -> list[AgentSummary]:
+    """The agents of the caller's own contact centre (an organization's supervisors and
+    administrators: their organization's; the platform's: the platform's), by id, at most
+    1000, with where they are and what they do, from the ``agent_states`` read model."""
+    async with runtime.pool.acquire() as conn:
+        rows = await agent_states.centre_agents(conn, principal.organization)
+    return [
+        AgentSummary(
+            agent_id=row["agent_id"],
+            status=AgentStatus(row["status"]),
+            site_id=row["site_id"],
+            desk_id=row["desk_id"],
+            queues=sorted(Queue(q) for q in row["queues"]),
+            organization_id=row["organization_id"],
+        )
+        for row in rows
+    ]
 
 
 @router.get("/agents/{agent_id}", response_model=AgentView, tags=["agents"], summary="An agent")
@@ -140,7 +199,9 @@ async def get_agent(
     agent_id: AgentId, runtime: Runtime, principal: Annotated[Principal, StaffRoles]
 ) -> AgentView:
     async with runtime.pool.acquire() as conn:
-        return agent_view(await load_agent(conn, runtime.store, agent_id))
+        agent = await load_agent(conn, runtime.store, agent_id)
+    require_works_with(principal, agent)
+    return agent_view(agent)
 
 
 @router.post(
@@ -156,6 +217,7 @@ async def sign_in(
     principal: Annotated[Principal, DeskRoles],
 ) -> AgentView:
     require_self_or_supervisor(principal, agent_id)
+    await _works_with(runtime, principal, agent_id)
     context = context_of(principal)
     action = SignIn(site_id=body.site_id, desk_id=body.desk_id, at=runtime.clock.now())
     agent = await command(
@@ -218,6 +280,7 @@ async def call_next(
     accessibility, escalated repeat contact), then the longest wait, with aging; relaxed
     matches are explained in ``match``."""
     require_self_or_supervisor(principal, agent_id)
+    await _works_with(runtime, principal, agent_id)
     context = context_of(principal)
     now = runtime.clock.now()
     called = await command(

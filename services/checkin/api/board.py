@@ -1,6 +1,7 @@
 """HTTP API of what the read models show: waiting per queue, the queue display board, the
 supervisor's dashboard, estimated against actual waits. Read models are projections (they
-may lag a moment behind a command)."""
+may lag a moment behind a command). Staff see only their own centre's sites: an
+organization's supervisors the volumes and waiting counts of their organization's sites."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from pydantic import AwareDatetime, BaseModel
 from contracts.vocabulary import ServiceQueue as Queue
 from runtime.auth import Principal
 from runtime.service import Runtime
-from services.checkin.api.roles import BoardRoles, SiteId, StaffRoles, SupervisorRoles
+from services.checkin.api.roles import (
+    BoardRoles,
+    SiteId,
+    StaffRoles,
+    SupervisorRoles,
+    site_at_work,
+)
 from services.checkin.application import board
 from services.checkin.projections import queue_tickets
 
@@ -37,6 +44,7 @@ async def queue_counts(
     principal: Annotated[Principal, StaffRoles],
 ) -> list[QueueCount]:
     async with runtime.pool.acquire() as conn:
+        await site_at_work(conn, runtime.store, principal, site_id)
         rows = await queue_tickets.waiting_per_queue(conn, site_id)
     return [
         QueueCount(queue=row["queue"], waiting=row["waiting"], oldest_issued_at=row["oldest"])
@@ -50,6 +58,7 @@ async def queue_board(
 ) -> dict[str, Any]:
     """Now serving (number → desk), next up and waiting per queue. Numbers only."""
     async with runtime.pool.acquire() as conn:
+        await site_at_work(conn, runtime.store, principal, site_id)
         return await board.board(conn, site_id, runtime.clock.now())
 
 
@@ -60,6 +69,7 @@ async def supervisor_dashboard(
     """Per queue and channel: waiting, longest wait, average wait and service time over the
     last hour, served today, abandonment rate, agents available/serving, service level."""
     async with runtime.pool.acquire() as conn:
+        await site_at_work(conn, runtime.store, principal, site_id)
         return await board.dashboard(conn, site_id, runtime.clock.now())
 
 
@@ -72,4 +82,5 @@ async def estimate_accuracy(
     site_id: SiteId, runtime: Runtime, principal: Annotated[Principal, SupervisorRoles]
 ) -> dict[str, Any]:
     async with runtime.pool.acquire() as conn:
+        await site_at_work(conn, runtime.store, principal, site_id)
         return await board.estimate_accuracy(conn, site_id)

@@ -3,6 +3,10 @@ intake put contacts into queues; agents see the contacts assigned to them.
 
 Answering, finishing and transferring a contact use the ticket endpoints (``/tickets/{id}/
 start``, ``/complete``, ``/transfer``); a caller's callback request ``/tickets/{id}/callback``.
+
+An organization's customers reach its contact centre the same way, with its site's id: its
+IVR menu picks the queue, and the site's agents — its own, the only ones who may sign in
+there — are offered the contact. Its staff may enter contacts at its sites only.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from contracts.vocabulary import ServiceQueue as Queue
 from runtime.auth import Forbidden, Principal, require_roles
 from runtime.commands import IdempotencyKey, fingerprint, idempotent
 from runtime.service import Runtime
-from services.checkin.api.roles import context_of
+from services.checkin.api.roles import context_of, require_works_with, site_at_work
 from services.checkin.api.tickets import IntakeRequest
 from services.checkin.application.agents import load_agent
 from services.checkin.application.assignment import agent_contacts, receive
@@ -31,8 +35,10 @@ from services.checkin.domain.tickets import DEFAULT_QUEUE, Ticket, TicketStatus
 
 router = APIRouter()
 
-ContactRoles = require_roles("customer", "agent", "supervisor", "admin", "service")
-DeskRoles = require_roles("agent", "specialist", "supervisor")
+ContactRoles = require_roles(
+    "customer", "agent", "supervisor", "admin", "service", organizations=True
+)
+DeskRoles = require_roles("agent", "specialist", "supervisor", organizations=True)
 
 RemoteChannel = Literal["phone", "chat_qq", "chat_wechat", "chat_web", "email"]
 
@@ -156,6 +162,9 @@ async def receive_contact(
     ):
         raise Forbidden("only staff and channel gateways may name the customer or the owner")
     customer_id = body.customer_id if principal.is_staff else principal.id
+    if principal.is_staff:  # staff enter contacts at their own centre's sites only
+        async with runtime.pool.acquire() as conn:
+            await site_at_work(conn, runtime.store, principal, body.site_id)
     request = IssueRequest(
         site_id=body.site_id,
         queue=body.queue or DEFAULT_QUEUE[body.intake.problem_category],
@@ -189,6 +198,7 @@ async def my_contacts(runtime: Runtime, principal: Annotated[Principal, DeskRole
     with ``POST /tickets/{id}/start``) or being served, with the agent's limits and load."""
     async with runtime.pool.acquire() as conn:
         agent = await load_agent(conn, runtime.store, principal.id)
+        require_works_with(principal, agent)
         rows = await agent_contacts(conn, principal.id)
     active: dict[str, int] = {"phone": 0, "chat": 0, "email": 0}
     for row in rows:

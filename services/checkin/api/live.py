@@ -5,6 +5,8 @@ Read-only: each view is a read of services/checkin/projections/live_views.py. Au
 is the JSON endpoints': the board shows numbers and desks only, to staff and service callers
 (the board screen's own account); a customer sees only their own ticket (any other is "not
 found", with no hint that it exists); an agent sees their own console, a supervisor anyone's.
+Staff see only their own centre's sites, agents and tickets (an organization's staff their
+organization's; ``api/roles.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from runtime.auth import STAFF_ROLES, Forbidden, Principal, require_roles
 from runtime.errors import NotFound
 from runtime.service import Runtime
 from runtime.streams import EventStream, live
+from services.checkin.api.roles import require_works_at, require_works_with, site_at_work
+from services.checkin.application.agents import load_agent
+from services.checkin.application.sites import load_site
 from services.checkin.projections.live_views import (
     agent_view,
     board_view,
@@ -28,10 +33,10 @@ from services.checkin.projections.live_views import (
 
 router = APIRouter(tags=["live"])
 
-BoardRoles = require_roles(*STAFF_ROLES, "service")
-TicketRoles = require_roles("customer", *STAFF_ROLES, "service")
-DeskRoles = require_roles("agent", "specialist", "supervisor")
-SupervisorRoles = require_roles("supervisor", "admin")
+BoardRoles = require_roles(*STAFF_ROLES, "service", organizations=True)
+TicketRoles = require_roles("customer", *STAFF_ROLES, "service", organizations=True)
+DeskRoles = require_roles("agent", "specialist", "supervisor", organizations=True)
+SupervisorRoles = require_roles("supervisor", "admin", organizations=True)
 
 SiteId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 AgentId = Annotated[str, Path(max_length=200)]
@@ -53,6 +58,8 @@ async def board_stream(
 ) -> EventStream:
     """Events ``board``: the board's view each time it changes (id = its version; send it
     back as ``Last-Event-ID`` to resume)."""
+    async with runtime.pool.acquire() as conn:
+        await site_at_work(conn, runtime.store, principal, site_id)
 
     async def read() -> dict[str, Any]:
         async with runtime.pool.acquire() as conn:
@@ -76,8 +83,10 @@ async def ticket_stream(
     callback kept. Customers: their own tickets only."""
     async with runtime.pool.acquire() as conn:
         row = await ticket_row(conn, ticket_id)
-    if row is None or (not principal.is_staff and row["customer_id"] != principal.id):
-        raise NotFound(f"ticket {ticket_id} not found")
+        if row is None or (not principal.is_staff and row["customer_id"] != principal.id):
+            raise NotFound(f"ticket {ticket_id} not found")
+        site = await load_site(conn, runtime.store, row["site_id"])
+    require_works_at(principal, site, f"ticket {ticket_id} not found")
 
     async def read() -> dict[str, Any]:
         async with runtime.pool.acquire() as conn:
@@ -101,6 +110,8 @@ async def agent_stream(
     the tickets parked in them. Agents: their own console; supervisors: anyone's."""
     if principal.id != agent_id and not principal.has_any("supervisor", "admin"):
         raise Forbidden("agents act only for themselves; supervisors for anyone")
+    async with runtime.pool.acquire() as conn:
+        require_works_with(principal, await load_agent(conn, runtime.store, agent_id))
 
     async def read() -> dict[str, Any]:
         async with runtime.pool.acquire() as conn:
@@ -121,6 +132,8 @@ async def wall_stream(
     principal: Annotated[Principal, SupervisorRoles],
 ) -> EventStream:
     """Events ``dashboard``: the supervisor dashboard's view each time it changes."""
+    async with runtime.pool.acquire() as conn:
+        await site_at_work(conn, runtime.store, principal, site_id)
 
     async def read() -> dict[str, Any]:
         async with runtime.pool.acquire() as conn:

@@ -1,10 +1,15 @@
 """HTTP API of sites: configure a service center (time zone, opening hours, queues, phone
-menu), add desks and remote positions, close or open a queue for the rest of the day."""
+menu), add desks and remote positions, close or open a queue for the rest of the day.
+
+A verified organization's administrator or supervisor configures its contact centre's sites
+the same way: the site is the organization's from its first configuration on (see
+``api/roles.py``)."""
 
 from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -15,7 +20,15 @@ from runtime.auth import STAFF_ROLES, Principal, require_roles
 from runtime.commands import command
 from runtime.errors import NotFound
 from runtime.service import Runtime, ServiceRuntime
-from services.checkin.api.roles import ID, SiteId, SupervisorRoles, context_of
+from services.checkin.api.roles import (
+    ID,
+    BoardRoles,
+    SiteId,
+    SupervisorRoles,
+    context_of,
+    require_works_at,
+    site_at_work,
+)
 from services.checkin.api.tickets import ReasonRequest
 from services.checkin.application.sites import change_site, load_site
 from services.checkin.domain.sites import (
@@ -26,6 +39,7 @@ from services.checkin.domain.sites import (
     Site,
     SiteCommand,
 )
+from services.checkin.projections import sites as site_list
 
 router = APIRouter()
 
@@ -67,6 +81,19 @@ class SiteView(BaseModel):
     closed_today: list[Queue]
     screening_required: bool = False
     ivr_menu: dict[str, Queue] = Field(default_factory=dict)
+    organization_id: UUID | None = Field(
+        default=None, description="The organization whose contact centre this is; null: ours."
+    )
+
+
+class SiteSummary(BaseModel):
+    site_id: str
+    name: str
+    timezone: str
+    queues: list[Queue]
+    organization_id: UUID | None = Field(
+        description="The organization whose contact centre this is; null: ours."
+    )
 
 
 class DeskRequest(BaseModel):
@@ -97,13 +124,20 @@ def site_view(site: Site, now: datetime) -> SiteView:
         closed_today=sorted(q for q in site.queues if site.queue_closed_today(q, now)),
         screening_required=site.screening_required,
         ivr_menu=dict(sorted(site.ivr_menu.items())),
+        organization_id=site.organization_id,
     )
 
 
 async def _change_site(
     runtime: ServiceRuntime, principal: Principal, site_id: str, action: SiteCommand, now: datetime
 ) -> SiteView:
-    """Every site command: decide and append in one transaction, answer with the site."""
+    """Every site command: decide and append in one transaction, answer with the site. The
+    site's organization never changes once configured, so checking it before is enough here
+    (the decision refuses another's site too, should it be configured meanwhile)."""
+    async with runtime.pool.acquire() as conn:
+        site = await load_site(conn, runtime.store, site_id)
+    if site.configured:  # a new site id is anyone's to configure; it is then theirs
+        require_works_at(principal, site)
     context = context_of(principal)
     site = await command(
         runtime.pool, lambda conn: change_site(conn, runtime.store, site_id, action, context)
@@ -129,18 +163,44 @@ async def configure_site(
         estimate_margin_minutes=body.estimate_margin_minutes,
         screening_required=body.screening_required,
         ivr_menu=body.ivr_menu,
+        organization_id=principal.organization,
     )
     return await _change_site(runtime, principal, site_id, action, now)
+
+
+@router.get("/sites", response_model=list[SiteSummary], tags=["sites"], summary="My centre's sites")
+async def list_sites(
+    runtime: Runtime, principal: Annotated[Principal, BoardRoles]
+) -> list[SiteSummary]:
+    """The sites of the caller's own contact centre (an organization's staff: their
+    organization's; the platform's staff: the platform's; a service: all), by id, at most
+    1000, from the ``sites`` read model (a moment behind a configuration)."""
+    async with runtime.pool.acquire() as conn:
+        rows = await site_list.centre_sites(
+            conn, principal.organization, every_centre="service" in principal.roles
+        )
+    return [
+        SiteSummary(
+            site_id=row["site_id"],
+            name=row["name"],
+            timezone=row["timezone"],
+            queues=sorted(row["queues"]),
+            organization_id=row["organization_id"],
+        )
+        for row in rows
+    ]
 
 
 @router.get("/sites/{site_id}", response_model=SiteView, tags=["sites"], summary="A site")
 async def get_site(
     site_id: SiteId,
     runtime: Runtime,
-    principal: Annotated[Principal, require_roles("customer", *STAFF_ROLES, "service")],
+    principal: Annotated[
+        Principal, require_roles("customer", *STAFF_ROLES, "service", organizations=True)
+    ],
 ) -> SiteView:
     async with runtime.pool.acquire() as conn:
-        site = await load_site(conn, runtime.store, site_id)
+        site = await site_at_work(conn, runtime.store, principal, site_id)
     return site_view(site, runtime.clock.now())
 
 
@@ -158,7 +218,13 @@ async def add_desk(
     principal: Annotated[Principal, SupervisorRoles],
 ) -> SiteView:
     now = runtime.clock.now()
-    action = AddDesk(desk_id=body.desk_id, kind=body.kind, at=now, location=body.location)
+    action = AddDesk(
+        desk_id=body.desk_id,
+        kind=body.kind,
+        at=now,
+        location=body.location,
+        organization_id=principal.organization,
+    )
     return await _change_site(runtime, principal, site_id, action, now)
 
 
@@ -176,7 +242,9 @@ async def close_queue(
     principal: Annotated[Principal, SupervisorRoles],
 ) -> SiteView:
     now = runtime.clock.now()
-    action = CloseQueue(queue=queue, at=now, reason=body.reason)
+    action = CloseQueue(
+        queue=queue, at=now, reason=body.reason, organization_id=principal.organization
+    )
     return await _change_site(runtime, principal, site_id, action, now)
 
 
@@ -193,4 +261,5 @@ async def open_queue(
     principal: Annotated[Principal, SupervisorRoles],
 ) -> SiteView:
     now = runtime.clock.now()
-    return await _change_site(runtime, principal, site_id, OpenQueue(queue=queue, at=now), now)
+    action = OpenQueue(queue=queue, at=now, organization_id=principal.organization)
+    return await _change_site(runtime, principal, site_id, action, now)

@@ -36,6 +36,8 @@ from services.checkin.api.roles import (
     StaffRoles,
     context_of,
     is_supervisor,
+    require_works_at,
+    site_at_work,
 )
 from services.checkin.application.estimates import estimate_queue
 from services.checkin.application.sites import load_site
@@ -258,6 +260,9 @@ async def issue_ticket(
     if body.screening_confirmed and not principal.is_staff:
         raise Forbidden("only reception staff confirm a visitor's security screening")
     customer_id = body.customer_id if principal.is_staff else principal.id
+    if principal.is_staff:  # the platform's staff: not at an organization's site
+        async with runtime.pool.acquire() as conn:
+            await site_at_work(conn, runtime.store, principal, body.site_id)
     verified_phone = None
     if body.channel is Channel.VIRTUAL_QUEUE and not principal.is_staff:
         # a place in the virtual queue is tied to the phone number the sign-in verified
@@ -299,12 +304,16 @@ async def issue_ticket(
 
 
 async def _visible_ticket(runtime: ServiceRuntime, principal: Principal, ticket_id: UUID) -> Ticket:
+    """The ticket, if the caller may see it: a customer their own, staff the tickets of
+    their own centre's sites (a ticket is its site's organization's, which never changes)."""
     async with runtime.pool.acquire() as conn:
         ticket = await load_ticket(conn, runtime.store, ticket_id)
-    if ticket.status is TicketStatus.NOT_ISSUED:
-        raise NotFound(f"ticket {ticket_id} not found")
-    if not principal.is_staff and ticket.customer_id != principal.id:
-        raise NotFound(f"ticket {ticket_id} not found")  # no hint that it exists
+        if ticket.status is TicketStatus.NOT_ISSUED:
+            raise NotFound(f"ticket {ticket_id} not found")
+        if not principal.is_staff and ticket.customer_id != principal.id:
+            raise NotFound(f"ticket {ticket_id} not found")  # no hint that it exists
+        site = await load_site(conn, runtime.store, ticket.site_id or "")
+    require_works_at(principal, site, f"ticket {ticket_id} not found")
     return ticket
 
 
@@ -312,7 +321,9 @@ async def _visible_ticket(runtime: ServiceRuntime, principal: Principal, ticket_
 async def get_ticket(
     ticket_id: TicketId,
     runtime: Runtime,
-    principal: Annotated[Principal, require_roles("customer", *STAFF_ROLES, "service")],
+    principal: Annotated[
+        Principal, require_roles("customer", *STAFF_ROLES, "service", organizations=True)
+    ],
 ) -> TicketView:
     """The ticket with, while it waits, its position and wait estimated now."""
     ticket = await _visible_ticket(runtime, principal, ticket_id)
@@ -341,6 +352,7 @@ async def my_tickets(
 async def _change(
     runtime: ServiceRuntime, principal: Principal, ticket_id: UUID, action: Command
 ) -> TicketView:
+    await _visible_ticket(runtime, principal, ticket_id)
     context = context_of(principal)
     ticket = await command(
         runtime.pool, lambda conn: change_ticket(conn, runtime.store, ticket_id, action, context)
@@ -359,9 +371,8 @@ async def leave_queue(
     ticket_id: TicketId,
     body: ReasonRequest,
     runtime: Runtime,
-    principal: Annotated[Principal, require_roles("customer", *STAFF_ROLES)],
+    principal: Annotated[Principal, require_roles("customer", *STAFF_ROLES, organizations=True)],
 ) -> TicketView:
-    await _visible_ticket(runtime, principal, ticket_id)
     return await _change(
         runtime, principal, ticket_id, LeaveQueue(reason=body.reason, at=runtime.clock.now())
     )
@@ -377,11 +388,12 @@ async def leave_queue(
 async def request_callback(
     ticket_id: TicketId,
     runtime: Runtime,
-    principal: Annotated[Principal, require_roles("customer", *STAFF_ROLES, "service")],
+    principal: Annotated[
+        Principal, require_roles("customer", *STAFF_ROLES, "service", organizations=True)
+    ],
 ) -> TicketView:
     """A caller waiting on the phone (the IVR, for them) keeps their place and is called back
     when it comes; the call itself is placed by the notifications service."""
-    await _visible_ticket(runtime, principal, ticket_id)
     return await _change(runtime, principal, ticket_id, RequestCallback(at=runtime.clock.now()))
 
 
@@ -401,6 +413,7 @@ async def call_ticket(
     principal: Annotated[Principal, DeskRoles],
 ) -> TicketView:
     """Call a specific ticket (prefer call-next, which routes)."""
+    await _visible_ticket(runtime, principal, ticket_id)
     call = CallTicket(desk_id=body.desk_id, agent_id=principal.id, at=runtime.clock.now())
     context = context_of(principal)
     ticket = await command(
@@ -415,6 +428,7 @@ async def call_ticket(
 async def recall_ticket(
     ticket_id: TicketId, runtime: Runtime, principal: Annotated[Principal, DeskRoles]
 ) -> TicketView:
+    await _visible_ticket(runtime, principal, ticket_id)
     context = context_of(principal)
     now, override = runtime.clock.now(), is_supervisor(principal)
     ticket = await command(

@@ -14,6 +14,7 @@ import asyncpg
 from contracts.vocabulary import LanguagePreference, ServiceQueue
 from runtime.context import CommandContext
 from runtime.eventstore import EventStore
+from runtime.organizations import verified_organization
 from runtime.repository import Executed, Repository
 from services.checkin.application.sites import load_site
 from services.checkin.domain.agents import (
@@ -22,6 +23,7 @@ from services.checkin.domain.agents import (
     Agent,
     AgentCommand,
     AgentFacts,
+    SetProfile,
     SignIn,
     decide_agent,
 )
@@ -53,6 +55,21 @@ async def change_agent(
         conn, agent_stream(agent_id), lambda agent: decide_agent(agent, facts, command), context
     )
     return executed.state
+
+
+async def set_profile(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    agent_id: str,
+    command: SetProfile,
+    context: CommandContext,
+) -> Agent:
+    """Set what an agent may serve; the fact: the acting organization, as verified."""
+    verified = None
+    if command.organization_id is not None:
+        verified = await verified_organization(conn, command.organization_id)
+    facts = AgentFacts(verified=verified)
+    return await change_agent(conn, store, agent_id, command, context, facts)
 
 
 async def sign_in(

@@ -15,8 +15,16 @@ import asyncpg
 
 from runtime.context import CommandContext
 from runtime.eventstore import EventStore
+from runtime.organizations import verified_organization
 from runtime.repository import Repository
-from services.checkin.domain.sites import SITE, Site, SiteCommand, decide_site
+from services.checkin.domain.sites import (
+    SITE,
+    ConfigureSite,
+    Site,
+    SiteCommand,
+    SiteFacts,
+    decide_site,
+)
 
 
 def site_stream(site_id: str) -> str:
@@ -76,7 +84,20 @@ async def change_site(
     command: SiteCommand,
     context: CommandContext,
 ) -> Site:
+    """The facts, gathered once: the acting organization as verification verified it, and
+    for an organization creating a site, whether its id already holds the platform's tickets
+    (a site issues tickets before anyone configures it)."""
+    organization_id = command.organization_id
+    facts = SiteFacts()
+    if organization_id is not None:
+        facts = SiteFacts(
+            verified=await verified_organization(conn, organization_id),
+            tickets_issued=isinstance(command, ConfigureSite)
+            and await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM ticket_index WHERE site_id = $1)", site_id
+            ),
+        )
     executed = await sites(store).execute(
-        conn, site_stream(site_id), lambda site: decide_site(site, command), context
+        conn, site_stream(site_id), lambda site: decide_site(site, command, facts), context
     )
     return executed.state

@@ -2,6 +2,11 @@
 
 offline -> (sign in at a desk) available <-> serving, available <-> on break -> (sign out)
 offline. Serving is entered when a ticket is called to the agent's desk and left when it ends.
+
+An agent is the platform's (``organization_id`` None) or a verified organization's: recorded by
+the first profile, never changed. An organization's agent signs in only at its organization's
+sites (so remote contacts, assigned per site, reach only its organization's agents), and only
+its organization's staff set its profile (anyone else: "no such agent").
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from contracts.events.checkin_sites import DeskKind
 from contracts.vocabulary import LanguagePreference, ServiceQueue
 from runtime.aggregate import AggregateType, Snapshots
 from runtime.errors import NotFound, RuleViolation
+from runtime.organizations import VerifiedOrganization, require_verified
 from services.checkin.domain.sites import Site
 
 
@@ -39,6 +45,7 @@ class Agent:
     remote: bool = False
     ticket_id: UUID | None = None
     status_since: datetime | None = None
+    organization_id: UUID | None = None  # whose agent (None: the platform's)
 
     @property
     def known(self) -> bool:
@@ -53,6 +60,7 @@ class SetProfile:
     languages: tuple[LanguagePreference, ...]
     limits: ChannelLimits
     at: datetime
+    organization_id: UUID | None = None  # the acting staff's organization (None: platform)
 
 
 @dataclass(frozen=True)
@@ -94,10 +102,12 @@ class EndServing:
 @dataclass(frozen=True)
 class AgentFacts:
     """What the application gathered before an agent command: signing in, the site (``None``:
-    never configured) and who else is signed in at the desk."""
+    never configured) and who else is signed in at the desk; setting a profile, the acting
+    organization as verification verified it."""
 
     site: Site | None = None
     desk_taken_by: str | None = None
+    verified: VerifiedOrganization | None = None
 
 
 NO_FACTS = AgentFacts()
@@ -108,6 +118,9 @@ AgentCommand = SetProfile | SignIn | TakeBreak | EndBreak | SignOut | BeginServi
 def decide_agent(agent: Agent, facts: AgentFacts, command: AgentCommand) -> list[EventPayload]:
     match command:
         case SetProfile():
+            if agent.known and agent.organization_id != command.organization_id:
+                raise NotFound("no such agent")  # another's agent: not even that it exists
+            require_verified(command.organization_id, facts.verified)
             return [
                 AgentProfileSet(
                     agent_id=command.agent_id,
@@ -116,11 +129,13 @@ def decide_agent(agent: Agent, facts: AgentFacts, command: AgentCommand) -> list
                     languages=list(command.languages),
                     limits=command.limits,
                     set_at=command.at,
+                    organization_id=command.organization_id,
                 )
             ]
         case SignIn():
             site = facts.site
-            if site is None or not site.configured:
+            if site is None or not site.configured or site.organization_id != agent.organization_id:
+                # only at a site of the agent's own organization (or the platform's, for its own)
                 raise NotFound(f"no such site {command.site_id}")
             desk = site.desks.get(command.desk_id)
             if desk is None:
@@ -227,6 +242,7 @@ def evolve_agent(agent: Agent, event: EventPayload) -> Agent:
                 specialist_skills=frozenset(event.specialist_skills),
                 languages=tuple(event.languages),
                 limits=event.limits,
+                organization_id=agent.organization_id if agent.known else event.organization_id,
             )
         case AgentSignedIn():
             return replace(
@@ -258,5 +274,6 @@ def evolve_agent(agent: Agent, event: EventPayload) -> Agent:
     return agent
 
 
-# An agent's stream grows all day (two status events per visitor): keep a snapshot.
-AGENT = AggregateType[Agent]("agent", Agent, evolve_agent, snapshots=Snapshots(version=1, every=20))
+# An agent's stream grows all day (two status events per visitor): keep a snapshot
+# (version 2: the state records its organization).
+AGENT = AggregateType[Agent]("agent", Agent, evolve_agent, snapshots=Snapshots(version=2, every=20))

@@ -1,11 +1,17 @@
 """The site aggregate: time zone, opening hours, queues and their settings, desks and remote
-positions, queues closed for a day. Pure; the clock is passed in."""
+positions, queues closed for a day. Pure; the clock is passed in.
+
+A site is the platform's own (``organization_id`` None) or a verified organization's contact
+centre: the organization is recorded when the site is first configured and never changes;
+only that organization's staff change it (anyone else: "no such site"), and only while the
+organization is verified (``runtime.organizations.require_verified``)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contracts.base import EventPayload
@@ -21,6 +27,7 @@ from contracts.events.checkin_sites import (
 from contracts.vocabulary import ServiceQueue
 from runtime.aggregate import AggregateType, Snapshots
 from runtime.errors import NotFound, RuleViolation
+from runtime.organizations import VerifiedOrganization, require_verified
 
 # The phone menu of a site that configured none: the key a caller presses -> the queue.
 STANDARD_IVR_MENU: dict[str, ServiceQueue] = {
@@ -55,6 +62,7 @@ class Site:
     estimate_margin_minutes: int = 5
     screening_required: bool = False
     ivr_menu: dict[str, ServiceQueue] = field(default_factory=lambda: dict(STANDARD_IVR_MENU))
+    organization_id: UUID | None = None  # the organization whose contact centre it is
 
     @property
     def configured(self) -> bool:
@@ -140,6 +148,7 @@ class ConfigureSite:
     estimate_margin_minutes: int = 5
     screening_required: bool = False
     ivr_menu: dict[str, ServiceQueue] | None = None
+    organization_id: UUID | None = None  # the acting staff's organization (None: platform)
 
 
 @dataclass(frozen=True)
@@ -148,6 +157,7 @@ class AddDesk:
     kind: DeskKind
     at: datetime
     location: str | None = None
+    organization_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -155,20 +165,46 @@ class CloseQueue:
     queue: ServiceQueue
     at: datetime
     reason: str | None = None
+    organization_id: UUID | None = None
 
 
 @dataclass(frozen=True)
 class OpenQueue:
     queue: ServiceQueue
     at: datetime
+    organization_id: UUID | None = None
 
 
 SiteCommand = ConfigureSite | AddDesk | CloseQueue | OpenQueue
 
 
-def decide_site(site: Site, command: SiteCommand) -> list[EventPayload]:
+@dataclass(frozen=True)
+class SiteFacts:
+    """What the application gathered before a site command: the acting organization as
+    verification verified it (None: not verified, or the platform's staff), and whether
+    tickets were already issued under this site id before anyone configured it (the platform's
+    unconfigured site, which an organization may not take over)."""
+
+    verified: VerifiedOrganization | None = None
+    tickets_issued: bool = False
+
+
+NO_SITE_FACTS = SiteFacts()
+
+
+def decide_site(
+    site: Site, command: SiteCommand, facts: SiteFacts = NO_SITE_FACTS
+) -> list[EventPayload]:
+    if site.configured and site.organization_id != command.organization_id:
+        raise NotFound("no such site")  # another's contact centre: not even that it exists
+    require_verified(command.organization_id, facts.verified)
     match command:
         case ConfigureSite():
+            if not site.configured and command.organization_id and facts.tickets_issued:
+                raise RuleViolation(
+                    f"site id {command.site_id} is already in use: choose another",
+                    rule="site_id_in_use",
+                )
             try:
                 ZoneInfo(command.timezone)
             except (ZoneInfoNotFoundError, ValueError):
@@ -197,6 +233,7 @@ def decide_site(site: Site, command: SiteCommand) -> list[EventPayload]:
                     screening_required=command.screening_required,
                     ivr_menu=command.ivr_menu,
                     configured_at=command.at,
+                    organization_id=command.organization_id,
                 )
             ]
         case AddDesk():
@@ -269,6 +306,8 @@ def evolve_site(site: Site, event: EventPayload) -> Site:
                 estimate_margin_minutes=event.estimate_margin_minutes,
                 screening_required=event.screening_required,
                 ivr_menu=dict(event.ivr_menu or STANDARD_IVR_MENU),
+                # recorded when first configured, never changed
+                organization_id=site.organization_id if site.configured else event.organization_id,
             )
         case DeskAdded():
             desk = Desk(event.desk_id, event.kind, event.location)
@@ -280,5 +319,6 @@ def evolve_site(site: Site, event: EventPayload) -> Site:
     return site
 
 
-# A site lives for years (a closure and an opening per queue and day): keep a snapshot.
-SITE = AggregateType[Site]("site", Site, evolve_site, snapshots=Snapshots(version=1, every=20))
+# A site lives for years (a closure and an opening per queue and day): keep a snapshot
+# (version 2: the state records its organization).
+SITE = AggregateType[Site]("site", Site, evolve_site, snapshots=Snapshots(version=2, every=20))

@@ -1,10 +1,12 @@
 """The ``sites`` read model: name, time zone, queue settings, desks and the queues closed per
-day (the board and the dashboard read a site's time zone and settings from it)."""
+day (the board and the dashboard read a site's time zone and settings from it), and whose
+contact centre the site is (the list of a centre's sites)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -18,13 +20,15 @@ async def on_site(conn: asyncpg.Connection, event: ReceivedEvent[SiteConfigured]
     e = event.payload
     queues = {s.queue.value: s.model_dump(mode="json") for s in e.queues}
     await conn.execute(
-        """INSERT INTO sites (site_id, name, timezone, queues) VALUES ($1, $2, $3, $4)
+        """INSERT INTO sites (site_id, name, timezone, queues, organization_id)
+           VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (site_id) DO UPDATE SET name = EXCLUDED.name,
                timezone = EXCLUDED.timezone, queues = EXCLUDED.queues""",
         e.site_id,
         e.name,
         e.timezone,
         queues,
+        e.organization_id,  # the first configuration's: a site's organization never changes
     )
 
 
@@ -58,6 +62,19 @@ async def on_opened(conn: asyncpg.Connection, event: ReceivedEvent[QueueOpened])
         "UPDATE sites SET closed = closed - $2::text WHERE site_id = $1",
         e.site_id,
         f"{e.queue.value}@{e.service_day.isoformat()}",
+    )
+
+
+async def centre_sites(
+    conn: asyncpg.Connection, organization_id: UUID | None, every_centre: bool = False
+) -> list[asyncpg.Record]:
+    """The sites of one contact centre (an organization's, or the platform's: None), by id;
+    ``every_centre``: all of them (a service)."""
+    return await conn.fetch(  # type: ignore[no-any-return]
+        """SELECT site_id, name, timezone, queues, organization_id FROM sites
+           WHERE $2 OR organization_id IS NOT DISTINCT FROM $1 ORDER BY site_id LIMIT 1000""",
+        organization_id,
+        every_centre,
     )
 
 
