@@ -23,7 +23,7 @@ from runtime.commands import IdempotencyKey, command, fingerprint, idempotent
 from runtime.errors import NotFound
 from runtime.limits import RateLimited
 from runtime.service import Runtime, ServiceRuntime
-from services.checkin.api.roles import ID, SiteId, ViewerRoles, context_of
+from services.checkin.api.roles import ID, SiteId, ViewerRoles, context_of, require_works_at
 from services.checkin.application import appointments
 from services.checkin.application.sites import load_site
 from services.checkin.projections import appointments as bookings
@@ -327,6 +327,7 @@ async def site_appointments(
         site = await load_site(conn, runtime.store, site_id)
         if not site.configured:
             raise NotFound(f"no such site {site_id}")
+        require_works_at(principal, site, f"no such site {site_id}")  # an organization's
         the_day = day or site.local_day(now)
         rows = await bookings.day_bookings(
             conn,

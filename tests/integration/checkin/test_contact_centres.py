@@ -167,6 +167,10 @@ async def test_an_organizations_contact_centre_is_its_own(
         ):
             response = await client.get(path, headers=outsider)
             assert response.status_code == 404, (path, response.text)
+        # the reception's day of appointments: the platform's staff see only the platform's
+        # sites' (404), an organization's staff none (403, appointments are the platform's)
+        day = await client.get(f"/sites/{a_site}/appointments", headers=outsider)
+        assert day.status_code == (404 if outsider is platform_admin else 403), day.text
         reconfigured = await client.put(
             f"/sites/{a_site}", json=site_body("taken over"), headers=outsider
         )
