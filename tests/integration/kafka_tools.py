@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -78,3 +80,17 @@ async def settled(stack: dict[str, Any], *, within: float = 120.0) -> None:
         return await consumers_caught_up(runtimes) and await consumers_caught_up(runtimes)
 
     await eventually(twice, within=within, interval=0.2)
+
+
+@contextlib.asynccontextmanager
+async def standing_still(stack: dict[str, Any]) -> AsyncIterator[None]:
+    """Every service's timers held, then nothing in flight: the read models stand still while
+    a test digests them, rebuilds them and digests them again. Without the hold, a timer due
+    in between (an answer window, a no-show, a campaign batch) changes the live state after
+    the first digest, and the rebuild, which replays it, differs for no fault of its own."""
+    async with contextlib.AsyncExitStack() as holds:
+        for service in stack.values():
+            if service.runtime.timers is not None:
+                await holds.enter_async_context(service.runtime.timers.held())
+        await settled(stack)
+        yield

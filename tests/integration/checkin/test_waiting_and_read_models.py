@@ -13,7 +13,7 @@ from runtime.scheduler import OffsetClock
 from tests.conftest import eventually
 from tests.integration.checkin.helpers import Desk
 from tests.integration.conftest import RunningService
-from tests.integration.kafka_tools import settled
+from tests.integration.kafka_tools import standing_still
 from tests.integration.test_rebuild import cli
 
 pytestmark = pytest.mark.integration
@@ -131,14 +131,14 @@ async def test_checkin_read_models_rebuilt_from_kafka_equal_the_live_ones(
         await desk.issue()
     await post(checkin, f"/agents/{agent_id}/call-next", agent)
 
-    await settled(stack)  # nothing in flight in any service: reactions included
-    before = await cli(env_for_processes, "digest", "checkin")
-    written = {"queue_tickets", "agent_states", "sites"}  # by this test; others may be empty
-    assert set(before) >= written
-    assert all(not before[name].startswith("0:") for name in written), before
-    reports = await cli(env_for_processes, "rebuild", "checkin")
-    applied = {report["group"]: report["applied"] for report in reports}
-    assert set(applied) == {"checkin.projections", "checkin.organizations"}, reports
-    assert applied["checkin.projections"] > 0
-    assert all(report["dead_lettered"] == 0 for report in reports), reports
-    assert await cli(env_for_processes, "digest", "checkin") == before
+    async with standing_still(stack):  # nothing in flight, no timer fires meanwhile
+        before = await cli(env_for_processes, "digest", "checkin")
+        written = {"queue_tickets", "agent_states", "sites"}  # by this test; others may be empty
+        assert set(before) >= written
+        assert all(not before[name].startswith("0:") for name in written), before
+        reports = await cli(env_for_processes, "rebuild", "checkin")
+        applied = {report["group"]: report["applied"] for report in reports}
+        assert set(applied) == {"checkin.projections", "checkin.organizations"}, reports
+        assert applied["checkin.projections"] > 0
+        assert all(report["dead_lettered"] == 0 for report in reports), reports
+        assert await cli(env_for_processes, "digest", "checkin") == before
