@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -29,8 +30,25 @@ def intake(account_ref: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def event_count(service: RunningService) -> int:
-    return await service.runtime.pool.fetchval("SELECT count(*) FROM events")  # type: ignore[no-any-return]
+async def issued(service: RunningService, correlation: uuid.UUID) -> int:
+    """How many tickets the requests sent with this correlation id issued. Only what the
+    requests under test could write is counted: meanwhile other tests' timers and check-in's
+    own reactions append to the same store."""
+    return await service.runtime.pool.fetchval(  # type: ignore[no-any-return]
+        """SELECT count(*) FROM events
+           WHERE event_type = 'checkin.ticket_issued' AND envelope->>'correlation_id' = $1""",
+        str(correlation),
+    )
+
+
+async def stream_length(service: RunningService, stream_id: str) -> int:
+    return await service.runtime.pool.fetchval(  # type: ignore[no-any-return]
+        "SELECT count(*) FROM events WHERE stream_id = $1", stream_id
+    )
+
+
+def correlated(correlation: uuid.UUID, headers: dict[str, str]) -> dict[str, str]:
+    return {**headers, "X-Correlation-Id": str(correlation)}
 
 
 async def test_health_needs_no_token_and_readiness_checks_both(
@@ -61,13 +79,15 @@ async def test_unauthenticated_is_401_problem_json(
     stack: dict[str, RunningService], headers: dict[str, str], detail: str
 ) -> None:
     checkin = stack["checkin"]
-    before = await event_count(checkin)
-    response = await checkin.client.post("/tickets", json=intake("acct-x"), headers=headers)
+    correlation = uuid.uuid4()
+    response = await checkin.client.post(
+        "/tickets", json=intake("acct-x"), headers=correlated(correlation, headers)
+    )
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
     assert detail in response.json()["detail"]
     assert response.headers["www-authenticate"] == "Bearer"
-    assert await event_count(checkin) == before
+    assert await issued(checkin, correlation) == 0
 
 
 async def test_forged_token_is_401(stack: dict[str, RunningService]) -> None:
@@ -85,32 +105,34 @@ async def test_wrong_role_is_403_and_writes_nothing(
     stack: dict[str, RunningService], token: Callable[..., str]
 ) -> None:
     checkin = stack["checkin"]
-    before = await event_count(checkin)
+    correlation = uuid.uuid4()
     response = await checkin.client.post(
-        "/tickets", json=intake("acct-y"), headers=auth(token("reviewer"))
+        "/tickets", json=intake("acct-y"), headers=correlated(correlation, auth(token("reviewer")))
     )
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
     assert "roles" in response.json()["detail"]
-    assert await event_count(checkin) == before
+    assert await issued(checkin, correlation) == 0
 
 
 async def test_invalid_body_is_422_naming_each_field_and_writes_nothing(
     stack: dict[str, RunningService], token: Callable[..., str]
 ) -> None:
     checkin = stack["checkin"]
-    before = await event_count(checkin)
+    correlation = uuid.uuid4()
     body = intake("acct-z", site_id="")
     body["intake"]["contact_phone"] = "12345"
     body["intake"]["problem_category"] = "lost-cat"
-    response = await checkin.client.post("/tickets", json=body, headers=auth(token("agent")))
+    response = await checkin.client.post(
+        "/tickets", json=body, headers=correlated(correlation, auth(token("agent")))
+    )
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     fields = {error["field"] for error in problem["errors"]}
     assert fields == {"site_id", "intake.contact_phone", "intake.problem_category"}
     assert "intake.contact_phone" in problem["detail"]
-    assert await event_count(checkin) == before
+    assert await issued(checkin, correlation) == 0
 
 
 async def test_customer_sees_only_own_tickets(
@@ -147,13 +169,14 @@ async def test_illegal_transition_is_409_with_reason_and_writes_nothing(
     )
     assert left.status_code == 200
     assert left.json()["status"] == "left"
-    before = await event_count(checkin)
+    stream = f"ticket-{ticket['ticket_id']}"
+    before = await stream_length(checkin, stream)
     call = await checkin.client.post(
         f"/tickets/{ticket['ticket_id']}/call", json={"desk_id": "d1"}, headers=agent
     )
     assert call.status_code == 409
     assert call.json()["detail"] == "cannot call a ticket that is left"
-    assert await event_count(checkin) == before
+    assert await stream_length(checkin, stream) == before
 
 
 async def test_two_concurrent_conflicting_commands_one_wins_one_409(
@@ -164,7 +187,7 @@ async def test_two_concurrent_conflicting_commands_one_wins_one_409(
         "/tickets", json=intake("acct-c"), headers=auth(token("agent"))
     )
     ticket_id = created.json()["ticket_id"]
-    before = await event_count(checkin)
+    before = await stream_length(checkin, f"ticket-{ticket_id}")
     calls = await asyncio.gather(
         *(
             checkin.client.post(
@@ -179,7 +202,7 @@ async def test_two_concurrent_conflicting_commands_one_wins_one_409(
     assert statuses == [200, 409], [response.text for response in calls]
     loser = next(response for response in calls if response.status_code == 409)
     assert loser.headers["content-type"] == "application/problem+json"
-    assert await event_count(checkin) == before + 1
+    assert await stream_length(checkin, f"ticket-{ticket_id}") == before + 1
     versions = await checkin.runtime.pool.fetch(
         "SELECT stream_version FROM events WHERE stream_id = $1 ORDER BY 1",
         f"ticket-{ticket_id}",
@@ -191,9 +214,9 @@ async def test_idempotency_key_returns_the_first_result_and_acts_once(
     stack: dict[str, RunningService], token: Callable[..., str], unique: Callable[[str], str]
 ) -> None:
     checkin = stack["checkin"]
-    customer = auth(token("customer", sub="cust-idem"))
+    correlation = uuid.uuid4()
+    customer = correlated(correlation, auth(token("customer", sub="cust-idem")))
     key = unique("idem")
-    before = await event_count(checkin)
     first, second = [
         await checkin.client.post(
             "/tickets", json=intake("acct-i"), headers={**customer, "Idempotency-Key": key}
@@ -203,7 +226,7 @@ async def test_idempotency_key_returns_the_first_result_and_acts_once(
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     assert second.headers.get("idempotent-replay") == "true"
-    assert await event_count(checkin) == before + 1
+    assert await issued(checkin, correlation) == 1
     concurrent = await asyncio.gather(
         *(
             checkin.client.post(
@@ -215,7 +238,7 @@ async def test_idempotency_key_returns_the_first_result_and_acts_once(
         )
     )
     assert len({response.json()["ticket_id"] for response in concurrent}) == 1
-    assert await event_count(checkin) == before + 2
+    assert await issued(checkin, correlation) == 2
     reused = await checkin.client.post(
         "/tickets", json=intake("acct-other"), headers={**customer, "Idempotency-Key": key}
     )
