@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -40,7 +41,15 @@ def value(
 async def test_every_service_exposes_its_backlog_timers_and_requests(stack: Stack) -> None:
     for name, service in stack.items():
         await service.client.get("/openapi.json")  # at least one request of its own
-        families = await scrape(service)
+
+        async def recorded(service: RunningService = service) -> Any:
+            """The scrape once a request's duration is in it: the middleware records it after
+            the response went out, so an immediate scrape can come first."""
+            families = await scrape(service)
+            counted = families.get("http_server_request_duration_seconds_count", [])
+            return families if any(labels.get("http_route") for labels, _ in counted) else None
+
+        families = await eventually(recorded)
         assert value(families, "frontdesk_outbox_pending", service=name) is not None, name
         assert value(families, "frontdesk_outbox_oldest_age_seconds", service=name) is not None
         assert value(families, "frontdesk_timers_lateness_seconds", service=name) is not None
