@@ -133,6 +133,7 @@ class Load:
         self.longest_error_window = 0.0
         self.replicas = [1, 2]
         self.achieved_rate = 0.0
+        self.latencies: list[float] = []  # seconds from a check-in's first try to its 201
 
     async def one(self, client: httpx.AsyncClient, n: int) -> None:
         key = str(uuid.uuid4())
@@ -175,20 +176,34 @@ class Load:
             )
 
     async def run(self, seconds: float, rate: float, at: dict[float, Any]) -> None:
-        """SCALE_WORKERS clients, each paced to its share of ``rate``: a slow system is offered
-        at most that many commands at once (the achieved rate is reported), and the scheduled
-        kills happen on time whatever the services' speed."""
+        """Open-loop arrivals, as from many independent customers: check-in n starts at
+        ``n / rate`` whether or not earlier ones were answered (a closed loop of a few clients
+        would measure the clients' patience, not the system), with at most SCALE_IN_FLIGHT
+        unanswered at once (a system that cannot keep up is offered no more: the achieved rate
+        says so). The scheduled kills happen on time whatever the services' speed."""
         started = time.monotonic()
-        workers = int(os.environ.get("SCALE_WORKERS", "16"))
-        limits = httpx.Limits(max_connections=workers * 2, max_keepalive_connections=workers)
+        in_flight = asyncio.Semaphore(int(os.environ.get("SCALE_IN_FLIGHT", "200")))
+        limits = httpx.Limits(max_connections=400, max_keepalive_connections=100)
 
-        async def worker(client: httpx.AsyncClient, first: int) -> None:
-            n = first
-            while time.monotonic() - started < seconds:
+        async def timed(client: httpx.AsyncClient, n: int) -> None:
+            try:
+                began = time.monotonic()
                 await self.one(client, n)
-                n += workers
-                due = started + n / rate
+                self.latencies.append(time.monotonic() - began)
+            finally:
+                in_flight.release()
+
+        async def arrivals(client: httpx.AsyncClient) -> None:
+            running: set[asyncio.Task[None]] = set()
+            n = 0
+            while (due := started + n / rate) - started < seconds:
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
+                await in_flight.acquire()
+                task = asyncio.create_task(timed(client, n))
+                running.add(task)
+                task.add_done_callback(running.discard)
+                n += 1
+            await asyncio.gather(*running)
 
         async def drills() -> None:
             for moment, drill in sorted(at.items()):
@@ -196,8 +211,17 @@ class Load:
                 await drill()
 
         async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-            await asyncio.gather(drills(), *(worker(client, i) for i in range(workers)))
+            await asyncio.gather(drills(), arrivals(client))
         self.achieved_rate = len(self.acknowledged) / (time.monotonic() - started)
+
+
+def latency(seconds: list[float]) -> dict[str, float]:
+    """p50, p99 and max of the check-ins' latencies (first try to acknowledgement)."""
+    if not seconds:
+        return {}
+    ordered = sorted(seconds)
+    at = lambda share: ordered[min(len(ordered) - 1, int(share * len(ordered)))]  # noqa: E731
+    return {"p50": round(at(0.5), 3), "p99": round(at(0.99), 3), "max": round(ordered[-1], 3)}
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[Any]:
@@ -309,6 +333,7 @@ async def scenario(home: Path, env: dict[str, str], report: dict[str, Any]) -> N
         "offered_rate_per_s": RATE,
         "achieved_rate_per_s": round(load.achieved_rate, 2),
         "killed": killed,
+        "latency_s": latency(load.latencies),
         "client_errors": len(load.errors),
         "longest_error_window_s": round(load.longest_error_window, 2),
         "first_errors": [error for _, error in load.errors[:5]],
