@@ -86,6 +86,11 @@ class Unavailable(FrontdeskError):
     status = 503
     title = "Service unavailable"
 
-    def __init__(self, detail: str, retry_after_seconds: int = 5) -> None:
-        super().__init__(detail)
+    def __init__(
+        self,
+        detail: str,
+        retry_after_seconds: int = 5,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail, fields)
         self.headers = {"Retry-After": str(retry_after_seconds)}

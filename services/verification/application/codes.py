@@ -22,6 +22,7 @@ from services.verification.application.digests import digest, matches
 from services.verification.application.facts import account_facts
 from services.verification.application.sessions import change_session
 from services.verification.domain.accounts import channel_destination
+from services.verification.domain.refusals import Party, party_unavailable
 from services.verification.domain.sessions import (
     CheckCode,
     IssueCode,
@@ -117,7 +118,7 @@ async def claim_code(
     try:
         facts = await wiring.facts.facts(row["account_ref"])
     except AccountPlatformUnavailable as error:
-        raise RuleViolation(f"the account platform is unavailable ({error}); try again") from None
+        raise party_unavailable(Party.ACCOUNT_PLATFORM, row["language"], str(error)) from None
     channel = CodeChannel(row["channel"])
     destination = channel_destination(facts, channel) if facts else None
     if destination is None:

@@ -22,6 +22,7 @@ from services.verification.adapters.identity_provider import (
 from services.verification.application.codes import language_of
 from services.verification.application.sessions import change_session
 from services.verification.domain.plans import Check
+from services.verification.domain.refusals import Party, party_unavailable
 from services.verification.domain.sessions import BeginCheck, RecordAttempt, Session, decide
 from services.verification.wiring import Wiring
 
@@ -48,7 +49,7 @@ async def begin_identity_check(
             reference=str(verification_id), callback_url=callback, language=language_of(session)
         )
     except ProviderUnavailable as error:
-        raise RuleViolation(f"the identity provider is unavailable ({error}); try again") from None
+        raise party_unavailable(Party.IDENTITY_PROVIDER, language_of(session), str(error)) from None
     begin = BeginCheck(
         Check.DOCUMENT_AND_LIVENESS,
         OPENED,

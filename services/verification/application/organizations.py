@@ -34,6 +34,7 @@ from services.verification.domain.organizations import (
     SendDeposits,
     decide_organization,
 )
+from services.verification.domain.refusals import Party, party_unavailable
 from services.verification.wiring import Wiring
 
 DEPOSITS_TIMER = "deposits-expiry"
@@ -132,7 +133,8 @@ async def send_deposits(
             at=now,
         )
     except BankUnavailable as error:
-        raise RuleViolation(f"the bank is unavailable ({error}); try again") from None
+        # the organization's administrator reads it: the platform's default language
+        raise party_unavailable(Party.BANK, None, str(error)) from None
     send = SendDeposits(tuple(refs), settings.deposit_max_attempts, expires_at, now)
 
     async def act(conn: asyncpg.Connection) -> Organization:

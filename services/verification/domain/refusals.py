@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 
-from runtime.errors import RuleViolation
+from runtime.errors import RuleViolation, Unavailable
 from services.verification.domain.texts import CHECKS, language_of
 
 
@@ -280,4 +280,60 @@ def refused(rule: Refusal, tag: str | None, **parameters: object) -> RuleViolati
         refusal_message(rule, "en", values),
         fields={"message": refusal_message(rule, tag, values), **values},
         rule=rule.value,
+    )
+
+
+class Party(StrEnum):
+    """An outside party a check or a step needs (problem+json ``party`` of a 503)."""
+
+    IDENTITY_PROVIDER = "identity_provider"
+    ACCOUNT_PLATFORM = "account_platform"
+    BANK = "bank"
+
+
+UNAVAILABLE: dict[Party, dict[str, str]] = {
+    Party.IDENTITY_PROVIDER: {
+        "zh-CN": "身份核验服务暂时无法使用，您的进度已保存，请稍后再试。",
+        "en": "The identity check service is unavailable right now. Nothing was lost; please "
+        "try again in a moment.",
+        "fr": "Le service de vérification d'identité est momentanément indisponible. Rien "
+        "n'est perdu ; réessayez dans un instant.",
+        "de": "Der Dienst zur Identitätsprüfung ist gerade nicht erreichbar. Es ging nichts "
+        "verloren; bitte versuchen Sie es gleich noch einmal.",
+        "ja": "本人確認サービスが一時的に利用できません。進捗は保存されています。"
+        "しばらくしてからもう一度お試しください。",
+    },
+    Party.ACCOUNT_PLATFORM: {
+        "zh-CN": "暂时无法查询您的账号信息，您的进度已保存，请稍后再试。",
+        "en": "Your account's details cannot be looked up right now. Nothing was lost; please "
+        "try again in a moment.",
+        "fr": "Les informations de votre compte ne peuvent pas être consultées pour le "
+        "moment. Rien n'est perdu ; réessayez dans un instant.",
+        "de": "Die Angaben zu Ihrem Konto können gerade nicht abgerufen werden. Es ging nichts "
+        "verloren; bitte versuchen Sie es gleich noch einmal.",
+        "ja": "現在、アカウント情報を照会できません。進捗は保存されています。"
+        "しばらくしてからもう一度お試しください。",
+    },
+    Party.BANK: {
+        "zh-CN": "银行暂时无法受理，尚未转出任何款项，请稍后再试。",
+        "en": "The bank cannot be reached right now. No money was sent; please try again in a "
+        "moment.",
+        "fr": "La banque est momentanément injoignable. Aucun virement n'a été fait ; "
+        "réessayez dans un instant.",
+        "de": "Die Bank ist gerade nicht erreichbar. Es wurde kein Geld überwiesen; bitte "
+        "versuchen Sie es gleich noch einmal.",
+        "ja": "現在、銀行に接続できません。送金は行われていません。"
+        "しばらくしてからもう一度お試しください。",
+    },
+}
+
+
+def party_unavailable(party: Party, tag: str | None, reason: str) -> Unavailable:
+    """The 503 when an outside party does not answer: nothing was changed, try again
+    (``Retry-After``); English ``detail`` with the technical reason (staff, logs), the
+    ``message`` in the person's language without it."""
+    return Unavailable(
+        f"the {party.value.replace('_', ' ')} is unavailable ({reason}); nothing was changed, "
+        "try again",
+        fields={"party": party.value, "message": UNAVAILABLE[party][language_of(tag)]},
     )

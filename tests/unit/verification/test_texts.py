@@ -16,7 +16,13 @@ from contracts.events.verification_sessions import VerificationCheck
 from contracts.vocabulary import LanguagePreference
 from runtime.errors import RuleViolation
 from services.verification.domain.plans import Check
-from services.verification.domain.refusals import OUTCOMES, Refusal, refused
+from services.verification.domain.refusals import (
+    OUTCOMES,
+    Party,
+    Refusal,
+    party_unavailable,
+    refused,
+)
 from services.verification.domain.refusals import TEXTS as REFUSAL_TEXTS
 from services.verification.domain.sessions import BeginCheck, decide
 from services.verification.domain.texts import (
@@ -203,3 +209,22 @@ def test_a_refusal_follows_the_sessions_language() -> None:
         "Terminez d'abord l'étape « questionnaire de connaissances » avant « code à usage unique »."
     )
     assert refused_here.value.detail == "complete the knowledge challenge before the one-time code"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("party", list(Party))
+def test_an_unavailable_party_is_a_503_in_the_persons_language(party: Party, language: str) -> None:
+    """An outside party down is no rule the person broke: 503 with Retry-After, nothing
+    changed, the message in their language without the technical reason."""
+    unavailable = party_unavailable(party, language, "ConnectError")
+    assert unavailable.status == 503
+    assert unavailable.headers["Retry-After"]
+    members = unavailable.members()
+    assert members["party"] == party.value
+    text = members["message"]
+    assert "ConnectError" in unavailable.detail
+    assert "ConnectError" not in text
+    assert not INTERNAL_CODE.search(text), text
+    assert bool(CJK.search(text)) == (language in ("zh-CN", "ja")), text
+    if language != "en":
+        assert text != party_unavailable(party, "en", "x").members()["message"]
