@@ -61,8 +61,12 @@ def organizations_projection(service: str) -> ConsumerGroup:
 
 
 async def verified_organization(
-    conn: asyncpg.Connection, organization_id: UUID
+    conn: asyncpg.Connection, organization_id: UUID | None
 ) -> VerifiedOrganization | None:
+    """The organization as verification verified it; None when it is not (yet) verified, or
+    for the platform's own service centre (``organization_id`` None, no query)."""
+    if organization_id is None:
+        return None
     row = await conn.fetchrow(
         """SELECT organization_id, legal_name, verified_at FROM verified_organizations
            WHERE organization_id = $1""",

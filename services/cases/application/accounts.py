@@ -37,9 +37,7 @@ async def change_account(
     """Tag or untag the customer, for the platform or for a verified organization's contact
     centre (the fact whether it is verified is gathered here, the rule is the domain's)."""
     organization = command.organization_id
-    facts = AccountFacts(
-        await verified_organization(conn, organization) if organization is not None else None
-    )
+    facts = AccountFacts(await verified_organization(conn, organization))
     executed = await repositories.accounts(store).execute(
         conn,
         account_stream(command.account_ref),

@@ -65,9 +65,7 @@ async def set_profile(
     context: CommandContext,
 ) -> Agent:
     """Set what an agent may serve; the fact: the acting organization, as verified."""
-    verified = None
-    if command.organization_id is not None:
-        verified = await verified_organization(conn, command.organization_id)
+    verified = await verified_organization(conn, command.organization_id)
     facts = AgentFacts(verified=verified)
     return await change_agent(conn, store, agent_id, command, context, facts)
 

@@ -152,7 +152,7 @@ def page_texts(language: str, sender: str | None) -> tuple[str, str]:
 async def _sender(conn: asyncpg.Connection, runtime: Runtime, campaign_id: UUID) -> str | None:
     """The organization whose campaign the link came from (its legal name), else None."""
     owner = await campaign_owner(conn, runtime.store, campaign_id)
-    organization = await verified_organization(conn, owner) if owner else None
+    organization = await verified_organization(conn, owner)
     return organization.legal_name if organization else None
 
 

@@ -300,9 +300,7 @@ async def run_batch(
     assert state.channel is not None
     channel = state.channel
     organization = state.organization_id
-    sender = sender_variables(
-        await verified_organization(conn, organization) if organization else None
-    )
+    sender = sender_variables(await verified_organization(conn, organization))
     rows = await conn.fetch(
         """SELECT account_ref FROM campaign_targets
            WHERE campaign_id = $1 AND position >= $2 AND position < $3 ORDER BY position""",
