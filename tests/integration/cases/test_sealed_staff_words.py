@@ -13,7 +13,7 @@ import pytest
 
 from runtime.privacy import TOKEN_PREFIX
 from tests.conftest import auth, eventually
-from tests.integration.cases.support import new_account
+from tests.integration.cases.support import new_account, open_case
 from tests.integration.conftest import RunningService
 
 pytestmark = pytest.mark.integration
@@ -27,18 +27,8 @@ async def test_the_closing_reason_is_sealed_and_gone_from_the_timeline_after_era
     service = stack["cases"]
     cases, agent, supervisor = service.client, auth(token("agent")), auth(token("supervisor"))
     account = new_account()
-    opened = await cases.post(
-        "/cases",
-        json={
-            "account_ref": account,
-            "case_type": "other",
-            "channel": "phone",
-            "language": {"tag": "de"},
-        },
-        headers=agent,
-    )
-    assert opened.status_code == 201, opened.text
-    case_id = opened.json()["case_id"]
+    opened = await open_case(cases, agent, account, "other", language="de", channel="phone")
+    case_id = opened["case_id"]
     for status in ("triage", "in_review"):
         moved = await cases.post(f"/cases/{case_id}/status", json={"status": status}, headers=agent)
         assert moved.status_code == 200, moved.text
@@ -112,18 +102,10 @@ async def test_evidence_and_decision_facts_are_sealed_and_null_after_erasure(
     agent, specialist = auth(token("agent")), auth(token("specialist"))
     supervisor, exporter = auth(token("supervisor")), auth(token("service", sub="export"))
     account = new_account()
-    opened = await cases.post(
-        "/cases",
-        json={
-            "account_ref": account,
-            "case_type": "third_party_report_dispute",
-            "channel": "phone",
-            "language": {"tag": "en"},
-        },
-        headers=agent,
+    opened = await open_case(
+        cases, agent, account, "third_party_report_dispute", language="en", channel="phone"
     )
-    assert opened.status_code == 201, opened.text
-    case_id = opened.json()["case_id"]
+    case_id = opened["case_id"]
     report = await cases.post(
         f"/cases/{case_id}/report",
         json={
