@@ -24,7 +24,15 @@ from tests.integration.conftest import RunningService
 pytestmark = pytest.mark.integration
 
 
-async def two_slots(checkin: RunningService, desk: Desk, clock: OffsetClock) -> list[str]:
+async def two_slots(
+    checkin: RunningService,
+    desk: Desk,
+    clock: OffsetClock,
+    *,
+    after: timedelta = timedelta(hours=1),
+) -> list[str]:
+    """The first two bookable slots that start at least ``after`` from now (today or
+    tomorrow at the site)."""
     now = clock.now()
     found: list[str] = []
     for day in (now.astimezone(SH).date(), (now + timedelta(days=1)).astimezone(SH).date()):
@@ -37,8 +45,7 @@ async def two_slots(checkin: RunningService, desk: Desk, clock: OffsetClock) -> 
         found += [
             str(slot["start"])
             for slot in listed.json()["slots"]
-            if slot["bookable"]
-            and datetime.fromisoformat(slot["start"]) - now >= timedelta(hours=1)
+            if slot["bookable"] and datetime.fromisoformat(slot["start"]) - now >= after
         ]
     assert len(found) >= 2, found
     return found[:2]

@@ -25,6 +25,7 @@ from services.notifications.domain.templates import format_time
 from tests.conftest import auth, eventually
 from tests.integration.checkin.helpers import Desk
 from tests.integration.checkin.test_appointments import QUEUE, SH, appointment_queue
+from tests.integration.checkin.test_reschedule import two_slots
 from tests.integration.conftest import RunningService
 from tests.integration.kafka_tools import settled
 from tests.integration.notifications.conftest import Sandboxes
@@ -43,24 +44,9 @@ async def two_slots_after_the_reminder_lead(
 ) -> tuple[str, str]:
     """Two consecutive bookable slots starting more than 2 h 10 min from now (and less than
     24 hours: only their 2-hour reminder is still ahead)."""
-    now = clock.now()
-    found: list[str] = []
-    for day in (now.astimezone(SH).date(), (now + timedelta(days=1)).astimezone(SH).date()):
-        listed = await checkin.client.get(
-            f"/sites/{desk.site_id}/queues/{QUEUE}/slots",
-            params={"date": day.isoformat()},
-            headers=desk.supervisor,
-        )
-        assert listed.status_code == 200, listed.text
-        found += [
-            str(slot["start"])
-            for slot in listed.json()["slots"]
-            if slot["bookable"]
-            and datetime.fromisoformat(slot["start"]) - now > LEAD + timedelta(minutes=10)
-        ]
-    assert len(found) >= 2, found
-    assert datetime.fromisoformat(found[1]) - now < timedelta(hours=23)
-    return found[0], found[1]
+    first, second = await two_slots(checkin, desk, clock, after=LEAD + timedelta(minutes=10))
+    assert datetime.fromisoformat(second) - clock.now() < timedelta(hours=23)
+    return first, second
 
 
 async def a_customer(
