@@ -379,7 +379,7 @@ class Counted:
 
 
 def _count(state: Counted, payload: Any) -> Counted:
-    return Counted(state.events + 1, getattr(payload, "reason", ""))
+    return Counted(state.events + 1, getattr(payload, "reason", None) or "")
 
 
 PLAIN = AggregateType("bench_counter", Counted, _count)
