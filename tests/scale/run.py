@@ -14,8 +14,13 @@ FRONTDESK_HOME on ports of its own (never the shared 19092/19093/55432, never 80
    and of cases-2;
 5. then, for every acknowledged check-in: its events are on the tickets topic exactly once by
    event id, exactly one case was opened for it (once on the cases topic), exactly one
-   notification names it, no consumer group dead-lettered anything, and the longest time the
-   client saw errors is reported (the failover).
+   notification names it and it was sent, no consumer group dead-lettered anything, and the
+   longest time the client saw errors is reported (the failover);
+6. timers fired once: every one of those messages goes out through a durable timer
+   (``notification.send``) that both notifications replicas poll; each was sent exactly once
+   (one ``notification_sent`` on Kafka) and the SMS sandbox received exactly one request for
+   it (a second firing would call the provider again with the same Idempotency-Key, which the
+   sandbox counts).
 Everything it started is stopped and its folder removed at the end, pass or fail.
 Exit 0 when every check holds; the report is printed as JSON.
 """
@@ -58,6 +63,8 @@ MIN_RATE = float(os.environ.get("SCALE_MIN_RATE", "20")) * 0.95
 # a platform's load comes from many centers: check-ins spread over this many sites
 SITES = int(os.environ.get("SCALE_SITES", "10"))
 SERVICES = {"checkin": 1, "cases": 2, "verification": 3, "notifications": 4}
+SMS_SANDBOX = f"http://127.0.0.1:{PORT_BASE + 11100 + 1}"  # deploy/services.sh: sandbox base + 1
+SENT = ("sent", "delivered")
 
 
 def environment(home: Path) -> dict[str, str]:
@@ -83,7 +90,7 @@ def environment(home: Path) -> dict[str, str]:
         "FRONTDESK_KAFKA_REPLICATION_FACTOR": "3",
         "FRONTDESK_KAFKA_MIN_INSYNC_REPLICAS": "2",
         "FRONTDESK_PORT_BASE": str(PORT_BASE),
-        "FRONTDESK_SANDBOX_PORT_BASE": str(PORT_BASE + 11100),
+        "FRONTDESK_SANDBOX_PORT_BASE": str(PORT_BASE + 11100),  # SMS_SANDBOX
         "FRONTDESK_SMTP_PORT_BASE": str(PORT_BASE + 4500),
         "FRONTDESK_READY_TIMEOUT": "600",
         # the load generator is one client address: the per-address buckets (intake 20/60 per
@@ -250,8 +257,11 @@ def event_ids(records: list[Any], tickets: set[str]) -> tuple[Counter[str], set[
     return counts, seen
 
 
-async def settle(load: Load, staff: str, deadline: float) -> dict[str, Any]:
-    """Wait until every acknowledged ticket has its case and its notification."""
+async def settle(
+    load: Load, staff: str, deadline: float, messages: dict[str, list[str]]
+) -> dict[str, Any]:
+    """Wait until every acknowledged ticket has its case and its notification, sent; fills
+    ``messages`` (ticket -> the ids of the notifications that name it)."""
     missing_cases = set(load.acknowledged)
     missing_messages = set(load.acknowledged)
     cases: dict[str, list[Any]] = {}
@@ -271,8 +281,10 @@ async def settle(load: Load, staff: str, deadline: float) -> dict[str, Any]:
                     params={"recipient_ref": f"ticket:{ticket}"},
                     headers=headers,
                 )
-                if response.status_code == 200 and response.json():
+                found = response.json() if response.status_code == 200 else []
+                if found and all(message["status"] in SENT for message in found):
                     missing_messages.discard(ticket)
+                    messages[ticket] = [message["notification_id"] for message in found]
             if missing_cases or missing_messages:
                 await asyncio.sleep(2)
         duplicates_cases = {t: len(c) for t, c in cases.items() if len(c) != 1}
@@ -284,13 +296,39 @@ async def settle(load: Load, staff: str, deadline: float) -> dict[str, Any]:
                 headers=headers,
             )
             found = response.json() if response.status_code == 200 else []
+            messages.setdefault(ticket, [message["notification_id"] for message in found])
             if len(found) > 1:
                 duplicates_messages[ticket] = len(found)
     return {
         "tickets_without_case": sorted(missing_cases),
-        "tickets_without_notification": sorted(missing_messages),
+        "tickets_without_notification_sent": sorted(missing_messages),
         "tickets_with_several_cases": duplicates_cases,
         "tickets_with_several_notifications": duplicates_messages,
+    }
+
+
+async def sends(bootstrap: str, messages: dict[str, list[str]]) -> dict[str, Any]:
+    """Timers fired once: how often each ticket's message was sent (``notification_sent`` on
+    Kafka) and how many requests the SMS sandbox received for it (a second firing of its send
+    timer is a second request, under the same Idempotency-Key)."""
+    wanted = {notification for ids in messages.values() for notification in ids}
+    sent: Counter[str] = Counter()
+    for record in await read_topic(bootstrap, "frontdesk.notifications.messages"):
+        envelope = json.loads(record.value)
+        notification = envelope.get("stream_id", "").removeprefix("notification-")
+        if envelope.get("event_type") == "notifications.notification_sent":
+            sent[notification] += 1
+    async with httpx.AsyncClient(timeout=60) as client:
+        received = (await client.get(f"{SMS_SANDBOX}/sandbox/messages")).json()
+    requests: Counter[str] = Counter()
+    for message in received:
+        requests[message["reference"]] += message["requests"]
+    return {
+        "messages_sent": sum(sent[n] for n in wanted),
+        "messages_not_sent_once_on_kafka": {n: sent[n] for n in sorted(wanted) if sent[n] != 1},
+        "messages_not_requested_once_of_provider": {
+            n: requests[n] for n in sorted(wanted) if requests[n] != 1
+        },
     }
 
 
@@ -338,7 +376,9 @@ async def scenario(home: Path, env: dict[str, str], report: dict[str, Any]) -> N
         "longest_error_window_s": round(load.longest_error_window, 2),
         "first_errors": [error for _, error in load.errors[:5]],
     }
-    report |= await settle(load, staff, time.monotonic() + SETTLE)
+    messages: dict[str, list[str]] = {}
+    report |= await settle(load, staff, time.monotonic() + SETTLE, messages)
+    report |= await sends(bootstrap, messages)
     tickets = set(load.acknowledged)
     ticket_events, seen = event_ids(
         await read_topic(bootstrap, "frontdesk.checkin.tickets"), tickets
@@ -353,7 +393,7 @@ async def scenario(home: Path, env: dict[str, str], report: dict[str, Any]) -> N
         envelope = json.loads(record.value)
         if envelope.get("event_type") == "cases.case_opened":
             source = envelope.get("payload", {}).get("source") or {}
-            opened[source.get("ticket_id")] += 1
+            opened[str(source.get("ticket_id"))] += 1
     report["tickets_not_opened_once_on_kafka"] = {
         t: opened[t] for t in sorted(tickets) if opened[t] != 1
     }
@@ -363,12 +403,14 @@ async def scenario(home: Path, env: dict[str, str], report: dict[str, Any]) -> N
         load.acknowledged
         and report["rate_met"]
         and not report["tickets_without_case"]
-        and not report["tickets_without_notification"]
+        and not report["tickets_without_notification_sent"]
         and not report["tickets_with_several_cases"]
         and not report["tickets_with_several_notifications"]
         and report["ticket_events_more_than_once"] == 0
         and not report["tickets_without_events_on_kafka"]
         and not report["tickets_not_opened_once_on_kafka"]
+        and not report["messages_not_sent_once_on_kafka"]
+        and not report["messages_not_requested_once_of_provider"]
         and not any(report["dead_letters"].values())
     )
 
