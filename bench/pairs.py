@@ -21,7 +21,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.stack import Namespace
-from contracts import Actor, TopicSpec
+from contracts import Actor, EventPayload, TopicSpec
 from contracts.events.checkin import TicketLeft
 from contracts.topics import CHECKIN_TICKETS
 from runtime.aggregate import AggregateType, Snapshots
@@ -163,7 +163,7 @@ async def eventsourcing_saves(scratch: Scratch, count: int) -> float:
     }
 
     def work() -> float:
-        app = Application(env=env)
+        app: Application[uuid.UUID] = Application(env=env)
         try:
             app.save(ticket(reason="warm-up"))
             started = time.perf_counter()
@@ -408,8 +408,12 @@ async def command_latency(
         for n in range(commands):
             target = stream or f"counter-{uuid.uuid4()}"
             started = time.perf_counter()
+
+            def decide(state: Counted, n: int = n) -> list[EventPayload]:
+                return [event(n)]
+
             async with conn.transaction():
-                await repository.execute(conn, target, lambda state, n=n: [event(n)], CONTEXT)
+                await repository.execute(conn, target, decide, CONTEXT)
             latencies.append(time.perf_counter() - started)
     latencies.sort()
     return latencies[len(latencies) // 2]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from bench import freshness, http_pairs, pairs
 from bench.stack import Namespace, load_average
+from runtime.aggregate import AggregateType
 
 ROWS = ("append", "relay", "consume", "command", "http", "freshness")
 
@@ -208,16 +209,16 @@ async def bench(reps: int, sizes: Sizes, only: set[str]) -> list[Row]:
                     )
                     row.note = "ratio = long / fresh (target ≤ 1.3)"
                     rows.append(row)
-                    await alternate(
-                        row,
-                        reps,
-                        lambda s=stream, a=aggregate: _ms(
-                            pairs.command_latency(scratch, s, a, sizes.commands)
-                        ),
-                        lambda a=aggregate: _ms(
-                            pairs.command_latency(scratch, None, a, sizes.commands)
-                        ),
-                    )
+
+                    async def on_long(
+                        s: str = stream, a: AggregateType[pairs.Counted] = aggregate
+                    ) -> float:
+                        return await _ms(pairs.command_latency(scratch, s, a, sizes.commands))
+
+                    async def on_fresh(a: AggregateType[pairs.Counted] = aggregate) -> float:
+                        return await _ms(pairs.command_latency(scratch, None, a, sizes.commands))
+
+                    await alternate(row, reps, on_long, on_fresh)
         finally:
             await scratch.pool.close()
         if "http" in only:

@@ -161,17 +161,17 @@ async def processes(
         running[service] = ServiceProcess(service, f"http://127.0.0.1:{port}", process, log, env)
     try:
         async with httpx.AsyncClient(timeout=60) as client:
-            for service in running.values():
-                await wait_ready(client, service)
+            for started in running.values():
+                await wait_ready(client, started)
         yield running
     finally:
-        for service in running.values():
-            service.process.terminate()
-        for service in running.values():
+        for started in running.values():
+            started.process.terminate()
+        for started in running.values():
             try:
-                service.process.wait(timeout=20)
+                started.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                service.process.kill()
+                started.process.kill()
         conn = await asyncpg.connect(admin_dsn(settings))
         for name in names:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -12,7 +12,7 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from runtime.cli import definition_of
-from runtime.scheduler import OffsetClock
+from runtime.scheduler import OffsetClock, TimerRunner
 from runtime.service import ServiceRuntime, create_app
 from runtime.settings import ServiceSettings
 from tests.conftest import SERVICES
@@ -27,11 +27,19 @@ class RunningService:
     runtime: ServiceRuntime
     client: httpx.AsyncClient
 
+    @property
+    def timers(self) -> TimerRunner:
+        """The service's durable timers (``await service.timers.fire_due()``); the stack
+        fixture has started every service, so each has them."""
+        timers = self.runtime.timers
+        assert timers is not None, f"{self.name} has not started its timers"
+        return timers
+
 
 @pytest.fixture(scope="session")
 def clock() -> OffsetClock:
     """The clock of every in-process service: real time, and tests may jump it forward
-    (``clock.advance(timedelta(hours=4))``); then ``service.runtime.timers.fire_due()``."""
+    (``clock.advance(timedelta(hours=4))``); then ``service.timers.fire_due()``."""
     return OffsetClock()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -159,7 +160,7 @@ async def test_an_agent_opening_a_case_is_listed_for_the_supervisor(
     assert created.status_code == 201
     cases = stack["cases"].client
 
-    async def case() -> object:
+    async def case() -> list[dict[str, Any]]:
         response = await cases.get(
             "/cases",
             params={"account_ref": account},
@@ -172,7 +173,7 @@ async def test_an_agent_opening_a_case_is_listed_for_the_supervisor(
     shown = await cases.get(f"/cases/{opened['case_id']}", headers=auth(agent))
     assert shown.json()["summary"] == "FAKE: my account was suspended without a reason"
 
-    async def accesses() -> object:
+    async def accesses() -> list[dict[str, Any]]:
         response = await cases.get(
             f"/privacy/subjects/{subject}/accesses", headers=auth(token("supervisor"))
         )
@@ -203,7 +204,7 @@ async def test_staff_reading_a_persons_words_in_timelines_is_listed_for_the_supe
     assert created.status_code == 201
     cases = stack["cases"].client
 
-    async def opened_case() -> object:
+    async def opened_case() -> dict[str, Any] | None:
         response = await cases.get(
             "/cases", params={"account_ref": account}, headers=auth(token("customer", sub=customer))
         )
@@ -230,7 +231,7 @@ async def test_staff_reading_a_persons_words_in_timelines_is_listed_for_the_supe
     case_view = await cases.get(f"/cases/{case['case_id']}/timeline", headers=auth(specialist))
     assert case_view.status_code == 200
 
-    async def accesses() -> object:
+    async def accesses() -> list[dict[str, Any]] | None:
         response = await cases.get(
             f"/privacy/subjects/account:{account}/accesses", headers=auth(token("supervisor"))
         )

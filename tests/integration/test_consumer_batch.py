@@ -273,9 +273,9 @@ async def test_the_live_subscription_consumes_in_batches_and_commits_after_the_e
     sizes: list[int] = []
 
     class Measured(ConsumerRunner):
-        async def handle_batch(self, batch: Sequence[Record], **kwargs: Any) -> list[Outcome]:
-            sizes.append(len(batch))
-            return await super().handle_batch(batch, **kwargs)
+        async def handle_batch(self, records: Sequence[Record], **kwargs: Any) -> list[Outcome]:
+            sizes.append(len(records))
+            return await super().handle_batch(records, **kwargs)
 
     broker = build_broker(kafka, "batch-test", None)
     group = ConsumerGroup(effects.group, [CHECKIN_TICKETS], {TicketLeft: effects.handler})

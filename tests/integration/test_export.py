@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ async def test_each_service_exports_what_it_recorded_about_a_person_decrypted(
     )
     assert created.status_code == 201
 
-    async def exported(service: str) -> list[dict[str, object]]:
+    async def exported(service: str) -> list[dict[str, Any]]:
         response = await stack[service].client.get(
             f"/privacy/subjects/{subject}/data", headers=auth(token("service"))
         )
@@ -38,7 +39,7 @@ async def test_each_service_exports_what_it_recorded_about_a_person_decrypted(
     assert ticket["payload"]["intake"]["contact_phone"] == body["intake"]["contact_phone"]
     assert ticket["payload"]["intake"]["description"] == "FAKE: locked out since Tuesday"
 
-    async def case_exported() -> list[dict[str, object]]:
+    async def case_exported() -> list[dict[str, Any]]:
         return await exported("cases")
 
     [case] = await eventually(case_exported)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -105,7 +106,7 @@ async def test_a_request_correlation_id_reaches_the_events_of_every_service(
     assert created.headers["x-correlation-id"] == correlation_id
     ticket_id = created.json()["ticket_id"]
 
-    async def case() -> object:
+    async def case() -> list[dict[str, Any]]:
         response = await stack["cases"].client.get(
             "/cases", params={"ticket_id": ticket_id}, headers=auth(token("agent"))
         )

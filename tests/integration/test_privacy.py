@@ -188,8 +188,8 @@ async def test_erasure_is_blocked_by_a_legal_hold_then_forgets_the_person_everyw
     log = await raw_log(settings)
     assert flow["ticket"]["ticket_id"].encode() in log
     assert phone.encode() not in log
-    for service in ("cases", "notifications"):
-        await cli(env_for_processes, "rebuild", service)
+    for name in ("cases", "notifications"):
+        await cli(env_for_processes, "rebuild", name)
     case = await cases.get(f"/cases/{flow['case']['case_id']}", headers=auth(token("agent")))
     assert case.status_code == 200
     assert case.json()["summary"] is None

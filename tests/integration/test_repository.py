@@ -104,12 +104,13 @@ async def test_snapshots_give_the_same_state_and_a_changed_fold_ignores_them(
     snapshotted = Repository(EventStore("test"), SNAPSHOTTED)
     stream = f"tally-{uuid.uuid4()}"
     for n in range(25):
-        await command(
-            pool,
-            lambda c, n=n: snapshotted.execute(
+
+        async def purge(c: asyncpg.Connection, n: int = n) -> Executed[Tally]:
+            return await snapshotted.execute(
                 c, stream, lambda s: [purged(n + 1, f"policy-{n}")], context()
-            ),
-        )
+            )
+
+        await command(pool, purge)
     async with pool.acquire() as conn:
         version = await conn.fetchval(
             "SELECT stream_version FROM snapshots WHERE stream_id = $1", stream

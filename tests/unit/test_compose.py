@@ -120,7 +120,8 @@ def published_ports(definition: dict[str, Any]) -> set[tuple[int, int]]:
     published = set()
     for entry in definition.get("ports") or []:
         if isinstance(entry, dict):
-            published.add((int(entry.get("published", entry["target"])), int(entry["target"])))
+            target = int(entry["target"])
+            published.add((int(entry["published"]) if "published" in entry else target, target))
             continue
         text = str(entry).split("/", 1)[0]
         parts = text.rsplit(":", 2)

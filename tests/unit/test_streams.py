@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import httpx
@@ -61,6 +61,12 @@ async def take(events: AsyncIterator[bytes], predicate: Any, within: float = 5.0
     return await asyncio.wait_for(loop(), within)
 
 
+async def leave(events: AsyncIterator[bytes]) -> None:
+    """The client goes away: ``Watches.events`` is an async generator, closed like one."""
+    assert isinstance(events, AsyncGenerator)
+    await events.aclose()
+
+
 def test_an_event_is_one_id_event_and_data_line_with_the_views_version() -> None:
     chunk = encode_event(
         {"b": 1, "a": "号"}, event="board", event_id=version_of({"a": "号", "b": 1})
@@ -83,7 +89,7 @@ async def test_a_new_client_gets_the_view_then_each_change_once() -> None:
     view.value = {"n": 2}
     changed = await take(events, lambda c: b"event: v" in c)
     assert json.loads(parse(changed[-1])["data"]) == {"n": 2}
-    await events.aclose()
+    await leave(events)
     assert watches.watching() == []  # the last subscriber gone, the poller stops
 
 
@@ -97,7 +103,7 @@ async def test_a_client_resuming_at_the_current_version_gets_nothing_until_a_cha
     view.value = {"calls": ["A002", "A001"]}  # a call made while the client was away
     resumed = await take(events, lambda c: b"event: v" in c)
     assert json.loads(parse(resumed[-1])["data"]) == {"calls": ["A002", "A001"]}
-    await events.aclose()
+    await leave(events)
 
 
 async def test_a_client_resuming_at_an_old_version_gets_the_current_view_at_once() -> None:
@@ -108,7 +114,7 @@ async def test_a_client_resuming_at_an_old_version_gets_the_current_view_at_once
     chunks = await take(events, lambda c: b"event: v" in c)
     assert not any(c.startswith(b": heartbeat") for c in chunks)
     assert parse(chunks[-1])["id"] == version_of(view.value)
-    await events.aclose()
+    await leave(events)
 
 
 async def test_subscribers_of_one_view_share_one_poller() -> None:
@@ -123,7 +129,7 @@ async def test_subscribers_of_one_view_share_one_poller() -> None:
     assert watches.watching() == ["board:s1"]
     watches.poke("board:s1")
     for events in streams_:
-        await events.aclose()
+        await leave(events)
     assert watches.watching() == []
 
 

@@ -74,7 +74,7 @@ async def test_a_decided_case_closes_by_itself_after_the_appeal_period_unless_ap
 
     # the period passes; the timers fire
     move_to(clock, appeal_until)
-    await service.runtime.timers.fire_due()
+    await service.timers.fire_due()
 
     closed = await case_where(cases, customer, quiet, lambda c: c["status"] == "closed")
     assert closed["next_step"] == "Der Fall ist abgeschlossen."

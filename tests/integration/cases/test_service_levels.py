@@ -69,7 +69,7 @@ async def test_a_warning_then_a_breach_that_escalates_to_a_supervisor(
     }
 
     move_to(clock, first["warn_at"])
-    await service.runtime.timers.fire_due()
+    await service.timers.fire_due()
     warned = await case_where(
         cases, agent, case_id, lambda c: bool(c["service_levels"].get("warnings"))
     )
@@ -77,7 +77,7 @@ async def test_a_warning_then_a_breach_that_escalates_to_a_supervisor(
     assert warned["service_levels"]["warnings"][0]["kind"] == "first_response"
 
     move_to(clock, first["due_at"])
-    await service.runtime.timers.fire_due()
+    await service.timers.fire_due()
     breached = await case_where(cases, agent, case_id, lambda c: c["status"] == "escalated")
     assert breached["waiting_on"] == "supervisor"
     assert breached["escalations"][-1]["reason"] == "service_level_breached"

@@ -64,7 +64,7 @@ async def test_the_cases_state_rebuilt_from_the_stream_equals_the_live_state(
     stack: dict[str, RunningService], env_for_processes: dict[str, str]
 ) -> None:
     service = stack["cases"]
-    await service.runtime.timers.fire_due()  # nothing left due that could change it meanwhile
+    await service.timers.fire_due()  # nothing left due that could change it meanwhile
     await settled(stack)
     kinds = {
         row["event_type"]

@@ -249,7 +249,7 @@ async def test_a_booked_visitor_is_called_before_earlier_walk_ins_and_a_missed_s
     # the other visitor never came: after the grace window the timer releases the place
     assert await free_places(checkin, desk, start) == 0
     clock.advance(timedelta(minutes=6))
-    await checkin.runtime.timers.fire_due()
+    await checkin.timers.fire_due()
     gone = await checkin.client.get(f"/appointments/{missed['appointment_id']}", headers=ha)
     assert gone.json()["status"] == "missed"
     assert await free_places(checkin, desk, start) == 1

@@ -80,7 +80,7 @@ from services.checkin.application import board as queries
 from services.checkin.bootstrap import DEFINITION
 from services.checkin.domain.agents import EndBreak, SetProfile, SignIn, SignOut, TakeBreak
 from services.checkin.domain.routing import DEFAULT_POLICY, language_match, starvation_bound
-from services.checkin.domain.sites import AddDesk, ConfigureSite
+from services.checkin.domain.sites import AddDesk, ConfigureSite, Site
 from services.checkin.domain.tickets import (
     FINAL_STATUSES,
     TICKET,
@@ -287,7 +287,11 @@ async def open_site(day: Day) -> None:
     await day.run(lambda conn: sites.change_site(conn, day.store, SITE, configure, day.context))
     for n, (agent_id, (queues, languages, skills)) in enumerate(AGENTS.items(), start=1):
         desk = AddDesk(desk_id=f"desk-{n}", kind=DeskKind.COUNTER, at=OPENS - timedelta(hours=1))
-        await day.run(lambda conn, d=desk: sites.change_site(conn, day.store, SITE, d, day.context))
+
+        async def add_desk(conn: asyncpg.Connection, d: AddDesk = desk) -> Site:
+            return await sites.change_site(conn, day.store, SITE, d, day.context)
+
+        await day.run(add_desk)
         await day.agent(
             SetProfile(
                 agent_id, queues, skills, languages, ChannelLimits(), OPENS - timedelta(hours=1)
@@ -321,11 +325,13 @@ async def simulate(day: Day, rng: random.Random, people: list[Visitor]) -> dict[
         for desk in desks:
             await work(day, rng, desk, by_id, served_once, parked_until, now)
         for queue in sorted(day.moved):
-            await day.run(
-                lambda conn, q=queue, at=now: waiting.reestimate(
-                    conn, day.store, SITE, q, at, day.context
-                )
-            )
+
+            async def reestimate(
+                conn: asyncpg.Connection, q: ServiceQueue = queue, at: datetime = now
+            ) -> int:
+                return await waiting.reestimate(conn, day.store, SITE, q, at, day.context)
+
+            await day.run(reestimate)
         day.moved.clear()
         await day.project()
         active = await day.pool.fetchval(
@@ -356,20 +362,24 @@ async def book_appointments(day: Day, people: list[Visitor]) -> int:
         slot = OPENS + timedelta(
             minutes=SLOT_MINUTES * ((person.arrival - OPENS) // timedelta(minutes=SLOT_MINUTES))
         )
-        try:
-            await day.run(
-                lambda conn, p=person, start=slot: appointments.book(
-                    conn,
-                    day.store,
-                    appointment_id=p.ticket_id,  # the sim's id for both: one person, one ticket
-                    site_id=SITE,
-                    queue=p.queue,
-                    start=start,
-                    customer_id=customer_of(p),
-                    now=OPENS - timedelta(days=1),
-                    context=day.context,
-                )
+
+        async def book(
+            conn: asyncpg.Connection, p: Visitor = person, start: datetime = slot
+        ) -> asyncpg.Record:
+            return await appointments.book(
+                conn,
+                day.store,
+                appointment_id=p.ticket_id,  # the sim's id for both: one person, one ticket
+                site_id=SITE,
+                queue=p.queue,
+                start=start,
+                customer_id=customer_of(p),
+                now=OPENS - timedelta(days=1),
+                context=day.context,
             )
+
+        try:
+            await day.run(book)
             booked += 1
         except RuleViolation as refused:
             if "full" not in refused.detail:
@@ -519,6 +529,7 @@ async def work(
         if called is not None:
             ticket, _ = called
             desk.state, desk.ticket, desk.since, desk.recalls = "calling", ticket.ticket_id, now, 0
+            assert ticket.queue is not None  # a called ticket was issued to a queue
             day.moved.add(ticket.queue)
 
 
@@ -541,7 +552,7 @@ async def test_a_busy_day(pool: asyncpg.Pool) -> None:
     assert len(statuses) + len(day.turned_away) == VISITORS
     assert len(statuses) >= 500
     assert set(statuses.values()) <= {s.value for s in FINAL_STATUSES}
-    outcomes = defaultdict(int)
+    outcomes: defaultdict[str, int] = defaultdict(int)
     for status in statuses.values():
         outcomes[status] += 1
     assert outcomes["completed"] > 400
@@ -765,12 +776,13 @@ async def check_index_is_the_fold(pool: asyncpg.Pool, store: EventStore) -> None
         for row in await conn.fetch("SELECT * FROM ticket_index"):
             history = await store.load(conn, tickets.ticket_stream(row["ticket_id"]))
             ticket = TICKET.fold([event.payload for event in history])
+            assert ticket.queue is not None
             assert (
                 ticket.status.value,
                 ticket.queue.value,
                 ticket.agent_id,
                 ticket.arrival_at,
-            ) == (  # type: ignore[union-attr]
+            ) == (
                 row["status"],
                 row["queue"],
                 row["agent_id"],

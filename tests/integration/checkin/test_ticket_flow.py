@@ -174,7 +174,7 @@ async def test_park_and_return_and_the_no_show_timer(
     ] == ticket_id
 
     clock.advance(timedelta(minutes=6))
-    await checkin.runtime.timers.fire_due()
+    await checkin.timers.fire_due()
     seen = (await checkin.client.get(f"/tickets/{ticket_id}", headers=agent)).json()
     assert seen["status"] == "no_show"
     assert (await checkin.client.get(f"/agents/{agent_id}", headers=agent)).json()[

@@ -137,13 +137,13 @@ async def test_a_booked_appointment_is_reminded_once_a_cancelled_or_moved_one_no
     ]
 
     # nothing is due yet
-    await checkin.runtime.timers.fire_due()
+    await checkin.timers.fire_due()
     assert await reminders_of(checkin, everyone) == []
 
     # just after the 2-hour reminder of the later slot (and so of the earlier one): fire
     clock.advance(datetime.fromisoformat(second) - LEAD + timedelta(seconds=5) - clock.now())
-    await checkin.runtime.timers.fire_due()
-    await checkin.runtime.timers.fire_due()  # a second pass finds nothing more to do
+    await checkin.timers.fire_due()
+    await checkin.timers.fire_due()  # a second pass finds nothing more to do
     reminded = await reminders_of(checkin, everyone)
     assert sorted(reminded) == sorted(
         [kept_booking["appointment_id"], new_booking["appointment_id"]]
@@ -164,7 +164,7 @@ async def test_a_booked_appointment_is_reminded_once_a_cancelled_or_moved_one_no
         ), sms["body"]
 
     # once, even after everything settled and the timers were asked again
-    await checkin.runtime.timers.fire_due()
+    await checkin.timers.fire_due()
     await settled(stack)
     assert sorted(await reminders_of(checkin, everyone)) == sorted(reminded)
     assert len(await reminder_messages(stack, token, kept_account)) == 1
@@ -200,7 +200,7 @@ async def test_a_reminder_held_for_quiet_hours_is_dropped_once_the_person_is_era
     assert prefs.status_code == 200, prefs.text
     booking = await book(checkin, customer, desk.site_id, start, account)
     clock.advance(reminder_at + timedelta(seconds=5) - clock.now())
-    await checkin.runtime.timers.fire_due()
+    await checkin.timers.fire_due()
     assert await reminders_of(checkin, [booking["appointment_id"]]) == [booking["appointment_id"]]
 
     async def queued() -> Any:
@@ -233,7 +233,7 @@ async def test_a_reminder_held_for_quiet_hours_is_dropped_once_the_person_is_era
 
     # the quiet hours end: the sender finds nothing to send and drops the message
     clock.advance(quiet_until + timedelta(minutes=1) - clock.now())
-    await notifications.runtime.timers.fire_due()
+    await notifications.timers.fire_due()
 
     async def dropped() -> Any:
         answer = await notifications.client.get(

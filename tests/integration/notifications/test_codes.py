@@ -233,6 +233,7 @@ async def test_a_crash_after_the_claim_fails_the_message_saying_a_new_code_is_ne
 ) -> None:
     account = f"acct-{uuid.uuid4().hex[:8]}"
     phone = SandboxAccountFacts.sandbox_answers(account).facts.registered_phone
+    assert phone is not None
     inner = channels(stack).adapters[MessageChannel.SMS]
     crash = CrashAfterProviderAccepted(inner, phone)
     channels(stack).adapters[MessageChannel.SMS] = crash

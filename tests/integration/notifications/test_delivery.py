@@ -254,7 +254,11 @@ async def test_transient_failures_back_off_then_the_next_channel_takes_over(
             )
 
         for attempt in range(1, 4):
-            rows = await eventually(lambda a=attempt: _at_least(retries, a))
+
+            async def failed_attempts(a: int = attempt) -> list[Any] | None:
+                return await _at_least(retries, a)
+
+            rows = await eventually(failed_attempts)
             clock.advance(timedelta(minutes=3))
             await fire(stack)
         payloads = [json.loads(r["p"]) if isinstance(r["p"], str) else r["p"] for r in rows]

@@ -46,6 +46,13 @@ pytestmark = pytest.mark.integration
 Stack = dict[str, RunningService]
 
 
+def registered_phone(account: str) -> str:
+    """The phone the account platform's sandbox registers for ``account`` (it gives each one)."""
+    phone = SandboxAccountFacts.sandbox_answers(account).facts.registered_phone
+    assert phone is not None
+    return phone
+
+
 class ToOurPhones:
     """SMS to this module's accounts go to its own sandbox provider process (real HTTP
     adapter); anything else goes where it went before."""
@@ -101,7 +108,7 @@ async def code_session(
 ) -> tuple[str, str]:
     """A session whose first check is a code to the registered phone (account, session id)."""
     account = f"acct-{uuid.uuid4().hex[:8]}"
-    router.phones.add(SandboxAccountFacts.sandbox_answers(account).facts.registered_phone)
+    router.phones.add(registered_phone(account))
     started = await stack["verification"].client.post(
         "/verification/sessions",
         json={
@@ -176,7 +183,7 @@ async def test_a_code_the_provider_refused_shows_on_the_session_and_a_new_one_wo
 ) -> None:
     sandbox, router = sms
     account, verification_id = await code_session(stack, token, router)
-    phone = SandboxAccountFacts.sandbox_answers(account).facts.registered_phone
+    phone = registered_phone(account)
     await sandbox.fail_next(1, 400)  # the provider refuses the next message: permanent
     first = await ask_for_code(stack, token, verification_id)
 
@@ -240,7 +247,7 @@ async def test_a_code_never_claimed_in_time_shows_on_the_session_and_a_new_one_w
 ) -> None:
     sandbox, router = sms
     account, verification_id = await code_session(stack, token, router)
-    phone = SandboxAccountFacts.sandbox_answers(account).facts.registered_phone
+    phone = registered_phone(account)
     previous = (code_claims(stack).base_url, code_claims(stack).transport)
     code_claims(stack).use("http://127.0.0.1:9", None)  # verification unreachable: retried
     try:

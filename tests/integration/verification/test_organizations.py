@@ -318,7 +318,7 @@ async def test_deposits_expire_by_timer_and_can_be_sent_again(
     again = await client.post(f"{base}/deposits", headers=admin)
     assert again.status_code == 409
     clock.advance(timedelta(days=1, minutes=1))  # deposits expire after a day here
-    await stack["verification"].runtime.timers.fire_due()
+    await stack["verification"].timers.fire_due()
     late = await client.post(
         f"{base}/deposits/confirmation", json={"amounts_cents": [1, 2]}, headers=admin
     )

@@ -132,7 +132,7 @@ async def test_codes_answers_passwords_and_media_never_reach_kafka_or_logs_and_m
         assert marker not in bytes(sealed)  # held encrypted
 
         clock.advance(timedelta(days=1, minutes=1))  # media are kept a day in these tests
-        await stack["verification"].runtime.timers.fire_due()
+        await stack["verification"].timers.fire_due()
 
         async def purged() -> Any:
             return [

@@ -400,7 +400,7 @@ async def test_three_wrong_answers_lock_the_session_and_cool_the_account_down(
     assert "paused after too many failed attempts" in refused.json()["detail"]
 
     clock.advance(timedelta(minutes=61))  # the cool-down is an hour in these tests
-    await stack["verification"].runtime.timers.fire_due()
+    await stack["verification"].timers.fire_due()
     ended = await stack["verification"].runtime.pool.fetchval(
         "SELECT count(*) FROM events WHERE stream_id = $1 AND event_type = $2",
         f"verification-{verification_id}",
@@ -427,7 +427,7 @@ async def test_a_session_expires_by_timer_and_says_what_was_left(
     )
     verification_id = started.json()["verification_id"]
     clock.advance(timedelta(minutes=65))  # sessions last an hour in these tests
-    await stack["verification"].runtime.timers.fire_due()
+    await stack["verification"].timers.fire_due()
     session = await session_of(stack, token, verification_id)
     assert session["status"] == "expired"
     assert "before the knowledge challenge, one-time code were completed" in session["reasons"][0]

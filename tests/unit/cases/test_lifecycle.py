@@ -4,6 +4,7 @@ decisions (a proxy never verifies for the holder), decisions, reopen and appeal,
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -196,7 +197,7 @@ def test_a_minors_refund_needs_the_guardian_relationship_and_a_specialist() -> N
         .status(CaseStatus.TRIAGE)
         .status(CaseStatus.IN_REVIEW)
     )
-    refund = {
+    refund: dict[str, Any] = {
         "facts": {"amount_spent": "10000", "amount_refunded": "10000", "currency": "CNY"},
         "refund_amount": "10000",
         "currency": "CNY",
@@ -221,6 +222,7 @@ def test_a_minors_refund_needs_the_guardian_relationship_and_a_specialist() -> N
     recorded = events[0]
     assert isinstance(recorded, DecisionRecorded)
     assert recorded.threshold == 90
+    assert recorded.explanation is not None
     assert "10000 CNY" in recorded.explanation
 
 

@@ -137,6 +137,7 @@ def test_flow_1_the_restoring_decision_names_the_rule_that_suspended_it(
     assert decided.policy_version == 1
     assert decided.suspension == RULE
     assert decided.explanation_language == language
+    assert decided.explanation is not None
     assert "SPAM-GROUP-CONTACT v3" in decided.explanation
     assert expected in decided.explanation
     assert decided.facts == {"checks": "知识问答、证件与活体"}

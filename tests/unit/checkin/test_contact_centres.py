@@ -281,6 +281,6 @@ def test_only_the_contact_centre_routes_admit_an_organizations_staff() -> None:
         for router in DEFINITION.routers
         for route in router.routes
         if isinstance(route, APIRoute) and admits_organizations(route.dependant)
-        for method in route.methods
+        for method in route.methods or ()
     }
     assert admitted == CONTACT_CENTRE_ROUTES

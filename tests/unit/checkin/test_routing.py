@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -156,7 +157,7 @@ def test_specialist_skill_is_required_then_relaxed_when_no_specialist_is_present
         ),
     ],
 )
-def test_priority_is_a_head_start_over_walk_ins(flags: dict[str, object], reason: str) -> None:
+def test_priority_is_a_head_start_over_walk_ins(flags: dict[str, Any], reason: str) -> None:
     walk_in = ticket("A001", 10)
     priority = ticket("A002", 2, **flags)
     chosen = pick(agent(), [walk_in, priority])

@@ -105,7 +105,7 @@ def test_issue_carries_the_local_service_day_the_estimate_and_the_intake() -> No
 
 def test_the_whole_happy_path() -> None:
     state = given(ISSUED)
-    steps = [
+    steps: list[CallTicket | RecallTicket | StartServing | CompleteTicket] = [
         CallTicket(desk_id=DESK, agent_id=AGENT, at=T0 + minutes(10)),
         RecallTicket(agent_id=AGENT, at=T0 + minutes(11), max_recalls=2),
         StartServing(agent_id=AGENT, at=T0 + minutes(12)),

@@ -262,7 +262,7 @@ def message(purpose: MessagePurpose = MessagePurpose.MARKETING) -> Notification:
         campaign_id=CAMPAIGN_ID,
         not_before=shanghai(24, 9),
     )
-    return NOTIFICATION.fold(decide_request(NOTIFICATION.initial, command))
+    return NOTIFICATION.fold(decide_request(NOTIFICATION.initial(), command))
 
 
 def test_a_queued_marketing_message_is_withdrawn_once_and_never_sent() -> None:

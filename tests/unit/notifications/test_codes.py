@@ -158,6 +158,7 @@ def test_v2_messages_read_as_v3_with_their_account_as_subject() -> None:
         2,
         {**sample, "account_ref": None, "to_phone": None, "to_wechat": None},
     )
+    assert isinstance(without_account, NotificationRequested)
     assert without_account.subject_ref is None
     as_v3 = REGISTRY.definition("notifications.notification_requested").versions[3]
     upcast_to_v3 = as_v3.model_validate(without_account.model_dump(mode="json"))

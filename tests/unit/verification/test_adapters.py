@@ -104,11 +104,12 @@ async def test_a_challenge_mixes_the_right_answer_with_decoys_and_keeps_only_its
             assert question.answer_digest is None
             continue
         assert len(question.options) == len(set(question.options)) == 4
-        truth = {
+        truths: dict[str, set[str | None]] = {
             "phone_last4": {facts.phone_last4},
             "friend": set(facts.friends),
             "login_city": set(facts.login_cities),
-        }[question.kind]
+        }
+        truth = truths[question.kind]
         right = [o for o in question.options if o in truth]
         assert len(right) == 1  # decoys are never true
         context = answer_context(question.question_id)
