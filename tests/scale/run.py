@@ -388,7 +388,7 @@ async def scenario(home: Path, env: dict[str, str], report: dict[str, Any]) -> N
     report["ticket_events_more_than_once"] = sum(1 for n in ticket_events.values() if n > 1)
     report["duplicated_event_ids"] = sorted(e for e, n in ticket_events.items() if n > 1)[:20]
     case_records = await read_topic(bootstrap, "frontdesk.cases.cases")
-    opened: Counter[str | None] = Counter()
+    opened: Counter[str] = Counter()
     for record in case_records:
         envelope = json.loads(record.value)
         if envelope.get("event_type") == "cases.case_opened":
