@@ -65,5 +65,8 @@ class AggregateType(Generic[S]):
         return self._state_adapter().dump_python(state, mode="json")
 
     def load_state(self, data: Any) -> S:
-        """A state read back from a snapshot's data."""
+        """A state read back from a snapshot's data: its JSON text (as the repository reads
+        it, parsed and validated in one pass) or that JSON decoded."""
+        if isinstance(data, str | bytes):
+            return self._state_adapter().validate_json(data)  # type: ignore[no-any-return]
         return self._state_adapter().validate_python(data)  # type: ignore[no-any-return]

@@ -109,18 +109,26 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """The stream's events after ``after_version`` (all of them by default), in order."""
         rows = await conn.fetch(
-            "SELECT position, envelope FROM events WHERE stream_id = $1 AND stream_version > $2"
-            " ORDER BY stream_version",
+            "SELECT position, envelope::text AS envelope FROM events"
+            " WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
             stream_id,
             after_version,
         )
         return await self.recorded(rows)
 
     async def recorded(self, rows: Sequence[asyncpg.Record]) -> list[RecordedEvent]:
-        """Rows of ``events`` (``position``, ``envelope``) as recorded events, revealed."""
+        """Rows of ``events`` (``position``, ``envelope``) as recorded events, revealed. The
+        envelope may come as JSON text (``envelope::text``, as ``load`` reads it: pydantic parses
+        and validates it in one pass, about a third of ``json.loads`` then validating) or as
+        the pool's decoded JSON."""
         recorded = []
         for row in rows:
-            envelope = Envelope.model_validate(row["envelope"])
+            raw = row["envelope"]
+            envelope = (
+                Envelope.model_validate_json(raw)
+                if isinstance(raw, str)
+                else Envelope.model_validate(raw)
+            )
             payload = REGISTRY.decode(
                 envelope.event_type, envelope.schema_version, await self.privacy.reveal(envelope)
             )

@@ -63,15 +63,16 @@ class Executed(Generic[S]):
         return bool(self.events)
 
 
-# the snapshot (first, its envelope NULL) and the events after it, in one round trip
+# the snapshot (first, its envelope NULL) and the events after it, in one round trip; both
+# as JSON text, which pydantic parses and validates in one pass (runtime/eventstore.py)
 _LOAD_WITH_SNAPSHOT = """
 WITH snapshot AS (
     SELECT stream_version, state FROM snapshots
     WHERE stream_id = $1 AND aggregate = $2 AND fold_version = $3
 )
-SELECT NULL::bigint AS position, NULL::jsonb AS envelope, stream_version, state FROM snapshot
+SELECT NULL::bigint AS position, NULL::text AS envelope, stream_version, state::text FROM snapshot
 UNION ALL
-SELECT position, envelope, stream_version, NULL::jsonb FROM events
+SELECT position, envelope::text, stream_version, NULL::text FROM events
 WHERE stream_id = $1 AND stream_version > coalesce((SELECT stream_version FROM snapshot), 0)
 ORDER BY stream_version
 """
