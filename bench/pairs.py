@@ -383,7 +383,8 @@ def _count(state: Counted, payload: Any) -> Counted:
 
 
 PLAIN = AggregateType("bench_counter", Counted, _count)
-SNAPSHOTTED = AggregateType("bench_counter", Counted, _count, snapshots=Snapshots(1, every=100))
+# the interval the services' long-lived streams keep (runtime.aggregate.Snapshots: the default)
+SNAPSHOTTED = AggregateType("bench_counter", Counted, _count, snapshots=Snapshots(1, every=20))
 
 
 async def long_stream(scratch: Scratch, length: int) -> str:

@@ -207,6 +207,13 @@ async def bench(reps: int, sizes: Sizes, only: set[str]) -> list[Row]:
                         lower_is_better=True,
                     )
                     row.note = "ratio = long / fresh (target ≤ 1.3)"
+                    if aggregate.snapshots is not None:
+                        every = aggregate.snapshots.every
+                        row.note += (
+                            f"; median of {sizes.commands} commands, a snapshot every {every}"
+                            f" events: {sizes.commands // every} or {-(-sizes.commands // every)}"
+                            " of them also write one (in the command's transaction)"
+                        )
                     rows.append(row)
                     await alternate(
                         row,

@@ -170,7 +170,7 @@ class Repository(Generic[S]):
             return  # fewer than ``every`` events to fold since the last snapshot
         await conn.execute(
             """INSERT INTO snapshots (stream_id, aggregate, fold_version, stream_version, state)
-               VALUES ($1, $2, $3, $4, $5)
+               VALUES ($1, $2, $3, $4, $5::text::jsonb)
                ON CONFLICT (stream_id) DO UPDATE SET aggregate = EXCLUDED.aggregate,
                    fold_version = EXCLUDED.fold_version,
                    stream_version = EXCLUDED.stream_version, state = EXCLUDED.state
