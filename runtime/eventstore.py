@@ -65,6 +65,12 @@ SELECT pg_notify('{OUTBOX_CHANNEL}', ''), (SELECT count(*) FROM queued)
 """
 
 
+# What a fold reads of each event: its payload, and the whole envelope only when it carries
+# sealed personal data (revealing needs its event id and key reference) — see ``payloads``.
+FOLD_COLUMNS = """stream_version, event_type, schema_version, envelope->'payload' AS payload,
+CASE WHEN jsonb_typeof(envelope->'personal_data') = 'object' THEN envelope::text END AS sealed"""
+
+
 @dataclass(frozen=True)
 class RecordedEvent:
     position: int
@@ -134,6 +140,18 @@ class EventStore:
             )
             recorded.append(RecordedEvent(row["position"], envelope, payload))
         return recorded
+
+    async def payloads(self, rows: Sequence[asyncpg.Record]) -> list[EventPayload]:
+        """Rows of ``FOLD_COLUMNS`` as the events' payloads, revealed, in order: what a fold
+        needs, at about half the CPU of ``recorded`` (the envelope is not validated, unless
+        it seals personal data)."""
+        payloads = []
+        for row in rows:
+            data = row["payload"]
+            if row["sealed"] is not None:
+                data = await self.privacy.reveal(Envelope.model_validate_json(row["sealed"]))
+            payloads.append(REGISTRY.decode(row["event_type"], row["schema_version"], data))
+        return payloads
 
     async def append(
         self,
