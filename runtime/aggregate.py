@@ -27,12 +27,13 @@ class Snapshots:
     """Keep a snapshot of the state every ``every`` events.
 
     The interval trades the snapshot's write (one more statement in the command's
-    transaction: W ≈ 0.13 ms measured on the development box) against the events a load folds
-    after the snapshot (every/2 on average; d ≈ 6 µs each to read, decode and fold alone, up
-    to 12 µs inside a busy command): a command pays about W/every + d·every/2, least near
-    every = sqrt(2W/d) ≈ 5 to 7, where it costs 0.04 to 0.06 ms; at 20 (the default) about 0.07 to
-    0.13 ms, for a quarter of the snapshot writes (each rewrites the whole state: kilobytes
-    of WAL for a site or a person's preferences). docs/performance.md, "Flat in history".
+    transaction: W ≈ 0.13 ms measured on the development box) against the events a load
+    folds after the snapshot (every/2 on average; d ≈ 6 µs each to read, decode and fold
+    alone, up to 12 µs inside a busy command): a command pays about W/every + d·every/2,
+    least near every = sqrt(2W/d) ≈ 5 to 7, where it costs 0.04 to 0.06 ms. At 20 (the
+    default) it costs 0.07 to 0.13 ms, for a quarter of the snapshot writes (each rewrites
+    the whole state: kilobytes of WAL for a site or a person's preferences). See
+    docs/performance.md, "Flat in history".
 
     ``version`` is the version of the fold: raise it whenever ``evolve`` or the state's shape
     changes, and every stored snapshot of the older version is ignored (and rewritten).
