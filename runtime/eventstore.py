@@ -65,6 +65,12 @@ SELECT pg_notify('{OUTBOX_CHANNEL}', ''), (SELECT count(*) FROM queued)
 """
 
 
+# What a fold reads of each event: its payload, and the whole envelope only when it carries
+# sealed personal data (revealing needs its event id and key reference) — see ``payloads``.
+FOLD_COLUMNS = """stream_version, event_type, schema_version, envelope->'payload' AS payload,
+CASE WHEN jsonb_typeof(envelope->'personal_data') = 'object' THEN envelope::text END AS sealed"""
+
+
 @dataclass(frozen=True)
 class RecordedEvent:
     position: int
@@ -109,23 +115,43 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """The stream's events after ``after_version`` (all of them by default), in order."""
         rows = await conn.fetch(
-            "SELECT position, envelope FROM events WHERE stream_id = $1 AND stream_version > $2"
-            " ORDER BY stream_version",
+            "SELECT position, envelope::text AS envelope FROM events"
+            " WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
             stream_id,
             after_version,
         )
         return await self.recorded(rows)
 
     async def recorded(self, rows: Sequence[asyncpg.Record]) -> list[RecordedEvent]:
-        """Rows of ``events`` (``position``, ``envelope``) as recorded events, revealed."""
+        """Rows of ``events`` (``position``, ``envelope``) as recorded events, revealed. The
+        envelope may come as JSON text (``envelope::text``, as ``load`` reads it: pydantic parses
+        and validates it in one pass, about a third of ``json.loads`` then validating) or as
+        the pool's decoded JSON."""
         recorded = []
         for row in rows:
-            envelope = Envelope.model_validate(row["envelope"])
+            raw = row["envelope"]
+            envelope = (
+                Envelope.model_validate_json(raw)
+                if isinstance(raw, str)
+                else Envelope.model_validate(raw)
+            )
             payload = REGISTRY.decode(
                 envelope.event_type, envelope.schema_version, await self.privacy.reveal(envelope)
             )
             recorded.append(RecordedEvent(row["position"], envelope, payload))
         return recorded
+
+    async def payloads(self, rows: Sequence[asyncpg.Record]) -> list[EventPayload]:
+        """Rows of ``FOLD_COLUMNS`` as the events' payloads, revealed, in order: what a fold
+        needs, cheaper than ``recorded`` (no envelope is decoded or validated, except one that
+        seals personal data, to reveal it)."""
+        payloads = []
+        for row in rows:
+            data = row["payload"]
+            if row["sealed"] is not None:
+                data = await self.privacy.reveal(Envelope.model_validate_json(row["sealed"]))
+            payloads.append(REGISTRY.decode(row["event_type"], row["schema_version"], data))
+        return payloads
 
     async def append(
         self,

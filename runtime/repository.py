@@ -31,7 +31,7 @@ from contracts import Envelope, EventPayload
 from runtime import positions
 from runtime.aggregate import AggregateType
 from runtime.context import CommandContext
-from runtime.eventstore import EventStore, RecordedEvent
+from runtime.eventstore import FOLD_COLUMNS, EventStore
 from runtime.telemetry import log_fields
 
 log = logging.getLogger(__name__)
@@ -63,15 +63,22 @@ class Executed(Generic[S]):
         return bool(self.events)
 
 
-# the snapshot (first, its envelope NULL) and the events after it, in one round trip
-_LOAD_WITH_SNAPSHOT = """
+# an aggregate's events, as a fold reads them
+_LOAD = f"""
+SELECT {FOLD_COLUMNS}, NULL::text AS state FROM events WHERE stream_id = $1
+ORDER BY stream_version
+"""
+
+# the snapshot (first, its state not NULL) and the events after it, in one round trip
+_LOAD_WITH_SNAPSHOT = f"""
 WITH snapshot AS (
     SELECT stream_version, state FROM snapshots
     WHERE stream_id = $1 AND aggregate = $2 AND fold_version = $3
 )
-SELECT NULL::bigint AS position, NULL::jsonb AS envelope, stream_version, state FROM snapshot
+SELECT stream_version, NULL::text AS event_type, NULL::int AS schema_version,
+       NULL::jsonb AS payload, NULL::text AS sealed, state::text FROM snapshot
 UNION ALL
-SELECT position, envelope, stream_version, NULL::jsonb FROM events
+SELECT {FOLD_COLUMNS}, NULL::text FROM events
 WHERE stream_id = $1 AND stream_version > coalesce((SELECT stream_version FROM snapshot), 0)
 ORDER BY stream_version
 """
@@ -104,11 +111,12 @@ class Repository(Generic[S]):
         trip: the snapshot (if the aggregate keeps them) and the events after it."""
         policy = self.aggregate.snapshots
         if policy is None:
-            history = await self.store.load(conn, stream_id)
-            return self._folded(self.aggregate.initial(), 0, history), 0
+            return await self._folded(
+                self.aggregate.initial(), 0, await conn.fetch(_LOAD, stream_id)
+            ), 0
         rows = await conn.fetch(_LOAD_WITH_SNAPSHOT, stream_id, self.aggregate.name, policy.version)
-        if not rows or rows[0]["envelope"] is not None:
-            return self._folded(self.aggregate.initial(), 0, await self.store.recorded(rows)), 0
+        if not rows or rows[0]["state"] is None:
+            return await self._folded(self.aggregate.initial(), 0, rows), 0
         snapshot, rows = rows[0], rows[1:]
         try:
             state = self.aggregate.load_state(snapshot["state"])
@@ -117,15 +125,16 @@ class Repository(Generic[S]):
                 "snapshot unreadable, folding the stream",
                 extra=log_fields(aggregate=self.aggregate.name, error=type(error).__name__),
             )
-            history = await self.store.load(conn, stream_id)
-            return self._folded(self.aggregate.initial(), 0, history), 0
+            history = await conn.fetch(_LOAD, stream_id)
+            return await self._folded(self.aggregate.initial(), 0, history), 0
         version = snapshot["stream_version"]
-        return self._folded(state, version, await self.store.recorded(rows)), version
+        return await self._folded(state, version, rows), version
 
-    def _folded(self, state: S, version: int, history: Sequence[RecordedEvent]) -> Loaded[S]:
+    async def _folded(self, state: S, version: int, history: Sequence[asyncpg.Record]) -> Loaded[S]:
+        """``state`` at ``version`` with the events of ``history`` (rows of ``_LOAD``) folded."""
         if history:
-            state = self.aggregate.fold((recorded.payload for recorded in history), state)
-            version = history[-1].envelope.stream_version
+            state = self.aggregate.fold(await self.store.payloads(history), state)
+            version = history[-1]["stream_version"]
         return Loaded(state, version)
 
     async def state(self, conn: asyncpg.Connection, stream_id: str) -> S:
@@ -169,7 +178,7 @@ class Repository(Generic[S]):
             return  # fewer than ``every`` events to fold since the last snapshot
         await conn.execute(
             """INSERT INTO snapshots (stream_id, aggregate, fold_version, stream_version, state)
-               VALUES ($1, $2, $3, $4, $5)
+               VALUES ($1, $2, $3, $4, $5::text::jsonb)
                ON CONFLICT (stream_id) DO UPDATE SET aggregate = EXCLUDED.aggregate,
                    fold_version = EXCLUDED.fold_version,
                    stream_version = EXCLUDED.stream_version, state = EXCLUDED.state

@@ -15,13 +15,16 @@ import pytest_asyncio
 
 from contracts import Actor, EventPayload
 from contracts.events.audit import DataPurged
+from contracts.events.checkin import TicketLeft
 from runtime.aggregate import AggregateType, Snapshots
 from runtime.commands import command
 from runtime.context import CommandContext
 from runtime.db import create_pool, migrate
 from runtime.errors import ConcurrencyConflict
 from runtime.eventstore import EventStore
-from runtime.repository import Executed, Repository
+from runtime.keystore import KEYSTORE_MIGRATIONS, MasterKey, PostgresKeyStore
+from runtime.privacy import Privacy
+from runtime.repository import Executed, Loaded, Repository
 from runtime.scheduler import ManualClock, Timer, TimerRunner, schedule
 from runtime.settings import ServiceSettings
 
@@ -211,3 +214,53 @@ async def test_a_deadlock_victim_is_run_again_and_both_commands_succeed(
     changes = dict(await pool.fetch(f"SELECT name, changes FROM {table}"))
     assert changes == {"a": 2, "b": 2}  # every command once: the victim wrote nothing
     await pool.execute(f"DROP TABLE {table}")
+
+
+@dataclass(frozen=True)
+class Leavers:
+    left: int = 0
+    reasons: tuple[str | None, ...] = ()
+
+
+def evolve_leavers(state: Leavers, event: EventPayload) -> Leavers:
+    assert isinstance(event, TicketLeft)
+    return Leavers(state.left + 1, (*state.reasons, event.reason))
+
+
+async def test_a_fold_reveals_sealed_personal_data_from_the_snapshot_on_and_from_the_start(
+    pool: asyncpg.Pool, settings: ServiceSettings
+) -> None:
+    """A fold reads only the payloads of the events, and the envelope of those that seal
+    personal data (runtime/eventstore.py, ``payloads``): the reasons come back in clear,
+    with and without a snapshot, while the stored events hold none of them."""
+    await migrate(pool, [KEYSTORE_MIGRATIONS], with_event_store=False)
+    keys = PostgresKeyStore(pool, MasterKey(settings.master_key_bytes()))
+    store = EventStore("test", Privacy(keys))
+    plain = Repository(store, AggregateType[Leavers]("leavers", Leavers, evolve_leavers))
+    snapshotted = Repository(
+        store,
+        AggregateType[Leavers]("leavers", Leavers, evolve_leavers, Snapshots(version=1, every=3)),
+    )
+    stream, account = f"leavers-{uuid.uuid4()}", f"acct-{uuid.uuid4().hex[:8]}"
+    reasons = [f"reason {n} {uuid.uuid4().hex[:6]}" if n % 2 == 0 else None for n in range(7)]
+    for reason in reasons:
+        left = TicketLeft(
+            ticket_id=uuid.uuid4(), reason=reason, left_at=datetime.now(UTC), account_ref=account
+        )
+
+        async def leave(c: asyncpg.Connection, left: TicketLeft = left) -> Executed[Leavers]:
+            return await snapshotted.execute(c, stream, lambda s: [left], context())
+
+        await command(pool, leave)
+    expected = Leavers(len(reasons), tuple(reasons))
+    async with pool.acquire() as conn:
+        assert (
+            await conn.fetchval("SELECT stream_version FROM snapshots WHERE stream_id = $1", stream)
+            == 6
+        )
+        assert (await snapshotted.get(conn, stream)) == Loaded(expected, 7)
+        assert (await plain.get(conn, stream)) == Loaded(expected, 7)
+        stored = await conn.fetchval(
+            "SELECT string_agg(envelope::text, ' ') FROM events WHERE stream_id = $1", stream
+        )
+    assert all(reason not in stored for reason in reasons if reason is not None)

@@ -161,5 +161,5 @@ PROTECTED_DOMAINS = AggregateType[ProtectedDomains](
     "protected_domains",
     ProtectedDomains,
     evolve_protected_domains,
-    snapshots=Snapshots(version=1, every=100),
+    snapshots=Snapshots(version=1),  # one stream for years of operators' changes
 )
