@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Iterable
 from dataclasses import replace
 from datetime import datetime
 
@@ -236,7 +236,7 @@ async def read_to_end(
     stall_seconds: float = 60.0,
     open_transactions: bool = True,
     extent: Callable[[int], None] | None = None,
-) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+) -> AsyncGenerator[list[ConsumerRecord[bytes, bytes]], None]:
     """The committed records of ``topics`` (every partition, each in its order), in batches:
     from the beginning, or from the first record timestamped ``since`` or later, up to the
     ends the topics have when it starts (an aborted transaction is skipped; one still open
