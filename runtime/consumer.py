@@ -18,10 +18,11 @@ The same code path replays a group's topics from the beginning to rebuild its re
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -202,6 +203,18 @@ def decode_record(value: bytes | None) -> tuple[Envelope, str]:
     return envelope, envelope.event_type
 
 
+def _unsealed(envelope: Envelope) -> EventPayload | None:
+    """The payload decoded ahead of its turn when nothing in it is sealed; None when it is
+    (revealed at its turn: an erasure in between wins), or when it cannot be read (it fails
+    at its turn, in its place)."""
+    if envelope.personal_data is not None:
+        return None
+    try:
+        return REGISTRY.decode(envelope.event_type, envelope.schema_version, envelope.payload)
+    except (UnknownEventType, ValidationError):
+        return None
+
+
 @dataclass(frozen=True)
 class Record:
     """A Kafka record as the runner reads it (aiokafka's ConsumerRecord has these fields)."""
@@ -234,6 +247,26 @@ class _Pending:
     envelope: Envelope
     event_type: str
     handler: EventHandler
+    # decoded ahead when nothing in it is sealed (a sealed one is revealed at its turn)
+    payload: EventPayload | None = None
+
+
+@dataclass
+class _Plan:
+    """A batch decoded: the outcomes known already (records the group ignores), then what to
+    do in order — a run of records for one transaction, or a record's index to handle alone
+    (poison, or a second copy of an event in the batch). The last step is always a run."""
+
+    outcomes: list[Outcome | None]
+    steps: list[list[_Pending] | int]
+    passed: list[Envelope]  # every decoded envelope: the stream positions the batch passes
+
+
+_INBOX_COLUMNS = ("consumer_group", "event_id", "topic", "kafka_partition", "kafka_offset")
+
+
+class _AlreadyInInbox(Exception):
+    """A replay's inbox rows could not be copied in: one of its events was applied before."""
 
 
 class _RecordFailed(Exception):
@@ -361,10 +394,17 @@ class ConsumerRunner:
         one's outcome. ``conn``: run on this connection (a rebuild holds the group's lock on
         it) instead of the pool's. ``traced``: each record's handling becomes a span of the
         trace its headers carry (the live path; FastStream's own span is the batch's)."""
+        return await self._execute(self._plan(records), records, conn, traced)
+
+    def _plan(self, records: Sequence[Record]) -> _Plan:
+        """Decode a batch (CPU only, no I/O: a rebuild does it while the previous batch's
+        statements run)."""
         outcomes: list[Outcome | None] = [None] * len(records)
+        steps: list[list[_Pending] | int] = []
         run: list[_Pending] = []
         in_run: set[UUID] = set()
         passed: list[Envelope] = []
+        ignored = 0
         for index, record in enumerate(records):
             try:
                 envelope, event_type = decode_record(record.value)
@@ -374,25 +414,49 @@ class ConsumerRunner:
             handler = None if envelope is None else self._handlers.get(event_type)
             if envelope is not None and handler is None:
                 outcomes[index] = Outcome.IGNORED
-                processed_counter.add(1, {"group": self.group.name, "outcome": Outcome.IGNORED})
+                ignored += 1
                 continue
             if envelope is not None and handler is not None and envelope.event_id not in in_run:
-                run.append(_Pending(index, record, envelope, event_type, handler))
+                run.append(
+                    _Pending(index, record, envelope, event_type, handler, _unsealed(envelope))
+                )
                 in_run.add(envelope.event_id)
                 continue
             # poison (dead-lettered alone at its place) or the same event twice in one batch
             # (its first copy's inbox row is not committed yet): the run so far goes first
-            await self._run(run, outcomes, conn, traced)
+            steps += [run, index]
             run, in_run = [], set()
-            outcomes[index] = await self._alone(record, conn, traced)
+        steps.append(run)
+        if ignored:
+            processed_counter.add(ignored, {"group": self.group.name, "outcome": Outcome.IGNORED})
+        return _Plan(outcomes, steps, passed)
+
+    async def _execute(
+        self,
+        plan: _Plan,
+        records: Sequence[Record],
+        conn: asyncpg.Connection | None,
+        traced: bool,
+        *,
+        replay: bool = False,
+    ) -> list[Outcome]:
+        """Carry out a plan in its order; ``replay``: a rebuild's (see ``_apply``)."""
+        outcomes = plan.outcomes
+        *steps, last = plan.steps
+        for step in steps:
+            if isinstance(step, int):
+                outcomes[step] = await self._alone(records[step], conn, traced)
+            else:
+                await self._run(step, outcomes, conn, traced, replay=replay)
+        assert isinstance(last, list)
         # live, the positions passed (runtime/positions.py) go with the batch's last run when
         # it commits at once: everything before it is done, everything in it commits with them
         # (a rebuild's positions would say nothing new)
-        along = passed if conn is None else []
-        recorded = await self._run(run, outcomes, conn, traced, passed=along)
+        along = plan.passed if conn is None else []
+        recorded = await self._run(last, outcomes, conn, traced, passed=along, replay=replay)
         assert all(outcome is not None for outcome in outcomes)
         if conn is None:
-            await self._record_passed([] if recorded else passed)
+            await self._record_passed([] if recorded else plan.passed)
         return outcomes  # type: ignore[return-value]
 
     async def _record_passed(self, passed: Sequence[Envelope]) -> None:
@@ -420,6 +484,7 @@ class ConsumerRunner:
         traced: bool,
         *,
         passed: Sequence[Envelope] = (),
+        replay: bool = False,
     ) -> bool:
         """A run of records in one transaction; on a record's failure, the ones before it
         again without it, then it alone (its try here counted), then the rest. ``passed``:
@@ -428,10 +493,10 @@ class ConsumerRunner:
         while run:
             try:
                 async with self._connection(conn) as db:
-                    done = await self._apply(db, run, traced, passed)
+                    done = await self._apply(db, run, traced, passed, replay=replay)
             except _RecordFailed as failed:
                 passed = ()
-                await self._run(run[: failed.position], outcomes, conn, traced)
+                await self._run(run[: failed.position], outcomes, conn, traced, replay=replay)
                 culprit = run[failed.position]
                 poison = isinstance(failed.error, PoisonMessage)
                 outcomes[culprit.index] = await self._alone(
@@ -448,7 +513,10 @@ class ConsumerRunner:
                 return False
             for pending, outcome in zip(run, done, strict=True):
                 outcomes[pending.index] = outcome
-                processed_counter.add(1, {"group": self.group.name, "outcome": outcome})
+            for outcome in set(done):
+                processed_counter.add(
+                    done.count(outcome), {"group": self.group.name, "outcome": outcome}
+                )
             return bool(passed)
         return False
 
@@ -541,11 +609,25 @@ class ConsumerRunner:
         run: Sequence[_Pending],
         traced: bool,
         passed: Sequence[Envelope] = (),
+        *,
+        replay: bool = False,
     ) -> list[Outcome]:
         """One transaction: the group's shared lock, every inbox row and the stream positions
         ``passed`` in one statement, then the handler of each record whose row was new. Raises
         ``_RecordFailed`` naming the record whose decoding or handler failed (the transaction
-        is rolled back)."""
+        is rolled back).
+
+        ``replay``: a rebuild's run (its connection holds the group's lock; the group's inbox
+        was emptied when it started, so a row is there only if this replay wrote it): the
+        inbox rows are copied in (``COPY``, several times cheaper than an insert that checks
+        each row), every record taken as new; if one of them is not (a copy of an event
+        published twice, applied earlier in the replay), the copy fails on the inbox's key,
+        nothing ran yet, and the run is applied again the ordinary way."""
+        if replay:
+            try:
+                return await self._apply_copied(conn, run, traced)
+            except _AlreadyInInbox:
+                pass
         streams, versions = positions.latest_versions(passed)
         async with conn.transaction():
             # the group's lock is shared between batches and held exclusively by a rebuild
@@ -570,51 +652,88 @@ class ConsumerRunner:
                     versions,
                 )
             }
-            # a projection's writes go together (runtime.batched_writes); a reaction's
-            # appends keep the connection as it is
-            writes = BatchedWrites(conn, INFRASTRUCTURE_ERRORS) if self.group.rebuildable else None
-            outcomes = []
-            causes: list[tuple[Envelope, list[positions.Position]]] = []
-            for position, pending in enumerate(run):
-                if pending.envelope.event_id not in fresh:
-                    outcomes.append(Outcome.DUPLICATE)
-                    continue
-                try:
-                    if writes is None:  # a reaction: what it appends, for reads after writes
-                        caused = positions.start_attempt()
-                        await self._handle(conn, pending, traced)
-                        causes.append((pending.envelope, caused))
-                    else:
-                        writes.position = position
-                        await self._handle(writes.connection, pending, traced)
-                except INFRASTRUCTURE_ERRORS:
-                    raise
-                except WritesFailed as failed:
-                    raise _blame(failed) from failed.error
-                except Exception as error:
-                    raise _RecordFailed(position, error) from error
-                outcomes.append(Outcome.APPLIED)
-            if writes is not None:
-                try:
-                    await writes.flush()
-                except WritesFailed as failed:
-                    raise _blame(failed) from failed.error
-            positions.attempt_writes.set(None)
-            await positions.record_caused(conn, causes)
+            return await self._effects(conn, run, traced, fresh)
+
+    async def _apply_copied(
+        self, conn: asyncpg.Connection, run: Sequence[_Pending], traced: bool
+    ) -> list[Outcome]:
+        """``_apply`` of a replay: the inbox rows copied in (see there)."""
+        async with conn.transaction():
+            try:
+                await conn.copy_records_to_table(
+                    "consumer_inbox",
+                    columns=_INBOX_COLUMNS,
+                    records=[
+                        (
+                            self.group.name,
+                            pending.envelope.event_id,
+                            pending.record.topic,
+                            pending.record.partition,
+                            pending.record.offset,
+                        )
+                        for pending in run
+                    ],
+                )
+            except asyncpg.UniqueViolationError:
+                raise _AlreadyInInbox from None
+            return await self._effects(conn, run, traced, None)
+
+    async def _effects(
+        self,
+        conn: asyncpg.Connection,
+        run: Sequence[_Pending],
+        traced: bool,
+        fresh: set[UUID] | None,
+    ) -> list[Outcome]:
+        """Inside a run's transaction, after its inbox rows: each handler of a record whose
+        row was new (``fresh``; None: all of them), in order."""
+        # a projection's writes go together (runtime.batched_writes); a reaction's
+        # appends keep the connection as it is
+        writes = BatchedWrites(conn, INFRASTRUCTURE_ERRORS) if self.group.rebuildable else None
+        outcomes = []
+        causes: list[tuple[Envelope, list[positions.Position]]] = []
+        for position, pending in enumerate(run):
+            if fresh is not None and pending.envelope.event_id not in fresh:
+                outcomes.append(Outcome.DUPLICATE)
+                continue
+            try:
+                if writes is None:  # a reaction: what it appends, for reads after writes
+                    caused = positions.start_attempt()
+                    await self._handle(conn, pending, traced)
+                    causes.append((pending.envelope, caused))
+                else:
+                    writes.position = position
+                    await self._handle(writes.connection, pending, traced)
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except WritesFailed as failed:
+                raise _blame(failed) from failed.error
+            except Exception as error:
+                raise _RecordFailed(position, error) from error
+            outcomes.append(Outcome.APPLIED)
+        if writes is not None:
+            try:
+                await writes.flush()
+            except WritesFailed as failed:
+                raise _blame(failed) from failed.error
+        positions.attempt_writes.set(None)
+        await positions.record_caused(conn, causes)
         return outcomes
 
     async def _handle(self, conn: asyncpg.Connection, pending: _Pending, traced: bool) -> None:
         envelope, record = pending.envelope, pending.record
         token = correlation_id_var.set(str(envelope.correlation_id))
         try:
-            # decrypted at its turn, not when the batch arrived: an erasure in between wins
-            revealed = await self.privacy.reveal(envelope)
-            try:
-                payload = REGISTRY.decode(pending.event_type, envelope.schema_version, revealed)
-            except (UnknownEventType, ValidationError) as error:
-                raise PoisonMessage(
-                    f"cannot read {pending.event_type}: {describe_error(error)}"
-                ) from None
+            payload = pending.payload
+            if payload is None:
+                # decrypted at its turn, not when the batch arrived: an erasure in between wins
+                revealed = await self.privacy.reveal(envelope)
+                try:
+                    payload = REGISTRY.decode(pending.event_type, envelope.schema_version, revealed)
+                except (UnknownEventType, ValidationError) as error:
+                    raise PoisonMessage(
+                        f"cannot read {pending.event_type}: {describe_error(error)}"
+                    ) from None
             received = ReceivedEvent(
                 envelope, payload, record.topic, record.partition, record.offset
             )
@@ -760,16 +879,58 @@ class ConsumerRunner:
         """Drop this group's read models and replay its topics from the beginning up to the
         end offsets seen at the start, committing every ``commit_every`` records (one batch,
         as live) while holding the group's lock: live consumers of the group wait meanwhile.
-        ``progress`` is told after each commit."""
+        ``progress`` is told after each commit.
+
+        Time goes to waiting for PostgreSQL more than to Python, so the two overlap: Kafka
+        opens while the tables are emptied, and each batch is decoded while the previous
+        one's statements run (on the one connection that holds the lock, so the
+        transactions stay in order). The replay's transactions commit without waiting for
+        their WAL to reach the disk (``synchronous_commit = off``: a crash of the server
+        loses at most the last few, as if the rebuild had stopped there — it is run again);
+        one durable commit at the end makes all of them durable before the lock is
+        released."""
         if not self.group.rebuildable:
             raise ValueError(f"{self.group.name} is a reaction, not a projection")
+        with _fewer_collections():
+            return await self._replay(bootstrap_servers, commit_every, progress)
+
+    async def _replay(
+        self,
+        bootstrap_servers: str,
+        commit_every: int,
+        progress: Callable[[RebuildProgress], None] | None,
+    ) -> dict[str, Any]:
         counts: dict[str, int] = {outcome: 0 for outcome in Outcome}
         started = time.monotonic()
         done = 0
+        topics = [self.topic_name(topic.name) for topic in self.group.topics]
+        extent: list[int] = []
+        reading = read_to_end(
+            bootstrap_servers,
+            topics,
+            batch_size=commit_every,
+            open_transactions=False,  # what commits later, live consumers apply
+            extent=extent.append,
+        )
+        in_flight: asyncio.Task[list[Outcome]] | None = None
+
+        async def settle() -> None:
+            nonlocal done, in_flight
+            if in_flight is None:
+                return
+            outcomes, in_flight = await in_flight, None
+            for outcome in outcomes:
+                counts[outcome] += 1
+            done += len(outcomes)
+            if progress is not None:
+                progress(RebuildProgress(self.group.name, done, extent[0], started))
+
         async with self.pool.acquire() as conn:
             keeps_session_state(conn)
             await conn.execute("SELECT pg_advisory_lock($1)", self.lock_key)
+            first = asyncio.ensure_future(anext(reading, None))  # Kafka opens meanwhile
             try:
+                await conn.execute("SET synchronous_commit = off")
                 async with conn.transaction():
                     tables = ", ".join(self.group.read_models)
                     await conn.execute(f"TRUNCATE {tables}")
@@ -779,25 +940,30 @@ class ConsumerRunner:
                     await conn.execute(
                         "DELETE FROM dead_letters WHERE consumer_group = $1", self.group.name
                     )
-                topics = [self.topic_name(topic.name) for topic in self.group.topics]
-                extent: list[int] = []
-                async for polled in read_to_end(
-                    bootstrap_servers,
-                    topics,
-                    batch_size=commit_every,
-                    open_transactions=False,  # what commits later, live consumers apply
-                    extent=extent.append,
-                ):
+                polled = await first
+                while polled is not None:
                     batch = [Record.of(record) for record in polled]
-                    for outcome in await self.handle_batch(batch, conn=conn):
-                        counts[outcome] += 1
-                    done += len(batch)
-                    if progress is not None:
-                        progress(RebuildProgress(self.group.name, done, extent[0], started))
+                    plan = self._plan(batch)  # while the previous batch's statements run
+                    await settle()
+                    in_flight = asyncio.create_task(
+                        self._execute(plan, batch, conn, False, replay=True)
+                    )
+                    polled = await anext(reading, None)
+                await settle()
                 if progress is not None and done != sum(extent):
                     # the extent counted transaction markers too: the replay is complete
                     progress(RebuildProgress(self.group.name, done, done, started))
+                # a durable commit (a transaction id makes it write its commit record) flushes
+                # the WAL of every commit before it
+                await conn.execute("SET synchronous_commit = on")
+                async with conn.transaction():
+                    await conn.execute("SELECT pg_current_xact_id()")
             finally:
+                for task in (first, in_flight):
+                    if task is not None and not task.done():
+                        task.cancel()
+                        await asyncio.gather(task, return_exceptions=True)
+                await reading.aclose()
                 await conn.execute("SELECT pg_advisory_unlock($1)", self.lock_key)
         seconds = time.monotonic() - started
         log.info("rebuild finished", extra=log_fields(group=self.group.name, **counts))
@@ -807,6 +973,36 @@ class ConsumerRunner:
             "seconds": round(seconds, 3),
             "records_per_second": round(done / seconds) if seconds > 0 else None,
         }
+
+
+REPLAY_COLLECTION_THRESHOLD = 20_000  # allocations between two young collections
+
+
+class _Replays:
+    """The rebuilds running in this process, and the collector's thresholds before them."""
+
+    running = 0
+    thresholds = gc.get_threshold()
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """While a rebuild runs: the cyclic garbage collector runs after 20,000 new objects
+    instead of 700. A replay allocates a dozen objects per record, nearly none in cycles
+    (reference counting frees them), so by default the collector ran every ~60 records and
+    now and then walked every object of the process: half the replay's CPU. The thresholds
+    come back when the last rebuild running in the process ends."""
+    if _Replays.running == 0:
+        _Replays.thresholds = gc.get_threshold()
+        young, older, oldest = _Replays.thresholds
+        gc.set_threshold(max(young, REPLAY_COLLECTION_THRESHOLD), older, oldest)
+    _Replays.running += 1
+    try:
+        yield
+    finally:
+        _Replays.running -= 1
+        if _Replays.running == 0:
+            gc.set_threshold(*_Replays.thresholds)
 
 
 @dataclass(frozen=True)

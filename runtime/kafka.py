@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Iterable
 from dataclasses import replace
 from datetime import datetime
 
@@ -236,7 +236,7 @@ async def read_to_end(
     stall_seconds: float = 60.0,
     open_transactions: bool = True,
     extent: Callable[[int], None] | None = None,
-) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+) -> AsyncGenerator[list[ConsumerRecord[bytes, bytes]], None]:
     """The committed records of ``topics`` (every partition, each in its order), in batches:
     from the beginning, or from the first record timestamped ``since`` or later, up to the
     ends the topics have when it starts (an aborted transaction is skipped; one still open
@@ -252,9 +252,13 @@ async def read_to_end(
         enable_auto_commit=False,
         isolation_level="read_committed",
         max_poll_records=batch_size,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     try:
+        # assigned first, so that the client asks for the topics' metadata now: asked for
+        # offsets of partitions it does not know, it would sleep its retry backoff (100 ms)
+        consumer.assign(partitions)
         if open_transactions:
             ends = await _high_watermarks(servers, partitions)
         else:  # the last stable offsets, as a read_committed consumer is told them
@@ -262,7 +266,6 @@ async def read_to_end(
         if extent is not None:
             beginnings = await consumer.beginning_offsets(partitions)
             extent(sum(ends[tp] - beginnings[tp] for tp in partitions))
-        consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         if since is not None:
             starts = await consumer.offsets_for_times(
@@ -274,7 +277,9 @@ async def read_to_end(
         remaining = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
         progress = time.monotonic()
         while remaining:
-            polled = await consumer.getmany(*remaining, timeout_ms=1000, max_records=batch_size)
+            # a short wait: a partition whose last offsets are transaction markers reaches its
+            # end while a poll returns nothing, and would keep a long poll waiting in vain
+            polled = await consumer.getmany(*remaining, timeout_ms=50, max_records=batch_size)
             batch = [
                 record
                 for tp, records in polled.items()

@@ -335,3 +335,35 @@ async def test_a_rebuild_commits_in_batches_and_reports_its_progress(
     assert seen[-1].records == seen[-1].total == 25
     assert all(p.records <= 10 * (n + 1) for n, p in enumerate(seen))  # at most 10 a commit
     assert report["records_per_second"] > 0
+
+
+async def test_a_rebuild_applies_an_event_published_twice_once(
+    effects: Effects, settings: ServiceSettings
+) -> None:
+    """A replay copies its inbox rows in, taking every record as new; a second copy of an
+    event in a later batch makes that copy fail, and the batch is applied the ordinary way."""
+    kafka = settings.kafka.model_copy(
+        update={"topic_prefix": f"{settings.kafka.topic_prefix}{uuid.uuid4().hex[:8]}."}
+    )
+    await ensure_topics(kafka, [CHECKIN_TICKETS])
+    topic = kafka.topic(CHECKIN_TICKETS.name)
+    events = [envelope(f"twice-{n}") for n in range(12)]
+    published = [*events, events[3], *[envelope(f"after-{n}") for n in range(4)]]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for event in published:
+            await producer.send_and_wait(topic, event.to_bytes(), key=b"one-key")
+    finally:
+        await producer.stop()
+    group = ConsumerGroup(
+        effects.group, [CHECKIN_TICKETS], {TicketLeft: effects.handler}, read_models=("x",)
+    )
+    await effects.pool.execute("CREATE TABLE IF NOT EXISTS x (id int)")
+    runner = ConsumerRunner(effects.pool, group, effects.dead_letter, topic_name=kafka.topic)
+    report = await runner.rebuild(kafka.bootstrap_servers, commit_every=5)
+    assert (report["applied"], report["duplicate"]) == (16, 1)
+    expected = [e.stream_id for e in published]
+    del expected[12]  # the second copy of events[3]
+    assert await effects.applied() == expected
+    assert len(await effects.inbox()) == 16

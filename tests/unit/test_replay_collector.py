@@ -1,0 +1,40 @@
+"""A rebuild runs the cyclic garbage collector less often while it replays, and gives the
+process its thresholds back when the last rebuild ends, however they overlap."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from runtime.consumer import REPLAY_COLLECTION_THRESHOLD, _fewer_collections
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def thresholds() -> Iterator[tuple[int, int, int]]:
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    yield gc.get_threshold()
+    gc.set_threshold(*before)
+
+
+def test_overlapping_rebuilds_restore_the_thresholds_when_the_last_one_ends(
+    thresholds: tuple[int, int, int],
+) -> None:
+    first, second = _fewer_collections(), _fewer_collections()
+    first.__enter__()
+    assert gc.get_threshold() == (REPLAY_COLLECTION_THRESHOLD, 10, 10)
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first ends while the second still replays
+    assert gc.get_threshold() == (REPLAY_COLLECTION_THRESHOLD, 10, 10)
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == thresholds
+
+
+def test_a_failed_rebuild_restores_them_too(thresholds: tuple[int, int, int]) -> None:
+    with pytest.raises(RuntimeError), _fewer_collections():
+        raise RuntimeError("replay failed")
+    assert gc.get_threshold() == thresholds
