@@ -207,12 +207,20 @@ async def test_a_code_the_provider_refused_shows_on_the_session_and_a_new_one_wo
     assert event is not None
     assert phone not in str(event)
     notification_id = event["payload"]["notification_id"]
-    messages = await stack["notifications"].client.get(
-        "/notifications",
-        params={"recipient_ref": f"account:{account}"},
-        headers=auth(token("agent")),
-    )
-    [message] = [m for m in messages.json() if m["notification_id"] == notification_id]
+
+    # the notifications service's own list comes from its own projection of the same event,
+    # which may run after verification's consumer: wait until the message has left the queue
+    async def message_ended() -> dict[str, Any] | None:
+        messages = await stack["notifications"].client.get(
+            "/notifications",
+            params={"recipient_ref": f"account:{account}"},
+            headers=auth(token("agent")),
+        )
+        found = [m for m in messages.json() if m["notification_id"] == notification_id]
+        assert len(found) <= 1, found
+        return found[0] if found and found[0]["status"] != "queued" else None
+
+    message = await eventually(message_ended, within=180)
     assert message["status"] == "failed"  # the notifications service keeps its own reason
     assert "HTTP 400" in message["failure_reason"]
 
