@@ -37,19 +37,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import asyncpg
-from opentelemetry import context as otel_context
 from opentelemetry import metrics
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from runtime.db import keeps_session_state
 from runtime.eventstore import OUTBOX_CHANNEL
-from runtime.telemetry import context_from_carrier, log_fields
+from runtime.telemetry import log_fields
 
 log = logging.getLogger(__name__)
 meter = metrics.get_meter("frontdesk.relay")
@@ -84,8 +83,7 @@ class RelayFenced(RelayError):
     nothing this one sends or commits reaches the topics."""
 
 
-@dataclass(frozen=True)
-class OutboundRecord:
+class OutboundRecord(NamedTuple):  # a tuple: a thousand of them a batch, built cheaply
     position: int
     topic: str
     key: bytes
@@ -108,8 +106,12 @@ class Publisher(Protocol):
     async def begin(self) -> None: ...
 
     async def send(self, record: OutboundRecord) -> Awaitable[object]:
-        """Hand one record to the producer; returns an awaitable that resolves when Kafka
-        acknowledged it (raises RecordRefused when Kafka refuses it for good)."""
+        """Hand one record to the producer (raises RecordRefused when Kafka refuses it for
+        good); returns what ``acknowledged`` waits for."""
+
+    async def acknowledged(self, sent: Sequence[Awaitable[object]]) -> list[Exception | None]:
+        """Wait until Kafka answered for every record ``sent``: per record, None when it was
+        acknowledged, RecordRefused when Kafka refuses it for good, or the error."""
 
     async def commit(self) -> None:
         """Commit the transaction (raises RelayFenced when another relay took over)."""
@@ -152,31 +154,25 @@ class OutboxRelay:
         """One pass: publish what is in the outbox, oldest first, a batch (one Kafka
         transaction) at a time; returns how many went out. Takes over first when it has not
         yet, or failed since. Refused records are parked; a transient failure raises
-        RelayError after the rows of the batch's committed records are deleted."""
+        RelayError after the rows of the batch's committed records are deleted.
+
+        The pass is a pipeline: the next batch is read while this one is sent, acknowledged
+        and committed, and the previous batch's delete runs meanwhile too; a batch commits
+        only once the previous delete is done, so at most one committed batch is ever
+        undeleted. Within a pass the reads go forward from the last batch read; the pass ends
+        at the first batch that is not full, and every pass starts again from the oldest row
+        still there (a transaction that took a lower position but committed later goes out
+        in the next pass, which its NOTIFY starts)."""
         if not self.taken_over:
             await self.take_over()
         total = 0
-        # the previous batch's delete runs while the next batch is read and sent; the next
-        # commits only once it is done, so at most one committed batch is ever undeleted
         settling: asyncio.Task[int] | None = None
-        settling_positions: list[int] = []
+        reading: asyncio.Task[list[asyncpg.Record]] | None = None
         try:
-            while True:
-                with suppress_instrumentation():  # polling is not a flow worth a trace
-                    rows = await self.pool.fetch(
-                        """SELECT o.position, o.topic, o.attempts, e.stream_id, e.event_id,
-                                  e.event_type, e.envelope::text AS value,
-                                  e.envelope -> 'trace' AS trace,
-                                  (extract(epoch FROM clock_timestamp()) * 1000)::bigint
-                                      AS read_ms
-                           FROM outbox o JOIN events e USING (position)
-                           WHERE o.position <> ALL($2::bigint[])
-                           ORDER BY o.position LIMIT $1""",
-                        self.batch_size,
-                        settling_positions,
-                    )
-                if not rows:
-                    return total + (await settling if settling is not None else 0)
+            rows = await self._read(after=0)
+            while rows:
+                if len(rows) == self.batch_size:
+                    reading = asyncio.create_task(self._read(after=rows[-1]["position"]))
                 outcome = await self._send_batch(rows, settling)
                 if settling is not None:
                     total += await settling  # done already (awaited before the commit)
@@ -190,11 +186,36 @@ class OutboxRelay:
                     raise RelayError(f"publishing position {outcome.failed[0]}: {outcome.failure}")
                 with suppress_instrumentation():
                     settling = asyncio.create_task(self._settle_counted(outcome))
-                settling_positions = [*outcome.sent, *(p for p, _, _ in outcome.parked)]
+                rows, reading = (await reading if reading is not None else []), None
+            return total + (await settling if settling is not None else 0)
         finally:
-            if settling is not None and not settling.done():
-                with contextlib.suppress(Exception):
-                    await settling
+            if reading is not None:
+                reading.cancel()  # read ahead for a batch that will not be sent now
+            unfinished = [task for task in (reading, settling) if task is not None]
+            if unfinished:
+                await asyncio.wait(unfinished)
+                for task in unfinished:
+                    if not task.cancelled():
+                        task.exception()  # retrieved: raised already, or not worth raising
+
+    async def _read(self, after: int) -> list[asyncpg.Record]:
+        """The next batch of outbox rows after position ``after``, with what a record needs
+        (the envelope as PostgreSQL writes jsonb out, its stored trace context as text)."""
+        with suppress_instrumentation():  # polling is not a flow worth a trace
+            rows: list[asyncpg.Record] = await self.pool.fetch(
+                """SELECT o.position, o.topic, o.attempts, e.stream_id,
+                          e.event_id::text AS event_id, e.event_type,
+                          convert_to(e.envelope::text, 'UTF8') AS value,
+                          e.envelope #>> '{trace,traceparent}' AS traceparent,
+                          e.envelope #>> '{trace,tracestate}' AS tracestate,
+                          (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS read_ms
+                   FROM outbox o JOIN events e USING (position)
+                   WHERE o.position > $2
+                   ORDER BY o.position LIMIT $1""",
+                self.batch_size,
+                after,
+            )
+        return rows
 
     async def _settle_counted(self, outcome: _Outcome) -> int:
         await self._settle(outcome)
@@ -256,13 +277,13 @@ class OutboxRelay:
             outcome.fail(rows[0]["position"], f"begin: {type(error).__name__}: {error}", error)
             return outcome
         pending: list[tuple[OutboundRecord, Awaitable[object]]] = []
+        topics: dict[str, str] = {}
         for row in rows:
             try:
-                record = _record(row, self.topic_name)
+                record = _record(row, topics, self.topic_name)
             except (TypeError, ValueError, AttributeError, KeyError) as error:  # malformed row
                 outcome.park(row["position"], row, f"serialize: {error}")
                 continue
-            token = otel_context.attach(context_from_carrier(record.trace_carrier))
             try:
                 pending.append((record, await self.publisher.send(record)))
             except RecordRefused as error:
@@ -271,21 +292,16 @@ class OutboxRelay:
                 # transient (Kafka away): send nothing after it, so the order per key holds
                 outcome.fail(record.position, f"send: {type(error).__name__}: {error}", error)
                 break
-            finally:
-                otel_context.detach(token)
         by_position = {row["position"]: row for row in rows}
         acknowledged = []
-        # awaited one after the other, not gathered: no task per record, and the producer
-        # acknowledges a partition's records in order anyway
-        for record, ack in pending:
-            try:
-                await ack
-            except RecordRefused as refused:
-                outcome.park(record.position, by_position[record.position], f"ack: {refused}")
-            except Exception as error:
-                outcome.fail(record.position, f"ack: {type(error).__name__}: {error}", error)
-            else:
+        answers = await self.publisher.acknowledged([ack for _, ack in pending])
+        for (record, _), answer in zip(pending, answers, strict=True):
+            if answer is None:
                 acknowledged.append(record.position)
+            elif isinstance(answer, RecordRefused):
+                outcome.park(record.position, by_position[record.position], f"ack: {answer}")
+            else:
+                outcome.fail(record.position, f"ack: {type(answer).__name__}: {answer}", answer)
         if len(acknowledged) < len(pending):
             # a refusal or a failure at acknowledgement: the transaction cannot commit; the
             # rows not parked stay and go out again in the next transaction
@@ -471,16 +487,22 @@ async def drop_parked(pool: asyncpg.Pool, position: int) -> bool:
     return dropped is not None
 
 
-def _record(row: asyncpg.Record, topic_name: Callable[[str], str]) -> OutboundRecord:
-    trace = row["trace"] or {}
-    carrier = {k: v for k, v in trace.items() if k in ("traceparent", "tracestate") and v}
+def _record(
+    row: asyncpg.Record, topics: dict[str, str], topic_name: Callable[[str], str]
+) -> OutboundRecord:
+    topic = topics.get(row["topic"])
+    if topic is None:
+        topic = topics[row["topic"]] = topic_name(row["topic"])
+    carrier = {"traceparent": row["traceparent"]} if row["traceparent"] else {}
+    if carrier and row["tracestate"]:
+        carrier["tracestate"] = row["tracestate"]
     return OutboundRecord(
         position=row["position"],
-        topic=topic_name(row["topic"]),
+        topic=topic,
         key=row["stream_id"].encode(),
-        value=row["value"].encode(),  # the envelope as PostgreSQL writes jsonb out
+        value=row["value"],  # the envelope as PostgreSQL writes jsonb out, UTF-8
         headers={
-            "event_id": str(row["event_id"]),
+            "event_id": row["event_id"],
             "event_type": row["event_type"],
             "content-type": "application/json",
         },
