@@ -134,7 +134,8 @@ class OutboxRelay:
         publisher: Publisher,
         *,
         service: str,
-        batch_size: int = 200,
+        batch_size: int = 1000,
+        batch_bytes: int = 4 * 1024 * 1024,
         poll_interval: float = 0.5,
         max_backoff: float = 5.0,
         topic_name: Callable[[str], str] = lambda name: name,
@@ -144,11 +145,13 @@ class OutboxRelay:
         self.publisher = publisher
         self.service = service
         self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
         self._wake = asyncio.Event()
         self.is_leader = False
         self.taken_over = False  # fenced every earlier relay and skipped what they published
+        self.waiting = False  # leading, between passes, for a NOTIFY or the poll interval
 
     async def publish_pending(self) -> int:
         """One pass: publish what is in the outbox, oldest first, a batch (one Kafka
@@ -171,7 +174,7 @@ class OutboxRelay:
         try:
             rows = await self._read(after=0)
             while rows:
-                if len(rows) == self.batch_size:
+                if self._full(rows):
                     reading = asyncio.create_task(self._read(after=rows[-1]["position"]))
                 outcome = await self._send_batch(rows, settling)
                 if settling is not None:
@@ -199,23 +202,36 @@ class OutboxRelay:
                         task.exception()  # retrieved: raised already, or not worth raising
 
     async def _read(self, after: int) -> list[asyncpg.Record]:
-        """The next batch of outbox rows after position ``after``, with what a record needs
-        (the envelope as PostgreSQL writes jsonb out, its stored trace context as text)."""
+        """The next batch of outbox rows after position ``after``: at most ``batch_size``
+        rows and, past its first row, about ``batch_bytes`` of envelopes (as stored: a large
+        compressed one counts less); with what a record needs (the envelope as PostgreSQL
+        writes jsonb out, its stored trace context as text)."""
         with suppress_instrumentation():  # polling is not a flow worth a trace
             rows: list[asyncpg.Record] = await self.pool.fetch(
-                """SELECT o.position, o.topic, o.attempts, e.stream_id,
-                          e.event_id::text AS event_id, e.event_type,
-                          convert_to(e.envelope::text, 'UTF8') AS value,
-                          e.envelope #>> '{trace,traceparent}' AS traceparent,
-                          e.envelope #>> '{trace,tracestate}' AS tracestate,
-                          (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS read_ms
-                   FROM outbox o JOIN events e USING (position)
-                   WHERE o.position > $2
-                   ORDER BY o.position LIMIT $1""",
+                """SELECT position, topic, attempts, stream_id, event_id::text AS event_id,
+                          event_type, convert_to(envelope::text, 'UTF8') AS value,
+                          envelope #>> '{trace,traceparent}' AS traceparent,
+                          envelope #>> '{trace,tracestate}' AS tracestate,
+                          (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS read_ms,
+                          upto
+                   FROM (SELECT o.position, o.topic, o.attempts, e.stream_id, e.event_id,
+                                e.event_type, e.envelope, pg_column_size(e.envelope) AS size,
+                                sum(pg_column_size(e.envelope)) OVER (ORDER BY o.position)
+                                    AS upto
+                         FROM outbox o JOIN events e USING (position)
+                         WHERE o.position > $2
+                         ORDER BY o.position LIMIT $1) batch
+                   WHERE upto - size < $3
+                   ORDER BY position""",
                 self.batch_size,
                 after,
+                self.batch_bytes,
             )
         return rows
+
+    def _full(self, rows: list[asyncpg.Record]) -> bool:
+        """Whether this batch stopped at a bound (more rows may follow it right away)."""
+        return len(rows) == self.batch_size or rows[-1]["upto"] >= self.batch_bytes
 
     async def _settle_counted(self, outcome: _Outcome) -> int:
         await self._settle(outcome)
@@ -382,6 +398,17 @@ class OutboxRelay:
                 log.warning("relay lost its database", extra=log_fields(error=repr(error)))
                 await _sleep_or_stop(stop, 1.0)
 
+    async def _wait_for_work(self, stop: asyncio.Event) -> None:
+        """Until a NOTIFY, the poll interval or the stop, whichever comes first."""
+        waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        self.waiting = True
+        try:
+            await asyncio.wait(waits, timeout=self.poll_interval, return_when="FIRST_COMPLETED")
+        finally:
+            self.waiting = False
+            for wait in waits:
+                wait.cancel()
+
     async def _lead(self, stop: asyncio.Event) -> None:
         async with self.pool.acquire() as conn:
             keeps_session_state(conn)  # the leadership's lock and LISTEN
@@ -411,8 +438,7 @@ class OutboxRelay:
                         backoff = min(max(backoff * 2, 0.2), self.max_backoff)
                         await _sleep_or_stop(stop, backoff)
                         continue
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                    await self._wait_for_work(stop)
             finally:
                 self.is_leader = False
                 self.taken_over = False
