@@ -199,7 +199,8 @@ class TransactionalPublisher:
         """One wait for the whole batch (the producer's flush), not one per record."""
         futures = [asyncio.ensure_future(ack) for ack in sent]  # the producer's own futures
         if futures:
-            await self._live().flush()
+            if self._producer is not None:  # fenced or not: the answers say it per record
+                await self._producer.flush()
             unanswered = [future for future in futures if not future.done()]
             if unanswered:
                 await asyncio.wait(unanswered)
