@@ -43,6 +43,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
 import asyncpg
+from asyncpg.transaction import Transaction
 from opentelemetry import metrics
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
@@ -68,6 +69,7 @@ skipped_counter = meter.create_counter(
 # a record's timestamp is the database's clock when its row was read, never before the row's
 # recorded_at; the take-over reads this much further back in case that clock stepped back
 CLOCK_STEP_MARGIN = timedelta(seconds=5)
+YIELD_EVERY = 50  # records handed to the producer between two turns of the event loop
 
 
 class RecordRefused(Exception):
@@ -159,47 +161,43 @@ class OutboxRelay:
         yet, or failed since. Refused records are parked; a transient failure raises
         RelayError after the rows of the batch's committed records are deleted.
 
-        The pass is a pipeline: the next batch is read while this one is sent, acknowledged
-        and committed, and the previous batch's delete runs meanwhile too; a batch commits
-        only once the previous delete is done, so at most one committed batch is ever
-        undeleted. Within a pass the reads go forward from the last batch read; the pass ends
-        at the first batch that is not full, and every pass starts again from the oldest row
-        still there (a transaction that took a lower position but committed later goes out
-        in the next pass, which its NOTIFY starts)."""
+        The pass is a pipeline: while a batch is sent, acknowledged and committed, the next
+        batch is read and this batch's rows are deleted in a PostgreSQL transaction that
+        commits once Kafka committed (and is rolled back otherwise); the next batch begins
+        only after that, so at most one committed batch is ever undeleted. Within a pass the
+        reads go forward from the last batch read; the pass ends at the first batch that is
+        not full, and every pass starts again from the oldest row still there (a transaction
+        that took a lower position but committed later goes out in the next pass, which its
+        NOTIFY starts)."""
         if not self.taken_over:
             await self.take_over()
         total = 0
-        settling: asyncio.Task[int] | None = None
         reading: asyncio.Task[list[asyncpg.Record]] | None = None
         try:
             rows = await self._read(after=0)
             while rows:
                 if self._full(rows):
                     reading = asyncio.create_task(self._read(after=rows[-1]["position"]))
-                outcome = await self._send_batch(rows, settling)
-                if settling is not None:
-                    total += await settling  # done already (awaited before the commit)
-                    settling = None
-                if outcome.failure is not None:
+                outcome = await self._send_batch(rows)
+                try:
                     with suppress_instrumentation():
                         total += await self._settle_counted(outcome)
+                finally:
+                    if outcome.deletion is not None:  # not committed: the settlement failed
+                        await outcome.deletion.roll_back()
+                if outcome.failure is not None:
                     self.taken_over = False  # the commit's fate may be unknown: look first
                     if outcome.fenced:
                         raise RelayFenced(outcome.failure)
                     raise RelayError(f"publishing position {outcome.failed[0]}: {outcome.failure}")
-                with suppress_instrumentation():
-                    settling = asyncio.create_task(self._settle_counted(outcome))
                 rows, reading = (await reading if reading is not None else []), None
-            return total + (await settling if settling is not None else 0)
+            return total
         finally:
             if reading is not None:
                 reading.cancel()  # read ahead for a batch that will not be sent now
-            unfinished = [task for task in (reading, settling) if task is not None]
-            if unfinished:
-                await asyncio.wait(unfinished)
-                for task in unfinished:
-                    if not task.cancelled():
-                        task.exception()  # retrieved: raised already, or not worth raising
+                await asyncio.wait([reading])
+                if not reading.cancelled():
+                    reading.exception()  # retrieved: raised already, or not worth raising
 
     async def _read(self, after: int) -> list[asyncpg.Record]:
         """The next batch of outbox rows after position ``after``: at most ``batch_size``
@@ -277,24 +275,40 @@ class OutboxRelay:
                 )
         self.taken_over = True
 
-    async def _send_batch(
-        self, rows: list[asyncpg.Record], previous: Awaitable[int] | None = None
-    ) -> _Outcome:
-        """One transaction: hand every record to the producer in order, await every
-        acknowledgement and the ``previous`` batch's delete, commit. When anything but a
-        refusal at send fails, nothing of the batch is visible (aborted) or its fate is
-        unknown (the commit failed): then nothing counts as sent, and the next take-over sorts
-        out what Kafka has. When the previous delete fails, this batch is aborted and that
-        error raised."""
+    async def _send_batch(self, rows: list[asyncpg.Record]) -> _Outcome:
+        """One transaction: hand every record to the producer in order (the batch's rows are
+        deleted meanwhile, uncommitted), await every acknowledgement, commit. When anything
+        but a refusal at send fails, nothing of the batch is visible (aborted) or its fate is
+        unknown (the commit failed): then nothing counts as sent, the delete is rolled back,
+        and the next take-over sorts out what Kafka has."""
         outcome = _Outcome()
         try:
             await self.publisher.begin()
         except Exception as error:
             outcome.fail(rows[0]["position"], f"begin: {type(error).__name__}: {error}", error)
             return outcome
+        with suppress_instrumentation():
+            deletion = _Deletion(self.pool, [row["position"] for row in rows])
+        try:
+            await self._hand_over(rows, outcome)
+        finally:
+            if outcome.complete(len(rows)):
+                outcome.deletion = deletion
+            else:
+                await deletion.roll_back()
+        if outcome.failure is not None:
+            log.warning("relay publication failed", extra=log_fields(error=outcome.failure))
+        return outcome
+
+    async def _hand_over(self, rows: list[asyncpg.Record], outcome: _Outcome) -> None:
+        """Send, await the acknowledgements, commit (or abort); the outcome says what."""
         pending: list[tuple[OutboundRecord, Awaitable[object]]] = []
         topics: dict[str, str] = {}
-        for row in rows:
+        for count, row in enumerate(rows):
+            if count % YIELD_EVERY == 0:
+                # handing a record over does not suspend: let the producer's sender, the read
+                # ahead and the delete start their round trips meanwhile
+                await asyncio.sleep(0)
             try:
                 record = _record(row, topics, self.topic_name)
             except (TypeError, ValueError, AttributeError, KeyError) as error:  # malformed row
@@ -324,13 +338,6 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await self.publisher.abort()
         else:
-            if previous is not None:
-                try:
-                    await previous
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        await self.publisher.abort()
-                    raise
             try:
                 await self.publisher.commit()
             except Exception as error:
@@ -338,29 +345,16 @@ class OutboxRelay:
                 outcome.fail(position, f"commit: {type(error).__name__}: {error}", error)
             else:
                 outcome.sent = acknowledged
-        if outcome.failure is not None:
-            log.warning("relay publication failed", extra=log_fields(error=outcome.failure))
-        return outcome
 
     async def _settle(self, outcome: _Outcome) -> None:
-        """Delete what Kafka has; move what it refused to parked_outbox; count a failure."""
+        """Delete what Kafka has; move what it refused to parked_outbox; count a failure.
+        A batch that went out whole commits the delete that ran while it was sent."""
+        if outcome.deletion is not None:
+            await outcome.deletion.commit(outcome.parked)
+            self._parked(outcome)
+            return
         async with self.pool.acquire() as conn, conn.transaction():
-            for position, row, reason in outcome.parked:
-                await conn.execute(
-                    """INSERT INTO parked_outbox (position, topic, event_id, event_type,
-                                                  stream_id, reason, attempts)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7)
-                       ON CONFLICT (position) DO UPDATE
-                       SET reason = EXCLUDED.reason, attempts = EXCLUDED.attempts,
-                           parked_at = now()""",
-                    position,
-                    row["topic"],
-                    row["event_id"],
-                    row["event_type"],
-                    row["stream_id"],
-                    reason[:1000],
-                    row["attempts"] + 1,
-                )
+            await _park(conn, outcome.parked)
             done = outcome.sent + [position for position, _, _ in outcome.parked]
             if done:
                 await conn.execute("DELETE FROM outbox WHERE position = ANY($1::bigint[])", done)
@@ -372,6 +366,9 @@ class OutboxRelay:
                     outcome.failed[0],
                     outcome.failure[:1000],
                 )
+        self._parked(outcome)
+
+    def _parked(self, outcome: _Outcome) -> None:
         for position, row, reason in outcome.parked:
             parked_counter.add(1, {"service": self.service, "event_type": row["event_type"]})
             log.error(
@@ -457,6 +454,11 @@ class _Outcome:
     failed: list[int] = field(default_factory=list)
     failure: str | None = None
     fenced: bool = False
+    deletion: _Deletion | None = None  # the batch's rows, deleted but not yet committed
+
+    def complete(self, rows: int) -> bool:
+        """Every row of the batch went out (committed) or was parked, nothing failed."""
+        return self.failure is None and len(self.sent) + len(self.parked) == rows
 
     def park(self, position: int, row: asyncpg.Record, reason: str) -> None:
         self.parked.append((position, row, reason))
@@ -465,6 +467,63 @@ class _Outcome:
         self.failed.append(position)
         self.failure = self.failure or reason
         self.fenced = self.fenced or isinstance(error, RelayFenced)
+
+
+class _Deletion:
+    """A batch's DELETE, run in a PostgreSQL transaction of its own while the batch is sent:
+    committed (with the batch's parked rows) once Kafka committed, rolled back otherwise. So
+    only the commit follows the Kafka commit, not the statement."""
+
+    def __init__(self, pool: asyncpg.Pool, positions: list[int]) -> None:
+        self._pool = pool
+        self._conn: asyncpg.Connection | None = None  # to release, whatever happened
+        self._deleted = asyncio.create_task(self._delete(positions))
+
+    async def _delete(self, positions: list[int]) -> tuple[asyncpg.Connection, Transaction]:
+        conn = self._conn = await self._pool.acquire()
+        transaction = conn.transaction()
+        await transaction.start()
+        await conn.execute("DELETE FROM outbox WHERE position = ANY($1::bigint[])", positions)
+        return conn, transaction
+
+    async def commit(self, parked: list[tuple[int, asyncpg.Record, str]]) -> None:
+        """Raises what the delete raised; the rows then stay (the take-over skips them)."""
+        try:
+            conn, transaction = await self._deleted
+            await _park(conn, parked)
+            await transaction.commit()
+        finally:
+            await self._release()
+
+    async def roll_back(self) -> None:
+        await asyncio.wait([self._deleted])
+        if not self._deleted.cancelled():
+            self._deleted.exception()  # retrieved: the batch's own outcome is what counts
+        await self._release()  # releasing rolls the open transaction back
+
+    async def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self._pool.release(conn)
+
+
+async def _park(conn: asyncpg.Connection, parked: list[tuple[int, asyncpg.Record, str]]) -> None:
+    for position, row, reason in parked:
+        await conn.execute(
+            """INSERT INTO parked_outbox (position, topic, event_id, event_type,
+                                          stream_id, reason, attempts)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (position) DO UPDATE
+               SET reason = EXCLUDED.reason, attempts = EXCLUDED.attempts,
+                   parked_at = now()""",
+            position,
+            row["topic"],
+            row["event_id"],
+            row["event_type"],
+            row["stream_id"],
+            reason[:1000],
+            row["attempts"] + 1,
+        )
 
 
 # -- operators: parked records (frontdesk parked list|retry|drop SERVICE [POSITION]) ---------
