@@ -10,8 +10,9 @@ Exactly once on Kafka, across a crash and a leader change: every batch is one Ka
 transaction under the service's stable transactional id (``Publisher``). Every record of a
 batch is handed to the producer in position order (each with its own key and trace headers;
 same key, same partition, so per-aggregate order holds), the acknowledgements are awaited,
-the transaction commits, then the batch's rows are deleted. Two things make the gap between
-the commit and the delete harmless:
+the transaction commits, then the batch's rows are deleted (the DELETE runs while the batch is
+sent, in a PostgreSQL transaction that commits only after the Kafka commit). Two things make
+the gap between the Kafka commit and the PostgreSQL one harmless:
 
 - taking over fences: a relay that starts publishing (a new leader, a restarted process, or
   this one after a failure) first registers the transactional id, which aborts the previous
