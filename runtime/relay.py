@@ -184,7 +184,7 @@ class OutboxRelay:
                     with suppress_instrumentation():
                         total += await self._settle_counted(outcome)
                 finally:
-                    if outcome.deletion is not None:  # not committed: the settlement failed
+                    if outcome.deletion is not None:  # the settlement never reached it
                         await outcome.deletion.roll_back()
                 if outcome.failure is not None:
                     self.taken_over = False  # the commit's fate may be unknown: look first
@@ -350,8 +350,9 @@ class OutboxRelay:
     async def _settle(self, outcome: _Outcome) -> None:
         """Delete what Kafka has; move what it refused to parked_outbox; count a failure.
         A batch that went out whole commits the delete that ran while it was sent."""
-        if outcome.deletion is not None:
-            await outcome.deletion.commit(outcome.parked)
+        deletion, outcome.deletion = outcome.deletion, None
+        if deletion is not None:
+            await deletion.commit(outcome.parked)
             self._parked(outcome)
             return
         async with self.pool.acquire() as conn, conn.transaction():
@@ -478,11 +479,12 @@ class _Deletion:
     def __init__(self, pool: asyncpg.Pool, positions: list[int]) -> None:
         self._pool = pool
         self._conn: asyncpg.Connection | None = None  # to release, whatever happened
+        self._transaction: Transaction | None = None  # to roll back, unless committed
         self._deleted = asyncio.create_task(self._delete(positions))
 
     async def _delete(self, positions: list[int]) -> tuple[asyncpg.Connection, Transaction]:
         conn = self._conn = await self._pool.acquire()
-        transaction = conn.transaction()
+        transaction = self._transaction = conn.transaction()
         await transaction.start()
         await conn.execute("DELETE FROM outbox WHERE position = ANY($1::bigint[])", positions)
         return conn, transaction
@@ -493,6 +495,7 @@ class _Deletion:
             conn, transaction = await self._deleted
             await _park(conn, parked)
             await transaction.commit()
+            self._transaction = None
         finally:
             await self._release()
 
@@ -500,11 +503,18 @@ class _Deletion:
         await asyncio.wait([self._deleted])
         if not self._deleted.cancelled():
             self._deleted.exception()  # retrieved: the batch's own outcome is what counts
-        await self._release()  # releasing rolls the open transaction back
+        await self._release()
 
     async def _release(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None:
+        transaction, self._transaction = self._transaction, None
+        if conn is None:
+            return
+        try:
+            if transaction is not None:
+                with contextlib.suppress(Exception):  # the pool's reset rolls back anyway
+                    await transaction.rollback()
+        finally:
             await self._pool.release(conn)
 
 
