@@ -195,8 +195,10 @@ async def fill_outbox(scratch: Scratch, count: int) -> None:
 
 async def relay(scratch: Scratch, count: int) -> float:
     """OutboxRelay (constructor and run() only) draining ``count`` outbox rows to Kafka, timed
-    from the moment the leading relay is woken with them: its producer's start and its
-    take-over (once per leadership) are outside, as the raw producer's start is."""
+    from the moment the leading relay is woken with them (the rows are in the outbox, as the
+    raw producer's records are in memory): its producer's start and its take-over (once per
+    leadership) are outside, as the raw producer's start is. It polls once an hour, so only
+    the NOTIFY sent after the clock starts wakes it."""
     await fill_outbox(scratch, count)
     queued = await scratch.pool.fetch("DELETE FROM outbox RETURNING position, topic")
     kafka = scratch.namespace.kafka
@@ -205,18 +207,19 @@ async def relay(scratch: Scratch, count: int) -> float:
         scratch.pool,
         TransactionalPublisher(kafka, "bench"),
         service="bench",
+        poll_interval=3600,
         topic_name=kafka.topic,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
-        await until(lambda: relay.taken_over)
-        started = time.perf_counter()
+        await until(lambda: relay.waiting)  # taken over, its first pass found nothing
         await scratch.pool.execute(
             "INSERT INTO outbox (position, topic) SELECT * FROM unnest($1::bigint[], $2::text[])",
             [row["position"] for row in queued],
             [row["topic"] for row in queued],
         )
+        started = time.perf_counter()
         await scratch.pool.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
         await until_empty(scratch.pool, "SELECT count(*) = 0 FROM outbox")
         elapsed = time.perf_counter() - started
@@ -226,11 +229,46 @@ async def relay(scratch: Scratch, count: int) -> float:
     return count / elapsed
 
 
+async def relayed_records(
+    scratch: Scratch, count: int
+) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
+    """The key, value and headers of ``count`` records exactly as the relay sends them: the
+    stream id, the envelope as PostgreSQL writes it out, the event id, type, content type and
+    correlation headers (the bench's events carry no stored trace, so no ``traceparent``).
+    Read from the scratch store (its events are appended first if there are too few)."""
+    if await scratch.pool.fetchval("SELECT count(*) FROM events") < count:
+        last = await scratch.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        await fill_outbox(scratch, count)
+        await scratch.pool.execute("DELETE FROM outbox WHERE position > $1", last)
+    rows = await scratch.pool.fetch(
+        """SELECT stream_id, event_id::text AS event_id, event_type,
+                  convert_to(envelope::text, 'UTF8') AS value
+           FROM events ORDER BY position DESC LIMIT $1""",
+        count,
+    )
+    return [
+        (
+            row["stream_id"].encode(),
+            row["value"],
+            [
+                ("event_id", row["event_id"].encode()),
+                ("event_type", row["event_type"].encode()),
+                ("content-type", b"application/json"),
+                ("correlation_id", row["event_id"].encode()),
+            ],
+        )
+        for row in rows
+    ]
+
+
 async def raw_produce(scratch: Scratch, count: int) -> float:
-    """An aiokafka producer, idempotent with acks=all, sending envelopes of the same size."""
+    """An aiokafka producer, idempotent with acks=all, sending the same bytes as the relay:
+    ``count`` records with the relay's keys, envelopes and headers (built before the clock
+    starts), each awaited into the producer's buffer, then every acknowledgement."""
     kafka = scratch.namespace.kafka
     await ensure_topics(kafka, [RAW_TOPIC])
-    value = b"x" * len(event(0).model_dump_json()) * 3  # about an envelope's size
+    records = await relayed_records(scratch, count)
+    topic = scratch.topic(RAW_TOPIC.name)
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka.bootstrap_servers, enable_idempotence=True, acks="all"
     )
@@ -239,8 +277,8 @@ async def raw_produce(scratch: Scratch, count: int) -> float:
 
         async def work() -> None:
             sent = [
-                await producer.send(scratch.topic(RAW_TOPIC.name), value, key=str(n).encode())
-                for n in range(count)
+                await producer.send(topic, value, key=key, headers=headers)
+                for key, value, headers in records
             ]
             await asyncio.gather(*sent)
 

@@ -3,9 +3,17 @@ publisher, and reading topics to their end."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Iterable
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Sequence,
+)
 from dataclasses import replace
 from datetime import datetime
 
@@ -16,9 +24,10 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.middlewares import AckPolicy
-from opentelemetry import propagate, trace
+from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
 
 from contracts import TopicSpec
 from runtime.relay import OutboundRecord, RecordRefused, RelayFenced
@@ -149,40 +158,72 @@ class TransactionalPublisher:
 
     async def send(self, record: OutboundRecord) -> Awaitable[object]:
         producer = self._live()
-        headers = {**record.headers, "correlation_id": record.headers.get("event_id", "")}
-        span = self._tracer.start_span(  # a child of the trace the relay made current
-            f"{record.topic} publish",
-            kind=SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.operation": "publish",
-                "messaging.destination.name": record.topic,
-                "messaging.message.id": record.headers.get("event_id", ""),
-            },
-        )
-        propagate.inject(headers, context=trace.set_span_in_context(span))
-        span.end()
+        event_id = record.headers.get("event_id", "")
+        headers = [(name, value.encode()) for name, value in record.headers.items()]
+        headers.append(("correlation_id", event_id.encode()))
+        headers += self._publish_span(record, event_id)
         try:
             acknowledgement = await producer.send(
                 record.topic,
                 record.value,
                 key=record.key,
-                headers=[(name, value.encode()) for name, value in headers.items()],
+                headers=headers,
                 timestamp_ms=record.timestamp_ms,
             )
         except REFUSED_FOR_GOOD as error:
             raise RecordRefused(f"{type(error).__name__}: {error}") from error
         except kafka_errors.ProducerFenced as error:
             raise self._fence(error) from error
-        return self._acknowledged(acknowledgement)
+        return acknowledgement
 
-    async def _acknowledged(self, acknowledgement: Awaitable[object]) -> object:
-        try:
-            return await acknowledgement
-        except REFUSED_FOR_GOOD as error:
-            raise RecordRefused(f"{type(error).__name__}: {error}") from error
-        except kafka_errors.ProducerFenced as error:
-            raise self._fence(error) from error
+    def _publish_span(self, record: OutboundRecord, event_id: str) -> list[tuple[str, bytes]]:
+        """A producer span, child of the trace the record's command stored, started and ended
+        at once; returns the W3C headers of its context (the stored ones when the span records
+        nothing: no tracing SDK, or not sampled)."""
+        stored = record.trace_carrier.get("traceparent")
+        parent = _stored_context(stored, record.trace_carrier.get("tracestate"))
+        span = self._tracer.start_span(
+            f"{record.topic} publish",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation": "publish",
+                "messaging.destination.name": record.topic,
+                "messaging.message.id": event_id,
+            },
+        )
+        span.end()
+        context = span.get_span_context()
+        if not context.is_valid:
+            return []
+        headers = [("traceparent", _traceparent(context).encode())]
+        if context.trace_state:
+            headers.append(("tracestate", context.trace_state.to_header().encode()))
+        return headers
+
+    async def acknowledged(self, sent: Sequence[Awaitable[object]]) -> list[Exception | None]:
+        """One wait for the whole batch (the producer's flush), not one per record."""
+        futures = [asyncio.ensure_future(ack) for ack in sent]  # the producer's own futures
+        if futures:
+            if self._producer is not None:  # fenced or not: the answers say it per record
+                await self._producer.flush()
+            unanswered = [future for future in futures if not future.done()]
+            if unanswered:
+                await asyncio.wait(unanswered)
+        return [self._answer(future) for future in futures]
+
+    def _answer(self, future: asyncio.Future[object]) -> Exception | None:
+        if future.cancelled():
+            return RuntimeError("the record's delivery was cancelled")
+        error = future.exception()
+        if error is None:
+            return None
+        if isinstance(error, REFUSED_FOR_GOOD):
+            return RecordRefused(f"{type(error).__name__}: {error}")
+        if isinstance(error, kafka_errors.ProducerFenced):
+            return self._fence(error)
+        return error if isinstance(error, Exception) else RuntimeError(repr(error))
 
     async def commit(self) -> None:
         try:
@@ -208,6 +249,35 @@ class TransactionalPublisher:
                 if event_id is not None:
                     found.add(event_id.decode())
         return found
+
+
+def _stored_context(traceparent: str | None, tracestate: str | None) -> Context:
+    """The context of the span a command stored with its event (W3C ``traceparent``, parsed
+    here: the propagator's extract per record cost more than the rest of a send); an empty
+    context when none was stored or it does not parse (the span is then a trace's root)."""
+    if (
+        not traceparent
+        or len(traceparent) != 55
+        or traceparent[:3] != "00-"
+        or traceparent[35] != "-"
+        or traceparent[52] != "-"
+    ):
+        return Context()
+    try:
+        stored = SpanContext(
+            trace_id=int(traceparent[3:35], 16),
+            span_id=int(traceparent[36:52], 16),
+            is_remote=True,
+            trace_flags=TraceFlags(int(traceparent[53:55], 16)),
+            trace_state=TraceState.from_header([tracestate]) if tracestate else None,
+        )
+    except ValueError:
+        return Context()
+    return trace.set_span_in_context(NonRecordingSpan(stored)) if stored.is_valid else Context()
+
+
+def _traceparent(context: SpanContext) -> str:
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
 
 
 async def topic_partitions(bootstrap_servers: str, topics: Iterable[str]) -> list[TopicPartition]:

@@ -10,8 +10,9 @@ Exactly once on Kafka, across a crash and a leader change: every batch is one Ka
 transaction under the service's stable transactional id (``Publisher``). Every record of a
 batch is handed to the producer in position order (each with its own key and trace headers;
 same key, same partition, so per-aggregate order holds), the acknowledgements are awaited,
-the transaction commits, then the batch's rows are deleted. Two things make the gap between
-the commit and the delete harmless:
+the transaction commits, then the batch's rows are deleted (the DELETE runs while the batch is
+sent, in a PostgreSQL transaction that commits only after the Kafka commit). Two things make
+the gap between the Kafka commit and the PostgreSQL one harmless:
 
 - taking over fences: a relay that starts publishing (a new leader, a restarted process, or
   this one after a failure) first registers the transactional id, which aborts the previous
@@ -37,19 +38,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import asyncpg
-from opentelemetry import context as otel_context
+from asyncpg.transaction import Transaction
 from opentelemetry import metrics
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from runtime.db import keeps_session_state
 from runtime.eventstore import OUTBOX_CHANNEL
-from runtime.telemetry import context_from_carrier, log_fields
+from runtime.telemetry import log_fields
 
 log = logging.getLogger(__name__)
 meter = metrics.get_meter("frontdesk.relay")
@@ -69,6 +70,7 @@ skipped_counter = meter.create_counter(
 # a record's timestamp is the database's clock when its row was read, never before the row's
 # recorded_at; the take-over reads this much further back in case that clock stepped back
 CLOCK_STEP_MARGIN = timedelta(seconds=5)
+YIELD_EVERY = 50  # records handed to the producer between two turns of the event loop
 
 
 class RecordRefused(Exception):
@@ -84,8 +86,7 @@ class RelayFenced(RelayError):
     nothing this one sends or commits reaches the topics."""
 
 
-@dataclass(frozen=True)
-class OutboundRecord:
+class OutboundRecord(NamedTuple):  # a tuple: a thousand of them a batch, built cheaply
     position: int
     topic: str
     key: bytes
@@ -108,8 +109,12 @@ class Publisher(Protocol):
     async def begin(self) -> None: ...
 
     async def send(self, record: OutboundRecord) -> Awaitable[object]:
-        """Hand one record to the producer; returns an awaitable that resolves when Kafka
-        acknowledged it (raises RecordRefused when Kafka refuses it for good)."""
+        """Hand one record to the producer (raises RecordRefused when Kafka refuses it for
+        good); returns what ``acknowledged`` waits for."""
+
+    async def acknowledged(self, sent: Sequence[Awaitable[object]]) -> list[Exception | None]:
+        """Wait until Kafka answered for every record ``sent``: per record, None when it was
+        acknowledged, RecordRefused when Kafka refuses it for good, or the error."""
 
     async def commit(self) -> None:
         """Commit the transaction (raises RelayFenced when another relay took over)."""
@@ -132,7 +137,8 @@ class OutboxRelay:
         publisher: Publisher,
         *,
         service: str,
-        batch_size: int = 200,
+        batch_size: int = 1000,
+        batch_bytes: int = 4 * 1024 * 1024,
         poll_interval: float = 0.5,
         max_backoff: float = 5.0,
         topic_name: Callable[[str], str] = lambda name: name,
@@ -142,59 +148,89 @@ class OutboxRelay:
         self.publisher = publisher
         self.service = service
         self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
         self._wake = asyncio.Event()
         self.is_leader = False
         self.taken_over = False  # fenced every earlier relay and skipped what they published
+        self.waiting = False  # leading, between passes, for a NOTIFY or the poll interval
 
     async def publish_pending(self) -> int:
         """One pass: publish what is in the outbox, oldest first, a batch (one Kafka
         transaction) at a time; returns how many went out. Takes over first when it has not
         yet, or failed since. Refused records are parked; a transient failure raises
-        RelayError after the rows of the batch's committed records are deleted."""
+        RelayError after the rows of the batch's committed records are deleted.
+
+        The pass is a pipeline: while a batch is sent, acknowledged and committed, the next
+        batch is read and this batch's rows are deleted in a PostgreSQL transaction that
+        commits once Kafka committed (and is rolled back otherwise); the next batch begins
+        only after that, so at most one committed batch is ever undeleted. Within a pass the
+        reads go forward from the last batch read; the pass ends at the first batch that is
+        not full, and every pass starts again from the oldest row still there (a transaction
+        that took a lower position but committed later goes out in the next pass, which its
+        NOTIFY starts)."""
         if not self.taken_over:
             await self.take_over()
         total = 0
-        # the previous batch's delete runs while the next batch is read and sent; the next
-        # commits only once it is done, so at most one committed batch is ever undeleted
-        settling: asyncio.Task[int] | None = None
-        settling_positions: list[int] = []
+        reading: asyncio.Task[list[asyncpg.Record]] | None = None
         try:
-            while True:
-                with suppress_instrumentation():  # polling is not a flow worth a trace
-                    rows = await self.pool.fetch(
-                        """SELECT o.position, o.topic, o.attempts, e.stream_id, e.event_id,
-                                  e.event_type, e.envelope::text AS value,
-                                  e.envelope -> 'trace' AS trace,
-                                  (extract(epoch FROM clock_timestamp()) * 1000)::bigint
-                                      AS read_ms
-                           FROM outbox o JOIN events e USING (position)
-                           WHERE o.position <> ALL($2::bigint[])
-                           ORDER BY o.position LIMIT $1""",
-                        self.batch_size,
-                        settling_positions,
-                    )
-                if not rows:
-                    return total + (await settling if settling is not None else 0)
-                outcome = await self._send_batch(rows, settling)
-                if settling is not None:
-                    total += await settling  # done already (awaited before the commit)
-                    settling = None
-                if outcome.failure is not None:
+            rows = await self._read(after=0)
+            while rows:
+                if self._full(rows):
+                    reading = asyncio.create_task(self._read(after=rows[-1]["position"]))
+                outcome = await self._send_batch(rows)
+                try:
                     with suppress_instrumentation():
                         total += await self._settle_counted(outcome)
+                finally:
+                    if outcome.deletion is not None:  # the settlement never reached it
+                        await outcome.deletion.roll_back()
+                if outcome.failure is not None:
                     self.taken_over = False  # the commit's fate may be unknown: look first
                     if outcome.fenced:
                         raise RelayFenced(outcome.failure)
                     raise RelayError(f"publishing position {outcome.failed[0]}: {outcome.failure}")
-                with suppress_instrumentation():
-                    settling = asyncio.create_task(self._settle_counted(outcome))
-                settling_positions = [*outcome.sent, *(p for p, _, _ in outcome.parked)]
+                rows, reading = (await reading if reading is not None else []), None
+            return total
         finally:
-            if settling is not None and not settling.done():
-                with contextlib.suppress(Exception):
-                    await settling
+            if reading is not None:
+                reading.cancel()  # read ahead for a batch that will not be sent now
+                await asyncio.wait([reading])
+                if not reading.cancelled():
+                    reading.exception()  # retrieved: raised already, or not worth raising
+
+    async def _read(self, after: int) -> list[asyncpg.Record]:
+        """The next batch of outbox rows after position ``after``: at most ``batch_size``
+        rows and, past its first row, about ``batch_bytes`` of envelopes (as stored: a large
+        compressed one counts less); with what a record needs (the envelope as PostgreSQL
+        writes jsonb out, its stored trace context as text)."""
+        with suppress_instrumentation():  # polling is not a flow worth a trace
+            rows: list[asyncpg.Record] = await self.pool.fetch(
+                """SELECT position, topic, attempts, stream_id, event_id::text AS event_id,
+                          event_type, convert_to(envelope::text, 'UTF8') AS value,
+                          envelope #>> '{trace,traceparent}' AS traceparent,
+                          envelope #>> '{trace,tracestate}' AS tracestate,
+                          (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS read_ms,
+                          upto
+                   FROM (SELECT o.position, o.topic, o.attempts, e.stream_id, e.event_id,
+                                e.event_type, e.envelope, pg_column_size(e.envelope) AS size,
+                                sum(pg_column_size(e.envelope)) OVER (ORDER BY o.position)
+                                    AS upto
+                         FROM outbox o JOIN events e USING (position)
+                         WHERE o.position > $2
+                         ORDER BY o.position LIMIT $1) batch
+                   WHERE upto - size < $3
+                   ORDER BY position""",
+                self.batch_size,
+                after,
+                self.batch_bytes,
+            )
+        return rows
+
+    def _full(self, rows: list[asyncpg.Record]) -> bool:
+        """Whether this batch stopped at a bound (more rows may follow it right away)."""
+        return len(rows) == self.batch_size or rows[-1]["upto"] >= self.batch_bytes
 
     async def _settle_counted(self, outcome: _Outcome) -> int:
         await self._settle(outcome)
@@ -240,29 +276,45 @@ class OutboxRelay:
                 )
         self.taken_over = True
 
-    async def _send_batch(
-        self, rows: list[asyncpg.Record], previous: Awaitable[int] | None = None
-    ) -> _Outcome:
-        """One transaction: hand every record to the producer in order, await every
-        acknowledgement and the ``previous`` batch's delete, commit. When anything but a
-        refusal at send fails, nothing of the batch is visible (aborted) or its fate is
-        unknown (the commit failed): then nothing counts as sent, and the next take-over sorts
-        out what Kafka has. When the previous delete fails, this batch is aborted and that
-        error raised."""
+    async def _send_batch(self, rows: list[asyncpg.Record]) -> _Outcome:
+        """One transaction: hand every record to the producer in order (the batch's rows are
+        deleted meanwhile, uncommitted), await every acknowledgement, commit. When anything
+        but a refusal at send fails, nothing of the batch is visible (aborted) or its fate is
+        unknown (the commit failed): then nothing counts as sent, the delete is rolled back,
+        and the next take-over sorts out what Kafka has."""
         outcome = _Outcome()
         try:
             await self.publisher.begin()
         except Exception as error:
             outcome.fail(rows[0]["position"], f"begin: {type(error).__name__}: {error}", error)
             return outcome
+        with suppress_instrumentation():
+            deletion = _Deletion(self.pool, [row["position"] for row in rows])
+        try:
+            await self._hand_over(rows, outcome)
+        finally:
+            if outcome.complete(len(rows)):
+                outcome.deletion = deletion
+            else:
+                await deletion.roll_back()
+        if outcome.failure is not None:
+            log.warning("relay publication failed", extra=log_fields(error=outcome.failure))
+        return outcome
+
+    async def _hand_over(self, rows: list[asyncpg.Record], outcome: _Outcome) -> None:
+        """Send, await the acknowledgements, commit (or abort); the outcome says what."""
         pending: list[tuple[OutboundRecord, Awaitable[object]]] = []
-        for row in rows:
+        topics: dict[str, str] = {}
+        for count, row in enumerate(rows):
+            if count % YIELD_EVERY == 0:
+                # handing a record over does not suspend: let the producer's sender, the read
+                # ahead and the delete start their round trips meanwhile
+                await asyncio.sleep(0)
             try:
-                record = _record(row, self.topic_name)
+                record = _record(row, topics, self.topic_name)
             except (TypeError, ValueError, AttributeError, KeyError) as error:  # malformed row
                 outcome.park(row["position"], row, f"serialize: {error}")
                 continue
-            token = otel_context.attach(context_from_carrier(record.trace_carrier))
             try:
                 pending.append((record, await self.publisher.send(record)))
             except RecordRefused as error:
@@ -271,34 +323,22 @@ class OutboxRelay:
                 # transient (Kafka away): send nothing after it, so the order per key holds
                 outcome.fail(record.position, f"send: {type(error).__name__}: {error}", error)
                 break
-            finally:
-                otel_context.detach(token)
         by_position = {row["position"]: row for row in rows}
         acknowledged = []
-        # awaited one after the other, not gathered: no task per record, and the producer
-        # acknowledges a partition's records in order anyway
-        for record, ack in pending:
-            try:
-                await ack
-            except RecordRefused as refused:
-                outcome.park(record.position, by_position[record.position], f"ack: {refused}")
-            except Exception as error:
-                outcome.fail(record.position, f"ack: {type(error).__name__}: {error}", error)
-            else:
+        answers = await self.publisher.acknowledged([ack for _, ack in pending])
+        for (record, _), answer in zip(pending, answers, strict=True):
+            if answer is None:
                 acknowledged.append(record.position)
+            elif isinstance(answer, RecordRefused):
+                outcome.park(record.position, by_position[record.position], f"ack: {answer}")
+            else:
+                outcome.fail(record.position, f"ack: {type(answer).__name__}: {answer}", answer)
         if len(acknowledged) < len(pending):
             # a refusal or a failure at acknowledgement: the transaction cannot commit; the
             # rows not parked stay and go out again in the next transaction
             with contextlib.suppress(Exception):
                 await self.publisher.abort()
         else:
-            if previous is not None:
-                try:
-                    await previous
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        await self.publisher.abort()
-                    raise
             try:
                 await self.publisher.commit()
             except Exception as error:
@@ -306,29 +346,17 @@ class OutboxRelay:
                 outcome.fail(position, f"commit: {type(error).__name__}: {error}", error)
             else:
                 outcome.sent = acknowledged
-        if outcome.failure is not None:
-            log.warning("relay publication failed", extra=log_fields(error=outcome.failure))
-        return outcome
 
     async def _settle(self, outcome: _Outcome) -> None:
-        """Delete what Kafka has; move what it refused to parked_outbox; count a failure."""
+        """Delete what Kafka has; move what it refused to parked_outbox; count a failure.
+        A batch that went out whole commits the delete that ran while it was sent."""
+        deletion, outcome.deletion = outcome.deletion, None
+        if deletion is not None:
+            await deletion.commit(outcome.parked)
+            self._parked(outcome)
+            return
         async with self.pool.acquire() as conn, conn.transaction():
-            for position, row, reason in outcome.parked:
-                await conn.execute(
-                    """INSERT INTO parked_outbox (position, topic, event_id, event_type,
-                                                  stream_id, reason, attempts)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7)
-                       ON CONFLICT (position) DO UPDATE
-                       SET reason = EXCLUDED.reason, attempts = EXCLUDED.attempts,
-                           parked_at = now()""",
-                    position,
-                    row["topic"],
-                    row["event_id"],
-                    row["event_type"],
-                    row["stream_id"],
-                    reason[:1000],
-                    row["attempts"] + 1,
-                )
+            await _park(conn, outcome.parked)
             done = outcome.sent + [position for position, _, _ in outcome.parked]
             if done:
                 await conn.execute("DELETE FROM outbox WHERE position = ANY($1::bigint[])", done)
@@ -340,6 +368,9 @@ class OutboxRelay:
                     outcome.failed[0],
                     outcome.failure[:1000],
                 )
+        self._parked(outcome)
+
+    def _parked(self, outcome: _Outcome) -> None:
         for position, row, reason in outcome.parked:
             parked_counter.add(1, {"service": self.service, "event_type": row["event_type"]})
             log.error(
@@ -365,6 +396,17 @@ class OutboxRelay:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("relay lost its database", extra=log_fields(error=repr(error)))
                 await _sleep_or_stop(stop, 1.0)
+
+    async def _wait_for_work(self, stop: asyncio.Event) -> None:
+        """Until a NOTIFY, the poll interval or the stop, whichever comes first."""
+        waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        self.waiting = True
+        try:
+            await asyncio.wait(waits, timeout=self.poll_interval, return_when="FIRST_COMPLETED")
+        finally:
+            self.waiting = False
+            for wait in waits:
+                wait.cancel()
 
     async def _lead(self, stop: asyncio.Event) -> None:
         async with self.pool.acquire() as conn:
@@ -395,8 +437,7 @@ class OutboxRelay:
                         backoff = min(max(backoff * 2, 0.2), self.max_backoff)
                         await _sleep_or_stop(stop, backoff)
                         continue
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                    await self._wait_for_work(stop)
             finally:
                 self.is_leader = False
                 self.taken_over = False
@@ -415,6 +456,11 @@ class _Outcome:
     failed: list[int] = field(default_factory=list)
     failure: str | None = None
     fenced: bool = False
+    deletion: _Deletion | None = None  # the batch's rows, deleted but not yet committed
+
+    def complete(self, rows: int) -> bool:
+        """Every row of the batch went out (committed) or was parked, nothing failed."""
+        return self.failure is None and len(self.sent) + len(self.parked) == rows
 
     def park(self, position: int, row: asyncpg.Record, reason: str) -> None:
         self.parked.append((position, row, reason))
@@ -423,6 +469,72 @@ class _Outcome:
         self.failed.append(position)
         self.failure = self.failure or reason
         self.fenced = self.fenced or isinstance(error, RelayFenced)
+
+
+class _Deletion:
+    """A batch's DELETE, run in a PostgreSQL transaction of its own while the batch is sent:
+    committed (with the batch's parked rows) once Kafka committed, rolled back otherwise. So
+    only the commit follows the Kafka commit, not the statement."""
+
+    def __init__(self, pool: asyncpg.Pool, positions: list[int]) -> None:
+        self._pool = pool
+        self._conn: asyncpg.Connection | None = None  # to release, whatever happened
+        self._transaction: Transaction | None = None  # to roll back, unless committed
+        self._deleted = asyncio.create_task(self._delete(positions))
+
+    async def _delete(self, positions: list[int]) -> tuple[asyncpg.Connection, Transaction]:
+        conn = self._conn = await self._pool.acquire()
+        transaction = self._transaction = conn.transaction()
+        await transaction.start()
+        await conn.execute("DELETE FROM outbox WHERE position = ANY($1::bigint[])", positions)
+        return conn, transaction
+
+    async def commit(self, parked: list[tuple[int, asyncpg.Record, str]]) -> None:
+        """Raises what the delete raised; the rows then stay (the take-over skips them)."""
+        try:
+            conn, transaction = await self._deleted
+            await _park(conn, parked)
+            await transaction.commit()
+            self._transaction = None
+        finally:
+            await self._release()
+
+    async def roll_back(self) -> None:
+        await asyncio.wait([self._deleted])
+        if not self._deleted.cancelled():
+            self._deleted.exception()  # retrieved: the batch's own outcome is what counts
+        await self._release()
+
+    async def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        transaction, self._transaction = self._transaction, None
+        if conn is None:
+            return
+        try:
+            if transaction is not None:
+                with contextlib.suppress(Exception):  # the pool's reset rolls back anyway
+                    await transaction.rollback()
+        finally:
+            await self._pool.release(conn)
+
+
+async def _park(conn: asyncpg.Connection, parked: list[tuple[int, asyncpg.Record, str]]) -> None:
+    for position, row, reason in parked:
+        await conn.execute(
+            """INSERT INTO parked_outbox (position, topic, event_id, event_type,
+                                          stream_id, reason, attempts)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (position) DO UPDATE
+               SET reason = EXCLUDED.reason, attempts = EXCLUDED.attempts,
+                   parked_at = now()""",
+            position,
+            row["topic"],
+            row["event_id"],
+            row["event_type"],
+            row["stream_id"],
+            reason[:1000],
+            row["attempts"] + 1,
+        )
 
 
 # -- operators: parked records (frontdesk parked list|retry|drop SERVICE [POSITION]) ---------
@@ -471,16 +583,22 @@ async def drop_parked(pool: asyncpg.Pool, position: int) -> bool:
     return dropped is not None
 
 
-def _record(row: asyncpg.Record, topic_name: Callable[[str], str]) -> OutboundRecord:
-    trace = row["trace"] or {}
-    carrier = {k: v for k, v in trace.items() if k in ("traceparent", "tracestate") and v}
+def _record(
+    row: asyncpg.Record, topics: dict[str, str], topic_name: Callable[[str], str]
+) -> OutboundRecord:
+    topic = topics.get(row["topic"])
+    if topic is None:
+        topic = topics[row["topic"]] = topic_name(row["topic"])
+    carrier = {"traceparent": row["traceparent"]} if row["traceparent"] else {}
+    if carrier and row["tracestate"]:
+        carrier["tracestate"] = row["tracestate"]
     return OutboundRecord(
         position=row["position"],
-        topic=topic_name(row["topic"]),
+        topic=topic,
         key=row["stream_id"].encode(),
-        value=row["value"].encode(),  # the envelope as PostgreSQL writes jsonb out
+        value=row["value"],  # the envelope as PostgreSQL writes jsonb out, UTF-8
         headers={
-            "event_id": str(row["event_id"]),
+            "event_id": row["event_id"],
             "event_type": row["event_type"],
             "content-type": "application/json",
         },

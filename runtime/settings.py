@@ -159,7 +159,9 @@ class ServiceSettings(BaseSettings):
         description="name=url of every service, for calls between services (data export).",
     )
     relay_poll_interval_ms: int = Field(default=500, ge=10)
-    relay_batch_size: int = Field(default=200, ge=1)
+    relay_batch_size: int = Field(
+        default=1000, ge=1, description="Outbox rows per relay batch (one Kafka transaction)."
+    )
     # -- hostile input (docs/operations.md "Limits") --
     http_max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body; larger ones get 413."

@@ -21,6 +21,21 @@ async def read_topic(bootstrap_servers: str, topic: str) -> list[ConsumerRecord[
     return records
 
 
+async def topics_described(bootstrap_servers: str, topics: list[str]) -> None:
+    """Wait until the cluster describes ``topics`` (created a moment ago, they may not be known
+    everywhere yet: Kafka error 3), as a relay's take-over reads their partitions."""
+    from tests.conftest import eventually
+
+    async def described() -> bool:
+        try:
+            await topic_partitions(bootstrap_servers, topics)
+        except RuntimeError:
+            return False
+        return True
+
+    await eventually(described, within=30, interval=0.2)
+
+
 async def _appended(runtimes: list[Any]) -> list[int]:
     """How far each service's event store has come (its highest position)."""
     return [

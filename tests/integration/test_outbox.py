@@ -20,7 +20,7 @@ from runtime.eventstore import CommandContext, EventStore
 from runtime.kafka import TransactionalPublisher, ensure_topics
 from runtime.relay import OutboundRecord, OutboxRelay, RelayError
 from runtime.settings import KafkaSettings, ServiceSettings
-from tests.integration.kafka_tools import read_topic
+from tests.integration.kafka_tools import read_topic, topics_described
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +41,7 @@ async def kafka(settings: ServiceSettings) -> KafkaSettings:
         update={"topic_prefix": f"{settings.kafka.topic_prefix}{uuid.uuid4().hex[:8]}."}
     )
     await ensure_topics(own, [CHECKIN_TICKETS])
+    await topics_described(own.bootstrap_servers, [own.topic(CHECKIN_TICKETS.name)])
     return own
 
 

@@ -21,7 +21,7 @@ from runtime.eventstore import CommandContext, EventStore, EventTooLarge
 from runtime.kafka import TransactionalPublisher, ensure_topics
 from runtime.relay import OutboxRelay, drop_parked, parked_records, retry_parked
 from runtime.settings import KafkaSettings, ServiceSettings
-from tests.integration.kafka_tools import read_topic
+from tests.integration.kafka_tools import read_topic, topics_described
 
 pytestmark = pytest.mark.integration
 CONTEXT = CommandContext.new(Actor(id="tester", role="agent"))
@@ -44,6 +44,7 @@ async def kafka(settings: ServiceSettings) -> KafkaSettings:
         update={"topic_prefix": f"{settings.kafka.topic_prefix}{uuid.uuid4().hex[:8]}."}
     )
     await ensure_topics(own, [CHECKIN_TICKETS])
+    await topics_described(own.bootstrap_servers, [own.topic(CHECKIN_TICKETS.name)])
     return own
 
 
@@ -209,3 +210,38 @@ async def test_a_crash_between_publish_and_delete_republishes_nothing(
         if envelope.stream_version not in first_seen:
             first_seen.append(envelope.stream_version)
     assert first_seen == list(range(1, 13))
+
+
+class CountsCommits(TransactionalPublisher):
+    commits = 0
+
+    async def commit(self) -> None:
+        await super().commit()
+        self.commits += 1
+
+
+@pytest.mark.parametrize(
+    ("bounds", "transactions"),
+    [({"batch_size": 5}, 3), ({"batch_bytes": 1}, 12)],
+    ids=["rows", "bytes"],
+)
+async def test_a_batch_is_bounded_by_rows_and_by_bytes(
+    pool: asyncpg.Pool, kafka: KafkaSettings, bounds: dict[str, int], transactions: int
+) -> None:
+    """Twelve events: batches of five rows make three transactions; a byte bound smaller
+    than one envelope makes a transaction per event (a batch holds at least one). Each pass
+    reads the next batch while it publishes one: every event goes out once, in order."""
+    topics = kafka
+    await pool.execute("DELETE FROM outbox")
+    stream = f"ticket-{uuid.uuid4()}"
+    committed = await append(pool, stream, 0, *(f"e{n}" for n in range(12)))
+    counting = CountsCommits(topics, "t")
+    STARTED.append(counting)
+    relay = OutboxRelay(pool, counting, service="t", topic_name=topics.topic, **bounds)
+
+    assert await relay.publish_pending() == 12
+
+    assert counting.commits == transactions
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+    mine = [e for e in await on_kafka(topics) if e.stream_id == stream]
+    assert [e.event_id for e in mine] == [e.event_id for e in committed]
