@@ -23,6 +23,7 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import BaseModel
 
 from contracts import Envelope, EventPayload, PersonalDataRef, personal_fields
 from runtime.keystore import NONCE_BYTES, KeyStore, SubjectKey
@@ -92,6 +93,17 @@ class Privacy:
         for path in present:
             _set(data, path, encrypt_value(key, event_id, path, _get(data, path)))
         return data, PersonalDataRef(subject_id=subject_id, key_version=key.version, fields=present)
+
+    async def prepare(self, subject_id: str | None, part: BaseModel) -> None:
+        """Have the subject's current key at hand before sealing ``part`` of an event, when it
+        carries personal values (a key is made for a subject only then): a command calls it
+        before it takes a lock that its concurrent peers wait on, so the key store's round
+        trip is not made while they wait (the key store keeps the key for a while)."""
+        if subject_id is None or self.keystore is None:
+            return
+        data = part.model_dump(mode="json")
+        if any(_get(data, path) is not None for path in personal_fields(type(part))):
+            await self.keystore.current_key(subject_id)
 
     async def reveal(self, envelope: Envelope) -> dict[str, Any]:
         """The payload with personal values decrypted; None for an erased subject's; the

@@ -19,7 +19,13 @@ from uuid import UUID
 import asyncpg
 from opentelemetry import metrics
 
-from contracts.events.checkin import AppointmentRef, Intake, NoShowReason, RoutingMatch
+from contracts.events.checkin import (
+    AppointmentRef,
+    Intake,
+    NoShowReason,
+    RoutingMatch,
+    TicketIssued,
+)
 from contracts.vocabulary import Channel, ServiceQueue
 from runtime.context import CommandContext
 from runtime.eventstore import EventStore
@@ -146,6 +152,12 @@ async def issue_ticket(
             conn, request.intake.account_ref, person_ref, request.customer_id
         )
     day = site.local_day(now)
+    # the key its personal data is sealed with, before the queue's number is taken: the
+    # number's row stays locked until this transaction ends, and the queue's other issues wait
+    await store.privacy.prepare(
+        TicketIssued.data_subject_of({"intake": {"account_ref": request.intake.account_ref}}),
+        request.intake,
+    )
     sequence = await next_sequence(conn, request.site_id, request.queue.value, day)
     ticket_id = request.ticket_id or uuid.uuid4()
     draft = WaitingTicket(
