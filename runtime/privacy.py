@@ -14,7 +14,6 @@ the subject's key is erased, the values read as None — in every replay, foreve
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import logging
 import os
@@ -70,6 +69,21 @@ def _set(data: dict[str, Any], path: str, value: Any) -> None:
     node[last] = value
 
 
+def _copied_along(data: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """A copy of ``data`` that ``_set`` may change at ``paths`` without changing ``data``: the
+    dicts on those paths are copied, everything else is shared (the envelope's payload stays
+    as it was received)."""
+    copied = dict(data)
+    for path in paths:
+        node = copied
+        for part in path.split(".")[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                break
+            node[part] = node = dict(child)
+    return copied
+
+
 class Privacy:
     """Seals and reveals the personal fields of events for one service."""
 
@@ -112,7 +126,7 @@ class Privacy:
         if ref is None or self.keystore is None:
             return envelope.payload
         key = await self.keystore.key(ref.subject_id, ref.key_version)
-        data = copy.deepcopy(envelope.payload)
+        data = _copied_along(envelope.payload, ref.fields)
         for path in ref.fields:
             token = _get(data, path)
             if not isinstance(token, str):

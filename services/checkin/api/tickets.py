@@ -298,7 +298,11 @@ async def issue_ticket(
         return 201, view_of(ticket, ticket.estimate)
 
     return await idempotent(
-        runtime.pool, f"issue-ticket:{principal.id}", idempotency_key, fingerprint(body), act
+        runtime.pool,
+        f"issue-ticket:{principal.id}",
+        idempotency_key,
+        fingerprint(body) if idempotency_key is not None else "",  # compared only under a key
+        act,
     )
 
 
