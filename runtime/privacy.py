@@ -14,6 +14,7 @@ the subject's key is erased, the values read as None — in every replay, foreve
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import os
@@ -69,6 +70,12 @@ def _set(data: dict[str, Any], path: str, value: Any) -> None:
     node[last] = value
 
 
+@functools.cache
+def _personal_paths(model: type[BaseModel]) -> tuple[str, ...]:
+    """The personal fields of a payload class, found once (a class's fields do not change)."""
+    return tuple(personal_fields(model))
+
+
 def _copied_along(data: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     """A copy of ``data`` that ``_set`` may change at ``paths`` without changing ``data``: the
     dicts on those paths are copied, everything else is shared (the envelope's payload stays
@@ -95,7 +102,7 @@ class Privacy:
     ) -> tuple[dict[str, Any], PersonalDataRef | None]:
         """The payload as it may leave the service: personal values encrypted."""
         data = payload.model_dump(mode="json")
-        present = [p for p in personal_fields(type(payload)) if _get(data, p) is not None]
+        present = [p for p in _personal_paths(type(payload)) if _get(data, p) is not None]
         if not present:
             return data, None
         subject_id = type(payload).data_subject_of(data)
@@ -116,7 +123,7 @@ class Privacy:
         if subject_id is None or self.keystore is None:
             return
         data = part.model_dump(mode="json")
-        if any(_get(data, path) is not None for path in personal_fields(type(part))):
+        if any(_get(data, path) is not None for path in _personal_paths(type(part))):
             await self.keystore.current_key(subject_id)
 
     async def reveal(self, envelope: Envelope) -> dict[str, Any]:
