@@ -111,7 +111,7 @@ async def _idempotent_once(
             written = positions.start_attempt()
             async with conn.transaction():
                 status, answer = await act(conn)
-                body = jsonable_encoder(answer)
+                body = _json_of(answer)
                 if key is not None:
                     await conn.execute(
                         """INSERT INTO idempotency_keys
@@ -131,6 +131,14 @@ async def _idempotent_once(
             return replay
     positions.committed(written)
     return JSONResponse(body, status_code=status)
+
+
+def _json_of(answer: Any) -> Any:
+    """The answer as JSON data: a model straight through its serializer (as
+    ``jsonable_encoder`` would, without walking the result again)."""
+    if isinstance(answer, BaseModel):
+        return answer.model_dump(mode="json", by_alias=True)
+    return jsonable_encoder(answer)
 
 
 async def _stored_answer(

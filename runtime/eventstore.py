@@ -53,7 +53,7 @@ WITH appended AS (
     SELECT event_id, stream_type, stream_id, stream_version, event_type, schema_version,
            occurred_at, envelope, subject_id
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[],
-                $7::timestamptz[], $8::jsonb[], $10::text[])
+                $7::timestamptz[], $8::text[]::jsonb[], $10::text[])
          WITH ORDINALITY AS e(event_id, stream_type, stream_id, stream_version, event_type,
                               schema_version, occurred_at, envelope, subject_id, n)
     ORDER BY n  -- positions follow the order of the events
@@ -175,10 +175,19 @@ class EventStore:
         occurred_at = occurred_at or self.clock.now()
         trace_context = context.trace or _trace_context()
         envelopes = []
+        documents = []  # each envelope as JSON, serialized once (its size, then the row)
+        subjects = []
         causation_id = context.causation_id
         for offset, payload in enumerate(payloads, start=1):
             event_id = uuid.uuid4()
             sealed, personal_data = await self.privacy.seal(event_id, payload)
+            # whose data (what an erasure finds): sealed fields are named by their reference,
+            # and without any the sealed payload is the payload as it was
+            subjects.append(
+                personal_data.subject_id
+                if personal_data is not None
+                else type(payload).data_subject_of(sealed)
+            )
             envelope = Envelope(
                 event_id=event_id,
                 event_type=payload.event_type,
@@ -195,13 +204,15 @@ class EventStore:
                 personal_data=personal_data,
                 payload=sealed,
             )
-            size = len(Envelope.__pydantic_serializer__.to_json(envelope))
+            document = Envelope.__pydantic_serializer__.to_json(envelope)
+            size = len(document)
             if size > self.max_event_bytes:
                 raise EventTooLarge(
                     f"a {payload.event_type} event of {size} bytes exceeds the limit of "
                     f"{self.max_event_bytes} bytes; nothing was written"
                 )
             envelopes.append(envelope)
+            documents.append(document.decode())
         topics = {REGISTRY.topic_of(envelope.event_type).name for envelope in envelopes}
         if len(topics) != 1:
             raise ValueError(f"one stream, one topic: {stream_id} would go to {sorted(topics)}")
@@ -217,9 +228,9 @@ class EventStore:
                 [e.event_type for e in envelopes],
                 [e.schema_version for e in envelopes],
                 [e.occurred_at for e in envelopes],
-                [e.model_dump(mode="json") for e in envelopes],
+                documents,
                 topics.pop(),
-                [payload.data_subject_id for payload in payloads],
+                subjects,
             )
         except asyncpg.UniqueViolationError as error:
             if error.constraint_name == "events_stream_version_unique":

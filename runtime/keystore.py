@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEYSTORE_MIGRATIONS = Path(__file__).parent / "keystore_migrations"
 KEY_BYTES = 32
+KEYS_KEPT = 20_000  # cached keys past which the expired ones are dropped
 NONCE_BYTES = 12
 
 
@@ -104,7 +105,11 @@ class PostgresKeyStore:
         return hit[1]
 
     def _remember(self, key: SubjectKey, *, current: bool) -> SubjectKey:
-        expires = time.monotonic() + self.cache_seconds
+        now = time.monotonic()
+        expires = now + self.cache_seconds
+        if len(self._cache) >= KEYS_KEPT:  # every new subject adds keys: drop the expired,
+            kept = [(k, hit) for k, hit in self._cache.items() if hit[0] >= now]
+            self._cache = dict(kept[-KEYS_KEPT // 2 :])  # and the oldest if still too many
         self._cache[(key.subject_id, key.version)] = (expires, key)
         if current:
             self._cache[(key.subject_id, None)] = (expires, key)

@@ -14,7 +14,7 @@ the subject's key is erased, the values read as None — in every replay, foreve
 from __future__ import annotations
 
 import base64
-import copy
+import functools
 import json
 import logging
 import os
@@ -23,6 +23,7 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import BaseModel
 
 from contracts import Envelope, EventPayload, PersonalDataRef, personal_fields
 from runtime.keystore import NONCE_BYTES, KeyStore, SubjectKey
@@ -69,6 +70,27 @@ def _set(data: dict[str, Any], path: str, value: Any) -> None:
     node[last] = value
 
 
+@functools.cache
+def _personal_paths(model: type[BaseModel]) -> tuple[str, ...]:
+    """The personal fields of a payload class, found once (a class's fields do not change)."""
+    return tuple(personal_fields(model))
+
+
+def _copied_along(data: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """A copy of ``data`` that ``_set`` may change at ``paths`` without changing ``data``: the
+    dicts on those paths are copied, everything else is shared (the envelope's payload stays
+    as it was received)."""
+    copied = dict(data)
+    for path in paths:
+        node = copied
+        for part in path.split(".")[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                break
+            node[part] = node = dict(child)
+    return copied
+
+
 class Privacy:
     """Seals and reveals the personal fields of events for one service."""
 
@@ -80,7 +102,7 @@ class Privacy:
     ) -> tuple[dict[str, Any], PersonalDataRef | None]:
         """The payload as it may leave the service: personal values encrypted."""
         data = payload.model_dump(mode="json")
-        present = [p for p in personal_fields(type(payload)) if _get(data, p) is not None]
+        present = [p for p in _personal_paths(type(payload)) if _get(data, p) is not None]
         if not present:
             return data, None
         subject_id = type(payload).data_subject_of(data)
@@ -93,6 +115,17 @@ class Privacy:
             _set(data, path, encrypt_value(key, event_id, path, _get(data, path)))
         return data, PersonalDataRef(subject_id=subject_id, key_version=key.version, fields=present)
 
+    async def prepare(self, subject_id: str | None, part: BaseModel) -> None:
+        """Have the subject's current key at hand before sealing ``part`` of an event, when it
+        carries personal values (a key is made for a subject only then): a command calls it
+        before it takes a lock that its concurrent peers wait on, so the key store's round
+        trip is not made while they wait (the key store keeps the key for a while)."""
+        if subject_id is None or self.keystore is None:
+            return
+        data = part.model_dump(mode="json")
+        if any(_get(data, path) is not None for path in _personal_paths(type(part))):
+            await self.keystore.current_key(subject_id)
+
     async def reveal(self, envelope: Envelope) -> dict[str, Any]:
         """The payload with personal values decrypted; None for an erased subject's; the
         encrypted strings as they are when this reader has no key store."""
@@ -100,7 +133,7 @@ class Privacy:
         if ref is None or self.keystore is None:
             return envelope.payload
         key = await self.keystore.key(ref.subject_id, ref.key_version)
-        data = copy.deepcopy(envelope.payload)
+        data = _copied_along(envelope.payload, ref.fields)
         for path in ref.fields:
             token = _get(data, path)
             if not isinstance(token, str):

@@ -146,12 +146,18 @@ class Repository(Generic[S]):
         stream_id: str,
         decide: Decide[S],
         context: CommandContext,
+        *,
+        new: bool = False,
     ) -> Executed[S]:
         """Load, decide, append (only when there is something to append), run the hooks.
 
         Must run inside a transaction. Raises ``ConcurrencyConflict`` when another
-        transaction appended to the stream first (``runtime.commands.command`` retries)."""
-        loaded, snapshot_version = await self._load(conn, stream_id)
+        transaction appended to the stream first (``runtime.commands.command`` retries).
+        ``new``: the stream's id was made by this command (a fresh UUID), so there is nothing
+        to load; were it taken after all, the append fails as a conflict."""
+        loaded, snapshot_version = (
+            (Loaded(self.aggregate.initial(), 0), 0) if new else await self._load(conn, stream_id)
+        )
         events = list(decide(loaded.state))
         if not events:
             return Executed(stream_id, loaded.state, loaded.state, loaded.version, [], [])

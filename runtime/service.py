@@ -521,7 +521,10 @@ def create_app(
     for router in definition.routers:
         app.include_router(router)
     FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=runtime.tracer_provider, excluded_urls="healthz,readyz,metrics"
+        app,
+        tracer_provider=runtime.tracer_provider,
+        excluded_urls="healthz,readyz,metrics",
+        exclude_spans=["receive", "send"],  # a span per ASGI message: the request's span says it
     )
     if settings.trace_sql:
         # a span per SQL statement (FRONTDESK_TRACE_SQL, off by default: about a dozen spans

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import uuid
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from contracts.base import PersonalData
 from contracts.events.checkin import Intake, TicketIssued
 from contracts.registry import _personal_data_problems
 from contracts.vocabulary import Channel, LanguagePreference, ProblemCategory, ServiceQueue
+from runtime import keystore
 from runtime.keystore import MasterKey, SubjectKey
 from runtime.privacy import TOKEN_PREFIX, Privacy, decrypt_value, encrypt_value
 
@@ -155,6 +157,46 @@ async def test_after_erasure_values_read_as_none_and_a_new_key_is_a_new_version(
     assert revealed["intake"]["description"] is None
     assert TicketIssued.model_validate(revealed).intake.account_ref == "acct-1"
     assert (await keys.current_key("account:acct-1")).version == 2
+
+
+async def test_reveal_leaves_the_received_envelope_as_it_was() -> None:
+    keys = KeysInMemory()
+    privacy, event_id = Privacy(keys), uuid.uuid4()
+    sealed, ref = await privacy.seal(event_id, ticket())
+    received = envelope(event_id, sealed, ref)
+    before = copy.deepcopy(received.payload)
+    revealed = await privacy.reveal(received)
+    assert revealed["intake"]["contact_phone"] == "+8613800000000"
+    assert received.payload == before  # the sealed tokens, untouched
+
+
+async def test_prepare_makes_a_key_only_for_personal_values() -> None:
+    keys = KeysInMemory()
+    privacy = Privacy(keys)
+    await privacy.prepare("account:acct-1", ticket(phone=None, words=None).intake)
+    assert keys.keys == {}  # nothing to seal: no key made for the subject
+    await privacy.prepare("account:acct-1", ticket().intake)
+    assert list(keys.keys) == [("account:acct-1", 1)]
+
+
+def test_the_key_cache_drops_expired_keys_then_the_oldest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(keystore, "KEYS_KEPT", 10)
+    store = keystore.PostgresKeyStore(None, MasterKey(os.urandom(32)), cache_seconds=30)  # type: ignore[arg-type]
+    store._remember(SubjectKey("account:old", 1, os.urandom(32)), current=True)
+    store._cache = {k: (0.0, key) for k, (_, key) in store._cache.items()}  # expired
+    for n in range(4):
+        store._remember(SubjectKey(f"account:{n}", 1, os.urandom(32)), current=True)
+    assert len(store._cache) == 10
+    assert store._cached("account:3", None) is not None
+    store._remember(SubjectKey("account:4", 1, os.urandom(32)), current=True)
+    assert store._cached("account:old", 1) is None  # expired: dropped
+    assert len(store._cache) <= 10
+    for n in range(100):
+        store._remember(SubjectKey(f"account:x{n}", 1, os.urandom(32)), current=True)
+    assert len(store._cache) <= 10  # none expired: the oldest go
+    assert store._cached("account:x99", None) is not None
 
 
 def test_the_master_key_wrap_binds_subject_and_version() -> None:

@@ -37,7 +37,6 @@ from services.checkin.api.roles import (
     context_of,
     is_supervisor,
     require_works_at,
-    site_at_work,
 )
 from services.checkin.application.estimates import estimate_queue
 from services.checkin.application.sites import load_site
@@ -260,9 +259,6 @@ async def issue_ticket(
     if body.screening_confirmed and not principal.is_staff:
         raise Forbidden("only reception staff confirm a visitor's security screening")
     customer_id = body.customer_id if principal.is_staff else principal.id
-    if principal.is_staff:  # the platform's staff: not at an organization's site
-        async with runtime.pool.acquire() as conn:
-            await site_at_work(conn, runtime.store, principal, body.site_id)
     verified_phone = None
     if body.channel is Channel.VIRTUAL_QUEUE and not principal.is_staff:
         # a place in the virtual queue is tied to the phone number the sign-in verified
@@ -295,11 +291,18 @@ async def issue_ticket(
             context=context,
             now=runtime.clock.now(),
             phone_key=wiring.phone_key,
+            # the platform's staff: not at an organization's site (404), checked on the site
+            # the command reads anyway
+            admit=lambda site: require_works_at(principal, site),
         )
         return 201, view_of(ticket, ticket.estimate)
 
     return await idempotent(
-        runtime.pool, f"issue-ticket:{principal.id}", idempotency_key, fingerprint(body), act
+        runtime.pool,
+        f"issue-ticket:{principal.id}",
+        idempotency_key,
+        fingerprint(body) if idempotency_key is not None else "",  # compared only under a key
+        act,
     )
 
 

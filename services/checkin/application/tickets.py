@@ -11,6 +11,7 @@ follows a ticket in step: the agent's serving status and the no-show timer
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -18,7 +19,13 @@ from uuid import UUID
 import asyncpg
 from opentelemetry import metrics
 
-from contracts.events.checkin import AppointmentRef, Intake, NoShowReason, RoutingMatch
+from contracts.events.checkin import (
+    AppointmentRef,
+    Intake,
+    NoShowReason,
+    RoutingMatch,
+    TicketIssued,
+)
 from contracts.vocabulary import Channel, ServiceQueue
 from runtime.context import CommandContext
 from runtime.eventstore import EventStore
@@ -49,6 +56,7 @@ from services.checkin.domain.routing import (
     WaitingTicket,
     choose_next,
 )
+from services.checkin.domain.sites import Site
 from services.checkin.domain.tickets import (
     NO_FACTS,
     REMOTE_CHANNELS,
@@ -125,12 +133,15 @@ async def issue_ticket(
     context: CommandContext,
     now: datetime,
     phone_key: str | None = None,
+    site: Site | None = None,
 ) -> Ticket:
     """Issue a ticket. The facts: the site (open? the queue closed for the day? closing
     soon?), the person's active ticket (virtual queue), the queue's estimate with this ticket
     in it; ``decide`` applies the rules. A virtual-queue place is tied to a phone number:
-    ``person_ref`` is its keyed hash (``config.phone_ref`` with ``phone_key``)."""
-    site = await load_site(conn, store, request.site_id)
+    ``person_ref`` is its keyed hash (``config.phone_ref`` with ``phone_key``). ``site``: the
+    site as this transaction already read it (else it is read here)."""
+    if site is None:
+        site = await load_site(conn, store, request.site_id)
     person_ref = request.person_ref
     if request.channel is Channel.VIRTUAL_QUEUE and phone_key is not None:
         phone = virtual_queue_phone(request.intake, request.verified_phone)
@@ -141,6 +152,12 @@ async def issue_ticket(
             conn, request.intake.account_ref, person_ref, request.customer_id
         )
     day = site.local_day(now)
+    # the key its personal data is sealed with, before the queue's number is taken: the
+    # number's row stays locked until this transaction ends, and the queue's other issues wait
+    await store.privacy.prepare(
+        TicketIssued.data_subject_of({"intake": {"account_ref": request.intake.account_ref}}),
+        request.intake,
+    )
     sequence = await next_sequence(conn, request.site_id, request.queue.value, day)
     ticket_id = request.ticket_id or uuid.uuid4()
     draft = WaitingTicket(
@@ -181,7 +198,11 @@ async def issue_ticket(
     )
     facts = TicketFacts(site=site, active_ticket=held)
     executed = await tickets(store).execute(
-        conn, ticket_stream(ticket_id), lambda ticket: decide(ticket, facts, command), context
+        conn,
+        ticket_stream(ticket_id),
+        lambda ticket: decide(ticket, facts, command),
+        context,
+        new=request.ticket_id is None,  # an id made just above: no stream to read
     )
     return executed.state
 
@@ -197,9 +218,14 @@ async def issue(
     context: CommandContext,
     now: datetime,
     phone_key: str,
+    admit: Callable[[Site], None],
 ) -> Ticket:
     """``POST /tickets``: issue a ticket; with an appointment, check the booking in first (in
-    the same transaction), in the queue it was booked in unless another was named."""
+    the same transaction), in the queue it was booked in unless another was named.
+    ``admit(site)`` refuses a caller who may not issue at the site (it raises), before
+    anything else is read or written; the site it saw is the one the ticket is issued at."""
+    site = await load_site(conn, store, request.site_id)
+    admit(site)
     if appointment_id is not None:
         booked = await booked_queue(conn, appointment_id, request.customer_id, staff=staff)
         queue = request.queue if queue_given else booked
@@ -216,7 +242,7 @@ async def issue(
             context=context,
         )
         request = replace(request, ticket_id=ticket_id, appointment=appointment, queue=queue)
-    return await issue_ticket(conn, store, request, context, now, phone_key)
+    return await issue_ticket(conn, store, request, context, now, phone_key, site)
 
 
 # -- the desk ---------------------------------------------------------------------------------
