@@ -86,7 +86,7 @@ async def case_where(
     headers: dict[str, str],
     case_id: str,
     condition: Callable[[dict[str, Any]], bool],
-    within: float = 30,
+    within: float = 90,
 ) -> dict[str, Any]:
     """The case (through its read model) once ``condition`` holds."""
 
