@@ -264,3 +264,29 @@ async def test_a_fold_reveals_sealed_personal_data_from_the_snapshot_on_and_from
             "SELECT string_agg(envelope::text, ' ') FROM events WHERE stream_id = $1", stream
         )
     assert all(reason not in stored for reason in reasons if reason is not None)
+
+
+async def test_a_new_stream_is_decided_on_the_initial_state_and_a_taken_one_conflicts(
+    pool: asyncpg.Pool,
+) -> None:
+    """``execute(..., new=True)``: a command on a stream whose id it has just made decides on
+    the initial state without reading the stream; were the id taken after all, the append
+    fails as a conflict and nothing is written."""
+    seen: list[int] = []
+
+    async def hook(conn: asyncpg.Connection, executed: Executed[Tally], _: CommandContext) -> None:
+        seen.append(executed.version)
+
+    tally = Repository(EventStore("test"), TALLY, after_append=[hook])
+    stream = f"tally-{uuid.uuid4()}"
+    async with pool.acquire() as conn, conn.transaction():
+        first = await tally.execute(conn, stream, lambda s: [purged()], context(), new=True)
+    assert (first.before, first.version, seen) == (Tally(), 1, [1])
+    assert first.state == Tally(purged=1, runs=1, last_policy="idempotency_keys")
+
+    with pytest.raises(ConcurrencyConflict):
+        async with pool.acquire() as conn, conn.transaction():
+            await tally.execute(conn, stream, lambda s: [purged()], context(), new=True)
+    async with pool.acquire() as conn:
+        assert (await tally.get(conn, stream)).version == 1  # nothing of the second written
+    assert seen == [1]
