@@ -30,7 +30,7 @@ from runtime.consumer import (
 )
 from runtime.db import create_pool, migrate
 from runtime.kafka import build_broker, ensure_topics
-from runtime.settings import ServiceSettings
+from runtime.settings import KafkaSettings, ServiceSettings
 from tests.conftest import eventually
 from tests.integration.kafka_tools import consumers_caught_up
 
@@ -307,19 +307,20 @@ async def test_the_live_subscription_consumes_in_batches_and_commits_after_the_e
     assert max(sizes) > 1, sizes  # batched, not one record per transaction
 
 
-async def test_a_rebuild_commits_in_batches_and_reports_its_progress(
-    effects: Effects, settings: ServiceSettings
-) -> None:
+async def rebuild_runner(
+    effects: Effects, settings: ServiceSettings, published: list[Envelope]
+) -> tuple[KafkaSettings, ConsumerRunner]:
+    """``published`` on a tickets topic of its own (one key, in order), and a runner of the
+    effects' group over it, ready to rebuild."""
     kafka = settings.kafka.model_copy(
         update={"topic_prefix": f"{settings.kafka.topic_prefix}{uuid.uuid4().hex[:8]}."}
     )
     await ensure_topics(kafka, [CHECKIN_TICKETS])
     topic = kafka.topic(CHECKIN_TICKETS.name)
-    events = [envelope(f"rb-{n}") for n in range(25)]
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
     await producer.start()
     try:
-        for event in events:
+        for event in published:
             await producer.send_and_wait(topic, event.to_bytes(), key=b"one-key")
     finally:
         await producer.stop()
@@ -328,6 +329,14 @@ async def test_a_rebuild_commits_in_batches_and_reports_its_progress(
     )
     await effects.pool.execute("CREATE TABLE IF NOT EXISTS x (id int)")
     runner = ConsumerRunner(effects.pool, group, effects.dead_letter, topic_name=kafka.topic)
+    return kafka, runner
+
+
+async def test_a_rebuild_commits_in_batches_and_reports_its_progress(
+    effects: Effects, settings: ServiceSettings
+) -> None:
+    events = [envelope(f"rb-{n}") for n in range(25)]
+    kafka, runner = await rebuild_runner(effects, settings, events)
     seen: list[RebuildProgress] = []
     report = await runner.rebuild(kafka.bootstrap_servers, commit_every=10, progress=seen.append)
     assert report["applied"] == 25
@@ -342,25 +351,9 @@ async def test_a_rebuild_applies_an_event_published_twice_once(
 ) -> None:
     """A replay copies its inbox rows in, taking every record as new; a second copy of an
     event in a later batch makes that copy fail, and the batch is applied the ordinary way."""
-    kafka = settings.kafka.model_copy(
-        update={"topic_prefix": f"{settings.kafka.topic_prefix}{uuid.uuid4().hex[:8]}."}
-    )
-    await ensure_topics(kafka, [CHECKIN_TICKETS])
-    topic = kafka.topic(CHECKIN_TICKETS.name)
     events = [envelope(f"twice-{n}") for n in range(12)]
     published = [*events, events[3], *[envelope(f"after-{n}") for n in range(4)]]
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        for event in published:
-            await producer.send_and_wait(topic, event.to_bytes(), key=b"one-key")
-    finally:
-        await producer.stop()
-    group = ConsumerGroup(
-        effects.group, [CHECKIN_TICKETS], {TicketLeft: effects.handler}, read_models=("x",)
-    )
-    await effects.pool.execute("CREATE TABLE IF NOT EXISTS x (id int)")
-    runner = ConsumerRunner(effects.pool, group, effects.dead_letter, topic_name=kafka.topic)
+    kafka, runner = await rebuild_runner(effects, settings, published)
     report = await runner.rebuild(kafka.bootstrap_servers, commit_every=5)
     assert (report["applied"], report["duplicate"]) == (16, 1)
     expected = [e.stream_id for e in published]
