@@ -21,6 +21,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.middlewares import AckPolicy
@@ -30,12 +33,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
 
 from contracts import TopicSpec
-from runtime.relay import OutboundRecord, RecordRefused, RelayFenced
+from runtime.relay import OutboundRecord, RecordRefused, RelayFenced, SendAgain
 from runtime.settings import KafkaSettings, UnsafeSettings
 from runtime.telemetry import log_fields
 
 log = logging.getLogger(__name__)
 _TOPIC_ALREADY_EXISTS = 36
+_PARTITIONER = DefaultPartitioner()  # the one AIOKafkaProducer.send() uses by default
+BATCH_BYTES = 256 * 1024  # a relay batch's records per partition, at most (but one record)
 
 
 def build_broker(
@@ -111,6 +116,24 @@ class TransactionalPublisher:
     """The relay's Publisher (runtime.relay): an aiokafka transactional producer, idempotent
     with acks=all, under the service's transactional id; a new producer at every start.
 
+    Records go out through aiokafka's batch API, which skips ``send()``'s per-record metadata
+    wait, partitioning, accumulator and future: each record is appended, in the order it is
+    handed over, to the open batch of its partition (computed here by aiokafka's own
+    ``DefaultPartitioner``, the murmur2 of the key that ``send()`` uses: a key lands where it
+    always did), and the records of a batch share its one acknowledgement. A partition has at
+    most one batch in flight: its open batch goes to the producer as soon as the one before
+    is acknowledged (the first at once, so Kafka's round trips overlap the handing over, as
+    ``send()``'s accumulator fills a batch while the one before is in flight), when it is
+    full, or when the transaction's records are all handed over.
+
+    Kafka judges a batch whole. A record larger than ``max_request_size`` is refused here,
+    before it joins one, as ``send()`` refuses it. When the broker refuses a batch of several
+    records for good, they come back as ``SendAgain`` and the next time each goes in a batch
+    of its own, so that exactly the refused one is parked; the records behind a refused or
+    failed batch in its partition are not sent (``SendAgain``: the producer numbered the
+    refused batch for idempotence, so whatever followed it would be out of sequence), and a
+    transaction with a refusal is aborted and followed by a fresh producer.
+
     Each record goes out in a producer span of the trace its command stored (the relay makes
     that trace current), whose context is injected into the record's headers. Kafka's
     permanent refusals come out as RecordRefused, a newer holder of the id as RelayFenced."""
@@ -122,6 +145,12 @@ class TransactionalPublisher:
         self._producer: AIOKafkaProducer | None = None
         self._fenced = False
         self._tracer = trace.get_tracer("frontdesk.relay")
+        self._partitions: dict[str, list[int]] = {}  # a topic's, asked once per transaction
+        self._open: dict[tuple[str, int], _Batch] = {}  # (topic, partition): being filled
+        self._flying: dict[tuple[str, int], asyncio.Future[object]] = {}  # the last one sent
+        self._batches: dict[asyncio.Future[object], _Batch] = {}  # this transaction's
+        self._alone: set[int] = set()  # positions of records of a batch the broker refused
+        self._refused = False  # the broker refused a batch in this transaction
 
     async def start(self) -> None:
         producer = AIOKafkaProducer(
@@ -132,7 +161,7 @@ class TransactionalPublisher:
             acks="all",
             request_timeout_ms=15_000,
             max_request_size=self.settings.max_message_bytes,
-            max_batch_size=256 * 1024,
+            max_batch_size=BATCH_BYTES,
         )
         try:
             await producer.start()  # registers the id: the previous holder is fenced
@@ -142,6 +171,7 @@ class TransactionalPublisher:
         self._producer, self._fenced = producer, False
 
     async def stop(self) -> None:
+        self._forget()
         producer, self._producer = self._producer, None
         if producer is not None:
             await producer.stop()
@@ -154,7 +184,18 @@ class TransactionalPublisher:
         return self._producer
 
     async def begin(self) -> None:
+        self._forget()
         await self._live().begin_transaction()
+
+    def _forget(self) -> None:
+        """Drop what an earlier transaction left (batches never handed to the producer)."""
+        for batch in self._open.values():
+            batch.delivered.cancel()
+        self._open.clear()
+        self._flying.clear()
+        self._batches.clear()
+        self._partitions.clear()
+        self._refused = False
 
     async def send(self, record: OutboundRecord) -> Awaitable[object]:
         producer = self._live()
@@ -162,19 +203,66 @@ class TransactionalPublisher:
         headers = [(name, value.encode()) for name, value in record.headers.items()]
         headers.append(("correlation_id", event_id.encode()))
         headers += self._publish_span(record, event_id)
-        try:
-            acknowledgement = await producer.send(
-                record.topic,
-                record.value,
-                key=record.key,
-                headers=headers,
-                timestamp_ms=record.timestamp_ms,
+        size = DefaultRecordBatchBuilder.estimate_size_in_bytes(record.key, record.value, headers)
+        if size > self.settings.max_message_bytes:  # what send() checks, in its words
+            error = kafka_errors.MessageSizeTooLargeError(
+                f"The message is {size} bytes when serialized which is larger than the "
+                f"maximum request size ({self.settings.max_message_bytes})"
             )
-        except REFUSED_FOR_GOOD as error:
-            raise RecordRefused(f"{type(error).__name__}: {error}") from error
-        except kafka_errors.ProducerFenced as error:
-            raise self._fence(error) from error
-        return acknowledgement
+            raise RecordRefused(f"{type(error).__name__}: {error}")
+        partitions = self._partitions.get(record.topic)
+        if partitions is None:
+            partitions = sorted(await producer.partitions_for(record.topic))
+            self._partitions[record.topic] = partitions
+        where = (record.topic, _PARTITIONER(record.key, partitions, partitions))
+        alone = record.position in self._alone
+        batch = self._open.get(where)
+        if batch is not None and alone:  # what came before it goes first
+            await self._submit(self._open.pop(where))
+            batch = None
+        if batch is None:
+            batch = self._open[where] = self._new_batch(producer, where)
+        if not batch.append(record, headers):  # full: it goes, a new one takes the record
+            await self._submit(self._open.pop(where))
+            batch = self._open[where] = self._new_batch(producer, where)
+            batch.append(record, headers)  # a batch takes its first record whatever its size
+        if alone:
+            self._alone.discard(record.position)
+            await self._submit(self._open.pop(where))
+        elif (flying := self._flying.get(where)) is None or flying.done():
+            await self._submit(self._open.pop(where))
+        return batch.delivered
+
+    def _new_batch(self, producer: AIOKafkaProducer, where: tuple[str, int]) -> _Batch:
+        batch = _Batch(where, producer.create_batch())
+        self._batches[batch.delivered] = batch
+        return batch
+
+    async def _submit(self, batch: _Batch) -> None:
+        """Hand a batch to the producer once its partition's batch before it is answered (in
+        this transaction: aiokafka adds the partition to it, and numbers the batch for
+        idempotence when its sender takes it); after a refusal or a failure there it is not
+        sent: its records go again."""
+        before = self._flying.get(batch.where)
+        if before is not None:
+            if not before.done():
+                await asyncio.wait([before])
+            if before.cancelled() or before.exception() is not None:
+                batch.delivered.set_exception(
+                    SendAgain("not sent: Kafka did not take a batch before it in its partition")
+                )
+                return
+        self._flying[batch.where] = batch.delivered
+        try:
+            sent = await self._live().send_batch(
+                batch.builder, batch.where[0], partition=batch.where[1]
+            )
+        except Exception as error:
+            batch.delivered.set_exception(error)
+            if isinstance(error, kafka_errors.ProducerFenced):
+                raise self._fence(error) from error
+            raise
+        sent.add_done_callback(batch.answered)
 
     def _publish_span(self, record: OutboundRecord, event_id: str) -> list[tuple[str, bytes]]:
         """A producer span, child of the trace the record's command stored, started and ended
@@ -203,15 +291,17 @@ class TransactionalPublisher:
         return headers
 
     async def acknowledged(self, sent: Sequence[Awaitable[object]]) -> list[Exception | None]:
-        """One wait for the whole batch (the producer's flush), not one per record."""
-        futures = [asyncio.ensure_future(ack) for ack in sent]  # the producer's own futures
-        if futures:
-            if self._producer is not None:  # fenced or not: the answers say it per record
-                await self._producer.flush()
-            unanswered = [future for future in futures if not future.done()]
-            if unanswered:
-                await asyncio.wait(unanswered)
-        return [self._answer(future) for future in futures]
+        """Hand the open batches to the producer, then one wait for them all; each record's
+        answer is its batch's."""
+        batches, self._open = list(self._open.values()), {}
+        # each waits for its partition's batch in flight: together, not one after the other
+        await asyncio.gather(*(self._submit(batch) for batch in batches), return_exceptions=True)
+        futures = [asyncio.ensure_future(ack) for ack in sent]  # the batches' own futures
+        unanswered = {future for future in futures if not future.done()}
+        if unanswered:
+            await asyncio.wait(unanswered)
+        answers = {future: self._answer(future) for future in set(futures)}
+        return [answers[future] for future in futures]
 
     def _answer(self, future: asyncio.Future[object]) -> Exception | None:
         if future.cancelled():
@@ -220,6 +310,14 @@ class TransactionalPublisher:
         if error is None:
             return None
         if isinstance(error, REFUSED_FOR_GOOD):
+            self._refused = True
+            batch = self._batches.get(future)
+            if batch is not None and len(batch.positions) > 1:
+                self._alone.update(batch.positions)
+                return SendAgain(
+                    f"{type(error).__name__} for a batch of {len(batch.positions)} records: "
+                    "each goes again, alone"
+                )
             return RecordRefused(f"{type(error).__name__}: {error}")
         if isinstance(error, kafka_errors.ProducerFenced):
             return self._fence(error)
@@ -232,10 +330,16 @@ class TransactionalPublisher:
             raise self._fence(error) from error
 
     async def abort(self) -> None:
+        refused = self._refused
         try:
             await self._live().abort_transaction()
         except kafka_errors.ProducerFenced as error:
             raise self._fence(error) from error
+        if refused:
+            # the producer numbered the refused batch, the broker did not take it: a new
+            # producer (the same transactional id) starts the partitions' sequences afresh
+            await self.stop()
+            await self.start()
 
     def _fence(self, error: Exception) -> RelayFenced:
         self._fenced = True
@@ -249,6 +353,37 @@ class TransactionalPublisher:
                 if event_id is not None:
                     found.add(event_id.decode())
         return found
+
+
+class _Batch:
+    """The records of one transaction for one partition, in the order handed over: one
+    aiokafka BatchBuilder, one acknowledgement (``delivered``) for them all."""
+
+    def __init__(self, where: tuple[str, int], builder: BatchBuilder) -> None:
+        self.where = where
+        self.builder = builder
+        self.positions: list[int] = []
+        self.delivered: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+
+    def append(self, record: OutboundRecord, headers: list[tuple[str, bytes]]) -> bool:
+        """Whether the batch took the record (False: it is full)."""
+        taken = self.builder.append(
+            timestamp=record.timestamp_ms, key=record.key, value=record.value, headers=headers
+        )
+        if taken is None:
+            return False
+        self.positions.append(record.position)
+        return True
+
+    def answered(self, sent: asyncio.Future[object]) -> None:
+        if self.delivered.done():
+            return
+        if sent.cancelled():
+            self.delivered.cancel()
+        elif (error := sent.exception()) is not None:
+            self.delivered.set_exception(error)
+        else:
+            self.delivered.set_result(sent.result())
 
 
 def _stored_context(traceparent: str | None, tracestate: str | None) -> Context:

@@ -77,6 +77,13 @@ class RecordRefused(Exception):
     """Kafka refuses this record for good (too large, invalid): retrying cannot help."""
 
 
+class SendAgain(Exception):
+    """Kafka did not take this record, for no fault known to be its own: the batch it was in
+    was refused whole (it then goes again alone in its batch, so that exactly the refused
+    record is parked), or Kafka refused a batch before it in its partition. It goes again in
+    the next transaction."""
+
+
 class RelayError(RuntimeError):
     pass
 
@@ -114,7 +121,8 @@ class Publisher(Protocol):
 
     async def acknowledged(self, sent: Sequence[Awaitable[object]]) -> list[Exception | None]:
         """Wait until Kafka answered for every record ``sent``: per record, None when it was
-        acknowledged, RecordRefused when Kafka refuses it for good, or the error."""
+        acknowledged, RecordRefused when Kafka refuses it for good, SendAgain when it did not
+        take it for another reason than the record itself, or the error."""
 
     async def commit(self) -> None:
         """Commit the transaction (raises RelayFenced when another relay took over)."""
@@ -166,7 +174,9 @@ class OutboxRelay:
         batch is read and this batch's rows are deleted in a PostgreSQL transaction that
         commits once Kafka committed (and is rolled back otherwise); the next batch begins
         only after that, so at most one committed batch is ever undeleted. Within a pass the
-        reads go forward from the last batch read; the pass ends at the first batch that is
+        reads go forward from the last batch read (after a batch a refusal aborted, from the
+        oldest row again: its rows not parked go before what follows them); the pass ends at
+        the first batch that is
         not full, and every pass starts again from the oldest row still there (a transaction
         that took a lower position but committed later goes out in the next pass, which its
         NOTIFY starts)."""
@@ -191,14 +201,15 @@ class OutboxRelay:
                     if outcome.fenced:
                         raise RelayFenced(outcome.failure)
                     raise RelayError(f"publishing position {outcome.failed[0]}: {outcome.failure}")
+                if outcome.left:
+                    # rows of this batch stay (a refusal aborted it): they go before the later
+                    # rows of their keys, so the pass reads from the oldest row again
+                    await _dropped(reading)
+                    reading = asyncio.create_task(self._read(after=0))
                 rows, reading = (await reading if reading is not None else []), None
             return total
         finally:
-            if reading is not None:
-                reading.cancel()  # read ahead for a batch that will not be sent now
-                await asyncio.wait([reading])
-                if not reading.cancelled():
-                    reading.exception()  # retrieved: raised already, or not worth raising
+            await _dropped(reading)  # read ahead for a batch that will not be sent now
 
     async def _read(self, after: int) -> list[asyncpg.Record]:
         """The next batch of outbox rows after position ``after``: at most ``batch_size``
@@ -331,11 +342,14 @@ class OutboxRelay:
                 acknowledged.append(record.position)
             elif isinstance(answer, RecordRefused):
                 outcome.park(record.position, by_position[record.position], f"ack: {answer}")
+            elif isinstance(answer, SendAgain):
+                outcome.left = True  # neither parked nor failed: it goes again
             else:
                 outcome.fail(record.position, f"ack: {type(answer).__name__}: {answer}", answer)
         if len(acknowledged) < len(pending):
             # a refusal or a failure at acknowledgement: the transaction cannot commit; the
             # rows not parked stay and go out again in the next transaction
+            outcome.left = True
             with contextlib.suppress(Exception):
                 await self.publisher.abort()
         else:
@@ -456,6 +470,7 @@ class _Outcome:
     failed: list[int] = field(default_factory=list)
     failure: str | None = None
     fenced: bool = False
+    left: bool = False  # rows neither sent nor parked nor failed: sent again right away
     deletion: _Deletion | None = None  # the batch's rows, deleted but not yet committed
 
     def complete(self, rows: int) -> bool:
@@ -605,6 +620,14 @@ def _record(
         trace_carrier=carrier,
         timestamp_ms=row["read_ms"],
     )
+
+
+async def _dropped(reading: asyncio.Task[list[asyncpg.Record]] | None) -> None:
+    if reading is not None:
+        reading.cancel()
+        await asyncio.wait([reading])
+        if not reading.cancelled():
+            reading.exception()  # retrieved: raised already, or not worth raising
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:

@@ -1,7 +1,9 @@
 """Issue 12 over the real PostgreSQL and Kafka: an oversized event is refused at append, a
 record Kafka refuses for good is parked while later events keep flowing, operators retry or
 drop it; and the relay publishes in batches (a crash between publish and delete re-publishes
-nothing: the next relay skips what Kafka has)."""
+nothing: the next relay skips what Kafka has), one aiokafka batch per partition: a key lands
+where ``AIOKafkaProducer.send()`` puts it, and a batch the broker refuses whole still parks
+exactly the refused record."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 import pytest_asyncio
+from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 from contracts import Actor, Envelope
 from contracts.events.checkin import TicketLeft
@@ -40,10 +44,14 @@ async def pool(databases: list[str], settings: ServiceSettings) -> AsyncIterator
 @pytest_asyncio.fixture(loop_scope="session")
 async def kafka(settings: ServiceSettings) -> KafkaSettings:
     """A topic namespace of this test's own (and so a relay transactional id of its own)."""
+    return await namespace(settings)
+
+
+async def namespace(settings: ServiceSettings, **topic_settings: int) -> KafkaSettings:
     own = settings.kafka.model_copy(
         update={"topic_prefix": f"{settings.kafka.topic_prefix}{uuid.uuid4().hex[:8]}."}
     )
-    await ensure_topics(own, [CHECKIN_TICKETS])
+    await ensure_topics(own.model_copy(update=topic_settings), [CHECKIN_TICKETS])
     await topics_described(own.bootstrap_servers, [own.topic(CHECKIN_TICKETS.name)])
     return own
 
@@ -245,3 +253,80 @@ async def test_a_batch_is_bounded_by_rows_and_by_bytes(
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
     mine = [e for e in await on_kafka(topics) if e.stream_id == stream]
     assert [e.event_id for e in mine] == [e.event_id for e in committed]
+
+
+async def test_a_key_lands_on_the_partition_a_plain_send_picks(
+    pool: asyncpg.Pool, kafka: KafkaSettings
+) -> None:
+    """Forty streams, so that every one of the six partitions gets some: each relayed record
+    is on the partition where an idempotent producer's ``send()`` puts a record with the same
+    key, so an aggregate's events stay where consumers and earlier records have them."""
+    await pool.execute("DELETE FROM outbox")
+    streams = [f"ticket-{uuid.uuid4()}" for _ in range(40)]
+    for stream in streams:
+        await append(pool, stream, 0, "first", "second")
+
+    relay = OutboxRelay(pool, publisher(kafka), service="t", topic_name=kafka.topic)
+    assert await relay.publish_pending() == 80
+
+    topic = kafka.topic(CHECKIN_TICKETS.name)
+    relayed_on: dict[bytes, set[int]] = {}
+    for record in await read_topic(kafka.bootstrap_servers, topic):
+        assert record.key is not None
+        relayed_on.setdefault(record.key, set()).add(record.partition)
+    assert set(relayed_on) == {stream.encode() for stream in streams}
+    assert len(set().union(*relayed_on.values())) == 6
+    plain = AIOKafkaProducer(
+        bootstrap_servers=kafka.bootstrap_servers, enable_idempotence=True, acks="all"
+    )
+    await plain.start()
+    try:
+        for key, partitions in relayed_on.items():
+            sent = await plain.send_and_wait(topic, b"plain", key=key)
+            assert partitions == {sent.partition}, key
+    finally:
+        await plain.stop()
+
+
+async def test_a_batch_the_broker_refuses_parks_only_the_refused_record(
+    pool: asyncpg.Pool, settings: ServiceSettings
+) -> None:
+    """The topic takes at most 64 KiB a batch while the producer sends up to 1 MiB: a 200 kB
+    record passes the producer's check, and the broker refuses the batch it is in whole, with
+    the records of its partition around it. Sent again one by one, only that record is
+    refused and parked; every other one is published once, in its stream's order, in the same
+    pass."""
+    kafka = await namespace(settings, max_message_bytes=65_536)
+    await pool.execute("DELETE FROM outbox")
+    poison_stream = f"ticket-{uuid.uuid4()}"
+    partition = DefaultPartitioner()(poison_stream.encode(), list(range(6)), list(range(6)))
+    neighbour = next(  # another stream on the poison's partition: they share batches
+        stream
+        for stream in (f"ticket-{uuid.uuid4()}" for _ in range(1000))
+        if DefaultPartitioner()(stream.encode(), list(range(6)), list(range(6))) == partition
+    )
+    before = await append(pool, neighbour, 0, "n1", "n2")
+    poison = await insert_poison(pool, poison_stream, 200_000)  # empties the outbox first
+    await pool.execute(
+        "INSERT INTO outbox (position, topic) SELECT position, $2 FROM events WHERE stream_id = $1",
+        neighbour,
+        CHECKIN_TICKETS.name,
+    )
+    after = await append(pool, poison_stream, 1, "after-1", "after-2")
+    later = await append(pool, neighbour, 2, "n3")
+    relay = OutboxRelay(pool, publisher(kafka), service="t", topic_name=kafka.topic)
+
+    assert await relay.publish_pending() == 5
+
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+    [parked] = await parked_records(pool)
+    assert parked["position"] == poison
+    assert "MessageSizeTooLarge" in str(parked["reason"])
+    published = await on_kafka(kafka)
+    assert [e.event_id for e in published if e.stream_id == neighbour] == [
+        e.event_id for e in before + later
+    ]
+    assert [e.event_id for e in published if e.stream_id == poison_stream] == [
+        e.event_id for e in after
+    ]
+    await pool.execute("DELETE FROM parked_outbox")
