@@ -172,30 +172,33 @@ class OutboxRelay:
 
         The pass is a pipeline: while a batch is sent, acknowledged and committed, the next
         batch is read and this batch's rows are deleted in a PostgreSQL transaction that
-        commits once Kafka committed (and is rolled back otherwise); the next batch begins
-        only after that, so at most one committed batch is ever undeleted. Within a pass the
-        reads go forward from the last batch read (after a batch a refusal aborted, from the
-        oldest row again: its rows not parked go before what follows them); the pass ends at
-        the first batch that is
-        not full, and every pass starts again from the oldest row still there (a transaction
-        that took a lower position but committed later goes out in the next pass, which its
-        NOTIFY starts)."""
+        commits once Kafka committed (and is rolled back otherwise); that commit runs while
+        the next batch is handed over, which commits on Kafka only after it, so at most one
+        committed batch is ever undeleted. Within a pass the reads go forward from the last
+        batch read (after a batch a refusal aborted, from the oldest row again: its rows not
+        parked go before what follows them); the pass ends at the first batch that is not
+        full, and every pass starts again from the oldest row still there (a transaction that
+        took a lower position but committed later goes out in the next pass, which its NOTIFY
+        starts)."""
         if not self.taken_over:
             await self.take_over()
         total = 0
         reading: asyncio.Task[list[asyncpg.Record]] | None = None
+        settling: asyncio.Task[int] | None = None  # the batch before: its delete commits
         try:
             rows = await self._read(after=0)
             while rows:
                 if self._full(rows):
                     reading = asyncio.create_task(self._read(after=rows[-1]["position"]))
-                outcome = await self._send_batch(rows)
-                try:
-                    with suppress_instrumentation():
-                        total += await self._settle_counted(outcome)
-                finally:
-                    if outcome.deletion is not None:  # the settlement never reached it
-                        await outcome.deletion.roll_back()
+                outcome = await self._send_batch(rows, settling)
+                if settling is not None:  # done already if this batch committed
+                    total += await settling
+                    settling = None
+                if outcome.deletion is not None:  # went out whole: settled meanwhile
+                    settling = asyncio.create_task(self._settled(outcome))
+                    rows, reading = (await reading if reading is not None else []), None
+                    continue
+                total += await self._settled(outcome)
                 if outcome.failure is not None:
                     self.taken_over = False  # the commit's fate may be unknown: look first
                     if outcome.fenced:
@@ -207,9 +210,24 @@ class OutboxRelay:
                     await _dropped(reading)
                     reading = asyncio.create_task(self._read(after=0))
                 rows, reading = (await reading if reading is not None else []), None
+            if settling is not None:
+                total += await settling
+                settling = None
             return total
         finally:
             await _dropped(reading)  # read ahead for a batch that will not be sent now
+            if settling is not None:  # failing on the way: the batch before still settles
+                await asyncio.wait([settling])
+                if not settling.cancelled():
+                    settling.exception()  # retrieved: what is raised already counts more
+
+    async def _settled(self, outcome: _Outcome) -> int:
+        try:
+            with suppress_instrumentation():
+                return await self._settle_counted(outcome)
+        finally:
+            if outcome.deletion is not None:  # the settlement never reached it
+                await outcome.deletion.roll_back()
 
     async def _read(self, after: int) -> list[asyncpg.Record]:
         """The next batch of outbox rows after position ``after``: at most ``batch_size``
@@ -287,9 +305,12 @@ class OutboxRelay:
                 )
         self.taken_over = True
 
-    async def _send_batch(self, rows: list[asyncpg.Record]) -> _Outcome:
+    async def _send_batch(
+        self, rows: list[asyncpg.Record], before: Awaitable[int] | None = None
+    ) -> _Outcome:
         """One transaction: hand every record to the producer in order (the batch's rows are
-        deleted meanwhile, uncommitted), await every acknowledgement, commit. When anything
+        deleted meanwhile, uncommitted), await every acknowledgement and the settlement of
+        the batch ``before`` (its raising aborts this one and is raised), commit. When anything
         but a refusal at send fails, nothing of the batch is visible (aborted) or its fate is
         unknown (the commit failed): then nothing counts as sent, the delete is rolled back,
         and the next take-over sorts out what Kafka has."""
@@ -302,7 +323,7 @@ class OutboxRelay:
         with suppress_instrumentation():
             deletion = _Deletion(self.pool, [row["position"] for row in rows])
         try:
-            await self._hand_over(rows, outcome)
+            await self._hand_over(rows, outcome, before)
         finally:
             if outcome.complete(len(rows)):
                 outcome.deletion = deletion
@@ -312,7 +333,9 @@ class OutboxRelay:
             log.warning("relay publication failed", extra=log_fields(error=outcome.failure))
         return outcome
 
-    async def _hand_over(self, rows: list[asyncpg.Record], outcome: _Outcome) -> None:
+    async def _hand_over(
+        self, rows: list[asyncpg.Record], outcome: _Outcome, before: Awaitable[int] | None
+    ) -> None:
         """Send, await the acknowledgements, commit (or abort); the outcome says what."""
         pending: list[tuple[OutboundRecord, Awaitable[object]]] = []
         topics: dict[str, str] = {}
@@ -353,6 +376,13 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await self.publisher.abort()
         else:
+            if before is not None:
+                try:
+                    await before  # the batch before is deleted before this one commits
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await self.publisher.abort()
+                    raise
             try:
                 await self.publisher.commit()
             except Exception as error:
