@@ -145,6 +145,8 @@ class TransactionalPublisher:
         self._producer: AIOKafkaProducer | None = None
         self._fenced = False
         self._tracer = trace.get_tracer("frontdesk.relay")
+        self._stored: tuple[str | None, str | None] = (None, None)  # the last record's trace
+        self._parent = Context()  # ... parsed
         self._partitions: dict[str, list[int]] = {}  # a topic's, asked once per transaction
         self._open: dict[tuple[str, int], _Batch] = {}  # (topic, partition): being filled
         self._flying: dict[tuple[str, int], asyncio.Future[object]] = {}  # the last one sent
@@ -268,11 +270,12 @@ class TransactionalPublisher:
         """A producer span, child of the trace the record's command stored, started and ended
         at once; returns the W3C headers of its context (the stored ones when the span records
         nothing: no tracing SDK, or not sampled)."""
-        stored = record.trace_carrier.get("traceparent")
-        parent = _stored_context(stored, record.trace_carrier.get("tracestate"))
+        stored = (record.trace_carrier.get("traceparent"), record.trace_carrier.get("tracestate"))
+        if stored != self._stored:  # the events of one command share their stored trace
+            self._stored, self._parent = stored, _stored_context(*stored)
         span = self._tracer.start_span(
             f"{record.topic} publish",
-            context=parent,
+            context=self._parent,
             kind=SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "kafka",

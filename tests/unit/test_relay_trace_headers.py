@@ -90,3 +90,26 @@ def test_a_stored_context_that_does_not_parse_starts_a_trace_of_its_own(stored: 
     assert headers["traceparent"] == (
         f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}".encode()
     )
+
+
+def test_consecutive_records_each_keep_their_own_stored_trace() -> None:
+    """The parsed stored context is reused for the next record only when it stored the same
+    one (the events of one command): a record with another trace, or none, gets its own."""
+    publisher, exporter = recording_publisher()
+    other = f"00-{'1' * 32}-{'2' * 16}-01"
+    carriers = [
+        {"traceparent": STORED},
+        {"traceparent": STORED},
+        {"traceparent": other},
+        {},
+        {"traceparent": STORED, "tracestate": "vendor=value"},
+    ]
+
+    headers = [dict(publisher._publish_span(record(carrier), "e-1")) for carrier in carriers]
+
+    spans = exporter.get_finished_spans()
+    parents = [f"{span.parent.span_id:016x}" if span.parent else None for span in spans]
+    assert parents == ["00f067aa0ba902b7", "00f067aa0ba902b7", "2" * 16, None, "00f067aa0ba902b7"]
+    assert [h["traceparent"][3:35] for h in headers[:3]] == [TRACE_ID.encode()] * 2 + [b"1" * 32]
+    assert "tracestate" not in headers[0]
+    assert headers[4]["tracestate"] == b"vendor=value"
