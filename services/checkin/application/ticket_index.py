@@ -164,17 +164,17 @@ async def index_ticket(
     )
 
 
+# a queue's next number on a site's local day (numbers restart at local midnight)
+NEXT_NUMBER = """INSERT INTO ticket_counters (site_id, queue, day, last_number)
+VALUES ({site}, {queue}, {day}, 1)
+ON CONFLICT (site_id, queue, day) DO UPDATE SET last_number = ticket_counters.last_number + 1
+RETURNING last_number"""
+
+
 async def next_sequence(conn: asyncpg.Connection, site_id: str, queue: str, day: date) -> int:
     """The next number of a queue on a local day of a site (restarts at local midnight)."""
     return await conn.fetchval(  # type: ignore[no-any-return]
-        """INSERT INTO ticket_counters (site_id, queue, day, last_number)
-           VALUES ($1, $2, $3, 1)
-           ON CONFLICT (site_id, queue, day)
-           DO UPDATE SET last_number = ticket_counters.last_number + 1
-           RETURNING last_number""",
-        site_id,
-        queue,
-        day,
+        NEXT_NUMBER.format(site="$1", queue="$2", day="$3"), site_id, queue, day
     )
 
 
