@@ -44,6 +44,7 @@ from services.checkin.application.sites import load_site, load_site_and_number
 from services.checkin.application.ticket_index import (
     active_ticket,
     index_ticket_hook,
+    indexed_with_append,
     next_sequence,
     waiting_of,
 )
@@ -86,7 +87,7 @@ def no_show_timer_id(ticket_id: UUID) -> str:
 
 def tickets(store: EventStore) -> Repository[Ticket]:
     hooks: list[AfterAppend[Ticket]] = [follow_ticket(store), index_ticket_hook]
-    return Repository(store, TICKET, after_append=hooks)
+    return Repository(store, TICKET, after_append=hooks, with_append=[indexed_with_append])
 
 
 async def load_ticket(conn: asyncpg.Connection, store: EventStore, ticket_id: UUID) -> Ticket:
