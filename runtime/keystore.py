@@ -126,11 +126,14 @@ class PostgresKeyStore:
         # one round trip for the usual cases: the subject's latest key, or its first key
         # created now (wrapped before asking, in case it is needed)
         material = os.urandom(KEY_BYTES)
-        row = await self.pool.fetchrow(
-            _CURRENT_OR_FIRST, subject_id, self.master_key.wrap(subject_id, 1, material)
-        )
+        wrapped = self.master_key.wrap(subject_id, 1, material)
+        row = await self.pool.fetchrow(_CURRENT_OR_FIRST, subject_id, wrapped)
         if row is not None and row["wrapped_key"] is not None:
-            stored = self.master_key.unwrap(subject_id, row["version"], row["wrapped_key"])
+            stored = (
+                material  # the first key, made now: no need to unwrap what was just wrapped
+                if row["version"] == 1 and row["wrapped_key"] == wrapped
+                else self.master_key.unwrap(subject_id, row["version"], row["wrapped_key"])
+            )
             return self._remember(SubjectKey(subject_id, row["version"], stored), current=True)
         if row is None:  # another process created the first key at the same moment
             first = await self.key(subject_id, 1)

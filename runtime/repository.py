@@ -11,7 +11,9 @@ application gathered before) and returns the new events, or raises ``RuleViolati
 decision with no events appends nothing (a repeated request, a timer whose moment passed).
 After an append the repository runs the aggregate's ``after_append`` hooks in the same
 transaction — the command-side indexes and durable timers that follow the aggregate's state —
-so they are never behind what was decided.
+so they are never behind what was decided. A write that needs nothing but the state before
+and after (an index row) can instead go in the append's own statement (``with_append``: one
+round trip fewer per command).
 
 Aggregates with a ``Snapshots`` policy (``runtime/aggregate.py``) load from their latest
 snapshot plus the events after it; the snapshot is written in the same transaction as the
@@ -31,7 +33,7 @@ from contracts import Envelope, EventPayload
 from runtime import positions
 from runtime.aggregate import AggregateType
 from runtime.context import CommandContext
-from runtime.eventstore import FOLD_COLUMNS, EventStore
+from runtime.eventstore import FOLD_COLUMNS, Alongside, EventStore
 from runtime.telemetry import log_fields
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,8 @@ ORDER BY stream_version
 """
 
 AfterAppend = Callable[[asyncpg.Connection, "Executed[S]", CommandContext], Awaitable[None]]
+# a write that follows the state (before, after) in the append's own statement, or None
+WithAppend = Callable[[S, S], Alongside | None]
 Decide = Callable[[S], Sequence[EventPayload]]
 
 
@@ -96,10 +100,12 @@ class Repository(Generic[S]):
         aggregate: AggregateType[S],
         *,
         after_append: Sequence[AfterAppend[S]] = (),
+        with_append: Sequence[WithAppend[S]] = (),
     ) -> None:
         self.store = store
         self.aggregate = aggregate
         self.after_append = tuple(after_append)
+        self.with_append = tuple(with_append)
 
     async def get(self, conn: asyncpg.Connection, stream_id: str) -> Loaded[S]:
         """The aggregate's current state (from its snapshot, if any, and the events after)."""
@@ -161,9 +167,16 @@ class Repository(Generic[S]):
         events = list(decide(loaded.state))
         if not events:
             return Executed(stream_id, loaded.state, loaded.state, loaded.version, [], [])
-        envelopes = await self.store.append(conn, stream_id, loaded.version, events, context)
-        positions.written(envelopes)  # the answer's Frontdesk-Written, once committed
         state = self.aggregate.fold(events, loaded.state)
+        alongside = [
+            write
+            for follows in self.with_append
+            if (write := follows(loaded.state, state)) is not None
+        ]
+        envelopes = await self.store.append(
+            conn, stream_id, loaded.version, events, context, alongside=alongside
+        )
+        positions.written(envelopes)  # the answer's Frontdesk-Written, once committed
         executed = Executed(
             stream_id, loaded.state, state, loaded.version + len(events), events, envelopes
         )

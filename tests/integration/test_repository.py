@@ -21,7 +21,7 @@ from runtime.commands import command
 from runtime.context import CommandContext
 from runtime.db import create_pool, migrate
 from runtime.errors import ConcurrencyConflict
-from runtime.eventstore import EventStore
+from runtime.eventstore import Alongside, EventStore
 from runtime.keystore import KEYSTORE_MIGRATIONS, MasterKey, PostgresKeyStore
 from runtime.privacy import Privacy
 from runtime.repository import Executed, Loaded, Repository
@@ -290,3 +290,48 @@ async def test_a_new_stream_is_decided_on_the_initial_state_and_a_taken_one_conf
     async with pool.acquire() as conn:
         assert (await tally.get(conn, stream)).version == 1  # nothing of the second written
     assert seen == [1]
+
+
+async def test_writes_with_the_append_go_in_its_statement_and_only_with_it(
+    pool: asyncpg.Pool,
+) -> None:
+    """``Repository(with_append=...)``: each write made of the state before and after goes in
+    the append's own statement (its parameters numbered after the append's and the other
+    writes'); a decision without events writes none, and a conflicting append none either."""
+    async with pool.acquire() as conn:
+        await conn.execute(
+            """CREATE TABLE IF NOT EXISTS tally_runs (stream_id text PRIMARY KEY, runs int);
+               CREATE TABLE IF NOT EXISTS tally_moves (stream_id text, before int, after int)"""
+        )
+    stream = f"tally-{uuid.uuid4()}"
+
+    def runs(before: Tally, after: Tally) -> Alongside:
+        return Alongside(
+            """kept_runs AS (INSERT INTO tally_runs (stream_id, runs) VALUES ($1, $2)
+               ON CONFLICT (stream_id) DO UPDATE SET runs = EXCLUDED.runs RETURNING 1)""",
+            (stream, after.runs),
+        )
+
+    def moves(before: Tally, after: Tally) -> Alongside | None:
+        if after.purged > 2:
+            return None  # a write may also not be wanted for a change
+        return Alongside(
+            """kept_move AS (INSERT INTO tally_moves VALUES ($1, $2, $3) RETURNING 1)""",
+            (stream, before.purged, after.purged),
+        )
+
+    tally = Repository(EventStore("test"), TALLY, with_append=[runs, moves])
+    await command(pool, lambda c: tally.execute(c, stream, lambda s: [purged()], context()))
+    await command(pool, lambda c: tally.execute(c, stream, lambda s: [purged()], context()))
+    await command(pool, lambda c: tally.execute(c, stream, lambda s: [], context()))
+    await command(pool, lambda c: tally.execute(c, stream, lambda s: [purged()], context()))
+    with pytest.raises(ConcurrencyConflict):
+        async with pool.acquire() as conn, conn.transaction():
+            await tally.execute(conn, stream, lambda s: [purged()], context(), new=True)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT runs FROM tally_runs WHERE stream_id = $1", stream) == 3
+        moved = await conn.fetch(
+            "SELECT before, after FROM tally_moves WHERE stream_id = $1 ORDER BY after", stream
+        )
+        assert [tuple(row) for row in moved] == [(0, 1), (1, 2)]
+        assert (await tally.get(conn, stream)).version == 3

@@ -9,14 +9,18 @@ the events after it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from weakref import WeakKeyDictionary
 
 import asyncpg
 
 from runtime.context import CommandContext
+from runtime.errors import ConcurrencyConflict
 from runtime.eventstore import EventStore
 from runtime.organizations import verified_organization
 from runtime.repository import Repository
+from services.checkin.application.ticket_index import NEXT_NUMBER, next_sequence
 from services.checkin.domain.sites import (
     SITE,
     ConfigureSite,
@@ -36,8 +40,10 @@ def sites(store: EventStore) -> Repository[Site]:
 
 
 # per event store (one per service database): stream id -> (version, position of the event at
-# that version, the state after it). Only ever a cache: every read checks it against the store.
-_read: WeakKeyDictionary[EventStore, dict[str, tuple[int, int, Site]]] = WeakKeyDictionary()
+# that version, the state after it); version 0 (no position): a site with no events yet, as
+# every site is until someone configures it. Only ever a cache: every read checks it against
+# the store.
+_read: WeakKeyDictionary[EventStore, dict[str, tuple[int, int | None, Site]]] = WeakKeyDictionary()
 SITES_KEPT = 10_000
 
 # the event the kept state ends with, then the events after it (one round trip)
@@ -46,34 +52,100 @@ SELECT position, CASE WHEN stream_version = $2 THEN NULL ELSE envelope END AS en
 FROM events WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version
 """
 
+# the same, and the queue's next number for the day the kept state says (one round trip);
+# a row with no position when the stream has no event at or after the kept version
+_SINCE_NUMBERED = f"""
+WITH numbered AS ({NEXT_NUMBER.format(site="$3", queue="$4", day="$5")})
+SELECT numbered.last_number, since.position, since.envelope
+FROM numbered LEFT JOIN (
+    SELECT stream_version, position,
+           CASE WHEN stream_version = $2 THEN NULL ELSE envelope END AS envelope
+    FROM events WHERE stream_id = $1 AND stream_version >= $2
+) AS since ON true
+ORDER BY since.stream_version
+"""
+
 
 async def load_site(conn: asyncpg.Connection, store: EventStore, site_id: str) -> Site:
     """The site's current state as this transaction sees it. A state this process read before
     is brought up to date with the events after it, when the event it ended with is still the
     one at its version (a state read inside a transaction that rolled back is not)."""
     stream = site_stream(site_id)
-    kept = _read.setdefault(store, {})
-    known = kept.get(stream)
+    known = _read.setdefault(store, {}).get(stream)
     if known is not None:
-        version, position, state = known
-        rows = await conn.fetch(_SINCE, stream, version)
-        if rows and rows[0]["position"] == position:
-            if len(rows) == 1:
-                return state
-            history = await store.recorded(rows[1:])
-            state = SITE.fold((recorded.payload for recorded in history), state)
-            kept[stream] = (history[-1].envelope.stream_version, history[-1].position, state)
+        rows = await conn.fetch(_SINCE, stream, known[0])
+        state = await _brought_up_to_date(store, stream, known, rows)
+        if state is not None:
             return state
+    return await _loaded(conn, store, stream)
+
+
+async def load_site_and_number(
+    conn: asyncpg.Connection, store: EventStore, site_id: str, queue: str, now: datetime
+) -> tuple[Site, int]:
+    """The site as ``load_site`` reads it, and the next number of ``queue`` on the site's
+    local day at ``now`` (``ticket_index.next_sequence``): one round trip when this process
+    kept the site, two otherwise. The number's row stays locked until the transaction ends.
+
+    The number is taken for the day the kept state says; when the events after it change
+    that day (a new time zone), the transaction is a ``ConcurrencyConflict`` (rolled back, so
+    no number is lost, and run again on the state now kept). The site is read from the
+    statement's snapshot, taken before it waits for the number's row: as recent as a read in
+    a statement of its own before the number."""
+    stream = site_stream(site_id)
+    known = _read.setdefault(store, {}).get(stream)
+    if known is None:
+        site = await _loaded(conn, store, stream)
+        return site, await next_sequence(conn, site_id, queue, site.local_day(now))
+    day = known[2].local_day(now)
+    rows = await conn.fetch(_SINCE_NUMBERED, stream, known[0], site_id, queue, day)
+    number: int = rows[0]["last_number"]
+    events = [row for row in rows if row["position"] is not None]
+    # None: the kept state was not the store's, read it again
+    site = await _brought_up_to_date(store, stream, known, events) or await _loaded(
+        conn, store, stream
+    )
+    if site.local_day(now) != day:
+        raise ConcurrencyConflict(f"{stream} changed its day while a number was taken")
+    return site, number
+
+
+async def _brought_up_to_date(
+    store: EventStore,
+    stream: str,
+    known: tuple[int, int | None, Site],
+    rows: Sequence[asyncpg.Record],
+) -> Site | None:
+    """The kept state with the events of ``rows`` (``_SINCE``) folded in; None when the kept
+    state is not the store's (the event it ended with is gone: it was read inside a
+    transaction that rolled back)."""
+    version, position, state = known
+    if version:
+        if not rows or rows[0]["position"] != position:
+            return None
+        rows = rows[1:]
+    if not rows:
+        return state
+    history = await store.recorded(rows)
+    state = SITE.fold((recorded.payload for recorded in history), state)
+    _read[store][stream] = (history[-1].envelope.stream_version, history[-1].position, state)
+    return state
+
+
+async def _loaded(conn: asyncpg.Connection, store: EventStore, stream: str) -> Site:
+    """The site read from its snapshot and events, and kept."""
+    kept = _read.setdefault(store, {})
     loaded = await sites(store).get(conn, stream)
+    position = None
     if loaded.version:
         position = await conn.fetchval(
             "SELECT position FROM events WHERE stream_id = $1 AND stream_version = $2",
             stream,
             loaded.version,
         )
-        if len(kept) >= SITES_KEPT:
-            del kept[next(iter(kept))]  # the oldest
-        kept[stream] = (loaded.version, position, loaded.state)
+    if len(kept) >= SITES_KEPT:
+        del kept[next(iter(kept))]  # the oldest
+    kept[stream] = (loaded.version, position, loaded.state)
     return loaded.state
 
 

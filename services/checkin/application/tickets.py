@@ -40,10 +40,11 @@ from services.checkin.application.agents import (
 from services.checkin.application.appointments import booked_queue
 from services.checkin.application.appointments import check_in as check_in_appointment
 from services.checkin.application.estimates import estimate_new_ticket
-from services.checkin.application.sites import load_site
+from services.checkin.application.sites import load_site, load_site_and_number
 from services.checkin.application.ticket_index import (
     active_ticket,
     index_ticket_hook,
+    indexed_with_append,
     next_sequence,
     waiting_of,
 )
@@ -86,7 +87,7 @@ def no_show_timer_id(ticket_id: UUID) -> str:
 
 def tickets(store: EventStore) -> Repository[Ticket]:
     hooks: list[AfterAppend[Ticket]] = [follow_ticket(store), index_ticket_hook]
-    return Repository(store, TICKET, after_append=hooks)
+    return Repository(store, TICKET, after_append=hooks, with_append=[indexed_with_append])
 
 
 async def load_ticket(conn: asyncpg.Connection, store: EventStore, ticket_id: UUID) -> Ticket:
@@ -134,14 +135,15 @@ async def issue_ticket(
     now: datetime,
     phone_key: str | None = None,
     site: Site | None = None,
+    admit: Callable[[Site], None] | None = None,
 ) -> Ticket:
     """Issue a ticket. The facts: the site (open? the queue closed for the day? closing
     soon?), the person's active ticket (virtual queue), the queue's estimate with this ticket
     in it; ``decide`` applies the rules. A virtual-queue place is tied to a phone number:
     ``person_ref`` is its keyed hash (``config.phone_ref`` with ``phone_key``). ``site``: the
-    site as this transaction already read it (else it is read here)."""
-    if site is None:
-        site = await load_site(conn, store, request.site_id)
+    site as this transaction already read it (else it is read here, with the number).
+    ``admit(site)`` refuses a caller who may not issue at the site (it raises; the transaction
+    rolls back, so nothing is written)."""
     person_ref = request.person_ref
     if request.channel is Channel.VIRTUAL_QUEUE and phone_key is not None:
         phone = virtual_queue_phone(request.intake, request.verified_phone)
@@ -151,14 +153,23 @@ async def issue_ticket(
         held = await active_ticket(
             conn, request.intake.account_ref, person_ref, request.customer_id
         )
-    day = site.local_day(now)
     # the key its personal data is sealed with, before the queue's number is taken: the
     # number's row stays locked until this transaction ends, and the queue's other issues wait
     await store.privacy.prepare(
         TicketIssued.data_subject_of({"intake": {"account_ref": request.intake.account_ref}}),
         request.intake,
     )
-    sequence = await next_sequence(conn, request.site_id, request.queue.value, day)
+    if site is None:
+        site, sequence = await load_site_and_number(
+            conn, store, request.site_id, request.queue.value, now
+        )
+    else:
+        sequence = await next_sequence(
+            conn, request.site_id, request.queue.value, site.local_day(now)
+        )
+    if admit is not None:
+        admit(site)
+    day = site.local_day(now)
     ticket_id = request.ticket_id or uuid.uuid4()
     draft = WaitingTicket(
         ticket_id=ticket_id,
@@ -222,26 +233,30 @@ async def issue(
 ) -> Ticket:
     """``POST /tickets``: issue a ticket; with an appointment, check the booking in first (in
     the same transaction), in the queue it was booked in unless another was named.
-    ``admit(site)`` refuses a caller who may not issue at the site (it raises), before
-    anything else is read or written; the site it saw is the one the ticket is issued at."""
+    ``admit(site)`` refuses a caller who may not issue at the site (it raises) on the site the
+    command reads; the site it saw is the one the ticket is issued at. Without an appointment
+    the site is read with the queue's number, in one round trip (``load_site_and_number``),
+    so the refusal comes after the number (rolled back with the rest: nothing is written but,
+    as for any refused issue, the subject's first key in the key store, which holds no data)."""
+    if appointment_id is None:
+        return await issue_ticket(conn, store, request, context, now, phone_key, admit=admit)
     site = await load_site(conn, store, request.site_id)
     admit(site)
-    if appointment_id is not None:
-        booked = await booked_queue(conn, appointment_id, request.customer_id, staff=staff)
-        queue = request.queue if queue_given else booked
-        ticket_id = uuid.uuid4()
-        appointment = await check_in_appointment(
-            conn,
-            store,
-            appointment_id,
-            ticket_id=ticket_id,
-            customer_id=request.customer_id,
-            site_id=request.site_id,
-            queue=queue,
-            now=now,
-            context=context,
-        )
-        request = replace(request, ticket_id=ticket_id, appointment=appointment, queue=queue)
+    booked = await booked_queue(conn, appointment_id, request.customer_id, staff=staff)
+    queue = request.queue if queue_given else booked
+    ticket_id = uuid.uuid4()
+    appointment = await check_in_appointment(
+        conn,
+        store,
+        appointment_id,
+        ticket_id=ticket_id,
+        customer_id=request.customer_id,
+        site_id=request.site_id,
+        queue=queue,
+        now=now,
+        context=context,
+    )
+    request = replace(request, ticket_id=ticket_id, appointment=appointment, queue=queue)
     return await issue_ticket(conn, store, request, context, now, phone_key, site)
 
 

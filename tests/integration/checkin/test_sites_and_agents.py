@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -95,6 +95,37 @@ async def test_numbers_restart_at_the_sites_local_midnight(
     assert after["service_day"] == next_midnight.date().isoformat()
     # 16:00:05 UTC: a UTC day would not have turned yet, the Shanghai day has
     assert clock.now().astimezone(UTC).hour == 16
+
+
+async def test_a_site_first_met_unconfigured_numbers_on_its_own_day_once_it_has_a_time_zone(
+    stack: dict[str, RunningService], token: Callable[..., str], clock: OffsetClock
+) -> None:
+    """A ticket reads its site with the queue's number in one statement, the number taken for
+    the day the site's kept state says (``load_site_and_number``). When the site's events
+    since then change that day, the number is taken again for the site's own day, and the one
+    taken for the old day is not used up."""
+    checkin = stack["checkin"]
+    desk = Desk(checkin.client, token)
+    now = clock.now()
+    evening = datetime.combine(now.astimezone(UTC).date(), time(20), UTC)  # Shanghai: 04:00
+    clock.advance(evening - now if evening > now else evening + timedelta(days=1) - now)
+    utc_day = clock.now().astimezone(UTC).date()
+    first = await desk.issue()  # a site nobody configured: UTC
+    assert (first["number"], first["service_day"]) == ("A001", utc_day.isoformat())
+    await desk.configure(timezone="Asia/Shanghai")
+    shanghai_day = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert shanghai_day != utc_day
+    second = await desk.issue()
+    assert (second["number"], second["service_day"]) == ("A001", shanghai_day.isoformat())
+    counters = await checkin.runtime.pool.fetch(
+        """SELECT day, last_number FROM ticket_counters
+           WHERE site_id = $1 AND queue = 'account_security' ORDER BY day""",
+        desk.site_id,
+    )
+    assert [(row["day"], row["last_number"]) for row in counters] == [
+        (utc_day, 1),
+        (shanghai_day, 1),
+    ]
 
 
 async def test_agents_sign_in_at_a_desk_take_breaks_and_sign_out_as_events(
