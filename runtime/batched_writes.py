@@ -22,14 +22,12 @@ import inspect
 import itertools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import asyncpg
 
 
-@dataclass(frozen=True)
-class _Write:
+class _Write(NamedTuple):  # a tuple: one per queued write
     sql: str
     args: tuple[Any, ...]
     position: int  # the batch position of the record whose handler queued it

@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -215,6 +215,24 @@ def _unsealed(envelope: Envelope) -> EventPayload | None:
         return None
 
 
+class Polled(Protocol):
+    """What the runner reads of a Kafka record: a ``Record``, or aiokafka's ConsumerRecord as
+    it was polled (a rebuild does not copy its records)."""
+
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
+
+
 @dataclass(frozen=True)
 class Record:
     """A Kafka record as the runner reads it (aiokafka's ConsumerRecord has these fields)."""
@@ -238,12 +256,12 @@ class Record:
         )
 
 
-@dataclass(frozen=True)
-class _Pending:
-    """A decoded record this group handles, waiting for its turn in a batch."""
+class _Pending(NamedTuple):
+    """A decoded record this group handles, waiting for its turn in a batch (a tuple: a
+    replay makes one per record)."""
 
-    index: int  # in the batch
-    record: Record
+    place: int  # its index in the batch
+    record: Polled
     envelope: Envelope
     event_type: str
     handler: EventHandler
@@ -396,7 +414,7 @@ class ConsumerRunner:
         trace its headers carry (the live path; FastStream's own span is the batch's)."""
         return await self._execute(self._plan(records), records, conn, traced)
 
-    def _plan(self, records: Sequence[Record]) -> _Plan:
+    def _plan(self, records: Sequence[Polled]) -> _Plan:
         """Decode a batch (CPU only, no I/O: a rebuild does it while the previous batch's
         statements run)."""
         outcomes: list[Outcome | None] = [None] * len(records)
@@ -434,7 +452,7 @@ class ConsumerRunner:
     async def _execute(
         self,
         plan: _Plan,
-        records: Sequence[Record],
+        records: Sequence[Polled],
         conn: asyncpg.Connection | None,
         traced: bool,
         *,
@@ -499,7 +517,7 @@ class ConsumerRunner:
                 await self._run(run[: failed.position], outcomes, conn, traced, replay=replay)
                 culprit = run[failed.position]
                 poison = isinstance(failed.error, PoisonMessage)
-                outcomes[culprit.index] = await self._alone(
+                outcomes[culprit.place] = await self._alone(
                     culprit.record, conn, traced, tried=0 if poison else 1, error=failed.error
                 )
                 run = run[failed.position + 1 :]
@@ -509,10 +527,10 @@ class ConsumerRunner:
                 continue
             except Exception:  # e.g. at COMMIT: no record to blame, so each in its own
                 for pending in run:
-                    outcomes[pending.index] = await self._alone(pending.record, conn, traced)
+                    outcomes[pending.place] = await self._alone(pending.record, conn, traced)
                 return False
             for pending, outcome in zip(run, done, strict=True):
-                outcomes[pending.index] = outcome
+                outcomes[pending.place] = outcome
             for outcome in set(done):
                 processed_counter.add(
                     done.count(outcome), {"group": self.group.name, "outcome": outcome}
@@ -522,7 +540,7 @@ class ConsumerRunner:
 
     async def _alone(
         self,
-        record: Record,
+        record: Polled,
         conn: asyncpg.Connection | None,
         traced: bool,
         *,
@@ -573,7 +591,7 @@ class ConsumerRunner:
                     )
                 await self._back_off(record, attempts, failure)
 
-    async def _back_off(self, record: Record, attempts: int, error: BaseException) -> None:
+    async def _back_off(self, record: Polled, attempts: int, error: BaseException) -> None:
         delay = min(self.retry_backoff * 2 ** (attempts - 1), self.max_backoff)
         log.warning(
             "consumer retrying",
@@ -761,7 +779,7 @@ class ConsumerRunner:
         finally:
             correlation_id_var.reset(token)
 
-    def _applied(self, envelope: Envelope, record: Record) -> None:
+    def _applied(self, envelope: Envelope, record: Polled) -> None:
         """One line per applied event, inside its span: the formatter adds its trace id and
         correlation id, so a flow is followed through every service's log by one id."""
         if not log.isEnabledFor(logging.INFO):  # its fields cost more than the check
@@ -780,7 +798,7 @@ class ConsumerRunner:
 
     async def _dead_letter(
         self,
-        record: Record,
+        record: Polled,
         error: str,
         attempts: int,
         event_id: str | None,
@@ -942,7 +960,7 @@ class ConsumerRunner:
                     )
                 polled = await first
                 while polled is not None:
-                    batch = [Record.of(record) for record in polled]
+                    batch = polled  # aiokafka's records as they are: nothing copied
                     plan = self._plan(batch)  # while the previous batch's statements run
                     await settle()
                     in_flight = asyncio.create_task(
