@@ -21,7 +21,15 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -280,6 +288,17 @@ class _Plan:
     passed: list[Envelope]  # every decoded envelope: the stream positions the batch passes
 
 
+@dataclass
+class _Collected:
+    """A replay's run handled ahead of its transaction (``ConsumerRunner._collect``): the
+    writes its first ``done`` records queued."""
+
+    writes: BatchedWrites
+    done: int
+
+
+YIELD_EVERY = 64  # records a replay decodes or handles between two turns of the event loop
+
 _INBOX_COLUMNS = ("consumer_group", "event_id", "topic", "kafka_partition", "kafka_offset")
 
 
@@ -415,8 +434,28 @@ class ConsumerRunner:
         return await self._execute(self._plan(records), records, conn, traced)
 
     def _plan(self, records: Sequence[Polled]) -> _Plan:
-        """Decode a batch (CPU only, no I/O: a rebuild does it while the previous batch's
-        statements run)."""
+        """Decode a batch (CPU only, no I/O)."""
+        planning = self._planning(records)
+        while True:
+            try:
+                next(planning)
+            except StopIteration as planned:
+                return planned.value
+
+    async def _plan_aside(self, records: Sequence[Polled]) -> _Plan:
+        """``_plan`` letting the event loop turn every ``YIELD_EVERY`` records: a rebuild
+        decodes a batch while the previous batch's statements run, and each of their round
+        trips needs a turn."""
+        planning = self._planning(records)
+        while True:
+            try:
+                next(planning)
+            except StopIteration as planned:
+                return planned.value
+            await asyncio.sleep(0)
+
+    def _planning(self, records: Sequence[Polled]) -> Generator[None, None, _Plan]:
+        """``_plan``'s work; yields now and then, returns the plan."""
         outcomes: list[Outcome | None] = [None] * len(records)
         steps: list[list[_Pending] | int] = []
         run: list[_Pending] = []
@@ -424,6 +463,8 @@ class ConsumerRunner:
         passed: list[Envelope] = []
         ignored = 0
         for index, record in enumerate(records):
+            if index % YIELD_EVERY == YIELD_EVERY - 1:
+                yield
             try:
                 envelope, event_type = decode_record(record.value)
                 passed.append(envelope)
@@ -457,21 +498,26 @@ class ConsumerRunner:
         traced: bool,
         *,
         replay: bool = False,
+        collected: Sequence[_Collected | None] = (),
     ) -> list[Outcome]:
-        """Carry out a plan in its order; ``replay``: a rebuild's (see ``_apply``)."""
+        """Carry out a plan in its order; ``replay``: a rebuild's (see ``_apply``), whose runs
+        may have been ``collected`` ahead (one per step of the plan)."""
         outcomes = plan.outcomes
         *steps, last = plan.steps
-        for step in steps:
+        ahead = list(collected) or [None] * len(plan.steps)
+        for step, ready in zip(steps, ahead, strict=False):
             if isinstance(step, int):
                 outcomes[step] = await self._alone(records[step], conn, traced)
             else:
-                await self._run(step, outcomes, conn, traced, replay=replay)
+                await self._run(step, outcomes, conn, traced, replay=replay, collected=ready)
         assert isinstance(last, list)
         # live, the positions passed (runtime/positions.py) go with the batch's last run when
         # it commits at once: everything before it is done, everything in it commits with them
         # (a rebuild's positions would say nothing new)
         along = plan.passed if conn is None else []
-        recorded = await self._run(last, outcomes, conn, traced, passed=along, replay=replay)
+        recorded = await self._run(
+            last, outcomes, conn, traced, passed=along, replay=replay, collected=ahead[-1]
+        )
         assert all(outcome is not None for outcome in outcomes)
         if conn is None:
             await self._record_passed([] if recorded else plan.passed)
@@ -503,15 +549,17 @@ class ConsumerRunner:
         *,
         passed: Sequence[Envelope] = (),
         replay: bool = False,
+        collected: _Collected | None = None,
     ) -> bool:
         """A run of records in one transaction; on a record's failure, the ones before it
         again without it, then it alone (its try here counted), then the rest. ``passed``:
         stream positions to record in the run's transaction if it commits whole; returns
-        whether they were."""
+        whether they were. ``collected``: what its first try may use (``_collect``)."""
         while run:
+            ahead, collected = collected, None
             try:
                 async with self._connection(conn) as db:
-                    done = await self._apply(db, run, traced, passed, replay=replay)
+                    done = await self._apply(db, run, traced, passed, replay=replay, ahead=ahead)
             except _RecordFailed as failed:
                 passed = ()
                 await self._run(run[: failed.position], outcomes, conn, traced, replay=replay)
@@ -629,6 +677,7 @@ class ConsumerRunner:
         passed: Sequence[Envelope] = (),
         *,
         replay: bool = False,
+        ahead: _Collected | None = None,
     ) -> list[Outcome]:
         """One transaction: the group's shared lock, every inbox row and the stream positions
         ``passed`` in one statement, then the handler of each record whose row was new. Raises
@@ -640,10 +689,11 @@ class ConsumerRunner:
         inbox rows are copied in (``COPY``, several times cheaper than an insert that checks
         each row), every record taken as new; if one of them is not (a copy of an event
         published twice, applied earlier in the replay), the copy fails on the inbox's key,
-        nothing ran yet, and the run is applied again the ordinary way."""
+        nothing ran yet, and the run is applied again the ordinary way (without what was
+        collected ``ahead``: its duplicates change nothing)."""
         if replay:
             try:
-                return await self._apply_copied(conn, run, traced)
+                return await self._apply_copied(conn, run, traced, ahead)
             except _AlreadyInInbox:
                 pass
         streams, versions = positions.latest_versions(passed)
@@ -673,7 +723,11 @@ class ConsumerRunner:
             return await self._effects(conn, run, traced, fresh)
 
     async def _apply_copied(
-        self, conn: asyncpg.Connection, run: Sequence[_Pending], traced: bool
+        self,
+        conn: asyncpg.Connection,
+        run: Sequence[_Pending],
+        traced: bool,
+        ahead: _Collected | None,
     ) -> list[Outcome]:
         """``_apply`` of a replay: the inbox rows copied in (see there)."""
         async with conn.transaction():
@@ -694,7 +748,7 @@ class ConsumerRunner:
                 )
             except asyncpg.UniqueViolationError:
                 raise _AlreadyInInbox from None
-            return await self._effects(conn, run, traced, None)
+            return await self._effects(conn, run, traced, None, ahead)
 
     async def _effects(
         self,
@@ -702,15 +756,21 @@ class ConsumerRunner:
         run: Sequence[_Pending],
         traced: bool,
         fresh: set[UUID] | None,
+        ahead: _Collected | None = None,
     ) -> list[Outcome]:
         """Inside a run's transaction, after its inbox rows: each handler of a record whose
-        row was new (``fresh``; None: all of them), in order."""
+        row was new (``fresh``; None: all of them), in order; those ``ahead`` had theirs run
+        already (every record of a replay is new), their writes queued."""
         # a projection's writes go together (runtime.batched_writes); a reaction's
         # appends keep the connection as it is
         writes = BatchedWrites(conn, INFRASTRUCTURE_ERRORS) if self.group.rebuildable else None
-        outcomes = []
+        start = 0
+        if ahead is not None:
+            writes, start = ahead.writes, ahead.done
+        outcomes = [Outcome.APPLIED] * start
         causes: list[tuple[Envelope, list[positions.Position]]] = []
-        for position, pending in enumerate(run):
+        for position in range(start, len(run)):
+            pending = run[position]
             if fresh is not None and pending.envelope.event_id not in fresh:
                 outcomes.append(Outcome.DUPLICATE)
                 continue
@@ -737,6 +797,41 @@ class ConsumerRunner:
         positions.attempt_writes.set(None)
         await positions.record_caused(conn, causes)
         return outcomes
+
+    async def _collect(self, plan: _Plan, conn: asyncpg.Connection) -> list[_Collected | None]:
+        """A replay's handlers run ahead of their transactions, while the previous batch's
+        statements run: each run's writes are queued, not sent (``BatchedWrites.collecting``),
+        so that the transaction is left with statements only. A run's collection stops at a
+        record whose payload is sealed (revealed at its turn), whose handler needs the
+        connection (a read must see what was written before it) or fails: its partial writes
+        are dropped and it runs at its turn with the ones after it, in the transaction, as
+        it would have. Handlers keep their effects inside their transaction (the class's
+        text), so running one again is safe."""
+        collected: list[_Collected | None] = []
+        handled = 0
+        for step in plan.steps:
+            if isinstance(step, int):
+                collected.append(None)
+                continue
+            writes = BatchedWrites(conn, INFRASTRUCTURE_ERRORS, collecting=True)
+            done = 0
+            for position, pending in enumerate(step):
+                if pending.payload is None:
+                    break
+                queued = writes.queued
+                writes.position = position
+                try:
+                    await self._handle(writes.connection, pending, traced=False)
+                except Exception:  # NotYet, or a failure it meets again at its turn
+                    writes.forget_after(queued)
+                    break
+                done += 1
+                handled += 1
+                if handled % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+            writes.collecting = False
+            collected.append(_Collected(writes, done))
+        return collected
 
     async def _handle(self, conn: asyncpg.Connection, pending: _Pending, traced: bool) -> None:
         envelope, record = pending.envelope, pending.record
@@ -961,10 +1056,12 @@ class ConsumerRunner:
                 polled = await first
                 while polled is not None:
                     batch = polled  # aiokafka's records as they are: nothing copied
-                    plan = self._plan(batch)  # while the previous batch's statements run
+                    # while the previous batch's statements run: decoded, handled ahead
+                    plan = await self._plan_aside(batch)
+                    collected = await self._collect(plan, conn)
                     await settle()
                     in_flight = asyncio.create_task(
-                        self._execute(plan, batch, conn, False, replay=True)
+                        self._execute(plan, batch, conn, False, replay=True, collected=collected)
                     )
                     polled = await anext(reading, None)
                 await settle()
