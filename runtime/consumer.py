@@ -994,14 +994,15 @@ class ConsumerRunner:
         as live) while holding the group's lock: live consumers of the group wait meanwhile.
         ``progress`` is told after each commit.
 
-        Time goes to waiting for PostgreSQL more than to Python, so the two overlap: Kafka
-        opens while the tables are emptied, and each batch is decoded while the previous
-        one's statements run (on the one connection that holds the lock, so the
-        transactions stay in order). The replay's transactions commit without waiting for
-        their WAL to reach the disk (``synchronous_commit = off``: a crash of the server
-        loses at most the last few, as if the rebuild had stopped there — it is run again);
-        one durable commit at the end makes all of them durable before the lock is
-        released."""
+        Python and PostgreSQL overlap: Kafka opens while the tables are emptied, and each
+        batch is decoded and its handlers run (``_collect``: writes queued, not sent) while
+        the previous one's statements run on the one connection that holds the lock (so the
+        transactions stay in order); the decoding lets the event loop turn every
+        ``YIELD_EVERY`` records, since each of those statements needs a turn to be sent.
+        The replay's transactions commit without waiting for their WAL to reach the disk
+        (``synchronous_commit = off``: a crash of the server loses at most the last few, as
+        if the rebuild had stopped there — it is run again); one durable commit at the end
+        makes all of them durable before the lock is released."""
         if not self.group.rebuildable:
             raise ValueError(f"{self.group.name} is a reaction, not a projection")
         with _fewer_collections():
