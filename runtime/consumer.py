@@ -459,7 +459,7 @@ class ConsumerRunner:
         outcomes: list[Outcome | None] = [None] * len(records)
         steps: list[list[_Pending] | int] = []
         run: list[_Pending] = []
-        in_run: set[UUID] = set()
+        in_run: set[int] = set()  # event ids as integers (a UUID hashes in Python)
         passed: list[Envelope] = []
         ignored = 0
         for index, record in enumerate(records):
@@ -475,12 +475,14 @@ class ConsumerRunner:
                 outcomes[index] = Outcome.IGNORED
                 ignored += 1
                 continue
-            if envelope is not None and handler is not None and envelope.event_id not in in_run:
-                run.append(
-                    _Pending(index, record, envelope, event_type, handler, _unsealed(envelope))
-                )
-                in_run.add(envelope.event_id)
-                continue
+            if envelope is not None and handler is not None:
+                event_id = envelope.event_id.int
+                if event_id not in in_run:
+                    run.append(
+                        _Pending(index, record, envelope, event_type, handler, _unsealed(envelope))
+                    )
+                    in_run.add(event_id)
+                    continue
             # poison (dead-lettered alone at its place) or the same event twice in one batch
             # (its first copy's inbox row is not committed yet): the run so far goes first
             steps += [run, index]
