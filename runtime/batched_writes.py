@@ -69,6 +69,7 @@ class BatchedWrites:
         self._queued: list[_Write] = []
         self.position = 0
         self.collecting = collecting
+        self.refused = False  # NotYet was raised (even if a handler caught it)
 
     @property
     def queued(self) -> int:
@@ -94,6 +95,7 @@ class BatchedWrites:
     async def flush(self) -> None:
         """Send every queued write, in order; consecutive copies of a statement together."""
         if self.collecting:
+            self.refused = True
             raise NotYet
         queued, self._queued = self._queued, []
         for sql, run in itertools.groupby(queued, key=lambda write: write.sql):

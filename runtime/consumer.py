@@ -827,6 +827,9 @@ class ConsumerRunner:
                 except Exception:  # NotYet, or a failure it meets again at its turn
                     writes.forget_after(queued)
                     break
+                if writes.refused:  # it caught NotYet and went on without its read
+                    writes.forget_after(queued)
+                    break
                 done += 1
                 handled += 1
                 if handled % YIELD_EVERY == 0:

@@ -116,6 +116,7 @@ async def test_while_collecting_writes_wait_and_nothing_reaches_the_connection()
             pass
     with pytest.raises(NotYet):
         await writes.flush()
+    assert writes.refused  # known even to a caller whose handler caught it
     assert recorder.sent == []
     writes.forget_after(kept)
     writes.collecting = False  # its turn, in the transaction
