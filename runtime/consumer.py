@@ -750,7 +750,7 @@ class ConsumerRunner:
                 )
             except asyncpg.UniqueViolationError:
                 raise _AlreadyInInbox from None
-            return await self._effects(conn, run, traced, None, ahead)
+            return await self._effects(conn, run, traced, None, ahead, quiet=True)
 
     async def _effects(
         self,
@@ -759,10 +759,13 @@ class ConsumerRunner:
         traced: bool,
         fresh: set[UUID] | None,
         ahead: _Collected | None = None,
+        *,
+        quiet: bool = False,
     ) -> list[Outcome]:
         """Inside a run's transaction, after its inbox rows: each handler of a record whose
         row was new (``fresh``; None: all of them), in order; those ``ahead`` had theirs run
-        already (every record of a replay is new), their writes queued."""
+        already (every record of a replay is new), their writes queued. ``quiet``: no
+        ``event applied`` line per record (a replay's)."""
         # a projection's writes go together (runtime.batched_writes); a reaction's
         # appends keep the connection as it is
         writes = BatchedWrites(conn, INFRASTRUCTURE_ERRORS) if self.group.rebuildable else None
@@ -783,7 +786,7 @@ class ConsumerRunner:
                     causes.append((pending.envelope, caused))
                 else:
                     writes.position = position
-                    await self._handle(writes.connection, pending, traced)
+                    await self._handle(writes.connection, pending, traced, quiet=quiet)
             except INFRASTRUCTURE_ERRORS:
                 raise
             except WritesFailed as failed:
@@ -823,7 +826,7 @@ class ConsumerRunner:
                 queued = writes.queued
                 writes.position = position
                 try:
-                    await self._handle(writes.connection, pending, traced=False)
+                    await self._handle(writes.connection, pending, traced=False, quiet=True)
                 except Exception:  # NotYet, or a failure it meets again at its turn
                     writes.forget_after(queued)
                     break
@@ -838,7 +841,12 @@ class ConsumerRunner:
             collected.append(_Collected(writes, done))
         return collected
 
-    async def _handle(self, conn: asyncpg.Connection, pending: _Pending, traced: bool) -> None:
+    async def _handle(
+        self, conn: asyncpg.Connection, pending: _Pending, traced: bool, *, quiet: bool = False
+    ) -> None:
+        """A record's handler, with its correlation id (and, ``traced``, its span) current;
+        then its ``event applied`` line unless ``quiet``: a replay's records are history, and
+        a line each cost more than handling them (the rebuild logs its counts at the end)."""
         envelope, record = pending.envelope, pending.record
         token = correlation_id_var.set(str(envelope.correlation_id))
         try:
@@ -857,7 +865,8 @@ class ConsumerRunner:
             )
             if not traced:
                 await pending.handler(conn, received)
-                self._applied(envelope, record)
+                if not quiet:
+                    self._applied(envelope, record)
                 return
             carrier = {name: value.decode(errors="replace") for name, value in record.headers}
             with tracer.start_as_current_span(

@@ -5,6 +5,7 @@ not poison its batch-mates."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
@@ -411,3 +412,18 @@ async def test_a_rebuild_dead_letters_a_failing_record_and_applies_the_rest_once
     inbox = await effects.inbox()
     assert inbox[events[6].event_id] == "dead_lettered"
     assert sum(outcome == "applied" for outcome in inbox.values()) == 11
+
+
+async def test_a_rebuild_logs_its_counts_not_a_line_per_record(
+    effects: Effects, settings: ServiceSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A replay's records are history: no ``event applied`` line each (a line cost more than
+    handling the record), one ``rebuild finished`` with the counts."""
+    events = [envelope(f"lg-{n}") for n in range(12)]
+    kafka, runner = await rebuild_runner(effects, settings, events)
+    with caplog.at_level(logging.INFO, logger="runtime.consumer"):
+        report = await runner.rebuild(kafka.bootstrap_servers, commit_every=5)
+    assert report["applied"] == 12
+    messages = [r.getMessage() for r in caplog.records if r.name == "runtime.consumer"]
+    assert "event applied" not in messages
+    assert messages.count("rebuild finished") == 1
