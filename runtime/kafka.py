@@ -352,7 +352,7 @@ async def read_to_end(
             polled = await consumer.getmany(*remaining, timeout_ms=50, max_records=batch_size)
             batch: list[ConsumerRecord[bytes, bytes]] = []
             for tp, records in polled.items():
-                if records[-1].offset < ends[tp]:  # nearly always: no test per record
+                if records and records[-1].offset < ends[tp]:  # nearly always: no test each
                     batch += records
                 else:
                     batch += [record for record in records if record.offset < ends[tp]]
