@@ -10,6 +10,11 @@ the batch commits. A run of the same statement goes as one pipelined ``executema
 therefore see every earlier write, in order, and the projection ends in the state it would
 have reached statement by statement, inside the same transaction.
 
+A rebuild also runs a batch's handlers ahead of their transaction, while the previous
+batch's statements run (``collecting``): writes are only queued then, and anything that
+needs the connection raises ``NotYet`` instead: that record and the ones after it run at
+their turn, inside the transaction, as above.
+
 What a handler gives up: ``execute`` answers ``None`` instead of PostgreSQL's status string
 (no projection reads it), and a failing write surfaces at the next flush, not at its call:
 the failure names the batch positions of the records whose writes failed, so the runner
@@ -22,14 +27,12 @@ import inspect
 import itertools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import asyncpg
 
 
-@dataclass(frozen=True)
-class _Write:
+class _Write(NamedTuple):  # a tuple: one per queued write
     sql: str
     args: tuple[Any, ...]
     position: int  # the batch position of the record whose handler queued it
@@ -43,18 +46,39 @@ class WritesFailed(Exception):
         self.positions, self.error = positions, error
 
 
+class NotYet(Exception):
+    """A handler asked for the connection while its writes were being collected ahead of
+    their transaction."""
+
+
 class BatchedWrites:
     """Wraps the batch's connection (see the module's text). ``position`` is set by the runner
     before each record's handler runs. ``passthrough`` errors (the database is gone) are
-    raised as they are; other failures of queued writes become ``WritesFailed``."""
+    raised as they are; other failures of queued writes become ``WritesFailed``.
+    ``collecting``: nothing is sent yet (see the module's text)."""
 
     def __init__(
-        self, conn: asyncpg.Connection, passthrough: tuple[type[BaseException], ...]
+        self,
+        conn: asyncpg.Connection,
+        passthrough: tuple[type[BaseException], ...],
+        *,
+        collecting: bool = False,
     ) -> None:
         self._conn = conn
         self._passthrough = passthrough
         self._queued: list[_Write] = []
         self.position = 0
+        self.collecting = collecting
+        self.refused = False  # NotYet was raised (even if a handler caught it)
+
+    @property
+    def queued(self) -> int:
+        return len(self._queued)
+
+    def forget_after(self, queued: int) -> None:
+        """Drop the writes queued after the first ``queued`` (a handler that did not finish
+        while collecting runs again at its turn)."""
+        del self._queued[queued:]
 
     @property
     def connection(self) -> asyncpg.Connection:
@@ -70,6 +94,9 @@ class BatchedWrites:
 
     async def flush(self) -> None:
         """Send every queued write, in order; consecutive copies of a statement together."""
+        if self.collecting:
+            self.refused = True
+            raise NotYet
         queued, self._queued = self._queued, []
         for sql, run in itertools.groupby(queued, key=lambda write: write.sql):
             writes = list(run)

@@ -21,11 +21,19 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -215,6 +223,24 @@ def _unsealed(envelope: Envelope) -> EventPayload | None:
         return None
 
 
+class Polled(Protocol):
+    """What the runner reads of a Kafka record: a ``Record``, or aiokafka's ConsumerRecord as
+    it was polled (a rebuild does not copy its records)."""
+
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
+
+
 @dataclass(frozen=True)
 class Record:
     """A Kafka record as the runner reads it (aiokafka's ConsumerRecord has these fields)."""
@@ -238,12 +264,12 @@ class Record:
         )
 
 
-@dataclass(frozen=True)
-class _Pending:
-    """A decoded record this group handles, waiting for its turn in a batch."""
+class _Pending(NamedTuple):
+    """A decoded record this group handles, waiting for its turn in a batch (a tuple: a
+    replay makes one per record)."""
 
-    index: int  # in the batch
-    record: Record
+    place: int  # its index in the batch
+    record: Polled
     envelope: Envelope
     event_type: str
     handler: EventHandler
@@ -261,6 +287,17 @@ class _Plan:
     steps: list[list[_Pending] | int]
     passed: list[Envelope]  # every decoded envelope: the stream positions the batch passes
 
+
+@dataclass
+class _Collected:
+    """A replay's run handled ahead of its transaction (``ConsumerRunner._collect``): the
+    writes its first ``done`` records queued."""
+
+    writes: BatchedWrites
+    done: int
+
+
+YIELD_EVERY = 64  # records a replay decodes or handles between two turns of the event loop
 
 _INBOX_COLUMNS = ("consumer_group", "event_id", "topic", "kafka_partition", "kafka_offset")
 
@@ -396,16 +433,38 @@ class ConsumerRunner:
         trace its headers carry (the live path; FastStream's own span is the batch's)."""
         return await self._execute(self._plan(records), records, conn, traced)
 
-    def _plan(self, records: Sequence[Record]) -> _Plan:
-        """Decode a batch (CPU only, no I/O: a rebuild does it while the previous batch's
-        statements run)."""
+    def _plan(self, records: Sequence[Polled]) -> _Plan:
+        """Decode a batch (CPU only, no I/O)."""
+        planning = self._planning(records)
+        while True:
+            try:
+                next(planning)
+            except StopIteration as planned:
+                return planned.value
+
+    async def _plan_aside(self, records: Sequence[Polled]) -> _Plan:
+        """``_plan`` letting the event loop turn every ``YIELD_EVERY`` records: a rebuild
+        decodes a batch while the previous batch's statements run, and each of their round
+        trips needs a turn."""
+        planning = self._planning(records)
+        while True:
+            try:
+                next(planning)
+            except StopIteration as planned:
+                return planned.value
+            await asyncio.sleep(0)
+
+    def _planning(self, records: Sequence[Polled]) -> Generator[None, None, _Plan]:
+        """``_plan``'s work; yields now and then, returns the plan."""
         outcomes: list[Outcome | None] = [None] * len(records)
         steps: list[list[_Pending] | int] = []
         run: list[_Pending] = []
-        in_run: set[UUID] = set()
+        in_run: set[int] = set()  # event ids as integers (a UUID hashes in Python)
         passed: list[Envelope] = []
         ignored = 0
         for index, record in enumerate(records):
+            if index % YIELD_EVERY == YIELD_EVERY - 1:
+                yield
             try:
                 envelope, event_type = decode_record(record.value)
                 passed.append(envelope)
@@ -416,12 +475,14 @@ class ConsumerRunner:
                 outcomes[index] = Outcome.IGNORED
                 ignored += 1
                 continue
-            if envelope is not None and handler is not None and envelope.event_id not in in_run:
-                run.append(
-                    _Pending(index, record, envelope, event_type, handler, _unsealed(envelope))
-                )
-                in_run.add(envelope.event_id)
-                continue
+            if envelope is not None and handler is not None:
+                event_id = envelope.event_id.int
+                if event_id not in in_run:
+                    run.append(
+                        _Pending(index, record, envelope, event_type, handler, _unsealed(envelope))
+                    )
+                    in_run.add(event_id)
+                    continue
             # poison (dead-lettered alone at its place) or the same event twice in one batch
             # (its first copy's inbox row is not committed yet): the run so far goes first
             steps += [run, index]
@@ -434,26 +495,31 @@ class ConsumerRunner:
     async def _execute(
         self,
         plan: _Plan,
-        records: Sequence[Record],
+        records: Sequence[Polled],
         conn: asyncpg.Connection | None,
         traced: bool,
         *,
         replay: bool = False,
+        collected: Sequence[_Collected | None] = (),
     ) -> list[Outcome]:
-        """Carry out a plan in its order; ``replay``: a rebuild's (see ``_apply``)."""
+        """Carry out a plan in its order; ``replay``: a rebuild's (see ``_apply``), whose runs
+        may have been ``collected`` ahead (one per step of the plan)."""
         outcomes = plan.outcomes
         *steps, last = plan.steps
-        for step in steps:
+        ahead = list(collected) or [None] * len(plan.steps)
+        for step, ready in zip(steps, ahead, strict=False):
             if isinstance(step, int):
                 outcomes[step] = await self._alone(records[step], conn, traced)
             else:
-                await self._run(step, outcomes, conn, traced, replay=replay)
+                await self._run(step, outcomes, conn, traced, replay=replay, collected=ready)
         assert isinstance(last, list)
         # live, the positions passed (runtime/positions.py) go with the batch's last run when
         # it commits at once: everything before it is done, everything in it commits with them
         # (a rebuild's positions would say nothing new)
         along = plan.passed if conn is None else []
-        recorded = await self._run(last, outcomes, conn, traced, passed=along, replay=replay)
+        recorded = await self._run(
+            last, outcomes, conn, traced, passed=along, replay=replay, collected=ahead[-1]
+        )
         assert all(outcome is not None for outcome in outcomes)
         if conn is None:
             await self._record_passed([] if recorded else plan.passed)
@@ -485,21 +551,23 @@ class ConsumerRunner:
         *,
         passed: Sequence[Envelope] = (),
         replay: bool = False,
+        collected: _Collected | None = None,
     ) -> bool:
         """A run of records in one transaction; on a record's failure, the ones before it
         again without it, then it alone (its try here counted), then the rest. ``passed``:
         stream positions to record in the run's transaction if it commits whole; returns
-        whether they were."""
+        whether they were. ``collected``: what its first try may use (``_collect``)."""
         while run:
+            ahead, collected = collected, None
             try:
                 async with self._connection(conn) as db:
-                    done = await self._apply(db, run, traced, passed, replay=replay)
+                    done = await self._apply(db, run, traced, passed, replay=replay, ahead=ahead)
             except _RecordFailed as failed:
                 passed = ()
                 await self._run(run[: failed.position], outcomes, conn, traced, replay=replay)
                 culprit = run[failed.position]
                 poison = isinstance(failed.error, PoisonMessage)
-                outcomes[culprit.index] = await self._alone(
+                outcomes[culprit.place] = await self._alone(
                     culprit.record, conn, traced, tried=0 if poison else 1, error=failed.error
                 )
                 run = run[failed.position + 1 :]
@@ -509,10 +577,10 @@ class ConsumerRunner:
                 continue
             except Exception:  # e.g. at COMMIT: no record to blame, so each in its own
                 for pending in run:
-                    outcomes[pending.index] = await self._alone(pending.record, conn, traced)
+                    outcomes[pending.place] = await self._alone(pending.record, conn, traced)
                 return False
             for pending, outcome in zip(run, done, strict=True):
-                outcomes[pending.index] = outcome
+                outcomes[pending.place] = outcome
             for outcome in set(done):
                 processed_counter.add(
                     done.count(outcome), {"group": self.group.name, "outcome": outcome}
@@ -522,7 +590,7 @@ class ConsumerRunner:
 
     async def _alone(
         self,
-        record: Record,
+        record: Polled,
         conn: asyncpg.Connection | None,
         traced: bool,
         *,
@@ -573,7 +641,7 @@ class ConsumerRunner:
                     )
                 await self._back_off(record, attempts, failure)
 
-    async def _back_off(self, record: Record, attempts: int, error: BaseException) -> None:
+    async def _back_off(self, record: Polled, attempts: int, error: BaseException) -> None:
         delay = min(self.retry_backoff * 2 ** (attempts - 1), self.max_backoff)
         log.warning(
             "consumer retrying",
@@ -611,6 +679,7 @@ class ConsumerRunner:
         passed: Sequence[Envelope] = (),
         *,
         replay: bool = False,
+        ahead: _Collected | None = None,
     ) -> list[Outcome]:
         """One transaction: the group's shared lock, every inbox row and the stream positions
         ``passed`` in one statement, then the handler of each record whose row was new. Raises
@@ -622,10 +691,11 @@ class ConsumerRunner:
         inbox rows are copied in (``COPY``, several times cheaper than an insert that checks
         each row), every record taken as new; if one of them is not (a copy of an event
         published twice, applied earlier in the replay), the copy fails on the inbox's key,
-        nothing ran yet, and the run is applied again the ordinary way."""
+        nothing ran yet, and the run is applied again the ordinary way (without what was
+        collected ``ahead``: its duplicates change nothing)."""
         if replay:
             try:
-                return await self._apply_copied(conn, run, traced)
+                return await self._apply_copied(conn, run, traced, ahead)
             except _AlreadyInInbox:
                 pass
         streams, versions = positions.latest_versions(passed)
@@ -655,7 +725,11 @@ class ConsumerRunner:
             return await self._effects(conn, run, traced, fresh)
 
     async def _apply_copied(
-        self, conn: asyncpg.Connection, run: Sequence[_Pending], traced: bool
+        self,
+        conn: asyncpg.Connection,
+        run: Sequence[_Pending],
+        traced: bool,
+        ahead: _Collected | None,
     ) -> list[Outcome]:
         """``_apply`` of a replay: the inbox rows copied in (see there)."""
         async with conn.transaction():
@@ -676,7 +750,7 @@ class ConsumerRunner:
                 )
             except asyncpg.UniqueViolationError:
                 raise _AlreadyInInbox from None
-            return await self._effects(conn, run, traced, None)
+            return await self._effects(conn, run, traced, None, ahead, quiet=True)
 
     async def _effects(
         self,
@@ -684,15 +758,24 @@ class ConsumerRunner:
         run: Sequence[_Pending],
         traced: bool,
         fresh: set[UUID] | None,
+        ahead: _Collected | None = None,
+        *,
+        quiet: bool = False,
     ) -> list[Outcome]:
         """Inside a run's transaction, after its inbox rows: each handler of a record whose
-        row was new (``fresh``; None: all of them), in order."""
+        row was new (``fresh``; None: all of them), in order; those ``ahead`` had theirs run
+        already (every record of a replay is new), their writes queued. ``quiet``: no
+        ``event applied`` line per record (a replay's)."""
         # a projection's writes go together (runtime.batched_writes); a reaction's
         # appends keep the connection as it is
         writes = BatchedWrites(conn, INFRASTRUCTURE_ERRORS) if self.group.rebuildable else None
-        outcomes = []
+        start = 0
+        if ahead is not None:
+            writes, start = ahead.writes, ahead.done
+        outcomes = [Outcome.APPLIED] * start
         causes: list[tuple[Envelope, list[positions.Position]]] = []
-        for position, pending in enumerate(run):
+        for position in range(start, len(run)):
+            pending = run[position]
             if fresh is not None and pending.envelope.event_id not in fresh:
                 outcomes.append(Outcome.DUPLICATE)
                 continue
@@ -703,7 +786,7 @@ class ConsumerRunner:
                     causes.append((pending.envelope, caused))
                 else:
                     writes.position = position
-                    await self._handle(writes.connection, pending, traced)
+                    await self._handle(writes.connection, pending, traced, quiet=quiet)
             except INFRASTRUCTURE_ERRORS:
                 raise
             except WritesFailed as failed:
@@ -720,7 +803,50 @@ class ConsumerRunner:
         await positions.record_caused(conn, causes)
         return outcomes
 
-    async def _handle(self, conn: asyncpg.Connection, pending: _Pending, traced: bool) -> None:
+    async def _collect(self, plan: _Plan, conn: asyncpg.Connection) -> list[_Collected | None]:
+        """A replay's handlers run ahead of their transactions, while the previous batch's
+        statements run: each run's writes are queued, not sent (``BatchedWrites.collecting``),
+        so that the transaction is left with statements only. A run's collection stops at a
+        record whose payload is sealed (revealed at its turn), whose handler needs the
+        connection (a read must see what was written before it) or fails: its partial writes
+        are dropped and it runs at its turn with the ones after it, in the transaction, as
+        it would have. Handlers keep their effects inside their transaction (the class's
+        text), so running one again is safe."""
+        collected: list[_Collected | None] = []
+        handled = 0
+        for step in plan.steps:
+            if isinstance(step, int):
+                collected.append(None)
+                continue
+            writes = BatchedWrites(conn, INFRASTRUCTURE_ERRORS, collecting=True)
+            done = 0
+            for position, pending in enumerate(step):
+                if pending.payload is None:
+                    break
+                queued = writes.queued
+                writes.position = position
+                try:
+                    await self._handle(writes.connection, pending, traced=False, quiet=True)
+                except Exception:  # NotYet, or a failure it meets again at its turn
+                    writes.forget_after(queued)
+                    break
+                if writes.refused:  # it caught NotYet and went on without its read
+                    writes.forget_after(queued)
+                    break
+                done += 1
+                handled += 1
+                if handled % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+            writes.collecting = False
+            collected.append(_Collected(writes, done))
+        return collected
+
+    async def _handle(
+        self, conn: asyncpg.Connection, pending: _Pending, traced: bool, *, quiet: bool = False
+    ) -> None:
+        """A record's handler, with its correlation id (and, ``traced``, its span) current;
+        then its ``event applied`` line unless ``quiet``: a replay's records are history, and
+        a line each cost more than handling them (the rebuild logs its counts at the end)."""
         envelope, record = pending.envelope, pending.record
         token = correlation_id_var.set(str(envelope.correlation_id))
         try:
@@ -739,7 +865,8 @@ class ConsumerRunner:
             )
             if not traced:
                 await pending.handler(conn, received)
-                self._applied(envelope, record)
+                if not quiet:
+                    self._applied(envelope, record)
                 return
             carrier = {name: value.decode(errors="replace") for name, value in record.headers}
             with tracer.start_as_current_span(
@@ -761,7 +888,7 @@ class ConsumerRunner:
         finally:
             correlation_id_var.reset(token)
 
-    def _applied(self, envelope: Envelope, record: Record) -> None:
+    def _applied(self, envelope: Envelope, record: Polled) -> None:
         """One line per applied event, inside its span: the formatter adds its trace id and
         correlation id, so a flow is followed through every service's log by one id."""
         if not log.isEnabledFor(logging.INFO):  # its fields cost more than the check
@@ -780,7 +907,7 @@ class ConsumerRunner:
 
     async def _dead_letter(
         self,
-        record: Record,
+        record: Polled,
         error: str,
         attempts: int,
         event_id: str | None,
@@ -881,14 +1008,15 @@ class ConsumerRunner:
         as live) while holding the group's lock: live consumers of the group wait meanwhile.
         ``progress`` is told after each commit.
 
-        Time goes to waiting for PostgreSQL more than to Python, so the two overlap: Kafka
-        opens while the tables are emptied, and each batch is decoded while the previous
-        one's statements run (on the one connection that holds the lock, so the
-        transactions stay in order). The replay's transactions commit without waiting for
-        their WAL to reach the disk (``synchronous_commit = off``: a crash of the server
-        loses at most the last few, as if the rebuild had stopped there — it is run again);
-        one durable commit at the end makes all of them durable before the lock is
-        released."""
+        Python and PostgreSQL overlap: Kafka opens while the tables are emptied, and each
+        batch is decoded and its handlers run (``_collect``: writes queued, not sent) while
+        the previous one's statements run on the one connection that holds the lock (so the
+        transactions stay in order); the decoding lets the event loop turn every
+        ``YIELD_EVERY`` records, since each of those statements needs a turn to be sent.
+        The replay's transactions commit without waiting for their WAL to reach the disk
+        (``synchronous_commit = off``: a crash of the server loses at most the last few, as
+        if the rebuild had stopped there — it is run again); one durable commit at the end
+        makes all of them durable before the lock is released."""
         if not self.group.rebuildable:
             raise ValueError(f"{self.group.name} is a reaction, not a projection")
         with _fewer_collections():
@@ -942,11 +1070,13 @@ class ConsumerRunner:
                     )
                 polled = await first
                 while polled is not None:
-                    batch = [Record.of(record) for record in polled]
-                    plan = self._plan(batch)  # while the previous batch's statements run
+                    batch = polled  # aiokafka's records as they are: nothing copied
+                    # while the previous batch's statements run: decoded, handled ahead
+                    plan = await self._plan_aside(batch)
+                    collected = await self._collect(plan, conn)
                     await settle()
                     in_flight = asyncio.create_task(
-                        self._execute(plan, batch, conn, False, replay=True)
+                        self._execute(plan, batch, conn, False, replay=True, collected=collected)
                     )
                     polled = await anext(reading, None)
                 await settle()

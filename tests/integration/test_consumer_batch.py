@@ -5,6 +5,7 @@ not poison its batch-mates."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
@@ -83,10 +84,22 @@ class Effects:
         self.infrastructure_failures: dict[str, int] = {}
         self.tries: dict[str, int] = {}
         self.letters: list[DeadLetter] = []
+        self.reading: set[str] = set()  # their handler first reads how many rows came before
+        self.careless: set[str] = set()  # ... and takes a failed read for "none"
 
     async def handler(self, conn: asyncpg.Connection, event: ReceivedEvent[TicketLeft]) -> None:
         stream = event.envelope.stream_id
         self.tries[stream] = self.tries.get(stream, 0) + 1
+        if stream in self.reading:
+            try:
+                before = await conn.fetchval(
+                    "SELECT count(*) FROM batch_effects WHERE grp = $1", self.group
+                )
+            except Exception:
+                if stream not in self.careless:
+                    raise
+                before = "none"
+            stream = f"{stream}@{before}"
         await conn.execute(
             "INSERT INTO batch_effects (grp, stream_id) VALUES ($1, $2)", self.group, stream
         )
@@ -308,10 +321,10 @@ async def test_the_live_subscription_consumes_in_batches_and_commits_after_the_e
 
 
 async def rebuild_runner(
-    effects: Effects, settings: ServiceSettings, published: list[Envelope]
+    effects: Effects, settings: ServiceSettings, published: list[Envelope], **options: Any
 ) -> tuple[KafkaSettings, ConsumerRunner]:
     """``published`` on a tickets topic of its own (one key, in order), and a runner of the
-    effects' group over it, ready to rebuild."""
+    effects' group over it (``options``: the runner's), ready to rebuild."""
     kafka = settings.kafka.model_copy(
         update={"topic_prefix": f"{settings.kafka.topic_prefix}{uuid.uuid4().hex[:8]}."}
     )
@@ -328,7 +341,9 @@ async def rebuild_runner(
         effects.group, [CHECKIN_TICKETS], {TicketLeft: effects.handler}, read_models=("x",)
     )
     await effects.pool.execute("CREATE TABLE IF NOT EXISTS x (id int)")
-    runner = ConsumerRunner(effects.pool, group, effects.dead_letter, topic_name=kafka.topic)
+    runner = ConsumerRunner(
+        effects.pool, group, effects.dead_letter, topic_name=kafka.topic, **options
+    )
     return kafka, runner
 
 
@@ -360,3 +375,55 @@ async def test_a_rebuild_applies_an_event_published_twice_once(
     del expected[12]  # the second copy of events[3]
     assert await effects.applied() == expected
     assert len(await effects.inbox()) == 16
+
+
+async def test_a_rebuild_handler_that_reads_sees_every_write_before_it(
+    effects: Effects, settings: ServiceSettings
+) -> None:
+    """A replay runs a batch's handlers ahead of its transaction, their writes held back; a
+    handler that reads must not: it waits for its turn and sees every earlier write, of its
+    batch and of the batches before."""
+    events = [envelope(f"rd-{n}") for n in range(23)]
+    effects.reading = {"rd-7", "rd-13", "rd-20"}
+    effects.careless = {"rd-13"}  # even one that swallows the refusal waits for its turn
+    kafka, runner = await rebuild_runner(effects, settings, events)
+    report = await runner.rebuild(kafka.bootstrap_servers, commit_every=5)
+    assert report["applied"] == 23
+    expected = [f"rd-{n}@{n}" if f"rd-{n}" in effects.reading else f"rd-{n}" for n in range(23)]
+    assert await effects.applied() == expected
+
+
+async def test_a_rebuild_dead_letters_a_failing_record_and_applies_the_rest_once(
+    effects: Effects, settings: ServiceSettings
+) -> None:
+    """A handler failing while its batch is handled ahead fails again at its turn: retried
+    in its own transaction, then dead-lettered; its batch-mates' effects once, in order."""
+    events = [envelope(f"rf-{n}") for n in range(12)]
+    effects.failures["rf-6"] = 1_000  # always fails
+    effects.failures["rf-2"] = 1  # fails once, ahead of its transaction
+    kafka, runner = await rebuild_runner(
+        effects, settings, events, max_attempts=3, retry_backoff=0.001, max_backoff=0.01
+    )
+    report = await runner.rebuild(kafka.bootstrap_servers, commit_every=5)
+    assert (report["applied"], report["dead_lettered"]) == (11, 1)
+    assert await effects.applied() == [e.stream_id for e in events if e.stream_id != "rf-6"]
+    [letter] = effects.letters
+    assert (letter.event_id, letter.attempts) == (str(events[6].event_id), 3)
+    inbox = await effects.inbox()
+    assert inbox[events[6].event_id] == "dead_lettered"
+    assert sum(outcome == "applied" for outcome in inbox.values()) == 11
+
+
+async def test_a_rebuild_logs_its_counts_not_a_line_per_record(
+    effects: Effects, settings: ServiceSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A replay's records are history: no ``event applied`` line each (a line cost more than
+    handling the record), one ``rebuild finished`` with the counts."""
+    events = [envelope(f"lg-{n}") for n in range(12)]
+    kafka, runner = await rebuild_runner(effects, settings, events)
+    with caplog.at_level(logging.INFO, logger="runtime.consumer"):
+        report = await runner.rebuild(kafka.bootstrap_servers, commit_every=5)
+    assert report["applied"] == 12
+    messages = [r.getMessage() for r in caplog.records if r.name == "runtime.consumer"]
+    assert "event applied" not in messages
+    assert messages.count("rebuild finished") == 1

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from runtime.batched_writes import BatchedWrites, WritesFailed
+from runtime.batched_writes import BatchedWrites, NotYet, WritesFailed
 
 pytestmark = pytest.mark.unit
 
@@ -96,3 +96,30 @@ async def test_a_failing_write_names_the_records_whose_writes_it_carried() -> No
         await writes.flush()
     assert failed.value.positions == frozenset({1, 2})
     assert "refused: BAD" in str(failed.value.error)
+
+
+async def test_while_collecting_writes_wait_and_nothing_reaches_the_connection() -> None:
+    """A rebuild runs handlers ahead of their transaction: their writes are queued, anything
+    needing the connection raises NotYet, and what a handler queued before it is dropped."""
+    recorder = Recorder()
+    writes = BatchedWrites(recorder, (ConnectionError,), collecting=True)  # type: ignore[arg-type]
+    conn = writes.connection
+    await conn.execute("A", 1)
+    kept = writes.queued
+    await conn.execute("A", 2)  # the next handler's first write, then it reads
+    with pytest.raises(NotYet):
+        await conn.fetchval("READ")
+    with pytest.raises(NotYet):
+        await conn.execute("SET LOCAL x = 1")
+    with pytest.raises(NotYet):
+        async with conn.transaction():
+            pass
+    with pytest.raises(NotYet):
+        await writes.flush()
+    assert writes.refused  # known even to a caller whose handler caught it
+    assert recorder.sent == []
+    writes.forget_after(kept)
+    writes.collecting = False  # its turn, in the transaction
+    await conn.execute("A", 3)
+    await writes.flush()
+    assert recorder.sent == [("executemany", "A", [(1,), (3,)])]
