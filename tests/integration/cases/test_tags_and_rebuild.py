@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import auth, eventually
 from tests.integration.cases.support import new_account
 from tests.integration.conftest import RunningService
-from tests.integration.kafka_tools import settled
+from tests.integration.kafka_tools import standing_still
 from tests.integration.test_rebuild import cli
 
 pytestmark = pytest.mark.integration
@@ -65,35 +65,35 @@ async def test_the_cases_state_rebuilt_from_the_stream_equals_the_live_state(
 ) -> None:
     service = stack["cases"]
     await service.timers.fire_due()  # nothing left due that could change it meanwhile
-    await settled(stack)
-    kinds = {
-        row["event_type"]
-        for row in await service.runtime.pool.fetch("SELECT DISTINCT event_type FROM events")
-    }
-    for expected in (
-        "cases.contact_attached",
-        "cases.case_merged",
-        "cases.contact_split",
-        "cases.decision_recorded",
-        "cases.service_level_breached",
-        "cases.callback_recorded",
-        "cases.suspension_linked",
-        "cases.customer_tagged",
-        "cases.staff_skills_set",
-    ):
-        assert expected in kinds, f"run the whole cases folder: {expected} not in the stream"
+    async with standing_still(stack):  # nothing in flight, no timer fires meanwhile
+        kinds = {
+            row["event_type"]
+            for row in await service.runtime.pool.fetch("SELECT DISTINCT event_type FROM events")
+        }
+        for expected in (
+            "cases.contact_attached",
+            "cases.case_merged",
+            "cases.contact_split",
+            "cases.decision_recorded",
+            "cases.service_level_breached",
+            "cases.callback_recorded",
+            "cases.suspension_linked",
+            "cases.customer_tagged",
+            "cases.staff_skills_set",
+        ):
+            assert expected in kinds, f"run the whole cases folder: {expected} not in the stream"
 
-    before = await cli(env_for_processes, "digest", "cases")
-    filled = ("case_views", "case_contacts", "case_notes", "account_timeline")
-    assert all(not before[table].startswith("0:") for table in filled), before
-    assert not before["account_suspensions"].startswith("0:")
-    assert not before["staff_skills"].startswith("0:")
-    reports = await cli(env_for_processes, "rebuild", "cases")
-    [report] = [r for r in reports if r["group"] == "cases.projections"]
-    assert report["group"] == "cases.projections"
-    assert report["applied"] > 0
-    assert report["dead_lettered"] == 0
-    after = await cli(env_for_processes, "digest", "cases")
+        before = await cli(env_for_processes, "digest", "cases")
+        filled = ("case_views", "case_contacts", "case_notes", "account_timeline")
+        assert all(not before[table].startswith("0:") for table in filled), before
+        assert not before["account_suspensions"].startswith("0:")
+        assert not before["staff_skills"].startswith("0:")
+        reports = await cli(env_for_processes, "rebuild", "cases")
+        [report] = [r for r in reports if r["group"] == "cases.projections"]
+        assert report["group"] == "cases.projections"
+        assert report["applied"] > 0
+        assert report["dead_lettered"] == 0
+        after = await cli(env_for_processes, "digest", "cases")
     assert after == before
 
     # the write-side index agrees with the rebuilt read model: one open case per problem
