@@ -7,7 +7,8 @@ Visible = the case's row committed in cases' ``case_views`` (what ``GET /cases?t
 reads), polled from the database every 10 ms, so that the probe does not load the services
 it measures (a latency is at most one poll late). The path measured: check-in appends the
 ticket and relays it, cases' intake reaction opens the case and relays it, cases' projection
-writes the view — three relays and two consumer hops."""
+writes the view — two relays and two consumer hops. ``hops`` splits each ticket's way along
+them from the timestamps the path leaves behind."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 import httpx
@@ -25,6 +26,7 @@ from bench.http_pairs import intake
 from bench.load import LoadResult
 from bench.stack import Namespace, Process
 from contracts import TopicSpec
+from contracts.topics import CASES_CASES, CHECKIN_TICKETS
 from runtime.kafka import ensure_topics, topic_partitions
 
 POLL = 0.01
@@ -37,6 +39,8 @@ class Freshness:
     seen: int
     errors: int
     latencies: list[float]  # seconds, ticket 201 → case visible
+    # per ticket: wall-clock seconds of its 201 and of its case seen (for ``hops``)
+    moments: dict[uuid.UUID, tuple[float, float]] = field(default_factory=dict)
 
     def result(self, seconds: float) -> LoadResult:
         return LoadResult(self.seen, self.errors, seconds, self.latencies, None)
@@ -48,6 +52,7 @@ async def tickets_to_cases(
     """Open loop: a ticket every 1/``rate`` s for ``seconds``, whatever the answers take."""
     answered: dict[uuid.UUID, float] = {}
     visible: dict[uuid.UUID, float] = {}
+    walls: dict[uuid.UUID, float] = {}  # each 201 on the wall clock too
     errors = 0
     run = uuid.uuid4().hex[:6]
     done = asyncio.Event()
@@ -80,7 +85,9 @@ async def tickets_to_cases(
             if response.status_code != 201:
                 errors += 1
                 return
-            answered[uuid.UUID(response.json()["ticket_id"])] = time.perf_counter()
+            ticket = uuid.UUID(response.json()["ticket_id"])
+            answered[ticket] = time.perf_counter()
+            walls[ticket] = time.time()
 
         watcher = asyncio.create_task(watch())
         started = time.perf_counter()
@@ -93,8 +100,103 @@ async def tickets_to_cases(
         done.set()
         with contextlib.suppress(TimeoutError):  # what never became visible counts as missing
             await asyncio.wait_for(watcher, timeout=120)
-    latencies = [visible[t] - answered[t] for t in answered if t in visible]
-    return Freshness(count, len(latencies), errors + len(answered) - len(latencies), latencies)
+    seen = [t for t in answered if t in visible]
+    latencies = [visible[t] - answered[t] for t in seen]
+    moments = {t: (walls[t], walls[t] + latencies[n]) for n, t in enumerate(seen)}
+    return Freshness(
+        count, len(latencies), errors + len(answered) - len(latencies), latencies, moments
+    )
+
+
+HOPS = (
+    "check-in relay",  # 201 → the relay read the ticket's outbox row (its record's timestamp)
+    "Kafka → cases.intake",  # → the intake's transaction began (its inbox row's processed_at)
+    "intake + cases relay",  # → the cases relay read case_opened's row
+    "Kafka → cases.projections",  # → the projection's transaction began
+    "projection + probe",  # → the probe saw the case_views row
+)
+
+
+async def hops(
+    namespace: Namespace, moments: dict[uuid.UUID, tuple[float, float]]
+) -> dict[str, list[float]]:
+    """Split each ticket's 201 → case visible along its path, in seconds per hop, from what
+    the path leaves behind on the same clock: the relays stamp a record with the database's
+    clock when they read its row, and an inbox row's ``processed_at`` is when its batch's
+    transaction began."""
+    async with contextlib.AsyncExitStack() as stack:
+        checkin = await asyncpg.connect(namespace.settings.dsn("checkin"))
+        stack.push_async_callback(checkin.close)
+        cases = await asyncpg.connect(namespace.settings.dsn("cases"))
+        stack.push_async_callback(cases.close)
+        tickets = {
+            row["ticket"]: row["event_id"]
+            for row in await checkin.fetch(
+                "SELECT event_id, (envelope #>> '{payload,ticket_id}')::uuid AS ticket "
+                "FROM events WHERE event_type = 'checkin.ticket_issued'"
+            )
+        }
+        opened = {
+            row["source_ticket_id"]: row["event_id"]
+            for row in await cases.fetch(
+                "SELECT e.event_id, v.source_ticket_id FROM events e JOIN case_views v "
+                "ON v.case_id = (e.envelope #>> '{payload,case_id}')::uuid "
+                "WHERE e.event_type = 'cases.case_opened'"
+            )
+        }
+        began = {
+            (row["consumer_group"], row["event_id"]): row["processed_at"].timestamp()
+            for row in await cases.fetch(
+                "SELECT consumer_group, event_id, processed_at FROM consumer_inbox "
+                "WHERE consumer_group IN ('cases.intake', 'cases.projections')"
+            )
+        }
+    read = {
+        **await _read_moments(namespace, CHECKIN_TICKETS),
+        **await _read_moments(namespace, CASES_CASES),
+    }
+    split: dict[str, list[float]] = {hop: [] for hop in HOPS}
+    for ticket, (answered, seen) in moments.items():
+        ticket_event, case_event = tickets.get(ticket), opened.get(ticket)
+        if ticket_event is None or case_event is None:  # attached to a case, not opened
+            continue
+        marks = [
+            answered,
+            read.get(ticket_event),
+            began.get(("cases.intake", ticket_event)),
+            read.get(case_event),
+            began.get(("cases.projections", case_event)),
+            seen,
+        ]
+        points = [mark for mark in marks if mark is not None]
+        if len(points) < len(marks):  # a record or an inbox row not found
+            continue
+        for hop, start, end in zip(HOPS, points[:-1], points[1:], strict=True):
+            split[hop].append(end - start)
+    return split
+
+
+async def _read_moments(namespace: Namespace, topic: TopicSpec) -> dict[uuid.UUID, float]:
+    """Each record's event id and timestamp (the relay's read), from the topic's start."""
+    consumer = AIOKafkaConsumer(
+        namespace.kafka.topic(topic.name),
+        bootstrap_servers=namespace.kafka.bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    moments: dict[uuid.UUID, float] = {}
+    try:
+        while batch := await consumer.getmany(timeout_ms=2000):
+            for records in batch.values():
+                for record in records:
+                    event_id = dict(record.headers).get("event_id")
+                    if event_id:
+                        moments[uuid.UUID(event_id.decode())] = record.timestamp / 1000
+    finally:
+        await consumer.stop()
+    return moments
 
 
 async def raw_hop(namespace: Namespace, rate: float, seconds: float) -> Freshness:

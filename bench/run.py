@@ -17,10 +17,12 @@ import asyncio
 import os
 import statistics
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bench import freshness, http_pairs, pairs
+from bench.load import LoadResult
 from bench.stack import Namespace, load_average, stop
 
 ROWS = ("append", "relay", "consume", "command", "http", "freshness")
@@ -246,6 +248,7 @@ async def freshness_rows(namespace: Namespace, reps: int, sizes: Sizes) -> list[
     p50 = Row("ticket → case visible p50 (c)", "checkin+cases", "raw hop", "ms", True)
     p99 = Row("ticket → case visible p99 (c)", "checkin+cases", "raw hop", "ms", True)
     seen: list[str] = []
+    moments: dict[uuid.UUID, tuple[float, float]] = {}
     for rep in range(reps):
         site = f"fresh-{rep}-{namespace.id}"
         ours_first = rep % 2 == 0
@@ -257,6 +260,7 @@ async def freshness_rows(namespace: Namespace, reps: int, sizes: Sizes) -> list[
         if ours_first:
             raw = await freshness.raw_hop(namespace, sizes.rate, sizes.fresh_seconds)
         seen.append(f"{ours.seen}/{ours.sent}")
+        moments.update(ours.moments)
         for row, share in ((p50, 0.5), (p99, 0.99)):
             row.subjects.append(ours.result(sizes.fresh_seconds).percentile(share) * 1000)
             row.baselines.append(raw.result(sizes.fresh_seconds).percentile(share) * 1000)
@@ -264,7 +268,16 @@ async def freshness_rows(namespace: Namespace, reps: int, sizes: Sizes) -> list[
         f"{sizes.rate:.0f} tickets/s for {sizes.fresh_seconds:.0f} s, open loop, load generator "
         f"on the same box; cases seen per run {', '.join(seen)}; target p99 ≤ 250 ms"
     )
+    split = await freshness.hops(namespace, moments)
+    p50.note = "per hop, p50 / p99 ms (every run): " + "; ".join(
+        f"{hop} {_percentile(times, 0.5):.0f} / {_percentile(times, 0.99):.0f}"
+        for hop, times in split.items()
+    )
     return [p50, p99]
+
+
+def _percentile(seconds: list[float], share: float) -> float:
+    return LoadResult(len(seconds), 0, 1, seconds, None).percentile(share) * 1000
 
 
 async def _ms(latency: Awaitable[float]) -> float:

@@ -351,7 +351,7 @@ class ConsumerRunner:
         topic_name: Callable[[str], str] = lambda name: name,
         privacy: Privacy | None = None,
         max_records: int = 200,
-        batch_timeout_ms: int = 50,
+        batch_timeout_ms: int = 10,
     ) -> None:
         self.topic_name = topic_name
         self.privacy = privacy or Privacy(None)
@@ -362,7 +362,8 @@ class ConsumerRunner:
         self.retry_backoff = retry_backoff
         self.max_backoff = max_backoff
         # a batch is what one poll returns, up to max_records; an empty poll waits at most
-        # batch_timeout_ms (FastStream then sleeps as long: the worst added latency)
+        # batch_timeout_ms (FastStream then sleeps as long: the worst added latency; the
+        # services take FRONTDESK_KAFKA_CONSUMER_BATCH_TIMEOUT_MS)
         self.max_records = max_records
         self.batch_timeout_ms = batch_timeout_ms
         self.lock_key = group_lock_key(group.name)
