@@ -25,7 +25,6 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
-    Generator,
     Iterator,
     Mapping,
     Sequence,
@@ -432,31 +431,12 @@ class ConsumerRunner:
         one's outcome. ``conn``: run on this connection (a rebuild holds the group's lock on
         it) instead of the pool's. ``traced``: each record's handling becomes a span of the
         trace its headers carry (the live path; FastStream's own span is the batch's)."""
-        return await self._execute(self._plan(records), records, conn, traced)
+        return await self._execute(await self._plan(records), records, conn, traced)
 
-    def _plan(self, records: Sequence[Polled]) -> _Plan:
-        """Decode a batch (CPU only, no I/O)."""
-        planning = self._planning(records)
-        while True:
-            try:
-                next(planning)
-            except StopIteration as planned:
-                return planned.value
-
-    async def _plan_aside(self, records: Sequence[Polled]) -> _Plan:
-        """``_plan`` letting the event loop turn every ``YIELD_EVERY`` records: a rebuild
-        decodes a batch while the previous batch's statements run, and each of their round
-        trips needs a turn."""
-        planning = self._planning(records)
-        while True:
-            try:
-                next(planning)
-            except StopIteration as planned:
-                return planned.value
-            await asyncio.sleep(0)
-
-    def _planning(self, records: Sequence[Polled]) -> Generator[None, None, _Plan]:
-        """``_plan``'s work; yields now and then, returns the plan."""
+    async def _plan(self, records: Sequence[Polled], *, aside: bool = False) -> _Plan:
+        """Decode a batch (CPU only, no I/O). ``aside``: let the event loop turn every
+        ``YIELD_EVERY`` records — a rebuild decodes a batch while the previous batch's
+        statements run, and each of their round trips needs a turn."""
         outcomes: list[Outcome | None] = [None] * len(records)
         steps: list[list[_Pending] | int] = []
         run: list[_Pending] = []
@@ -464,8 +444,8 @@ class ConsumerRunner:
         passed: list[Envelope] = []
         ignored = 0
         for index, record in enumerate(records):
-            if index % YIELD_EVERY == YIELD_EVERY - 1:
-                yield
+            if aside and index % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
             try:
                 envelope, event_type = decode_record(record.value)
                 passed.append(envelope)
@@ -1073,7 +1053,7 @@ class ConsumerRunner:
                 while polled is not None:
                     batch = polled  # aiokafka's records as they are: nothing copied
                     # while the previous batch's statements run: decoded, handled ahead
-                    plan = await self._plan_aside(batch)
+                    plan = await self._plan(batch, aside=True)
                     collected = await self._collect(plan, conn)
                     await settle()
                     in_flight = asyncio.create_task(
