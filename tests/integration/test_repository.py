@@ -192,7 +192,9 @@ async def test_a_deadlock_victim_is_run_again_and_both_commands_succeed(
 ) -> None:
     """Two commands lock the same two rows in opposite orders (as two reactions on two
     accounts may): PostgreSQL aborts one as the deadlock victim; ``command`` runs it again
-    and both succeed, each once."""
+    and both succeed, each once. The victim's next attempt may meet the other command
+    head-on again (on a busy box it can start before the other has its second row) and be
+    aborted again: every victim is run again and wrote nothing, whatever their number."""
     table = f"deadlock_{uuid.uuid4().hex[:8]}"
     await pool.execute(f"CREATE TABLE {table} (name text PRIMARY KEY, changes int NOT NULL)")
     await pool.execute(f"INSERT INTO {table} VALUES ('a', 0), ('b', 0)")
@@ -210,7 +212,8 @@ async def test_a_deadlock_victim_is_run_again_and_both_commands_succeed(
         return act
 
     await asyncio.gather(command(pool, locking("a", "b")), command(pool, locking("b", "a")))
-    assert sorted(attempts) in (["a", "a", "b"], ["a", "b", "b"])  # one victim, run again
+    assert len(attempts) >= 3, attempts  # at least one victim, run again
+    assert {"a", "b"} <= set(attempts), attempts
     changes = dict(await pool.fetch(f"SELECT name, changes FROM {table}"))
     assert changes == {"a": 2, "b": 2}  # every command once: the victim wrote nothing
     await pool.execute(f"DROP TABLE {table}")
