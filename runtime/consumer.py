@@ -98,6 +98,10 @@ class ConsumerGroup:
     A group that owns read-model tables (``read_models``) is a projection: it can be rebuilt by
     truncating them and replaying its topics. A group without is a reaction (it appends events
     of its own) and is never replayed.
+
+    ``inline``: a projection that the commands appending its events also apply, in their own
+    transaction, where the group is caught up on the stream (runtime/inline.py); its consumer
+    applies the rest and finds the others done.
     """
 
     name: str
@@ -105,6 +109,7 @@ class ConsumerGroup:
     handlers: Mapping[type[EventPayload], EventHandler]
     read_models: Sequence[str] = field(default_factory=tuple)
     description: str = ""
+    inline: bool = False
 
     @property
     def rebuildable(self) -> bool:
@@ -1046,6 +1051,14 @@ class ConsumerRunner:
                     await conn.execute(
                         "DELETE FROM consumer_inbox WHERE consumer_group = $1", self.group.name
                     )
+                    if self.group.inline:
+                        # what the group had passed is gone with its tables: its commands
+                        # must not apply a stream's next event before the replay or the
+                        # consumer has applied the ones before it again (runtime/inline.py)
+                        await conn.execute(
+                            "DELETE FROM stream_positions WHERE consumer_group = $1",
+                            self.group.name,
+                        )
                     await conn.execute(
                         "DELETE FROM dead_letters WHERE consumer_group = $1", self.group.name
                     )
