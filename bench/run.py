@@ -270,7 +270,9 @@ async def freshness_rows(namespace: Namespace, reps: int, sizes: Sizes) -> list[
     )
     split = await freshness.hops(namespace, moments)
     p50.note = "per hop, p50 / p99 ms (every run): " + "; ".join(
-        f"{hop} {_percentile(times, 0.5):.0f} / {_percentile(times, 0.99):.0f}"
+        f"{hop} {_percentile(times, 0.5):.0f} / {_percentile(times, 0.99):.0f} ({len(times)})"
+        if times
+        else f"{hop}: none"
         for hop, times in split.items()
     )
     return [p50, p99]
