@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -25,7 +24,7 @@ from runtime.eventstore import EventStore
 from runtime.inline import NOT_PUBLISHED, InlineProjection
 from runtime.repository import Repository
 from runtime.settings import ServiceSettings
-from tests.integration.test_repository import TALLY, Tally
+from tests.integration.test_repository import TALLY, Tally, purged
 
 pytestmark = pytest.mark.integration
 
@@ -83,23 +82,9 @@ def repository(*, inline: bool = True) -> Repository[Tally]:
 
 
 async def purge(
-    pool: asyncpg.Pool,
-    stream_id: str,
-    purged: int,
-    *,
-    policy: str = "sessions",
-    inline: bool = True,
+    pool: asyncpg.Pool, stream_id: str, count: int, *, policy: str = "sessions", inline: bool = True
 ) -> None:
-    now = datetime.now(UTC)
-    event = DataPurged(
-        service="test",
-        policy=policy,
-        description="test",
-        retention_days=1,
-        purged=purged,
-        older_than=now,
-        purged_at=now,
-    )
+    event = purged(count, policy)
     context = CommandContext.new(Actor(id="tester", role="admin"))
 
     async def act(conn: asyncpg.Connection) -> Any:
