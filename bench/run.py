@@ -241,22 +241,27 @@ async def bench(reps: int, sizes: Sizes, only: set[str]) -> list[Row]:
 
 async def freshness_rows(namespace: Namespace, reps: int, sizes: Sizes) -> list[Row]:
     checkin = await namespace.service("checkin")
-    await namespace.service("cases")
+    cases = await namespace.service("cases")
     token = namespace.token("agent")
     await http_pairs.warm_up(checkin, token)
     cases_dsn = namespace.settings.dsn("cases")
     p50 = Row("ticket → case visible p50 (c)", "checkin+cases", "raw hop", "ms", True)
     p99 = Row("ticket → case visible p99 (c)", "checkin+cases", "raw hop", "ms", True)
     seen: list[str] = []
+    cpu: tuple[list[float], list[float]] = ([], [])  # ms of CPU per ticket: check-in, cases
     moments: dict[uuid.UUID, tuple[float, float]] = {}
     for rep in range(reps):
         site = f"fresh-{rep}-{namespace.id}"
         ours_first = rep % 2 == 0
         if not ours_first:
             raw = await freshness.raw_hop(namespace, sizes.rate, sizes.fresh_seconds)
+        spent = (checkin.cpu(), cases.cpu())
         ours = await freshness.tickets_to_cases(
             checkin, cases_dsn, token, sizes.rate, sizes.fresh_seconds, site
         )
+        if ours.seen:
+            cpu[0].append((checkin.cpu() - spent[0]) / ours.seen * 1000)
+            cpu[1].append((cases.cpu() - spent[1]) / ours.seen * 1000)
         if ours_first:
             raw = await freshness.raw_hop(namespace, sizes.rate, sizes.fresh_seconds)
         seen.append(f"{ours.seen}/{ours.sent}")
@@ -266,7 +271,8 @@ async def freshness_rows(namespace: Namespace, reps: int, sizes: Sizes) -> list[
             row.baselines.append(raw.result(sizes.fresh_seconds).percentile(share) * 1000)
     p99.note = (
         f"{sizes.rate:.0f} tickets/s for {sizes.fresh_seconds:.0f} s, open loop, load generator "
-        f"on the same box; cases seen per run {', '.join(seen)}; target p99 ≤ 250 ms"
+        f"on the same box; cases seen per run {', '.join(seen)}; CPU per ticket, ms, check-in "
+        f"{spread(cpu[0], 1)}, cases {spread(cpu[1], 1)}; target p99 ≤ 250 ms"
     )
     split = await freshness.hops(namespace, moments)
     p50.note = "per hop, p50 / p99 ms (every run): " + "; ".join(
