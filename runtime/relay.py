@@ -357,14 +357,14 @@ class OutboxRelay:
                 # transient (Kafka away): send nothing after it, so the order per key holds
                 outcome.fail(record.position, f"send: {type(error).__name__}: {error}", error)
                 break
-        by_position = {row["position"]: row for row in rows}
         acknowledged = []
         answers = await self.publisher.acknowledged([ack for _, ack in pending])
         for (record, _), answer in zip(pending, answers, strict=True):
             if answer is None:
                 acknowledged.append(record.position)
             elif isinstance(answer, RecordRefused):
-                outcome.park(record.position, by_position[record.position], f"ack: {answer}")
+                [row] = [row for row in rows if row["position"] == record.position]
+                outcome.park(record.position, row, f"ack: {answer}")
             elif isinstance(answer, SendAgain):
                 outcome.left = True  # neither parked nor failed: it goes again
             else:
