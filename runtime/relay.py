@@ -174,7 +174,9 @@ class OutboxRelay:
         batch is read and this batch's rows are deleted in a PostgreSQL transaction that
         commits once Kafka committed (and is rolled back otherwise); that commit runs while
         the next batch is handed over, which commits on Kafka only after it, so at most one
-        committed batch is ever undeleted. Within a pass the reads go forward from the last
+        committed batch is ever undeleted (unless PostgreSQL itself crashes: that commit does
+        not wait for the WAL flush, and the take-over after it skips the rows whose deletes
+        it lost). Within a pass the reads go forward from the last
         batch read (after a batch a refusal aborted, from the oldest row again: its rows not
         parked go before what follows them); the pass ends at the first batch that is not
         full, and every pass starts again from the oldest row still there (a transaction that
