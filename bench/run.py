@@ -177,7 +177,7 @@ async def bench(reps: int, sizes: Sizes, only: set[str]) -> list[Row]:
                 records = sizes.records
                 await pairs.fill_topic(scratch, pairs.CHECKIN_TICKETS, records)
                 note = (
-                    f"{records:,} records (+ the relay rows' records), one upsert per event; "
+                    f"{records:,} records, one upsert per event; "
                     "the rebuild's time includes its start (the raw consumer's does not)"
                 )
                 row = Row("consumer live (c)", "ConsumerRunner batches", "raw aiokafka consume")
