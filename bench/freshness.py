@@ -6,9 +6,12 @@ broker at the same rate.
 Visible = the case's row committed in cases' ``case_views`` (what ``GET /cases?ticket_id=``
 reads), polled from the database every 10 ms, so that the probe does not load the services
 it measures (a latency is at most one poll late). The path measured: check-in appends the
-ticket and relays it, cases' intake reaction opens the case and relays it, cases' projection
-writes the view — two relays and two consumer hops. ``hops`` splits each ticket's way along
-them from the timestamps the path leaves behind."""
+ticket and relays it, cases' intake reaction opens the case, and the case file
+(``cases.projections``, an inline projection: runtime/inline.py) is written in the intake's
+own transaction — one relay and one consumer hop. Where the case file was left to its
+consumer instead (the group behind on the stream), the path goes on through cases' relay and
+that consumer. ``hops`` splits each ticket's way along them from the timestamps the path
+leaves behind."""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from bench.http_pairs import intake
 from bench.load import LoadResult
 from bench.stack import Namespace, Process
 from contracts import TopicSpec
-from contracts.topics import CASES_CASES, CHECKIN_TICKETS
+from contracts.topics import CHECKIN_TICKETS
 from runtime.kafka import ensure_topics, topic_partitions
 
 POLL = 0.01
@@ -111,19 +114,19 @@ async def tickets_to_cases(
 HOPS = (
     "check-in relay",  # 201 → the relay read the ticket's outbox row (its record's timestamp)
     "Kafka → cases.intake",  # → the intake's transaction began (its inbox row's processed_at)
-    "intake + cases relay",  # → the cases relay read case_opened's row
-    "Kafka → cases.projections",  # → the projection's transaction began
-    "projection + probe",  # → the probe saw the case_views row
+    "intake, case file inline + probe",  # → the probe saw the case_views row
 )
+BY_CONSUMER = "case file by its consumer"  # intake's transaction began → the probe saw the row
 
 
 async def hops(
     namespace: Namespace, moments: dict[uuid.UUID, tuple[float, float]]
 ) -> dict[str, list[float]]:
     """Split each ticket's 201 → case visible along its path, in seconds per hop, from what
-    the path leaves behind on the same clock: the relays stamp a record with the database's
-    clock when they read its row, and an inbox row's ``processed_at`` is when its batch's
-    transaction began."""
+    the path leaves behind on the same clock: the relay stamps a record with the database's
+    clock when it reads its row, and an inbox row's ``processed_at`` is when its batch's
+    transaction began. Cases whose file was written by the consumer (not inline) are split
+    apart, under ``BY_CONSUMER``, from the intake on."""
     async with contextlib.AsyncExitStack() as stack:
         checkin = await asyncpg.connect(namespace.settings.dsn("checkin"))
         stack.push_async_callback(checkin.close)
@@ -145,33 +148,31 @@ async def hops(
             )
         }
         began = {
-            (row["consumer_group"], row["event_id"]): row["processed_at"].timestamp()
+            row["event_id"]: row["processed_at"].timestamp()
             for row in await cases.fetch(
-                "SELECT consumer_group, event_id, processed_at FROM consumer_inbox "
-                "WHERE consumer_group IN ('cases.intake', 'cases.projections')"
+                "SELECT event_id, processed_at FROM consumer_inbox "
+                "WHERE consumer_group = 'cases.intake'"
             )
         }
-    read = {
-        **await _read_moments(namespace, CHECKIN_TICKETS),
-        **await _read_moments(namespace, CASES_CASES),
-    }
-    split: dict[str, list[float]] = {hop: [] for hop in HOPS}
+        inline = {
+            row["event_id"]
+            for row in await cases.fetch(
+                "SELECT event_id FROM consumer_inbox "
+                "WHERE consumer_group = 'cases.projections' AND outcome = 'inline'"
+            )
+        }
+    read = await _read_moments(namespace, CHECKIN_TICKETS)
+    split: dict[str, list[float]] = {hop: [] for hop in (*HOPS, BY_CONSUMER)}
     for ticket, (answered, seen) in moments.items():
         ticket_event, case_event = tickets.get(ticket), opened.get(ticket)
         if ticket_event is None or case_event is None:  # attached to a case, not opened
             continue
-        marks = [
-            answered,
-            read.get(ticket_event),
-            began.get(("cases.intake", ticket_event)),
-            read.get(case_event),
-            began.get(("cases.projections", case_event)),
-            seen,
-        ]
+        marks = [answered, read.get(ticket_event), began.get(ticket_event), seen]
         points = [mark for mark in marks if mark is not None]
         if len(points) < len(marks):  # a record or an inbox row not found
             continue
-        for hop, start, end in zip(HOPS, points[:-1], points[1:], strict=True):
+        names = HOPS if case_event in inline else (*HOPS[:2], BY_CONSUMER)
+        for hop, start, end in zip(names, points[:-1], points[1:], strict=True):
             split[hop].append(end - start)
     return split
 

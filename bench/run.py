@@ -30,7 +30,8 @@ ROWS = ("append", "relay", "consume", "command", "http", "freshness")
 
 @dataclass(frozen=True)
 class Sizes:
-    events: int  # append, relay
+    events: int  # append
+    relayed: int  # relay: a pass over 2,000 rows lasted ~0.1 s, shorter than the box's hiccups
     records: int  # consume and rebuild (a rebuild's start-up is paid once: a few thousand
     # records would measure mostly that)
     stream: int  # long stream for command latency
@@ -45,6 +46,7 @@ class Sizes:
 
 FULL = Sizes(
     events=2000,
+    relayed=10_000,
     records=20_000,
     stream=10_000,
     commands=30,
@@ -57,6 +59,7 @@ FULL = Sizes(
 )
 SMOKE = Sizes(
     events=20,
+    relayed=20,
     records=20,
     stream=50,
     commands=3,
@@ -155,19 +158,26 @@ async def bench(reps: int, sizes: Sizes, only: set[str]) -> list[Row]:
                     )
                     row.note = f"{n} sequential saves, a new aggregate each"
             if "relay" in only:
+                relayed = sizes.relayed
                 row = Row("relay (b)", "OutboxRelay.run", "aiokafka idempotent acks=all")
+                row.note = (
+                    f"{relayed:,} records, the same ones on both sides; one round of each "
+                    "first, not counted (new topics, their leaders, the events appended)"
+                )
                 rows.append(row)
+                await pairs.relay(scratch, relayed)
+                await pairs.raw_produce(scratch, relayed)
                 await alternate(
                     row,
                     reps,
-                    lambda: pairs.relay(scratch, n),
-                    lambda: pairs.raw_produce(scratch, n),
+                    lambda: pairs.relay(scratch, relayed),
+                    lambda: pairs.raw_produce(scratch, relayed),
                 )
             if "consume" in only:
                 records = sizes.records
                 await pairs.fill_topic(scratch, pairs.CHECKIN_TICKETS, records)
                 note = (
-                    f"{records:,} records (+ the relay rows' records), one upsert per event; "
+                    f"{records:,} records, one upsert per event; "
                     "the rebuild's time includes its start (the raw consumer's does not)"
                 )
                 row = Row("consumer live (c)", "ConsumerRunner batches", "raw aiokafka consume")
@@ -241,22 +251,27 @@ async def bench(reps: int, sizes: Sizes, only: set[str]) -> list[Row]:
 
 async def freshness_rows(namespace: Namespace, reps: int, sizes: Sizes) -> list[Row]:
     checkin = await namespace.service("checkin")
-    await namespace.service("cases")
+    cases = await namespace.service("cases")
     token = namespace.token("agent")
     await http_pairs.warm_up(checkin, token)
     cases_dsn = namespace.settings.dsn("cases")
     p50 = Row("ticket → case visible p50 (c)", "checkin+cases", "raw hop", "ms", True)
     p99 = Row("ticket → case visible p99 (c)", "checkin+cases", "raw hop", "ms", True)
     seen: list[str] = []
+    cpu: tuple[list[float], list[float]] = ([], [])  # ms of CPU per ticket: check-in, cases
     moments: dict[uuid.UUID, tuple[float, float]] = {}
     for rep in range(reps):
         site = f"fresh-{rep}-{namespace.id}"
         ours_first = rep % 2 == 0
         if not ours_first:
             raw = await freshness.raw_hop(namespace, sizes.rate, sizes.fresh_seconds)
+        spent = (checkin.cpu(), cases.cpu())
         ours = await freshness.tickets_to_cases(
             checkin, cases_dsn, token, sizes.rate, sizes.fresh_seconds, site
         )
+        if ours.seen:
+            cpu[0].append((checkin.cpu() - spent[0]) / ours.seen * 1000)
+            cpu[1].append((cases.cpu() - spent[1]) / ours.seen * 1000)
         if ours_first:
             raw = await freshness.raw_hop(namespace, sizes.rate, sizes.fresh_seconds)
         seen.append(f"{ours.seen}/{ours.sent}")
@@ -266,11 +281,14 @@ async def freshness_rows(namespace: Namespace, reps: int, sizes: Sizes) -> list[
             row.baselines.append(raw.result(sizes.fresh_seconds).percentile(share) * 1000)
     p99.note = (
         f"{sizes.rate:.0f} tickets/s for {sizes.fresh_seconds:.0f} s, open loop, load generator "
-        f"on the same box; cases seen per run {', '.join(seen)}; target p99 ≤ 250 ms"
+        f"on the same box; cases seen per run {', '.join(seen)}; CPU per ticket, ms, check-in "
+        f"{spread(cpu[0], 1)}, cases {spread(cpu[1], 1)}; target p99 ≤ 250 ms"
     )
     split = await freshness.hops(namespace, moments)
     p50.note = "per hop, p50 / p99 ms (every run): " + "; ".join(
-        f"{hop} {_percentile(times, 0.5):.0f} / {_percentile(times, 0.99):.0f}"
+        f"{hop} {_percentile(times, 0.5):.0f} / {_percentile(times, 0.99):.0f} ({len(times)})"
+        if times
+        else f"{hop}: none"
         for hop, times in split.items()
     )
     return [p50, p99]

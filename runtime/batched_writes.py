@@ -23,8 +23,10 @@ still blames the right record (``WritesFailed``).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
+import operator
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, cast
@@ -32,10 +34,15 @@ from typing import Any, NamedTuple, cast
 import asyncpg
 
 
-class _Write(NamedTuple):  # a tuple: one per queued write
+class _Write(NamedTuple):  # a tuple: one per queued write (made by ``_queue``)
     sql: str
     args: tuple[Any, ...]
     position: int  # the batch position of the record whose handler queued it
+
+
+# a named tuple's own constructor is a Python function; this one is tuple's, in C
+_queue = functools.partial(tuple.__new__, _Write)
+_SQL = operator.itemgetter(0)  # a queued write's statement (a C call, not a lambda, per write)
 
 
 class WritesFailed(Exception):
@@ -90,7 +97,7 @@ class BatchedWrites:
             await self.flush()
             await self._conn.execute(sql)
             return
-        self._queued.append(_Write(sql, args, self.position))
+        self._queued.append(_queue((sql, args, self.position)))
 
     async def flush(self) -> None:
         """Send every queued write, in order; consecutive copies of a statement together."""
@@ -98,7 +105,7 @@ class BatchedWrites:
             self.refused = True
             raise NotYet
         queued, self._queued = self._queued, []
-        for sql, run in itertools.groupby(queued, key=lambda write: write.sql):
+        for sql, run in itertools.groupby(queued, key=_SQL):
             writes = list(run)
             try:
                 if len(writes) == 1:

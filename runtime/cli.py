@@ -18,6 +18,7 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 from uuid import UUID
 
@@ -36,7 +37,8 @@ from runtime.settings import ServiceSettings
 from runtime.wiring_doc import GUIDES
 
 if TYPE_CHECKING:
-    from runtime.consumer import RebuildProgress
+    from runtime.consumer import ConsumerGroup, RebuildProgress
+    from runtime.service import ServiceRuntime
 
 __all__ = ["SERVICES", "definition_of", "main"]
 
@@ -184,6 +186,24 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
+async def _retention_after_rebuild(
+    runtime: ServiceRuntime, groups: Sequence[ConsumerGroup]
+) -> dict[str, int]:
+    """A replay brings back the rows the retention job had removed (the events are kept for
+    good; their personal values go by crypto-shredding, the rows a read model made of them by
+    retention): once every group is replayed, the rebuilt tables get their retention policies
+    again, in the service's order (a policy may time its rows by another rebuilt table's), as
+    the daily job would, which publishes ``retention.data_purged`` likewise."""
+    from runtime.retention import purge
+
+    tables = {table for group in groups for table in group.read_models}
+    policies = [policy for policy in runtime.retention_policies if policy.table in tables]
+    if not policies:
+        return {}
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        return await purge(conn, runtime, policies, runtime.clock.now())
+
+
 async def _with_service(
     service: str, action: str, group: str | None, commit_every: int = 500
 ) -> int:
@@ -218,13 +238,20 @@ async def _with_service(
                 topic_name=settings.kafka.topic,
                 privacy=runtime.privacy,
             )
-            reports.append(
-                await runner.rebuild(
-                    settings.kafka.bootstrap_servers,
-                    commit_every=commit_every,
-                    progress=RebuildMeter(sys.stderr),
-                )
+            report = await runner.rebuild(
+                settings.kafka.bootstrap_servers,
+                commit_every=commit_every,
+                progress=RebuildMeter(sys.stderr),
             )
+            reports.append(report)
+        rebuilt = [g for g in runtime.groups if any(g.name == r["group"] for r in reports)]
+        purged = await _retention_after_rebuild(runtime, rebuilt)
+        for report, rebuilt_group in zip(reports, rebuilt, strict=True):
+            report["purged"] = {
+                policy.name: purged[policy.name]
+                for policy in runtime.retention_policies
+                if policy.name in purged and policy.table in rebuilt_group.read_models
+            }
         print(json.dumps(reports, indent=2))
         return 0
     finally:

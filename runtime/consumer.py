@@ -18,6 +18,7 @@ The same code path replays a group's topics from the beginning to rebuild its re
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import time
@@ -34,7 +35,7 @@ from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 from uuid import UUID
 
 import asyncpg
@@ -48,6 +49,7 @@ from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from contracts import Envelope, EventPayload, TopicSpec, UnknownEventType, dead_letter_topic
+from contracts.fields import STORED
 from contracts.registry import REGISTRY
 from runtime import positions
 from runtime.batched_writes import BatchedWrites, WritesFailed
@@ -145,6 +147,10 @@ class ConsumerGroup:
     A group that owns read-model tables (``read_models``) is a projection: it can be rebuilt by
     truncating them and replaying its topics. A group without is a reaction (it appends events
     of its own) and is never replayed.
+
+    ``inline``: a projection that the commands appending its events also apply, in their own
+    transaction, where the group is caught up on the stream (runtime/inline.py); its consumer
+    applies the rest and finds the others done.
     """
 
     name: str
@@ -152,6 +158,7 @@ class ConsumerGroup:
     handlers: Mapping[type[EventPayload], EventHandler]
     read_models: Sequence[str] = field(default_factory=tuple)
     description: str = ""
+    inline: bool = False
     # live: after a batch smaller than a poll's maximum, wait this long before the next poll,
     # so that the records arriving meanwhile are handled together (one transaction, one offset
     # commit): fewer per record under load, at most this much later; 0: poll again at once
@@ -245,11 +252,14 @@ def group_lock_key(group: str) -> int:
     return 7_400_000 + sum(group.encode()) * 31 % 1_000_000
 
 
+_ENVELOPE = Envelope.__pydantic_validator__  # ``Envelope.from_bytes`` without its wrappers
+
+
 def decode_record(value: bytes | None) -> tuple[Envelope, str]:
     if value is None:
         raise PoisonMessage("empty record (tombstone)")
     try:
-        envelope = Envelope.from_bytes(value)
+        envelope: Envelope = _ENVELOPE.validate_json(value)
     except ValidationError as error:
         first = error.errors()[0]
         if first["type"] == "json_invalid":
@@ -261,13 +271,35 @@ def decode_record(value: bytes | None) -> tuple[Envelope, str]:
     return envelope, envelope.event_type
 
 
-def _unsealed(envelope: Envelope) -> EventPayload | None:
+class _Current(NamedTuple):
+    """An event type's current payload version and its model's validator: what
+    ``REGISTRY.decode`` calls for a payload of that version, looked up once per runner."""
+
+    version: int
+    validator: Any  # pydantic_core.SchemaValidator
+
+
+def _current(event_type: str) -> _Current | None:
+    try:
+        model = REGISTRY.definition(event_type).current
+    except UnknownEventType:
+        return None
+    return _Current(model.schema_version, model.__pydantic_validator__)
+
+
+def _unsealed(envelope: Envelope, current: _Current | None) -> EventPayload | None:
     """The payload decoded ahead of its turn when nothing in it is sealed; None when it is
     (revealed at its turn: an erasure in between wins), or when it cannot be read (it fails
-    at its turn, in its place)."""
+    at its turn, in its place). At its ``current`` version, by the model's validator itself
+    (as ``REGISTRY.decode`` does, without looking the version up per record)."""
     if envelope.personal_data is not None:
         return None
     try:
+        if current is not None and envelope.schema_version == current.version:
+            return cast(
+                EventPayload,
+                current.validator.validate_python(envelope.payload, context=STORED),
+            )
         return REGISTRY.decode(envelope.event_type, envelope.schema_version, envelope.payload)
     except (UnknownEventType, ValidationError):
         return None
@@ -325,6 +357,11 @@ class _Pending(NamedTuple):
     handler: EventHandler
     # decoded ahead when nothing in it is sealed (a sealed one is revealed at its turn)
     payload: EventPayload | None = None
+
+
+# a named tuple's own constructor is a Python function; this one is tuple's, in C (every
+# field given)
+_pending = functools.partial(tuple.__new__, _Pending)
 
 
 @dataclass
@@ -418,6 +455,7 @@ class ConsumerRunner:
         self.batch_timeout_ms = batch_timeout_ms
         self.lock_key = group_lock_key(group.name)
         self._handlers = group.by_event_type
+        self._current = {event_type: _current(event_type) for event_type in self._handlers}
         self._positions_pruned = time.monotonic()
 
     # -- the live subscription -------------------------------------------------------------
@@ -498,15 +536,18 @@ class ConsumerRunner:
         in_run: set[int] = set()  # event ids as integers (a UUID hashes in Python)
         passed: list[Envelope] = []
         ignored = 0
+        handlers, current = self._handlers, self._current
+        turn = YIELD_EVERY if aside else len(records) + 1
         for index, record in enumerate(records):
-            if aside and index % YIELD_EVERY == YIELD_EVERY - 1:
+            if index == turn:
+                turn += YIELD_EVERY
                 await asyncio.sleep(0)
             try:
                 envelope, event_type = decode_record(record.value)
                 passed.append(envelope)
             except PoisonMessage:
                 envelope = None
-            handler = None if envelope is None else self._handlers.get(event_type)
+            handler = None if envelope is None else handlers.get(event_type)
             if envelope is not None and handler is None:
                 outcomes[index] = Outcome.IGNORED
                 ignored += 1
@@ -514,9 +555,8 @@ class ConsumerRunner:
             if envelope is not None and handler is not None:
                 event_id = envelope.event_id.int
                 if event_id not in in_run:
-                    run.append(
-                        _Pending(index, record, envelope, event_type, handler, _unsealed(envelope))
-                    )
+                    payload = _unsealed(envelope, current[event_type])
+                    run.append(_pending((index, record, envelope, event_type, handler, payload)))
                     in_run.add(event_id)
                     continue
             # poison (dead-lettered alone at its place) or the same event twice in one batch
@@ -886,29 +926,40 @@ class ConsumerRunner:
         it would have. Handlers keep their effects inside their transaction (the class's
         text), so running one again is safe."""
         collected: list[_Collected | None] = []
-        handled = 0
+        handled, turn = 0, YIELD_EVERY
         for step in plan.steps:
             if isinstance(step, int):
                 collected.append(None)
                 continue
             writes = BatchedWrites(conn, INFRASTRUCTURE_ERRORS, collecting=True)
+            connection = writes.connection
             done = 0
-            for position, pending in enumerate(step):
-                if pending.payload is None:
+            for position, (_, record, envelope, _, handler, payload) in enumerate(step):
+                if payload is None:
                     break
                 queued = writes.queued
                 writes.position = position
+                # ``_handle``'s untraced, quiet path, spelled out: a call less per record
+                token = correlation_id_var.set(str(envelope.correlation_id))
                 try:
-                    await self._handle(writes.connection, pending, traced=False, quiet=True)
+                    await handler(
+                        connection,
+                        ReceivedEvent(
+                            envelope, payload, record.topic, record.partition, record.offset
+                        ),
+                    )
                 except Exception:  # NotYet, or a failure it meets again at its turn
                     writes.forget_after(queued)
                     break
+                finally:
+                    correlation_id_var.reset(token)
                 if writes.refused:  # it caught NotYet and went on without its read
                     writes.forget_after(queued)
                     break
                 done += 1
                 handled += 1
-                if handled % YIELD_EVERY == 0:
+                if handled == turn:
+                    turn += YIELD_EVERY
                     await asyncio.sleep(0)
             writes.collecting = False
             collected.append(_Collected(writes, done))
@@ -1138,6 +1189,14 @@ class ConsumerRunner:
                     await conn.execute(
                         "DELETE FROM consumer_inbox WHERE consumer_group = $1", self.group.name
                     )
+                    if self.group.inline:
+                        # what the group had passed is gone with its tables: its commands
+                        # must not apply a stream's next event before the replay or the
+                        # consumer has applied the ones before it again (runtime/inline.py)
+                        await conn.execute(
+                            "DELETE FROM stream_positions WHERE consumer_group = $1",
+                            self.group.name,
+                        )
                     await conn.execute(
                         "DELETE FROM dead_letters WHERE consumer_group = $1", self.group.name
                     )

@@ -132,6 +132,18 @@ class _WallClock:
         return datetime.now(UTC)
 
 
+class InlineApplication(Protocol):
+    """A projection applied by the commands that append its events (runtime/inline.py)."""
+
+    async def apply(
+        self,
+        conn: asyncpg.Connection,
+        envelopes: Sequence[Envelope],
+        events: Sequence[EventPayload],
+        previous_version: int,
+    ) -> bool: ...
+
+
 class EventStore:
     def __init__(
         self,
@@ -147,6 +159,8 @@ class EventStore:
         # the service's clock: events are stamped with the time the service lives in, which
         # tests and simulations move (runtime/scheduler.py)
         self.clock: Clock = clock or _WallClock()
+        # the service's inline projections, which its repositories apply after each append
+        self.inline: Sequence[InlineApplication] = ()
 
     async def load(
         self, conn: asyncpg.Connection, stream_id: str, after_version: int = 0

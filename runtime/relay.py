@@ -174,7 +174,9 @@ class OutboxRelay:
         batch is read and this batch's rows are deleted in a PostgreSQL transaction that
         commits once Kafka committed (and is rolled back otherwise); that commit runs while
         the next batch is handed over, which commits on Kafka only after it, so at most one
-        committed batch is ever undeleted. Within a pass the reads go forward from the last
+        committed batch is ever undeleted (unless PostgreSQL itself crashes: that commit does
+        not wait for the WAL flush, and the take-over after it skips the rows whose deletes
+        it lost). Within a pass the reads go forward from the last
         batch read (after a batch a refusal aborted, from the oldest row again: its rows not
         parked go before what follows them); the pass ends at the first batch that is not
         full, and every pass starts again from the oldest row still there (a transaction that
@@ -357,14 +359,14 @@ class OutboxRelay:
                 # transient (Kafka away): send nothing after it, so the order per key holds
                 outcome.fail(record.position, f"send: {type(error).__name__}: {error}", error)
                 break
-        by_position = {row["position"]: row for row in rows}
         acknowledged = []
         answers = await self.publisher.acknowledged([ack for _, ack in pending])
         for (record, _), answer in zip(pending, answers, strict=True):
             if answer is None:
                 acknowledged.append(record.position)
             elif isinstance(answer, RecordRefused):
-                outcome.park(record.position, by_position[record.position], f"ack: {answer}")
+                [row] = [row for row in rows if row["position"] == record.position]
+                outcome.park(record.position, row, f"ack: {answer}")
             elif isinstance(answer, SendAgain):
                 outcome.left = True  # neither parked nor failed: it goes again
             else:
@@ -531,6 +533,10 @@ class _Deletion:
         conn = self._conn = await self._pool.acquire()
         transaction = self._transaction = conn.transaction()
         await transaction.start()
+        # its commit waits for no WAL flush: a delete that PostgreSQL loses in a crash of its
+        # own brings rows back whose records Kafka has, and the take-over that follows any
+        # lost connection deletes them without publishing them again
+        await conn.execute("SET LOCAL synchronous_commit TO off")
         await conn.execute("DELETE FROM outbox WHERE position = ANY($1::bigint[])", positions)
         return conn, transaction
 

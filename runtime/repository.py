@@ -13,7 +13,8 @@ After an append the repository runs the aggregate's ``after_append`` hooks in th
 transaction — the command-side indexes and durable timers that follow the aggregate's state —
 so they are never behind what was decided. A write that needs nothing but the state before
 and after (an index row) can instead go in the append's own statement (``with_append``: one
-round trip fewer per command).
+round trip fewer per command). Then the service's inline projections (``runtime/inline.py``)
+apply the new events to their read models, still in the same transaction, where they can.
 
 Aggregates with a ``Snapshots`` policy (``runtime/aggregate.py``) load from their latest
 snapshot plus the events after it; the snapshot is written in the same transaction as the
@@ -181,6 +182,8 @@ class Repository(Generic[S]):
             stream_id, loaded.state, state, loaded.version + len(events), events, envelopes
         )
         await self._keep_snapshot(conn, executed, snapshot_version)
+        for projection in self.store.inline:
+            await projection.apply(conn, envelopes, events, loaded.version)
         for hook in self.after_append:
             await hook(conn, executed, context)
         return executed

@@ -40,6 +40,7 @@ from runtime.db import create_pool, migrate
 from runtime.eventstore import EventStore
 from runtime.export import export_router, exports_nothing
 from runtime.http import install_problem_handlers, install_request_context
+from runtime.inline import InlineProjection
 from runtime.kafka import (
     TransactionalPublisher,
     assert_durable,
@@ -184,6 +185,9 @@ class ServiceRuntime:
             )
             runner.subscribe(self.broker, consumer_ack_policy(settings.kafka))
             self.runners.append(runner)
+        self.store.inline = [
+            InlineProjection(group, settings.kafka.topic) for group in self.groups if group.inline
+        ]
         for topic in self.publishes():
             self.broker.publisher(
                 settings.kafka.topic(topic.name),

@@ -118,7 +118,7 @@ async def mark_applied(
         try:
             rows = await conn.fetch(
                 """SELECT event_id, consumer_group FROM consumer_inbox
-                   WHERE event_id = ANY($1::uuid[]) AND outcome = 'applied'
+                   WHERE event_id = ANY($1::uuid[]) AND outcome IN ('applied', 'inline')
                    ORDER BY consumer_group""",
                 ids,
             )

@@ -81,8 +81,9 @@ def policies(settings: NotificationsRetentionSettings | None = None) -> list[Ret
             "ticket_contacts",
             "the phone a visitor left for their ticket's messages",
             "notification_contacts",
-            "(SELECT issued_at FROM ticket_reach r "
-            "WHERE 'ticket:' || r.ticket_id::text = notification_contacts.recipient_ref)",
+            # its own ticket's time (rows projected before it was kept: their ticket_reach's)
+            "coalesce(notification_contacts.issued_at, (SELECT issued_at FROM ticket_reach r "
+            "WHERE 'ticket:' || r.ticket_id::text = notification_contacts.recipient_ref))",
             contact,
         ),
         RetentionPolicy(

@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 
 from contracts.topics import CHECKIN_TICKETS
+from runtime.retention import purge
 from runtime.settings import ServiceSettings
+from services.notifications.retention import FINAL_MESSAGE
 from tests.conftest import ROOT, auth, eventually
 from tests.integration.conftest import RunningService
 from tests.integration.kafka_tools import standing_still
@@ -52,11 +54,19 @@ async def cli(env: dict[str, str], *args: str) -> Any:
     return json.loads(result.stdout)
 
 
-async def insert_v1_ticket(checkin: RunningService, ticket_id: uuid.UUID) -> None:
-    """Store a ticket_issued event exactly as a v1 producer wrote it."""
+async def insert_v1_ticket(
+    checkin: RunningService, ticket_id: uuid.UUID, issued_at: datetime | None = None
+) -> None:
+    """Store a ticket_issued event exactly as a v1 producer wrote it, issued now (the sample's
+    2024 date would put its read-model rows past their retention: see the last test)."""
     sample = json.loads((ROOT / "contracts/samples/checkin.ticket_issued.v1.json").read_text())
-    sample.update(ticket_id=str(ticket_id), customer_id="cust-v1", number="G900")
     now = datetime.now(UTC)
+    sample.update(
+        ticket_id=str(ticket_id),
+        customer_id="cust-v1",
+        number="G900",
+        issued_at=(issued_at or now).isoformat(),
+    )
     envelope = {
         "envelope_version": 1,
         "event_id": str(uuid.uuid4()),
@@ -145,3 +155,44 @@ async def test_rebuild_from_kafka_gives_the_same_read_models(
             assert any(report["applied"] > 0 for report in reports), reports
             after = await cli(env_for_processes, "digest", service)
             assert after == before, f"{service}: rebuilt read models differ"
+
+
+async def test_a_rebuild_does_not_bring_back_what_retention_removed(
+    stack: dict[str, RunningService], env_for_processes: dict[str, str]
+) -> None:
+    """The events are kept for good, so a replay makes again the rows the daily retention job
+    had removed (a visitor's phone, a delivery record): the rebuild applies the rebuilt
+    tables' retention policies again before it reports."""
+    ticket_id = uuid.uuid4()
+    await insert_v1_ticket(stack["checkin"], ticket_id, issued_at=datetime(2024, 11, 2, tzinfo=UTC))
+    notifications = stack["notifications"].runtime
+    recipient = f"ticket:{ticket_id}"
+
+    async def kept() -> tuple[int, int]:
+        contacts = await notifications.pool.fetchval(
+            "SELECT count(*) FROM notification_contacts WHERE recipient_ref = $1", recipient
+        )
+        delivered = await notifications.pool.fetchval(
+            f"SELECT count(*) FROM notification_log WHERE recipient_ref = $1 AND {FINAL_MESSAGE}",
+            recipient,
+        )
+        return contacts, delivered
+
+    assert await eventually(lambda: _both(kept)) == (1, 1)  # the phone, the message's record
+    async with notifications.pool.acquire() as conn, conn.transaction():
+        await purge(
+            conn, notifications, notifications.retention_policies, notifications.clock.now()
+        )
+    assert await kept() == (0, 0)  # the daily job removed both (the ticket is two years old)
+
+    [report] = await cli(
+        env_for_processes, "rebuild", "notifications", "--group", "notifications.projections"
+    )
+    assert await kept() == (0, 0)
+    assert report["purged"]["ticket_contacts"] >= 1
+    assert report["purged"]["delivery_records"] >= 1
+
+
+async def _both(kept: Callable[[], Any]) -> tuple[int, int] | None:
+    counts: tuple[int, int] = await kept()
+    return counts if all(counts) else None

@@ -156,3 +156,28 @@ async def test_a_batch_in_flight_when_the_new_leader_takes_over_is_aborted(
 
     assert await successor.publish_pending() == 4
     assert await copies_on_kafka(kafka, events) == {e.event_id: 1 for e in events}
+
+
+async def test_deletes_postgresql_lost_republish_nothing(
+    pool: asyncpg.Pool, kafka: KafkaSettings
+) -> None:
+    """A batch's delete commits without waiting for PostgreSQL's WAL flush, so a crash of
+    PostgreSQL itself may lose the deletes of several published batches: their rows come
+    back. The relay that leads after it (a lost connection ends a leadership) finds their
+    records on Kafka and publishes none of them again, only what was never published."""
+    stream = f"ticket-{uuid.uuid4()}"
+    published = await append(pool, stream, 0, 12)
+    assert await relay(pool, kafka, batch_size=5).publish_pending() == 12  # three batches
+    await pool.execute(  # every delete lost, as if PostgreSQL crashed before flushing them
+        "INSERT INTO outbox (position, topic) SELECT position, $2 FROM events WHERE stream_id = $1",
+        stream,
+        CHECKIN_TICKETS.name,
+    )
+    later = await append(pool, stream, 12, 2)
+
+    assert await relay(pool, kafka, batch_size=5).publish_pending() == 2
+
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+    assert await copies_on_kafka(kafka, published + later) == {
+        event.event_id: 1 for event in published + later
+    }

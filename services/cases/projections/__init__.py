@@ -46,7 +46,10 @@ def projection_groups() -> list[ConsumerGroup]:
             handlers=_merged(case_views.handlers, accounts.handlers, staff_skills.handlers),
             read_models=_read_models(case_views, account_timeline, accounts, staff_skills),
             description="Case views, contacts, notes, the account timeline, suspensions, tags "
-            "and staff skills, from the cases service's own topics.",
+            "and staff skills, from the cases service's own topics; written by the commands "
+            "themselves where the group is caught up on the stream (inline), so a case is on "
+            "the case file when its events commit.",
+            inline=True,
         ),
         ConsumerGroup(
             name="cases.audit_log",

@@ -17,12 +17,14 @@ async def project_contact(conn: asyncpg.Connection, event: ReceivedEvent[TicketI
     if ticket.intake.contact_phone is None:
         return
     await conn.execute(
-        """INSERT INTO notification_contacts (recipient_ref, subject_id, phone, language)
-           VALUES ($1, $2, $3, $4) ON CONFLICT (recipient_ref) DO NOTHING""",
+        """INSERT INTO notification_contacts
+               (recipient_ref, subject_id, phone, language, issued_at)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (recipient_ref) DO NOTHING""",
         f"ticket:{ticket.ticket_id}",
         ticket.data_subject_id,
         ticket.intake.contact_phone,
         ticket.intake.language.tag,
+        ticket.issued_at,
     )
 
 
