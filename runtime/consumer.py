@@ -26,11 +26,13 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Hashable,
     Iterator,
     Mapping,
     Sequence,
 )
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
@@ -40,7 +42,9 @@ import asyncpg
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
+from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
@@ -90,6 +94,49 @@ class ReceivedEvent(Generic[P]):
 
 
 EventHandler = Callable[[asyncpg.Connection, "ReceivedEvent[Any]"], Awaitable[None]]
+RunWork = Callable[[asyncpg.Connection], Awaitable[None]]
+
+
+@dataclass
+class _Asked:
+    """Work handlers asked for once per run under one key: the latest ask's ``work``, run in
+    the context (trace, correlation id) of the record that asked last, which it is blamed on."""
+
+    work: RunWork
+    position: int
+    context: Context
+    correlation_id: str | None
+    envelopes: list[Envelope]  # every record that asked: what the work writes, they caused
+
+
+@dataclass
+class _RunWork:
+    """The work asked for during one run's handlers (``once_per_run``), by key."""
+
+    asked: dict[Hashable, _Asked] = field(default_factory=dict)
+    position: int = 0  # the record being handled: its place in the run
+    envelope: Envelope | None = None
+
+
+_run_work: ContextVar[_RunWork | None] = ContextVar("run_work", default=None)
+
+
+async def once_per_run(conn: asyncpg.Connection, key: Hashable, work: RunWork) -> None:
+    """For a handler whose effect depends only on the state its records leave (re-estimating a
+    queue that moved): run ``work`` once per ``key`` per run of records (the records one
+    transaction handles), after the run's handlers, in its transaction — the latest ask's
+    ``work``, in the trace and correlation of the record that asked last (a failure is that
+    record's); what it writes counts as caused by every record that asked. Called outside a
+    consumer's run (a handler called directly), it runs ``work`` at once."""
+    run = _run_work.get()
+    if run is None or run.envelope is None:
+        await work(conn)
+        return
+    earlier = run.asked.pop(key, None)  # asked again: it moves to the end of the run
+    envelopes = [*(earlier.envelopes if earlier else ()), run.envelope]
+    run.asked[key] = _Asked(
+        work, run.position, otel_context.get_current(), correlation_id_var.get(), envelopes
+    )
 
 
 @dataclass(frozen=True)
@@ -112,6 +159,10 @@ class ConsumerGroup:
     read_models: Sequence[str] = field(default_factory=tuple)
     description: str = ""
     inline: bool = False
+    # live: after a batch smaller than a poll's maximum, wait this long before the next poll,
+    # so that the records arriving meanwhile are handled together (one transaction, one offset
+    # commit): fewer per record under load, at most this much later; 0: poll again at once
+    linger_ms: int = 0
 
     @property
     def rebuildable(self) -> bool:
@@ -417,9 +468,13 @@ class ConsumerRunner:
         if ack_policy is AckPolicy.ACK_FIRST:
             raise ValueError("ACK_FIRST commits before processing and loses events on a crash")
 
+        linger = self.group.linger_ms / 1000
+
         async def consume(raw: Any) -> None:
             records = raw if isinstance(raw, tuple) else (raw,)
             await self.handle_batch([Record.of(record) for record in records], traced=True)
+            if linger and 0 < len(records) < self.max_records:
+                await asyncio.sleep(linger)  # the next poll gathers what arrives meanwhile
 
         consume.__name__ = self.group.name.replace(".", "_")
         broker.subscriber(
@@ -795,26 +850,33 @@ class ConsumerRunner:
             writes, start = ahead.writes, ahead.done
         outcomes = [Outcome.APPLIED] * start
         causes: list[tuple[Envelope, list[positions.Position]]] = []
-        for position in range(start, len(run)):
-            pending = run[position]
-            if fresh is not None and pending.envelope.event_id not in fresh:
-                outcomes.append(Outcome.DUPLICATE)
-                continue
-            try:
-                if writes is None:  # a reaction: what it appends, for reads after writes
-                    caused = positions.start_attempt()
-                    await self._handle(conn, pending, traced)
-                    causes.append((pending.envelope, caused))
-                else:
-                    writes.position = position
-                    await self._handle(writes.connection, pending, traced, quiet=quiet)
-            except INFRASTRUCTURE_ERRORS:
-                raise
-            except WritesFailed as failed:
-                raise _blame(failed) from failed.error
-            except Exception as error:
-                raise _RecordFailed(position, error) from error
-            outcomes.append(Outcome.APPLIED)
+        asked = _RunWork()
+        token = _run_work.set(asked)
+        try:
+            for position in range(start, len(run)):
+                pending = run[position]
+                if fresh is not None and pending.envelope.event_id not in fresh:
+                    outcomes.append(Outcome.DUPLICATE)
+                    continue
+                asked.position, asked.envelope = position, pending.envelope
+                try:
+                    if writes is None:  # a reaction: what it appends, for reads after writes
+                        caused = positions.start_attempt()
+                        await self._handle(conn, pending, traced)
+                        causes.append((pending.envelope, caused))
+                    else:
+                        writes.position = position
+                        await self._handle(writes.connection, pending, traced, quiet=quiet)
+                except INFRASTRUCTURE_ERRORS:
+                    raise
+                except WritesFailed as failed:
+                    raise _blame(failed) from failed.error
+                except Exception as error:
+                    raise _RecordFailed(position, error) from error
+                outcomes.append(Outcome.APPLIED)
+        finally:
+            _run_work.reset(token)
+        await self._asked_work(conn, writes, asked, causes)
         if writes is not None:
             try:
                 await writes.flush()
@@ -823,6 +885,36 @@ class ConsumerRunner:
         positions.attempt_writes.set(None)
         await positions.record_caused(conn, causes)
         return outcomes
+
+    async def _asked_work(
+        self,
+        conn: asyncpg.Connection,
+        writes: BatchedWrites | None,
+        asked: _RunWork,
+        causes: list[tuple[Envelope, list[positions.Position]]],
+    ) -> None:
+        """The work the run's handlers asked for once per run (``once_per_run``), in the
+        order of their latest asks; a failure is the last asker's."""
+        for once in asked.asked.values():
+            context_token = otel_context.attach(once.context)
+            correlation_token = correlation_id_var.set(once.correlation_id)
+            try:
+                if writes is None:
+                    caused = positions.start_attempt()
+                    await once.work(conn)
+                    causes.extend((envelope, caused) for envelope in once.envelopes)
+                else:
+                    writes.position = once.position
+                    await once.work(writes.connection)
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except WritesFailed as failed:
+                raise _blame(failed) from failed.error
+            except Exception as error:
+                raise _RecordFailed(once.position, error) from error
+            finally:
+                correlation_id_var.reset(correlation_token)
+                otel_context.detach(context_token)
 
     async def _collect(self, plan: _Plan, conn: asyncpg.Connection) -> list[_Collected | None]:
         """A replay's handlers run ahead of their transactions, while the previous batch's

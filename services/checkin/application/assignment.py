@@ -90,6 +90,7 @@ from services.checkin.application.tickets import (
     load_ticket,
 )
 from services.checkin.application.waiting import TIME_FIELDS
+from services.checkin.config import OWN_EVENTS_LINGER_MS
 from services.checkin.domain.agents import Agent, AgentCommand, SignOut, TakeBreak
 from services.checkin.domain.assignment import (
     CHANNEL_KIND,
@@ -598,6 +599,7 @@ def assignment_group(runtime: RunningService) -> ConsumerGroup:
         topics=[CHECKIN_TICKETS, CHECKIN_AGENTS, CHECKIN_SITES],
         handlers={payload: on_move for payload in (*CONTACT_MOVES, *AGENT_MOVES, SiteConfigured)},
         description="Offers waiting remote contacts again when an agent's place frees up.",
+        linger_ms=OWN_EVENTS_LINGER_MS,
     )
 
 

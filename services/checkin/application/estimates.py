@@ -58,56 +58,11 @@ LINE_CHANNELS = [c.value for c in Channel if c not in REMOTE_CHANNELS]
 # times, the agents present for the queue, the queues with people waiting at the site (an
 # agent's share), what the present agents are serving, the calibration's recent outcomes
 # (tickets still waiting past their estimate, then tickets first called in the window, each an
-# index range, migrations/0006); and, for a new ticket ($7 not NULL), who waits per problem
-# category and the tickets that arrived since $7 (the only ones that may stand behind it).
-_QUEUE_FACTS = """
-WITH present AS (
-    SELECT agent_id, queues FROM agent_index
-    WHERE site_id = $1 AND status IN ('available', 'serving') AND $2 = ANY(queues)
-)
-SELECT
-    array(SELECT (problem_category, extract(epoch FROM ended_at - serving_started_at) / 60.0)
-          FROM ticket_index
-          WHERE site_id = $1 AND queue = $2 AND status = 'completed'
-            AND ended_at > $3 AND ended_at <= $4 AND serving_started_at IS NOT NULL
-          ORDER BY ended_at DESC LIMIT 500) AS services,
-    array(SELECT (agent_id, queues) FROM present ORDER BY agent_id) AS agents,
-    array(SELECT DISTINCT queue FROM queue_waiting
-          WHERE site_id = $1 AND waiting > 0 AND EXISTS (SELECT FROM present)) AS busy_queues,
-    array(SELECT (agent_id, problem_category, coalesce(serving_started_at, called_at))
-          FROM ticket_index
-          WHERE site_id = $1 AND status IN ('called', 'serving')
-            AND agent_id IN (SELECT agent_id FROM present)) AS serving,
-    array((SELECT ((first_estimate ->> 'expected_minutes')::float,
-                   extract(epoch FROM $4 - issued_at) / 60.0, 0)
-           FROM queue_tickets
-           WHERE site_id = $1 AND queue = $2 AND status = 'waiting'
-             AND first_called_at IS NULL AND first_estimate IS NOT NULL
-             AND checkin_overdue_at(issued_at, (first_estimate ->> 'expected_minutes')::int)
-                 < $4
-             AND issued_at <= $4
-           ORDER BY checkin_overdue_at(issued_at,
-                                       (first_estimate ->> 'expected_minutes')::int)
-           LIMIT $5)
-          UNION ALL
-          (SELECT ((first_estimate ->> 'expected_minutes')::float,
-                   extract(epoch FROM first_called_at - issued_at) / 60.0, 1)
-           FROM queue_tickets
-           WHERE site_id = $1 AND queue = $2 AND first_estimate IS NOT NULL
-             AND first_called_at > $3 AND first_called_at <= $4 AND issued_at <= $4
-           ORDER BY first_called_at DESC
-           LIMIT $5)) AS outcomes,
-    array(SELECT (problem_category, sum(waiting)::int) FROM queue_waiting
-          WHERE $7::timestamptz IS NOT NULL
-            AND site_id = $1 AND queue = $2 AND channel = ANY($6::text[])
-          GROUP BY problem_category) AS waiting,
-    array(SELECT (problem_category, ticket_id, number, queue, arrival_at, language, dialect,
-                  required_skill, accessibility, escalated, appointment_start, appointment_end)
-          FROM ticket_index
-          WHERE $7::timestamptz IS NOT NULL
-            AND site_id = $1 AND queue = $2 AND status = 'waiting'
-            AND arrival_at >= $7 AND channel = ANY($6::text[])) AS arrived
-"""
+# index range, migrations/0006); and, for a new ticket (its 7th argument not NULL), who waits per
+# problem category and the tickets that arrived since then (the only ones that may stand behind
+# it). The statement is the function ``checkin_queue_facts`` (migrations/0009), so that issuing
+# a ticket reads them in the statement that takes its number (``sites.load_site_and_number``).
+QUEUE_FACTS = "SELECT * FROM checkin_queue_facts($1, $2, $3, $4, $5, $6, $7)"
 
 
 # the columns of an arrived ticket, as ``waiting_of`` reads them
@@ -127,15 +82,11 @@ _ARRIVED = (
 )
 
 
-async def _fetch_facts(
-    conn: asyncpg.Connection,
-    site_id: str,
-    queue: ServiceQueue,
-    now: datetime,
-    arrived_since: datetime | None,
-) -> asyncpg.Record:
-    return await conn.fetchrow(
-        _QUEUE_FACTS,
+def facts_arguments(
+    site_id: str, queue: ServiceQueue, now: datetime, arrived_since: datetime | None
+) -> tuple[object, ...]:
+    """The first seven arguments of ``checkin_queue_facts``, in order."""
+    return (
         site_id,
         queue.value,
         now - SERVICE_SAMPLE_WINDOW,
@@ -144,6 +95,16 @@ async def _fetch_facts(
         LINE_CHANNELS,
         arrived_since,
     )
+
+
+async def _fetch_facts(
+    conn: asyncpg.Connection,
+    site_id: str,
+    queue: ServiceQueue,
+    now: datetime,
+    arrived_since: datetime | None,
+) -> asyncpg.Record:
+    return await conn.fetchrow(QUEUE_FACTS, *facts_arguments(site_id, queue, now, arrived_since))
 
 
 def _service_times(
@@ -285,6 +246,13 @@ async def estimate_queue(
     return estimate_line(rows, site, facts, now, policy)
 
 
+def arrivals_since(
+    ticket: WaitingTicket, now: datetime, policy: RoutingPolicy = DEFAULT_POLICY
+) -> datetime:
+    """The arrivals a new ticket's estimate reads: those within its priority head start."""
+    return now - head_start(ticket, now, policy)
+
+
 async def estimate_new_ticket(
     conn: asyncpg.Connection,
     site: Site,
@@ -294,15 +262,18 @@ async def estimate_new_ticket(
     ticket: WaitingTicket,
     intake: Intake,
     policy: RoutingPolicy = DEFAULT_POLICY,
+    row: asyncpg.Record | None = None,
 ) -> WaitEstimate:
     """The estimate of a ticket being issued now, the same as ``estimate_queue`` would give it
     with the ticket in the queue, without reading the queue: every waiting ticket is ahead of
     it except those whose place in the queue's order comes after its own, and those can only
     be tickets that arrived within its priority head start (an older ticket has waited longer
     than any head start the new one has). So: the counts per problem category of who waits,
-    minus those few."""
+    minus those few. ``row``: the facts as the statement that took the ticket's number read
+    them (``checkin_queue_facts`` with ``arrivals_since``), else they are read here."""
     place = queue_place(ticket, now, policy)
-    row = await _fetch_facts(conn, site_id, queue, now, now - head_start(ticket, now, policy))
+    if row is None:
+        row = await _fetch_facts(conn, site_id, queue, now, arrivals_since(ticket, now, policy))
     facts = _queue_facts_of(row, site, queue, now)
     counts = {category: waiting for category, waiting in row["waiting"]}
     for values in row["arrived"]:

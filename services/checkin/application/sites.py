@@ -20,6 +20,7 @@ from runtime.errors import ConcurrencyConflict
 from runtime.eventstore import EventStore
 from runtime.organizations import verified_organization
 from runtime.repository import Repository
+from services.checkin.application.estimates import QUEUE_FACTS
 from services.checkin.application.ticket_index import NEXT_NUMBER, next_sequence
 from services.checkin.domain.sites import (
     SITE,
@@ -65,6 +66,22 @@ FROM numbered LEFT JOIN (
 ORDER BY since.stream_version
 """
 
+# the same, and a queue's estimate facts read once the number's row is locked (the function
+# runs with a snapshot of its own, after the number it takes as its last argument: it sees
+# every ticket issued before this one; migrations/0009)
+_SINCE_NUMBERED_WITH_FACTS = f"""
+WITH numbered AS ({NEXT_NUMBER.format(site="$3", queue="$4", day="$5")})
+SELECT numbered.last_number, facts.*, since.position, since.envelope
+FROM numbered
+CROSS JOIN checkin_queue_facts($6, $7, $8, $9, $10, $11, $12, numbered.last_number) AS facts
+LEFT JOIN (
+    SELECT stream_version, position,
+           CASE WHEN stream_version = $2 THEN NULL ELSE envelope END AS envelope
+    FROM events WHERE stream_id = $1 AND stream_version >= $2
+) AS since ON true
+ORDER BY since.stream_version
+"""
+
 
 async def load_site(conn: asyncpg.Connection, store: EventStore, site_id: str) -> Site:
     """The site's current state as this transaction sees it. A state this process read before
@@ -81,24 +98,38 @@ async def load_site(conn: asyncpg.Connection, store: EventStore, site_id: str) -
 
 
 async def load_site_and_number(
-    conn: asyncpg.Connection, store: EventStore, site_id: str, queue: str, now: datetime
-) -> tuple[Site, int]:
-    """The site as ``load_site`` reads it, and the next number of ``queue`` on the site's
-    local day at ``now`` (``ticket_index.next_sequence``): one round trip when this process
-    kept the site, two otherwise. The number's row stays locked until the transaction ends.
+    conn: asyncpg.Connection,
+    store: EventStore,
+    site_id: str,
+    queue: str,
+    now: datetime,
+    facts: Sequence[object] | None = None,
+) -> tuple[Site, int, asyncpg.Record | None]:
+    """The site as ``load_site`` reads it, the next number of ``queue`` on the site's local
+    day at ``now`` (``ticket_index.next_sequence``), and with ``facts`` (the first arguments of
+    ``checkin_queue_facts``, ``estimates.facts_arguments``) the queue's estimate facts read
+    after the number: one round trip when this process kept the site, two or three otherwise.
+    The number's row stays locked until the transaction ends.
 
     The number is taken for the day the kept state says; when the events after it change
     that day (a new time zone), the transaction is a ``ConcurrencyConflict`` (rolled back, so
     no number is lost, and run again on the state now kept). The site is read from the
     statement's snapshot, taken before it waits for the number's row: as recent as a read in
-    a statement of its own before the number."""
+    a statement of its own before the number; the facts with a snapshot taken after it."""
     stream = site_stream(site_id)
     known = _read.setdefault(store, {}).get(stream)
     if known is None:
         site = await _loaded(conn, store, stream)
-        return site, await next_sequence(conn, site_id, queue, site.local_day(now))
+        taken = await next_sequence(conn, site_id, queue, site.local_day(now))
+        read = None if facts is None else await conn.fetchrow(QUEUE_FACTS, *facts)
+        return site, taken, read
     day = known[2].local_day(now)
-    rows = await conn.fetch(_SINCE_NUMBERED, stream, known[0], site_id, queue, day)
+    if facts is None:
+        rows = await conn.fetch(_SINCE_NUMBERED, stream, known[0], site_id, queue, day)
+    else:
+        rows = await conn.fetch(
+            _SINCE_NUMBERED_WITH_FACTS, stream, known[0], site_id, queue, day, *facts
+        )
     number: int = rows[0]["last_number"]
     events = [row for row in rows if row["position"] is not None]
     # None: the kept state was not the store's, read it again
@@ -107,7 +138,7 @@ async def load_site_and_number(
     )
     if site.local_day(now) != day:
         raise ConcurrencyConflict(f"{stream} changed its day while a number was taken")
-    return site, number
+    return site, number, None if facts is None else rows[0]
 
 
 async def _brought_up_to_date(

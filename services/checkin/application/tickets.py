@@ -39,7 +39,11 @@ from services.checkin.application.agents import (
 )
 from services.checkin.application.appointments import booked_queue
 from services.checkin.application.appointments import check_in as check_in_appointment
-from services.checkin.application.estimates import estimate_new_ticket
+from services.checkin.application.estimates import (
+    arrivals_since,
+    estimate_new_ticket,
+    facts_arguments,
+)
 from services.checkin.application.sites import load_site, load_site_and_number
 from services.checkin.application.ticket_index import (
     active_ticket,
@@ -159,17 +163,6 @@ async def issue_ticket(
         TicketIssued.data_subject_of({"intake": {"account_ref": request.intake.account_ref}}),
         request.intake,
     )
-    if site is None:
-        site, sequence = await load_site_and_number(
-            conn, store, request.site_id, request.queue.value, now
-        )
-    else:
-        sequence = await next_sequence(
-            conn, request.site_id, request.queue.value, site.local_day(now)
-        )
-    if admit is not None:
-        admit(site)
-    day = site.local_day(now)
     ticket_id = request.ticket_id or uuid.uuid4()
     draft = WaitingTicket(
         ticket_id=ticket_id,
@@ -181,13 +174,33 @@ async def issue_ticket(
         appointment_start=request.appointment.slot_start if request.appointment else None,
         appointment_end=request.appointment.slot_end if request.appointment else None,
     )
-    # remote contacts wait in the assignment pool, not in the line the estimate describes
-    remote = request.channel in REMOTE_CHANNELS or not site.serves(request.queue)
+    # remote contacts wait in the assignment pool, not in the line the estimate describes; a
+    # ticket of the line reads the queue's estimate facts in the statement taking its number
+    in_line = request.channel not in REMOTE_CHANNELS
+    facts = None
+    if site is None:
+        site, sequence, facts = await load_site_and_number(
+            conn,
+            store,
+            request.site_id,
+            request.queue.value,
+            now,
+            facts_arguments(request.site_id, request.queue, now, arrivals_since(draft, now))
+            if in_line
+            else None,
+        )
+    else:
+        sequence = await next_sequence(
+            conn, request.site_id, request.queue.value, site.local_day(now)
+        )
+    if admit is not None:
+        admit(site)
+    day = site.local_day(now)
     estimate = (
         None
-        if remote
+        if not in_line or not site.serves(request.queue)
         else await estimate_new_ticket(
-            conn, site, request.site_id, request.queue, now, draft, request.intake
+            conn, site, request.site_id, request.queue, now, draft, request.intake, row=facts
         )
     )
     command = IssueTicket(

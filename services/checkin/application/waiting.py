@@ -3,6 +3,12 @@ transferred; an agent signed in, out, on break), re-estimate the waits of that q
 site; announce the estimates that shifted past the margin, and "N ahead" to virtual-queue
 holders. Never replayed (it appends events of its own). Times come from the triggering event
 (the moment the queue moved), not from a clock.
+
+A queue is re-estimated once per run of records (the records one transaction handles:
+``runtime.consumer.once_per_run``), as the run leaves it, at the time of its latest move:
+the estimates are of the queue's state, so the moves before in the same run would only have
+announced what the last one corrects (a notice point passed in between is still told: a
+position notice is due for every point between what was told and the place now).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from contracts.events.checkin_agents import (
 )
 from contracts.topics import CHECKIN_TICKETS
 from contracts.vocabulary import Channel, ServiceQueue
-from runtime.consumer import ConsumerGroup, ReceivedEvent
+from runtime.consumer import ConsumerGroup, ReceivedEvent, once_per_run
 from runtime.context import CommandContext
 from runtime.errors import ConcurrencyConflict, RuleViolation
 from runtime.eventstore import EventStore
@@ -43,6 +49,7 @@ from runtime.running import RunningService
 from services.checkin.application.estimates import estimate_line, queue_facts, waiting_line
 from services.checkin.application.sites import load_site
 from services.checkin.application.tickets import change_ticket
+from services.checkin.config import OWN_EVENTS_LINGER_MS
 from services.checkin.domain.tickets import (
     Command,
     RecordEstimate,
@@ -182,11 +189,19 @@ def waiting_group(runtime: RunningService) -> ConsumerGroup:
         context = CommandContext.caused_by(event.envelope, "checkin")
         now = payload_time(event.payload)
         for site_id, queue in await queues_moved(conn, event.payload):
-            await reestimate(conn, runtime.store, site_id, ServiceQueue(queue), now, context)
+
+            async def again(
+                db: asyncpg.Connection, site_id: str = site_id, queue: str = queue
+            ) -> None:
+                await reestimate(db, runtime.store, site_id, ServiceQueue(queue), now, context)
+
+            # a queue is re-estimated as its run of records leaves it, at its latest move
+            await once_per_run(conn, ("reestimate", site_id, queue), again)
 
     return ConsumerGroup(
         name="checkin.waiting",
         topics=[CHECKIN_TICKETS, CHECKIN_AGENTS],
         handlers={payload: on_queue_moved for payload in (*TICKET_MOVES, *AGENT_MOVES)},
         description="Re-estimates waits as queues move; position notices for virtual queues.",
+        linger_ms=OWN_EVENTS_LINGER_MS,
     )

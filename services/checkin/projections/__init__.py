@@ -19,6 +19,7 @@ from contracts.events.checkin_appointments import CHECKIN_APPOINTMENTS
 from contracts.events.checkin_sites import CHECKIN_SITES
 from contracts.topics import CHECKIN_TICKETS
 from runtime.consumer import ConsumerGroup, EventHandler, ReceivedEvent
+from services.checkin.config import OWN_EVENTS_LINGER_MS
 from services.checkin.projections import agent_states, appointments, queue_tickets, sites
 
 MODULES = (queue_tickets, agent_states, sites, appointments)
@@ -44,4 +45,5 @@ def projection_group() -> ConsumerGroup:
         handlers=HANDLERS,
         read_models=READ_MODELS,
         description="Queue board, dashboard and estimate-accuracy read models.",
+        linger_ms=OWN_EVENTS_LINGER_MS,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -290,3 +291,45 @@ async def test_an_escalated_case_raises_the_accounts_waiting_tickets(
     assert called.json()["ticket_id"] == repeat["ticket_id"]  # ahead of the older walk-in
     assert called.json()["match"]["priority_reasons"] == ["escalated"]
     assert older["ticket_id"] != repeat["ticket_id"]
+
+
+async def test_a_ticket_waiting_for_its_number_counts_the_issue_that_held_it_ahead(
+    stack: dict[str, RunningService], token: Callable[..., str]
+) -> None:
+    """The queue's estimate facts are read in the statement that takes the ticket's number,
+    after it (migrations/0009): an issue that waited for the number sees the ticket of the
+    issue that held it, committed meanwhile, ahead of it."""
+    checkin = stack["checkin"]
+    desk = Desk(checkin.client, token)
+    await desk.configure()
+    first = await desk.issue()  # the queue's counter and its waiting count exist now
+    assert first["place"]["ahead"] == 0
+    async with checkin.runtime.pool.acquire() as other, other.transaction():
+        # another issue of the queue: its number taken, its ticket waiting, not committed yet
+        await other.execute(
+            "UPDATE ticket_counters SET last_number = last_number + 1 "
+            "WHERE site_id = $1 AND queue = $2",
+            desk.site_id,
+            first["queue"],
+        )
+        await other.execute(
+            "UPDATE queue_waiting SET waiting = waiting + 1 WHERE site_id = $1 AND queue = $2 "
+            "AND channel = 'walk_in' AND problem_category = 'account_suspended'",
+            desk.site_id,
+            first["queue"],
+        )
+        issuing = asyncio.create_task(desk.issue())
+
+        async def waits_for_the_number() -> bool:
+            return bool(
+                await checkin.runtime.pool.fetchval(
+                    """SELECT count(*) FROM pg_stat_activity
+                       WHERE datname = current_database() AND wait_event_type = 'Lock'
+                         AND query LIKE '%ticket_counters%'"""
+                )
+            )
+
+        await eventually(waits_for_the_number)
+    third = await issuing
+    assert third["number"].endswith("003")
+    assert third["place"] == {"ahead": 2, "you_are_next": False}

@@ -1,0 +1,97 @@
+"""A group with ``linger_ms`` waits that long after a batch smaller than a poll's maximum before
+FastStream polls again (so the records arriving meanwhile come as one batch); after a full
+batch (a backlog) and for a group without it, the next poll follows at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+from faststream.middlewares import AckPolicy
+
+from contracts.events.checkin import TicketLeft
+from contracts.topics import CHECKIN_TICKETS
+from runtime.consumer import ConsumerGroup, ConsumerRunner, DeadLetter, Outcome, Record
+
+pytestmark = pytest.mark.unit
+
+
+class Broker:
+    """What ``subscribe`` uses of FastStream's broker: the handler it registers."""
+
+    def __init__(self) -> None:
+        self.handler: Callable[[Any], Any] | None = None
+
+    def subscriber(self, *topics: str, **options: Any) -> Callable[[Any], Any]:
+        def register(handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
+            self.handler = handler
+            return handler
+
+        return register
+
+
+class Runner(ConsumerRunner):
+    """The runner with its batches recorded instead of handled."""
+
+    batches: list[int]
+
+    async def handle_batch(self, records: Sequence[Record], **options: Any) -> list[Outcome]:
+        self.batches.append(len(records))
+        return [Outcome.APPLIED] * len(records)
+
+
+async def _no_dead_letters(letter: DeadLetter) -> None:
+    raise AssertionError(letter)
+
+
+def subscribed(linger_ms: int, max_records: int = 3) -> tuple[Runner, Callable[[Any], Any]]:
+    async def handler(conn: Any, event: Any) -> None:
+        return None
+
+    group = ConsumerGroup(
+        "tests.linger", [CHECKIN_TICKETS], {TicketLeft: handler}, linger_ms=linger_ms
+    )
+    runner = Runner(None, group, _no_dead_letters, max_records=max_records)  # type: ignore[arg-type]
+    runner.batches = []
+    broker = Broker()
+    runner.subscribe(broker, AckPolicy.NACK_ON_ERROR)  # type: ignore[arg-type]
+    assert broker.handler is not None
+    return runner, broker.handler
+
+
+def polled(count: int) -> tuple[Record, ...]:
+    return tuple(Record(b"{}", b"k", "t", 0, offset) for offset in range(count))
+
+
+@pytest.fixture
+def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    return slept
+
+
+async def test_a_small_batch_lingers_before_the_next_poll(pauses: list[float]) -> None:
+    runner, consume = subscribed(linger_ms=50)
+    await consume(polled(2))
+    assert runner.batches == [2]
+    assert pauses == [0.05]
+
+
+async def test_a_full_batch_polls_again_at_once(pauses: list[float]) -> None:
+    runner, consume = subscribed(linger_ms=50, max_records=3)
+    await consume(polled(3))
+    assert runner.batches == [3]
+    assert pauses == []
+
+
+async def test_without_linger_the_next_poll_follows_at_once(pauses: list[float]) -> None:
+    runner, consume = subscribed(linger_ms=0)
+    await consume(polled(1))
+    assert runner.batches == [1]
+    assert pauses == []
