@@ -474,7 +474,7 @@ class ConsumerRunner:
             records = raw if isinstance(raw, tuple) else (raw,)
             await self.handle_batch([Record.of(record) for record in records], traced=True)
             if linger and 0 < len(records) < self.max_records:
-                await asyncio.sleep(linger)  # the next poll gathers what arrives meanwhile
+                await self.linger(linger)  # the next poll gathers what arrives meanwhile
 
         consume.__name__ = self.group.name.replace(".", "_")
         broker.subscriber(
@@ -496,6 +496,10 @@ class ConsumerRunner:
         )(consume)
 
     # -- records ---------------------------------------------------------------------------
+
+    async def linger(self, seconds: float) -> None:
+        """The pause after a small batch (``ConsumerGroup.linger_ms``)."""
+        await asyncio.sleep(seconds)
 
     async def handle_record(
         self,

@@ -4,7 +4,6 @@ batch (a backlog) and for a group without it, the next poll follows at once."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,13 +32,18 @@ class Broker:
 
 
 class Runner(ConsumerRunner):
-    """The runner with its batches recorded instead of handled."""
+    """The runner with its batches and pauses recorded instead of handled and slept (the
+    event loop is the test session's: its other tasks keep their own ``asyncio.sleep``)."""
 
     batches: list[int]
+    pauses: list[float]
 
     async def handle_batch(self, records: Sequence[Record], **options: Any) -> list[Outcome]:
         self.batches.append(len(records))
         return [Outcome.APPLIED] * len(records)
+
+    async def linger(self, seconds: float) -> None:
+        self.pauses.append(seconds)
 
 
 async def _no_dead_letters(letter: DeadLetter) -> None:
@@ -54,7 +58,7 @@ def subscribed(linger_ms: int, max_records: int = 3) -> tuple[Runner, Callable[[
         "tests.linger", [CHECKIN_TICKETS], {TicketLeft: handler}, linger_ms=linger_ms
     )
     runner = Runner(None, group, _no_dead_letters, max_records=max_records)  # type: ignore[arg-type]
-    runner.batches = []
+    runner.batches, runner.pauses = [], []
     broker = Broker()
     runner.subscribe(broker, AckPolicy.NACK_ON_ERROR)  # type: ignore[arg-type]
     assert broker.handler is not None
@@ -65,33 +69,22 @@ def polled(count: int) -> tuple[Record, ...]:
     return tuple(Record(b"{}", b"k", "t", 0, offset) for offset in range(count))
 
 
-@pytest.fixture
-def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    monkeypatch.setattr(asyncio, "sleep", sleep)
-    return slept
-
-
-async def test_a_small_batch_lingers_before_the_next_poll(pauses: list[float]) -> None:
+async def test_a_small_batch_lingers_before_the_next_poll() -> None:
     runner, consume = subscribed(linger_ms=50)
     await consume(polled(2))
     assert runner.batches == [2]
-    assert pauses == [0.05]
+    assert runner.pauses == [0.05]
 
 
-async def test_a_full_batch_polls_again_at_once(pauses: list[float]) -> None:
+async def test_a_full_batch_polls_again_at_once() -> None:
     runner, consume = subscribed(linger_ms=50, max_records=3)
     await consume(polled(3))
     assert runner.batches == [3]
-    assert pauses == []
+    assert runner.pauses == []
 
 
-async def test_without_linger_the_next_poll_follows_at_once(pauses: list[float]) -> None:
+async def test_without_linger_the_next_poll_follows_at_once() -> None:
     runner, consume = subscribed(linger_ms=0)
     await consume(polled(1))
     assert runner.batches == [1]
-    assert pauses == []
+    assert runner.pauses == []
