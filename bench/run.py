@@ -281,7 +281,8 @@ async def freshness_rows(namespace: Namespace, reps: int, sizes: Sizes) -> list[
             row.baselines.append(raw.result(sizes.fresh_seconds).percentile(share) * 1000)
     p99.note = (
         f"{sizes.rate:.0f} tickets/s for {sizes.fresh_seconds:.0f} s, open loop, load generator "
-        f"on the same box; cases seen per run {', '.join(seen)}; CPU per ticket, ms, check-in "
+        f"on the same box; cases seen per run {', '.join(seen)}; p99 per run, in order, ms "
+        f"{', '.join(f'{ms:,.0f}' for ms in p99.subjects)}; CPU per ticket, ms, check-in "
         f"{spread(cpu[0], 1)}, cases {spread(cpu[1], 1)}; target p99 ≤ 250 ms"
     )
     split = await freshness.hops(namespace, moments)
