@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 import pytest_asyncio
 
-from contracts import Actor, Envelope
 from contracts.events.checkin import TicketLeft
 from contracts.topics import CHECKIN_TICKETS
 from runtime.consumer import (
@@ -27,6 +25,7 @@ from runtime.consumer import (
 )
 from runtime.db import create_pool, migrate
 from runtime.settings import ServiceSettings
+from tests.integration.test_consumer_batch import envelope
 
 pytestmark = pytest.mark.integration
 
@@ -41,23 +40,6 @@ async def pool(databases: list[str], settings: ServiceSettings) -> AsyncIterator
     )
     yield pool
     await pool.close()
-
-
-def envelope(stream_id: str) -> Envelope:
-    payload = TicketLeft(ticket_id=uuid.uuid4(), reason="x", left_at=datetime.now(UTC))
-    return Envelope(
-        event_id=uuid.uuid4(),
-        event_type=payload.event_type,
-        schema_version=payload.schema_version,
-        occurred_at=datetime.now(UTC),
-        stream_type="ticket",
-        stream_id=stream_id,
-        stream_version=1,
-        correlation_id=uuid.uuid4(),
-        producer="checkin",
-        actor=Actor(id="t", role="agent"),
-        payload=payload.model_dump(mode="json"),
-    )
 
 
 class Queues:
