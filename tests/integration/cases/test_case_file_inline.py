@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from runtime.settings import ServiceSettings
+from runtime.trace import events_of_flow, mark_applied
 from tests.conftest import auth
 from tests.integration.cases.support import new_account
 from tests.integration.conftest import RunningService
@@ -18,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_a_case_and_its_note_are_on_the_case_file_when_the_commands_answer(
-    stack: dict[str, RunningService], token: Callable[..., str]
+    stack: dict[str, RunningService], token: Callable[..., str], settings: ServiceSettings
 ) -> None:
     service = stack["cases"]
     agent = auth(token("agent", sub="agent-inline"))
@@ -67,5 +69,12 @@ async def test_a_case_and_its_note_are_on_the_case_file_when_the_commands_answer
     # the live consumer reaches the published events and finds them applied: once, not twice
     await settled(stack)
     assert await applied() == inline
+    # and following the flow, the case's opening shows as applied by the case file
+    opening = await events_of_flow(settings, opened.headers["X-Correlation-Id"])
+    await mark_applied(settings, ["cases"], opening)
+    assert any(
+        event.event_type == "cases.case_opened" and "cases.projections" in event.applied_by
+        for event in opening
+    )
     again = await service.client.get(f"/cases/{case_id}/notes", headers=agent)
     assert [note["text"] for note in again.json()] == ["asked for the appeal form"]
