@@ -21,6 +21,7 @@ import asyncio
 import functools
 import gc
 import logging
+import math
 import time
 from collections.abc import (
     AsyncIterator,
@@ -384,7 +385,10 @@ class _Collected:
     done: int
 
 
-YIELD_EVERY = 64  # records a replay decodes or handles between two turns of the event loop
+# how long a replay decodes or handles records before the event loop turns: the previous
+# batch's transaction waits for a turn at each of its round trips (BEGIN, COPY, the writes,
+# COMMIT), so the loop turns often; by time, since a record's cost depends on its handler
+TURN_SECONDS = 0.000_025
 
 _INBOX_COLUMNS = ("consumer_group", "event_id", "topic", "kafka_partition", "kafka_offset")
 
@@ -532,8 +536,8 @@ class ConsumerRunner:
 
     async def _plan(self, records: Sequence[Polled], *, aside: bool = False) -> _Plan:
         """Decode a batch (CPU only, no I/O). ``aside``: let the event loop turn every
-        ``YIELD_EVERY`` records — a rebuild decodes a batch while the previous batch's
-        statements run, and each of their round trips needs a turn."""
+        ``TURN_SECONDS`` — a rebuild decodes a batch while the previous batch's statements
+        run, and each of their round trips needs a turn."""
         outcomes: list[Outcome | None] = [None] * len(records)
         steps: list[list[_Pending] | int] = []
         run: list[_Pending] = []
@@ -541,11 +545,12 @@ class ConsumerRunner:
         passed: list[Envelope] = []
         ignored = 0
         handlers, current = self._handlers, self._current
-        turn = YIELD_EVERY if aside else len(records) + 1
+        clock = time.perf_counter
+        turn = clock() + TURN_SECONDS if aside else math.inf
         for index, record in enumerate(records):
-            if index == turn:
-                turn += YIELD_EVERY
+            if clock() >= turn:
                 await asyncio.sleep(0)
+                turn = clock() + TURN_SECONDS
             try:
                 envelope, event_type = decode_record(record.value)
                 passed.append(envelope)
@@ -930,7 +935,8 @@ class ConsumerRunner:
         it would have. Handlers keep their effects inside their transaction (the class's
         text), so running one again is safe."""
         collected: list[_Collected | None] = []
-        handled, turn = 0, YIELD_EVERY
+        clock = time.perf_counter
+        turn = clock() + TURN_SECONDS
         for step in plan.steps:
             if isinstance(step, int):
                 collected.append(None)
@@ -961,10 +967,9 @@ class ConsumerRunner:
                     writes.forget_after(queued)
                     break
                 done += 1
-                handled += 1
-                if handled == turn:
-                    turn += YIELD_EVERY
+                if clock() >= turn:
                     await asyncio.sleep(0)
+                    turn = clock() + TURN_SECONDS
             writes.collecting = False
             collected.append(_Collected(writes, done))
         return collected
@@ -1140,7 +1145,7 @@ class ConsumerRunner:
         batch is decoded and its handlers run (``_collect``: writes queued, not sent) while
         the previous one's statements run on the one connection that holds the lock (so the
         transactions stay in order); the decoding lets the event loop turn every
-        ``YIELD_EVERY`` records, since each of those statements needs a turn to be sent.
+        ``TURN_SECONDS``, since each of those statements needs a turn to be sent.
         The replay's transactions commit without waiting for their WAL to reach the disk
         (``synchronous_commit = off``: a crash of the server loses at most the last few, as
         if the rebuild had stopped there — it is run again); one durable commit at the end
