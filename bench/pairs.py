@@ -183,9 +183,14 @@ RAW_TOPIC = TopicSpec(
     name="bench.raw", producer="bench", stream_type="raw", description="raw baseline"
 )
 # the relay row's: it publishes the same events at every repetition, and the consume rows
-# count one event per record of the tickets topic
+# count one event per record of theirs
 RELAYED_TOPIC = TopicSpec(
     name="bench.relayed", producer="bench", stream_type="ticket", description="relay row"
+)
+# the consume rows': on the tickets topic, the check-in service the later rows start would
+# consume its 100,000 records while they measure it (its new groups begin at the earliest)
+CONSUMED_TOPIC = TopicSpec(
+    name="bench.consumed", producer="bench", stream_type="ticket", description="consume rows"
 )
 
 
@@ -310,16 +315,18 @@ async def raw_produce(scratch: Scratch, count: int) -> float:
 # -- (c) consumer runner and rebuild vs a raw consume --------------------------------------------
 
 
-async def fill_topic(scratch: Scratch, topic: TopicSpec, count: int) -> None:
-    """``count`` envelopes on ``topic`` (appended and relayed like a service does)."""
+async def fill_topic(scratch: Scratch, count: int) -> None:
+    """``count`` envelopes on the consume rows' topic (appended and relayed like a service
+    does)."""
     await fill_outbox(scratch, count)
     kafka = scratch.namespace.kafka
-    await ensure_topics(kafka, [topic])
+    await ensure_topics(kafka, [CONSUMED_TOPIC])
+    consumed = kafka.topic(CONSUMED_TOPIC.name)
     relay = OutboxRelay(
         scratch.pool,
         TransactionalPublisher(kafka, "bench"),
         service="bench",
-        topic_name=kafka.topic,
+        topic_name=lambda name: consumed,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
@@ -343,7 +350,7 @@ async def projection(conn: asyncpg.Connection, received: ReceivedEvent[TicketLef
 
 def bench_group(name: str) -> ConsumerGroup:
     return ConsumerGroup(
-        name, [CHECKIN_TICKETS], {TicketLeft: projection}, read_models=("bench_projection",)
+        name, [CONSUMED_TOPIC], {TicketLeft: projection}, read_models=("bench_projection",)
     )
 
 
@@ -360,7 +367,7 @@ async def raw_consume(scratch: Scratch, count: int) -> float:
     live rows are: finding the partitions, connecting, then reading (how many records to wait
     for is counted before, by reading the topic once: that read is not the consumer's)."""
     kafka = scratch.namespace.kafka
-    topic = scratch.topic(CHECKIN_TICKETS.name)
+    topic = scratch.topic(CONSUMED_TOPIC.name)
     total = await records_on(scratch, topic)
     started = time.perf_counter()
     partitions = await topic_partitions(kafka.bootstrap_servers, [topic])
@@ -402,8 +409,7 @@ async def runner_live(scratch: Scratch, count: int) -> float:
     effect, offsets committed after), from the first record to the last one applied."""
     kafka = scratch.namespace.kafka
     group = bench_group(f"bench.live{uuid.uuid4().hex[:6]}")
-    await ensure_topics(kafka, [CHECKIN_TICKETS])
-    topic = scratch.topic(CHECKIN_TICKETS.name)
+    topic = scratch.topic(CONSUMED_TOPIC.name)
     total = await records_on(scratch, topic)
     broker = build_broker(kafka, "bench-live", None)
     runner = ConsumerRunner(

@@ -175,7 +175,7 @@ async def bench(reps: int, sizes: Sizes, only: set[str]) -> list[Row]:
                 )
             if "consume" in only:
                 records = sizes.records
-                await pairs.fill_topic(scratch, pairs.CHECKIN_TICKETS, records)
+                await pairs.fill_topic(scratch, records)
                 note = (
                     f"{records:,} records, one upsert per event; "
                     "each side timed from its start (partitions, connection) to its last record"
