@@ -162,21 +162,27 @@ class TimerRunner:
     ) -> None:
         self.service = service
         self._holds = 0
+        self._background_pass = asyncio.Lock()  # held while the loop fires on its own
         self.pool = pool
         self.handlers = handlers
         self.clock = clock
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
 
-    async def fire_due(self, limit: int = 1000, *, settle_seconds: float = 30.0) -> int:
+    async def fire_due(
+        self, limit: int = 1000, *, settle_seconds: float = 30.0, yield_to_holds: bool = False
+    ) -> int:
         """Fire every timer due by the clock's now (up to ``limit``); returns how many this
         runner fired. Returns only once no timer due at the call is left — also those another
         runner (a replica, the background loop) was firing at that moment — so a caller that
-        moved the clock sees every effect when this returns."""
+        moved the clock sees every effect when this returns. With ``yield_to_holds`` (the
+        background loop's pass) it stops before the next timer once a hold begins."""
         cutoff = self.clock.now()
         fired = 0
         deadline = asyncio.get_running_loop().time() + settle_seconds
         while fired < limit:
+            if yield_to_holds and self._holds:
+                return fired
             now = self.clock.now()
             async with self.pool.acquire() as conn:
                 outcome = await self._fire_one(conn, now)
@@ -251,9 +257,15 @@ class TimerRunner:
     async def held(self) -> AsyncIterator[None]:
         """Hold the background loop: nothing fires on its own until the block ends, while
         ``fire_due`` still fires when called (an operator's maintenance window; a test that
-        decides the moment a batch runs, as a manual clock decides the time)."""
+        decides the moment a batch runs, as a manual clock decides the time).
+
+        A pass the loop had begun ends first, before its next timer: without that wait, a
+        timer that becomes due inside the block (a campaign's first batch, scheduled by the
+        command the block was opened for) could still be fired by that pass."""
         self._holds += 1
         try:
+            async with self._background_pass:
+                pass
             yield
         finally:
             self._holds -= 1
@@ -262,7 +274,8 @@ class TimerRunner:
         while not stop.is_set():
             try:
                 if not self._holds:
-                    await self.fire_due()
+                    async with self._background_pass:
+                        await self.fire_due(yield_to_holds=True)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("timers waiting for the database", extra=log_fields(error=repr(error)))
             with contextlib.suppress(TimeoutError):

@@ -195,3 +195,52 @@ async def test_a_held_runner_fires_nothing_on_its_own_but_fires_when_called(
     stop.set()
     await background
     assert await effects(pool) == ["held"]
+
+
+async def test_a_hold_waits_for_the_loops_pass_and_that_pass_fires_nothing_more(
+    pool: asyncpg.Pool,
+) -> None:
+    """A hold that begins while the loop is firing: the pass ends before its next timer, and
+    the hold begins only then. Without that, a timer that became due inside the block (a
+    campaign's first batch, scheduled by the very command the block was opened for) was
+    fired by the pass already under way."""
+    clock = ManualClock()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(conn: asyncpg.Connection, timer: Timer, now: object) -> None:
+        started.set()
+        await release.wait()
+        await record(conn, timer, now)
+
+    runner = TimerRunner(pool, {"remind": record, "slow": slow}, clock, poll_interval=0.01)
+    stop = asyncio.Event()
+    async with pool.acquire() as conn:
+        await schedule(conn, "under-way", "slow", clock.now())
+    background = asyncio.create_task(runner.run(stop))
+    await started.wait()  # the loop's pass is firing
+    async with pool.acquire() as conn:
+        await schedule(conn, "in-the-block", "remind", clock.now())  # due while it fires
+
+    holding = asyncio.Event()
+
+    async def hold_then_look() -> list[str]:
+        async with runner.held():
+            holding.set()
+            seen = await effects(pool)
+            for _ in range(20):  # the loop polls many times meanwhile
+                await asyncio.sleep(0.01)
+            assert await effects(pool) == seen
+            assert await runner.fire_due() == 1
+            return seen
+
+    looking = asyncio.create_task(hold_then_look())
+    try:
+        await asyncio.sleep(0.1)
+        assert not holding.is_set()  # the hold waits for the pass under way
+        release.set()
+        assert await looking == ["under-way"]  # the pass ended before the timer due in the block
+    finally:
+        release.set()
+        stop.set()
+        await background
+    assert await effects(pool) == ["in-the-block", "under-way"]
