@@ -32,7 +32,9 @@ format:
 contracts:     ## re-export JSON Schemas and EVENTS.md after changing an event model
 	.venv/bin/frontdesk contracts export
 
-bench:        ## ratios against raw baselines, same run (pip install -e '.[bench]' for the peer row)
+bench:        ## ratios against raw baselines, same run (installs the bench-only group: the peer)
+	bash deploy/setup.sh
+	.venv/bin/python -c 'import eventsourcing' 2>/dev/null || .venv/bin/pip install -q -e '.[bench]'
 	.venv/bin/python -m bench.run
 
 test-scale:    ## 3 brokers, 2 replicas per service, load and kill -9 (minutes; not part of make test)
