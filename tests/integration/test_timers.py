@@ -47,6 +47,18 @@ async def effects(pool: asyncpg.Pool) -> list[str]:
     ]
 
 
+class Slow:
+    """A handler that records its timer only once released: a runner stays in it meanwhile."""
+
+    def __init__(self) -> None:
+        self.started, self.release = asyncio.Event(), asyncio.Event()
+
+    async def __call__(self, conn: asyncpg.Connection, timer: Timer, now: object) -> None:
+        self.started.set()
+        await self.release.wait()
+        await record(conn, timer, now)
+
+
 async def test_timers_fire_when_due_once_and_in_due_order(pool: asyncpg.Pool) -> None:
     clock = ManualClock()
     start = clock.now()
@@ -136,23 +148,18 @@ async def test_fire_due_returns_only_once_another_runners_timer_committed(
     pool: asyncpg.Pool,
 ) -> None:
     clock = ManualClock()
-    started, release = asyncio.Event(), asyncio.Event()
-
-    async def slow(conn: asyncpg.Connection, timer: Timer, now: object) -> None:
-        started.set()
-        await release.wait()
-        await record(conn, timer, now)
+    slow = Slow()
 
     async with pool.acquire() as conn:
         await schedule(conn, "slow", "slow", clock.now())
     background = TimerRunner(pool, {"slow": slow}, clock)
     explicit = TimerRunner(pool, {"slow": slow}, clock)
     busy = asyncio.create_task(background.fire_due())
-    await started.wait()  # the background runner holds the timer
+    await slow.started.wait()  # the background runner holds the timer
     waiting = asyncio.create_task(explicit.fire_due())
     await asyncio.sleep(0.3)
     assert not waiting.done()  # it waits for the other runner instead of returning early
-    release.set()
+    slow.release.set()
     assert await waiting == 0
     assert await busy == 1
     assert await effects(pool) == ["slow"]  # visible the moment fire_due returned
@@ -205,19 +212,14 @@ async def test_a_hold_waits_for_the_loops_pass_and_that_pass_fires_nothing_more(
     campaign's first batch, scheduled by the very command the block was opened for) was
     fired by the pass already under way."""
     clock = ManualClock()
-    started, release = asyncio.Event(), asyncio.Event()
-
-    async def slow(conn: asyncpg.Connection, timer: Timer, now: object) -> None:
-        started.set()
-        await release.wait()
-        await record(conn, timer, now)
+    slow = Slow()
 
     runner = TimerRunner(pool, {"remind": record, "slow": slow}, clock, poll_interval=0.01)
     stop = asyncio.Event()
     async with pool.acquire() as conn:
         await schedule(conn, "under-way", "slow", clock.now())
     background = asyncio.create_task(runner.run(stop))
-    await started.wait()  # the loop's pass is firing
+    await slow.started.wait()  # the loop's pass is firing
     async with pool.acquire() as conn:
         await schedule(conn, "in-the-block", "remind", clock.now())  # due while it fires
 
@@ -237,10 +239,10 @@ async def test_a_hold_waits_for_the_loops_pass_and_that_pass_fires_nothing_more(
     try:
         await asyncio.sleep(0.1)
         assert not holding.is_set()  # the hold waits for the pass under way
-        release.set()
+        slow.release.set()
         assert await looking == ["under-way"]  # the pass ended before the timer due in the block
     finally:
-        release.set()
+        slow.release.set()
         stop.set()
         await background
     assert await effects(pool) == ["in-the-block", "under-way"]
