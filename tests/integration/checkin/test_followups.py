@@ -294,9 +294,12 @@ async def test_a_break_or_sign_out_gives_the_offered_contacts_back_at_once(
     for contact in (c3, c4):
         assert (await center.ticket(contact["ticket_id"]))["status"] == "waiting"
 
-    # the dashboard, per queue and channel (from the projection)
+    # the dashboard, per queue and channel (from the projection); c1's hand-back is another
+    # ticket's stream (another partition) than the releases: wait for the pool's count too
     line = await dashboard_line(
-        center, lambda line: line["returned_today"]["released"] == 4, "account_security"
+        center,
+        lambda line: line["returned_today"]["released"] == 4 and line["in_pool"] == 4,
+        "account_security",
     )
     assert line["in_pool"] == line["waiting"] == 4  # c1 (handed back), c3, c4, c5
     assert line["offered_not_answered"] == 0

@@ -96,8 +96,14 @@ async def test_board_dashboard_and_estimate_accuracy(
             f"/sites/{desk.site_id}/dashboard", headers=desk.supervisor
         )
         lines = answer.json()["queues"]
-        # the tickets' and the agent's events come from two topics: wait for both
-        settled = lines and lines[0]["served_today"] == 2 and lines[0]["agents_serving"] == 1
+        # the tickets' and the agent's events come from two topics: wait for both; and the
+        # third ticket's leave is its own stream (its own partition): wait for it too
+        settled = (
+            lines
+            and lines[0]["served_today"] == 2
+            and lines[0]["agents_serving"] == 1
+            and (lines[0]["abandonment_rate"] or 0) > 0
+        )
         return lines if settled else None
 
     [line] = await eventually(dashboard)

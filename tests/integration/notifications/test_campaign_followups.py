@@ -284,11 +284,18 @@ async def test_a_cancel_withdraws_the_waiting_messages_and_nothing_goes_out_afte
         2,
         1,
     )
+
     # no send timer is left; a stale one that fires anyway (say it was due) sends nothing
-    message_ids = await pool.fetch(
-        """SELECT notification_id FROM notification_log WHERE campaign_id = $1""",
-        uuid.UUID(campaign_id),
-    )
+    async def both_logged() -> list[Any] | None:
+        # the message log is a projection: wait for both messages, or the checks below
+        # would pass on fewer
+        rows = await pool.fetch(
+            """SELECT notification_id FROM notification_log WHERE campaign_id = $1""",
+            uuid.UUID(campaign_id),
+        )
+        return rows if len(rows) == 2 else None
+
+    message_ids = await eventually(both_logged)
     assert not await pool.fetchval(
         "SELECT count(*) FROM timers WHERE timer_id = ANY($1::text[])",
         [f"notification.send:{row['notification_id']}" for row in message_ids],
