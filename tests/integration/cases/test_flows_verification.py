@@ -60,6 +60,17 @@ async def verification_answer(
     )
 
 
+def in_review_verified_by(role: str) -> Callable[[dict[str, Any]], bool]:
+    """The case is in review and a verification of the ``role`` (holder, proxy) came back
+    verified."""
+    return lambda case: (
+        case["status"] == "in_review"
+        and any(
+            v["outcome"] == "verified" and v["person_role"] == role for v in case["verifications"]
+        )
+    )
+
+
 async def test_flow_1_suspended_account_restored_and_the_decision_names_the_rule(
     stack: dict[str, RunningService],
     token: Callable[..., str],
@@ -282,18 +293,7 @@ async def test_flow_2_the_spouse_opens_the_wallet_case_and_the_holder_verifies_r
     )
     # the two answers are two streams (two partitions): the holder's expiry moves the case on,
     # the proxy's is what the refusal below names, so wait for both
-    await case_where(
-        cases,
-        agent,
-        case_id,
-        lambda c: (
-            c["status"] == "in_review"
-            and any(
-                v["outcome"] == "verified" and v["person_role"] == "proxy"
-                for v in c["verifications"]
-            )
-        ),
-    )
+    await case_where(cases, agent, case_id, in_review_verified_by("proxy"))
     refused = await cases.post(
         f"/cases/{case_id}/decision",
         json={
@@ -319,18 +319,7 @@ async def test_flow_2_the_spouse_opens_the_wallet_case_and_the_holder_verifies_r
         VerificationPurpose.WALLET_REACTIVATION,
         PersonRole.HOLDER,
     )
-    await case_where(
-        cases,
-        agent,
-        case_id,
-        lambda c: (
-            c["status"] == "in_review"
-            and any(
-                v["outcome"] == "verified" and v["person_role"] == "holder"
-                for v in c["verifications"]
-            )
-        ),
-    )
+    await case_where(cases, agent, case_id, in_review_verified_by("holder"))
     decided = await cases.post(
         f"/cases/{case_id}/decision",
         json={
