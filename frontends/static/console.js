@@ -10,12 +10,14 @@
   $("agent").textContent = agent;
   $("site").value = FD.params.get("site") || "shenzhen-01";
   $("desk").value = FD.params.get("desk") || "";
-  const bearer = await FD.token("agent", agent).catch((error) => { $("error").textContent = error.message; });
+  // the buttons and the sign-in form are handled from the start: what is asked for while the
+  // token is on its way waits for it (a form nobody handled yet would be sent as a page load)
+  const bearer = FD.token("agent", agent).catch((error) => { $("error").textContent = error.message; });
   const A = `/agents/${encodeURIComponent(agent)}`;
 
   async function run(method, service, path, body) {
     $("error").textContent = "";
-    try { return await FD.api(method, service, path, bearer, body); }
+    try { return await FD.api(method, service, path, await bearer, body); }
     catch (error) { $("error").textContent = error.message; return null; }
   }
 
@@ -71,7 +73,7 @@
     if (!cases || !cases.length) { box.replaceChildren(FD.el("p", { class: "status" }, "No case for this ticket yet.")); return; }
     const c = cases[0];
     state.case = c;
-    const plan = await FD.api("GET", "verification", `/verification/case-plans/${c.case_id}`, bearer).catch(() => null);
+    const plan = await FD.api("GET", "verification", `/verification/case-plans/${c.case_id}`, await bearer).catch(() => null);
     const rules = (c.suspensions || []).map((s) => FD.el("li", {},
       `${s.rule_code || s.code || "rule"} v${s.rule_version || s.version || "?"}`, s.threshold ? ` · threshold ${JSON.stringify(s.threshold)}` : "",
       s.explanation ? ` — ${typeof s.explanation === "string" ? s.explanation : JSON.stringify(s.explanation)}` : ""));
@@ -86,7 +88,7 @@
     ].filter(Boolean));
   }
 
-  FD.live("checkin", `${A}/live`, bearer, "console", render, (s) => {
+  FD.live("checkin", `${A}/live`, await bearer, "console", render, (s) => {
     $("status").dataset.state = s; $("status").textContent = s;
   });
 })();

@@ -6,8 +6,10 @@
   const $ = (id) => document.getElementById(id);
   const state = { ticket: null };
   window.frontdesk = state;
-  let bearer;
-  try { bearer = await FD.token("agent", staff); } catch (error) { $("error").textContent = error.message; }
+  // the form is handled from the start: a ticket asked for while the token is on its way
+  // waits for it (a form nobody handled yet would be sent as a page load, and lost)
+  const bearer = FD.token("agent", staff);
+  bearer.catch((error) => { $("error").textContent = error.message; });
 
   $("issue").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -28,7 +30,7 @@
     const customer = $("customer").value.trim();
     if (customer) body.customer_id = customer;
     try {
-      const ticket = await FD.api("POST", "checkin", "/tickets", bearer, body, crypto.randomUUID());
+      const ticket = await FD.api("POST", "checkin", "/tickets", await bearer, body, crypto.randomUUID());
       state.ticket = ticket;
       $("number").textContent = ticket.number;
       $("queue").textContent = `${FD.queueName(ticket.queue, "zh-CN")} · ${FD.queueName(ticket.queue, "en")}`;

@@ -41,6 +41,7 @@ class Browser:
         self.ids = itertools.count(1)
         self.pending: dict[int, asyncio.Future[Any]] = {}
         self.errors: list[str] = []
+        self.held: list[tuple[str, str]] = []  # (page session, request id): Page.hold_requests
         self.reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -85,6 +86,8 @@ class Browser:
                     future.set_exception(BrowserError(str(message["error"])))
                 else:
                     future.set_result(message.get("result", {}))
+            elif message.get("method") == "Fetch.requestPaused":
+                self.held.append((message.get("sessionId", ""), message["params"]["requestId"]))
             elif message.get("method") == "Runtime.exceptionThrown":
                 details = message["params"]["exceptionDetails"]
                 self.errors.append(str(details.get("exception", {}).get("description", details)))
@@ -163,6 +166,31 @@ class Page:
                     f"page errors: {self.browser.errors})"
                 )
             await asyncio.sleep(0.1)
+
+    async def hold_requests(self, url_pattern: str) -> None:
+        """Hold the page's requests to URLs matching ``url_pattern`` (``*`` and ``?``
+        wildcards) before they are sent, until ``release_requests``: a slow network on cue."""
+        await self.send(
+            "Fetch.enable", {"patterns": [{"urlPattern": url_pattern, "requestStage": "Request"}]}
+        )
+
+    async def requests_held(self, count: int, *, within: float = 30.0) -> None:
+        """Wait until ``count`` requests of this page are held."""
+        deadline = asyncio.get_running_loop().time() + within
+        while len(self._held()) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{len(self._held())} requests held, not {count}")
+            await asyncio.sleep(0.1)
+
+    async def release_requests(self) -> None:
+        """Send the held requests on, and hold no more."""
+        for request in self._held():
+            await self.send("Fetch.continueRequest", {"requestId": request})
+        self.browser.held = [(s, r) for s, r in self.browser.held if s != self.session]
+        await self.send("Fetch.disable")
+
+    def _held(self) -> list[str]:
+        return [request for session, request in self.browser.held if session == self.session]
 
     async def screenshot(self, path: Path) -> Path:
         shot = await self.send("Page.captureScreenshot", {"format": "png"})
