@@ -18,6 +18,8 @@ from typing import Any
 
 import websockets
 
+from tests.conftest import eventually
+
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 
 
@@ -174,13 +176,13 @@ class Page:
             "Fetch.enable", {"patterns": [{"urlPattern": url_pattern, "requestStage": "Request"}]}
         )
 
-    async def requests_held(self, count: int, *, within: float = 30.0) -> None:
+    async def requests_held(self, count: int) -> None:
         """Wait until ``count`` requests of this page are held."""
-        deadline = asyncio.get_running_loop().time() + within
-        while len(self._held()) < count:
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{len(self._held())} requests held, not {count}")
-            await asyncio.sleep(0.1)
+
+        async def held() -> bool:
+            return len(self._held()) >= count
+
+        await eventually(held)
 
     async def release_requests(self) -> None:
         """Send the held requests on, and hold no more."""

@@ -129,6 +129,16 @@ async def ask_at_the_kiosk(kiosk: Page, account_ref: str, customer_id: str) -> N
     )
 
 
+async def token_on_its_way(browser: Browser, url: str) -> Page:
+    """``url`` opened with the page's token request held (until ``release_requests``): what
+    a click does while the token is on its way, on cue."""
+    page = await browser.new_page("about:blank")
+    await page.hold_requests("*/dev/token*")
+    await page.goto(url)
+    await page.requests_held(1)
+    return page
+
+
 async def test_the_kiosk_issues_a_ticket_asked_for_before_its_token_arrived(
     processes: dict[str, ServiceProcess],
     frontends: ServiceProcess,
@@ -141,11 +151,8 @@ async def test_the_kiosk_issues_a_ticket_asked_for_before_its_token_arrived(
     run = uuid.uuid4().hex[:6]
     supervisor = auth(token("supervisor", sub=f"sup-{run}"))
     site_id = await _site(processes["checkin"].url, supervisor, f"agent-{run}")
-    kiosk = await browser.new_page("about:blank")
-    await kiosk.hold_requests("*/dev/token*")
     page = f"kiosk.html?site={site_id}&staff=reception-{run}"
-    await kiosk.goto(f"{frontends.url}/{page}")
-    await kiosk.requests_held(1)  # the token is on its way
+    kiosk = await token_on_its_way(browser, f"{frontends.url}/{page}")
     await ask_at_the_kiosk(kiosk, f"acct-{run}", f"cust-{run}")
     await kiosk.release_requests()
     ticket = await kiosk.wait_for("window.frontdesk.ticket")
@@ -165,10 +172,9 @@ async def test_the_console_signs_in_an_agent_who_clicked_before_its_token_arrive
     agent_id = f"agent-{run}"
     supervisor = auth(token("supervisor", sub=f"sup-{run}"))
     site_id = await _site(processes["checkin"].url, supervisor, agent_id)
-    console = await browser.new_page("about:blank")
-    await console.hold_requests("*/dev/token*")
-    await console.goto(f"{frontends.url}/console.html?agent={agent_id}&site={site_id}&desk={DESK}")
-    await console.requests_held(1)
+    console = await token_on_its_way(
+        browser, f"{frontends.url}/console.html?agent={agent_id}&site={site_id}&desk={DESK}"
+    )
     await console.wait_for("window.frontdesk !== undefined")
     await console.evaluate("document.getElementById('sign-in').click()")
     await console.release_requests()
