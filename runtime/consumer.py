@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import itertools
 import logging
 import math
 import time
@@ -40,7 +41,9 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 from uuid import UUID
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from faststream.kafka import KafkaBroker
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from opentelemetry import context as otel_context
@@ -415,6 +418,29 @@ def _blame(failed: WritesFailed) -> Exception:
     return RuntimeError(f"batched writes failed: {describe_error(failed.error)}")
 
 
+def long_polls(subscriber: Any, max_records: int, timeout_ms: int) -> None:
+    """A FastStream batch subscriber whose empty poll is followed by the next poll at once.
+
+    FastStream 0.7.8's ``BatchSubscriber.get_msg`` polls (``consumer.getmany(timeout_ms=
+    batch_timeout_ms, ...)``) and, when the poll came back empty, sleeps ``batch_timeout_ms``
+    before the next one. ``getmany`` is a long poll: it returns as soon as aiokafka's fetcher
+    (which long-polls the broker on its own) has a record. The sleep is the only thing that
+    delays a record reaching an idle group, so the timeout had to be short (10 ms), and every
+    idle group woke the process 100 times a second: 5 % of a core per idle service. Without
+    the sleep the timeout delays nothing and an idle group wakes once per ``timeout_ms``.
+    FastStream has no option for this; its consume loop calls ``get_msg`` and hands on what
+    is not empty, so this replaces that one method of the subscriber (the version is pinned,
+    and ``tests/unit/test_consumer_poll.py`` checks the method it replaces)."""
+    if not isinstance(subscriber, BatchSubscriber):
+        raise TypeError(f"a batch subscriber is expected, not {type(subscriber).__name__}")
+
+    async def get_msg(consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord[Any, Any], ...]:
+        polled = await consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        return tuple(itertools.chain.from_iterable(polled.values()))
+
+    subscriber.get_msg = get_msg  # type: ignore[method-assign]
+
+
 class ConsumerRunner:
     """Handles a group's records in batches: one transaction for a run of records, their inbox
     rows inserted in one statement (a record whose event id is already there is a duplicate and
@@ -442,7 +468,7 @@ class ConsumerRunner:
         topic_name: Callable[[str], str] = lambda name: name,
         privacy: Privacy | None = None,
         max_records: int = 200,
-        batch_timeout_ms: int = 10,
+        poll_timeout_ms: int = 1000,
     ) -> None:
         self.topic_name = topic_name
         self.privacy = privacy or Privacy(None)
@@ -452,11 +478,11 @@ class ConsumerRunner:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.max_backoff = max_backoff
-        # a batch is what one poll returns, up to max_records; an empty poll waits at most
-        # batch_timeout_ms (FastStream then sleeps as long: the worst added latency; the
-        # services take FRONTDESK_KAFKA_CONSUMER_BATCH_TIMEOUT_MS)
+        # a batch is what one poll returns, up to max_records; a poll returns as soon as a
+        # record is there, and an idle group's poll wakes every poll_timeout_ms (the services
+        # take FRONTDESK_KAFKA_CONSUMER_POLL_TIMEOUT_MS; see ``long_polls``)
         self.max_records = max_records
-        self.batch_timeout_ms = batch_timeout_ms
+        self.poll_timeout_ms = poll_timeout_ms
         self.lock_key = group_lock_key(group.name)
         self._handlers = group.by_event_type
         self._current = {event_type: _current(event_type) for event_type in self._handlers}
@@ -472,16 +498,11 @@ class ConsumerRunner:
         if ack_policy is AckPolicy.ACK_FIRST:
             raise ValueError("ACK_FIRST commits before processing and loses events on a crash")
 
-        linger = self.group.linger_ms / 1000
-
         async def consume(raw: Any) -> None:
-            records = raw if isinstance(raw, tuple) else (raw,)
-            await self.handle_batch([Record.of(record) for record in records], traced=True)
-            if linger and 0 < len(records) < self.max_records:
-                await self.linger(linger)  # the next poll gathers what arrives meanwhile
+            await self.handle_polled(raw)
 
         consume.__name__ = self.group.name.replace(".", "_")
-        broker.subscriber(
+        subscriber = broker.subscriber(
             *[self.topic_name(topic.name) for topic in self.group.topics],
             group_id=self.topic_name(self.group.name),  # namespaced like the topics
             auto_offset_reset="earliest",
@@ -490,16 +511,26 @@ class ConsumerRunner:
             ack_policy=ack_policy,
             batch=True,
             max_records=self.max_records,
-            batch_timeout_ms=self.batch_timeout_ms,
+            batch_timeout_ms=self.poll_timeout_ms,
             # the handler's argument is the polled records as they are: FastStream's default
             # decoder would parse every value as JSON (the runner decodes envelopes itself),
             # and asking for ``message: KafkaMessage`` resolves it in a worker thread per batch
             decoder=_polled_records,
             title=self.group.name,
             description=self.group.description or f"Handles {', '.join(self.group.event_types)}.",
-        )(consume)
+        )
+        subscriber(consume)
+        long_polls(subscriber, self.max_records, self.poll_timeout_ms)
 
     # -- records ---------------------------------------------------------------------------
+
+    async def handle_polled(self, polled: Any) -> None:
+        """What one poll of the live subscription returned (FastStream's handler)."""
+        records = polled if isinstance(polled, tuple) else (polled,)
+        await self.handle_batch([Record.of(record) for record in records], traced=True)
+        if self.group.linger_ms and 0 < len(records) < self.max_records:
+            # the next poll gathers what arrives meanwhile
+            await self.linger(self.group.linger_ms / 1000)
 
     async def linger(self, seconds: float) -> None:
         """The pause after a small batch (``ConsumerGroup.linger_ms``)."""

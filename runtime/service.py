@@ -182,7 +182,7 @@ class ServiceRuntime:
                 retry_backoff=settings.kafka.consumer_retry_backoff_ms / 1000,
                 topic_name=settings.kafka.topic,
                 privacy=self.privacy,
-                batch_timeout_ms=settings.kafka.consumer_batch_timeout_ms,
+                poll_timeout_ms=settings.kafka.consumer_poll_timeout_ms,
             )
             runner.subscribe(self.broker, consumer_ack_policy(settings.kafka))
             self.runners.append(runner)

@@ -43,13 +43,14 @@ class KafkaSettings(BaseSettings):
     consumer_ack_policy: Literal["ack", "ack_first"] = "ack"
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
-    consumer_batch_timeout_ms: int = Field(
-        default=10,
-        ge=1,
-        description="How long a consumer's poll waits for records. After an empty poll "
-        "FastStream's batch subscriber pauses as long, so this is the most a record reaching "
-        "an idle group waits before its batch starts. The poll is local (aiokafka's fetcher "
-        "long-polls the broker on its own); smaller costs more idle CPU per group.",
+    consumer_poll_timeout_ms: int = Field(
+        default=1000,
+        ge=10,
+        le=60_000,
+        description="How long an idle consumer group's poll waits before it polls again. "
+        "A poll returns as soon as a record is there (aiokafka's fetcher long-polls the broker "
+        "on its own), so this delays no record: it sets how often an idle group wakes the "
+        "process (runtime.consumer.long_polls).",
     )
     max_message_bytes: int = Field(
         default=1_048_576,

@@ -8,27 +8,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from faststream.middlewares import AckPolicy
 
 from contracts.events.checkin import TicketLeft
 from contracts.topics import CHECKIN_TICKETS
 from runtime.consumer import ConsumerGroup, ConsumerRunner, DeadLetter, Outcome, Record
 
 pytestmark = pytest.mark.unit
-
-
-class Broker:
-    """What ``subscribe`` uses of FastStream's broker: the handler it registers."""
-
-    def __init__(self) -> None:
-        self.handler: Callable[[Any], Any] | None = None
-
-    def subscriber(self, *topics: str, **options: Any) -> Callable[[Any], Any]:
-        def register(handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
-            self.handler = handler
-            return handler
-
-        return register
 
 
 class Runner(ConsumerRunner):
@@ -59,10 +44,7 @@ def subscribed(linger_ms: int, max_records: int = 3) -> tuple[Runner, Callable[[
     )
     runner = Runner(None, group, _no_dead_letters, max_records=max_records)  # type: ignore[arg-type]
     runner.batches, runner.pauses = [], []
-    broker = Broker()
-    runner.subscribe(broker, AckPolicy.NACK_ON_ERROR)  # type: ignore[arg-type]
-    assert broker.handler is not None
-    return runner, broker.handler
+    return runner, runner.handle_polled
 
 
 def polled(count: int) -> tuple[Record, ...]:
