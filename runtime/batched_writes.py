@@ -33,6 +33,8 @@ from typing import Any, NamedTuple, cast
 
 import asyncpg
 
+from runtime.set_based import SET_BASED_FROM, SetBased
+
 
 class _Write(NamedTuple):  # a tuple: one per queued write (made by ``_queue``)
     sql: str
@@ -43,6 +45,10 @@ class _Write(NamedTuple):  # a tuple: one per queued write (made by ``_queue``)
 # a named tuple's own constructor is a Python function; this one is tuple's, in C
 _queue = functools.partial(tuple.__new__, _Write)
 _SQL = operator.itemgetter(0)  # a queued write's statement (a C call, not a lambda, per write)
+
+
+# each statement's set-based form (None: it has none), found once per process
+_FORMS: dict[str, SetBased | None] = {}
 
 
 class WritesFailed(Exception):
@@ -108,7 +114,9 @@ class BatchedWrites:
         for sql, run in itertools.groupby(queued, key=_SQL):
             writes = list(run)
             try:
-                if len(writes) == 1:
+                if len(writes) >= SET_BASED_FROM and (form := await self._form(sql)) is not None:
+                    await self._as_sets(sql, form, [write.args for write in writes])
+                elif len(writes) == 1:
                     await self._conn.execute(sql, *writes[0].args)
                 else:
                     await self._conn.executemany(sql, [write.args for write in writes])
@@ -117,6 +125,27 @@ class BatchedWrites:
             except Exception as error:
                 positions = frozenset(write.position for write in writes)
                 raise WritesFailed(positions, error) from error
+
+    async def _form(self, sql: str) -> SetBased | None:
+        """The statement's set-based form, found on its first long run (runtime.set_based)."""
+        try:
+            return _FORMS[sql]
+        except KeyError:
+            form = _FORMS[sql] = await SetBased.of(self._conn, sql)
+            return form
+
+    async def _as_sets(self, sql: str, form: SetBased, rows: list[tuple[Any, ...]]) -> None:
+        for piece in form.pieces(rows):
+            try:
+                if len(piece) == 1:
+                    await self._conn.execute(sql, *piece[0])
+                else:
+                    await self._conn.execute(form.sql, *form.arrays(piece))
+            except asyncpg.CardinalityViolationError:
+                # two rows PostgreSQL finds to be one: this statement goes row by row from
+                # now on, and the batch fails as any write would (the runner retries it)
+                _FORMS[sql] = None
+                raise
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
         await self.flush()

@@ -18,9 +18,14 @@ RUNTIME_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 7_200_001
 
 
+encode_json = json.dumps  # how a JSON parameter's Python value becomes its text
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    for name in ("jsonb", "json"):
+        await conn.set_type_codec(
+            name, encoder=encode_json, decoder=json.loads, schema="pg_catalog"
+        )
 
 
 class Connection(asyncpg.Connection):

@@ -1,0 +1,194 @@
+"""A projection's run of one INSERT sent as one set-based statement (runtime.set_based, through
+runtime.batched_writes) leaves its tables exactly as the same writes sent row by row do, on
+real PostgreSQL: upserts that touch a row several times in one run, DO NOTHING, JSON values
+that are arrays, enums, constants, defaults; statements without such a form keep
+``executemany``; a form PostgreSQL refuses leaves the transaction usable."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from runtime import batched_writes
+from runtime.batched_writes import BatchedWrites, WritesFailed
+from runtime.db import create_pool
+from runtime.set_based import shape
+from runtime.settings import ServiceSettings
+
+pytestmark = pytest.mark.integration
+
+TABLES = """
+DO $$ BEGIN CREATE TYPE {schema}_mood AS ENUM ('calm', 'busy'); EXCEPTION
+  WHEN duplicate_object THEN NULL; END $$;
+CREATE TABLE {table} (
+    stream_id text PRIMARY KEY,
+    events integer NOT NULL,
+    last_reason text,
+    details jsonb,
+    mood {schema}_mood,
+    seen_at timestamptz NOT NULL DEFAULT now(),
+    note text DEFAULT 'none'
+)"""
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def pool(databases: list[str], settings: ServiceSettings) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(settings.dsn("scratch"))
+    yield pool
+    await pool.close()
+
+
+async def twin_tables(pool: asyncpg.Pool) -> tuple[str, str]:
+    """Two empty tables of the same shape: one written set-based, one row by row."""
+    suffix = uuid.uuid4().hex[:8]
+    names = (f"sets_{suffix}", f"rows_{suffix}")
+    for name in names:
+        await pool.execute(TABLES.format(schema="sets", table=name))
+    return names
+
+
+async def through_batched_writes(
+    pool: asyncpg.Pool, sql: str, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        writes = BatchedWrites(conn, (OSError,))
+        for position, row in enumerate(rows):
+            writes.position = position
+            await writes.connection.execute(sql, *row)
+        await writes.flush()
+
+
+async def row_by_row(pool: asyncpg.Pool, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        for row in rows:
+            await conn.execute(sql, *row)
+
+
+async def contents(pool: asyncpg.Pool, table: str) -> list[dict[str, Any]]:
+    return [
+        dict(record)
+        for record in await pool.fetch(
+            f"SELECT stream_id, events, last_reason, details, mood, note FROM {table} "
+            "ORDER BY stream_id"
+        )
+    ]
+
+
+async def both_ways(
+    pool: asyncpg.Pool, statement: str, rows: Sequence[tuple[Any, ...]]
+) -> tuple[str, list[dict[str, Any]]]:
+    """Write ``rows`` with ``statement`` ({table}) both ways; the set-based statement's text,
+    and the tables' contents once found equal."""
+    sets, one_by_one = await twin_tables(pool)
+    await through_batched_writes(pool, statement.format(table=sets), rows)
+    await row_by_row(pool, statement.format(table=one_by_one), rows)
+    written = await contents(pool, sets)
+    assert written == await contents(pool, one_by_one)
+    return statement.format(table=sets), written
+
+
+def reasons(*stream_ids: str) -> list[tuple[str, str]]:
+    return [(stream_id, f"reason {index}") for index, stream_id in enumerate(stream_ids)]
+
+
+async def test_an_upsert_touching_rows_several_times_in_a_run(pool: asyncpg.Pool) -> None:
+    upsert = """INSERT INTO {table} VALUES ($1, 1, $2)
+                ON CONFLICT (stream_id) DO UPDATE
+                SET events = {table}.events + 1, last_reason = EXCLUDED.last_reason"""
+    sql, written = await both_ways(pool, upsert, reasons("a", "b", "a", "c", "a", "b", "d", "e"))
+    assert batched_writes._FORMS[sql] is not None  # it went set-based
+    assert [(row["stream_id"], row["events"]) for row in written] == [
+        ("a", 3),
+        ("b", 2),
+        ("c", 1),
+        ("d", 1),
+        ("e", 1),
+    ]
+    assert written[0]["last_reason"] == "reason 4"
+
+
+async def test_do_nothing_json_enums_constants_and_defaults(pool: asyncpg.Pool) -> None:
+    insert = """INSERT INTO {table} (stream_id, events, details, mood, seen_at)
+                VALUES ($1, 7, $2::jsonb, $3, coalesce($4, now()))
+                ON CONFLICT (stream_id) DO NOTHING"""
+    at = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
+    rows = [
+        ("a", {"steps": [1, 2], "by": "agent"}, "calm", at),
+        ("b", [1, "two", None], "busy", None),
+        ("a", {"later": True}, "busy", at),  # skipped: "a" is there
+        ("c", None, None, at),
+        ("d", "just text", "calm", None),
+    ]
+    sql, written = await both_ways(pool, insert, rows)
+    assert batched_writes._FORMS[sql] is not None
+    assert [row["details"] for row in written] == [
+        {"steps": [1, 2], "by": "agent"},
+        [1, "two", None],
+        None,
+        "just text",
+    ]
+    assert {row["note"] for row in written} == {"none"}  # the default, as row by row
+
+
+async def test_a_statement_without_a_set_based_form_keeps_its_rows_apart(
+    pool: asyncpg.Pool,
+) -> None:
+    upsert = """INSERT INTO {table} (stream_id, events, last_reason) VALUES ($1, 1, $2)
+                ON CONFLICT (stream_id) DO UPDATE SET events = {table}.events + 1,
+                last_reason = $2"""
+    sql, written = await both_ways(pool, upsert, reasons("a", "a", "b", "a", "c"))
+    assert batched_writes._FORMS[sql] is None  # the text says no
+    assert [row["events"] for row in written] == [3, 1, 1]
+
+
+async def test_a_form_postgresql_refuses_leaves_the_transaction_usable(
+    pool: asyncpg.Pool,
+) -> None:
+    """``DEFAULT`` is a row's word, not a SELECT's: PostgreSQL refuses the set-based form
+    when it is prepared (in a savepoint), the statement keeps ``executemany`` and its batch
+    commits."""
+    insert = "INSERT INTO {table} (stream_id, events, note) VALUES ($1, $2, DEFAULT)"
+    sql, written = await both_ways(pool, insert, [("a", 1), ("b", 2), ("c", 3), ("d", 4)])
+    assert shape(sql) is not None  # the text allows it: PostgreSQL said no
+    assert batched_writes._FORMS[sql] is None
+    assert [(row["stream_id"], row["note"]) for row in written] == [
+        ("a", "none"),
+        ("b", "none"),
+        ("c", "none"),
+        ("d", "none"),
+    ]
+
+
+async def test_keys_postgresql_finds_equal_send_the_statement_back_to_its_rows(
+    pool: asyncpg.Pool,
+) -> None:
+    """Two timestamps of one instant, written in two zones, are one key to PostgreSQL and two
+    to Python: the piece is refused as touching a row twice, the batch fails as any write
+    would, and its retry (the runner's) goes row by row, as the statement does from then on."""
+    sets, _ = await twin_tables(pool)
+    await pool.execute(f"ALTER TABLE {sets} ADD UNIQUE (seen_at)")
+    upsert = f"""INSERT INTO {sets} (stream_id, events, seen_at) VALUES ($1, 1, $2)
+                 ON CONFLICT (seen_at) DO UPDATE SET events = {sets}.events + 1"""
+    at = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
+    rows = [
+        ("a", at),
+        ("b", at + timedelta(minutes=1)),
+        ("c", at.astimezone(timezone(timedelta(hours=8)))),
+        ("d", at + timedelta(minutes=2)),
+    ]
+    with pytest.raises(WritesFailed) as failed:
+        await through_batched_writes(pool, upsert, rows)
+    assert isinstance(failed.value.error, asyncpg.CardinalityViolationError)
+    assert failed.value.positions == frozenset(range(4))
+    assert batched_writes._FORMS[upsert] is None
+    await through_batched_writes(pool, upsert, rows)  # the retry
+    assert [
+        (record["stream_id"], record["events"])
+        for record in await pool.fetch(f"SELECT * FROM {sets} ORDER BY stream_id")
+    ] == [("a", 2), ("b", 1), ("d", 1)]
