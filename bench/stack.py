@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 
 from runtime.auth import TokenVerifier
+from runtime.db import drop_database
 from runtime.kafka import delete_namespace_topics
 from runtime.settings import KafkaSettings, ServiceSettings
 
@@ -95,7 +96,7 @@ class Namespace:
         admin = await asyncpg.connect(ServiceSettings().dsn("postgres"))
         try:
             for name in self.databases:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await drop_database(admin, name)
         finally:
             await admin.close()
         await delete_namespace_topics(self.kafka)

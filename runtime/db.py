@@ -72,6 +72,29 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
     return pool
 
 
+async def drop_database(admin: asyncpg.Connection, name: str, *, tries: int = 5) -> None:
+    """``DROP DATABASE … WITH (FORCE)`` that an autovacuum worker cannot refuse.
+
+    FORCE ends the database's other sessions, and PostgreSQL 15 checks the right to end each
+    of them as ``pg_terminate_backend`` does: an autovacuum worker working in the database at
+    that moment is a process of no role, which only a superuser or a member of
+    ``pg_signal_backend`` may end, so the drop fails ("must be a member of the role whose
+    process is being terminated"). A plain ``DROP DATABASE`` asks autovacuum workers to stop
+    and waits for them; it refuses only while a session is connected, which FORCE ends. So:
+    FORCE, and after that refusal the plain drop, a few times."""
+    for attempt in range(tries):
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except asyncpg.InsufficientPrivilegeError:
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                return
+            except asyncpg.ObjectInUseError:
+                if attempt == tries - 1:
+                    raise
+
+
 async def connect(dsn: str) -> asyncpg.Connection:
     conn = await asyncpg.connect(dsn, command_timeout=30)
     await _init_connection(conn)

@@ -20,6 +20,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from runtime.db import drop_database
 from runtime.kafka import delete_namespace_topics
 from runtime.settings import KafkaSettings, ServiceSettings
 
@@ -85,7 +86,7 @@ async def databases(infrastructure: None, settings: ServiceSettings) -> AsyncIte
     conn = await asyncpg.connect(admin_dsn(settings))
     try:
         for name in names:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await drop_database(conn, name)
     finally:
         await conn.close()
     await delete_topics(settings.kafka)

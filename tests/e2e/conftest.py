@@ -21,6 +21,7 @@ import pytest
 import pytest_asyncio
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from runtime.db import drop_database
 from tests.conftest import (
     ROOT,
     SERVICES,
@@ -174,7 +175,7 @@ async def processes(
                 started.process.kill()
         conn = await asyncpg.connect(admin_dsn(settings))
         for name in names:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await drop_database(conn, name)
         await conn.close()
         await delete_topics(settings.kafka)
 

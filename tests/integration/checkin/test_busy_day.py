@@ -68,7 +68,7 @@ from contracts.events.checkin_sites import DeskKind, OpeningHours, QueueSettings
 from contracts.vocabulary import Channel, LanguagePreference, ProblemCategory, ServiceQueue
 from runtime.cli import read_model_digest
 from runtime.consumer import ReceivedEvent
-from runtime.db import create_pool, migrate
+from runtime.db import create_pool, drop_database, migrate
 from runtime.errors import RuleViolation
 from runtime.eventstore import CommandContext, EventStore
 from runtime.keystore import KEYSTORE_MIGRATIONS, MasterKey, PostgresKeyStore
@@ -206,7 +206,7 @@ async def pool(databases: list[str], settings: ServiceSettings) -> AsyncIterator
     yield pool
     await pool.close()
     admin = await asyncpg.connect(admin_dsn(settings))
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await drop_database(admin, name)
     await admin.close()
 
 
