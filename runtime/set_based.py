@@ -245,11 +245,13 @@ class SetBased:
         """The run cut so that no piece holds two rows of one key (in their order)."""
         if self.key is None:
             return [rows]
+        keys = [_key_text(row, self.key) for row in rows]
+        if len(set(keys)) == len(keys):  # the usual run: every row its own key
+            return [rows]
         pieces: list[Sequence[tuple[Any, ...]]] = []
-        seen: set[tuple[str, ...]] = set()
+        seen: set[str] = set()
         start = 0
-        for index, row in enumerate(rows):
-            key = tuple(str(row[position]).casefold() for position in self.key)
+        for index, key in enumerate(keys):
             if key in seen:
                 pieces.append(rows[start:index])
                 seen, start = set(), index
@@ -265,6 +267,14 @@ class SetBased:
                 None if value is None else encode_json(value) for value in columns[index]
             ]
         return columns
+
+
+def _key_text(row: tuple[Any, ...], key: tuple[int, ...]) -> str:
+    """A row's key as text, case-folded (the module's text); the values of a key of several
+    columns joined by a character no text parameter holds."""
+    if len(key) == 1:
+        return str(row[key[0]]).casefold()
+    return "\x00".join(str(row[position]) for position in key).casefold()
 
 
 async def _is_enum(conn: asyncpg.Connection, kind: Any) -> bool:
