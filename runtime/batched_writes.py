@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
+import logging
 import operator
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -48,6 +49,8 @@ class _Write(NamedTuple):  # a tuple: one per queued write (made by ``_queue``)
 _queue = functools.partial(tuple.__new__, _Write)
 _SQL = operator.itemgetter(0)  # a queued write's statement (a C call, not a lambda, per write)
 
+
+log = logging.getLogger(__name__)
 
 # each statement's set-based form (None: it has none), found once per process
 _FORMS: dict[str, SetBased | None] = {}
@@ -147,6 +150,7 @@ class BatchedWrites:
                 # two rows PostgreSQL finds to be one: this statement goes row by row from
                 # now on, and the batch fails as any write would (the runner retries it)
                 _FORMS[sql] = None
+                log.warning("set-based form dropped: two keys of one run were one row")
                 raise
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:

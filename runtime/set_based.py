@@ -49,6 +49,7 @@ from typing import Any
 import asyncpg
 
 from runtime.db import encode_json
+from runtime.telemetry import log_fields
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,10 @@ class SetBased:
             async with conn.transaction():
                 return await cls._prepared(conn, sql, parts)
         except asyncpg.PostgresError as error:
-            log.info("set-based form refused", extra={"error": type(error).__name__})
+            log.info(
+                "set-based form refused",
+                extra=log_fields(table=parts.table, error=type(error).__name__),
+            )
             return None
 
     @classmethod
