@@ -418,7 +418,7 @@ def _blame(failed: WritesFailed) -> Exception:
     return RuntimeError(f"batched writes failed: {describe_error(failed.error)}")
 
 
-def long_polls(subscriber: Any, max_records: int, timeout_ms: int) -> None:
+def long_polls(subscriber: Any) -> None:
     """A FastStream batch subscriber whose empty poll is followed by the next poll at once.
 
     FastStream 0.7.8's ``BatchSubscriber.get_msg`` polls (``consumer.getmany(timeout_ms=
@@ -427,12 +427,14 @@ def long_polls(subscriber: Any, max_records: int, timeout_ms: int) -> None:
     (which long-polls the broker on its own) has a record. The sleep is the only thing that
     delays a record reaching an idle group, so the timeout had to be short (10 ms), and every
     idle group woke the process 100 times a second: 5 % of a core per idle service. Without
-    the sleep the timeout delays nothing and an idle group wakes once per ``timeout_ms``.
+    the sleep the timeout delays nothing and an idle group wakes once per timeout.
     FastStream has no option for this; its consume loop calls ``get_msg`` and hands on what
     is not empty, so this replaces that one method of the subscriber (the version is pinned,
     and ``tests/unit/test_consumer_poll.py`` checks the method it replaces)."""
     if not isinstance(subscriber, BatchSubscriber):
         raise TypeError(f"a batch subscriber is expected, not {type(subscriber).__name__}")
+    # what the subscriber was given: its poll's timeout and its batch's size
+    timeout_ms, max_records = subscriber.batch_timeout_ms, subscriber.max_records
 
     async def get_msg(consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord[Any, Any], ...]:
         polled = await consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
@@ -520,7 +522,7 @@ class ConsumerRunner:
             description=self.group.description or f"Handles {', '.join(self.group.event_types)}.",
         )
         subscriber(consume)
-        long_polls(subscriber, self.max_records, self.poll_timeout_ms)
+        long_polls(subscriber)
 
     # -- records ---------------------------------------------------------------------------
 

@@ -138,4 +138,4 @@ def test_only_a_batch_subscriber_can_long_poll() -> None:
     broker = KafkaBroker("127.0.0.1:9")
     single = broker.subscriber("checkin.tickets", group_id="tests.single")
     with pytest.raises(TypeError, match="batch subscriber"):
-        long_polls(single, 10, 1000)
+        long_polls(single)
