@@ -28,7 +28,6 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
-import logging
 import operator
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -36,7 +35,8 @@ from typing import Any, NamedTuple, cast
 
 import asyncpg
 
-from runtime.set_based import SET_BASED_FROM, SetBased
+from runtime import set_based
+from runtime.set_based import SET_BASED_FROM
 
 
 class _Write(NamedTuple):  # a tuple: one per queued write (made by ``_queue``)
@@ -48,12 +48,6 @@ class _Write(NamedTuple):  # a tuple: one per queued write (made by ``_queue``)
 # a named tuple's own constructor is a Python function; this one is tuple's, in C
 _queue = functools.partial(tuple.__new__, _Write)
 _SQL = operator.itemgetter(0)  # a queued write's statement (a C call, not a lambda, per write)
-
-
-log = logging.getLogger(__name__)
-
-# each statement's set-based form (None: it has none), found once per process
-_FORMS: dict[str, SetBased | None] = {}
 
 
 class WritesFailed(Exception):
@@ -118,40 +112,19 @@ class BatchedWrites:
         queued, self._queued = self._queued, []
         for sql, run in itertools.groupby(queued, key=_SQL):
             writes = list(run)
+            rows = [write.args for write in writes]
             try:
-                if len(writes) >= SET_BASED_FROM and (form := await self._form(sql)) is not None:
-                    await self._as_sets(sql, form, [write.args for write in writes])
-                elif len(writes) == 1:
-                    await self._conn.execute(sql, *writes[0].args)
+                if len(rows) >= SET_BASED_FROM and await set_based.sent(self._conn, sql, rows):
+                    continue
+                if len(rows) == 1:
+                    await self._conn.execute(sql, *rows[0])
                 else:
-                    await self._conn.executemany(sql, [write.args for write in writes])
+                    await self._conn.executemany(sql, rows)
             except self._passthrough:
                 raise
             except Exception as error:
                 positions = frozenset(write.position for write in writes)
                 raise WritesFailed(positions, error) from error
-
-    async def _form(self, sql: str) -> SetBased | None:
-        """The statement's set-based form, found on its first long run (runtime.set_based)."""
-        try:
-            return _FORMS[sql]
-        except KeyError:
-            form = _FORMS[sql] = await SetBased.of(self._conn, sql)
-            return form
-
-    async def _as_sets(self, sql: str, form: SetBased, rows: list[tuple[Any, ...]]) -> None:
-        for piece in form.pieces(rows):
-            try:
-                if len(piece) == 1:
-                    await self._conn.execute(sql, *piece[0])
-                else:
-                    await self._conn.execute(form.sql, *form.arrays(piece))
-            except asyncpg.CardinalityViolationError:
-                # two rows PostgreSQL finds to be one: this statement goes row by row from
-                # now on, and the batch fails as any write would (the runner retries it)
-                _FORMS[sql] = None
-                log.warning("set-based form dropped: two keys of one run were one row")
-                raise
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
         await self.flush()

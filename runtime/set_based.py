@@ -273,6 +273,34 @@ class SetBased:
         return columns
 
 
+# each statement's set-based form (None: it has none), found once per process
+_FORMS: dict[str, SetBased | None] = {}
+
+
+async def sent(conn: asyncpg.Connection, sql: str, rows: list[tuple[Any, ...]]) -> bool:
+    """Send a run of ``sql`` set-based; False (nothing sent) when the statement has no such
+    form. Its form is found on its first run (``SetBased.of``). Should PostgreSQL find two
+    keys of one piece to be one row, the statement goes row by row from then on and the
+    error is raised: the batch fails as after any write, and the runner retries it."""
+    try:
+        form = _FORMS[sql]
+    except KeyError:
+        form = _FORMS[sql] = await SetBased.of(conn, sql)
+    if form is None:
+        return False
+    for piece in form.pieces(rows):
+        try:
+            if len(piece) == 1:
+                await conn.execute(sql, *piece[0])
+            else:
+                await conn.execute(form.sql, *form.arrays(piece))
+        except asyncpg.CardinalityViolationError:
+            _FORMS[sql] = None
+            log.warning("set-based form dropped: two keys of one run were one row")
+            raise
+    return True
+
+
 def _key_text(row: tuple[Any, ...], key: tuple[int, ...]) -> str:
     """A row's key as text, case-folded (the module's text); the values of a key of several
     columns joined by a character no text parameter holds."""

@@ -15,10 +15,9 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from runtime import batched_writes
+from runtime import set_based
 from runtime.batched_writes import BatchedWrites, WritesFailed
 from runtime.db import create_pool
-from runtime.set_based import shape
 from runtime.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
@@ -102,7 +101,7 @@ async def test_an_upsert_touching_rows_several_times_in_a_run(pool: asyncpg.Pool
                 ON CONFLICT (stream_id) DO UPDATE
                 SET events = {table}.events + 1, last_reason = EXCLUDED.last_reason"""
     sql, written = await both_ways(pool, upsert, reasons("a", "b", "a", "c", "a", "b", "d", "e"))
-    assert batched_writes._FORMS[sql] is not None  # it went set-based
+    assert set_based._FORMS[sql] is not None  # it went set-based
     assert [(row["stream_id"], row["events"]) for row in written] == [
         ("a", 3),
         ("b", 2),
@@ -126,7 +125,7 @@ async def test_do_nothing_json_enums_constants_and_defaults(pool: asyncpg.Pool) 
         ("d", "just text", "calm", None),
     ]
     sql, written = await both_ways(pool, insert, rows)
-    assert batched_writes._FORMS[sql] is not None
+    assert set_based._FORMS[sql] is not None
     assert [row["details"] for row in written] == [
         {"steps": [1, 2], "by": "agent"},
         [1, "two", None],
@@ -143,7 +142,7 @@ async def test_a_statement_without_a_set_based_form_keeps_its_rows_apart(
                 ON CONFLICT (stream_id) DO UPDATE SET events = {table}.events + 1,
                 last_reason = $2"""
     sql, written = await both_ways(pool, upsert, reasons("a", "a", "b", "a", "c"))
-    assert batched_writes._FORMS[sql] is None  # the text says no
+    assert set_based._FORMS[sql] is None  # the text says no
     assert [row["events"] for row in written] == [3, 1, 1]
 
 
@@ -155,8 +154,8 @@ async def test_a_form_postgresql_refuses_leaves_the_transaction_usable(
     commits."""
     insert = "INSERT INTO {table} (stream_id, events, note) VALUES ($1, $2, DEFAULT)"
     sql, written = await both_ways(pool, insert, [("a", 1), ("b", 2), ("c", 3), ("d", 4)])
-    assert shape(sql) is not None  # the text allows it: PostgreSQL said no
-    assert batched_writes._FORMS[sql] is None
+    assert set_based.shape(sql) is not None  # the text allows it: PostgreSQL said no
+    assert set_based._FORMS[sql] is None
     assert [(row["stream_id"], row["note"]) for row in written] == [
         ("a", "none"),
         ("b", "none"),
@@ -186,7 +185,7 @@ async def test_keys_postgresql_finds_equal_send_the_statement_back_to_its_rows(
         await through_batched_writes(pool, upsert, rows)
     assert isinstance(failed.value.error, asyncpg.CardinalityViolationError)
     assert failed.value.positions == frozenset(range(4))
-    assert batched_writes._FORMS[upsert] is None
+    assert set_based._FORMS[upsert] is None
     await through_batched_writes(pool, upsert, rows)  # the retry
     assert [
         (record["stream_id"], record["events"])
