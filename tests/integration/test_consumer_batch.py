@@ -427,3 +427,36 @@ async def test_a_rebuild_logs_its_counts_not_a_line_per_record(
     messages = [r.getMessage() for r in caplog.records if r.name == "runtime.consumer"]
     assert "event applied" not in messages
     assert messages.count("rebuild finished") == 1
+
+
+async def test_an_idle_groups_long_poll_hands_on_a_record_as_it_arrives(
+    pool: asyncpg.Pool, settings: ServiceSettings
+) -> None:
+    """The poll's timeout (a minute here) delays no record: a record reaching an idle group
+    is handled while its poll is under way, long before the timeout (runtime.consumer's
+    ``long_polls``; the services' FRONTDESK_KAFKA_CONSUMER_POLL_TIMEOUT_MS)."""
+    effects = Effects(pool, projection=True)
+    kafka = settings.kafka.model_copy(
+        update={"topic_prefix": f"{settings.kafka.topic_prefix}{uuid.uuid4().hex[:8]}."}
+    )
+    await ensure_topics(kafka, [CHECKIN_TICKETS, dead_letter_topic(effects.group)])
+    broker = build_broker(kafka, "long-poll-test", None)
+    runner = effects.runner(topic_name=kafka.topic, poll_timeout_ms=60_000)
+    runner.subscribe(broker, AckPolicy.ACK)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+    await broker.start()
+    await producer.start()
+    try:
+        for stream_id in ("first", "second"):  # the second reaches a group idle in its poll
+            event = envelope(stream_id)
+            await producer.send_and_wait(
+                kafka.topic(CHECKIN_TICKETS.name), event.to_bytes(), key=stream_id.encode()
+            )
+
+            async def applied(stream_id: str = stream_id) -> bool:
+                return stream_id in await effects.applied()
+
+            await eventually(applied, within=30)  # half the poll's timeout
+    finally:
+        await producer.stop()
+        await broker.stop()
