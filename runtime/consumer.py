@@ -980,7 +980,7 @@ class ConsumerRunner:
             for position, (_, record, envelope, _, handler, payload) in enumerate(step):
                 if payload is None:
                     break
-                queued = writes.queued
+                mark = writes.mark()
                 writes.position = position
                 # ``_handle``'s untraced, quiet path, spelled out: a call less per record
                 token = correlation_id_var.set(str(envelope.correlation_id))
@@ -992,12 +992,12 @@ class ConsumerRunner:
                         ),
                     )
                 except Exception:  # NotYet, or a failure it meets again at its turn
-                    writes.forget_after(queued)
+                    writes.forget_after(mark)
                     break
                 finally:
                     correlation_id_var.reset(token)
                 if writes.refused:  # it caught NotYet and went on without its read
-                    writes.forget_after(queued)
+                    writes.forget_after(mark)
                     break
                 done += 1
                 if clock() >= turn:

@@ -105,7 +105,7 @@ async def test_while_collecting_writes_wait_and_nothing_reaches_the_connection()
     writes = BatchedWrites(recorder, (ConnectionError,), collecting=True)  # type: ignore[arg-type]
     conn = writes.connection
     await conn.execute("A", 1)
-    kept = writes.queued
+    kept = writes.mark()
     await conn.execute("A", 2)  # the next handler's first write, then it reads
     with pytest.raises(NotYet):
         await conn.fetchval("READ")
@@ -123,3 +123,49 @@ async def test_while_collecting_writes_wait_and_nothing_reaches_the_connection()
     await conn.execute("A", 3)
     await writes.flush()
     assert recorder.sent == [("executemany", "A", [(1,), (3,)])]
+
+
+async def test_what_a_handler_remembers_follows_the_writes_it_goes_with() -> None:
+    """A batch keeps what its handlers remember of rows (the case file read back by each event
+    of a case); collecting ahead, a handler that did not finish takes back what it remembered
+    along with its writes."""
+    recorder = Recorder()
+    writes = BatchedWrites(recorder, (ConnectionError,), collecting=True)  # type: ignore[arg-type]
+    assert writes.remembered("file-a") is None
+    await writes.connection.execute("NEW FILE", "a")
+    writes.remember("file-a", {"status": "open"})
+    finished = writes.mark()  # the next handler
+    await writes.connection.execute("SET FILE", "a", "served")
+    writes.remember("file-a", {"status": "served"})
+    writes.remember("file-b", {"status": "open"})
+    assert writes.remembered("file-a") == {"status": "served"}
+    writes.forget_after(finished)  # it met NotYet further on: it runs again at its turn
+    assert writes.remembered("file-a") == {"status": "open"}
+    assert writes.remembered("file-b") is None
+    writes.collecting = False
+    await writes.flush()
+    assert recorder.sent == [("execute", "NEW FILE", ("a",))]
+
+
+class Savepoint:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+async def test_a_savepoint_rolled_back_forgets_what_was_remembered() -> None:
+    recorder = Recorder()
+    recorder.transaction = Savepoint  # type: ignore[attr-defined]
+    writes = writes_over(recorder)
+    writes.remember("file-a", {"status": "open"})
+
+    async def handler() -> None:
+        async with writes.connection.transaction():
+            writes.remember("file-a", {"status": "served"})
+            raise RuntimeError("the handler's savepoint is rolled back")
+
+    with pytest.raises(RuntimeError):
+        await handler()
+    assert writes.remembered("file-a") is None  # read again: the database says

@@ -13,6 +13,7 @@ replaying partition by partition ends in the same state as live consumption.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -43,7 +44,9 @@ from contracts.events.cases import (
     VerificationRecorded,
     VerificationRequested,
 )
+from runtime.batched_writes import remembering
 from runtime.consumer import EventHandler, ReceivedEvent
+from runtime.db import encode_json
 from services.cases.domain.case_types import CASE_TYPES
 from services.cases.projections.account_timeline import as_json as _json
 from services.cases.projections.account_timeline import record
@@ -51,15 +54,49 @@ from services.cases.projections.account_timeline import record
 TABLES = ("case_views", "case_contacts", "case_notes")
 
 
+# the columns of a case's file its handlers read back (``_case``); what a new case holds in
+# the JSON ones, written by ``on_case_opened``
+_FILE = (
+    "account_ref",
+    "verifications",
+    "callbacks",
+    "suspensions",
+    "escalations",
+    "service_levels",
+)
+_READ_FILE = f"SELECT {', '.join(_FILE)} FROM case_views WHERE case_id = $1"
+_NEW_FILE: dict[str, Any] = {
+    "verifications": [],
+    "callbacks": [],
+    "suspensions": [],
+    "escalations": [],
+    "service_levels": {"targets": [], "paused": False},
+}
+
+
+def _file_key(case_id: UUID) -> tuple[str, UUID]:
+    return ("case_views", case_id)
+
+
 async def _case(conn: asyncpg.Connection, case_id: UUID) -> dict[str, Any]:
-    row = await conn.fetchrow(
-        "SELECT account_ref, verifications, callbacks, suspensions, escalations, service_levels "
-        "FROM case_views WHERE case_id = $1",
-        case_id,
-    )
+    """The case's ``_FILE`` columns: as an earlier event of the batch left them (remembered:
+    runtime/batched_writes.py), or read. Its values are shared: make new ones to change it."""
+    batch = remembering(conn)
+    known = batch.remembered(_file_key(case_id)) if batch is not None else None
+    if known is not None:
+        return dict(known)
+    row = await conn.fetchrow(_READ_FILE, case_id)
     if row is None:
         raise LookupError(f"case {case_id} not projected yet")
-    return dict(row)
+    case = dict(row)
+    if batch is not None:
+        batch.remember(_file_key(case_id), case)
+    return dict(case)
+
+
+def _as_read(value: Any) -> Any:
+    """A JSON column's value as PostgreSQL gives it back (runtime/db.py's codec)."""
+    return json.loads(encode_json(value))
 
 
 async def _set(
@@ -78,6 +115,11 @@ async def _set(
         at,
         *columns.values(),
     )
+    batch = remembering(conn)
+    known = batch.remembered(_file_key(case_id)) if batch is not None else None
+    if batch is not None and known is not None and any(name in known for name in columns):
+        changed = {name: _as_read(value) for name, value in columns.items() if name in known}
+        batch.remember(_file_key(case_id), {**known, **changed})
 
 
 # -- contacts: created by one stream, moved by merges and splits ------------------------------
@@ -121,9 +163,9 @@ async def on_case_opened(conn: asyncpg.Connection, event: ReceivedEvent[CaseOpen
                customer_id, language, source_channel, source_ticket_id, opened_at,
                correlation_id, version, subject_id, summary, priority, waiting_on, site_id,
                requester_role, proxy_relationship, viewer_ids, queue, contacts, split_from,
-               updated_at)
+               updated_at, verifications, callbacks, suspensions, escalations, service_levels)
            VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                   'agent', $15, $16, $17, $18, $19, 1, $20, $9)
+                   'agent', $15, $16, $17, $18, $19, 1, $20, $9, $21, $22, $23, $24, $25)
            ON CONFLICT (case_id) DO NOTHING""",
         opened.case_id,
         opened.account_ref,
@@ -145,7 +187,16 @@ async def on_case_opened(conn: asyncpg.Connection, event: ReceivedEvent[CaseOpen
         viewers,
         CASE_TYPES[opened.case_type].queue.value,
         opened.split_from_case_id,
+        *_NEW_FILE.values(),
     )
+    batch = remembering(conn)
+    if batch is not None and event.envelope.stream_version == 1:
+        # the case's first event made its row (one stream, one first event): the events of the
+        # batch after it find its file here instead of reading it back
+        batch.remember(
+            _file_key(opened.case_id),
+            {"account_ref": opened.account_ref, **{k: _as_read(v) for k, v in _NEW_FILE.items()}},
+        )
     if opened.split_from_case_id is None:  # a split contact's row moves in its source stream
         await conn.execute(
             """INSERT INTO case_contacts (contact_id, case_id, account_ref, channel, ticket_id,
