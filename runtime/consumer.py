@@ -625,6 +625,7 @@ class ConsumerRunner:
         outcomes = plan.outcomes
         *steps, last = plan.steps
         ahead = list(collected) or [None] * len(plan.steps)
+        await self._load_keys(plan)
         for step, ready in zip(steps, ahead, strict=False):
             if isinstance(step, int):
                 outcomes[step] = await self._alone(records[step], conn, traced)
@@ -642,6 +643,27 @@ class ConsumerRunner:
         if conn is None:
             await self._record_passed([] if recorded else plan.passed)
         return outcomes  # type: ignore[return-value]
+
+    async def _load_keys(self, plan: _Plan) -> None:
+        """The keys of the batch's sealed records, in one round trip before they are revealed
+        at their turn (each would ask for its own). Advisory: should the key store fail here,
+        each record asks again at its turn, where a failure is handled as any other."""
+        sealed = [
+            pending.envelope
+            for step in plan.steps
+            if not isinstance(step, int)
+            for pending in step
+            if pending.payload is None and pending.envelope.personal_data is not None
+        ]
+        if not sealed:
+            return
+        try:
+            await self.privacy.load_keys(sealed)
+        except INFRASTRUCTURE_ERRORS as error:
+            log.warning(
+                "keys not loaded ahead",
+                extra=log_fields(group=self.group.name, error=describe_error(error)),
+            )
 
     async def _record_passed(self, passed: Sequence[Envelope]) -> None:
         """After the batch committed: how far the group got in each stream (unless its

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -38,6 +39,10 @@ class KeyStore(Protocol):
 
     async def key(self, subject_id: str, version: int) -> SubjectKey | None:
         """A key by version; None once the subject was erased (or for an unknown version)."""
+
+    async def load(self, wanted: Iterable[tuple[str, int]]) -> None:
+        """Bring the keys ``wanted`` (subject id, version) into this process's cache, in one
+        round trip: ``key`` then finds them. Erased or unknown ones stay out."""
 
     async def erase(self, subject_id: str) -> bool:
         """Destroy every key of the subject; True when something was destroyed."""
@@ -182,6 +187,25 @@ class PostgresKeyStore:
             return None
         material = self.master_key.unwrap(subject_id, version, wrapped)
         return self._remember(SubjectKey(subject_id, version, material), current=False)
+
+    async def load(self, wanted: Iterable[tuple[str, int]]) -> None:
+        missing = {
+            (subject, version) for subject, version in wanted if not self._cached(subject, version)
+        }
+        if not missing:
+            return
+        subjects, versions = zip(*missing, strict=True)
+        rows = await self.pool.fetch(
+            """SELECT subject_id, version, wrapped_key FROM subject_keys
+               JOIN unnest($1::text[], $2::int[]) AS wanted (subject_id, version)
+                   USING (subject_id, version)
+               WHERE wrapped_key IS NOT NULL""",
+            list(subjects),
+            list(versions),
+        )
+        for subject, version, wrapped in rows:
+            material = self.master_key.unwrap(subject, version, wrapped)
+            self._remember(SubjectKey(subject, version, material), current=False)
 
     async def erase(self, subject_id: str) -> bool:
         result = await self.pool.execute(

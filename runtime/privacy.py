@@ -18,6 +18,7 @@ import functools
 import json
 import logging
 import os
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
@@ -125,6 +126,19 @@ class Privacy:
         data = part.model_dump(mode="json")
         if any(_get(data, path) is not None for path in _personal_paths(type(part))):
             await self.keystore.current_key(subject_id)
+
+    async def load_keys(self, envelopes: Iterable[Envelope]) -> None:
+        """The keys the sealed values of ``envelopes`` need, in one round trip to the key
+        store (a batch's records, before they are revealed one by one at their turn)."""
+        if self.keystore is None:
+            return
+        wanted = {
+            (ref.subject_id, ref.key_version)
+            for ref in (envelope.personal_data for envelope in envelopes)
+            if ref is not None
+        }
+        if wanted:
+            await self.keystore.load(wanted)
 
     async def reveal(self, envelope: Envelope) -> dict[str, Any]:
         """The payload with personal values decrypted; None for an erased subject's; the

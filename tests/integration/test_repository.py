@@ -338,3 +338,42 @@ async def test_writes_with_the_append_go_in_its_statement_and_only_with_it(
         )
         assert [tuple(row) for row in moved] == [(0, 1), (1, 2)]
         assert (await tally.get(conn, stream)).version == 3
+
+
+class CountedPool:
+    """The pool, counting the statements sent through it."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool, self.sent = pool, 0
+
+    def __getattr__(self, name: str) -> object:
+        method = getattr(self.pool, name)
+
+        async def counted(*args: object, **kwargs: object) -> object:
+            self.sent += 1
+            return await method(*args, **kwargs)
+
+        return counted
+
+
+async def test_a_batchs_keys_come_from_the_key_store_in_one_round_trip(
+    pool: asyncpg.Pool, settings: ServiceSettings
+) -> None:
+    """``load`` (a consumer batch's sealed records, runtime/consumer.py ``_load_keys``) asks
+    once for every key; ``key`` then finds them; an erased one stays out, as ``key`` says."""
+    await migrate(pool, [KEYSTORE_MIGRATIONS], with_event_store=False)
+    master = MasterKey(settings.master_key_bytes())
+    writer = PostgresKeyStore(pool, master)
+    subjects = [f"account:acct-{uuid.uuid4().hex[:8]}" for _ in range(4)]
+    made = {subject: await writer.current_key(subject) for subject in subjects}
+    assert await writer.erase(subjects[-1])
+    counted = CountedPool(pool)
+    reader = PostgresKeyStore(counted, master)  # type: ignore[arg-type]
+    await reader.load([(subject, 1) for subject in subjects] + [(subjects[0], 1)])
+    assert counted.sent == 1
+    for subject in subjects[:-1]:
+        assert await reader.key(subject, 1) == made[subject]
+    assert counted.sent == 1  # each found where ``load`` put it
+    assert await reader.key(subjects[-1], 1) is None  # erased: asked, and still none
+    await reader.load([(subject, 1) for subject in subjects[:-1]])
+    assert counted.sent == 2  # what it holds is not asked again

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,9 @@ class KeysInMemory:
     async def key(self, subject_id: str, version: int) -> SubjectKey | None:
         material = self.keys.get((subject_id, version))
         return None if material is None else SubjectKey(subject_id, version, material)
+
+    async def load(self, wanted: Iterable[tuple[str, int]]) -> None:
+        pass  # in memory already
 
     async def erase(self, subject_id: str) -> bool:
         erased = False
