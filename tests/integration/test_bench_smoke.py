@@ -27,5 +27,6 @@ def test_the_bench_runs_in_smoke_mode_and_prints_its_table() -> None:
     assert "| row |" in table
     assert "load average" in table
     rows = ("append (a)", "relay (b)", "consumer live (c)", "rebuild (c)", "(d)", "(e)")
-    for row in (*rows, "ticket → case visible p99 (c)"):
+    services = ("rebuild checkin.projections (c)", "rebuild cases.projections (c)")
+    for row in (*rows, "ticket → case visible p99 (c)", *services):
         assert row in table, table
