@@ -26,6 +26,10 @@ A write's ``footprint``, found once per statement text from the text and the cat
   anything else the text does not say plainly makes the statement a barrier: nothing moves
   past it, either way.
 
+The catalogue is asked once per table for the process (as ``runtime.set_based`` keeps its
+forms): a service's process writes one database, whose tables change with a migration, which
+the service is restarted for.
+
 Keys are compared by their text, case-folded, as ``runtime.set_based`` compares them: two
 values PostgreSQL finds equal are equal here too; values whose text may differ for one row
 (timestamps, numbers with a fraction) are not taken as keys at all.
