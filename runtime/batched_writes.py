@@ -6,8 +6,9 @@ what it wrote before. Sent one by one, each write costs a round trip to PostgreS
 bounded a rebuild at a few thousand events per second whatever the handler did. Here a write
 (``execute`` with arguments) is queued; the queue is sent when the handler next reads
 (``fetch``, ``fetchrow``, ``fetchval``, any other call), when it opens a savepoint, and before
-the batch commits. A run of the same statement goes as one pipelined ``executemany``, or, for
-a one-row ``INSERT … VALUES`` run at least ``SET_BASED_FROM`` times, as one set-based
+the batch commits. The queue goes in groups of one statement each, the writes that commute
+moved together (``runtime.write_order``); a group goes as one pipelined ``executemany``, or,
+for a one-row ``INSERT … VALUES`` run at least ``SET_BASED_FROM`` times, as one set-based
 statement where that changes nothing (``runtime.set_based``). Reads
 therefore see every earlier write, in order, and the projection ends in the state it would
 have reached statement by statement, inside the same transaction.

@@ -37,12 +37,17 @@ values PostgreSQL finds equal are equal here too; values whose text may differ f
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import asyncpg
+
+from runtime.telemetry import log_fields
+
+log = logging.getLogger(__name__)
 
 # key column types whose values have one text per value (``str()``, case-folded)
 KEY_TYPES = frozenset({"text", "varchar", "uuid", "int2", "int4", "int8", "date", "bool"})
@@ -102,10 +107,29 @@ _FOOTPRINTS: dict[str, Footprint | None] = {}  # None: a barrier
 
 
 async def table(conn: asyncpg.Connection, name: str) -> Table | None:
-    """The catalogue's answer for ``name``, once per process; None: not a plain table."""
+    """The catalogue's answer for ``name``, once per process; None: not a plain table (or
+    not known: a barrier is always safe)."""
     if name in _TABLES:
         return _TABLES[name]
-    row = await conn.fetchrow(
+    try:
+        async with conn.transaction():  # a savepoint: a refusal leaves the batch's as it was
+            row = await _catalogue(conn, name)
+    except asyncpg.PostgresError as error:
+        log.warning(
+            "table not looked up: its writes keep their order",
+            extra=log_fields(table=name, error=type(error).__name__),
+        )
+        row = None
+    known = None
+    if row is not None and row["plain"]:
+        keyed = row["key"] and row["key_types"] and not row["other_unique"]
+        known = Table(tuple(row["key"]) if keyed else None, bool(row["reaches"]))
+    _TABLES[name] = known
+    return known
+
+
+async def _catalogue(conn: asyncpg.Connection, name: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
         """SELECT c.relkind = 'r' AS plain,
                   c.relhastriggers OR c.relhasrules
                   OR EXISTS (SELECT FROM pg_constraint f
@@ -124,12 +148,6 @@ async def table(conn: asyncpg.Connection, name: str) -> Table | None:
         name,
         sorted(KEY_TYPES),
     )
-    known = None
-    if row is not None and row["plain"]:
-        keyed = row["key"] and row["key_types"] and not row["other_unique"]
-        known = Table(tuple(row["key"]) if keyed else None, bool(row["reaches"]))
-    _TABLES[name] = known
-    return known
 
 
 def _plain(text: str) -> bool:

@@ -144,3 +144,11 @@ async def test_what_the_catalogue_says_of_a_table(pool: asyncpg.Pool) -> None:
         assert await footprint("by_owner") == Footprint(f"files_{suffix}", None)
         assert await footprint("audit") is None
         assert await footprint("counted") is None
+
+
+async def test_a_catalogue_refusal_is_a_barrier_and_leaves_the_batch_usable(
+    pool: asyncpg.Pool,
+) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        assert await write_order.table(conn, "not a name") is None  # to_regclass refuses it
+        assert await conn.fetchval("SELECT 1") == 1
