@@ -18,10 +18,11 @@ A write's ``footprint``, found once per statement text from the text and the cat
 - ``INSERT INTO t … VALUES (one row) [ON CONFLICT …]``, ``UPDATE t SET … WHERE pk = $n [AND
   …]`` and ``DELETE FROM t WHERE pk = $n [AND …]``, where the primary key's columns are each
   given by a parameter, touch one row: their key is those parameters' values;
-- a table whose writes may reach beyond the row (a trigger, a rule, a foreign key either way,
-  a unique index besides the primary key, a key column of another type than ``KEY_TYPES``)
-  has no keys: its writes keep their order among themselves, and still commute with other
-  tables' writes; one with a trigger, a rule or a foreign key is a barrier (below);
+- a table whose rows meet beyond their key (a unique index or an exclusion constraint
+  besides the primary key, a key column of another type than ``KEY_TYPES``) has no keys: its
+  writes keep their order among themselves, and still commute with other tables' writes; one
+  whose writes may reach other tables (a trigger, a rule, row security, a foreign key either
+  way) is a barrier (below);
 - a subquery, a call (other than to functions that read no table), a quote, a comment or
   anything else the text does not say plainly makes the statement a barrier: nothing moves
   past it, either way.
@@ -131,12 +132,13 @@ async def table(conn: asyncpg.Connection, name: str) -> Table | None:
 async def _catalogue(conn: asyncpg.Connection, name: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """SELECT c.relkind = 'r' AS plain,
-                  c.relhastriggers OR c.relhasrules
+                  c.relhastriggers OR c.relhasrules OR c.relrowsecurity
                   OR EXISTS (SELECT FROM pg_constraint f
                              WHERE f.contype = 'f' AND (f.conrelid = c.oid OR f.confrelid = c.oid))
                       AS reaches,
-                  (SELECT count(*) FROM pg_index u WHERE u.indrelid = c.oid AND u.indisunique
-                                                     AND NOT u.indisprimary) AS other_unique,
+                  (SELECT count(*) FROM pg_index u
+                   WHERE u.indrelid = c.oid AND (u.indisunique OR u.indisexclusion)
+                         AND NOT u.indisprimary) AS other_unique,
                   (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_index p
                    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY (p.indkey)
                    WHERE p.indrelid = c.oid AND p.indisprimary) AS key,

@@ -34,6 +34,10 @@ BEGIN
   RETURN NEW;
 END $$;
 CREATE TRIGGER audit_{s} AFTER INSERT ON audited_{s} FOR EACH ROW EXECUTE FUNCTION audit_{s}();
+CREATE TABLE slots_{s} (id integer PRIMARY KEY, during int4range,
+                        EXCLUDE USING gist (during WITH &&));
+CREATE TABLE guarded_{s} (id integer PRIMARY KEY);
+ALTER TABLE guarded_{s} ENABLE ROW LEVEL SECURITY;
 """
 
 STATEMENTS = {
@@ -133,6 +137,8 @@ async def test_what_the_catalogue_says_of_a_table(pool: asyncpg.Pool) -> None:
         assert await write_order.table(conn, f"files_{suffix}") == Table(("file_id",), False)
         assert await write_order.table(conn, f"tallies_{suffix}") == Table(None, False)
         assert (await write_order.table(conn, f"audited_{suffix}")).reaches  # type: ignore[union-attr]
+        assert await write_order.table(conn, f"slots_{suffix}") == Table(None, False)
+        assert (await write_order.table(conn, f"guarded_{suffix}")).reaches  # type: ignore[union-attr]
         assert await write_order.table(conn, f"nowhere_{suffix}") is None
 
         def footprint(kind: str) -> Any:
