@@ -362,17 +362,22 @@ async def records_on(scratch: Scratch, topic: str) -> int:
 
 
 async def raw_consume(scratch: Scratch, count: int) -> float:
-    """A raw aiokafka consumer reading the topic from the beginning (no processing), committed
-    records only, as the runner reads them. Timed from its start, as the runner's rebuild and
-    live rows are: finding the partitions, connecting, then reading (how many records to wait
-    for is counted before, by reading the topic once: that read is not the consumer's)."""
+    """A raw aiokafka consumer reading the consume rows' topic (``raw_read``)."""
     kafka = scratch.namespace.kafka
-    topic = scratch.topic(CONSUMED_TOPIC.name)
-    total = await records_on(scratch, topic)
+    return await raw_read(kafka.bootstrap_servers, [scratch.topic(CONSUMED_TOPIC.name)])
+
+
+async def raw_read(bootstrap_servers: str, topics: list[str]) -> float:
+    """Records per second of a raw aiokafka consumer reading ``topics`` from the beginning (no
+    processing), committed records only, as the runner reads them. Timed from its start, as
+    the runner's rebuild and live rows are: finding the partitions, connecting, then reading
+    (how many records to wait for is counted before, by reading the topics once: that read is
+    not the consumer's)."""
+    total = sum([len(batch) async for batch in read_to_end(bootstrap_servers, topics)])
     started = time.perf_counter()
-    partitions = await topic_partitions(kafka.bootstrap_servers, [topic])
+    partitions = await topic_partitions(bootstrap_servers, topics)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        bootstrap_servers=bootstrap_servers,
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",

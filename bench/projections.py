@@ -17,11 +17,9 @@ import time
 from dataclasses import dataclass
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
 
 from bench import http_pairs
 from bench.stack import ROOT, Namespace, stop
-from runtime.kafka import read_to_end, topic_partitions
 from runtime.platform import definition_of
 from runtime.service import ServiceRuntime
 
@@ -101,29 +99,3 @@ async def rebuild(namespace: Namespace, service: str) -> tuple[float, int]:
     [report] = json.loads(out)
     records = sum(report[outcome] for outcome in ("applied", "duplicate", "ignored"))
     return float(report["records_per_second"] or 0), records
-
-
-async def raw_consume(namespace: Namespace, topics: list[str]) -> float:
-    """A raw aiokafka consumer reading ``topics`` from the beginning, committed records
-    only, timed from its start (as ``pairs.raw_consume``, over several topics)."""
-    servers = namespace.kafka.bootstrap_servers
-    total = sum([len(batch) async for batch in read_to_end(servers, topics)])
-    started = time.perf_counter()
-    partitions = await topic_partitions(servers, topics)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=servers,
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        seen = 0
-        while seen < total:
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                seen += len(records)
-        return seen / (time.perf_counter() - started)
-    finally:
-        await consumer.stop()

@@ -270,7 +270,8 @@ async def projection_rows(namespace: Namespace, reps: int, sizes: Sizes) -> list
             return rate
 
         async def raw(service: str = service) -> float:
-            return await projections.raw_consume(namespace, filled.topics[service])
+            servers = namespace.kafka.bootstrap_servers
+            return await pairs.raw_read(servers, filled.topics[service])
 
         await alternate(row, reps, rebuilt, raw)
         row.note = (

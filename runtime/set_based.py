@@ -90,11 +90,11 @@ _CONFLICT = re.compile(
 _PARAMETER = re.compile(r"\$(\d+)\b")
 _BARE_PARAMETER = re.compile(r"\$(\d+)(?:\s*::\s*[\w.\s]+)?")
 _IDENTIFIER = re.compile(r'"?([A-Za-z_]\w*)"?')
-_UNSAFE = ("'", '"', "--", "/*", "$$", ";")
-_CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
+UNSAFE = ("'", '"', "--", "/*", "$$", ";")  # text a statement's parts are not read through
+CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
 # what a row may call: functions that read no table (a subquery, or a function reading the
 # table, would see the rows before it when they go one by one, and not when they go together)
-_PURE = frozenset({"coalesce", "nullif", "greatest", "least", "now"})
+PURE = frozenset({"coalesce", "nullif", "greatest", "least", "now"})
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class Shape:
     target: list[str] | None  # the conflict target's columns
 
 
-def _row_end(sql: str, start: int) -> int | None:
+def row_end(sql: str, start: int) -> int | None:
     """The index of the parenthesis closing the row opened before ``start``."""
     depth = 1
     for index in range(start, len(sql)):
@@ -122,7 +122,7 @@ def _row_end(sql: str, start: int) -> int | None:
     return None
 
 
-def _split(row: str) -> list[str]:
+def split_row(row: str) -> list[str]:
     """The row's expressions: split at the commas outside parentheses."""
     parts, depth, start = [], 0, 0
     for index, char in enumerate(row):
@@ -153,14 +153,14 @@ def shape(sql: str) -> Shape | None:
     head = _INSERT.match(sql)
     if head is None:
         return None
-    end = _row_end(sql, head.end())
+    end = row_end(sql, head.end())
     if end is None:
         return None
     row, rest = sql[head.end() : end], sql[end + 1 :].strip()
-    if any(unsafe in row or unsafe in rest for unsafe in _UNSAFE):
+    if any(unsafe in row or unsafe in rest for unsafe in UNSAFE):
         return None
     if re.search(r"\bSELECT\b", row, re.IGNORECASE) or any(
-        call.lower() not in _PURE for call in _CALL.findall(row)
+        call.lower() not in PURE for call in CALL.findall(row)
     ):
         return None
     if "$" in rest or re.search(r"\bRETURNING\b", rest, re.IGNORECASE):
@@ -180,7 +180,7 @@ def shape(sql: str) -> Shape | None:
             target = _names(conflict.group("target"))
         if updates and target is None:
             return None  # ON CONSTRAINT, or an expression: which parameters make the key?
-    return Shape(head.group("table"), columns, _split(row), rest, updates, target)
+    return Shape(head.group("table"), columns, split_row(row), rest, updates, target)
 
 
 @dataclass(frozen=True)

@@ -46,14 +46,13 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from runtime.set_based import CALL, PURE, UNSAFE, row_end, split_row
 from runtime.telemetry import log_fields
 
 log = logging.getLogger(__name__)
 
 # key column types whose values have one text per value (``str()``, case-folded)
 KEY_TYPES = frozenset({"text", "varchar", "uuid", "int2", "int4", "int8", "date", "bool"})
-_PURE = frozenset({"coalesce", "nullif", "greatest", "least", "now"})
-_UNSAFE = ("'", '"', "--", "/*", "$$", ";")
 _LITERAL = re.compile(r"'[\w\s.:-]*'(?:::\w+)?")  # 'open', '[]'::jsonb is not one
 _CONFLICT = re.compile(r"\bON\s+CONFLICT\s*\(", re.IGNORECASE)
 
@@ -71,7 +70,6 @@ _DELETE = re.compile(
 )
 _EQUALS = re.compile(r"(?:[A-Za-z_]\w*\.)?([A-Za-z_]\w*)\s*=\s*\$(\d+)(?:\s*::\s*\w+)?")
 _BARE = re.compile(r"\$(\d+)(?:\s*::\s*\w+)?")
-_CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
 _WORD = re.compile(r"\b(SELECT|FROM|USING|RETURNING|WITH)\b", re.IGNORECASE)
 
 
@@ -156,29 +154,21 @@ def _plain(text: str) -> bool:
     """No comment, subquery or call to a function that may read a table; no quote but
     around a plain literal (``'open'``)."""
     text = _CONFLICT.sub(" ", _LITERAL.sub("''", text))
-    if any(unsafe in text.replace("''", "") for unsafe in _UNSAFE) or _WORD.search(text):
+    if any(unsafe in text.replace("''", "") for unsafe in UNSAFE) or _WORD.search(text):
         return False
-    return all(call.lower() in _PURE for call in _CALL.findall(text))
+    return all(call.lower() in PURE for call in CALL.findall(text))
 
 
 def _insert_key(sql: str, columns: str | None, start: int, key: tuple[str, ...]) -> dict[str, int]:
     """An ``INSERT … VALUES (…)``'s parameters per key column, read from its row."""
-    depth, end = 1, None
-    for index in range(start, len(sql)):
-        if sql[index] == "(":
-            depth += 1
-        elif sql[index] == ")":
-            depth -= 1
-            if depth == 0:
-                end = index
-                break
+    end = row_end(sql, start)
     if end is None or columns is None:
         return {}
     rest = sql[end + 1 :]
     if rest.strip() and not re.match(r"\s*ON\s+CONFLICT\b", rest, re.IGNORECASE):
         return {}  # a second row, or anything else
     names = [name.strip().lower() for name in columns.split(",")]
-    values = _split(sql[start:end])
+    values = split_row(sql[start:end])
     if len(names) != len(values):
         return {}
     given = {}
@@ -187,20 +177,6 @@ def _insert_key(sql: str, columns: str | None, start: int, key: tuple[str, ...])
         if name in key and bare is not None:
             given[name] = int(bare.group(1)) - 1
     return given
-
-
-def _split(row: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for index, char in enumerate(row):
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "," and depth == 0:
-            parts.append(row[start:index].strip())
-            start = index + 1
-    parts.append(row[start:].strip())
-    return parts
 
 
 def _where_key(where: str) -> dict[str, int]:
