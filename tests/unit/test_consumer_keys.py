@@ -1,0 +1,99 @@
+"""A batch's sealed records get their keys in one call to the key store, before each is
+revealed at its turn (``ConsumerRunner._load_keys``); a key store that fails there only
+delays the keys to each record's turn. The key store's own query: test_repository.py."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from contracts import Envelope
+from contracts.envelope import PersonalDataRef
+from contracts.events.checkin import TicketLeft
+from contracts.topics import CHECKIN_TICKETS
+from runtime.consumer import ConsumerGroup, ConsumerRunner, DeadLetter, Record
+from runtime.privacy import Privacy
+
+pytestmark = pytest.mark.unit
+
+
+class KeysAsked(Privacy):
+    def __init__(self, failing: BaseException | None = None) -> None:
+        super().__init__(None)
+        self.asked: list[set[tuple[str, int]]] = []
+        self.failing = failing
+
+    async def load_keys(self, envelopes: Iterable[Envelope]) -> None:
+        if self.failing is not None:
+            raise self.failing
+        self.asked.append(
+            {
+                (e.personal_data.subject_id, e.personal_data.key_version)
+                for e in envelopes
+                if e.personal_data
+            }
+        )
+
+
+async def _no_dead_letters(letter: DeadLetter) -> None:
+    raise AssertionError(letter)
+
+
+def record(offset: int, account: str | None) -> Record:
+    """A ticket left; sealed under ``account``'s key when one is given."""
+    left = TicketLeft(
+        ticket_id=uuid.uuid4(),
+        reason="pd1:sealed" if account else None,
+        left_at=datetime.now(UTC),
+        account_ref=account,
+    )
+    envelope = Envelope(
+        event_id=uuid.uuid4(),
+        event_type=TicketLeft.event_type,
+        schema_version=TicketLeft.schema_version,
+        occurred_at=datetime.now(UTC),
+        stream_type="ticket",
+        stream_id=f"ticket-{offset}",
+        stream_version=1,
+        correlation_id=uuid.uuid4(),
+        producer="checkin",
+        personal_data=(
+            PersonalDataRef(subject_id=f"account:{account}", key_version=1, fields=["reason"])
+            if account
+            else None
+        ),
+        payload=left.model_dump(mode="json"),
+    )
+    return Record(envelope.to_bytes(), b"k", "t", 0, offset)
+
+
+def runner(privacy: Privacy) -> ConsumerRunner:
+    async def handler(conn: Any, event: Any) -> None:
+        return None
+
+    group = ConsumerGroup("tests.keys", [CHECKIN_TICKETS], {TicketLeft: handler})
+    return ConsumerRunner(None, group, _no_dead_letters, privacy=privacy)  # type: ignore[arg-type]
+
+
+async def test_a_batchs_sealed_records_ask_for_their_keys_once() -> None:
+    privacy = KeysAsked()
+    consumer = runner(privacy)
+    batch = [record(0, "a"), record(1, None), record(2, "b"), record(3, "a")]
+    await consumer._load_keys(await consumer._plan(batch))
+    assert privacy.asked == [{("account:a", 1), ("account:b", 1)}]
+    await consumer._load_keys(await consumer._plan([record(4, None)]))
+    assert len(privacy.asked) == 1  # nothing sealed: nothing asked
+
+
+async def test_a_key_store_failing_there_leaves_the_keys_to_each_records_turn(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    consumer = runner(KeysAsked(failing=ConnectionRefusedError("key store down")))
+    with caplog.at_level(logging.WARNING, logger="runtime.consumer"):
+        await consumer._load_keys(await consumer._plan([record(0, "a")]))  # not raised
+    assert [r.getMessage() for r in caplog.records] == ["keys not loaded ahead"]
