@@ -88,7 +88,7 @@ _CONFLICT = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _PARAMETER = re.compile(r"\$(\d+)\b")
-_BARE_PARAMETER = re.compile(r"\$(\d+)(?:\s*::\s*[\w.\s]+)?")
+BARE_PARAMETER = re.compile(r"\$(\d+)(?:\s*::\s*[\w.\s]+)?")
 _IDENTIFIER = re.compile(r'"?([A-Za-z_]\w*)"?')
 UNSAFE = ("'", '"', "--", "/*", "$$", ";")  # text a statement's parts are not read through
 CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
@@ -249,7 +249,7 @@ class SetBased:
         """The run cut so that no piece holds two rows of one key (in their order)."""
         if self.key is None:
             return [rows]
-        keys = [_key_text(row, self.key) for row in rows]
+        keys = [key_text(row, self.key) for row in rows]
         if len(set(keys)) == len(keys):  # the usual run: every row its own key
             return [rows]
         pieces: list[Sequence[tuple[Any, ...]]] = []
@@ -301,7 +301,7 @@ async def sent(conn: asyncpg.Connection, sql: str, rows: list[tuple[Any, ...]]) 
     return True
 
 
-def _key_text(row: tuple[Any, ...], key: tuple[int, ...]) -> str:
+def key_text(row: tuple[Any, ...], key: tuple[int, ...]) -> str:
     """A row's key as text, case-folded (the module's text); the values of a key of several
     columns joined by a character no text parameter holds."""
     if len(key) == 1:
@@ -332,7 +332,7 @@ async def _key(conn: asyncpg.Connection, parts: Shape) -> tuple[int, ...] | None
         if column not in columns or columns.index(column) >= len(parts.row):
             return None  # filled by its default: the same in every row
         expression = parts.row[columns.index(column)]
-        bare = _BARE_PARAMETER.fullmatch(expression)
+        bare = BARE_PARAMETER.fullmatch(expression)
         if bare is not None:
             key.append(int(bare.group(1)) - 1)
         elif "$" in expression:

@@ -46,7 +46,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from runtime.set_based import CALL, PURE, UNSAFE, row_end, split_row
+from runtime.set_based import BARE_PARAMETER, CALL, PURE, UNSAFE, key_text, row_end, split_row
 from runtime.telemetry import log_fields
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,6 @@ _DELETE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _EQUALS = re.compile(r"(?:[A-Za-z_]\w*\.)?([A-Za-z_]\w*)\s*=\s*\$(\d+)(?:\s*::\s*\w+)?")
-_BARE = re.compile(r"\$(\d+)(?:\s*::\s*\w+)?")
 _WORD = re.compile(r"\b(SELECT|FROM|USING|RETURNING|WITH)\b", re.IGNORECASE)
 
 
@@ -173,7 +172,7 @@ def _insert_key(sql: str, columns: str | None, start: int, key: tuple[str, ...])
         return {}
     given = {}
     for name, value in zip(names, values, strict=True):
-        bare = _BARE.fullmatch(value)
+        bare = BARE_PARAMETER.fullmatch(value)
         if name in key and bare is not None:
             given[name] = int(bare.group(1)) - 1
     return given
@@ -217,15 +216,9 @@ async def _footprint(conn: asyncpg.Connection, sql: str) -> Footprint | None:
         given = _insert_key(sql, insert.group("columns"), insert.end(), known.key)
     else:
         given = _where_key(head.group("where"))
-        if set(given) != set(known.key):
-            given = {}  # a condition on other columns: which rows is not plain
-    if set(given) != set(known.key):
+    if set(given) != set(known.key):  # a key column not given, or a condition on others
         return Footprint(name, None)
     return Footprint(name, tuple(given[column] for column in known.key))
-
-
-def _key_text(args: tuple[Any, ...], key: tuple[int, ...]) -> str:
-    return "\x00".join(str(args[position]) for position in key).casefold()
 
 
 async def grouped(conn: asyncpg.Connection, queued: Sequence[Queued]) -> list[list[Any]]:
@@ -250,22 +243,22 @@ async def grouped(conn: asyncpg.Connection, queued: Sequence[Queued]) -> list[li
             groups[-1].append(write)
             barrier = len(groups) - 1
             continue
-        table, key = found.table, found.key
+        written, key = found.table, found.key
         if key is None:
-            after = max(barrier, tables.get(table, -1))
+            after = max(barrier, tables.get(written, -1))
         else:
-            row = (table, _key_text(write.args, key))
-            after = max(barrier, unkeyed.get(table, -1), rows.get(row, -1))
+            row = (written, key_text(write.args, key))
+            after = max(barrier, unkeyed.get(written, -1), rows.get(row, -1))
         place = latest.get(write.sql, -1)
         if place < 0 or place < after:
             groups.append([])
             place = latest[write.sql] = len(groups) - 1
         groups[place].append(write)
-        if tables.get(table, -1) < place:
-            tables[table] = place
+        if tables.get(written, -1) < place:
+            tables[written] = place
         if key is None:
-            if unkeyed.get(table, -1) < place:
-                unkeyed[table] = place
+            if unkeyed.get(written, -1) < place:
+                unkeyed[written] = place
         else:
             rows[row] = place
     return groups
