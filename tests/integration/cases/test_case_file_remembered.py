@@ -1,0 +1,99 @@
+"""The case file inside a projection batch (runtime/batched_writes.py, ``remember``): the
+events of a case after its first one read nothing back, and the file ends as it does when
+each handler reads it from PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from contracts import Envelope, EventPayload
+from contracts.events.cases import (
+    CaseOpened,
+    PriorityChanged,
+    ServiceLevelsScheduled,
+    StatusChanged,
+)
+from runtime.batched_writes import BatchedWrites
+from runtime.consumer import INFRASTRUCTURE_ERRORS, ReceivedEvent
+from services.cases.projections import case_views
+from tests.integration.conftest import RunningService
+
+SAMPLES = Path(__file__).resolve().parents[3] / "contracts" / "samples"
+
+
+class ReadsCounted:
+    """The connection, with the case file reads that reach it counted."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn, self.reads = conn, 0
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        self.reads += "FROM case_views" in sql
+        return await self.conn.fetchrow(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+def a_case(case_id: uuid.UUID, correlation: uuid.UUID) -> list[ReceivedEvent[Any]]:
+    """A case opened, its service levels, its status and its priority changed."""
+    events: list[ReceivedEvent[Any]] = []
+    kinds: list[type[EventPayload]] = [
+        CaseOpened,
+        ServiceLevelsScheduled,
+        StatusChanged,
+        PriorityChanged,
+    ]
+    for version, kind in enumerate(kinds, start=1):
+        sample = json.loads((SAMPLES / f"{kind.event_type}.v1.json").read_text())
+        sample["case_id"] = str(case_id)
+        payload = kind.model_validate(sample)
+        envelope = Envelope(
+            event_id=uuid.uuid4(),
+            event_type=kind.event_type,
+            schema_version=1,
+            occurred_at=datetime.now(UTC),
+            stream_type="case",
+            stream_id=f"case-{case_id}",
+            stream_version=version,
+            correlation_id=correlation,
+            producer="cases",
+            payload=payload.model_dump(mode="json"),
+        )
+        events.append(ReceivedEvent(envelope, payload, "cases.cases", 0, version))
+    return events
+
+
+async def case_file(conn: asyncpg.Connection, case_id: uuid.UUID) -> dict[str, Any]:
+    row = dict(await conn.fetchrow("SELECT * FROM case_views WHERE case_id = $1", case_id))
+    del row["case_id"]
+    return row
+
+
+async def test_a_cases_events_in_one_batch_read_its_file_back_never_and_end_as_read_each_time(
+    stack: dict[str, RunningService],
+) -> None:
+    pool = stack["cases"].runtime.pool
+    correlation = uuid.uuid4()
+    batched, one_by_one = uuid.uuid4(), uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        counted = ReadsCounted(conn)
+        writes = BatchedWrites(counted, INFRASTRUCTURE_ERRORS)  # type: ignore[arg-type]
+        for position, event in enumerate(a_case(batched, correlation)):
+            writes.position = position
+            await case_views.handlers[type(event.payload)](writes.connection, event)
+        await writes.flush()
+    assert counted.reads == 0
+    async with pool.acquire() as conn, conn.transaction():
+        counted = ReadsCounted(conn)
+        for event in a_case(one_by_one, correlation):  # a plain connection: each one reads
+            await case_views.handlers[type(event.payload)](counted, event)  # type: ignore[arg-type]
+    assert counted.reads == 3
+    async with pool.acquire() as conn:
+        assert await case_file(conn, batched) == await case_file(conn, one_by_one)
