@@ -79,6 +79,12 @@ def remembering(conn: asyncpg.Connection) -> BatchedWrites | None:
     return conn if isinstance(conn, BatchedWrites) else None
 
 
+async def _row_key(conn: asyncpg.Connection, sql: str) -> tuple[int, ...] | None:
+    """The parameters naming the one row a copy of ``sql`` touches (its footprint's key)."""
+    found = await write_order.footprint(conn, sql)
+    return None if found is None else found.key
+
+
 class WritesFailed(Exception):
     """Queued writes failed when they were sent; ``positions``: whose writes they were."""
 
@@ -167,7 +173,9 @@ class BatchedWrites:
             sql = writes[0].sql
             rows = [write.args for write in writes]
             try:
-                if len(rows) >= SET_BASED_FROM and await set_based.sent(self._conn, sql, rows):
+                if len(rows) >= SET_BASED_FROM and await set_based.sent(
+                    self._conn, sql, rows, await _row_key(self._conn, sql)
+                ):
                     continue
                 if len(rows) == 1:
                     await self._conn.execute(sql, *rows[0])

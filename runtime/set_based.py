@@ -1,4 +1,5 @@
-"""A run of one ``INSERT … VALUES (…)`` as one set-based statement.
+"""A run of one ``INSERT … VALUES (…)``, or of one ``UPDATE … WHERE pk = $n``, as one
+set-based statement.
 
 A projection's handler writes one row per event; ``BatchedWrites`` sends a run of copies of a
 statement as one pipelined ``executemany``, so the round trips are few, but PostgreSQL still
@@ -15,10 +16,18 @@ from what PostgreSQL says of it; it is used only where it changes nothing:
 
 - an ``INSERT INTO t [(columns)] VALUES (one row)``, optionally followed by ``ON CONFLICT``,
   with no parameter after ``VALUES (…)`` (a ``DO UPDATE SET x = $3`` keeps the rows apart),
-  no quote or comment in the row (an untyped literal could be typed differently in a
-  ``SELECT``), no ``RETURNING``, and no call in the row but to functions that read no table
-  (``coalesce``, ``now``…: a subquery would see the rows before it when they go one by one,
-  not when they go together);
+  no comment and no quote but around a plain literal (``'open'``: ``LITERAL``; in
+  ``INSERT … SELECT`` PostgreSQL types a bare literal by its column, as in ``VALUES``), no
+  ``RETURNING``, and no call in the row but to functions that read no table (``coalesce``,
+  ``now``…: a subquery would see the rows before it when they go one by one, not when they
+  go together);
+- an ``UPDATE t SET … WHERE pk = $n [AND …]`` whose ``runtime.write_order`` footprint names
+  the one row it touches (a plain statement, the primary key given whole, a table whose writes
+  reach no other: no trigger, rule, row security or foreign key), with key parameters of a
+  type whose values have one text each (``UPDATE_KEYS``), as ``UPDATE t SET … FROM
+  unnest(…) AS _run(…) WHERE pk = _run.pn``. A row of the table met by two rows of one
+  ``UPDATE … FROM`` is updated once, silently: the run is cut before a key already in its
+  piece, as for ``DO UPDATE`` below;
 - every parameter of a plain type (``SCALARS``, or an enum); JSON goes as text, encoded as the
   pool's codec encodes it (``runtime.db.encode_json``), since asyncpg would read a JSON array
   as a dimension of the SQL array;
@@ -90,7 +99,17 @@ _CONFLICT = re.compile(
 _PARAMETER = re.compile(r"\$(\d+)\b")
 BARE_PARAMETER = re.compile(r"\$(\d+)(?:\s*::\s*[\w.\s]+)?")
 _IDENTIFIER = re.compile(r'"?([A-Za-z_]\w*)"?')
+UPDATE = re.compile(
+    r"\s*UPDATE\s+(?P<table>[A-Za-z_]\w*)\s+SET\s+(?P<sets>.*?)\s+WHERE\s+(?P<where>.*?)\s*",
+    re.IGNORECASE | re.DOTALL,
+)
+# key parameter types whose Python values have one text per value the key compares by
+# (``key_text``): rows of one key in one ``UPDATE … FROM`` would update it once, silently
+UPDATE_KEYS = frozenset({"text", "varchar", "uuid", "int2", "int4", "int8"})
 UNSAFE = ("'", '"', "--", "/*", "$$", ";")  # text a statement's parts are not read through
+# a plain literal (``'open'``, ``'1'::int``): no quote, comma, parenthesis or ``$`` inside, so
+# the parts around it read as they would without it
+LITERAL = re.compile(r"(?<![\w'])'[\w\s.:-]*'(?!')(?:::\w+)?")
 CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
 # what a row may call: functions that read no table (a subquery, or a function reading the
 # table, would see the rows before it when they go one by one, and not when they go together)
@@ -157,10 +176,11 @@ def shape(sql: str) -> Shape | None:
     if end is None:
         return None
     row, rest = sql[head.end() : end], sql[end + 1 :].strip()
-    if any(unsafe in row or unsafe in rest for unsafe in UNSAFE):
+    plain_row, plain_rest = LITERAL.sub("0", row), LITERAL.sub("0", rest)
+    if any(unsafe in plain_row or unsafe in plain_rest for unsafe in UNSAFE):
         return None
-    if re.search(r"\bSELECT\b", row, re.IGNORECASE) or any(
-        call.lower() not in PURE for call in CALL.findall(row)
+    if re.search(r"\bSELECT\b", plain_row, re.IGNORECASE) or any(
+        call.lower() not in PURE for call in CALL.findall(plain_row)
     ):
         return None
     if "$" in rest or re.search(r"\bRETURNING\b", rest, re.IGNORECASE):
@@ -172,7 +192,7 @@ def shape(sql: str) -> Shape | None:
             return None
     updates, target = False, None
     if rest:
-        conflict = _CONFLICT.match(rest)
+        conflict = _CONFLICT.match(plain_rest)
         if conflict is None:
             return None  # a second row, or anything else
         updates = conflict.group("action").upper() == "UPDATE"
@@ -194,56 +214,75 @@ class SetBased:
     key: tuple[int, ...] | None
 
     @classmethod
-    async def of(cls, conn: asyncpg.Connection, sql: str) -> SetBased | None:
+    async def of(
+        cls, conn: asyncpg.Connection, sql: str, row_key: tuple[int, ...] | None = None
+    ) -> SetBased | None:
         """The form of ``sql``, or None; asks PostgreSQL inside a savepoint of the open
-        transaction, so that a refusal leaves it as it was."""
+        transaction, so that a refusal leaves it as it was. ``row_key``: for an ``UPDATE``,
+        the parameters naming the one row each copy touches (``runtime.write_order``'s
+        footprint: a plain statement on a table whose writes reach no other, its primary key
+        given whole by ``column = $n`` conditions); without it an ``UPDATE`` has no form."""
         parts = shape(sql)
-        if parts is None:
+        update = UPDATE.fullmatch(sql) if parts is None and row_key is not None else None
+        if parts is None and update is None:
             return None
         try:
             async with conn.transaction():
+                if update is not None:
+                    assert row_key is not None
+                    return await cls._prepared_update(conn, sql, update, row_key)
+                assert parts is not None
                 return await cls._prepared(conn, sql, parts)
         except asyncpg.PostgresError as error:
             log.info(
                 "set-based form refused",
-                extra=log_fields(table=parts.table, error=type(error).__name__),
+                extra=log_fields(
+                    table=(parts.table if parts is not None else update and update["table"]),
+                    error=type(error).__name__,
+                ),
             )
             return None
 
     @classmethod
     async def _prepared(cls, conn: asyncpg.Connection, sql: str, parts: Shape) -> SetBased | None:
         parameters = (await conn.prepare(sql)).get_parameters()
-        used = {int(number) for number in _PARAMETER.findall(", ".join(parts.row))}
-        if not parameters or used != set(range(1, len(parameters) + 1)):
+        if not _all_used(parameters, ", ".join(parts.row)):
             return None
-        arrays, json = [], set()
-        for index, kind in enumerate(parameters):
-            if kind.name in JSON:
-                arrays.append(f"${index + 1}::pg_catalog.text[]")
-                json.add(index)
-            elif kind.kind == "scalar" and (kind.name in SCALARS or await _is_enum(conn, kind)):
-                arrays.append(f'${index + 1}::"{kind.schema}"."{kind.name}"[]')
-            else:
-                return None
+        run = await _run(conn, parameters)
+        if run is None:
+            return None
         key = None
         if parts.updates:
             key = await _key(conn, parts)
             if key is None:
                 return None
-
-        def element(match: re.Match[str]) -> str:
-            index = int(match.group(1)) - 1
-            return f"_run.p{index + 1}" + ("::pg_catalog.jsonb" if index in json else "")
-
-        row = ", ".join(_PARAMETER.sub(element, expression) for expression in parts.row)
-        names = ", ".join(f"p{index + 1}" for index in range(len(parameters)))
+        row = ", ".join(run.elements(expression) for expression in parts.row)
         columns = f" ({', '.join(parts.columns)})" if parts.columns is not None else ""
+        rewritten = f"INSERT INTO {parts.table}{columns} SELECT {row} {run.source} {parts.rest}"
+        await conn.prepare(rewritten.strip())  # PostgreSQL takes it, or the savepoint rolls back
+        return cls(rewritten.strip(), run.json, key)
+
+    @classmethod
+    async def _prepared_update(
+        cls, conn: asyncpg.Connection, sql: str, update: re.Match[str], row_key: tuple[int, ...]
+    ) -> SetBased | None:
+        """``UPDATE t SET … WHERE pk = $1`` as ``UPDATE t SET … FROM unnest(…) AS _run(…)
+        WHERE pk = _run.p1``: each piece's keys distinct (``pieces``), so each row of the
+        table meets one row of the run at most, as it meets one copy of the statement."""
+        parameters = (await conn.prepare(sql)).get_parameters()
+        if not _all_used(parameters, f"{update['sets']} {update['where']}"):
+            return None
+        if any(parameters[index].name not in UPDATE_KEYS for index in row_key):
+            return None
+        run = await _run(conn, parameters)
+        if run is None:
+            return None
         rewritten = (
-            f"INSERT INTO {parts.table}{columns} SELECT {row} "
-            f"FROM unnest({', '.join(arrays)}) AS _run({names}) {parts.rest}"
-        ).strip()
+            f"UPDATE {update['table']} SET {run.elements(update['sets'])} "
+            f"{run.source} WHERE {run.elements(update['where'])}"
+        )
         await conn.prepare(rewritten)  # PostgreSQL takes it, or the savepoint is rolled back
-        return cls(rewritten, frozenset(json), key)
+        return cls(rewritten, run.json, row_key)
 
     def pieces(self, rows: Sequence[tuple[Any, ...]]) -> list[Sequence[tuple[Any, ...]]]:
         """The run cut so that no piece holds two rows of one key (in their order)."""
@@ -273,19 +312,65 @@ class SetBased:
         return columns
 
 
+def _all_used(parameters: Sequence[Any], text: str) -> bool:
+    """Every parameter of the statement appears in ``text`` (the parts rewritten)."""
+    used = {int(number) for number in _PARAMETER.findall(text)}
+    return bool(parameters) and used == set(range(1, len(parameters) + 1))
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The run's rows as a relation: ``source`` (``FROM unnest(…) AS _run(p1, …)``, one array
+    per parameter) and ``json``, the parameters sent as text."""
+
+    source: str
+    json: frozenset[int]
+
+    def elements(self, text: str) -> str:
+        """``text`` with each parameter ``$n`` as the run's column ``_run.pn``."""
+
+        def element(match: re.Match[str]) -> str:
+            index = int(match.group(1)) - 1
+            return f"_run.p{index + 1}" + ("::pg_catalog.jsonb" if index in self.json else "")
+
+        return _PARAMETER.sub(element, text)
+
+
+async def _run(conn: asyncpg.Connection, parameters: Sequence[Any]) -> _Run | None:
+    """The relation of a run of rows of these parameters; None when one of them is not of a
+    plain type (``SCALARS``, an enum, JSON)."""
+    arrays, json = [], set()
+    for index, kind in enumerate(parameters):
+        if kind.name in JSON:
+            arrays.append(f"${index + 1}::pg_catalog.text[]")
+            json.add(index)
+        elif kind.kind == "scalar" and (kind.name in SCALARS or await _is_enum(conn, kind)):
+            arrays.append(f'${index + 1}::"{kind.schema}"."{kind.name}"[]')
+        else:
+            return None
+    names = ", ".join(f"p{index + 1}" for index in range(len(parameters)))
+    return _Run(f"FROM unnest({', '.join(arrays)}) AS _run({names})", frozenset(json))
+
+
 # each statement's set-based form (None: it has none), found once per process
 _FORMS: dict[str, SetBased | None] = {}
 
 
-async def sent(conn: asyncpg.Connection, sql: str, rows: list[tuple[Any, ...]]) -> bool:
+async def sent(
+    conn: asyncpg.Connection,
+    sql: str,
+    rows: list[tuple[Any, ...]],
+    row_key: tuple[int, ...] | None = None,
+) -> bool:
     """Send a run of ``sql`` set-based; False (nothing sent) when the statement has no such
-    form. Its form is found on its first run (``SetBased.of``). Should PostgreSQL find two
-    keys of one piece to be one row, the statement goes row by row from then on and the
-    error is raised: the batch fails as after any write, and the runner retries it."""
+    form. Its form is found on its first run (``SetBased.of``; ``row_key`` as there). Should
+    PostgreSQL find two keys of one piece to be one row, the statement goes row by row from
+    then on and the error is raised: the batch fails as after any write, and the runner
+    retries it."""
     try:
         form = _FORMS[sql]
     except KeyError:
-        form = _FORMS[sql] = await SetBased.of(conn, sql)
+        form = _FORMS[sql] = await SetBased.of(conn, sql, row_key)
     if form is None:
         return False
     for piece in form.pieces(rows):

@@ -46,23 +46,28 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from runtime.set_based import BARE_PARAMETER, CALL, PURE, UNSAFE, key_text, row_end, split_row
+from runtime.set_based import (
+    BARE_PARAMETER,
+    CALL,
+    LITERAL,
+    PURE,
+    UNSAFE,
+    UPDATE,
+    key_text,
+    row_end,
+    split_row,
+)
 from runtime.telemetry import log_fields
 
 log = logging.getLogger(__name__)
 
 # key column types whose values have one text per value (``str()``, case-folded)
 KEY_TYPES = frozenset({"text", "varchar", "uuid", "int2", "int4", "int8", "date", "bool"})
-_LITERAL = re.compile(r"'[\w\s.:-]*'(?:::\w+)?")  # 'open', '[]'::jsonb is not one
 _CONFLICT = re.compile(r"\bON\s+CONFLICT\s*\(", re.IGNORECASE)
 
 _INSERT = re.compile(
     r"\s*INSERT\s+INTO\s+(?P<table>[A-Za-z_]\w*)\s*(?:\((?P<columns>[^()]*)\))?\s*VALUES\s*\(",
     re.IGNORECASE,
-)
-_UPDATE = re.compile(
-    r"\s*UPDATE\s+(?P<table>[A-Za-z_]\w*)\s+SET\s+(?P<sets>.*?)\s+WHERE\s+(?P<where>.*?)\s*",
-    re.IGNORECASE | re.DOTALL,
 )
 _DELETE = re.compile(
     r"\s*DELETE\s+FROM\s+(?P<table>[A-Za-z_]\w*)\s+WHERE\s+(?P<where>.*?)\s*",
@@ -152,7 +157,7 @@ async def _catalogue(conn: asyncpg.Connection, name: str) -> asyncpg.Record | No
 def _plain(text: str) -> bool:
     """No comment, subquery or call to a function that may read a table; no quote but
     around a plain literal (``'open'``)."""
-    text = _CONFLICT.sub(" ", _LITERAL.sub("''", text))
+    text = _CONFLICT.sub(" ", LITERAL.sub("''", text))
     if any(unsafe in text.replace("''", "") for unsafe in UNSAFE) or _WORD.search(text):
         return False
     return all(call.lower() in PURE for call in CALL.findall(text))
@@ -199,7 +204,7 @@ async def footprint(conn: asyncpg.Connection, sql: str) -> Footprint | None:
 
 
 async def _footprint(conn: asyncpg.Connection, sql: str) -> Footprint | None:
-    insert, update, delete = _INSERT.match(sql), _UPDATE.fullmatch(sql), _DELETE.fullmatch(sql)
+    insert, update, delete = _INSERT.match(sql), UPDATE.fullmatch(sql), _DELETE.fullmatch(sql)
     head = insert or update or delete
     if head is None:
         return None

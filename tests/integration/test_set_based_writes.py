@@ -191,3 +191,105 @@ async def test_keys_postgresql_finds_equal_send_the_statement_back_to_its_rows(
         (record["stream_id"], record["events"])
         for record in await pool.fetch(f"SELECT * FROM {sets} ORDER BY stream_id")
     ] == [("a", 2), ("b", 1), ("d", 1)]
+
+
+async def test_plain_literals_go_set_based_typed_by_their_columns(pool: asyncpg.Pool) -> None:
+    """A bare literal in the row of ``INSERT … SELECT`` takes its column's type (an enum, JSON,
+    a timestamp), as in ``VALUES``; one in ``ON CONFLICT … DO UPDATE`` stays where it was."""
+    insert = """INSERT INTO {table} (stream_id, events, mood, details, seen_at, note)
+                VALUES ($1, 1, 'busy', '7', '2026-12-04 01:30Z', 'set')
+                ON CONFLICT (stream_id) DO UPDATE SET events = {table}.events + 1,
+                    mood = 'calm', note = EXCLUDED.note"""
+    rows = [("a",), ("b",), ("a",), ("c",), ("d",)]
+    sql, written = await both_ways(pool, insert, rows)
+    assert set_based._FORMS[sql] is not None
+    assert [(row["stream_id"], row["events"], row["mood"]) for row in written] == [
+        ("a", 2, "calm"),
+        ("b", 1, "busy"),
+        ("c", 1, "busy"),
+        ("d", 1, "busy"),
+    ]
+    assert {row["details"] for row in written} == {7}
+    assert {row["note"] for row in written} == {"set"}
+
+
+async def test_updates_by_primary_key_go_set_based_one_row_per_piece(pool: asyncpg.Pool) -> None:
+    """``UPDATE … WHERE pk = $1``: a run as ``UPDATE … FROM unnest(…)``, cut before a key
+    already in its piece, so that a row updated twice in the run is updated twice, in order
+    (a row met twice in one ``UPDATE … FROM`` would be updated once)."""
+    sets, one_by_one = await twin_tables(pool)
+    for table in (sets, one_by_one):
+        await pool.executemany(
+            f"INSERT INTO {table} (stream_id, events) VALUES ($1, 0)",
+            [(name,) for name in "abcde"],
+        )
+    update = """UPDATE {table} SET events = events + $2, last_reason = $3,
+                    details = $4, mood = coalesce($5, mood), note = 'updated'
+                WHERE stream_id = $1"""
+    rows = [
+        ("a", 1, "first", {"n": 1}, "calm"),
+        ("b", 2, "first", [1, "two"], None),
+        ("a", 10, "second", None, None),
+        ("c", 3, None, "text", "busy"),
+        ("zz", 4, "no such row", None, None),
+        ("a", 100, "third", {"n": 3}, "busy"),
+        ("d", 5, "first", None, None),
+    ]
+    await through_batched_writes(pool, update.format(table=sets), rows)
+    await row_by_row(pool, update.format(table=one_by_one), rows)
+    written = await contents(pool, sets)
+    assert written == await contents(pool, one_by_one)
+    form = set_based._FORMS[update.format(table=sets)]
+    assert form is not None
+    assert form.key == (0,)
+    assert [(row["stream_id"], row["events"], row["last_reason"]) for row in written] == [
+        ("a", 111, "third"),
+        ("b", 2, "first"),
+        ("c", 3, None),
+        ("d", 5, "first"),
+        ("e", 0, None),
+    ]
+    assert written[0]["details"] == {"n": 3}
+    assert written[0]["mood"] == "busy"
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        # not by the primary key: may touch several rows, each met by several of the run
+        "UPDATE {table} SET events = events + 1 WHERE last_reason = $1",
+        # a subquery: it would see the run's earlier rows one by one, not together
+        "UPDATE {table} SET events = (SELECT count(*) FROM {table}) WHERE stream_id = $1",
+    ],
+)
+async def test_updates_that_keep_their_rows_apart(pool: asyncpg.Pool, update: str) -> None:
+    sets, one_by_one = await twin_tables(pool)
+    for table in (sets, one_by_one):
+        await pool.executemany(
+            f"INSERT INTO {table} (stream_id, events, last_reason) VALUES ($1, 0, $1)",
+            [(name,) for name in "abc"],
+        )
+    rows = [("a",), ("b",), ("a",), ("c",), ("a",)]
+    await through_batched_writes(pool, update.format(table=sets), rows)
+    await row_by_row(pool, update.format(table=one_by_one), rows)
+    assert await contents(pool, sets) == await contents(pool, one_by_one)
+    assert set_based._FORMS.get(update.format(table=sets)) is None
+
+
+async def test_an_update_of_a_table_with_a_trigger_keeps_its_rows_apart(
+    pool: asyncpg.Pool,
+) -> None:
+    """A trigger may read the table: its rows go one by one, as the trigger expects."""
+    sets, _ = await twin_tables(pool)
+    await pool.execute(
+        f"""CREATE FUNCTION {sets}_count() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN NEW.events := (SELECT count(*) FROM {sets} WHERE events > 0); RETURN NEW; END $$;
+            CREATE TRIGGER {sets}_counted BEFORE UPDATE ON {sets}
+            FOR EACH ROW EXECUTE FUNCTION {sets}_count()"""
+    )
+    await pool.executemany(
+        f"INSERT INTO {sets} (stream_id, events) VALUES ($1, 0)", [(n,) for n in "abcd"]
+    )
+    update = f"UPDATE {sets} SET last_reason = $2 WHERE stream_id = $1"
+    await through_batched_writes(pool, update, [(n, "x") for n in "abcd"])
+    assert set_based._FORMS.get(update) is None

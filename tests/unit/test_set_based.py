@@ -39,6 +39,19 @@ def test_an_insert_with_columns_casts_and_calls_that_does_nothing_on_a_conflict(
     assert (parts.updates, parts.target) == (False, None)
 
 
+def test_plain_literals_in_the_row_and_after_it() -> None:
+    """A quoted literal with nothing in it that the row's reading stops at (a quote, a comma, a
+    parenthesis, ``$``) stays as it is: in ``INSERT … SELECT`` PostgreSQL types a bare
+    literal by its column, as in ``VALUES``."""
+    parts = shape(
+        """INSERT INTO t (a, status, n, at) VALUES ($1, 'open', 1, '2026-12-04 10:00'::timestamptz)
+           ON CONFLICT (a) DO UPDATE SET status = 'reopened'"""
+    )
+    assert parts is not None
+    assert parts.row == ["$1", "'open'", "1", "'2026-12-04 10:00'::timestamptz"]
+    assert (parts.updates, parts.target) == (True, ["a"])
+
+
 def test_a_plain_insert() -> None:
     parts = shape("INSERT INTO t (a, b) VALUES ($1, $2)")
     assert parts == Shape("t", ["a", "b"], ["$1", "$2"], "", updates=False, target=None)
@@ -50,7 +63,12 @@ def test_a_plain_insert() -> None:
         "UPDATE t SET a = $1 WHERE b = $2",
         "INSERT INTO t (a) SELECT $1",
         "INSERT INTO t (a) VALUES ($1), ($2)",
-        "INSERT INTO t (a, b) VALUES ($1, 'open')",
+        "INSERT INTO t (a, b) VALUES ($1, 'it''s')",
+        "INSERT INTO t (a, b) VALUES ($1, 'a, b')",
+        "INSERT INTO t (a, b) VALUES ($1, '$2')",
+        "INSERT INTO t (a, b) VALUES ($1, E'open')",
+        "INSERT INTO t (a, b) VALUES ($1, 'a) ON CONFLICT DO NOTHING --')",
+        "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT (a) DO UPDATE SET b = 'x;'",
         "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT (a) DO UPDATE SET b = $2",
         "INSERT INTO t (a) VALUES ($1) RETURNING a",
         "INSERT INTO t (a) VALUES ($1) ON CONFLICT ON CONSTRAINT t_pkey DO UPDATE SET a = 1",
@@ -94,4 +112,4 @@ def test_rows_without_a_key_go_in_one_piece() -> None:
 def test_one_array_per_parameter_json_as_its_text() -> None:
     form = SetBased("…", frozenset({1}), None)
     rows = [("a", {"k": [1, 2]}), ("b", None), ("c", [1, "x"])]
-    assert form.arrays(rows) == [["a", "b", "c"], ['{"k": [1, 2]}', None, '[1, "x"]']]
+    assert form.arrays(rows) == [["a", "b", "c"], ['{"k":[1,2]}', None, '[1,"x"]']]
