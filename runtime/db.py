@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+from pydantic_core import from_json, to_json
 
 from runtime.telemetry import log_fields
 
@@ -18,13 +19,21 @@ RUNTIME_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 7_200_001
 
 
-encode_json = json.dumps  # how a JSON parameter's Python value becomes its text
+def encode_json(value: Any) -> str:
+    """How a JSON parameter's Python value becomes its text: pydantic-core's encoder, about
+    four times as fast as ``json.dumps`` (a projection's rebuild encodes several values per
+    event). Compact; non-ASCII as it is; a value JSON has no form for is refused, as by
+    ``json.dumps``, but for the ones pydantic knows (a UUID, a datetime: their JSON text)."""
+    return to_json(value).decode()
+
+
+decode_json = from_json  # a JSON column's text as Python values (as ``json.loads``, faster)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for name in ("jsonb", "json"):
         await conn.set_type_codec(
-            name, encoder=encode_json, decoder=json.loads, schema="pg_catalog"
+            name, encoder=encode_json, decoder=decode_json, schema="pg_catalog"
         )
 
 

@@ -4,19 +4,19 @@ Read by the timelines of an account and of a case, with the contact's own words 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from runtime.consumer import ReceivedEvent
+from runtime.db import decode_json
 
 TABLES = ("account_timeline",)
 
 
 def as_json(model: Any) -> Any:
-    return json.loads(model.model_dump_json()) if hasattr(model, "model_dump_json") else model
+    return decode_json(model.model_dump_json()) if hasattr(model, "model_dump_json") else model
 
 
 async def record(

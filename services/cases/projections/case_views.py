@@ -13,7 +13,6 @@ replaying partition by partition ends in the same state as live consumption.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -46,7 +45,7 @@ from contracts.events.cases import (
 )
 from runtime.batched_writes import remembering
 from runtime.consumer import EventHandler, ReceivedEvent
-from runtime.db import encode_json
+from runtime.db import decode_json, encode_json
 from services.cases.domain.case_types import CASE_TYPES
 from services.cases.projections.account_timeline import as_json as _json
 from services.cases.projections.account_timeline import record
@@ -96,7 +95,10 @@ async def _case(conn: asyncpg.Connection, case_id: UUID) -> dict[str, Any]:
 
 def _as_read(value: Any) -> Any:
     """A JSON column's value as PostgreSQL gives it back (runtime/db.py's codec)."""
-    return json.loads(encode_json(value))
+    return decode_json(encode_json(value))
+
+
+_NEW_FILE_READ = {name: _as_read(value) for name, value in _NEW_FILE.items()}
 
 
 async def _set(
@@ -157,7 +159,8 @@ async def _move_contact(
 
 async def on_case_opened(conn: asyncpg.Connection, event: ReceivedEvent[CaseOpened]) -> None:
     opened = event.payload
-    viewers = [opened.customer_id] if opened.customer_id else []
+    # its viewers: the customer, if any, written by the statement (a run of it then goes as one
+    # set-based statement: runtime/set_based.py takes no array parameter)
     await conn.execute(
         """INSERT INTO case_views (case_id, account_ref, case_type, problem_category, status,
                customer_id, language, source_channel, source_ticket_id, opened_at,
@@ -165,7 +168,9 @@ async def on_case_opened(conn: asyncpg.Connection, event: ReceivedEvent[CaseOpen
                requester_role, proxy_relationship, viewer_ids, queue, contacts, split_from,
                updated_at, verifications, callbacks, suspensions, escalations, service_levels)
            VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                   'agent', $15, $16, $17, $18, $19, 1, $20, $9, $21, $22, $23, $24, $25)
+                   'agent', $15, $16, $17,
+                   CASE WHEN $5 <> '' THEN ARRAY[$5] ELSE ARRAY[]::text[] END,
+                   $18, 1, $19, $9, $20, $21, $22, $23, $24)
            ON CONFLICT (case_id) DO NOTHING""",
         opened.case_id,
         opened.account_ref,
@@ -184,7 +189,6 @@ async def on_case_opened(conn: asyncpg.Connection, event: ReceivedEvent[CaseOpen
         opened.site_id,
         opened.requester_role.value if opened.requester_role else None,
         opened.proxy_relationship.value if opened.proxy_relationship else None,
-        viewers,
         CASE_TYPES[opened.case_type].queue.value,
         opened.split_from_case_id,
         *_NEW_FILE.values(),
@@ -195,7 +199,7 @@ async def on_case_opened(conn: asyncpg.Connection, event: ReceivedEvent[CaseOpen
         # batch after it find its file here instead of reading it back
         batch.remember(
             _file_key(opened.case_id),
-            {"account_ref": opened.account_ref, **{k: _as_read(v) for k, v in _NEW_FILE.items()}},
+            {"account_ref": opened.account_ref, **_NEW_FILE_READ},
         )
     if opened.split_from_case_id is None:  # a split contact's row moves in its source stream
         await conn.execute(
