@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import to_jsonable_python
 
 from contracts.fields import policy_problems, stored
 
@@ -52,8 +53,23 @@ class EventPayload(BaseModel):
 
     @property
     def data_subject_id(self) -> str | None:
-        """Whose personal data this payload carries (``account:acct-42``), if anyone's."""
-        return type(self).data_subject_of(self.model_dump(mode="json"))
+        """Whose personal data this payload carries (``account:acct-42``), if anyone's. As
+        ``data_subject_of`` finds it in the payload's JSON form; when the class keeps the
+        common rule, read along the path instead of dumping the whole payload (a projection
+        asks it of each event it replays)."""
+        cls = type(self)
+        if cls.data_subject_of.__func__ is not _DATA_SUBJECT_OF:  # type: ignore[attr-defined]
+            return cls.data_subject_of(self.model_dump(mode="json"))
+        if cls.data_subject is None:
+            return None
+        kind, path = cls.data_subject
+        value: Any = self
+        for part in path.split("."):
+            if isinstance(value, BaseModel):
+                value = getattr(value, part, None)
+            else:
+                value = value.get(part) if isinstance(value, dict) else None
+        return cls._subject(kind, to_jsonable_python(value))
 
     @classmethod
     def data_subject_of(cls, payload: dict[str, Any]) -> str | None:
@@ -64,9 +80,16 @@ class EventPayload(BaseModel):
         value: Any = payload
         for part in path.split("."):
             value = value.get(part) if isinstance(value, dict) else None
+        return cls._subject(kind, value)
+
+    @staticmethod
+    def _subject(kind: str, value: Any) -> str | None:
         if not value:
             return None
         return f"{kind}:{value}" if kind else str(value)  # no kind: the path holds a subject id
+
+
+_DATA_SUBJECT_OF = EventPayload.data_subject_of.__func__  # type: ignore[attr-defined]
 
 
 def _is_personal(info: FieldInfo) -> bool:

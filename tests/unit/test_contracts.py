@@ -104,6 +104,24 @@ def test_sample_is_a_complete_canonical_payload_of_its_version(
 
 
 @pytest.mark.parametrize(("event_type", "version"), COMMITTED, ids=COMMITTED_IDS)
+def test_the_data_subject_read_along_its_path_is_the_one_the_dump_names(
+    event_type: str, version: int
+) -> None:
+    """``data_subject_id`` reads the subject along its path instead of dumping the payload;
+    it names whom ``data_subject_of`` names in the payload's JSON form, with the path's value
+    present and absent."""
+    model = REGISTRY.definition(event_type).versions[version]
+    payload = model.model_validate(_sample(event_type, version))
+    assert payload.data_subject_id == model.data_subject_of(payload.model_dump(mode="json"))
+    if model.data_subject is not None:
+        first = model.data_subject[1].split(".")[0]
+        if model.model_fields[first].is_required():
+            return
+        absent = payload.model_copy(update={first: None})
+        assert absent.data_subject_id == model.data_subject_of(absent.model_dump(mode="json"))
+
+
+@pytest.mark.parametrize(("event_type", "version"), COMMITTED, ids=COMMITTED_IDS)
 def test_sample_matches_the_committed_schema_file(event_type: str, version: int) -> None:
     schema = json.loads((SCHEMA_DIR / schema_filename(event_type, version)).read_text())
     sample = _sample(event_type, version)
