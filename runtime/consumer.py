@@ -983,13 +983,17 @@ class ConsumerRunner:
     async def _collect(self, plan: _Plan, conn: asyncpg.Connection) -> list[_Collected | None]:
         """A replay's handlers run ahead of their transactions, while the previous batch's
         statements run: each run's writes are queued, not sent (``BatchedWrites.collecting``),
-        so that the transaction is left with statements only. A run's collection stops at a
-        record whose payload is sealed (revealed at its turn), whose handler needs the
+        so that the transaction is left with statements only. Sealed payloads are revealed
+        here, with the batch's keys loaded first (one round trip to the key store, while the
+        previous batch's statements run): a replay is history, and a rebuild's process keeps
+        the keys it loaded for its run whether revealed now or a batch later. A run's
+        collection stops at a record whose payload cannot be read, whose handler needs the
         connection (a read must see what was written before it) or fails: its partial writes
         are dropped and it runs at its turn with the ones after it, in the transaction, as
         it would have. Handlers keep their effects inside their transaction (the class's
         text), so running one again is safe."""
         collected: list[_Collected | None] = []
+        await self._load_keys(plan)
         clock = time.perf_counter
         turn = clock() + TURN_SECONDS
         for step in plan.steps:
@@ -999,9 +1003,11 @@ class ConsumerRunner:
             writes = BatchedWrites(conn, INFRASTRUCTURE_ERRORS, collecting=True)
             connection = writes.connection
             done = 0
-            for position, (_, record, envelope, _, handler, payload) in enumerate(step):
+            for position, (_, record, envelope, event_type, handler, payload) in enumerate(step):
                 if payload is None:
-                    break
+                    payload = await self._revealed_ahead(envelope, event_type)
+                    if payload is None:
+                        break
                 mark = writes.mark()
                 writes.position = position
                 # ``_handle``'s untraced, quiet path, spelled out: a call less per record
@@ -1028,6 +1034,17 @@ class ConsumerRunner:
             writes.collecting = False
             collected.append(_Collected(writes, done))
         return collected
+
+    async def _revealed_ahead(self, envelope: Envelope, event_type: str) -> EventPayload | None:
+        """A replay's sealed payload revealed for ``_collect`` (its keys loaded with the batch);
+        None when it cannot be read here: it fails at its turn, in its place."""
+        if envelope.personal_data is None:
+            return None
+        try:
+            revealed = await self.privacy.reveal(envelope)
+            return REGISTRY.decode(event_type, envelope.schema_version, revealed)
+        except (UnknownEventType, ValidationError):
+            return None
 
     async def _handle(
         self, conn: asyncpg.Connection, pending: _Pending, traced: bool, *, quiet: bool = False

@@ -1,6 +1,8 @@
 """A batch's sealed records get their keys in one call to the key store, before each is
 revealed at its turn (``ConsumerRunner._load_keys``); a key store that fails there only
-delays the keys to each record's turn. The key store's own query: test_repository.py."""
+delays the keys to each record's turn. A replay reveals its sealed records ahead of their
+transaction with the batch's keys (``ConsumerRunner._collect``), and stops collecting at one
+it cannot read. The key store's own query: test_repository.py."""
 
 from __future__ import annotations
 
@@ -97,3 +99,56 @@ async def test_a_key_store_failing_there_leaves_the_keys_to_each_records_turn(
     with caplog.at_level(logging.WARNING, logger="runtime.consumer"):
         await consumer._load_keys(await consumer._plan([record(0, "a")]))  # not raised
     assert [r.getMessage() for r in caplog.records] == ["keys not loaded ahead"]
+
+
+class Revealing(KeysAsked):
+    """Reveals as a reader without a key store would (the sealed text as it is), but for the
+    records of ``unreadable``: their reason comes back as a number."""
+
+    def __init__(self, unreadable: set[uuid.UUID] = frozenset()) -> None:  # type: ignore[assignment]
+        super().__init__()
+        self.unreadable = unreadable
+        self.revealed: list[uuid.UUID] = []
+
+    async def reveal(self, envelope: Envelope) -> dict[str, Any]:
+        self.revealed.append(envelope.event_id)
+        if envelope.event_id in self.unreadable:
+            return {**envelope.payload, "reason": 42}
+        return await super().reveal(envelope)
+
+
+def replaying(privacy: Privacy) -> tuple[ConsumerRunner, list[uuid.UUID]]:
+    handled: list[uuid.UUID] = []
+
+    async def handler(conn: Any, event: Any) -> None:
+        handled.append(event.envelope.event_id)
+
+    group = ConsumerGroup("tests.keys", [CHECKIN_TICKETS], {TicketLeft: handler})
+    consumer = ConsumerRunner(None, group, _no_dead_letters, privacy=privacy)  # type: ignore[arg-type]
+    return consumer, handled
+
+
+async def test_a_replay_reveals_its_sealed_records_ahead_with_the_batchs_keys() -> None:
+    privacy = Revealing()
+    consumer, handled = replaying(privacy)
+    batch = [record(0, "a"), record(1, None), record(2, "b")]
+    plan = await consumer._plan(batch, aside=True)
+    [collected] = await consumer._collect(plan, None)  # type: ignore[arg-type]
+    assert collected is not None
+    assert collected.done == 3
+    ids = [Envelope.from_bytes(r.value).event_id for r in batch]  # type: ignore[arg-type]
+    assert handled == ids
+    assert privacy.asked == [{("account:a", 1), ("account:b", 1)}]  # before any reveal
+    assert privacy.revealed == [ids[0], ids[2]]
+
+
+async def test_a_replay_stops_collecting_at_a_sealed_record_it_cannot_read() -> None:
+    """Its payload fails at its turn, in its place (dead-lettered there as poison): nothing
+    from it on is handled ahead."""
+    batch = [record(0, "a"), record(1, "a"), record(2, None)]
+    ids = [Envelope.from_bytes(r.value).event_id for r in batch]  # type: ignore[arg-type]
+    consumer, handled = replaying(Revealing(unreadable={ids[1]}))
+    [collected] = await consumer._collect(await consumer._plan(batch, aside=True), None)  # type: ignore[arg-type]
+    assert collected is not None
+    assert collected.done == 1
+    assert handled == ids[:1]
