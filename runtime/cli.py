@@ -33,6 +33,7 @@ from contracts.catalog import (
     render_events_doc,
 )
 from runtime.auth import ROLES, TokenVerifier
+from runtime.consumer import REPLAY_BATCH
 from runtime.platform import SERVICES, definition_of
 from runtime.settings import ServiceSettings
 from runtime.wiring_doc import GUIDES
@@ -212,7 +213,7 @@ def _run(command: Coroutine[Any, Any, int]) -> int:
 
 
 async def _with_service(
-    service: str, action: str, group: str | None, commit_every: int = 500
+    service: str, action: str, group: str | None, commit_every: int = REPLAY_BATCH
 ) -> int:
     from runtime.consumer import ConsumerRunner, broker_dead_letter_publisher
     from runtime.service import ServiceRuntime
@@ -335,8 +336,8 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument(
                 "--commit-every",
                 type=int,
-                default=500,
-                help="records per transaction while replaying (default 500)",
+                default=REPLAY_BATCH,
+                help=f"records per transaction while replaying (default {REPLAY_BATCH})",
             )
     parked = commands.add_parser("parked", help="outbox records Kafka refused for good")
     parked.add_argument("action", choices=["list", "retry", "drop"])
@@ -358,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             args.service,
             args.command,
             getattr(args, "group", None),
-            getattr(args, "commit_every", 500),
+            getattr(args, "commit_every", REPLAY_BATCH),
         )
     )
 

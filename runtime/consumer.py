@@ -393,6 +393,11 @@ class _Collected:
 # COMMIT), so the loop turns often; by time, since a record's cost depends on its handler
 TURN_SECONDS = 0.000_025
 
+# records a replay decodes, handles and commits at once: 250 used ~11 % less CPU a record than
+# 500 (16 alternated rebuilds of 100,000 records; docs/performance.md, session 12), the
+# batch's objects staying in the processor's caches
+REPLAY_BATCH = 250
+
 _INBOX_COLUMNS = ("consumer_group", "event_id", "topic", "kafka_partition", "kafka_offset")
 
 
@@ -625,7 +630,8 @@ class ConsumerRunner:
         outcomes = plan.outcomes
         *steps, last = plan.steps
         ahead = list(collected) or [None] * len(plan.steps)
-        await self._load_keys(plan)
+        if not replay:  # a replay's were loaded when it was collected
+            await self._load_keys(plan)
         for step, ready in zip(steps, ahead, strict=False):
             if isinstance(step, int):
                 outcomes[step] = await self._alone(records[step], conn, traced)
@@ -1205,7 +1211,7 @@ class ConsumerRunner:
         self,
         bootstrap_servers: str,
         *,
-        commit_every: int = 500,
+        commit_every: int = REPLAY_BATCH,
         progress: Callable[[RebuildProgress], None] | None = None,
     ) -> dict[str, Any]:
         """Drop this group's read models and replay its topics from the beginning up to the

@@ -95,8 +95,8 @@ def test_a_run_is_cut_before_a_key_already_in_its_piece() -> None:
 
 def test_keys_are_compared_as_postgresql_would_at_least() -> None:
     ticket = uuid.uuid4()
-    rows = [(ticket, 1), (str(ticket).upper(), 2)]
-    assert keyed(0).pieces(rows) == [rows[0:1], rows[1:2]]
+    rows = [(ticket, 1), (str(ticket).upper(), 2), (ticket.hex, 3), (str(ticket), 4)]
+    assert keyed(0).pieces(rows) == [rows[0:1], rows[1:2], rows[2:3], rows[3:4]]
 
 
 def test_a_key_of_two_parameters() -> None:
