@@ -513,6 +513,10 @@ async def read_to_end(
         isolation_level="read_committed",
         max_poll_records=batch_size,
         auto_offset_reset="earliest",
+        # the broker answers a fetch at once when it has nothing: the history ends where it
+        # ended at the start, and a fetch held for aiokafka's 500 ms would hold up the seek
+        # behind it (an empty topic's replay took 0.5 s) and a partition's last records
+        fetch_max_wait_ms=EMPTY_POLL_MS,
     )
     await consumer.start()
     try:
