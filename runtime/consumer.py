@@ -1043,13 +1043,14 @@ class ConsumerRunner:
 
     async def _revealed_ahead(self, envelope: Envelope, event_type: str) -> EventPayload | None:
         """A replay's sealed payload revealed for ``_collect`` (its keys loaded with the batch);
-        None when it cannot be read here: it fails at its turn, in its place."""
+        None when it cannot be read here, for whatever reason (the key store down as well): it
+        is revealed at its turn, in its place, where a failure is handled as any other."""
         if envelope.personal_data is None:
             return None
         try:
             revealed = await self.privacy.reveal(envelope)
             return REGISTRY.decode(event_type, envelope.schema_version, revealed)
-        except (UnknownEventType, ValidationError):
+        except Exception:  # the record's turn meets it again
             return None
 
     async def _handle(

@@ -103,17 +103,24 @@ async def test_a_key_store_failing_there_leaves_the_keys_to_each_records_turn(
 
 class Revealing(KeysAsked):
     """Reveals as a reader without a key store would (the sealed text as it is), but for the
-    records of ``unreadable``: their reason comes back as a number."""
+    records of ``unreadable`` (their reason comes back as a number) and of ``down`` (the key
+    store refuses the connection)."""
 
-    def __init__(self, unreadable: set[uuid.UUID] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        unreadable: frozenset[uuid.UUID] = frozenset(),
+        down: frozenset[uuid.UUID] = frozenset(),
+    ) -> None:
         super().__init__()
-        self.unreadable = unreadable
+        self.unreadable, self.down = unreadable, down
         self.revealed: list[uuid.UUID] = []
 
     async def reveal(self, envelope: Envelope) -> dict[str, Any]:
         self.revealed.append(envelope.event_id)
         if envelope.event_id in self.unreadable:
             return {**envelope.payload, "reason": 42}
+        if envelope.event_id in self.down:
+            raise ConnectionRefusedError("key store down")
         return await super().reveal(envelope)
 
 
@@ -147,8 +154,18 @@ async def test_a_replay_stops_collecting_at_a_sealed_record_it_cannot_read() -> 
     from it on is handled ahead."""
     batch = [record(0, "a"), record(1, "a"), record(2, None)]
     ids = [Envelope.from_bytes(r.value).event_id for r in batch]  # type: ignore[arg-type]
-    consumer, handled = replaying(Revealing(unreadable={ids[1]}))
+    consumer, handled = replaying(Revealing(unreadable=frozenset({ids[1]})))
     [collected] = await consumer._collect(await consumer._plan(batch, aside=True), None)  # type: ignore[arg-type]
     assert collected is not None
     assert collected.done == 1
+    assert handled == ids[:1]
+
+
+async def test_a_key_store_failing_while_collecting_leaves_the_record_to_its_turn() -> None:
+    batch = [record(0, "a"), record(1, "b")]
+    ids = [Envelope.from_bytes(r.value).event_id for r in batch]  # type: ignore[arg-type]
+    consumer, handled = replaying(Revealing(down=frozenset({ids[1]})))
+    [collected] = await consumer._collect(await consumer._plan(batch, aside=True), None)  # type: ignore[arg-type]
+    assert collected is not None
+    assert collected.done == 1  # not raised: the second is revealed at its turn
     assert handled == ids[:1]
