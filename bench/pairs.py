@@ -30,6 +30,7 @@ from runtime.consumer import ConsumerGroup, ConsumerRunner, ReceivedEvent
 from runtime.db import create_pool, migrate
 from runtime.eventstore import OUTBOX_CHANNEL, CommandContext, EventStore
 from runtime.kafka import (
+    EMPTY_POLL_MS,
     TransactionalPublisher,
     build_broker,
     ensure_topics,
@@ -381,6 +382,7 @@ async def raw_read(bootstrap_servers: str, topics: list[str]) -> float:
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",
+        fetch_max_wait_ms=EMPTY_POLL_MS,  # as read_to_end: no fetch of an empty topic held
     )
     await consumer.start()
     try:
