@@ -293,3 +293,29 @@ async def test_an_update_of_a_table_with_a_trigger_keeps_its_rows_apart(
     update = f"UPDATE {sets} SET last_reason = $2 WHERE stream_id = $1"
     await through_batched_writes(pool, update, [(n, "x") for n in "abcd"])
     assert set_based._FORMS.get(update) is None
+
+
+async def test_an_insert_into_a_table_with_a_trigger_keeps_its_rows_apart(
+    pool: asyncpg.Pool,
+) -> None:
+    """An ``AFTER`` trigger that reads the table sees the rows up to its own when they go one
+    by one, and all of them when they go together: its table's inserts keep ``executemany``,
+    and write what they wrote row by row."""
+    sets, one_by_one = await twin_tables(pool)
+    for table in (sets, one_by_one):
+        await pool.execute(
+            f"""CREATE FUNCTION {table}_seen() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN UPDATE {table} SET events = (SELECT count(*) FROM {table})
+                      WHERE stream_id = NEW.stream_id;
+                      RETURN NULL; END $$;
+                CREATE TRIGGER {table}_counted AFTER INSERT ON {table}
+                FOR EACH ROW EXECUTE FUNCTION {table}_seen()"""
+        )
+    insert = "INSERT INTO {table} (stream_id, events) VALUES ($1, 0)"
+    rows = [(name,) for name in "abcde"]
+    await through_batched_writes(pool, insert.format(table=sets), rows)
+    await row_by_row(pool, insert.format(table=one_by_one), rows)
+    written = await contents(pool, sets)
+    assert written == await contents(pool, one_by_one)
+    assert [row["events"] for row in written] == [1, 2, 3, 4, 5]
+    assert set_based._FORMS[insert.format(table=sets)] is None
