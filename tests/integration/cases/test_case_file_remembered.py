@@ -19,6 +19,7 @@ from contracts.events.cases import (
     ServiceLevelsScheduled,
     StatusChanged,
 )
+from runtime import set_based
 from runtime.batched_writes import BatchedWrites
 from runtime.consumer import INFRASTRUCTURE_ERRORS, ReceivedEvent
 from services.cases.projections import case_views
@@ -41,8 +42,11 @@ class ReadsCounted:
         return getattr(self.conn, name)
 
 
-def a_case(case_id: uuid.UUID, correlation: uuid.UUID) -> list[ReceivedEvent[Any]]:
-    """A case opened, its service levels, its status and its priority changed."""
+def a_case(
+    case_id: uuid.UUID, correlation: uuid.UUID, customer_id: str | None = None
+) -> list[ReceivedEvent[Any]]:
+    """A case opened (by ``customer_id``, if given), its service levels, its status and its
+    priority changed."""
     events: list[ReceivedEvent[Any]] = []
     kinds: list[type[EventPayload]] = [
         CaseOpened,
@@ -53,6 +57,8 @@ def a_case(case_id: uuid.UUID, correlation: uuid.UUID) -> list[ReceivedEvent[Any
     for version, kind in enumerate(kinds, start=1):
         sample = json.loads((SAMPLES / f"{kind.event_type}.v1.json").read_text())
         sample["case_id"] = str(case_id)
+        if kind is CaseOpened:
+            sample["customer_id"] = customer_id
         payload = kind.model_validate(sample)
         envelope = Envelope(
             event_id=uuid.uuid4(),
@@ -99,5 +105,48 @@ async def test_a_cases_events_in_one_batch_read_its_file_back_never_and_end_as_r
                 await case_views.handlers[type(event.payload)](counted, event)  # type: ignore[arg-type]
             assert counted.reads == 3
             assert await case_file(conn, batched) == await case_file(conn, one_by_one)
+        finally:
+            await transaction.rollback()
+
+
+async def test_a_batch_of_cases_goes_set_based_and_ends_as_case_by_case(
+    stack: dict[str, RunningService],
+) -> None:
+    """Several cases in one batch: their files' insert and their service levels' update each
+    go as one set-based statement (runtime/set_based.py), and every file ends as the same
+    events leave it one statement at a time: the viewers (the customer, or nobody) included.
+    In one transaction rolled back at the end, as above."""
+    correlation = uuid.uuid4()
+    customers = ["cust-1", None, "cust-3", None, "cust-5"]
+    batched = [uuid.uuid4() for _ in customers]
+    one_by_one = [uuid.uuid4() for _ in customers]
+    async with stack["cases"].runtime.pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            writes = BatchedWrites(conn, INFRASTRUCTURE_ERRORS)
+            position = 0
+            for case_id, customer in zip(batched, customers, strict=True):
+                for event in a_case(case_id, correlation, customer):
+                    writes.position, position = position, position + 1
+                    await case_views.handlers[type(event.payload)](writes.connection, event)
+            await writes.flush()
+            for case_id, customer in zip(one_by_one, customers, strict=True):
+                for event in a_case(case_id, correlation, customer):
+                    await case_views.handlers[type(event.payload)](conn, event)
+            for ours, theirs, customer in zip(batched, one_by_one, customers, strict=True):
+                file = await case_file(conn, ours)
+                assert file == await case_file(conn, theirs)
+                assert file["viewer_ids"] == ([customer] if customer else [])
+            inserts = [f for sql, f in set_based._FORMS.items() if "INTO case_views" in sql]
+            updates = [  # what ``_set`` writes: the file's columns of one case
+                form
+                for sql, form in set_based._FORMS.items()
+                if sql.startswith("UPDATE case_views SET version = $2, updated_at = $3")
+            ]
+            assert inserts
+            assert None not in inserts
+            assert len(updates) >= 3  # service levels, status, priority
+            assert None not in updates
         finally:
             await transaction.rollback()
