@@ -1,5 +1,6 @@
 """A rebuild runs the cyclic garbage collector less often while it replays, and gives the
-process its thresholds back when the last rebuild ends, however they overlap."""
+process its thresholds back when the last rebuild ends, however they overlap; a service process
+runs it less often too, once its start-up is frozen."""
 
 from __future__ import annotations
 
@@ -38,3 +39,20 @@ def test_a_failed_rebuild_restores_them_too(thresholds: tuple[int, int, int]) ->
     with pytest.raises(RuntimeError), _fewer_collections():
         raise RuntimeError("replay failed")
     assert gc.get_threshold() == thresholds
+
+
+def test_a_service_process_freezes_start_up_and_collects_young_objects_less_often(
+    thresholds: tuple[int, int, int],
+) -> None:
+    from runtime.service import SERVING_COLLECTION_THRESHOLD, settle_collector
+
+    frozen = gc.get_freeze_count()
+    try:
+        settle_collector()
+        assert gc.get_freeze_count() > frozen  # start-up's objects out of the collector's sight
+        assert gc.get_threshold() == (SERVING_COLLECTION_THRESHOLD, 10, 10)
+        with _fewer_collections():  # a rebuild in such a process still raises it
+            assert gc.get_threshold() == (REPLAY_COLLECTION_THRESHOLD, 10, 10)
+        assert gc.get_threshold() == (SERVING_COLLECTION_THRESHOLD, 10, 10)
+    finally:
+        gc.unfreeze()
