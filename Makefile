@@ -23,7 +23,7 @@ unit:          ## the fast layer only (no infrastructure)
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy contracts runtime services sandboxes frontends tests bench
+	.venv/bin/mypy contracts runtime services sandboxes frontends tests bench deploy
 
 format:
 	.venv/bin/ruff format .

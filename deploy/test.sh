@@ -8,7 +8,7 @@ bash deploy/setup.sh
 VENV=${FRONTDESK_VENV:-$ROOT/.venv}
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
-"$VENV/bin/mypy" contracts runtime services sandboxes frontends tests bench
+"$VENV/bin/mypy" contracts runtime services sandboxes frontends tests bench deploy
 status=0
 "$VENV/bin/pytest" "$@" || status=$?
 if [[ $status -eq 5 ]]; then echo "no tests were collected" >&2; exit 1; fi

@@ -475,9 +475,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.check:
         stale = drift()
-        for path in stale:
+        for name in stale:
             print(
-                f"{path} differs from the code (run python deploy/k8s/generate.py)", file=sys.stderr
+                f"{name} differs from the code (run python deploy/k8s/generate.py)", file=sys.stderr
             )
         return 1 if stale else 0
     for path, text in rendered().items():
