@@ -59,7 +59,7 @@ from runtime import positions
 from runtime.batched_writes import BatchedWrites, WritesFailed
 from runtime.db import keeps_session_state
 from runtime.kafka import read_to_end
-from runtime.privacy import Privacy
+from runtime.privacy import Privacy, withheld
 from runtime.telemetry import correlation_id_var, log_fields
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,10 @@ class ConsumerGroup:
     # so that the records arriving meanwhile are handled together (one transaction, one offset
     # commit): fewer per record under load, at most this much later; 0: poll again at once
     linger_ms: int = 0
+    # False: its handlers use no personal value. Its sealed payloads reach them as an erasure
+    # leaves them (personal values None: ``runtime.privacy.withheld``): no key is asked for,
+    # nothing is decrypted, and its records are decoded as they arrive
+    reads_personal_data: bool = True
 
     @property
     def rebuildable(self) -> bool:
@@ -291,20 +295,23 @@ def _current(event_type: str) -> _Current | None:
     return _Current(model.schema_version, model.__pydantic_validator__)
 
 
-def _unsealed(envelope: Envelope, current: _Current | None) -> EventPayload | None:
-    """The payload decoded ahead of its turn when nothing in it is sealed; None when it is
-    (revealed at its turn: an erasure in between wins), or when it cannot be read (it fails
-    at its turn, in its place). At its ``current`` version, by the model's validator itself
-    (as ``REGISTRY.decode`` does, without looking the version up per record)."""
+def _unsealed(
+    envelope: Envelope, current: _Current | None, reads_personal_data: bool = True
+) -> EventPayload | None:
+    """The payload decoded ahead of its turn when nothing in it is sealed, or when its reader
+    reads no personal data (its sealed values withheld); None when it is sealed for a reader
+    that reads them (revealed at its turn: an erasure in between wins), or when it cannot be
+    read (it fails at its turn, in its place). At its ``current`` version, by the model's
+    validator itself (as ``REGISTRY.decode`` does, without looking the version up per record)."""
+    payload = envelope.payload
     if envelope.personal_data is not None:
-        return None
+        if reads_personal_data:
+            return None
+        payload = withheld(envelope)
     try:
         if current is not None and envelope.schema_version == current.version:
-            return cast(
-                EventPayload,
-                current.validator.validate_python(envelope.payload, context=STORED),
-            )
-        return REGISTRY.decode(envelope.event_type, envelope.schema_version, envelope.payload)
+            return cast(EventPayload, current.validator.validate_python(payload, context=STORED))
+        return REGISTRY.decode(envelope.event_type, envelope.schema_version, payload)
     except (UnknownEventType, ValidationError):
         return None
 
@@ -583,6 +590,7 @@ class ConsumerRunner:
         passed: list[Envelope] = []
         ignored = 0
         handlers, current = self._handlers, self._current
+        reads_personal_data = self.group.reads_personal_data
         clock = time.perf_counter
         turn = clock() + TURN_SECONDS if aside else math.inf
         for index, record in enumerate(records):
@@ -602,7 +610,7 @@ class ConsumerRunner:
             if envelope is not None and handler is not None:
                 event_id = envelope.event_id.int
                 if event_id not in in_run:
-                    payload = _unsealed(envelope, current[event_type])
+                    payload = _unsealed(envelope, current[event_type], reads_personal_data)
                     run.append(_pending((index, record, envelope, event_type, handler, payload)))
                     in_run.add(event_id)
                     continue
@@ -1045,8 +1053,8 @@ class ConsumerRunner:
         """A replay's sealed payload revealed for ``_collect`` (its keys loaded with the batch);
         None when it cannot be read here, for whatever reason (the key store down as well): it
         is revealed at its turn, in its place, where a failure is handled as any other."""
-        if envelope.personal_data is None:
-            return None
+        if envelope.personal_data is None or not self.group.reads_personal_data:
+            return None  # decoded in ``_plan`` already, if it could be
         try:
             revealed = await self.privacy.reveal(envelope)
             return REGISTRY.decode(event_type, envelope.schema_version, revealed)
@@ -1065,7 +1073,11 @@ class ConsumerRunner:
             payload = pending.payload
             if payload is None:
                 # decrypted at its turn, not when the batch arrived: an erasure in between wins
-                revealed = await self.privacy.reveal(envelope)
+                revealed = (
+                    await self.privacy.reveal(envelope)
+                    if self.group.reads_personal_data
+                    else withheld(envelope)
+                )
                 try:
                     payload = REGISTRY.decode(pending.event_type, envelope.schema_version, revealed)
                 except (UnknownEventType, ValidationError) as error:

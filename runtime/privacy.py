@@ -92,6 +92,20 @@ def _copied_along(data: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     return copied
 
 
+def withheld(envelope: Envelope) -> dict[str, Any]:
+    """The payload with its sealed personal values left out (None), as an erasure leaves them:
+    what a reader that uses no personal value is given, with no key asked for and nothing
+    decrypted (``ConsumerGroup.reads_personal_data``)."""
+    ref = envelope.personal_data
+    if ref is None:
+        return envelope.payload
+    data = _copied_along(envelope.payload, ref.fields)
+    for path in ref.fields:
+        if isinstance(_get(data, path), str):
+            _set(data, path, None)
+    return data
+
+
 class Privacy:
     """Seals and reveals the personal fields of events for one service."""
 
@@ -147,13 +161,12 @@ class Privacy:
         if ref is None or self.keystore is None:
             return envelope.payload
         key = await self.keystore.key(ref.subject_id, ref.key_version)
+        if key is None:
+            return withheld(envelope)  # erased: forgotten for good
         data = _copied_along(envelope.payload, ref.fields)
         for path in ref.fields:
             token = _get(data, path)
             if not isinstance(token, str):
-                continue
-            if key is None:
-                _set(data, path, None)  # erased: forgotten for good
                 continue
             try:
                 _set(data, path, decrypt_value(key, envelope.event_id, path, token))

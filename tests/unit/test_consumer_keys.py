@@ -2,7 +2,8 @@
 revealed at its turn (``ConsumerRunner._load_keys``); a key store that fails there only
 delays the keys to each record's turn. A replay reveals its sealed records ahead of their
 transaction with the batch's keys (``ConsumerRunner._collect``), and stops collecting at one
-it cannot read. The key store's own query: test_repository.py."""
+it cannot read. A group that reads no personal data gets it withheld: no key asked for, nothing
+revealed. The key store's own query: test_repository.py."""
 
 from __future__ import annotations
 
@@ -169,3 +170,54 @@ async def test_a_key_store_failing_while_collecting_leaves_the_record_to_its_tur
     assert collected is not None
     assert collected.done == 1  # not raised: the second is revealed at its turn
     assert handled == ids[:1]
+
+
+class Refusing(Privacy):
+    """A key store this reader must never reach."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    async def load_keys(self, envelopes: Iterable[Envelope]) -> None:
+        raise AssertionError("keys asked for")
+
+    async def reveal(self, envelope: Envelope) -> dict[str, Any]:
+        raise AssertionError("revealed")
+
+
+def withholding() -> tuple[ConsumerRunner, list[Any]]:
+    """A group whose handlers use no personal value (``reads_personal_data=False``)."""
+    handled: list[Any] = []
+
+    async def handler(conn: Any, event: Any) -> None:
+        handled.append(event.payload)
+
+    group = ConsumerGroup(
+        "tests.keys", [CHECKIN_TICKETS], {TicketLeft: handler}, reads_personal_data=False
+    )
+    consumer = ConsumerRunner(None, group, _no_dead_letters, privacy=Refusing())  # type: ignore[arg-type]
+    return consumer, handled
+
+
+async def test_a_group_that_reads_no_personal_data_gets_it_withheld_and_asks_no_key() -> None:
+    consumer, _ = withholding()
+    batch = [record(0, "a"), record(1, None), record(2, "b")]
+    plan = await consumer._plan(batch)
+    await consumer._load_keys(plan)  # nothing to load: every payload decoded as it arrived
+    [run] = plan.steps
+    assert not isinstance(run, int)
+    payloads = [pending.payload for pending in run]
+    assert all(isinstance(payload, TicketLeft) for payload in payloads)
+    assert [payload.reason for payload in payloads] == [None, None, None]  # type: ignore[union-attr]
+    # the record as it came: its sealed value stays in the envelope, only not revealed
+    assert run[0].envelope.payload["reason"] == "pd1:sealed"
+    assert [payload.account_ref for payload in payloads] == ["a", None, "b"]  # type: ignore[union-attr]
+
+
+async def test_its_replay_handles_every_sealed_record_ahead_without_revealing_one() -> None:
+    consumer, handled = withholding()
+    batch = [record(0, "a"), record(1, "b")]
+    [collected] = await consumer._collect(await consumer._plan(batch, aside=True), None)  # type: ignore[arg-type]
+    assert collected is not None
+    assert collected.done == 2
+    assert [payload.reason for payload in handled] == [None, None]

@@ -600,6 +600,7 @@ def assignment_group(runtime: RunningService) -> ConsumerGroup:
         handlers={payload: on_move for payload in (*CONTACT_MOVES, *AGENT_MOVES, SiteConfigured)},
         description="Offers waiting remote contacts again when an agent's place frees up.",
         linger_ms=OWN_EVENTS_LINGER_MS,
+        reads_personal_data=False,  # offering a contact needs no phone, description or reason
     )
 
 

@@ -204,4 +204,5 @@ def waiting_group(runtime: RunningService) -> ConsumerGroup:
         handlers={payload: on_queue_moved for payload in (*TICKET_MOVES, *AGENT_MOVES)},
         description="Re-estimates waits as queues move; position notices for virtual queues.",
         linger_ms=OWN_EVENTS_LINGER_MS,
+        reads_personal_data=False,  # an estimate needs no phone, description or reason
     )

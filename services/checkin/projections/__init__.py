@@ -46,4 +46,5 @@ def projection_group() -> ConsumerGroup:
         read_models=READ_MODELS,
         description="Queue board, dashboard and estimate-accuracy read models.",
         linger_ms=OWN_EVENTS_LINGER_MS,
+        reads_personal_data=False,  # no read model here holds a phone, a description or a reason
     )
