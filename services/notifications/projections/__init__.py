@@ -36,6 +36,7 @@ def projection_groups() -> list[ConsumerGroup]:
             handlers=ticket_cases.handlers,
             read_models=ticket_cases.TABLES,
             description="The case each check-in ticket opened or joined (queue callbacks name it).",
+            reads_personal_data=False,  # ids only: no summary, no words
         ),
         ConsumerGroup(
             name="notifications.case_customers",
@@ -43,6 +44,7 @@ def projection_groups() -> list[ConsumerGroup]:
             handlers=case_customers.handlers,
             read_models=case_customers.TABLES,
             description="Which customer each case belongs to (their own callbacks).",
+            reads_personal_data=False,  # ids only: no summary
         ),
         ConsumerGroup(
             name="notifications.projections",
@@ -73,6 +75,7 @@ def projection_groups() -> list[ConsumerGroup]:
             handlers=campaign_audience.handlers,
             read_models=campaign_audience.TABLES,
             description="Who carries each tag, and who has an open complaint or appeal.",
+            reads_personal_data=False,  # who and whether, never what was said
         ),
         ConsumerGroup(
             name="notifications.campaigns",

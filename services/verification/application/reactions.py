@@ -81,6 +81,7 @@ def case_requests(runtime: RunningService) -> ConsumerGroup:
         topics=[CASES_CASES],
         handlers={CaseOpened: remember_case, VerificationRequested: open_session},
         description="Opens a verification session for each request of the cases service.",
+        reads_personal_data=False,  # a session needs the case's type, not its summary
     )
 
 
@@ -153,4 +154,5 @@ def code_delivery_outcomes(runtime: RunningService) -> ConsumerGroup:
             NotificationFailed: failed,
         },
         description="Records on its session what became of each one-time code's message.",
+        reads_personal_data=False,  # never the message's address or its variables (the code)
     )

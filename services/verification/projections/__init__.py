@@ -15,6 +15,7 @@ def case_plans_group() -> ConsumerGroup:
         handlers=case_plans.handlers,
         read_models=case_plans.TABLES,
         description="Plans the checks each opened case needs (verify while you wait).",
+        reads_personal_data=False,  # a plan needs the case's type, not its summary
     )
 
 
