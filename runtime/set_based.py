@@ -28,8 +28,9 @@ from what PostgreSQL says of it; it is used only where it changes nothing:
   unnest(…) AS _run(…) WHERE pk = _run.pn``. A row of the table met by two rows of one
   ``UPDATE … FROM`` is updated once, silently: the run is cut before a key already in its
   piece, as for ``DO UPDATE`` below;
-- a table without a trigger of its own, a rule or row security (``_watched``: what they do
-  for each row may read the table); the ``UPDATE``'s footprint says the same;
+- a plain table without a trigger of its own, a rule or row security (``write_order.table``'s
+  ``watched``: what they do for each row may read the table); the ``UPDATE``'s footprint says
+  the same;
 - every parameter of a plain type (``SCALARS``, or an enum); JSON goes as text, encoded as the
   pool's codec encodes it (``runtime.db.encode_json``), since asyncpg would read a JSON array
   as a dimension of the SQL array;
@@ -251,8 +252,12 @@ class SetBased:
         parameters = (await conn.prepare(sql)).get_parameters()
         if not _all_used(parameters, ", ".join(parts.row)):
             return None
-        if await _watched(conn, parts.table):
-            return None
+        # imported here: write_order reads statements with this module's patterns
+        from runtime import write_order
+
+        known = await write_order.table(conn, parts.table)
+        if known is None or known.watched:
+            return None  # not a plain table, or its rows seen one by one by what it runs
         run = await _run(conn, parameters)
         if run is None:
             return None
@@ -405,21 +410,6 @@ def _text(value: Any) -> str:
     if type(value) is UUID:  # its 32 hex digits (str() spells them out in Python: 4x slower)
         return f"{value.int:032x}"
     return str(value).casefold().replace("-", "")
-
-
-async def _watched(conn: asyncpg.Connection, table: str) -> bool:
-    """The table has a trigger of its own, a rule or row security: what they do for each row
-    may read the table, and would see the rows before it when they go one by one, not when
-    they go together (a foreign key's internal triggers check at the statement's end, as for
-    the rows one by one)."""
-    return bool(
-        await conn.fetchval(
-            """SELECT c.relhasrules OR c.relrowsecurity OR EXISTS (
-                          SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal)
-               FROM pg_class c WHERE c.oid = to_regclass($1)""",
-            table,
-        )
-    )
 
 
 async def _is_enum(conn: asyncpg.Connection, kind: Any) -> bool:

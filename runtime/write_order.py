@@ -80,11 +80,14 @@ _WORD = re.compile(r"\b(SELECT|FROM|USING|RETURNING|WITH)\b", re.IGNORECASE)
 @dataclass(frozen=True)
 class Table:
     """What the catalogue says of a table: its primary key's columns when writes naming them
-    touch that row only (None: its writes keep their order), and whether its writes may reach
-    other tables (a barrier)."""
+    touch that row only (None: its writes keep their order), whether its writes may reach
+    other tables (a barrier), and whether something runs for each of its rows that may read
+    it (``watched``: a trigger of its own, a rule or row security; ``runtime.set_based``
+    keeps such a table's rows apart)."""
 
     key: tuple[str, ...] | None
     reaches: bool
+    watched: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,9 @@ async def table(conn: asyncpg.Connection, name: str) -> Table | None:
     known = None
     if row is not None and row["plain"]:
         keyed = row["key"] and row["key_types"] and not row["other_unique"]
-        known = Table(tuple(row["key"]) if keyed else None, bool(row["reaches"]))
+        known = Table(
+            tuple(row["key"]) if keyed else None, bool(row["reaches"]), bool(row["watched"])
+        )
     _TABLES[name] = known
     return known
 
@@ -138,6 +143,9 @@ async def _catalogue(conn: asyncpg.Connection, name: str) -> asyncpg.Record | No
                   OR EXISTS (SELECT FROM pg_constraint f
                              WHERE f.contype = 'f' AND (f.conrelid = c.oid OR f.confrelid = c.oid))
                       AS reaches,
+                  c.relhasrules OR c.relrowsecurity
+                  OR EXISTS (SELECT FROM pg_trigger t
+                             WHERE t.tgrelid = c.oid AND NOT t.tgisinternal) AS watched,
                   (SELECT count(*) FROM pg_index u
                    WHERE u.indrelid = c.oid AND (u.indisunique OR u.indisexclusion)
                          AND NOT u.indisprimary) AS other_unique,
