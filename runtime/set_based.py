@@ -28,7 +28,7 @@ from what PostgreSQL says of it; it is used only where it changes nothing:
   unnest(…) AS _run(…) WHERE pk = _run.pn``. A row of the table met by two rows of one
   ``UPDATE … FROM`` is updated once, silently: the run is cut before a key already in its
   piece, as for ``DO UPDATE`` below;
-- a plain table without a trigger of its own, a rule or row security (``write_order.table``'s
+- a plain table without a trigger of its own, a rule or row security (``runtime.catalogue``'s
   ``watched``: what they do for each row may read the table); the ``UPDATE``'s footprint says
   the same;
 - every parameter of a plain type (``SCALARS``, or an enum); JSON goes as text, encoded as the
@@ -61,6 +61,7 @@ from uuid import UUID
 
 import asyncpg
 
+from runtime.catalogue import table
 from runtime.db import encode_json
 from runtime.telemetry import log_fields
 
@@ -252,10 +253,7 @@ class SetBased:
         parameters = (await conn.prepare(sql)).get_parameters()
         if not _all_used(parameters, ", ".join(parts.row)):
             return None
-        # imported here: write_order reads statements with this module's patterns
-        from runtime import write_order
-
-        known = await write_order.table(conn, parts.table)
+        known = await table(conn, parts.table)
         if known is None or known.watched:
             return None  # not a plain table, or its rows seen one by one by what it runs
         run = await _run(conn, parameters)

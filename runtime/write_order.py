@@ -27,9 +27,7 @@ A write's ``footprint``, found once per statement text from the text and the cat
   anything else the text does not say plainly makes the statement a barrier: nothing moves
   past it, either way.
 
-The catalogue is asked once per table for the process (as ``runtime.set_based`` keeps its
-forms): a service's process writes one database, whose tables change with a migration, which
-the service is restarted for.
+The catalogue is asked once per table for the process (``runtime.catalogue``).
 
 Keys are compared by their text, case-folded, as ``runtime.set_based`` compares them: two
 values PostgreSQL finds equal are equal here too; values whose text may differ for one row
@@ -46,6 +44,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from runtime.catalogue import table
 from runtime.set_based import (
     BARE_PARAMETER,
     CALL,
@@ -57,12 +56,9 @@ from runtime.set_based import (
     row_end,
     split_row,
 )
-from runtime.telemetry import log_fields
 
 log = logging.getLogger(__name__)
 
-# key column types whose values have one text per value (``str()``, case-folded)
-KEY_TYPES = frozenset({"text", "varchar", "uuid", "int2", "int4", "int8", "date", "bool"})
 _CONFLICT = re.compile(r"\bON\s+CONFLICT\s*\(", re.IGNORECASE)
 
 _INSERT = re.compile(
@@ -75,19 +71,6 @@ _DELETE = re.compile(
 )
 _EQUALS = re.compile(r"(?:[A-Za-z_]\w*\.)?([A-Za-z_]\w*)\s*=\s*\$(\d+)(?:\s*::\s*\w+)?")
 _WORD = re.compile(r"\b(SELECT|FROM|USING|RETURNING|WITH)\b", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Table:
-    """What the catalogue says of a table: its primary key's columns when writes naming them
-    touch that row only (None: its writes keep their order), whether its writes may reach
-    other tables (a barrier), and whether something runs for each of its rows that may read
-    it (``watched``: a trigger of its own, a rule or row security; ``runtime.set_based``
-    keeps such a table's rows apart)."""
-
-    key: tuple[str, ...] | None
-    reaches: bool
-    watched: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,58 +91,7 @@ class Queued(Protocol):
     def args(self) -> tuple[Any, ...]: ...
 
 
-_TABLES: dict[str, Table | None] = {}
 _FOOTPRINTS: dict[str, Footprint | None] = {}  # None: a barrier
-
-
-async def table(conn: asyncpg.Connection, name: str) -> Table | None:
-    """The catalogue's answer for ``name``, once per process; None: not a plain table (or
-    not known: a barrier is always safe)."""
-    if name in _TABLES:
-        return _TABLES[name]
-    try:
-        async with conn.transaction():  # a savepoint: a refusal leaves the batch's as it was
-            row = await _catalogue(conn, name)
-    except asyncpg.PostgresError as error:
-        log.warning(
-            "table not looked up: its writes keep their order",
-            extra=log_fields(table=name, error=type(error).__name__),
-        )
-        row = None
-    known = None
-    if row is not None and row["plain"]:
-        keyed = row["key"] and row["key_types"] and not row["other_unique"]
-        known = Table(
-            tuple(row["key"]) if keyed else None, bool(row["reaches"]), bool(row["watched"])
-        )
-    _TABLES[name] = known
-    return known
-
-
-async def _catalogue(conn: asyncpg.Connection, name: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        """SELECT c.relkind = 'r' AS plain,
-                  c.relhastriggers OR c.relhasrules OR c.relrowsecurity
-                  OR EXISTS (SELECT FROM pg_constraint f
-                             WHERE f.contype = 'f' AND (f.conrelid = c.oid OR f.confrelid = c.oid))
-                      AS reaches,
-                  c.relhasrules OR c.relrowsecurity
-                  OR EXISTS (SELECT FROM pg_trigger t
-                             WHERE t.tgrelid = c.oid AND NOT t.tgisinternal) AS watched,
-                  (SELECT count(*) FROM pg_index u
-                   WHERE u.indrelid = c.oid AND (u.indisunique OR u.indisexclusion)
-                         AND NOT u.indisprimary) AS other_unique,
-                  (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_index p
-                   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY (p.indkey)
-                   WHERE p.indrelid = c.oid AND p.indisprimary) AS key,
-                  (SELECT bool_and(t.typname = ANY ($2::text[])) FROM pg_index p
-                   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY (p.indkey)
-                   JOIN pg_type t ON t.oid = a.atttypid
-                   WHERE p.indrelid = c.oid AND p.indisprimary) AS key_types
-           FROM pg_class c WHERE c.oid = to_regclass($1)""",
-        name,
-        sorted(KEY_TYPES),
-    )
 
 
 def _plain(text: str) -> bool:

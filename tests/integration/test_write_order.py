@@ -14,11 +14,12 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from runtime import write_order
+from runtime import catalogue, write_order
 from runtime.batched_writes import BatchedWrites
+from runtime.catalogue import Table
 from runtime.db import create_pool
 from runtime.settings import ServiceSettings
-from runtime.write_order import Footprint, Table
+from runtime.write_order import Footprint
 
 pytestmark = pytest.mark.integration
 
@@ -134,13 +135,13 @@ async def test_writes_by_key_go_in_few_groups(pool: asyncpg.Pool) -> None:
 async def test_what_the_catalogue_says_of_a_table(pool: asyncpg.Pool) -> None:
     suffix = await tables(pool)
     async with pool.acquire() as conn:
-        assert await write_order.table(conn, f"files_{suffix}") == Table(("file_id",), False)
-        assert await write_order.table(conn, f"tallies_{suffix}") == Table(None, False)
+        assert await catalogue.table(conn, f"files_{suffix}") == Table(("file_id",), False)
+        assert await catalogue.table(conn, f"tallies_{suffix}") == Table(None, False)
         # a trigger of its own, row security: writes that reach further, rows seen one by one
-        assert await write_order.table(conn, f"audited_{suffix}") == Table(("id",), True, True)
-        assert await write_order.table(conn, f"slots_{suffix}") == Table(None, False)
-        assert await write_order.table(conn, f"guarded_{suffix}") == Table(("id",), True, True)
-        assert await write_order.table(conn, f"nowhere_{suffix}") is None
+        assert await catalogue.table(conn, f"audited_{suffix}") == Table(("id",), True, True)
+        assert await catalogue.table(conn, f"slots_{suffix}") == Table(None, False)
+        assert await catalogue.table(conn, f"guarded_{suffix}") == Table(("id",), True, True)
+        assert await catalogue.table(conn, f"nowhere_{suffix}") is None
 
         def footprint(kind: str) -> Any:
             return write_order.footprint(conn, STATEMENTS[kind].format(s=suffix))
@@ -157,5 +158,5 @@ async def test_a_catalogue_refusal_is_a_barrier_and_leaves_the_batch_usable(
     pool: asyncpg.Pool,
 ) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        assert await write_order.table(conn, "not a name") is None  # to_regclass refuses it
+        assert await catalogue.table(conn, "not a name") is None  # to_regclass refuses it
         assert await conn.fetchval("SELECT 1") == 1

@@ -1,5 +1,5 @@
 """runtime.write_order: which queued writes commute, and the groups a batch sends them in.
-The catalogue's answers are given here (``write_order._TABLES``); PostgreSQL's own run of the
+The catalogue's answers are given here (``catalogue._TABLES``); PostgreSQL's own run of the
 same writes, in both orders, is tests/integration/test_write_order.py."""
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from runtime import catalogue as tables_known
 from runtime import write_order
-from runtime.write_order import Footprint, Table
+from runtime.catalogue import Table
+from runtime.write_order import Footprint
 
 pytestmark = pytest.mark.unit
 
@@ -34,10 +36,10 @@ SUBQUERY = "UPDATE files SET status = (SELECT max(status) FROM entries) WHERE fi
 
 @pytest.fixture(autouse=True)
 def catalogue() -> Iterator[None]:
-    tables, footprints = dict(write_order._TABLES), dict(write_order._FOOTPRINTS)
-    write_order._TABLES.clear()
+    tables, footprints = dict(tables_known._TABLES), dict(write_order._FOOTPRINTS)
+    tables_known._TABLES.clear()
     write_order._FOOTPRINTS.clear()
-    write_order._TABLES.update(
+    tables_known._TABLES.update(
         {
             "files": Table(("file_id",), reaches=False),
             "entries": Table(("entry_id",), reaches=False),
@@ -46,8 +48,8 @@ def catalogue() -> Iterator[None]:
         }
     )
     yield
-    write_order._TABLES.clear()
-    write_order._TABLES.update(tables)
+    tables_known._TABLES.clear()
+    tables_known._TABLES.update(tables)
     write_order._FOOTPRINTS.clear()
     write_order._FOOTPRINTS.update(footprints)
 
