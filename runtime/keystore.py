@@ -31,6 +31,11 @@ class SubjectKey:
     subject_id: str
     version: int
     material: bytes = field(repr=False)
+    # the cipher of the key, made once: it goes with the key (``forget`` drops both)
+    cipher: AESGCM = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cipher", AESGCM(self.material))
 
 
 class KeyStore(Protocol):

@@ -23,8 +23,8 @@ from typing import Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel
+from pydantic_core import from_json
 
 from contracts import Envelope, EventPayload, PersonalDataRef, personal_fields
 from runtime.keystore import NONCE_BYTES, KeyStore, SubjectKey
@@ -41,7 +41,7 @@ def _aad(event_id: UUID, path: str) -> bytes:
 def encrypt_value(key: SubjectKey, event_id: UUID, path: str, value: Any) -> str:
     nonce = os.urandom(NONCE_BYTES)
     plaintext = json.dumps(value, ensure_ascii=False).encode()
-    sealed = AESGCM(key.material).encrypt(nonce, plaintext, _aad(event_id, path))
+    sealed = key.cipher.encrypt(nonce, plaintext, _aad(event_id, path))
     return TOKEN_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
 
 
@@ -51,7 +51,7 @@ def decrypt_value(key: SubjectKey, event_id: UUID, path: str, token: str) -> Any
     raw = token.removeprefix(TOKEN_PREFIX)
     blob = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
     nonce, sealed = blob[:NONCE_BYTES], blob[NONCE_BYTES:]
-    return json.loads(AESGCM(key.material).decrypt(nonce, sealed, _aad(event_id, path)))
+    return from_json(key.cipher.decrypt(nonce, sealed, _aad(event_id, path)))
 
 
 def _get(data: dict[str, Any], path: str) -> Any:
