@@ -154,5 +154,5 @@ def code_delivery_outcomes(runtime: RunningService) -> ConsumerGroup:
             NotificationFailed: failed,
         },
         description="Records on its session what became of each one-time code's message.",
-        reads_personal_data=False,  # never the message's address or its variables (the code)
+        reads_personal_data=False,  # never the message's address or its variables
     )
