@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from faststream.middlewares import AckPolicy
 
 from contracts import Actor, Envelope, dead_letter_topic
+from contracts.envelope import PersonalDataRef
 from contracts.events.checkin import TicketLeft
 from contracts.topics import CHECKIN_TICKETS
 from runtime.consumer import (
@@ -31,6 +32,7 @@ from runtime.consumer import (
 )
 from runtime.db import create_pool, migrate
 from runtime.kafka import build_broker, ensure_topics
+from runtime.privacy import Privacy
 from runtime.settings import KafkaSettings, ServiceSettings
 from tests.conftest import eventually
 from tests.integration.kafka_tools import consumers_caught_up
@@ -321,7 +323,11 @@ async def test_the_live_subscription_consumes_in_batches_and_commits_after_the_e
 
 
 async def rebuild_runner(
-    effects: Effects, settings: ServiceSettings, published: list[Envelope], **options: Any
+    effects: Effects,
+    settings: ServiceSettings,
+    published: list[Envelope],
+    reads_personal_data: bool = True,
+    **options: Any,
 ) -> tuple[KafkaSettings, ConsumerRunner]:
     """``published`` on a tickets topic of its own (one key, in order), and a runner of the
     effects' group over it (``options``: the runner's), ready to rebuild."""
@@ -338,7 +344,11 @@ async def rebuild_runner(
     finally:
         await producer.stop()
     group = ConsumerGroup(
-        effects.group, [CHECKIN_TICKETS], {TicketLeft: effects.handler}, read_models=("x",)
+        effects.group,
+        [CHECKIN_TICKETS],
+        {TicketLeft: effects.handler},
+        read_models=("x",),
+        reads_personal_data=reads_personal_data,
     )
     await effects.pool.execute("CREATE TABLE IF NOT EXISTS x (id int)")
     runner = ConsumerRunner(
@@ -460,3 +470,70 @@ async def test_an_idle_groups_long_poll_hands_on_a_record_as_it_arrives(
     finally:
         await producer.stop()
         await broker.stop()
+
+
+class NoKeys(Privacy):
+    """A key store that must not be reached (every call fails as if it were down)."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.asked = 0
+
+    async def load_keys(self, envelopes: Any) -> None:
+        self.asked += 1
+        raise ConnectionRefusedError("key store down")
+
+    async def reveal(self, envelope: Envelope) -> dict[str, Any]:
+        self.asked += 1
+        raise ConnectionRefusedError("key store down")
+
+
+def sealed(stream_id: str) -> Envelope:
+    """A ticket left whose reason is sealed under its account's key."""
+    plain = envelope(stream_id)
+    return plain.model_copy(
+        update={
+            "payload": {**plain.payload, "reason": "pd1:sealed", "account_ref": "acct-1"},
+            "personal_data": PersonalDataRef(
+                subject_id="account:acct-1", key_version=1, fields=["reason"]
+            ),
+        }
+    )
+
+
+async def test_a_group_that_reads_no_personal_data_never_reaches_the_key_store(
+    effects: Effects, settings: ServiceSettings
+) -> None:
+    """Live and replayed from Kafka, its sealed records are applied with their personal values
+    withheld (``None``), with the key store down: it is never asked. A group that reads them
+    would fail on each record here (``test_a_rebuild_dead_letters_…`` shows how)."""
+    reasons: list[str | None] = []
+    handler = effects.handler
+
+    async def recording(conn: asyncpg.Connection, event: ReceivedEvent[TicketLeft]) -> None:
+        reasons.append(event.payload.reason)
+        await handler(conn, event)
+
+    effects.handler = recording  # type: ignore[method-assign]
+    events = [sealed(f"wh-{n}") for n in range(12)]
+    privacy = NoKeys()
+    live = ConsumerRunner(
+        effects.pool,
+        ConsumerGroup(
+            effects.group, [CHECKIN_TICKETS], {TicketLeft: recording}, reads_personal_data=False
+        ),
+        effects.dead_letter,
+        privacy=privacy,
+    )
+    outcomes = await live.handle_batch(records(events[:4]))
+    assert outcomes == [Outcome.APPLIED] * 4
+    kafka, runner = await rebuild_runner(
+        effects, settings, events, reads_personal_data=False, privacy=privacy
+    )
+    report = await runner.rebuild(kafka.bootstrap_servers, commit_every=5)
+    assert report["applied"] == 12
+    # the live batch's rows, then the replay's (it empties its own table only), in order
+    assert await effects.applied() == [e.stream_id for e in [*events[:4], *events]]
+    assert reasons == [None] * 16
+    assert privacy.asked == 0
+    assert effects.letters == []
