@@ -296,7 +296,7 @@ def _current(event_type: str) -> _Current | None:
 
 
 def _unsealed(
-    envelope: Envelope, current: _Current | None, reads_personal_data: bool = True
+    envelope: Envelope, current: _Current | None, reads_personal_data: bool
 ) -> EventPayload | None:
     """The payload decoded ahead of its turn when nothing in it is sealed, or when its reader
     reads no personal data (its sealed values withheld); None when it is sealed for a reader

@@ -36,7 +36,6 @@ values PostgreSQL finds equal are equal here too; values whose text may differ f
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,8 +55,6 @@ from runtime.set_based import (
     row_end,
     split_row,
 )
-
-log = logging.getLogger(__name__)
 
 _CONFLICT = re.compile(r"\bON\s+CONFLICT\s*\(", re.IGNORECASE)
 
