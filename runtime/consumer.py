@@ -24,6 +24,7 @@ import itertools
 import logging
 import math
 import time
+from collections import ChainMap
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -31,6 +32,7 @@ from collections.abc import (
     Hashable,
     Iterator,
     Mapping,
+    MutableMapping,
     Sequence,
 )
 from contextlib import asynccontextmanager, contextmanager
@@ -389,10 +391,57 @@ class _Plan:
 @dataclass
 class _Collected:
     """A replay's run handled ahead of its transaction (``ConsumerRunner._collect``): the
-    writes its first ``done`` records queued."""
+    writes its first ``done`` records queued; ``applied`` once its transaction committed with
+    them (its records after ``done`` handled at their turn on the same writes)."""
 
     writes: BatchedWrites
     done: int
+    length: int  # the run's records
+    applied: bool = False
+
+    @property
+    def whole(self) -> bool:
+        """Every record of its run was handled ahead."""
+        return self.done == self.length
+
+
+# rows a replay remembers across its batches (``_Remembered``); a case's file is about 2 KB
+REPLAY_REMEMBERED = 20_000
+
+
+class _Remembered:
+    """What a replay's committed batches remembered of rows (``BatchedWrites.remember``), for
+    the batches after them to look ``behind`` at: the replay's connection holds the group's
+    lock, so nothing but the replay writes the group's tables, and a row a committed batch
+    remembered is what a read would answer. At most ``limit`` rows; the least recently
+    remembered is forgotten first (and read again when it is needed). A batch that did not
+    commit as it was collected (a record retried, dead-lettered or handled alone, an event
+    met twice) may have changed rows without remembering them: everything is forgotten."""
+
+    def __init__(self, limit: int = REPLAY_REMEMBERED) -> None:
+        self.rows: dict[Hashable, Any] = {}
+        self.limit = limit
+
+    def behind(self, collected: Sequence[_Collected | None]) -> MutableMapping[Hashable, Any]:
+        """What the batch after ``collected`` (its transaction not committed yet) will read:
+        ``collected``'s own rows over the committed ones."""
+        layers = [item.writes.rows for item in reversed(collected) if item is not None]
+        return ChainMap(*layers, self.rows) if layers else self.rows
+
+    def settled(self, collected: Sequence[_Collected | None]) -> bool:
+        """After a batch's transactions: remember what it remembered if it committed as it was
+        collected (True); else forget everything (False)."""
+        if not all(item is not None and item.applied for item in collected):
+            self.rows.clear()
+            return False
+        rows = self.rows
+        for item in collected:
+            for key, row in item.writes.rows.items():  # type: ignore[union-attr]
+                rows.pop(key, None)  # to the end: the most recently remembered
+                rows[key] = row
+        while len(rows) > self.limit:
+            del rows[next(iter(rows))]
+        return True
 
 
 # how long a replay decodes or handles records before the event loop turns: the previous
@@ -904,7 +953,10 @@ class ConsumerRunner:
                 )
             except asyncpg.UniqueViolationError:
                 raise _AlreadyInInbox from None
-            return await self._effects(conn, run, traced, None, ahead, quiet=True)
+            outcomes = await self._effects(conn, run, traced, None, ahead, quiet=True)
+        if ahead is not None:
+            ahead.applied = True  # committed with what was collected: what it remembered holds
+        return outcomes
 
     async def _effects(
         self,
@@ -994,7 +1046,12 @@ class ConsumerRunner:
                 correlation_id_var.reset(correlation_token)
                 otel_context.detach(context_token)
 
-    async def _collect(self, plan: _Plan, conn: asyncpg.Connection) -> list[_Collected | None]:
+    async def _collect(
+        self,
+        plan: _Plan,
+        conn: asyncpg.Connection,
+        behind: MutableMapping[Hashable, Any] | None = None,
+    ) -> list[_Collected | None]:
         """A replay's handlers run ahead of their transactions, while the previous batch's
         statements run: each run's writes are queued, not sent (``BatchedWrites.collecting``),
         so that the transaction is left with statements only. Sealed payloads are revealed
@@ -1005,7 +1062,11 @@ class ConsumerRunner:
         connection (a read must see what was written before it) or fails: its partial writes
         are dropped and it runs at its turn with the ones after it, in the transaction, as
         it would have. Handlers keep their effects inside their transaction (the class's
-        text), so running one again is safe."""
+        text), so running one again is safe.
+
+        ``behind``: the rows the replay's batches before this one remembered
+        (``_Remembered``), for its first run and each run after it, up to a record handled
+        alone (what that one changes is not remembered)."""
         collected: list[_Collected | None] = []
         await self._load_keys(plan)
         clock = time.perf_counter
@@ -1013,8 +1074,11 @@ class ConsumerRunner:
         for step in plan.steps:
             if isinstance(step, int):
                 collected.append(None)
+                behind = None
                 continue
-            writes = BatchedWrites(conn, INFRASTRUCTURE_ERRORS, collecting=True)
+            writes = BatchedWrites(conn, INFRASTRUCTURE_ERRORS, collecting=True, behind=behind)
+            if behind is not None:
+                behind = ChainMap(writes.rows, behind)
             connection = writes.connection
             done = 0
             for position, (_, record, envelope, event_type, handler, payload) in enumerate(step):
@@ -1046,7 +1110,7 @@ class ConsumerRunner:
                     await asyncio.sleep(0)
                     turn = clock() + TURN_SECONDS
             writes.collecting = False
-            collected.append(_Collected(writes, done))
+            collected.append(_Collected(writes, done, len(step), applied=not step))
         return collected
 
     async def _revealed_ahead(self, envelope: Envelope, event_type: str) -> EventPayload | None:
@@ -1265,17 +1329,22 @@ class ConsumerRunner:
             extent=extent.append,
         )
         in_flight: asyncio.Task[list[Outcome]] | None = None
+        flying: list[_Collected | None] = []  # what the batch in flight was collected with
+        remembered = _Remembered()
 
-        async def settle() -> None:
+        async def settle() -> bool:
+            """The batch in flight done; whether the rows it was collected with held."""
             nonlocal done, in_flight
             if in_flight is None:
-                return
+                return True
             outcomes, in_flight = await in_flight, None
+            held = remembered.settled(flying)
             for outcome in outcomes:
                 counts[outcome] += 1
             done += len(outcomes)
             if progress is not None:
                 progress(RebuildProgress(self.group.name, done, extent[0], started))
+            return held
 
         async with self.pool.acquire() as conn:
             keeps_session_state(conn)
@@ -1305,8 +1374,22 @@ class ConsumerRunner:
                     batch = polled  # aiokafka's records as they are: nothing copied
                     # while the previous batch's statements run: decoded, handled ahead
                     plan = await self._plan(batch, aside=True)
-                    collected = await self._collect(plan, conn)
-                    await settle()
+                    if not all(item is not None and item.whole for item in flying):
+                        # the batch in flight has records to handle at their turn: what they
+                        # remember is known once they ran
+                        await settle()
+                    behind = remembered.behind(flying if in_flight is not None else ())
+                    collected = await self._collect(plan, conn, behind)
+                    if not await settle():  # the rows it was collected with did not hold
+                        collected = [
+                            None
+                            if isinstance(step, int)
+                            else _Collected(
+                                BatchedWrites(conn, INFRASTRUCTURE_ERRORS), 0, len(step)
+                            )
+                            for step in plan.steps
+                        ]
+                    flying = collected
                     in_flight = asyncio.create_task(
                         self._execute(plan, batch, conn, False, replay=True, collected=collected)
                     )

@@ -21,6 +21,7 @@ from contracts import Actor, Envelope, dead_letter_topic
 from contracts.envelope import PersonalDataRef
 from contracts.events.checkin import TicketLeft
 from contracts.topics import CHECKIN_TICKETS
+from runtime.batched_writes import remembering
 from runtime.consumer import (
     ConsumerGroup,
     ConsumerRunner,
@@ -537,3 +538,96 @@ async def test_a_group_that_reads_no_personal_data_never_reaches_the_key_store(
     assert reasons == [None] * 16
     assert privacy.asked == 0
     assert effects.letters == []
+
+
+class Tally(Effects):
+    """A projection counting each stream's events in one row, read back and written again by
+    each event, as a case's file is: remembered (runtime.batched_writes) once read or
+    written, so that a replay's later batches find it instead of reading it."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool, projection=True)
+        self.reads = 0
+
+    async def handler(self, conn: asyncpg.Connection, event: ReceivedEvent[TicketLeft]) -> None:
+        stream, key = event.envelope.stream_id, ("tally", event.envelope.stream_id)
+        batch = remembering(conn)
+        counted = batch.remembered(key) if batch is not None else None
+        if counted is None:
+            counted = await conn.fetchval(
+                "SELECT n FROM batch_tallies WHERE grp = $1 AND stream_id = $2", self.group, stream
+            )
+            self.reads += 1
+        await conn.execute(
+            """INSERT INTO batch_tallies (grp, stream_id, n) VALUES ($1, $2, $3)
+               ON CONFLICT (grp, stream_id) DO UPDATE SET n = EXCLUDED.n""",
+            self.group,
+            stream,
+            (counted or 0) + 1,
+        )
+        event_id = str(event.envelope.event_id)
+        if self.failures.get(event_id, 0):
+            self.failures[event_id] -= 1
+            raise ValueError(f"handler failed on {event_id}")
+        if batch is not None:
+            batch.remember(key, (counted or 0) + 1)
+
+    async def tallies(self) -> dict[str, int]:
+        rows = await self.pool.fetch(
+            "SELECT stream_id, n FROM batch_tallies WHERE grp = $1", self.group
+        )
+        return {row["stream_id"]: row["n"] for row in rows}
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def tally(pool: asyncpg.Pool) -> Tally:
+    await pool.execute(
+        """CREATE TABLE IF NOT EXISTS batch_tallies (
+               grp text, stream_id text, n int NOT NULL, PRIMARY KEY (grp, stream_id))"""
+    )
+    return Tally(pool)
+
+
+async def test_a_rebuilds_later_batches_find_what_the_earlier_ones_remembered(
+    tally: Tally, settings: ServiceSettings
+) -> None:
+    """A stream's row is read once in a whole replay, not once a batch: each batch looks
+    behind it at what the committed ones remembered."""
+    events = [envelope(f"tl-{n % 3}") for n in range(30)]
+    kafka, runner = await rebuild_runner(tally, settings, events)
+    report = await runner.rebuild(kafka.bootstrap_servers, commit_every=4)
+    assert report["applied"] == 30
+    assert await tally.tallies() == {"tl-0": 10, "tl-1": 10, "tl-2": 10}
+    assert tally.reads == 3  # each stream's first event: nothing remembered yet
+
+
+async def test_a_batch_that_did_not_commit_as_collected_makes_the_rebuild_read_again(
+    tally: Tally, settings: ServiceSettings
+) -> None:
+    """A record that fails ahead of its transaction and at its turn sends its batch-mates
+    through other writes, and itself alone: what they wrote was not remembered, so what was
+    remembered before is forgotten and the batches after read their rows again."""
+    events = [envelope(f"tf-{n % 3}") for n in range(30)]
+    tally.failures[str(events[13].event_id)] = 2  # ahead, at its turn; then alone, it passes
+    kafka, runner = await rebuild_runner(
+        tally, settings, events, max_attempts=3, retry_backoff=0.001, max_backoff=0.01
+    )
+    report = await runner.rebuild(kafka.bootstrap_servers, commit_every=4)
+    assert (report["applied"], report["dead_lettered"]) == (30, 0)
+    assert await tally.tallies() == {"tf-0": 10, "tf-1": 10, "tf-2": 10}
+    assert tally.reads > 3
+
+
+async def test_a_batch_handled_partly_at_its_turn_is_waited_for_before_the_next_is_collected(
+    tally: Tally, settings: ServiceSettings
+) -> None:
+    """A record failing ahead of its transaction (once) runs at its turn with the ones after
+    it, on the same writes: the next batch is collected once they ran, and still finds what
+    they remembered."""
+    events = [envelope(f"tp-{n % 3}") for n in range(30)]
+    tally.failures[str(events[13].event_id)] = 1
+    kafka, runner = await rebuild_runner(tally, settings, events)
+    report = await runner.rebuild(kafka.bootstrap_servers, commit_every=4)
+    assert report["applied"] == 30
+    assert await tally.tallies() == {"tp-0": 10, "tp-1": 10, "tp-2": 10}
+    assert tally.reads == 3

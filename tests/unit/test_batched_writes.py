@@ -169,3 +169,32 @@ async def test_a_savepoint_rolled_back_forgets_what_was_remembered() -> None:
     with pytest.raises(RuntimeError):
         await handler()
     assert writes.remembered("file-a") is None  # read again: the database says
+
+
+async def test_a_batch_looks_behind_it_at_what_earlier_batches_remembered() -> None:
+    """A rebuild's batch finds the rows its committed batches remembered (``behind``) unless
+    it remembered a newer one itself; only its own are its ``rows``."""
+    committed = {"file-a": {"status": "open"}, "file-b": {"status": "open"}}
+    writes = BatchedWrites(Recorder(), (ConnectionError,), collecting=True, behind=committed)  # type: ignore[arg-type]
+    assert writes.remembered("file-a") == {"status": "open"}
+    writes.remember("file-a", {"status": "served"})
+    assert writes.remembered("file-a") == {"status": "served"}
+    assert writes.remembered("file-b") == {"status": "open"}
+    assert writes.remembered("file-c") is None
+    assert dict(writes.rows) == {"file-a": {"status": "served"}}
+    assert committed["file-a"] == {"status": "open"}  # behind it, nothing changes
+
+
+async def test_a_savepoint_rolled_back_stops_looking_behind() -> None:
+    """Rolled-back writes may have changed rows remembered behind the batch, as well."""
+    recorder = Recorder()
+    recorder.transaction = Savepoint  # type: ignore[attr-defined]
+    writes = BatchedWrites(recorder, (ConnectionError,), behind={"file-a": {"status": "open"}})  # type: ignore[arg-type]
+
+    async def handler() -> None:
+        async with writes.connection.transaction():
+            raise RuntimeError("the handler's savepoint is rolled back")
+
+    with pytest.raises(RuntimeError):
+        await handler()
+    assert writes.remembered("file-a") is None
