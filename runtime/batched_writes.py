@@ -150,8 +150,8 @@ class BatchedWrites:
     def remembered(self, key: Hashable) -> Any:
         """What a handler of the batch remembered under ``key`` (None: nothing; read it).
         Shared, not copied: a handler makes new values instead of changing this one."""
-        row = self._rows.get(key)
-        return self._behind.get(key) if row is None else row
+        row = self._rows.get(key, _NOTHING)
+        return self._behind.get(key) if row is _NOTHING else row
 
     @property
     def rows(self) -> MutableMapping[Hashable, Any]:

@@ -198,3 +198,10 @@ async def test_a_savepoint_rolled_back_stops_looking_behind() -> None:
     with pytest.raises(RuntimeError):
         await handler()
     assert writes.remembered("file-a") is None
+
+
+async def test_a_row_forgotten_in_the_batch_is_not_found_behind_it() -> None:
+    """What the batch remembered, even None (read it again), is newer than what is behind."""
+    writes = BatchedWrites(Recorder(), (ConnectionError,), behind={"file-a": {"status": "open"}})  # type: ignore[arg-type]
+    writes.remember("file-a", None)
+    assert writes.remembered("file-a") is None
