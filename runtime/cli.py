@@ -216,11 +216,12 @@ async def _with_service(
     service: str, action: str, group: str | None, commit_every: int = REPLAY_BATCH
 ) -> int:
     from runtime.consumer import ConsumerRunner, broker_dead_letter_publisher
-    from runtime.service import ServiceRuntime
+    from runtime.service import ServiceRuntime, settle_collector
 
     settings = ServiceSettings()
     runtime = ServiceRuntime(definition_of(service), settings)
     await runtime.connect_database()
+    settle_collector()  # as a service process's: what start-up loaded, out of its sight
     try:
         if action == "migrate":
             print(f"{service}: migrations applied")

@@ -56,3 +56,29 @@ def test_a_service_process_freezes_start_up_and_collects_young_objects_less_ofte
         assert gc.get_threshold() == (SERVING_COLLECTION_THRESHOLD, 10, 10)
     finally:
         gc.unfreeze()
+
+
+async def test_a_command_of_the_cli_settles_the_collector_as_a_service_process_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``frontdesk rebuild`` and the other commands on a service run in a process of their own:
+    start-up frozen out of the collector's sight there too, once the service is wired."""
+    import runtime.service
+    from runtime import cli
+
+    steps: list[str] = []
+
+    class Wired:
+        def __init__(self, *args: object) -> None:
+            steps.append("wired")
+
+        async def connect_database(self) -> None:
+            steps.append("connected")
+
+        async def stop(self) -> None:
+            steps.append("stopped")
+
+    monkeypatch.setattr(runtime.service, "ServiceRuntime", Wired)
+    monkeypatch.setattr(runtime.service, "settle_collector", lambda: steps.append("settled"))
+    assert await cli._with_service("checkin", "migrate", None) == 0
+    assert steps == ["wired", "connected", "settled", "stopped"]
