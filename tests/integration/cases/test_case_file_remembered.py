@@ -150,3 +150,14 @@ async def test_a_batch_of_cases_goes_set_based_and_ends_as_case_by_case(
             assert None not in updates
         finally:
             await transaction.rollback()
+
+
+async def test_the_case_files_pages_keep_room_for_their_next_version(
+    stack: dict[str, RunningService],
+) -> None:
+    """Each event of a case writes its file's row again: half-filled pages let the new version
+    stay on its page (a HOT update: no entry added to each of the table's indexes)."""
+    options = await stack["cases"].runtime.pool.fetchval(
+        "SELECT reloptions FROM pg_class WHERE oid = 'case_views'::regclass"
+    )
+    assert "fillfactor=50" in options
