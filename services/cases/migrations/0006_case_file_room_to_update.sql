@@ -1,7 +1,7 @@
 -- Each event of a case writes its row again (the case file: its status, verifications, service
 -- levels, priority…). Pages packed full (the default fillfactor, 100) left the new version no
 -- room on the row's own page: the update went to another page and added an entry to each of
--- the table's six indexes, a GIN among them (2.6 % of a rebuild's updates were HOT, heap-only).
+-- the table's six indexes, a GIN among them (about 1 % of a rebuild's updates were HOT, heap-only).
 -- Pages written half full keep room for it: 49 % of a rebuild's updates were HOT (its INSERT
 -- and the UPDATEs of a case share a transaction, so their old versions stay until it commits),
 -- PostgreSQL's CPU per record of `frontdesk rebuild cases` went from 33 to 27 µs, and live,
