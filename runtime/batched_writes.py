@@ -126,6 +126,8 @@ class BatchedWrites:
         self.position = 0
         self.collecting = collecting
         self.refused = False  # NotYet was raised (even if a handler caught it)
+        # a savepoint was rolled back: what was remembered before it may no longer hold
+        self.rolled_back = False
         self._rows: dict[Hashable, Any] = {}  # what handlers remember (the module's text)
         self._behind: MutableMapping[Hashable, Any] = {} if behind is None else behind
         # while collecting, (key, what it replaced) per ``remember``: ``forget_after`` undoes
@@ -231,6 +233,7 @@ class BatchedWrites:
             self._rows.clear()  # what was remembered inside may have been rolled back
             self._remembered.clear()
             self._behind = {}  # and what the rolled-back writes had changed of it
+            self.rolled_back = True
             raise
 
     def transaction(self) -> Any:

@@ -416,7 +416,9 @@ class _Remembered:
     remembered is what a read would answer. At most ``limit`` rows; the least recently
     remembered is forgotten first (and read again when it is needed). A batch that did not
     commit as it was collected (a record retried, dead-lettered or handled alone, an event
-    met twice) may have changed rows without remembering them: everything is forgotten."""
+    met twice), or in which a handler's savepoint was rolled back (what it had remembered
+    before it was forgotten, not what it wrote), may have changed rows without remembering
+    them: everything is forgotten."""
 
     def __init__(self, limit: int = REPLAY_REMEMBERED) -> None:
         self.rows: dict[Hashable, Any] = {}
@@ -431,7 +433,9 @@ class _Remembered:
     def settled(self, collected: Sequence[_Collected | None]) -> bool:
         """After a batch's transactions: remember what it remembered if it committed as it was
         collected (True); else forget everything (False)."""
-        if not all(item is not None and item.applied for item in collected):
+        if not all(
+            item is not None and item.applied and not item.writes.rolled_back for item in collected
+        ):
             self.rows.clear()
             return False
         rows = self.rows
@@ -1385,7 +1389,10 @@ class ConsumerRunner:
                             None
                             if isinstance(step, int)
                             else _Collected(
-                                BatchedWrites(conn, INFRASTRUCTURE_ERRORS), 0, len(step)
+                                BatchedWrites(conn, INFRASTRUCTURE_ERRORS),
+                                0,
+                                len(step),
+                                applied=not step,
                             )
                             for step in plan.steps
                         ]

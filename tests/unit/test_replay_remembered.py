@@ -53,3 +53,14 @@ def test_the_least_recently_remembered_rows_go_first_past_the_limit() -> None:
     memory.settled([run({"a": 2})])  # a is the most recent now
     memory.settled([run({"c": 1})])
     assert memory.rows == {"a": 2, "c": 1}
+
+
+def test_a_batch_with_a_savepoint_rolled_back_forgets_everything() -> None:
+    """The rollback made the batch forget what it had remembered before the savepoint, not
+    what it had written then: the rows behind it may be older than the database's."""
+    memory = _Remembered()
+    memory.settled([run({"a": 1})])
+    batch = run({"a": 2})
+    batch.writes.rolled_back = True
+    assert not memory.settled([batch])
+    assert memory.rows == {}
