@@ -198,6 +198,7 @@ async def test_a_savepoint_rolled_back_stops_looking_behind() -> None:
     with pytest.raises(RuntimeError):
         await handler()
     assert writes.remembered("file-a") is None
+    assert writes.rolled_back  # a replay forgets what its batches remembered
 
 
 async def test_a_row_forgotten_in_the_batch_is_not_found_behind_it() -> None:
