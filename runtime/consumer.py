@@ -24,7 +24,7 @@ import itertools
 import logging
 import math
 import time
-from collections import ChainMap
+from collections import ChainMap, OrderedDict
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -421,7 +421,9 @@ class _Remembered:
     them: everything is forgotten."""
 
     def __init__(self, limit: int = REPLAY_REMEMBERED) -> None:
-        self.rows: dict[Hashable, Any] = {}
+        # in the order last remembered (a dict whose first keys are deleted again and again
+        # scans their empty slots to find the next first one: 390 µs a batch against 26)
+        self.rows: OrderedDict[Hashable, Any] = OrderedDict()
         self.limit = limit
 
     def behind(self, collected: Sequence[_Collected | None]) -> MutableMapping[Hashable, Any]:
@@ -441,10 +443,10 @@ class _Remembered:
         rows = self.rows
         for item in collected:
             for key, row in item.writes.rows.items():  # type: ignore[union-attr]
-                rows.pop(key, None)  # to the end: the most recently remembered
                 rows[key] = row
+                rows.move_to_end(key)  # the most recently remembered
         while len(rows) > self.limit:
-            del rows[next(iter(rows))]
+            rows.popitem(last=False)
         return True
 
 
