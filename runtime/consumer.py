@@ -1336,7 +1336,7 @@ class ConsumerRunner:
         )
         in_flight: asyncio.Task[list[Outcome]] | None = None
         flying: list[_Collected | None] = []  # what the batch in flight was collected with
-        remembered = _Remembered()
+        remembered = _Remembered(REPLAY_REMEMBERED)
 
         async def settle() -> bool:
             """The batch in flight done; whether the rows it was collected with held."""

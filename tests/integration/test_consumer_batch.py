@@ -21,6 +21,7 @@ from contracts import Actor, Envelope, dead_letter_topic
 from contracts.envelope import PersonalDataRef
 from contracts.events.checkin import TicketLeft
 from contracts.topics import CHECKIN_TICKETS
+from runtime import consumer
 from runtime.batched_writes import remembering
 from runtime.consumer import (
     ConsumerGroup,
@@ -631,3 +632,17 @@ async def test_a_batch_handled_partly_at_its_turn_is_waited_for_before_the_next_
     assert report["applied"] == 30
     assert await tally.tallies() == {"tp-0": 10, "tp-1": 10, "tp-2": 10}
     assert tally.reads == 3
+
+
+async def test_a_row_forgotten_past_the_replays_limit_is_read_again(
+    tally: Tally, settings: ServiceSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replay remembers its most recent rows only: a stream whose row was let go is read
+    back at its turn, and every tally still ends right."""
+    monkeypatch.setattr(consumer, "REPLAY_REMEMBERED", 1)
+    events = [envelope(f"tk-{n % 3}") for n in range(30)]
+    kafka, runner = await rebuild_runner(tally, settings, events)
+    report = await runner.rebuild(kafka.bootstrap_servers, commit_every=4)
+    assert report["applied"] == 30
+    assert await tally.tallies() == {"tk-0": 10, "tk-1": 10, "tk-2": 10}
+    assert tally.reads > 3
