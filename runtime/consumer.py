@@ -441,8 +441,8 @@ class _Remembered:
             self.rows.clear()
             return False
         rows = self.rows
-        for item in collected:
-            for key, row in item.writes.rows.items():  # type: ignore[union-attr]
+        for item in filter(None, collected):
+            for key, row in item.writes.rows.items():
                 rows[key] = row
                 rows.move_to_end(key)  # the most recently remembered
         while len(rows) > self.limit:
@@ -1386,18 +1386,10 @@ class ConsumerRunner:
                         await settle()
                     behind = remembered.behind(flying if in_flight is not None else ())
                     collected = await self._collect(plan, conn, behind)
-                    if not await settle():  # the rows it was collected with did not hold
-                        collected = [
-                            None
-                            if isinstance(step, int)
-                            else _Collected(
-                                BatchedWrites(conn, INFRASTRUCTURE_ERRORS),
-                                0,
-                                len(step),
-                                applied=not step,
-                            )
-                            for step in plan.steps
-                        ]
+                    if not await settle():
+                        # the rows it was collected with did not hold: each record at its turn,
+                        # reading what it needs (nothing it remembers is kept)
+                        collected = []
                     flying = collected
                     in_flight = asyncio.create_task(
                         self._execute(plan, batch, conn, False, replay=True, collected=collected)
