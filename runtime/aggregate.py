@@ -33,7 +33,7 @@ class Snapshots:
     least near every = sqrt(2W/d) ≈ 5 to 7, where it costs 0.04 to 0.06 ms. At 20 (the
     default) it costs 0.07 to 0.13 ms, for a quarter of the snapshot writes (each rewrites
     the whole state: kilobytes of WAL for a site or a person's preferences). See
-    docs/performance.md, "Flat in history".
+    docs/performance-history.md, "Flat in history".
 
     ``version`` is the version of the fold: raise it whenever ``evolve`` or the state's shape
     changes, and every stored snapshot of the older version is ignored (and rewritten).

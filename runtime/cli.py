@@ -208,7 +208,7 @@ async def _retention_after_rebuild(
 
 def _run(command: Coroutine[Any, Any, int]) -> int:
     """A command on the event loop the services run on (uvicorn picks uvloop): a rebuild's
-    socket round trips and turns cost less there (docs/performance.md, "Session 9")."""
+    socket round trips and turns cost less there (docs/performance-history.md, "Session 9")."""
     return uvloop.run(command)
 
 

@@ -456,7 +456,7 @@ class _Remembered:
 TURN_SECONDS = 0.000_025
 
 # records a replay decodes, handles and commits at once: 250 used ~11 % less CPU a record than
-# 500 (16 alternated rebuilds of 100,000 records; docs/performance.md, session 12), the
+# 500 (16 alternated rebuilds of 100,000 records; docs/performance-history.md, session 12), the
 # batch's objects staying in the processor's caches
 REPLAY_BATCH = 250
 

@@ -30,7 +30,7 @@ DEV_PHONE_KEY = "checkin-development-phone-key-change-me"  # refused in producti
 # the groups that follow check-in's own topics (read models, re-estimation, assignment) wait
 # this long after a batch before the next poll (``ConsumerGroup.linger_ms``): under load a
 # batch then carries several tickets' events, one transaction and one offset commit for all
-# (docs/performance.md, "Session 6"); a record arriving at an idle group is handled at once
+# (docs/performance-history.md, "Session 6"); a record arriving at an idle group is handled at once
 OWN_EVENTS_LINGER_MS = 50
 E164 = re.compile(E164_PATTERN)
 CONTEXT = "frontdesk-checkin-virtual-queue-phone"
