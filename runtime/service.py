@@ -550,12 +550,12 @@ def settle_collector() -> None:
 
     What start-up loaded (the modules, their classes, schemas and routes) lives as long as the
     process: frozen out of the collector's sight, a full collection walks only what came after
-    (docs/performance-history.md, "Session 6: CPU per ticket"). The young generation is collected after
-    10,000 new objects instead of 700: a request or a consumed batch allocates thousands, nearly
-    none in cycles (reference counting frees them), so by default the collector ran several
-    times a ticket, 3 % of a loaded check-in's CPU (0.44 s of 13.8 s, 4,712 tickets); now it
-    runs about once per 400 tickets (docs/performance-history.md, "Session 13"). What is in cycles is
-    freed a little later, in the same collections."""
+    (docs/performance-history.md, "Session 6: CPU per ticket"). The young generation is
+    collected after 10,000 new objects instead of 700: a request or a consumed batch allocates
+    thousands, nearly none in cycles (reference counting frees them), so by default the
+    collector ran several times a ticket, 3 % of a loaded check-in's CPU (0.44 s of 13.8 s,
+    4,712 tickets); now it runs about once per 400 tickets (docs/performance-history.md,
+    "Session 13"). What is in cycles is freed a little later, in the same collections."""
     gc.freeze()
     young, older, oldest = gc.get_threshold()
     gc.set_threshold(max(young, SERVING_COLLECTION_THRESHOLD), older, oldest)
