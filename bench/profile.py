@@ -4,8 +4,9 @@
 
     .venv/bin/python -m bench.profile [--seconds 30] [--clients 8] [--new-site-each-time]
 
-Needs py-spy (``pip install '.[bench]'``) and the right to ptrace (root, or
-``kernel.yama.ptrace_scope=0``).
+The report is printed and written to ``.local/profiles/profile-checkin.txt`` (``--output``),
+py-spy's samples beside it, out of git's way. Needs py-spy (``pip install '.[bench]'``) and the
+right to ptrace (root, or ``kernel.yama.ptrace_scope=0``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.load import run_load
-from bench.stack import Namespace, load_average
+from bench.stack import ROOT, Namespace, load_average
 
 # a frame's layer, by the file it runs in (first match wins)
 LAYERS = (
@@ -114,6 +115,7 @@ async def main(seconds: float, clients: int, new_site: bool, output: Path) -> No
         await run_load(
             checkin.url, make, clients=2, count=20, headers={"Authorization": f"Bearer {token}"}
         )
+        output.parent.mkdir(parents=True, exist_ok=True)
         collapsed = output.with_suffix(".collapsed.txt")
         sampler = subprocess.Popen(  # noqa: ASYNC220 - one per run
             [
@@ -164,7 +166,12 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--new-site-each-time", action="store_true")
-    parser.add_argument("--output", type=Path, default=Path("profile-checkin.txt"))
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / ".local" / "profiles" / "profile-checkin.txt",  # git ignores .local/
+        help="the report; py-spy's samples go beside it (.collapsed.txt)",
+    )
     arguments = parser.parse_args()
     asyncio.run(
         main(arguments.seconds, arguments.clients, arguments.new_site_each_time, arguments.output)
