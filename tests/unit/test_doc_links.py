@@ -4,6 +4,7 @@ a document breaks the links to it; this says which."""
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from pathlib import Path
@@ -46,7 +47,8 @@ def anchor(heading: str) -> str:
     return text.replace(" ", "-")
 
 
-def anchors(document: Path) -> set[str]:
+@functools.cache  # a document is linked to many times
+def anchors(document: Path) -> frozenset[str]:
     seen: dict[str, int] = {}
     found: set[str] = set()
     for line in _outside_code(document.read_text()):
@@ -57,7 +59,7 @@ def anchors(document: Path) -> set[str]:
         count = seen.get(name, 0)
         seen[name] = count + 1
         found.add(name if count == 0 else f"{name}-{count}")  # repeated headings: -1, -2, …
-    return found
+    return frozenset(found)
 
 
 def links(document: Path) -> list[str]:
